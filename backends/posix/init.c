@@ -1,0 +1,203 @@
+/* init.c - POSIX backend start-up: APR, the program path for re-execution,
+ * recognising a spawned child or the forkserver, and small system queries. */
+#include <apr_general.h>
+#include <apr_time.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+int px_child_fd = -1;
+int px_report_fd = -1;
+
+static pthread_mutex_t core_mu = PTHREAD_MUTEX_INITIALIZER;
+static char exe_path[PATH_MAX];
+static char **saved_argv;
+static int pidfd_ok = -1;
+
+const char *be_name(void) { return "posix"; }
+
+char *const *px_argv0(void) { return saved_argv; }
+
+const char *px_exe_path(void) { return exe_path[0] ? exe_path : NULL; }
+
+/* Finds the running program's file so that spawn can run it again. */
+static void find_exe(const char *argv0)
+{
+#if MPROC_HAVE_PROC_SELF_EXE
+    /* Stays valid even if the file is replaced or deleted later. */
+    (void)argv0;
+    strcpy(exe_path, "/proc/self/exe");
+    if (access(exe_path, X_OK) == 0)
+        return;
+    exe_path[0] = '\0';
+#endif
+    if (!argv0 || !*argv0)
+        return;
+    if (strchr(argv0, '/')) {
+        if (!realpath(argv0, exe_path))
+            exe_path[0] = '\0';
+        return;
+    }
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        char cand[PATH_MAX];
+        if (snprintf(cand, sizeof cand, "%.*s/%s", (int)n, n ? path : ".", argv0) < (int)sizeof cand &&
+            access(cand, X_OK) == 0 && realpath(cand, exe_path))
+            return;
+        path = end ? end + 1 : NULL;
+    }
+    exe_path[0] = '\0';
+}
+
+static int parse_fd(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 0 || v > INT_MAX)
+        return -1;
+    return (int)v;
+}
+
+/* A spawned child: read [u64 length][payload] from the parent. */
+static int read_payload(int fd, void **payload, size_t *len)
+{
+    uint64_t n;
+    int rc = px_read_full(fd, &n, sizeof n, PX_SPAWN_ACK_TIMEOUT);
+    if (rc)
+        return rc;
+    if (n > (64u << 20))
+        return MPROC_EINVAL;
+    void *buf = malloc(n ? (size_t)n : 1);
+    if (!buf)
+        return MPROC_ENOMEM;
+    if ((rc = px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT))) {
+        free(buf);
+        return rc;
+    }
+    *payload = buf;
+    *len = (size_t)n;
+    return 0;
+}
+
+int be_init(int *argc, char ***argv, void **payload, size_t *len)
+{
+    if (apr_initialize() != APR_SUCCESS)
+        return MPROC_ESYS;
+    atexit(apr_terminate);
+    char **av = (argc && argv) ? *argv : NULL;
+    saved_argv = av;
+    find_exe(av ? av[0] : NULL);
+    if (!av || *argc < 3)
+        return BE_ROLE_MAIN;
+    int fd = parse_fd(av[2]);
+    if (strcmp(av[1], PX_FORKSERVER_MARKER) == 0 && fd >= 0)
+        px_forkserver_main(fd); /* does not return */
+    if (strcmp(av[1], PX_SPAWN_MARKER) != 0 || fd < 0)
+        return BE_ROLE_MAIN;
+    px_cloexec(fd, 1);
+    int rc = read_payload(fd, payload, len);
+    if (rc) {
+        fprintf(stderr, "mproc: spawned child could not read its payload: %s\n", mproc_strerror(rc));
+        _exit(BE_CHILD_BADTARGET);
+    }
+    px_child_fd = fd;
+    px_report_fd = fd;
+    /* Drop our markers; the core installs the parent's argv. */
+    for (int i = 3; i <= *argc; i++)
+        av[i - 2] = av[i];
+    *argc -= 2;
+    return BE_ROLE_CHILD;
+}
+
+void be_child_started(int status)
+{
+    if (px_report_fd < 0)
+        return;
+    int32_t s = status;
+    px_write_full(px_report_fd, &s, sizeof s);
+    if (px_report_fd != px_child_fd)
+        close(px_report_fd); /* forkserver children report through a pipe */
+    px_report_fd = -1;
+}
+
+void px_after_fork_child(void)
+{
+    /* The forking thread may have held the lock; only it exists here. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    core_mu = fresh;
+    px_proc_after_fork();
+    /* Our own sentinel/status channel belongs to us, not to our children:
+     * if they kept it, our parent would not see us exit. */
+    if (px_child_fd >= 0) {
+        close(px_child_fd);
+        px_child_fd = -1;
+    }
+    px_report_fd = -1;
+    px_forkserver_after_fork();
+}
+
+void be_exit(int code)
+{
+    fflush(NULL);
+    _exit(code & 0xFF);
+}
+
+long be_getpid(void) { return (long)getpid(); }
+
+int be_cpu_count(void)
+{
+#if MPROC_HAVE_SCHED_GETAFFINITY
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void be_sleep(double seconds)
+{
+    if (seconds > 0)
+        apr_sleep((apr_interval_time_t)(seconds * 1e6));
+}
+
+void be_core_lock(void) { pthread_mutex_lock(&core_mu); }
+
+void be_core_unlock(void) { pthread_mutex_unlock(&core_mu); }
+
+int px_random(void *buf, size_t len)
+{
+    if (apr_generate_random_bytes(buf, len) != APR_SUCCESS)
+        return MPROC_ESYS;
+    return 0;
+}
+
+int px_pidfd_usable(void)
+{
+#if MPROC_HAVE_PIDFD
+    if (pidfd_ok < 0) {
+        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        pidfd_ok = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return pidfd_ok;
+#else
+    (void)pidfd_ok;
+    return 0;
+#endif
+}

@@ -1,0 +1,173 @@
+/* io.c - descriptor helpers for the POSIX backend: close-on-exec pipes,
+ * full reads/writes with timeouts, and writes that never raise SIGPIPE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+int px_sys_error(int err)
+{
+    core_set_os_error(err);
+    return MPROC_ESYS;
+}
+
+int px_cloexec(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFD);
+    if (fl < 0)
+        return -1;
+    fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, fl);
+}
+
+int px_pipe(int fds[2])
+{
+#if MPROC_HAVE_PIPE2
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) != 0)
+        return -1;
+    px_cloexec(fds[0], 1);
+    px_cloexec(fds[1], 1);
+    return 0;
+#endif
+}
+
+int px_socketpair(int fds[2])
+{
+#if MPROC_HAVE_SOCK_CLOEXEC
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+#else
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+        return -1;
+    px_cloexec(fds[0], 1);
+    px_cloexec(fds[1], 1);
+    return 0;
+#endif
+}
+
+double be_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double px_deadline(double timeout) { return timeout < 0 ? -1.0 : be_monotonic() + timeout; }
+
+double px_remaining(double deadline)
+{
+    if (deadline < 0)
+        return -1.0;
+    double r = deadline - be_monotonic();
+    return r > 0 ? r : 0.0;
+}
+
+int px_poll_in(int fd, double timeout)
+{
+    double deadline = px_deadline(timeout);
+    for (;;) {
+        double rem = px_remaining(deadline);
+        int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, ms);
+        if (n > 0)
+            return 1;
+        if (n == 0) {
+            if (px_remaining(deadline) <= 0)
+                return 0;
+            continue; /* woke early by rounding */
+        }
+        if (errno != EINTR)
+            return px_sys_error(errno);
+    }
+}
+
+int px_read_full(int fd, void *buf, size_t len, double timeout)
+{
+    double deadline = px_deadline(timeout);
+    char *p = buf;
+    while (len) {
+        int r = px_poll_in(fd, px_remaining(deadline));
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return MPROC_ETIMEDOUT;
+        ssize_t n = read(fd, p, len);
+        if (n == 0)
+            return MPROC_EOS;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            if (errno == ECONNRESET)
+                return MPROC_EOS;
+            return px_sys_error(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* One write that reports EPIPE instead of killing the process. */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+#if MPROC_HAVE_MSG_NOSIGNAL
+    ssize_t sent = send(fd, buf, len, MSG_NOSIGNAL);
+    if (sent >= 0 || errno != ENOTSOCK)
+        return sent;
+#endif
+    /* Block SIGPIPE in this thread, write, and consume a SIGPIPE that the
+     * write raised (unless one was already pending before). */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t n = write(fd, buf, len);
+    int saved = errno;
+    if (n < 0 && saved == EPIPE && !was_pending) {
+        int sig;
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE))
+            sigwait(&pipe_set, &sig);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return n;
+}
+
+int px_write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write_nosigpipe(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            if (errno == EPIPE || errno == ECONNRESET)
+                return MPROC_EOS;
+            return px_sys_error(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int px_exit_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return -WTERMSIG(status);
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* posix.h - private to the POSIX backend. */
+#ifndef MPROC_POSIX_H
+#define MPROC_POSIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+#include "mproc_config.h"
+
+/* How the parent learns that a child ended. */
+enum wait_kind {
+    W_PIDFD,  /* a pidfd: readable once the child is a zombie */
+    W_FD,     /* the child holds the other end of a pipe/socket: EOF at exit */
+    W_POLL,   /* no descriptor: waitpid(WNOHANG) with back-off */
+    W_SERVER, /* forkserver child: the server sends the exit code on fd */
+};
+
+struct be_proc {
+    pid_t pid;
+    enum wait_kind kind;
+    int fd;       /* pidfd, sentinel or forkserver connection; -1 if none */
+    int reaped;
+    int exitcode;
+};
+
+/* io.c: descriptor helpers. Timeouts as in backend.h. */
+int px_cloexec(int fd, int on);
+int px_pipe(int fds[2]);                    /* close-on-exec */
+int px_socketpair(int fds[2]);              /* AF_UNIX stream, close-on-exec */
+int px_poll_in(int fd, double timeout);     /* 1 readable/EOF, 0 timeout, <0 error */
+int px_read_full(int fd, void *buf, size_t len, double timeout); /* 0, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_ESYS */
+int px_write_full(int fd, const void *buf, size_t len);          /* 0, MPROC_EOS, MPROC_ESYS; never SIGPIPE */
+int px_sys_error(int err);                  /* records errno, returns MPROC_ESYS */
+double px_deadline(double timeout);         /* <0 = none */
+double px_remaining(double deadline);       /* <0 = forever */
+int px_exit_code(int status);               /* waitpid status -> code or -signal */
+
+/* init.c */
+extern int px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
+extern int px_report_fd; /* where be_child_started writes, or -1 */
+const char *px_exe_path(void);
+char *const *px_argv0(void);
+void px_after_fork_child(void);
+int px_pidfd_usable(void);
+
+/* proc.c */
+void px_proc_after_fork(void);
+
+/* spawn.c */
+int px_spawn(const char *marker, int child_fd, pid_t *pid);
+int px_spawn_start(const be_start *how, be_proc *bp);
+
+/* forkserver.c */
+int px_forkserver_start(const be_start *how, be_proc *bp);
+void px_forkserver_main(int fd);            /* never returns */
+void px_forkserver_after_fork(void);
+
+/* random bytes for tokens (APR) */
+int px_random(void *buf, size_t len);
+
+#define PX_SPAWN_MARKER "--mproc-spawn"
+#define PX_FORKSERVER_MARKER "--mproc-forkserver"
+/* How long a parent waits for a spawned child to reach mproc_init. */
+#define PX_SPAWN_ACK_TIMEOUT 60.0
+
+#endif

@@ -1,0 +1,197 @@
+/* proc.c - starting, waiting for and signalling children (POSIX). fork is
+ * here; spawn and forkserver have their own files. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+/* Serialises reaping so two threads never both call waitpid for one child. */
+static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void px_proc_after_fork(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    reap_mu = fresh;
+}
+
+int be_method_supported(int method)
+{
+    return method == BE_FORK || method == BE_SPAWN || method == BE_FORKSERVER;
+}
+
+/* A descriptor that turns readable when pid exits, if the system has one. */
+static void attach_pidfd(be_proc *bp)
+{
+#if MPROC_HAVE_PIDFD
+    if (px_pidfd_usable()) {
+        int fd = (int)syscall(SYS_pidfd_open, bp->pid, 0);
+        if (fd >= 0) {
+            px_cloexec(fd, 1);
+            if (bp->fd >= 0)
+                close(bp->fd);
+            bp->fd = fd;
+            bp->kind = W_PIDFD;
+        }
+    }
+#else
+    (void)bp;
+#endif
+}
+
+static int fork_start(const be_start *how, be_proc *bp)
+{
+    int sentinel[2] = {-1, -1};
+    int use_pidfd = px_pidfd_usable();
+    if (!use_pidfd && px_pipe(sentinel) != 0)
+        return px_sys_error(errno);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        if (sentinel[0] >= 0) {
+            close(sentinel[0]);
+            close(sentinel[1]);
+        }
+        core_set_os_error(e);
+        return MPROC_ESPAWN;
+    }
+    if (pid == 0) {
+        px_after_fork_child();
+        if (sentinel[0] >= 0) {
+            close(sentinel[0]);
+            px_child_fd = sentinel[1]; /* held until we exit */
+        }
+        core_child_main(how->payload, how->payload_len);
+        _exit(BE_CHILD_BADTARGET); /* not reached */
+    }
+    bp->pid = pid;
+    if (use_pidfd) {
+        bp->kind = W_POLL;
+        attach_pidfd(bp);
+    } else {
+        close(sentinel[1]);
+        bp->fd = sentinel[0];
+        bp->kind = W_FD;
+    }
+    return 0;
+}
+
+int be_proc_start(const be_start *how, be_proc **out)
+{
+    be_proc *bp = calloc(1, sizeof *bp);
+    if (!bp)
+        return MPROC_ENOMEM;
+    bp->fd = -1;
+    int rc;
+    switch (how->method) {
+    case BE_FORK:
+        rc = fork_start(how, bp);
+        break;
+    case BE_SPAWN:
+        rc = px_spawn_start(how, bp);
+        if (rc == 0 && bp->kind == W_FD)
+            attach_pidfd(bp); /* prefer a pidfd to the socket sentinel */
+        break;
+    case BE_FORKSERVER:
+        rc = px_forkserver_start(how, bp);
+        break;
+    default:
+        rc = MPROC_ENOSYS;
+    }
+    if (rc) {
+        free(bp);
+        return rc;
+    }
+    *out = bp;
+    return 0;
+}
+
+long be_proc_pid(const be_proc *bp) { return (long)bp->pid; }
+
+/* Non-blocking: reaps the child if it has ended. 1 reaped, 0 not yet. */
+static int try_reap(be_proc *bp)
+{
+    if (bp->reaped)
+        return 1;
+    if (bp->kind == W_SERVER) {
+        if (px_poll_in(bp->fd, 0) != 1)
+            return 0;
+        int32_t code;
+        int rc = px_read_full(bp->fd, &code, sizeof code, 1.0);
+        /* A vanished forkserver cannot tell; report the child as killed. */
+        bp->exitcode = rc == 0 ? code : -SIGKILL;
+        bp->reaped = 1;
+        return 1;
+    }
+    int status;
+    pid_t r;
+    do
+        r = waitpid(bp->pid, &status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 0;
+    /* ECHILD: someone else (a SIGCHLD handler) reaped it; the code is lost. */
+    bp->exitcode = r > 0 ? px_exit_code(status) : 0;
+    bp->reaped = 1;
+    return 1;
+}
+
+int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
+{
+    double deadline = px_deadline(timeout);
+    double step = 0.0005;
+    int fd_useful = bp->fd >= 0;
+    for (;;) {
+        pthread_mutex_lock(&reap_mu);
+        int done = try_reap(bp);
+        pthread_mutex_unlock(&reap_mu);
+        if (done) {
+            *exitcode = bp->exitcode;
+            return 0;
+        }
+        double rem = px_remaining(deadline);
+        if (rem == 0)
+            return MPROC_ETIMEDOUT;
+        if (fd_useful) {
+            int r = px_poll_in(bp->fd, rem);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                return MPROC_ETIMEDOUT;
+            /* A pidfd or server message is final; a sentinel may fire a
+             * moment before the zombie exists: then fall back to polling. */
+            if (bp->kind == W_FD)
+                fd_useful = 0;
+            continue;
+        }
+        be_sleep(rem < 0 || rem > step ? step : rem);
+        if (step < 0.01)
+            step *= 2;
+    }
+}
+
+int be_proc_signal(be_proc *bp, int how)
+{
+    pthread_mutex_lock(&reap_mu);
+    int done = try_reap(bp);
+    pthread_mutex_unlock(&reap_mu);
+    if (done)
+        return 0;
+    int sig = how == BE_KILL ? SIGKILL : SIGTERM;
+    if (kill(bp->pid, sig) != 0 && errno != ESRCH)
+        return px_sys_error(errno);
+    return 0;
+}
+
+void be_proc_free(be_proc *bp)
+{
+    if (!bp)
+        return;
+    if (bp->fd >= 0)
+        close(bp->fd);
+    free(bp);
+}

@@ -1,0 +1,98 @@
+/* spawn.c - the spawn start method: run this program again (with APR's
+ * process creation), hand it the payload over a socket pair, and wait until
+ * it has found its target. The socket stays open in the child until it
+ * exits, so it doubles as the child's sentinel. */
+#include <apr_pools.h>
+#include <apr_thread_proc.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static void exec_failed(apr_pool_t *pool, apr_status_t err, const char *description)
+{
+    (void)pool;
+    char buf[256];
+    fprintf(stderr, "mproc: spawn: %s: %s\n", description, apr_strerror(err, buf, sizeof buf));
+}
+
+/* Runs this program with argv [argv0, marker, child_fd]; child_fd is the
+ * only descriptor of ours that the new program inherits. */
+int px_spawn(const char *marker, int child_fd, pid_t *pid)
+{
+    const char *exe = px_exe_path();
+    if (!exe) {
+        core_set_os_error(ENOENT);
+        return MPROC_ESPAWN; /* portable builds need mproc_init(&argc, &argv) */
+    }
+    char fdstr[16];
+    snprintf(fdstr, sizeof fdstr, "%d", child_fd);
+    char *const *av0 = px_argv0();
+    const char *args[] = {av0 && av0[0] ? av0[0] : exe, marker, fdstr, NULL};
+    apr_pool_t *pool;
+    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+        return MPROC_ENOMEM;
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_status_t rv = apr_procattr_create(&attr, pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_error_check_set(attr, 1);
+    if (rv == APR_SUCCESS)
+        rv = apr_procattr_child_errfn_set(attr, exec_failed);
+    if (rv == APR_SUCCESS && px_cloexec(child_fd, 0) != 0)
+        rv = errno;
+    if (rv == APR_SUCCESS)
+        rv = apr_proc_create(&proc, exe, args, NULL, attr, pool);
+    px_cloexec(child_fd, 1);
+    apr_pool_destroy(pool);
+    if (rv != APR_SUCCESS) {
+        core_set_os_error(APR_TO_OS_ERROR(rv));
+        return MPROC_ESPAWN;
+    }
+    *pid = proc.pid;
+    return 0;
+}
+
+static void reap_failed(pid_t pid, int killit)
+{
+    if (killit)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+int px_spawn_start(const be_start *how, be_proc *bp)
+{
+    int sv[2];
+    if (px_socketpair(sv) != 0)
+        return px_sys_error(errno);
+    pid_t pid;
+    int rc = px_spawn(PX_SPAWN_MARKER, sv[1], &pid);
+    close(sv[1]);
+    if (rc) {
+        close(sv[0]);
+        return rc;
+    }
+    uint64_t n = how->payload_len;
+    int32_t status = MPROC_ESPAWN;
+    rc = px_write_full(sv[0], &n, sizeof n);
+    if (rc == 0)
+        rc = px_write_full(sv[0], how->payload, how->payload_len);
+    if (rc == 0)
+        rc = px_read_full(sv[0], &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
+    if (rc || status != 0) {
+        /* The child died, hung before mproc_init, or cannot run the target. */
+        reap_failed(pid, rc != 0);
+        close(sv[0]);
+        return MPROC_ESPAWN;
+    }
+    bp->pid = pid;
+    bp->fd = sv[0];
+    bp->kind = W_FD;
+    return 0;
+}

@@ -1,0 +1,53 @@
+# MprocProbes.cmake - feature probes -> 0/1 macros in the private
+# mproc_config.h. Backend code tests `#if MPROC_HAVE_X`, never an OS name.
+# MPROC_PORTABLE=ON forces every Linux-only feature to 0, so the code paths
+# that macOS takes are built and tested on Linux too.
+include(CheckSymbolExists)
+include(CheckCSourceCompiles)
+
+set(_probe_defs -D_GNU_SOURCE)
+set(CMAKE_REQUIRED_DEFINITIONS ${_probe_defs})
+
+# Linux-only (or non-macOS) features: off in the portable build.
+set(MPROC_LINUX_FEATURES
+    PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
+    PROC_SELF_EXE ROBUST_MUTEX SEM_TIMEDWAIT)
+# Features every POSIX target we support has, or that replace each other.
+set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD)
+
+if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
+  check_symbol_exists(SYS_pidfd_open "sys/syscall.h" MPROC_PROBE_PIDFD)
+  check_symbol_exists(memfd_create "sys/mman.h" MPROC_PROBE_MEMFD)
+  check_symbol_exists(pipe2 "unistd.h;fcntl.h" MPROC_PROBE_PIPE2)
+  check_symbol_exists(SOCK_CLOEXEC "sys/socket.h" MPROC_PROBE_SOCK_CLOEXEC)
+  check_symbol_exists(MSG_NOSIGNAL "sys/socket.h" MPROC_PROBE_MSG_NOSIGNAL)
+  check_symbol_exists(sched_getaffinity "sched.h" MPROC_PROBE_SCHED_GETAFFINITY)
+  if(EXISTS /proc/self/exe)
+    set(MPROC_PROBE_PROC_SELF_EXE 1)
+  endif()
+  set(CMAKE_REQUIRED_LIBRARIES pthread)
+  check_symbol_exists(pthread_mutexattr_setrobust "pthread.h" MPROC_PROBE_ROBUST_MUTEX)
+  check_symbol_exists(sem_timedwait "semaphore.h" MPROC_PROBE_SEM_TIMEDWAIT)
+  unset(CMAKE_REQUIRED_LIBRARIES)
+  check_symbol_exists(dl_iterate_phdr "link.h" MPROC_PROBE_DL_ITERATE_PHDR)
+  check_symbol_exists(_dyld_image_count "mach-o/dyld.h" MPROC_PROBE_DYLD)
+endif()
+
+foreach(f IN LISTS MPROC_LINUX_FEATURES MPROC_OTHER_FEATURES)
+  if(MPROC_PROBE_${f})
+    set(MPROC_HAVE_${f} 1)
+  else()
+    set(MPROC_HAVE_${f} 0)
+  endif()
+endforeach()
+if(MPROC_PORTABLE)
+  foreach(f IN LISTS MPROC_LINUX_FEATURES)
+    set(MPROC_HAVE_${f} 0)
+  endforeach()
+endif()
+
+set(_features "")
+foreach(f IN LISTS MPROC_LINUX_FEATURES MPROC_OTHER_FEATURES)
+  string(APPEND _features "#define MPROC_HAVE_${f} ${MPROC_HAVE_${f}}\n")
+endforeach()
+unset(CMAKE_REQUIRED_DEFINITIONS)

@@ -1,0 +1,284 @@
+/* args.c - mproc_args: a list of typed values, encoded as a msgpack array.
+ * The same encoding carries a child's arguments after fork, spawn and
+ * forkserver, so all three start methods decode exactly the same bytes. */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+typedef struct arg_item {
+    mproc_arg_type type;
+    union {
+        int64_t i;
+        double d;
+        struct {
+            char *p; /* strings are NUL-terminated; len excludes the NUL */
+            size_t len;
+        } b;
+    } v;
+} arg_item;
+
+struct mproc_args {
+    arg_item *items;
+    size_t n, cap;
+};
+
+mproc_args *mproc_args_new(void) { return calloc(1, sizeof(mproc_args)); }
+
+void mproc_args_free(mproc_args *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->items[i].type == MPROC_ARG_STR || a->items[i].type == MPROC_ARG_BYTES)
+            free(a->items[i].v.b.p);
+    free(a->items);
+    free(a);
+}
+
+static arg_item *push(mproc_args *a, mproc_arg_type t)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 8;
+        arg_item *items = realloc(a->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        a->items = items;
+        a->cap = cap;
+    }
+    arg_item *it = &a->items[a->n++];
+    memset(it, 0, sizeof *it);
+    it->type = t;
+    return it;
+}
+
+int mproc_args_add_int(mproc_args *a, int64_t v)
+{
+    if (!a)
+        return MPROC_EINVAL;
+    arg_item *it = push(a, MPROC_ARG_INT);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.i = v;
+    return 0;
+}
+
+int mproc_args_add_double(mproc_args *a, double v)
+{
+    if (!a)
+        return MPROC_EINVAL;
+    arg_item *it = push(a, MPROC_ARG_DOUBLE);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.d = v;
+    return 0;
+}
+
+/* Copies len bytes plus a terminating NUL (handy for strings, harmless for
+ * bytes). */
+static int add_buf(mproc_args *a, mproc_arg_type t, const void *buf, size_t len)
+{
+    if (len == SIZE_MAX)
+        return MPROC_EINVAL;
+    char *p = malloc(len + 1);
+    if (!p)
+        return MPROC_ENOMEM;
+    if (len)
+        memcpy(p, buf, len);
+    p[len] = '\0';
+    arg_item *it = push(a, t);
+    if (!it) {
+        free(p);
+        return MPROC_ENOMEM;
+    }
+    it->v.b.p = p;
+    it->v.b.len = len;
+    return 0;
+}
+
+int mproc_args_add_str(mproc_args *a, const char *s)
+{
+    if (!a || !s)
+        return MPROC_EINVAL;
+    return add_buf(a, MPROC_ARG_STR, s, strlen(s));
+}
+
+int mproc_args_add_bytes(mproc_args *a, const void *buf, size_t len)
+{
+    if (!a || (!buf && len))
+        return MPROC_EINVAL;
+    return add_buf(a, MPROC_ARG_BYTES, buf, len);
+}
+
+size_t mproc_args_count(const mproc_args *a) { return a ? a->n : 0; }
+
+static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t)
+{
+    if (!a || i >= a->n || a->items[i].type != t)
+        return NULL;
+    return &a->items[i];
+}
+
+mproc_arg_type mproc_args_type(const mproc_args *a, size_t i)
+{
+    return (a && i < a->n) ? a->items[i].type : MPROC_ARG_NONE;
+}
+
+int64_t mproc_args_int(const mproc_args *a, size_t i)
+{
+    const arg_item *it = item(a, i, MPROC_ARG_INT);
+    return it ? it->v.i : 0;
+}
+
+double mproc_args_double(const mproc_args *a, size_t i)
+{
+    const arg_item *it = item(a, i, MPROC_ARG_DOUBLE);
+    return it ? it->v.d : 0.0;
+}
+
+const char *mproc_args_str(const mproc_args *a, size_t i)
+{
+    const arg_item *it = item(a, i, MPROC_ARG_STR);
+    return it ? it->v.b.p : NULL;
+}
+
+const void *mproc_args_bytes(const mproc_args *a, size_t i, size_t *len)
+{
+    const arg_item *it = item(a, i, MPROC_ARG_BYTES);
+    if (len)
+        *len = it ? it->v.b.len : 0;
+    return it ? it->v.b.p : NULL;
+}
+
+int core_args_pack(const mproc_args *a, msgpack_packer *pk)
+{
+    size_t n = a ? a->n : 0;
+    if (msgpack_pack_array(pk, n))
+        return MPROC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const arg_item *it = &a->items[i];
+        int rc = 0;
+        switch (it->type) {
+        case MPROC_ARG_INT:
+            rc = msgpack_pack_int64(pk, it->v.i);
+            break;
+        case MPROC_ARG_DOUBLE:
+            rc = msgpack_pack_double(pk, it->v.d);
+            break;
+        case MPROC_ARG_STR:
+            rc = msgpack_pack_str_with_body(pk, it->v.b.p, it->v.b.len);
+            break;
+        case MPROC_ARG_BYTES:
+            rc = msgpack_pack_bin_with_body(pk, it->v.b.p, it->v.b.len);
+            break;
+        default:
+            return MPROC_EINVAL;
+        }
+        if (rc)
+            return MPROC_ENOMEM;
+    }
+    return 0;
+}
+
+int core_args_from_object(const msgpack_object *o, mproc_args **out)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return MPROC_EINVAL;
+    mproc_args *a = mproc_args_new();
+    if (!a)
+        return MPROC_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; i < o->via.array.size && rc == 0; i++) {
+        const msgpack_object *v = &o->via.array.ptr[i];
+        switch (v->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            if (v->via.u64 > INT64_MAX)
+                rc = MPROC_EINVAL;
+            else
+                rc = mproc_args_add_int(a, (int64_t)v->via.u64);
+            break;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            rc = mproc_args_add_int(a, v->via.i64);
+            break;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            rc = mproc_args_add_double(a, v->via.f64);
+            break;
+        case MSGPACK_OBJECT_STR:
+            rc = add_buf(a, MPROC_ARG_STR, v->via.str.ptr, v->via.str.size);
+            break;
+        case MSGPACK_OBJECT_BIN:
+            rc = add_buf(a, MPROC_ARG_BYTES, v->via.bin.ptr, v->via.bin.size);
+            break;
+        default:
+            rc = MPROC_EINVAL;
+        }
+    }
+    if (rc) {
+        mproc_args_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int mproc_args_encode(const mproc_args *a, void **buf, size_t *len)
+{
+    if (!buf || !len)
+        return MPROC_EINVAL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int rc = core_args_pack(a, &pk);
+    if (rc) {
+        msgpack_sbuffer_destroy(&sb);
+        return rc;
+    }
+    *len = sb.size;
+    *buf = msgpack_sbuffer_release(&sb);
+    return 0;
+}
+
+mproc_args *mproc_args_decode(const void *buf, size_t len, int *err)
+{
+    mproc_args *a = NULL;
+    int rc = MPROC_EINVAL;
+    if (buf || !len) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        if (buf && msgpack_unpack_next(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
+            rc = core_args_from_object(&up.data, &a);
+        msgpack_unpacked_destroy(&up);
+    }
+    if (err)
+        *err = rc;
+    return a;
+}
+
+int core_args_copy(const mproc_args *src, mproc_args **out)
+{
+    mproc_args *a = mproc_args_new();
+    if (!a)
+        return MPROC_ENOMEM;
+    for (size_t i = 0; src && i < src->n; i++) {
+        const arg_item *it = &src->items[i];
+        int rc;
+        if (it->type == MPROC_ARG_STR || it->type == MPROC_ARG_BYTES)
+            rc = add_buf(a, it->type, it->v.b.p, it->v.b.len);
+        else
+            rc = push(a, it->type) ? 0 : MPROC_ENOMEM;
+        if (rc) {
+            mproc_args_free(a);
+            return rc;
+        }
+        if (it->type == MPROC_ARG_INT || it->type == MPROC_ARG_DOUBLE)
+            a->items[a->n - 1].v = it->v;
+    }
+    *out = a;
+    return 0;
+}
+
+void mproc_free(void *buf) { free(buf); }

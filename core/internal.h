@@ -1,0 +1,43 @@
+/* internal.h - state shared between the core's files. */
+#ifndef MPROC_CORE_INTERNAL_H
+#define MPROC_CORE_INTERNAL_H
+
+#include "backend.h"
+
+/* What a child needs to know: built by the parent, carried by the payload. */
+typedef struct core_child_desc {
+    int method;          /* enum be_method */
+    mproc_target fn;     /* valid only after fork (same address space) */
+    be_symref target;    /* located by the parent, resolved in the child */
+    mproc_args *args;
+    char *name;
+    char *identity;      /* "1", "1:2", ... */
+    long parent_pid;
+    int daemon;
+    int default_method;  /* the parent's default start method */
+    int argc;
+    char **argv;         /* the parent's argv (NULL-terminated) */
+} core_child_desc;
+
+int core_desc_encode(const core_child_desc *d, void **buf, size_t *len);
+int core_desc_decode(const void *buf, size_t len, core_child_desc *d);
+void core_desc_clear(core_child_desc *d);
+
+/* This process (current.c). */
+void core_ensure_init(void);          /* lazy init for callers that skipped mproc_init */
+int core_default_method(void);
+const char *core_method_name(int method);
+int core_method_from_name(const char *name); /* 0 if unknown */
+const char *core_identity(void);      /* "" in the main process */
+unsigned long core_next_child_number(void);
+void core_become_child(const core_child_desc *d);
+void core_saved_argv(int *argc, char ***argv);
+
+/* Children bookkeeping (process.c). */
+void core_children_forget(void);      /* in a new child: the parent's children are not ours */
+void core_children_at_exit(void);     /* terminate daemons, join the rest, reap */
+
+char *core_strdup(const char *s);
+
+
+#endif

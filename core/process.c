@@ -1,0 +1,373 @@
+/* process.c - mproc_process: Python's Process, on top of be_proc_*.
+ *
+ * Every started, not yet reaped child sits in one list (the "children"),
+ * guarded by be_core_lock. A freed process whose child is still alive stays
+ * there, detached, until a later call reaps it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "internal.h"
+
+enum pstate { P_NEW, P_STARTED, P_EXITED, P_CLOSED };
+
+struct mproc_process {
+    mproc_target fn;
+    mproc_args *args;
+    char *name;
+    char *identity;
+    int daemon;
+    int method;          /* 0 = default at start */
+    enum pstate state;
+    int detached;        /* freed by the user while the child lived */
+    long pid;
+    long creator_pid;
+    int exitcode;
+    be_proc *bp;
+    struct mproc_process *prev, *next; /* children list while P_STARTED */
+};
+
+static mproc_process *children;
+
+static void list_add(mproc_process *p)
+{
+    p->prev = NULL;
+    p->next = children;
+    if (children)
+        children->prev = p;
+    children = p;
+}
+
+static void list_del(mproc_process *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (children == p)
+        children = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+static void destroy(mproc_process *p)
+{
+    mproc_args_free(p->args);
+    free(p->name);
+    free(p->identity);
+    free(p);
+}
+
+mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
+                                 const mproc_process_opts *opts, int *err)
+{
+    int rc = 0;
+    mproc_process *p = NULL;
+    core_ensure_init();
+    if (!fn) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    int method = 0;
+    if (opts && opts->start_method) {
+        method = core_method_from_name(opts->start_method);
+        if (!method) {
+            rc = MPROC_EINVAL;
+            goto out;
+        }
+        if (!be_method_supported(method)) {
+            rc = MPROC_ENOSYS;
+            goto out;
+        }
+    }
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        rc = MPROC_ENOMEM;
+        goto out;
+    }
+    p->fn = fn;
+    p->method = method;
+    p->daemon = opts ? opts->daemon != 0 : 0;
+    if ((rc = core_args_copy(args, &p->args)))
+        goto out;
+    /* Python: identity = creator's identity + (counter,), name from it. */
+    char ident[256];
+    const char *parent = core_identity();
+    snprintf(ident, sizeof ident, "%s%s%lu", parent, *parent ? ":" : "", core_next_child_number());
+    char defname[300];
+    snprintf(defname, sizeof defname, "Process-%s", ident);
+    p->identity = core_strdup(ident);
+    p->name = core_strdup(opts && opts->name ? opts->name : defname);
+    if (!p->identity || !p->name)
+        rc = MPROC_ENOMEM;
+out:
+    if (rc && p) {
+        destroy(p);
+        p = NULL;
+    }
+    if (err)
+        *err = rc;
+    return p;
+}
+
+/* Checks common to every call on a process: not NULL, not closed, made by
+ * this process (a forked child holds copies of its parent's objects). */
+static int usable(const mproc_process *p)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    if (p->state == P_CLOSED)
+        return MPROC_ESTATE;
+    if (p->state != P_NEW && p->creator_pid != be_getpid())
+        return MPROC_ESTATE;
+    return 0;
+}
+
+/* Reaps detached children that have exited (caller holds the lock). */
+static void reap_detached_locked(void)
+{
+    mproc_process *p = children, *next;
+    for (; p; p = next) {
+        next = p->next;
+        int code;
+        if (p->detached && be_proc_wait(p->bp, 0, &code) == 0) {
+            list_del(p);
+            be_proc_free(p->bp);
+            destroy(p);
+        }
+    }
+}
+
+int mproc_process_start(mproc_process *p)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state != P_NEW)
+        return MPROC_ESTATE; /* cannot start a process twice */
+    if (mproc_current_daemon())
+        return MPROC_ESTATE; /* daemonic processes are not allowed to have children */
+    core_child_desc d;
+    memset(&d, 0, sizeof d);
+    d.method = p->method ? p->method : core_default_method();
+    if (!be_method_supported(d.method))
+        return MPROC_ENOSYS;
+    d.fn = p->fn;
+    if (d.method != BE_FORK && (rc = be_sym_locate((be_fnptr)p->fn, &d.target)))
+        return rc;
+    d.args = p->args;
+    d.name = p->name;
+    d.identity = p->identity;
+    d.parent_pid = be_getpid();
+    d.daemon = p->daemon;
+    d.default_method = core_default_method();
+    core_saved_argv(&d.argc, &d.argv);
+    void *payload;
+    size_t len;
+    if ((rc = core_desc_encode(&d, &payload, &len)))
+        return rc;
+    /* Buffered output would otherwise be written twice, by parent and child. */
+    fflush(NULL);
+    be_start how = {d.method, payload, len};
+    be_core_lock();
+    reap_detached_locked();
+    rc = be_proc_start(&how, &p->bp);
+    if (rc == 0) {
+        p->state = P_STARTED;
+        p->pid = be_proc_pid(p->bp);
+        p->creator_pid = be_getpid();
+        list_add(p);
+    }
+    be_core_unlock();
+    free(payload);
+    return rc;
+}
+
+/* Waits for the child; on exit records the code and drops it from the list. */
+static int wait_child(mproc_process *p, double timeout)
+{
+    if (p->state == P_EXITED)
+        return 0;
+    int code;
+    int rc = be_proc_wait(p->bp, timeout, &code);
+    if (rc)
+        return rc;
+    be_core_lock();
+    if (p->state == P_STARTED) {
+        p->exitcode = code;
+        p->state = P_EXITED;
+        list_del(p);
+    }
+    be_core_unlock();
+    return 0;
+}
+
+int mproc_process_join(mproc_process *p, double timeout)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state == P_NEW)
+        return MPROC_ESTATE; /* can only join a started process */
+    return wait_child(p, timeout);
+}
+
+int mproc_process_is_alive(mproc_process *p)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state != P_STARTED)
+        return 0;
+    rc = wait_child(p, 0);
+    if (rc == MPROC_ETIMEDOUT)
+        return 1;
+    return rc ? rc : 0;
+}
+
+int mproc_process_exitcode(mproc_process *p, int *code)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state == P_NEW)
+        return MPROC_ESTATE;
+    rc = wait_child(p, 0);
+    if (rc == MPROC_ETIMEDOUT)
+        return MPROC_ERUNNING;
+    if (rc)
+        return rc;
+    if (code)
+        *code = p->exitcode;
+    return 0;
+}
+
+static int send_signal(mproc_process *p, int how)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state == P_NEW)
+        return MPROC_ESTATE;
+    if (p->state == P_EXITED)
+        return 0; /* no-op after exit, as in Python */
+    return be_proc_signal(p->bp, how);
+}
+
+int mproc_process_terminate(mproc_process *p) { return send_signal(p, BE_TERMINATE); }
+
+int mproc_process_kill(mproc_process *p) { return send_signal(p, BE_KILL); }
+
+int mproc_process_set_daemon(mproc_process *p, int daemon)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    if (p->state != P_NEW)
+        return MPROC_ESTATE;
+    p->daemon = daemon != 0;
+    return 0;
+}
+
+int mproc_process_daemon(const mproc_process *p) { return p ? p->daemon : 0; }
+
+long mproc_process_pid(const mproc_process *p) { return p ? p->pid : 0; }
+
+const char *mproc_process_name(const mproc_process *p) { return p ? p->name : NULL; }
+
+int mproc_process_close(mproc_process *p)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    if (p->state == P_CLOSED)
+        return 0;
+    if (p->state == P_STARTED) {
+        int rc = mproc_process_is_alive(p);
+        if (rc == 1)
+            return MPROC_ERUNNING;
+        if (rc < 0)
+            return rc;
+    }
+    if (p->bp && p->creator_pid == be_getpid())
+        be_proc_free(p->bp);
+    p->bp = NULL;
+    p->state = P_CLOSED;
+    return 0;
+}
+
+void mproc_process_free(mproc_process *p)
+{
+    if (!p)
+        return;
+    if (p->state == P_STARTED && p->creator_pid == be_getpid()) {
+        be_core_lock();
+        if (p->state == P_STARTED) {
+            p->detached = 1; /* reaped later, by start/active_children/exit */
+            reap_detached_locked();
+            be_core_unlock();
+            return;
+        }
+        be_core_unlock();
+    }
+    if (p->bp && p->creator_pid == be_getpid())
+        be_proc_free(p->bp);
+    destroy(p);
+}
+
+size_t mproc_active_children(mproc_process **out, size_t cap)
+{
+    core_ensure_init();
+    size_t n = 0;
+    be_core_lock();
+    reap_detached_locked();
+    mproc_process *p = children, *next;
+    for (; p; p = next) {
+        next = p->next;
+        int code;
+        if (be_proc_wait(p->bp, 0, &code) == 0) {
+            if (!p->detached) {
+                p->exitcode = code;
+                p->state = P_EXITED;
+                list_del(p);
+            }
+            continue; /* detached ones go on the next reap */
+        }
+        if (out && !p->detached && n < cap)
+            out[n] = p;
+        n++;
+    }
+    be_core_unlock();
+    return n;
+}
+
+void core_children_forget(void)
+{
+    /* A new child does not own its parent's children; their records stay as
+     * memory the child never touches (usable() refuses them). */
+    children = NULL;
+}
+
+void core_children_at_exit(void)
+{
+    /* Python's _exit_function: terminate daemonic children, then join all. */
+    be_core_lock();
+    for (mproc_process *p = children; p; p = p->next)
+        if (p->daemon)
+            be_proc_signal(p->bp, BE_TERMINATE);
+    while (children) {
+        mproc_process *p = children;
+        int code;
+        list_del(p);
+        be_core_unlock();
+        be_proc_wait(p->bp, MPROC_FOREVER, &code);
+        be_core_lock();
+        if (p->detached) {
+            be_proc_free(p->bp);
+            destroy(p);
+        } else {
+            p->exitcode = code;
+            p->state = P_EXITED;
+        }
+    }
+    be_core_unlock();
+}

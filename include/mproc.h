@@ -1,0 +1,194 @@
+/*
+ * mproc.h - Python's multiprocessing, in C.
+ *
+ * The whole public API. Every fallible call returns an int: 0 (or a
+ * non-negative count) on success, a negative MPROC_E* code on failure.
+ * Constructors return NULL on failure and store the code in *err when err is
+ * not NULL. Timeouts are seconds as double: MPROC_FOREVER (any negative value)
+ * waits forever, 0 does not block.
+ */
+#ifndef MPROC_H
+#define MPROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MPROC_STATIC)
+#define MPROC_API
+#elif defined(_WIN32) && defined(MPROC_BUILDING)
+#define MPROC_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define MPROC_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define MPROC_API __attribute__((visibility("default")))
+#else
+#define MPROC_API
+#endif
+
+#define MPROC_VERSION_MAJOR 0
+#define MPROC_VERSION_MINOR 1
+#define MPROC_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------ errors */
+
+/* XX(name, value, message): the one table behind the enum, mproc_strerror and
+ * mproc_err_name. Values are stable. */
+#define MPROC_ERRNO_MAP(XX)                                                     \
+    XX(ETIMEDOUT, -1, "timed out")                                              \
+    XX(EEMPTY, -2, "queue is empty")                                            \
+    XX(EFULL, -3, "queue is full")                                              \
+    XX(ECLOSED, -4, "object is closed")                                         \
+    XX(EBROKEN, -5, "broken: peer gone or barrier broken")                      \
+    XX(EWORKERLOST, -6, "worker process died while running the task")          \
+    XX(EOWNERDEAD, -7, "previous owner died holding the lock; caller owns it") \
+    XX(EINVAL, -8, "invalid argument")                                          \
+    XX(ENOMEM, -9, "out of memory")                                             \
+    XX(EMSGSIZE, -10, "message too long")                                       \
+    XX(EAUTH, -11, "authentication failed")                                     \
+    XX(ETASK, -12, "task failed")                                               \
+    XX(ESPAWN, -13, "could not start the child process")                        \
+    XX(ENOSYS, -14, "not supported on this platform or start method")          \
+    XX(ERUNNING, -15, "process is still running")                               \
+    XX(ESTATE, -16, "operation not valid in the object's current state")       \
+    XX(EOS, -17, "end of stream: the peer closed or died")                      \
+    XX(EEXIST, -18, "already exists")                                           \
+    XX(ENOENT, -19, "no such object")                                           \
+    XX(EINTR, -20, "interrupted")                                               \
+    XX(ESYS, -21, "operating system error (see mproc_last_os_error)")
+
+typedef enum mproc_errno {
+    MPROC_OK = 0,
+#define MPROC_XX_ENUM_(name, value, msg) MPROC_##name = (value),
+    MPROC_ERRNO_MAP(MPROC_XX_ENUM_)
+#undef MPROC_XX_ENUM_
+} mproc_errno;
+
+/* Human-readable message / symbolic name ("MPROC_ETIMEDOUT") of a code.
+ * Unknown codes give "unknown error" / "MPROC_EUNKNOWN". */
+MPROC_API const char *mproc_strerror(int err);
+MPROC_API const char *mproc_err_name(int err);
+/* errno (POSIX) or GetLastError() (Windows) behind this thread's last
+ * MPROC_ESYS/MPROC_ESPAWN, 0 if none. */
+MPROC_API int mproc_last_os_error(void);
+
+/* -------------------------------------------------------------- timeouts */
+#define MPROC_FOREVER (-1.0)
+
+/* ---------------------------------------------------------- library init */
+
+/* First line of main(). In a process started with the spawn method it
+ * decodes the target and its arguments, runs the target and exits with its
+ * return value: it does not return there. It also serves as the entry of the
+ * forkserver process. Elsewhere it records argv (used to re-execute the
+ * program) and returns 0. argc/argv may be NULL (then spawn children get no
+ * parent argv). Calling it again is harmless. */
+MPROC_API int mproc_init(int *argc, char ***argv);
+MPROC_API const char *mproc_backend_name(void); /* "posix" or "win32" */
+MPROC_API const char *mproc_version(void);      /* "0.1.0" */
+/* CPUs this process may run on (affinity aware); at least 1. */
+MPROC_API int mproc_cpu_count(void);
+
+/* Start methods: "fork" (POSIX default), "spawn" (Windows default and only
+ * method there), "forkserver". Sets the default for later starts and may be
+ * called again. Unknown or unavailable method -> MPROC_EINVAL / MPROC_ENOSYS. */
+MPROC_API int mproc_set_start_method(const char *method);
+MPROC_API const char *mproc_get_start_method(void);
+/* Fills up to cap names of the methods this platform offers; returns count. */
+MPROC_API size_t mproc_get_all_start_methods(const char **out, size_t cap);
+
+/* --------------------------------------------------------------- args */
+
+/* A list of typed values given to a child. Encoded with msgpack, the same
+ * way for fork, spawn and forkserver. */
+typedef struct mproc_args mproc_args;
+
+typedef enum mproc_arg_type {
+    MPROC_ARG_NONE = 0, /* index out of range */
+    MPROC_ARG_INT,
+    MPROC_ARG_DOUBLE,
+    MPROC_ARG_STR,
+    MPROC_ARG_BYTES
+} mproc_arg_type;
+
+MPROC_API mproc_args *mproc_args_new(void);
+MPROC_API int mproc_args_add_int(mproc_args *, int64_t v);
+MPROC_API int mproc_args_add_double(mproc_args *, double v);
+MPROC_API int mproc_args_add_str(mproc_args *, const char *s); /* copied; NULL -> MPROC_EINVAL */
+MPROC_API int mproc_args_add_bytes(mproc_args *, const void *buf, size_t len); /* copied */
+MPROC_API size_t mproc_args_count(const mproc_args *);
+MPROC_API mproc_arg_type mproc_args_type(const mproc_args *, size_t i);
+/* Accessors return 0 / 0.0 / NULL when i is out of range or of another type
+ * (mproc_args_type tells which). Pointers stay valid while the args live. */
+MPROC_API int64_t mproc_args_int(const mproc_args *, size_t i);
+MPROC_API double mproc_args_double(const mproc_args *, size_t i);
+MPROC_API const char *mproc_args_str(const mproc_args *, size_t i);
+MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len);
+MPROC_API void mproc_args_free(mproc_args *);
+/* The msgpack encoding (an array of the values) and back; used by the
+ * library itself, public so other tools can read what a child was given. */
+MPROC_API int mproc_args_encode(const mproc_args *, void **buf, size_t *len); /* free with mproc_free */
+MPROC_API mproc_args *mproc_args_decode(const void *buf, size_t len, int *err);
+
+/* Releases every buffer mproc hands out. */
+MPROC_API void mproc_free(void *buf);
+
+/* ------------------------------------------------------------ Process */
+
+typedef struct mproc_process mproc_process;
+/* The child's entry point; its return value is the exit code (& 0xFF on
+ * POSIX). args is never NULL in the child (empty when none were given). */
+typedef int (*mproc_target)(const mproc_args *args);
+
+typedef struct mproc_process_opts {
+    const char *name;         /* NULL = "Process-N" (N counts per creator; "Process-1:2" in a child) */
+    int daemon;               /* 1 = terminated when the creator exits */
+    const char *start_method; /* NULL = mproc_get_start_method() */
+} mproc_process_opts;
+#define MPROC_PROCESS_OPTS_INIT {NULL, 0, NULL}
+
+/* args are copied (may be NULL); opts may be NULL. fn NULL -> MPROC_EINVAL. */
+MPROC_API mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
+                                           const mproc_process_opts *opts, int *err);
+/* MPROC_ESTATE when started twice, closed, or called from a daemonic
+ * process; MPROC_ESPAWN when the child could not be created. */
+MPROC_API int mproc_process_start(mproc_process *);
+/* 0 once the child has exited, MPROC_ETIMEDOUT if still running after
+ * timeout, MPROC_ESTATE before start or in a process other than the creator. */
+MPROC_API int mproc_process_join(mproc_process *, double timeout);
+/* 1 running, 0 not started or exited (reaps it), negative on error. */
+MPROC_API int mproc_process_is_alive(mproc_process *);
+/* 0 and *code set once exited: the target's return value, -N if killed by
+ * signal N. MPROC_ERUNNING while alive, MPROC_ESTATE before start. */
+MPROC_API int mproc_process_exitcode(mproc_process *, int *code);
+/* SIGTERM / TerminateProcess: exit code -15 on every backend. */
+MPROC_API int mproc_process_terminate(mproc_process *);
+/* SIGKILL / TerminateProcess: exit code -9 on every backend. */
+MPROC_API int mproc_process_kill(mproc_process *);
+/* Sets the daemon flag; MPROC_ESTATE after start. */
+MPROC_API int mproc_process_set_daemon(mproc_process *, int daemon);
+MPROC_API int mproc_process_daemon(const mproc_process *);
+MPROC_API long mproc_process_pid(const mproc_process *); /* 0 before start */
+MPROC_API const char *mproc_process_name(const mproc_process *);
+/* Releases OS resources; MPROC_ERUNNING while alive. Afterwards every call
+ * but free/close returns MPROC_ESTATE. */
+MPROC_API int mproc_process_close(mproc_process *);
+/* Always frees; a live child is detached and reaped later. */
+MPROC_API void mproc_process_free(mproc_process *);
+/* Live children of this process (finished ones are reaped). Fills up to cap
+ * pointers (out may be NULL) and returns how many are alive. Detached
+ * (freed) children are counted but not listed. */
+MPROC_API size_t mproc_active_children(mproc_process **out, size_t cap);
+
+MPROC_API long mproc_current_pid(void);
+MPROC_API long mproc_parent_pid(void); /* 0 in the main process */
+MPROC_API const char *mproc_current_name(void); /* "MainProcess" in main */
+MPROC_API int mproc_current_daemon(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPROC_H */

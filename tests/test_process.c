@@ -1,0 +1,555 @@
+/* test_process.c - Process, run once per start method (--method NAME). */
+#include "testutil.h"
+
+#ifdef _WIN32
+#include <io.h>
+#else
+#include <errno.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------ targets */
+
+static int t_return_arg(const mproc_args *a) { return (int)mproc_args_int(a, 0); }
+
+static int t_sleep(const mproc_args *a)
+{
+    double s = mproc_args_count(a) ? mproc_args_double(a, 0) : 30.0;
+    test_sleep(s);
+    return 0;
+}
+
+static int t_check_args(const mproc_args *a)
+{
+    size_t len;
+    const char *b = mproc_args_bytes(a, 3, &len);
+    if (mproc_args_count(a) != 4 || mproc_args_int(a, 0) != -123456789012LL ||
+        mproc_args_double(a, 1) != 0.5 || !mproc_args_str(a, 2) ||
+        strcmp(mproc_args_str(a, 2), "bob") != 0 || len != 4 || memcmp(b, "\0\1\2\3", 4) != 0)
+        return 1;
+    return 0;
+}
+
+/* args: expected name, expected parent pid. */
+static int t_check_identity(const mproc_args *a)
+{
+    if (strcmp(mproc_current_name(), mproc_args_str(a, 0)) != 0)
+        return 1;
+    if (mproc_parent_pid() != (long)mproc_args_int(a, 1))
+        return 2;
+    if (mproc_current_pid() == mproc_parent_pid() || mproc_current_pid() <= 0)
+        return 3;
+    if (mproc_current_daemon() != (int)mproc_args_int(a, 2))
+        return 4;
+    return 0;
+}
+
+static int t_noop(const mproc_args *a)
+{
+    (void)a;
+    return 0;
+}
+
+/* A child that checks its own children's default names ("Process-N:M"). */
+static int t_grandchild_names(const mproc_args *a)
+{
+    (void)a;
+    const char *me = mproc_current_name(); /* "Process-N" */
+    mproc_process *g = mproc_process_new(t_noop, NULL, NULL, NULL);
+    if (!g)
+        return 1;
+    char want[128];
+    snprintf(want, sizeof want, "%s:1", me);
+    int bad = strcmp(mproc_process_name(g), want) != 0;
+    if (!bad && mproc_process_start(g) == 0)
+        bad = mproc_process_join(g, 30) != 0;
+    mproc_process_free(g);
+    return bad ? 2 : 0;
+}
+
+/* A daemonic process may not have children. */
+static int t_daemon_cannot_start(const mproc_args *a)
+{
+    (void)a;
+    mproc_process *g = mproc_process_new(t_noop, NULL, NULL, NULL);
+    int rc = mproc_process_start(g);
+    mproc_process_free(g);
+    return rc == MPROC_ESTATE ? 0 : 1;
+}
+
+/* Starts a daemonic sleeper and returns at once: at exit the daemon must be
+ * terminated (and joined), or this child would sit in its exit for 60 s. */
+static int t_leave_daemon(const mproc_args *a)
+{
+    (void)a;
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.daemon = 1;
+    mproc_args *sa = mproc_args_new();
+    mproc_args_add_double(sa, 60.0);
+    mproc_process *d = mproc_process_new(t_sleep, sa, &o, NULL);
+    mproc_args_free(sa);
+    if (!d || mproc_process_start(d) != 0)
+        return 1;
+    return 0; /* d is neither joined nor freed: the exit path handles it */
+}
+
+static int t_print(const mproc_args *a)
+{
+    printf("%s\n", mproc_args_str(a, 0));
+    return 0;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static mproc_process *start(mproc_target fn, mproc_args *a, const mproc_process_opts *o)
+{
+    int err = -1;
+    mproc_process *p = mproc_process_new(fn, a, o, &err);
+    CU_ASSERT_EQUAL(err, 0);
+    if (!p)
+        return NULL;
+    CHECK_RC(mproc_process_start(p), 0);
+    return p;
+}
+
+static mproc_args *args_int(int64_t v)
+{
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_int(a, v);
+    return a;
+}
+
+static mproc_args *args_double(double v)
+{
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_double(a, v);
+    return a;
+}
+
+static int exitcode_of(mproc_process *p)
+{
+    int code = -12345;
+    CHECK_RC(mproc_process_exitcode(p, &code), 0);
+    return code;
+}
+
+/* --------------------------------------------------------------- tests */
+
+static void test_start_join_exitcodes(void)
+{
+    int codes[] = {0, 3, 255};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        mproc_args *a = args_int(codes[i]);
+        mproc_process *p = start(t_return_arg, a, NULL);
+        mproc_args_free(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CHECK_RC(mproc_process_join(p, 60), 0);
+        CU_ASSERT_EQUAL(exitcode_of(p), codes[i]);
+        CHECK_RC(mproc_process_join(p, 0), 0); /* repeatable after exit */
+        CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
+        mproc_process_free(p);
+    }
+}
+
+static void test_exitcode_truncated(void)
+{
+#ifdef _WIN32
+    int want = 300; /* Windows keeps the whole 32-bit code */
+#else
+    int want = 44; /* 300 & 0xFF, as sys.exit(300) in Python */
+#endif
+    mproc_args *a = args_int(300);
+    mproc_process *p = start(t_return_arg, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), want);
+    mproc_process_free(p);
+}
+
+static void test_args_reach_child(void)
+{
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_int(a, -123456789012LL);
+    mproc_args_add_double(a, 0.5);
+    mproc_args_add_str(a, "bob");
+    mproc_args_add_bytes(a, "\0\1\2\3", 4);
+    mproc_process *p = start(t_check_args, a, NULL);
+    mproc_args_free(a); /* the process keeps its own copy */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    mproc_process_free(p);
+}
+
+static void test_join_timeout_then_terminate(void)
+{
+    mproc_args *a = args_double(60.0);
+    mproc_process *p = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 0.2), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_process_join(p, 0), MPROC_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
+    int code;
+    CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ERUNNING);
+    CHECK_RC(mproc_process_close(p), MPROC_ERUNNING);
+    CHECK_RC(mproc_process_terminate(p), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), -15);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
+    CHECK_RC(mproc_process_terminate(p), 0); /* no-op after exit */
+    CHECK_RC(mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), -15);
+    mproc_process_free(p);
+}
+
+static void test_kill(void)
+{
+    mproc_args *a = args_double(60.0);
+    mproc_process *p = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_kill(p), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), -9);
+    mproc_process_free(p);
+}
+
+static void test_join_forever_waits_for_exit(void)
+{
+    mproc_args *a = args_double(0.3);
+    mproc_process *p = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, MPROC_FOREVER), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    mproc_process_free(p);
+}
+
+static void test_is_alive_transitions(void)
+{
+    mproc_args *a = args_double(60.0);
+    mproc_process *p = mproc_process_new(t_sleep, a, NULL, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
+    CU_ASSERT_EQUAL(mproc_process_pid(p), 0);
+    CHECK_RC(mproc_process_start(p), 0);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
+    CU_ASSERT_TRUE(mproc_process_pid(p) > 0);
+    CU_ASSERT_NOT_EQUAL(mproc_process_pid(p), mproc_current_pid());
+    CHECK_RC(mproc_process_kill(p), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
+    mproc_process_free(p);
+}
+
+static void test_names_and_identity(void)
+{
+    CU_ASSERT_STRING_EQUAL(mproc_current_name(), "MainProcess");
+    CU_ASSERT_EQUAL(mproc_parent_pid(), 0);
+    CU_ASSERT_EQUAL(mproc_current_daemon(), 0);
+    mproc_process *p1 = mproc_process_new(t_noop, NULL, NULL, NULL);
+    mproc_process *p2 = mproc_process_new(t_noop, NULL, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
+    CU_ASSERT_EQUAL(strncmp(mproc_process_name(p1), "Process-", 8), 0);
+    int n1 = atoi(mproc_process_name(p1) + 8), n2 = atoi(mproc_process_name(p2) + 8);
+    CU_ASSERT_TRUE(n1 >= 1);
+    CU_ASSERT_EQUAL(n2, n1 + 1);
+    mproc_process_free(p1);
+    mproc_process_free(p2);
+
+    /* A named child sees its name, its parent's pid and its daemon flag. */
+    for (int daemon = 0; daemon <= 1; daemon++) {
+        mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+        o.name = daemon ? "the daemon" : "worker-7";
+        o.daemon = daemon;
+        mproc_args *a = mproc_args_new();
+        mproc_args_add_str(a, o.name);
+        mproc_args_add_int(a, mproc_current_pid());
+        mproc_args_add_int(a, daemon);
+        mproc_process *p = start(t_check_identity, a, &o);
+        mproc_args_free(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_STRING_EQUAL(mproc_process_name(p), o.name);
+        CU_ASSERT_EQUAL(mproc_process_daemon(p), daemon);
+        CHECK_RC(mproc_process_join(p, 60), 0);
+        CU_ASSERT_EQUAL(exitcode_of(p), 0);
+        mproc_process_free(p);
+    }
+
+    /* Grandchildren are named Process-N:M. */
+    mproc_process *g = start(t_grandchild_names, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CHECK_RC(mproc_process_join(g, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(g), 0);
+    mproc_process_free(g);
+}
+
+static void test_daemon(void)
+{
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.daemon = 1;
+    mproc_process *p = start(t_daemon_cannot_start, NULL, &o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    CHECK_RC(mproc_process_set_daemon(p, 0), MPROC_ESTATE); /* after start */
+    mproc_process_free(p);
+
+    /* A child leaving a daemon behind ends promptly: the daemon is
+     * terminated at its exit (otherwise the child would wait 60 s). */
+    p = start(t_leave_daemon, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 30), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    mproc_process_free(p);
+
+    mproc_process *q = mproc_process_new(t_noop, NULL, NULL, NULL);
+    CHECK_RC(mproc_process_set_daemon(q, 1), 0);
+    CU_ASSERT_EQUAL(mproc_process_daemon(q), 1);
+    mproc_process_free(q);
+}
+
+#ifndef _WIN32
+static int fully_gone(long pid) { return kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
+#endif
+
+static void test_hundred_children_no_zombies(void)
+{
+    enum { N = 100 };
+    mproc_process *ps[N];
+    long pids[N];
+    for (int i = 0; i < N; i++) {
+        mproc_args *a = args_int(i % 7);
+        ps[i] = start(t_return_arg, a, NULL);
+        mproc_args_free(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ps[i]);
+        pids[i] = mproc_process_pid(ps[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK_RC(mproc_process_join(ps[i], 60), 0);
+        CU_ASSERT_EQUAL(exitcode_of(ps[i]), i % 7);
+        mproc_process_free(ps[i]);
+    }
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+#ifndef _WIN32
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_TRUE(fully_gone(pids[i])); /* reaped: no zombie left */
+#else
+    (void)pids;
+#endif
+}
+
+static void test_active_children(void)
+{
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    mproc_process *ps[3];
+    for (int i = 0; i < 3; i++) {
+        mproc_args *a = args_double(60.0);
+        ps[i] = start(t_sleep, a, NULL);
+        mproc_args_free(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ps[i]);
+    }
+    mproc_process *out[8];
+    CU_ASSERT_EQUAL(mproc_active_children(out, 8), 3);
+    int seen = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            seen += out[i] == ps[j];
+    CU_ASSERT_EQUAL(seen, 3);
+    CU_ASSERT_EQUAL(mproc_active_children(out, 1), 3); /* count even when cap is small */
+    /* An exited but unjoined child is reaped and no longer listed. */
+    CHECK_RC(mproc_process_kill(ps[0]), 0);
+    for (int tries = 0; tries < 600 && mproc_active_children(NULL, 0) != 2; tries++)
+        test_sleep(0.05);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 2);
+    CU_ASSERT_EQUAL(exitcode_of(ps[0]), -9);
+    for (int i = 1; i < 3; i++) {
+        CHECK_RC(mproc_process_terminate(ps[i]), 0);
+        CHECK_RC(mproc_process_join(ps[i], 60), 0);
+    }
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    for (int i = 0; i < 3; i++)
+        mproc_process_free(ps[i]);
+}
+
+static void test_free_running_child_is_reaped_later(void)
+{
+    mproc_args *a = args_double(0.3);
+    mproc_process *p = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    long pid = mproc_process_pid(p);
+    mproc_process_free(p); /* detached, still counted */
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 1);
+    for (int tries = 0; tries < 600 && mproc_active_children(NULL, 0) != 0; tries++)
+        test_sleep(0.05);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+#ifndef _WIN32
+    CU_ASSERT_TRUE(fully_gone(pid));
+#else
+    (void)pid;
+#endif
+}
+
+static void test_close(void)
+{
+    mproc_process *p = mproc_process_new(t_noop, NULL, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_close(p), 0); /* unstarted: fine */
+    CHECK_RC(mproc_process_close(p), 0); /* twice: fine */
+    CHECK_RC(mproc_process_start(p), MPROC_ESTATE);
+    CHECK_RC(mproc_process_join(p, 0), MPROC_ESTATE);
+    CHECK_RC(mproc_process_terminate(p), MPROC_ESTATE);
+    CHECK_RC(mproc_process_is_alive(p), MPROC_ESTATE);
+    mproc_process_free(p);
+
+    p = start(t_noop, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CHECK_RC(mproc_process_close(p), 0);
+    int code;
+    CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ESTATE);
+    CHECK_RC(mproc_process_kill(p), MPROC_ESTATE);
+    mproc_process_free(p);
+}
+
+static void test_bad_input(void)
+{
+    int err = 0;
+    CU_ASSERT_PTR_NULL(mproc_process_new(NULL, NULL, NULL, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.start_method = "teleport";
+    CU_ASSERT_PTR_NULL(mproc_process_new(t_noop, NULL, &o, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    CHECK_RC(mproc_set_start_method("teleport"), MPROC_EINVAL);
+    CHECK_RC(mproc_set_start_method(NULL), MPROC_EINVAL);
+
+    mproc_process *p = mproc_process_new(t_noop, NULL, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 0), MPROC_ESTATE);      /* join before start */
+    CHECK_RC(mproc_process_terminate(p), MPROC_ESTATE);    /* terminate unstarted */
+    CHECK_RC(mproc_process_kill(p), MPROC_ESTATE);
+    int code;
+    CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ESTATE);
+    CHECK_RC(mproc_process_start(p), 0);
+    CHECK_RC(mproc_process_start(p), MPROC_ESTATE);        /* start twice */
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CHECK_RC(mproc_process_start(p), MPROC_ESTATE);        /* start after exit */
+    mproc_process_free(p);
+
+    CHECK_RC(mproc_process_start(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_process_join(NULL, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_process_is_alive(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_process_exitcode(NULL, &code), MPROC_EINVAL);
+    CHECK_RC(mproc_process_terminate(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_process_kill(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_process_close(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_process_set_daemon(NULL, 1), MPROC_EINVAL);
+    CU_ASSERT_EQUAL(mproc_process_pid(NULL), 0);
+    CU_ASSERT_PTR_NULL(mproc_process_name(NULL));
+    mproc_process_free(NULL);
+}
+
+static void test_start_methods(void)
+{
+    const char *all[4];
+    size_t n = mproc_get_all_start_methods(all, 4);
+    CU_ASSERT_TRUE(n >= 1);
+    int has_spawn = 0;
+    for (size_t i = 0; i < n; i++)
+        has_spawn |= strcmp(all[i], "spawn") == 0;
+    CU_ASSERT_TRUE(has_spawn);
+    /* Setting it again is allowed (unlike Python without force=True). */
+    const char *before = mproc_get_start_method();
+    CHECK_RC(mproc_set_start_method("spawn"), 0);
+    CU_ASSERT_STRING_EQUAL(mproc_get_start_method(), "spawn");
+    CHECK_RC(mproc_set_start_method(before), 0);
+    CU_ASSERT_STRING_EQUAL(mproc_get_start_method(), before);
+    /* A per-process option overrides the default. */
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.start_method = "spawn";
+    mproc_args *a = args_int(5);
+    mproc_process *p = start(t_return_arg, a, &o);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 5);
+    mproc_process_free(p);
+}
+
+/* Output written before start appears once; the child's output is kept. */
+static void test_output_not_lost_or_duplicated(void)
+{
+    char path[] = "mproc_test_out_XXXXXX";
+#ifdef _WIN32
+    CU_ASSERT_PTR_NOT_NULL_FATAL(_mktemp(path));
+#else
+    int tfd = mkstemp(path);
+    CU_ASSERT_TRUE_FATAL(tfd >= 0);
+    close(tfd);
+#endif
+    fflush(stdout);
+    FILE *saved = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(saved);
+    /* The children inherit stdout: point it at the file, fully buffered. */
+    int keep = dup(fileno(stdout));
+    dup2(fileno(saved), fileno(stdout));
+    fclose(saved);
+    char buf[BUFSIZ];
+    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    printf("before-start\n"); /* still in the buffer when we start */
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_str(a, "from-child");
+    mproc_process *p = start(t_print, a, NULL);
+    mproc_args_free(a);
+    if (p) {
+        mproc_process_join(p, 60);
+        mproc_process_free(p);
+    }
+    printf("after-join\n");
+    fflush(stdout);
+    dup2(keep, fileno(stdout));
+    close(keep);
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    remove(path);
+    CU_ASSERT_STRING_EQUAL(text, "before-start\nfrom-child\nafter-join\n");
+}
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    static const test_case tests[] = {
+        {"start, join, exit codes", test_start_join_exitcodes},
+        {"exit code truncated like the OS", test_exitcode_truncated},
+        {"args reach the child", test_args_reach_child},
+        {"join timeout, then terminate", test_join_timeout_then_terminate},
+        {"kill", test_kill},
+        {"join forever waits for exit", test_join_forever_waits_for_exit},
+        {"is_alive transitions", test_is_alive_transitions},
+        {"names, pids, parent pid, identity", test_names_and_identity},
+        {"daemon", test_daemon},
+        {"100 children, no zombies", test_hundred_children_no_zombies},
+        {"active_children", test_active_children},
+        {"freeing a running child", test_free_running_child_is_reaped_later},
+        {"close", test_close},
+        {"bad input", test_bad_input},
+        {"start methods", test_start_methods},
+        {"output not lost or duplicated", test_output_not_lost_or_duplicated},
+        {NULL, NULL},
+    };
+    return run_tests(argc, argv, "process", tests);
+}

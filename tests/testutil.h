@@ -1,0 +1,72 @@
+/* testutil.h - shared scaffolding for the CUnit suites: every test binary
+ * calls mproc_init first (spawned children come back through it), picks the
+ * start method from "--method NAME", runs its suites, and exits non-zero if
+ * any test failed. */
+#ifndef MPROC_TESTUTIL_H
+#define MPROC_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mproc.h"
+
+#ifdef _WIN32
+#include <windows.h>
+static inline void test_sleep(double s) { Sleep((DWORD)(s * 1000)); }
+#else
+#include <time.h>
+static inline void test_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+#endif
+
+#define CHECK_RC(expr, want)                                                          \
+    do {                                                                              \
+        int rc_ = (expr);                                                             \
+        if (rc_ != (want))                                                            \
+            fprintf(stderr, "\n  %s:%d: %s = %s, want %s\n", __FILE__, __LINE__, #expr, \
+                    mproc_err_name(rc_), mproc_err_name(want));                       \
+        CU_ASSERT_EQUAL(rc_, (want));                                                 \
+    } while (0)
+
+typedef struct test_case {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+
+/* Runs the tests as one suite named after the binary and start method.
+ * Returns the process exit status for main. */
+static inline int run_tests(int argc, char **argv, const char *suite, const test_case *tests)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    const char *method = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--method") == 0)
+            method = argv[i + 1];
+    if (method) {
+        int rc = mproc_set_start_method(method);
+        if (rc) {
+            fprintf(stderr, "start method %s: %s\n", method, mproc_strerror(rc));
+            return 2;
+        }
+    }
+    char name[128];
+    snprintf(name, sizeof name, "%s[%s]", suite, mproc_get_start_method());
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+    for (const test_case *t = tests; s && t->name; t++)
+        CU_add_test(s, t->name, t->fn);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed != 0;
+}
+
+#endif
