@@ -54,6 +54,10 @@ static void init_once(int *argc, char ***argv, void **payload, size_t *len, int 
     if (!atomic_compare_exchange_strong(&cur.inited, &expected, 1))
         return;
     atomic_store(&cur.default_method, be_method_supported(BE_FORK) ? BE_FORK : BE_SPAWN);
+    /* MPROC_START_METHOD picks the default without a code change. */
+    int env = core_method_from_name(getenv("MPROC_START_METHOD"));
+    if (env && be_method_supported(env))
+        atomic_store(&cur.default_method, env);
     *role = be_init(argc, argv, payload, len);
     if (argc && argv) {
         cur.argc = *argc;

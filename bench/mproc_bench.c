@@ -1,0 +1,200 @@
+/* mproc_bench.c - mproc-bench: one table, one run. For each operation:
+ * mproc's time, the raw OS figure and Python multiprocessing's (via
+ * py_bench.py when python3 exists), as medians of R repeats, with ratios.
+ *   mproc-bench [--quick] [--json] [--python PATH] [--script PATH] */
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mproc.h"
+
+extern char **environ;
+
+typedef struct row {
+    const char *name;     /* key shared with py_bench.py */
+    const char *label;
+    double mproc_us;      /* median per operation */
+    double raw_us;        /* 0 = none */
+    const char *raw_label;
+    double py_us;         /* 0 = not measured */
+    int repeats, iterations;
+} row;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef int (*op_fn)(void *ctx);
+
+/* Median over repeats of the mean time of one op, in microseconds. */
+static double measure(op_fn op, void *ctx, int repeats, int iterations)
+{
+    double samples[32];
+    op(ctx); /* warm-up */
+    for (int r = 0; r < repeats; r++) {
+        double t0 = now();
+        for (int i = 0; i < iterations; i++)
+            if (op(ctx) != 0) {
+                fprintf(stderr, "mproc-bench: operation failed\n");
+                exit(1);
+            }
+        samples[r] = (now() - t0) / iterations * 1e6;
+    }
+    qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
+    return samples[repeats / 2];
+}
+
+/* ---------------------------------------------------------- operations */
+
+static int noop_target(const mproc_args *a)
+{
+    (void)a;
+    return 0;
+}
+
+static int op_mproc_process(void *ctx)
+{
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.start_method = ctx;
+    mproc_process *p = mproc_process_new(noop_target, NULL, &o, NULL);
+    int rc = p ? mproc_process_start(p) : -1;
+    if (rc == 0)
+        rc = mproc_process_join(p, MPROC_FOREVER);
+    mproc_process_free(p);
+    return rc;
+}
+
+static int op_raw_fork(void *ctx)
+{
+    (void)ctx;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    int st;
+    return (pid > 0 && waitpid(pid, &st, 0) == pid) ? 0 : -1;
+}
+
+static const char *self_exe;
+
+/* posix_spawn of this program, which exits at once (--exit-now). */
+static int op_raw_posix_spawn(void *ctx)
+{
+    (void)ctx;
+    char *argv[] = {(char *)self_exe, "--exit-now", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, self_exe, NULL, NULL, argv, environ) != 0)
+        return -1;
+    int st;
+    return waitpid(pid, &st, 0) == pid ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- python */
+
+static double json_row(const char *json, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\": {\"median_us\": ", name);
+    const char *p = strstr(json, key);
+    return p ? atof(p + strlen(key)) : 0.0;
+}
+
+static void run_python(const char *python, const char *script, int quick, row *rows, size_t n)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>/dev/null", python, script, quick ? "--quick" : "");
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    if (pclose(f) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        rows[i].py_us = json_row(buf, rows[i].name);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    int quick = 0, json = 0;
+    const char *python = "python3", *script = MPROC_BENCH_PY;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--exit-now") == 0)
+            return 0;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
+            python = argv[++i];
+        else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
+            script = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--json] [--python PATH] [--script PATH]\n", argv[0]);
+            return 2;
+        }
+    }
+    static char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    self_exe = n > 0 ? (exe[n] = '\0', exe) : argv[0];
+
+    int R = quick ? 3 : 7, N = quick ? 50 : 300;
+    row rows[] = {
+        {"process_fork", "Process start+join (fork)", 0, 0, "fork+waitpid", 0, R, N},
+        {"process_spawn", "Process start+join (spawn)", 0, 0, "posix_spawn+waitpid", 0, R, N / 5},
+        {"process_forkserver", "Process start+join (forkserver)", 0, 0, "fork+waitpid", 0, R, N},
+    };
+    rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
+    rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
+    rows[1].mproc_us = measure(op_mproc_process, "spawn", R, rows[1].iterations);
+    rows[1].raw_us = measure(op_raw_posix_spawn, NULL, R, rows[1].iterations);
+    rows[2].mproc_us = measure(op_mproc_process, "forkserver", R, rows[2].iterations);
+    rows[2].raw_us = rows[0].raw_us;
+    size_t nrows = sizeof rows / sizeof rows[0];
+    run_python(python, script, quick, rows, nrows);
+
+    if (json) {
+        printf("{\"mproc\": \"%s\", \"backend\": \"%s\", \"rows\": [", mproc_version(), mproc_backend_name());
+        for (size_t i = 0; i < nrows; i++)
+            printf("%s{\"name\": \"%s\", \"mproc_us\": %.3f, \"raw_us\": %.3f, \"raw\": \"%s\", "
+                   "\"python_us\": %.3f, \"repeats\": %d, \"iterations\": %d}",
+                   i ? ", " : "", rows[i].name, rows[i].mproc_us, rows[i].raw_us, rows[i].raw_label,
+                   rows[i].py_us, rows[i].repeats, rows[i].iterations);
+        printf("]}\n");
+        return 0;
+    }
+    printf("mproc-bench %s (%s backend), medians of R repeats x N operations; "
+           "times per operation\n\n", mproc_version(), mproc_backend_name());
+    printf("%-34s %10s %10s %-20s %8s %10s %9s %3s %5s\n", "operation", "mproc", "raw OS", "(raw is)",
+           "mproc/raw", "python", "py/mproc", "R", "N");
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        char py[32] = "n/a", ratio[32] = "n/a";
+        if (r->py_us > 0) {
+            snprintf(py, sizeof py, "%.1f us", r->py_us);
+            snprintf(ratio, sizeof ratio, "%.1fx", r->py_us / r->mproc_us);
+        }
+        char m[32], raw[32];
+        snprintf(m, sizeof m, "%.1f us", r->mproc_us);
+        snprintf(raw, sizeof raw, "%.1f us", r->raw_us);
+        printf("%-34s %10s %10s %-20s %8.2fx %10s %9s %3d %5d\n", r->label, m, raw, r->raw_label,
+               r->mproc_us / r->raw_us, py, ratio, r->repeats, r->iterations);
+    }
+    return 0;
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# demo.sh - installs what is needed, builds mproc and runs the demo: the
+# first seed example, a Process that prints "hello bob".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+cmake -S . -B build-demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF -DMPROC_BUILD_BENCH=OFF >/dev/null
+cmake --build build-demo --target hello >/dev/null
+echo "== examples/hello: Process(target=f, args=('bob',)) =="
+./build-demo/examples/hello

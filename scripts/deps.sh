@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# deps.sh - installs every Debian package that building and testing mproc
+# needs. Idempotent: runs apt-get (update first) only when something is
+# missing. Needs root (or sudo).
+set -euo pipefail
+
+PKGS=(build-essential cmake ninja-build pkg-config
+      libapr1-dev libcunit1-dev libmsgpack-dev libssl-dev
+      python3)
+
+SUDO=()
+[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "[deps] all packages present"
+  exit 0
+fi
+echo "[deps] installing: ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "[deps] done"

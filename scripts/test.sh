@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test.sh - installs what is needed, then builds and runs every ctest suite in
+# every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
+# paths), ASan+UBSan, TSan, and the Windows backend cross-built with
+# mingw-w64 and run under wine. Exits non-zero on any failure.
+#   --quick   native configuration only
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=0
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/deps.sh || { echo "dependency installation failed" >&2; exit 1; }
+
+failures=()
+passed=0
+step() { echo; echo "=== $* ==="; }
+
+# core/ must stay free of OS headers and platform #ifdefs.
+step "core/ is OS-free"
+bad=$(grep -rnE '#\s*include\s*<(unistd|windows|pthread|signal|fcntl|dlfcn|poll|apr[^>]*|sys/[^>]*)\.h>|_WIN32|__linux__|__APPLE__|__unix__' core/ || true)
+if [ -n "$bad" ]; then
+  echo "$bad"
+  failures+=("core-os-free")
+else
+  echo "ok"
+  passed=$((passed + 1))
+fi
+
+# config NAME CMAKE_ARGS... ; runs ctest (args after --) in build-NAME
+config() {
+  local name=$1; shift
+  local cargs=() targs=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cargs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  targs=("$@")
+  local dir="$ROOT/build-test-$name"
+  step "$name: configure and build"
+  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON "${cargs[@]}" >"$dir.log" 2>&1 ||
+     ! cmake --build "$dir" >>"$dir.log" 2>&1; then
+    tail -50 "$dir.log"
+    failures+=("$name:build")
+    return
+  fi
+  step "$name: ctest"
+  if (cd "$dir" && ctest --output-on-failure -j2 --timeout 300 "${targs[@]}"); then
+    passed=$((passed + 1))
+  else
+    failures+=("$name:ctest")
+  fi
+}
+
+config native -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "$QUICK" -eq 0 ]; then
+  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE install
+  config asan -DMPROC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -- -LE install
+  config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE install
+  if [ -f scripts/win-test.sh ]; then
+    step "win32: mingw-w64 cross build, ctest under wine"
+    if bash scripts/win-test.sh; then
+      passed=$((passed + 1))
+    else
+      failures+=("win32")
+    fi
+  fi
+fi
+
+echo
+echo "=== summary ==="
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "configurations: ${passed} passed, ${#failures[@]} failed"
+[ "${#failures[@]}" -eq 0 ]
