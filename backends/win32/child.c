@@ -1,0 +1,85 @@
+/* child.c - the spawned child's side of the spawn channel: recognise the
+ * marker, read the payload, and report whether the target was found. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "win32.h"
+
+static HANDLE channel = INVALID_HANDLE_VALUE; /* to the parent, until be_child_started */
+static HANDLE job;                            /* the parent's daemon job, or NULL */
+
+/* A spawned child that cannot read its payload has nothing to run. */
+static void give_up(const char *why, int rc)
+{
+    fprintf(stderr, "mproc: spawned child: %s: %s\n", why, mproc_strerror(rc));
+    be_exit(BE_CHILD_BADTARGET);
+}
+
+static HANDLE parse_handle(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (!*s || *end || v == 0)
+        return NULL;
+    return (HANDLE)(uintptr_t)v;
+}
+
+static void read_payload(HANDLE h, void **payload, size_t *len)
+{
+    w32_spawn_hello hello;
+    uint64_t n;
+    int rc = w32_read_full(h, &hello, sizeof hello);
+    if (!rc)
+        rc = w32_read_full(h, &n, sizeof n);
+    if (rc)
+        give_up("no payload from the parent", rc);
+    if (n > W32_PAYLOAD_MAX)
+        give_up("payload too large", MPROC_EMSGSIZE);
+    void *buf = malloc(n ? (size_t)n : 1);
+    if (!buf)
+        give_up("payload", MPROC_ENOMEM);
+    if ((rc = w32_read_full(h, buf, (size_t)n)))
+        give_up("payload cut short", rc);
+    job = (HANDLE)(uintptr_t)hello.job;
+    *payload = buf;
+    *len = (size_t)n;
+}
+
+int w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
+{
+    char **av = *argv;
+    if (*argc < 3 || !av || strcmp(av[1], W32_SPAWN_MARKER) != 0)
+        return BE_ROLE_MAIN;
+    HANDLE h = parse_handle(av[2]);
+    if (!h)
+        return BE_ROLE_MAIN; /* not our marker after all */
+    if (GetFileType(h) != FILE_TYPE_PIPE)
+        give_up("bad channel handle", w32_last_error(MPROC_ESYS));
+    /* Ours alone: processes we start must not inherit it. */
+    SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
+    read_payload(h, payload, len);
+    channel = h;
+    /* Drop our markers; the core installs the parent's argv. */
+    for (int i = 3; i <= *argc; i++)
+        av[i - 2] = av[i];
+    *argc -= 2;
+    return BE_ROLE_CHILD;
+}
+
+void be_child_started(int status)
+{
+    if (channel == INVALID_HANDLE_VALUE)
+        return;
+    if (job) {
+        /* Daemons join the parent's job before their target runs (job.c). */
+        if (status == 0 && mproc_current_daemon())
+            AssignProcessToJobObject(job, GetCurrentProcess());
+        CloseHandle(job);
+        job = NULL;
+    }
+    w32_start_report r = {status, status ? (uint32_t)mproc_last_os_error() : 0};
+    w32_write_full(channel, &r, sizeof r);
+    CloseHandle(channel);
+    channel = INVALID_HANDLE_VALUE;
+}

@@ -1,0 +1,94 @@
+/* win32.h - private to the Windows backend (native Win32, no APR). */
+#ifndef MPROC_WIN32_H
+#define MPROC_WIN32_H
+
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601 /* Windows 7: process attribute lists, processor groups */
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+struct be_proc {
+    HANDLE process;
+    DWORD pid;
+};
+
+/* Exit codes that be_proc_signal gives TerminateProcess, so that
+ * be_proc_wait can tell terminate (-15) from kill (-9). Customer-defined
+ * NTSTATUS values: no system code and no plausible target return. */
+#define W32_EXIT_TERMINATED 0xE3500F0Fu
+#define W32_EXIT_KILLED 0xE3500F09u
+
+/* Command-line marker of a spawned child: "--mproc-spawn <handle, hex>". */
+#define W32_SPAWN_MARKER "--mproc-spawn"
+#define W32_SPAWN_MARKER_W L"--mproc-spawn"
+/* How long a parent waits for a spawned child to report its start. */
+#define W32_SPAWN_TIMEOUT 60.0
+/* Largest payload a child accepts. */
+#define W32_PAYLOAD_MAX (64u << 20)
+
+/* What a spawned child sends back once it resolved its target (or not). */
+typedef struct w32_start_report {
+    int32_t status;    /* 0 or an MPROC_E* code */
+    uint32_t os_error; /* GetLastError() behind a failure, 0 if none */
+} w32_start_report;
+
+/* What the parent sends first on the channel, before [u64 len][payload]. */
+typedef struct w32_spawn_hello {
+    uint64_t job; /* handle value, valid in the child, of the parent's daemon job; 0 = none */
+} w32_spawn_hello;
+
+/* oserr.c: record an OS error for mproc_last_os_error and return code. */
+int w32_fail(int code, DWORD os_error);
+int w32_last_error(int code); /* w32_fail(code, GetLastError()) */
+
+/* clock.c: deadlines in be_monotonic() seconds; < 0 means none. */
+double w32_deadline(double timeout);
+DWORD w32_remaining_ms(double deadline); /* INFINITE when there is none */
+
+/* text.c: UTF-8 <-> UTF-16. */
+wchar_t *w32_wide(const char *utf8);                           /* malloc'd, NULL on failure */
+int w32_utf8(const wchar_t *wide, char *out, size_t cap);      /* 0 or MPROC_EINVAL (too long) */
+wchar_t *w32_module_path(HMODULE mod);                         /* malloc'd, NULL on failure */
+size_t w32_hex(wchar_t *out, uint64_t v);                      /* lower-case hex + NUL; returns digits (at most 16) */
+
+/* init.c */
+const wchar_t *w32_exe_path(void); /* this program, for re-execution; NULL if unknown */
+
+/* channel.c: the parent's end of a spawn channel (overlapped named pipe)
+ * and the inheritable child end. */
+typedef struct w32_channel {
+    HANDLE parent;  /* overlapped, not inheritable */
+    HANDLE child;   /* synchronous, inheritable */
+    HANDLE event;   /* for overlapped I/O on parent */
+} w32_channel;
+int w32_channel_open(w32_channel *ch);
+void w32_channel_close(w32_channel *ch);
+/* Full read or write on ch->parent, bounded by deadline, abandoned early if
+ * peer (a process handle) exits first. 0, MPROC_EOS, MPROC_ETIMEDOUT or
+ * MPROC_ESPAWN (OS error recorded). */
+int w32_channel_io(w32_channel *ch, int writing, void *buf, size_t len, HANDLE peer, double deadline);
+
+/* Synchronous full read/write on a child's end: 0 or MPROC_EOS/MPROC_ESYS. */
+int w32_read_full(HANDLE h, void *buf, size_t len);
+int w32_write_full(HANDLE h, const void *buf, size_t len);
+
+/* job.c: the job object holding this process's daemon children. NULL if
+ * none could be made (then daemons just do not die with us). */
+HANDLE w32_daemon_job(void);
+
+/* child.c: a spawned child; BE_ROLE_MAIN if argv has no spawn marker, else
+ * reads the payload (exits if it cannot) and returns BE_ROLE_CHILD. */
+int w32_child_init(int *argc, char ***argv, void **payload, size_t *len);
+
+/* spawn.c */
+int w32_spawn_start(const be_start *how, be_proc *bp);
+
+#endif
