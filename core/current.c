@@ -58,12 +58,14 @@ static void init_once(int *argc, char ***argv, void **payload, size_t *len, int 
     int env = core_method_from_name(getenv("MPROC_START_METHOD"));
     if (env && be_method_supported(env))
         atomic_store(&cur.default_method, env);
+    /* Registered first: backend helper processes (the forkserver) never
+     * return from be_init, and their children need the exit path too. */
+    atexit(at_exit);
     *role = be_init(argc, argv, payload, len);
     if (argc && argv) {
         cur.argc = *argc;
         cur.argv = *argv;
     }
-    atexit(at_exit);
 }
 
 void core_ensure_init(void)

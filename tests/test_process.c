@@ -79,11 +79,10 @@ static int t_daemon_cannot_start(const mproc_args *a)
     return rc == MPROC_ESTATE ? 0 : 1;
 }
 
-/* Starts a daemonic sleeper and returns at once: at exit the daemon must be
- * terminated (and joined), or this child would sit in its exit for 60 s. */
+/* Starts a daemonic sleeper, writes its pid to the file args[0] and
+ * returns at once: at exit the daemon must be terminated and joined. */
 static int t_leave_daemon(const mproc_args *a)
 {
-    (void)a;
     mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     o.daemon = 1;
     mproc_args *sa = mproc_args_new();
@@ -92,7 +91,47 @@ static int t_leave_daemon(const mproc_args *a)
     mproc_args_free(sa);
     if (!d || mproc_process_start(d) != 0)
         return 1;
+    FILE *f = fopen(mproc_args_str(a, 0), "w");
+    if (!f)
+        return 2;
+    fprintf(f, "%ld\n", mproc_process_pid(d));
+    fclose(f);
     return 0; /* d is neither joined nor freed: the exit path handles it */
+}
+
+/* Like t_leave_daemon, but leaves through exit(): the atexit path. */
+static int t_leave_daemon_exit(const mproc_args *a)
+{
+    if (t_leave_daemon(a) != 0)
+        return 1;
+    exit(0);
+}
+
+#ifndef _WIN32
+static int t_raise_usr1(const mproc_args *a)
+{
+    (void)a;
+    raise(SIGUSR1);
+    return 0;
+}
+#endif
+
+/* After fork, the child holds a copy of its parent's process objects; it
+ * must not be able to wait for or signal them. */
+static mproc_process *g_sibling;
+
+static int t_touch_sibling(const mproc_args *a)
+{
+    (void)a;
+    if (!g_sibling)
+        return 0; /* spawn/forkserver: no copy exists */
+    int code;
+    if (mproc_process_join(g_sibling, 0) != MPROC_ESTATE ||
+        mproc_process_is_alive(g_sibling) != MPROC_ESTATE ||
+        mproc_process_terminate(g_sibling) != MPROC_ESTATE ||
+        mproc_process_exitcode(g_sibling, &code) != MPROC_ESTATE)
+        return 1;
+    return 0;
 }
 
 static int t_print(const mproc_args *a)
@@ -102,6 +141,41 @@ static int t_print(const mproc_args *a)
 }
 
 /* ------------------------------------------------------------- helpers */
+
+/* The process has ended and was reaped (no zombie). */
+static int pid_gone(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!h)
+        return 1;
+    DWORD r = WaitForSingleObject(h, 0);
+    CloseHandle(h);
+    return r == WAIT_OBJECT_0;
+#else
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+#endif
+}
+
+/* Creates an empty file from a XXXXXX template. */
+static int make_temp(char *path)
+{
+#ifdef _WIN32
+    if (!_mktemp(path))
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fclose(f);
+    return 0;
+#else
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+#endif
+}
 
 static mproc_process *start(mproc_target fn, mproc_args *a, const mproc_process_opts *o)
 {
@@ -206,6 +280,70 @@ static void test_join_timeout_then_terminate(void)
     mproc_process_free(p);
 }
 
+static void test_killed_by_signal(void)
+{
+#ifndef _WIN32
+    mproc_process *p = start(t_raise_usr1, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), -SIGUSR1);
+    mproc_process_free(p);
+#endif
+}
+
+static void test_only_creator_may_wait(void)
+{
+    mproc_args *a = args_double(60.0);
+    g_sibling = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g_sibling);
+    mproc_process *p = start(t_touch_sibling, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(g_sibling), 1); /* untouched */
+    CHECK_RC(mproc_process_kill(g_sibling), 0);
+    CHECK_RC(mproc_process_join(g_sibling, 60), 0);
+    mproc_process_free(g_sibling);
+    g_sibling = NULL;
+    mproc_process_free(p);
+}
+
+/* Several threads start and join children at once. */
+#define THREADS 4
+#define PER_THREAD 10
+static int thread_failures;
+
+static TEST_THREAD_FN(starter)
+{
+    int *fails = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        mproc_args *a = args_int(i);
+        mproc_process *p = mproc_process_new(t_return_arg, a, NULL, NULL);
+        mproc_args_free(a);
+        int code = -1;
+        if (!p || mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
+            mproc_process_exitcode(p, &code) != 0 || code != i)
+            (*fails)++;
+        mproc_process_free(p);
+    }
+    return 0;
+}
+
+static void test_threads_start_children(void)
+{
+    test_thread th[THREADS];
+    int fails[THREADS] = {0};
+    for (int i = 0; i < THREADS; i++)
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&th[i], starter, &fails[i]), 0);
+    for (int i = 0; i < THREADS; i++) {
+        test_thread_join(&th[i]);
+        thread_failures += fails[i];
+    }
+    CU_ASSERT_EQUAL(thread_failures, 0);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+}
+
 static void test_kill(void)
 {
     mproc_args *a = args_double(60.0);
@@ -301,13 +439,32 @@ static void test_daemon(void)
     CHECK_RC(mproc_process_set_daemon(p, 0), MPROC_ESTATE); /* after start */
     mproc_process_free(p);
 
-    /* A child leaving a daemon behind ends promptly: the daemon is
-     * terminated at its exit (otherwise the child would wait 60 s). */
-    p = start(t_leave_daemon, NULL, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    CHECK_RC(mproc_process_join(p, 30), 0);
-    CU_ASSERT_EQUAL(exitcode_of(p), 0);
-    mproc_process_free(p);
+    /* A child that leaves a daemon behind (by returning, or through
+     * exit()) terminates it on the way out: the daemon is gone afterwards. */
+    mproc_target leavers[] = {t_leave_daemon, t_leave_daemon_exit};
+    for (int i = 0; i < 2; i++) {
+        char path[] = "mproc_test_pid_XXXXXX";
+        CU_ASSERT_EQUAL_FATAL(make_temp(path), 0);
+        mproc_args *a = mproc_args_new();
+        mproc_args_add_str(a, path);
+        p = start(leavers[i], a, NULL);
+        mproc_args_free(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CHECK_RC(mproc_process_join(p, 60), 0);
+        CU_ASSERT_EQUAL(exitcode_of(p), 0);
+        mproc_process_free(p);
+        long pid = 0;
+        FILE *f = fopen(path, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(fscanf(f, "%ld", &pid), 1);
+        fclose(f);
+        remove(path);
+        CU_ASSERT_TRUE(pid > 0);
+        int gone = 0;
+        for (int tries = 0; tries < 200 && !(gone = pid_gone(pid)); tries++)
+            test_sleep(0.05);
+        CU_ASSERT_TRUE(gone);
+    }
 
     mproc_process *q = mproc_process_new(t_noop, NULL, NULL, NULL);
     CHECK_RC(mproc_process_set_daemon(q, 1), 0);
@@ -315,9 +472,6 @@ static void test_daemon(void)
     mproc_process_free(q);
 }
 
-#ifndef _WIN32
-static int fully_gone(long pid) { return kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
-#endif
 
 static void test_hundred_children_no_zombies(void)
 {
@@ -337,12 +491,8 @@ static void test_hundred_children_no_zombies(void)
         mproc_process_free(ps[i]);
     }
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
-#ifndef _WIN32
     for (int i = 0; i < N; i++)
-        CU_ASSERT_TRUE(fully_gone(pids[i])); /* reaped: no zombie left */
-#else
-    (void)pids;
-#endif
+        CU_ASSERT_TRUE(pid_gone(pids[i])); /* reaped: no zombie left */
 }
 
 static void test_active_children(void)
@@ -390,11 +540,7 @@ static void test_free_running_child_is_reaped_later(void)
     for (int tries = 0; tries < 600 && mproc_active_children(NULL, 0) != 0; tries++)
         test_sleep(0.05);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
-#ifndef _WIN32
-    CU_ASSERT_TRUE(fully_gone(pid));
-#else
-    (void)pid;
-#endif
+    CU_ASSERT_TRUE(pid_gone(pid));
 }
 
 static void test_close(void)
@@ -488,13 +634,7 @@ static void test_start_methods(void)
 static void test_output_not_lost_or_duplicated(void)
 {
     char path[] = "mproc_test_out_XXXXXX";
-#ifdef _WIN32
-    CU_ASSERT_PTR_NOT_NULL_FATAL(_mktemp(path));
-#else
-    int tfd = mkstemp(path);
-    CU_ASSERT_TRUE_FATAL(tfd >= 0);
-    close(tfd);
-#endif
+    CU_ASSERT_EQUAL_FATAL(make_temp(path), 0);
     fflush(stdout);
     FILE *saved = fopen(path, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(saved);
@@ -538,6 +678,9 @@ int main(int argc, char **argv)
         {"args reach the child", test_args_reach_child},
         {"join timeout, then terminate", test_join_timeout_then_terminate},
         {"kill", test_kill},
+        {"killed by a signal", test_killed_by_signal},
+        {"only the creator may wait or signal", test_only_creator_may_wait},
+        {"threads start children concurrently", test_threads_start_children},
         {"join forever waits for exit", test_join_forever_waits_for_exit},
         {"is_alive transitions", test_is_alive_transitions},
         {"names, pids, parent pid, identity", test_names_and_identity},

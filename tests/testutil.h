@@ -15,8 +15,28 @@
 #ifdef _WIN32
 #include <windows.h>
 static inline void test_sleep(double s) { Sleep((DWORD)(s * 1000)); }
+typedef HANDLE test_thread;
+#define TEST_THREAD_FN(name) DWORD WINAPI name(LPVOID arg)
+static inline int test_thread_start(test_thread *t, LPTHREAD_START_ROUTINE fn, void *arg)
+{
+    *t = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    return *t ? 0 : -1;
+}
+static inline void test_thread_join(test_thread *t)
+{
+    WaitForSingleObject(*t, INFINITE);
+    CloseHandle(*t);
+}
 #else
+#include <pthread.h>
 #include <time.h>
+typedef pthread_t test_thread;
+#define TEST_THREAD_FN(name) void *name(void *arg)
+static inline int test_thread_start(test_thread *t, void *(*fn)(void *), void *arg)
+{
+    return pthread_create(t, NULL, fn, arg);
+}
+static inline void test_thread_join(test_thread *t) { pthread_join(*t, NULL); }
 static inline void test_sleep(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
