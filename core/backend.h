@@ -64,6 +64,11 @@ int be_method_supported(int method);
 
 typedef struct be_proc be_proc; /* backend-defined */
 
+/* The largest payload (encoded child description with its arguments); the
+ * core refuses bigger ones with MPROC_EMSGSIZE, backends treat a bigger
+ * length on their channel as corrupt. */
+#define BE_PAYLOAD_MAX ((size_t)1 << 30)
+
 typedef struct be_start {
     int method;          /* enum be_method */
     const void *payload; /* core-encoded child description, delivered to */

@@ -166,6 +166,10 @@ int mproc_process_start(mproc_process *p)
     size_t len;
     if ((rc = core_desc_encode(&d, &payload, &len)))
         return rc;
+    if (len > BE_PAYLOAD_MAX) {
+        free(payload);
+        return MPROC_EMSGSIZE;
+    }
     /* Buffered output would otherwise be written twice, by parent and child. */
     fflush(NULL);
     be_start how = {d.method, payload, len};

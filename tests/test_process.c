@@ -603,6 +603,24 @@ static void test_bad_input(void)
     mproc_process_free(NULL);
 }
 
+/* Arguments past the 1 GiB payload limit: a clear error, no child. */
+static void test_oversized_args(void)
+{
+    size_t big = ((size_t)1 << 30) + 1;
+    char *blob = calloc(big, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+    mproc_args *a = mproc_args_new();
+    CHECK_RC(mproc_args_add_bytes(a, blob, big), 0);
+    free(blob);
+    mproc_process *p = mproc_process_new(t_noop, a, NULL, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_start(p), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(mproc_process_pid(p), 0);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    mproc_process_free(p);
+}
+
 static void test_start_methods(void)
 {
     const char *all[4];
@@ -691,6 +709,7 @@ int main(int argc, char **argv)
         {"close", test_close},
         {"bad input", test_bad_input},
         {"start methods", test_start_methods},
+        {"oversized args", test_oversized_args},
         {"output not lost or duplicated", test_output_not_lost_or_duplicated},
         {NULL, NULL},
     };

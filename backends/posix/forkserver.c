@@ -26,7 +26,6 @@
 
 #define TOKEN_LEN 32
 #define REQUEST_TIMEOUT 10.0
-#define MAX_PAYLOAD (64u << 20)
 
 /* ------------------------------------------------------------- client */
 
@@ -369,7 +368,7 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         close(conn);
         return;
     }
-    if (px_read_full(conn, &len, sizeof len, REQUEST_TIMEOUT) || len > MAX_PAYLOAD ||
+    if (px_read_full(conn, &len, sizeof len, REQUEST_TIMEOUT) || len > BE_PAYLOAD_MAX ||
         !(payload = malloc(len ? (size_t)len : 1)) ||
         px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT)) {
         free(payload);

@@ -76,7 +76,7 @@ static int read_payload(int fd, void **payload, size_t *len)
     int rc = px_read_full(fd, &n, sizeof n, PX_SPAWN_ACK_TIMEOUT);
     if (rc)
         return rc;
-    if (n > (64u << 20))
+    if (n > BE_PAYLOAD_MAX)
         return MPROC_EINVAL;
     void *buf = malloc(n ? (size_t)n : 1);
     if (!buf)
