@@ -11,7 +11,7 @@ set(CMAKE_REQUIRED_DEFINITIONS ${_probe_defs})
 # Linux-only (or non-macOS) features: off in the portable build.
 set(MPROC_LINUX_FEATURES
     PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
-    PROC_SELF_EXE ROBUST_MUTEX SEM_TIMEDWAIT)
+    PROC_SELF_EXE ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
 # Features every POSIX target we support has, or that replace each other.
 set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD)
 
@@ -28,6 +28,8 @@ if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   set(CMAKE_REQUIRED_LIBRARIES pthread)
   check_symbol_exists(pthread_mutexattr_setrobust "pthread.h" MPROC_PROBE_ROBUST_MUTEX)
   check_symbol_exists(sem_timedwait "semaphore.h" MPROC_PROBE_SEM_TIMEDWAIT)
+  check_symbol_exists(pthread_mutex_clocklock "pthread.h" MPROC_PROBE_MUTEX_CLOCKLOCK)
+  check_symbol_exists(sem_clockwait "semaphore.h" MPROC_PROBE_SEM_CLOCKWAIT)
   unset(CMAKE_REQUIRED_LIBRARIES)
   check_symbol_exists(dl_iterate_phdr "link.h" MPROC_PROBE_DL_ITERATE_PHDR)
   check_symbol_exists(_dyld_image_count "mach-o/dyld.h" MPROC_PROBE_DYLD)

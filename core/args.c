@@ -6,6 +6,12 @@
 #include <string.h>
 
 #include "args.h"
+#include "object.h"
+
+/* msgpack ext type of a shared object: kind u32, segment pid u64, segment
+ * seq u64, offset u64 (host byte order: only this machine reads it). */
+#define OBJ_EXT_TYPE 1
+#define OBJ_EXT_LEN 28
 
 typedef struct arg_item {
     mproc_arg_type type;
@@ -16,6 +22,11 @@ typedef struct arg_item {
             char *p; /* strings are NUL-terminated; len excludes the NUL */
             size_t len;
         } b;
+        struct {
+            void *handle;  /* what mproc_args_obj returns */
+            core_rec *rec; /* the shared record */
+            int owned;     /* 1: handle is ours (decoded); 0: the caller's, and we hold a reference on rec */
+        } o;
     } v;
 } arg_item;
 
@@ -26,13 +37,28 @@ struct mproc_args {
 
 mproc_args *mproc_args_new(void) { return calloc(1, sizeof(mproc_args)); }
 
+static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t);
+
+static void free_obj_item(arg_item *it)
+{
+    if (it->v.o.owned) {
+        const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
+        ops->free(it->v.o.handle);
+    } else {
+        core_rec_release_any(it->v.o.rec);
+    }
+}
+
 void mproc_args_free(mproc_args *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->n; i++)
+    for (size_t i = 0; i < a->n; i++) {
         if (a->items[i].type == MPROC_ARG_STR || a->items[i].type == MPROC_ARG_BYTES)
             free(a->items[i].v.b.p);
+        else if (a->items[i].type == MPROC_ARG_OBJ)
+            free_obj_item(&a->items[i]);
+    }
     free(a->items);
     free(a);
 }
@@ -111,6 +137,34 @@ int mproc_args_add_bytes(mproc_args *a, const void *buf, size_t len)
     return add_buf(a, MPROC_ARG_BYTES, buf, len);
 }
 
+int mproc_args_add_obj(mproc_args *a, void *obj)
+{
+    const core_share_ops *ops = core_share_ops_for(core_obj_kind(obj));
+    if (!a || !ops)
+        return MPROC_EINVAL;
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.o.handle = obj;
+    it->v.o.rec = ops->record(obj);
+    it->v.o.owned = 0;
+    core_rec_retain(it->v.o.rec);
+    return 0;
+}
+
+void *mproc_args_obj(const mproc_args *a, size_t i)
+{
+    const arg_item *it = item(a, i, MPROC_ARG_OBJ);
+    return it ? it->v.o.handle : NULL;
+}
+
+void core_args_each_obj(const mproc_args *a, void (*fn)(core_rec *rec, void *ctx), void *ctx)
+{
+    for (size_t i = 0; a && i < a->n; i++)
+        if (a->items[i].type == MPROC_ARG_OBJ)
+            fn(a->items[i].v.o.rec, ctx);
+}
+
 size_t mproc_args_count(const mproc_args *a) { return a ? a->n : 0; }
 
 static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t)
@@ -172,6 +226,19 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk)
         case MPROC_ARG_BYTES:
             rc = msgpack_pack_bin_with_body(pk, it->v.b.p, it->v.b.len);
             break;
+        case MPROC_ARG_OBJ: {
+            core_ref ref;
+            if (core_arena_ref(it->v.o.rec, &ref))
+                return MPROC_EINVAL;
+            unsigned char ext[OBJ_EXT_LEN];
+            uint32_t kind = it->v.o.rec->kind;
+            memcpy(ext, &kind, 4);
+            memcpy(ext + 4, &ref.seg_pid, 8);
+            memcpy(ext + 12, &ref.seg_seq, 8);
+            memcpy(ext + 20, &ref.offset, 8);
+            rc = msgpack_pack_ext_with_body(pk, ext, OBJ_EXT_LEN, OBJ_EXT_TYPE);
+            break;
+        }
         default:
             return MPROC_EINVAL;
         }
@@ -181,7 +248,43 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk)
     return 0;
 }
 
-int core_args_from_object(const msgpack_object *o, mproc_args **out)
+/* An object reference: a handle on the record it names. adopt: the sender
+ * took a reference for us (a child's arguments); else take our own. */
+static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
+{
+    if (v->via.ext.type != OBJ_EXT_TYPE || v->via.ext.size != OBJ_EXT_LEN)
+        return MPROC_EINVAL;
+    uint32_t kind;
+    core_ref ref;
+    memcpy(&kind, v->via.ext.ptr, 4);
+    memcpy(&ref.seg_pid, v->via.ext.ptr + 4, 8);
+    memcpy(&ref.seg_seq, v->via.ext.ptr + 12, 8);
+    memcpy(&ref.offset, v->via.ext.ptr + 20, 8);
+    const core_share_ops *ops = core_share_ops_for((core_kind)kind);
+    core_rec *rec = core_arena_resolve(&ref);
+    if (!ops || !rec || rec->kind != kind)
+        return MPROC_EINVAL;
+    if (!adopt)
+        core_rec_retain(rec);
+    int err = 0;
+    void *h = ops->adopt(rec, &err);
+    if (!h) {
+        if (!adopt)
+            core_rec_release(rec, ops->destroy);
+        return err ? err : MPROC_EINVAL;
+    }
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it) {
+        ops->free(h);
+        return MPROC_ENOMEM;
+    }
+    it->v.o.handle = h;
+    it->v.o.rec = rec;
+    it->v.o.owned = 1;
+    return 0;
+}
+
+int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return MPROC_EINVAL;
@@ -210,6 +313,9 @@ int core_args_from_object(const msgpack_object *o, mproc_args **out)
             break;
         case MSGPACK_OBJECT_BIN:
             rc = add_buf(a, MPROC_ARG_BYTES, v->via.bin.ptr, v->via.bin.size);
+            break;
+        case MSGPACK_OBJECT_EXT:
+            rc = add_decoded_obj(a, v, adopt);
             break;
         default:
             rc = MPROC_EINVAL;
@@ -250,12 +356,25 @@ mproc_args *mproc_args_decode(const void *buf, size_t len, int *err)
         msgpack_unpacked_init(&up);
         size_t off = 0;
         if (buf && msgpack_unpack_next(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
-            rc = core_args_from_object(&up.data, &a);
+            rc = core_args_from_object(&up.data, &a, 0);
         msgpack_unpacked_destroy(&up);
     }
     if (err)
         *err = rc;
     return a;
+}
+
+/* A copy refers to the same record, holding its own reference. */
+static int copy_obj(mproc_args *a, const arg_item *src)
+{
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.o.handle = src->v.o.handle;
+    it->v.o.rec = src->v.o.rec;
+    it->v.o.owned = 0;
+    core_rec_retain(it->v.o.rec);
+    return 0;
 }
 
 int core_args_copy(const mproc_args *src, mproc_args **out)
@@ -268,6 +387,8 @@ int core_args_copy(const mproc_args *src, mproc_args **out)
         int rc;
         if (it->type == MPROC_ARG_STR || it->type == MPROC_ARG_BYTES)
             rc = add_buf(a, it->type, it->v.b.p, it->v.b.len);
+        else if (it->type == MPROC_ARG_OBJ)
+            rc = copy_obj(a, it);
         else
             rc = push(a, it->type) ? 0 : MPROC_ENOMEM;
         if (rc) {

@@ -7,7 +7,10 @@
 #include "mproc.h"
 
 int core_args_pack(const mproc_args *a, msgpack_packer *pk); /* a may be NULL: [] */
-int core_args_from_object(const msgpack_object *o, mproc_args **out);
+/* adopt: object references come with a reference taken by the sender. */
+int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt);
+struct core_rec;
+void core_args_each_obj(const mproc_args *a, void (*fn)(struct core_rec *rec, void *ctx), void *ctx);
 int core_args_copy(const mproc_args *src, mproc_args **out); /* src may be NULL */
 
 #endif

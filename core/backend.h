@@ -69,10 +69,14 @@ typedef struct be_proc be_proc; /* backend-defined */
  * length on their channel as corrupt. */
 #define BE_PAYLOAD_MAX ((size_t)1 << 30)
 
+typedef struct be_shm be_shm; /* backend-defined; see "shared memory" below */
+
 typedef struct be_start {
     int method;          /* enum be_method */
     const void *payload; /* core-encoded child description, delivered to */
     size_t payload_len;  /* core_child_main() in the child */
+    be_shm *const *shms; /* segments the child gets, in this order (see */
+    size_t nshms;        /* be_shm_inherited); may be NULL/0 */
 } be_start;
 
 /* Creates and starts a child. MPROC_ENOSYS for a method this backend lacks,
@@ -116,7 +120,60 @@ int be_sym_locate(be_fnptr fn, be_symref *out);  /* MPROC_EINVAL if not in a mod
  * or the code there is not the code the parent described. */
 int be_sym_resolve(const be_symref *ref, be_fnptr *fn);
 
+/* -------------------------------------------------------- shared memory */
+
+/* Anonymous segment, zero-filled: it has no name anywhere and vanishes with
+ * its last user, even after SIGKILL (POSIX: memfd or a shm name unlinked at
+ * once; Windows: a pagefile-backed mapping). */
+int be_shm_create(size_t size, be_shm **out);
+/* Named segment (Python's SharedMemory): name without any OS prefix, at most
+ * BE_SHM_NAME_MAX bytes of [A-Za-z0-9_.-]. create: MPROC_EEXIST if taken,
+ * zero-filled; attach: MPROC_ENOENT if missing, size 0 = whole segment. */
+#define BE_SHM_NAME_MAX 30
+int be_shm_open(const char *name, size_t size, int create, be_shm **out);
+int be_shm_unlink(const char *name); /* MPROC_ENOENT if missing */
+void *be_shm_addr(const be_shm *);
+size_t be_shm_size(const be_shm *);
+void be_shm_close(be_shm *); /* unmaps and frees the handle */
+/* In a child: the segments of be_start.shms, mapped (at the same address
+ * after fork). The caller owns the handle. MPROC_EINVAL past the end. */
+size_t be_shm_inherited_count(void);
+int be_shm_inherited(size_t index, be_shm **out);
+
+/* ------------------------------------------------- synchronisation records */
+
+/* Both live in shared memory and work between processes. On POSIX they hold
+ * the OS object itself; on Windows the name of a kernel object that each
+ * process opens on first use. Initialised once by their creator. */
+typedef struct be_mutex {
+    _Alignas(16) unsigned char opaque[64];
+} be_mutex;
+typedef struct be_sem {
+    _Alignas(16) unsigned char opaque[64];
+} be_sem;
+
+/* A lock owned by the thread that took it. lock: 0, MPROC_ETIMEDOUT, or
+ * MPROC_EOWNERDEAD when the holder died: the caller then holds it and it is
+ * usable again. unlock: MPROC_ESTATE unless the calling thread holds it. */
+int be_mutex_init(be_mutex *);
+int be_mutex_lock(be_mutex *, double timeout);
+int be_mutex_unlock(be_mutex *);
+void be_mutex_destroy(be_mutex *);
+/* A counting semaphore. post: MPROC_ESTATE at the OS maximum. */
+#define BE_SEM_VALUE_MAX 2147483647
+int be_sem_init(be_sem *, unsigned value);
+int be_sem_wait(be_sem *, double timeout); /* 0 | MPROC_ETIMEDOUT */
+int be_sem_post(be_sem *);
+int be_sem_value(be_sem *);
+void be_sem_destroy(be_sem *);
+
 /* ---------------------------------------------------------------- misc */
+
+/* Cryptographically random bytes (names, tokens). */
+int be_random(void *buf, size_t len);
+
+/* Unique among the live threads of this process. */
+uint64_t be_thread_id(void);
 
 long be_getpid(void);
 int be_cpu_count(void);      /* usable CPUs, at least 1 */

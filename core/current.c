@@ -43,7 +43,12 @@ int core_method_from_name(const char *name)
     return 0;
 }
 
-static void at_exit(void) { core_children_at_exit(); }
+/* What a process does on its way out, whether main or child. */
+static void at_exit(void)
+{
+    core_children_at_exit();
+    core_shm_at_exit();
+}
 
 /* Everything that must happen once per program image, whether or not the
  * user called mproc_init. */
@@ -99,7 +104,9 @@ static void child_run(core_child_desc *d)
         be_child_started(0);
     }
     int code = fn(d->args);
-    core_children_at_exit();
+    mproc_args_free(d->args); /* gives back the references on shared objects */
+    d->args = NULL;
+    at_exit();
     be_exit(code);
 }
 

@@ -15,6 +15,8 @@ typedef struct core_child_desc {
     long parent_pid;
     int daemon;
     int default_method;  /* the parent's default start method */
+    size_t nsegs;        /* arena segments handed over (encode only) */
+    const uint64_t *seg_pids, *seg_seqs;
     int argc;
     char **argv;         /* the parent's argv (NULL-terminated) */
 } core_child_desc;
@@ -36,6 +38,7 @@ void core_saved_argv(int *argc, char ***argv);
 /* Children bookkeeping (process.c). */
 void core_children_forget(void);      /* in a new child: the parent's children are not ours */
 void core_children_at_exit(void);     /* terminate daemons, join the rest, reap */
+void core_shm_at_exit(void);          /* unlink named segments we created (shm.c) */
 
 char *core_strdup(const char *s);
 

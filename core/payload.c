@@ -1,14 +1,17 @@
 /* payload.c - the child description as msgpack:
- * [version, method, fnptr, module, offset, digest, args, name, identity,
- *  parent_pid, daemon, default_method, argv]. */
+ * [version, method, fnptr, module, offset, digest, segments, args, name,
+ *  identity, parent_pid, daemon, default_method, argv]
+ * where segments = [[pid, seq], ...]: the arena segments handed to the child
+ * (be_start.shms, same order), mapped before the args that refer to them. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "args.h"
 #include "internal.h"
 
 #define PAYLOAD_VERSION 1
-#define PAYLOAD_FIELDS 13
+#define PAYLOAD_FIELDS 14
 
 static int pack_str(msgpack_packer *pk, const char *s)
 {
@@ -30,6 +33,12 @@ int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
     bad |= pack_str(&pk, d->target.module);
     bad |= msgpack_pack_uint64(&pk, d->target.offset);
     bad |= msgpack_pack_uint64(&pk, d->target.digest);
+    bad |= msgpack_pack_array(&pk, d->nsegs);
+    for (size_t i = 0; i < d->nsegs; i++) {
+        bad |= msgpack_pack_array(&pk, 2);
+        bad |= msgpack_pack_uint64(&pk, d->seg_pids[i]);
+        bad |= msgpack_pack_uint64(&pk, d->seg_seqs[i]);
+    }
     if (!bad && core_args_pack(d->args, &pk))
         bad = 1;
     bad |= pack_str(&pk, d->name);
@@ -85,6 +94,24 @@ static int get_str(const msgpack_object *o, char **out)
     return 0;
 }
 
+/* Maps the segments our parent handed us (found already after fork). */
+static int adopt_segments(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return MPROC_EINVAL;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *p = &o->via.array.ptr[i];
+        uint64_t pid, seq;
+        int rc;
+        if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2 ||
+            (rc = get_u64(&p->via.array.ptr[0], &pid)) || (rc = get_u64(&p->via.array.ptr[1], &seq)))
+            return MPROC_EINVAL;
+        if ((rc = core_arena_adopt(i, pid, seq)))
+            return rc;
+    }
+    return 0;
+}
+
 static int decode_fields(const msgpack_object *f, core_child_desc *d)
 {
     int64_t version, method, pid, daemon, defm;
@@ -102,16 +129,17 @@ static int decode_fields(const msgpack_object *f, core_child_desc *d)
         strcpy(d->target.module, module);
     free(module);
     if (rc || (rc = get_u64(&f[4], &d->target.offset)) || (rc = get_u64(&f[5], &d->target.digest)) ||
-        (rc = core_args_from_object(&f[6], &d->args)) || (rc = get_str(&f[7], &d->name)) ||
-        (rc = get_str(&f[8], &d->identity)) || (rc = get_int(&f[9], &pid)) ||
-        (rc = get_int(&f[10], &daemon)) || (rc = get_int(&f[11], &defm)))
+        (rc = adopt_segments(&f[6])) || (rc = core_args_from_object(&f[7], &d->args, 1)) ||
+        (rc = get_str(&f[8], &d->name)) || (rc = get_str(&f[9], &d->identity)) ||
+        (rc = get_int(&f[10], &pid)) || (rc = get_int(&f[11], &daemon)) ||
+        (rc = get_int(&f[12], &defm)))
         return rc;
     d->method = (int)method;
     d->fn = (mproc_target)(uintptr_t)fn;
     d->parent_pid = (long)pid;
     d->daemon = daemon != 0;
     d->default_method = (int)defm;
-    const msgpack_object *av = &f[12];
+    const msgpack_object *av = &f[13];
     if (av->type != MSGPACK_OBJECT_ARRAY)
         return MPROC_EINVAL;
     d->argv = calloc(av->via.array.size + 1, sizeof(char *));

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "internal.h"
+#include "object.h"
 
 enum pstate { P_NEW, P_STARTED, P_EXITED, P_CLOSED };
 
@@ -138,6 +139,66 @@ static void reap_detached_locked(void)
     }
 }
 
+/* The segments a child needs for the objects in its arguments (each once),
+ * and one reference per object taken on the child's behalf. */
+typedef struct share_list {
+    be_shm **shms;
+    uint64_t *pids, *seqs;
+    size_t n, cap;
+    int failed;
+} share_list;
+
+static void share_segment(share_list *l, const void *rec)
+{
+    uint64_t pid, seq;
+    be_shm *shm = core_arena_shm_of(rec, &pid, &seq);
+    if (!shm) {
+        l->failed = MPROC_EINVAL;
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (l->shms[i] == shm)
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        be_shm **s = realloc(l->shms, cap * sizeof *s);
+        if (s)
+            l->shms = s;
+        uint64_t *p = realloc(l->pids, cap * sizeof *p);
+        if (p)
+            l->pids = p;
+        uint64_t *q = realloc(l->seqs, cap * sizeof *q);
+        if (q)
+            l->seqs = q;
+        if (!s || !p || !q) {
+            l->failed = MPROC_ENOMEM;
+            return;
+        }
+        l->cap = cap;
+    }
+    l->shms[l->n] = shm;
+    l->pids[l->n] = pid;
+    l->seqs[l->n] = seq;
+    l->n++;
+}
+
+static void share_add(core_rec *rec, void *ctx)
+{
+    share_list *l = ctx;
+    const core_share_ops *ops = core_share_ops_for((core_kind)rec->kind);
+    core_rec_retain(rec);
+    share_segment(l, rec);
+    core_rec *dep = ops ? ops->dep(rec) : NULL;
+    if (dep)
+        share_segment(l, dep);
+}
+
+static void share_undo(core_rec *rec, void *ctx)
+{
+    (void)ctx;
+    core_rec_release_any(rec);
+}
+
 int mproc_process_start(mproc_process *p)
 {
     int rc = usable(p);
@@ -162,28 +223,41 @@ int mproc_process_start(mproc_process *p)
     d.daemon = p->daemon;
     d.default_method = core_default_method();
     core_saved_argv(&d.argc, &d.argv);
-    void *payload;
-    size_t len;
-    if ((rc = core_desc_encode(&d, &payload, &len)))
-        return rc;
-    if (len > BE_PAYLOAD_MAX) {
-        free(payload);
-        return MPROC_EMSGSIZE;
+    share_list sl = {0};
+    core_args_each_obj(p->args, share_add, &sl);
+    void *payload = NULL;
+    size_t len = 0;
+    if (!sl.failed) {
+        d.nsegs = sl.n;
+        d.seg_pids = sl.pids;
+        d.seg_seqs = sl.seqs;
+        rc = core_desc_encode(&d, &payload, &len);
+        if (rc == 0 && len > BE_PAYLOAD_MAX)
+            rc = MPROC_EMSGSIZE;
+    } else {
+        rc = sl.failed;
     }
-    /* Buffered output would otherwise be written twice, by parent and child. */
-    fflush(NULL);
-    be_start how = {d.method, payload, len};
-    be_core_lock();
-    reap_detached_locked();
-    rc = be_proc_start(&how, &p->bp);
     if (rc == 0) {
-        p->state = P_STARTED;
-        p->pid = be_proc_pid(p->bp);
-        p->creator_pid = be_getpid();
-        list_add(p);
+        /* Buffered output would otherwise be written twice, by parent and child. */
+        fflush(NULL);
+        be_start how = {d.method, payload, len, sl.shms, sl.n};
+        be_core_lock();
+        reap_detached_locked();
+        rc = be_proc_start(&how, &p->bp);
+        if (rc == 0) {
+            p->state = P_STARTED;
+            p->pid = be_proc_pid(p->bp);
+            p->creator_pid = be_getpid();
+            list_add(p);
+        }
+        be_core_unlock();
     }
-    be_core_unlock();
+    if (rc) /* the child never ran: the references we took for it go back */
+        core_args_each_obj(p->args, share_undo, NULL);
     free(payload);
+    free(sl.shms);
+    free(sl.pids);
+    free(sl.seqs);
     return rc;
 }
 

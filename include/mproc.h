@@ -111,7 +111,8 @@ typedef enum mproc_arg_type {
     MPROC_ARG_INT,
     MPROC_ARG_DOUBLE,
     MPROC_ARG_STR,
-    MPROC_ARG_BYTES
+    MPROC_ARG_BYTES,
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array or shm */
 } mproc_arg_type;
 
 MPROC_API mproc_args *mproc_args_new(void);
@@ -119,6 +120,11 @@ MPROC_API int mproc_args_add_int(mproc_args *, int64_t v);
 MPROC_API int mproc_args_add_double(mproc_args *, double v);
 MPROC_API int mproc_args_add_str(mproc_args *, const char *s); /* copied; NULL -> MPROC_EINVAL */
 MPROC_API int mproc_args_add_bytes(mproc_args *, const void *buf, size_t len); /* copied */
+/* Shares an mproc object with the child: it gets its own handle on the same
+ * lock, value, ... (fork, spawn and forkserver alike). The args keep the
+ * object's shared state alive; the handle passed need not outlive them.
+ * Anything but a shareable mproc object -> MPROC_EINVAL. */
+MPROC_API int mproc_args_add_obj(mproc_args *, void *shareable);
 MPROC_API size_t mproc_args_count(const mproc_args *);
 MPROC_API mproc_arg_type mproc_args_type(const mproc_args *, size_t i);
 /* Accessors return 0 / 0.0 / NULL when i is out of range or of another type
@@ -127,6 +133,10 @@ MPROC_API int64_t mproc_args_int(const mproc_args *, size_t i);
 MPROC_API double mproc_args_double(const mproc_args *, size_t i);
 MPROC_API const char *mproc_args_str(const mproc_args *, size_t i);
 MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len);
+/* The object at i: in the parent the handle that was added, in the child a
+ * handle owned by the args (valid while they live; do not free it). Cast it
+ * to its type (mproc_lock *, mproc_value *, ...); every call checks. */
+MPROC_API void *mproc_args_obj(const mproc_args *, size_t i);
 MPROC_API void mproc_args_free(mproc_args *);
 /* The msgpack encoding (an array of the values) and back; used by the
  * library itself, public so other tools can read what a child was given. */
@@ -187,6 +197,121 @@ MPROC_API long mproc_current_pid(void);
 MPROC_API long mproc_parent_pid(void); /* 0 in the main process */
 MPROC_API const char *mproc_current_name(void); /* "MainProcess" in main */
 MPROC_API int mproc_current_daemon(void);
+
+/* ------------------------------------------------------ synchronisation */
+/* All of these work between processes: pass them to children with
+ * mproc_args_add_obj. They also work between threads of one process.
+ * acquire/wait: timeout < 0 forever, 0 try once. */
+
+typedef struct mproc_lock mproc_lock;
+/* Lock (not recursive) and RLock (recursive). Both have an owner, the
+ * thread that acquired them: releasing a lock you do not hold is
+ * MPROC_ESTATE (Python lets another thread release a Lock; mproc does not,
+ * which is what lets it recover a lock whose holder died).
+ * acquire -> 0, MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: the holder died and
+ * the caller now holds the lock (the state it protects may be half-done). */
+MPROC_API mproc_lock *mproc_lock_new(int *err);
+MPROC_API mproc_lock *mproc_rlock_new(int *err);
+MPROC_API int mproc_lock_acquire(mproc_lock *, double timeout);
+MPROC_API int mproc_lock_release(mproc_lock *);
+MPROC_API int mproc_lock_is_rlock(const mproc_lock *); /* 1, 0, or MPROC_EINVAL */
+MPROC_API void mproc_lock_free(mproc_lock *);
+
+typedef struct mproc_sem mproc_sem;
+/* Semaphore(value) and BoundedSemaphore(value) (bounded != 0: releasing
+ * past the initial value is MPROC_ESTATE). value > 2147483647: MPROC_EINVAL. */
+MPROC_API mproc_sem *mproc_sem_new(unsigned value, int bounded, int *err);
+MPROC_API int mproc_sem_acquire(mproc_sem *, double timeout);
+MPROC_API int mproc_sem_release(mproc_sem *);
+MPROC_API int mproc_sem_get_value(mproc_sem *); /* >= 0, on every platform */
+MPROC_API void mproc_sem_free(mproc_sem *);
+
+typedef struct mproc_cond mproc_cond;
+/* Condition(lock): lock NULL = a new RLock. The condition keeps the lock's
+ * shared state alive; the caller still frees its own handle. */
+MPROC_API mproc_cond *mproc_cond_new(mproc_lock *lock_or_null, int *err);
+MPROC_API int mproc_cond_acquire(mproc_cond *, double timeout);
+MPROC_API int mproc_cond_release(mproc_cond *);
+/* Caller must hold the lock (else MPROC_ESTATE). 0 when notified,
+ * MPROC_ETIMEDOUT otherwise; the lock is held again on return. */
+MPROC_API int mproc_cond_wait(mproc_cond *, double timeout);
+/* Waits until pred(arg) returns non-zero; returns pred's last value (0 if
+ * it was still false at the timeout) or a negative error. */
+typedef int (*mproc_predicate)(void *arg);
+MPROC_API int mproc_cond_wait_for(mproc_cond *, mproc_predicate pred, void *arg, double timeout);
+MPROC_API int mproc_cond_notify(mproc_cond *, int n); /* wakes up to n waiters */
+MPROC_API int mproc_cond_notify_all(mproc_cond *);
+MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition */
+MPROC_API void mproc_cond_free(mproc_cond *);
+
+typedef struct mproc_event mproc_event;
+MPROC_API mproc_event *mproc_event_new(int *err);
+MPROC_API int mproc_event_set(mproc_event *);
+MPROC_API int mproc_event_clear(mproc_event *);
+MPROC_API int mproc_event_is_set(mproc_event *); /* 1, 0 or a negative error */
+MPROC_API int mproc_event_wait(mproc_event *, double timeout); /* 0 set, MPROC_ETIMEDOUT */
+MPROC_API void mproc_event_free(mproc_event *);
+
+typedef struct mproc_barrier mproc_barrier;
+/* Runs in the last process to arrive, before the others are released; a
+ * non-zero return breaks the barrier (that waiter gets MPROC_ETASK, the
+ * others MPROC_EBROKEN). A plain function: spawned children find it by
+ * module + offset, like targets. */
+typedef int (*mproc_barrier_action)(void);
+typedef struct mproc_barrier_opts {
+    mproc_barrier_action action; /* NULL = none */
+    double timeout;              /* default for waits with a negative timeout; < 0 = none */
+} mproc_barrier_opts;
+#define MPROC_BARRIER_OPTS_INIT {NULL, -1.0}
+/* parties 0 -> MPROC_EINVAL. opts may be NULL. */
+MPROC_API mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opts, int *err);
+/* Returns the arrival index 0..parties-1, or MPROC_EBROKEN (broken, reset,
+ * aborted or timed out: a timeout breaks the barrier for everyone, as in
+ * Python), MPROC_ETASK (this waiter's action failed). A negative timeout
+ * uses the barrier's default timeout. */
+MPROC_API int mproc_barrier_wait(mproc_barrier *, double timeout);
+MPROC_API int mproc_barrier_reset(mproc_barrier *);
+MPROC_API int mproc_barrier_abort(mproc_barrier *);
+MPROC_API int mproc_barrier_broken(mproc_barrier *);    /* 1 or 0 */
+MPROC_API int mproc_barrier_n_waiting(mproc_barrier *); /* >= 0 */
+MPROC_API int mproc_barrier_parties(mproc_barrier *);
+MPROC_API void mproc_barrier_free(mproc_barrier *);
+
+/* --------------------------------------------------------- shared memory */
+
+/* Value and Array (sharedctypes) with the typecodes of Python's array
+ * module: c b B h H i I l L q Q f d, and u (wchar_t); others -> MPROC_EINVAL.
+ * Zero-filled, then init (may be NULL) copied in: one element for a value,
+ * n for an array. locked = 1 gives them an RLock (get_lock); 0 = raw. */
+typedef struct mproc_value mproc_value;
+typedef struct mproc_array mproc_array;
+MPROC_API mproc_value *mproc_value_new(char typecode, const void *init, int locked, int *err);
+MPROC_API void *mproc_value_ptr(mproc_value *);
+MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value */
+MPROC_API char mproc_value_typecode(const mproc_value *);
+MPROC_API void mproc_value_free(mproc_value *);
+MPROC_API mproc_array *mproc_array_new(char typecode, size_t n, const void *init, int locked, int *err);
+MPROC_API void *mproc_array_ptr(mproc_array *);
+MPROC_API size_t mproc_array_len(const mproc_array *);
+MPROC_API mproc_lock *mproc_array_get_lock(mproc_array *);
+MPROC_API char mproc_array_typecode(const mproc_array *);
+MPROC_API void mproc_array_free(mproc_array *);
+/* Size in bytes of one element of a typecode, 0 if unknown. */
+MPROC_API size_t mproc_typecode_size(char typecode);
+
+/* SharedMemory. create: name NULL = a generated "psm_xxxxxxxx" name;
+ * MPROC_EEXIST if taken; size 0 -> MPROC_EINVAL; zero-filled. attach
+ * (create 0): MPROC_ENOENT if missing; size is ignored (the segment's own
+ * size is used). Names: up to 30 of [A-Za-z0-9_.-]. The segment lives until
+ * unlinked (as in Python); passing a handle to a child (mproc_args_add_obj)
+ * attaches the child by name. */
+typedef struct mproc_shm mproc_shm;
+MPROC_API mproc_shm *mproc_shm_open(const char *name_or_null, size_t size, int create, int *err);
+MPROC_API void *mproc_shm_ptr(mproc_shm *);
+MPROC_API size_t mproc_shm_size(const mproc_shm *);
+MPROC_API const char *mproc_shm_name(const mproc_shm *);
+MPROC_API int mproc_shm_close(mproc_shm *);  /* unmaps and frees the handle */
+MPROC_API int mproc_shm_unlink(mproc_shm *); /* removes the name; mappings stay valid */
 
 #ifdef __cplusplus
 }

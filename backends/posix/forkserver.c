@@ -63,7 +63,7 @@ static int start_server_locked(void)
         return rc;
     }
     uint32_t n = 0;
-    if ((rc = px_random(fs.token, TOKEN_LEN)) == 0 &&
+    if ((rc = be_random(fs.token, TOKEN_LEN)) == 0 &&
         (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 &&
         (rc = px_read_full(sv[0], &n, sizeof n, PX_SPAWN_ACK_TIMEOUT)) == 0) {
         if (n == 0 || n >= sizeof fs.path)
@@ -184,6 +184,7 @@ int px_forkserver_start(const be_start *how, be_proc *bp)
     int32_t status = MPROC_ESPAWN;
     if ((rc = send_hello(fd)) == 0 && (rc = px_write_full(fd, &n, sizeof n)) == 0 &&
         (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 &&
+        (rc = px_send_segments(fd, how->shms, how->nshms)) == 0 &&
         (rc = px_read_full(fd, &pid, sizeof pid, PX_SPAWN_ACK_TIMEOUT)) == 0)
         rc = px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || pid <= 0 || status != 0) {
@@ -329,8 +330,10 @@ static void close_stdio(int stdio[3])
 /* In the new child: drop every server descriptor, take the client's stdio,
  * restore signals, run. */
 static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int conn, int report,
-                      int stdio[3], const void *payload, size_t len)
+                      int stdio[3], const void *payload, size_t len, const int *segs,
+                      const uint64_t *sizes, size_t nseg)
 {
+    px_shm_set_inherited(segs, sizes, nseg);
     for (int i = 0; i < 3; i++) {
         if (stdio[i] >= 0) {
             dup2(stdio[i], i);
@@ -368,9 +371,13 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         close(conn);
         return;
     }
+    int *segs = NULL;
+    uint64_t *sizes = NULL;
+    size_t nseg = 0;
     if (px_read_full(conn, &len, sizeof len, REQUEST_TIMEOUT) || len > BE_PAYLOAD_MAX ||
         !(payload = malloc(len ? (size_t)len : 1)) ||
-        px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT)) {
+        px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT) ||
+        px_recv_segments(conn, &segs, &sizes, &nseg, REQUEST_TIMEOUT)) {
         free(payload);
         close_stdio(stdio);
         close(conn);
@@ -382,6 +389,9 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         if (!t) {
             free(payload);
             close_stdio(stdio);
+            px_close_fds(segs, nseg);
+            free(segs);
+            free(sizes);
             close(conn);
             return;
         }
@@ -392,6 +402,9 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     if (px_pipe(rep) != 0) {
         free(payload);
         close_stdio(stdio);
+        px_close_fds(segs, nseg);
+        free(segs);
+        free(sizes);
         close(conn);
         return;
     }
@@ -399,10 +412,14 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     pid_t pid = fork();
     if (pid == 0) {
         close(rep[0]);
-        run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], stdio, payload, (size_t)len);
+        run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], stdio, payload, (size_t)len, segs,
+                  sizes, nseg);
     }
     free(payload);
     close_stdio(stdio);
+    px_close_fds(segs, nseg);
+    free(segs);
+    free(sizes);
     close(rep[1]);
     int64_t p64 = pid;
     int32_t status = MPROC_ESPAWN;

@@ -81,10 +81,17 @@ static int read_payload(int fd, void **payload, size_t *len)
     void *buf = malloc(n ? (size_t)n : 1);
     if (!buf)
         return MPROC_ENOMEM;
-    if ((rc = px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT))) {
+    int *fds = NULL;
+    uint64_t *sizes = NULL;
+    size_t nseg = 0;
+    if ((rc = px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT)) ||
+        (rc = px_recv_segments(fd, &fds, &sizes, &nseg, PX_SPAWN_ACK_TIMEOUT))) {
         free(buf);
         return rc;
     }
+    px_shm_set_inherited(fds, sizes, nseg);
+    free(fds);
+    free(sizes);
     *payload = buf;
     *len = (size_t)n;
     return 0;
@@ -179,7 +186,7 @@ void be_core_lock(void) { pthread_mutex_lock(&core_mu); }
 
 void be_core_unlock(void) { pthread_mutex_unlock(&core_mu); }
 
-int px_random(void *buf, size_t len)
+int be_random(void *buf, size_t len)
 {
     if (apr_generate_random_bytes(buf, len) != APR_SUCCESS)
         return MPROC_ESYS;

@@ -57,8 +57,16 @@ int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
 
-/* random bytes for tokens (APR) */
-int px_random(void *buf, size_t len);
+/* shm.c, fdpass.c */
+int px_shm_fd(const be_shm *s);
+void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n); /* takes the fds */
+int px_send_segments(int sock, be_shm *const *shms, size_t n);
+int px_recv_segments(int sock, int **fds, uint64_t **sizes, size_t *n, double timeout);
+void px_close_fds(int *fds, size_t n);
+
+/* sync.c */
+int px_pid_gone(pid_t pid);
+
 
 #define PX_SPAWN_MARKER "--mproc-spawn"
 #define PX_FORKSERVER_MARKER "--mproc-forkserver"

@@ -43,6 +43,29 @@ static void attach_pidfd(be_proc *bp)
 #endif
 }
 
+/* A forked child has the descriptors already; record which ones it got. */
+static void inherit_segments(const be_start *how)
+{
+    int fds[64];
+    uint64_t sizes[64];
+    size_t n = how->nshms < 64 ? how->nshms : 64;
+    int *pf = n == how->nshms ? fds : malloc(how->nshms * sizeof *pf);
+    uint64_t *ps = n == how->nshms ? sizes : malloc(how->nshms * sizeof *ps);
+    if (!pf || !ps) {
+        px_shm_set_inherited(NULL, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < how->nshms; i++) {
+        pf[i] = px_shm_fd(how->shms[i]);
+        ps[i] = be_shm_size(how->shms[i]);
+    }
+    px_shm_set_inherited(pf, ps, how->nshms);
+    if (pf != fds)
+        free(pf);
+    if (ps != sizes)
+        free(ps);
+}
+
 static int fork_start(const be_start *how, be_proc *bp)
 {
     int sentinel[2] = {-1, -1};
@@ -61,6 +84,7 @@ static int fork_start(const be_start *how, be_proc *bp)
     }
     if (pid == 0) {
         px_after_fork_child();
+        inherit_segments(how);
         if (sentinel[0] >= 0) {
             close(sentinel[0]);
             px_child_fd = sentinel[1]; /* held until we exit */

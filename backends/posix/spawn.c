@@ -84,6 +84,8 @@ int px_spawn_start(const be_start *how, be_proc *bp)
     if (rc == 0)
         rc = px_write_full(sv[0], how->payload, how->payload_len);
     if (rc == 0)
+        rc = px_send_segments(sv[0], how->shms, how->nshms);
+    if (rc == 0)
         rc = px_read_full(sv[0], &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || status != 0) {
         /* The child died, hung before mproc_init, or cannot run the target. */

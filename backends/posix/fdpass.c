@@ -1,0 +1,148 @@
+/* fdpass.c - descriptors over a unix socket (SCM_RIGHTS), used to hand
+ * shared-memory segments to spawn and forkserver children:
+ *   u32 n, u64 sizes[n], then the n descriptors, up to FDS_PER_MSG per
+ *   one-byte message. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define FDS_PER_MSG 64
+#define MAX_SEGMENTS 4096
+
+static int send_chunk(int sock, const int *fds, size_t n)
+{
+    char byte = 'F';
+    struct iovec iov = {&byte, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(n * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+    ssize_t r;
+    do
+        r = sendmsg(sock, &mh, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : px_sys_error(errno);
+    return 0;
+}
+
+int px_send_segments(int sock, be_shm *const *shms, size_t n)
+{
+    uint32_t n32 = (uint32_t)n;
+    int rc = px_write_full(sock, &n32, sizeof n32);
+    int fds[FDS_PER_MSG];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint64_t size = be_shm_size(shms[i]);
+        rc = px_write_full(sock, &size, sizeof size);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i += FDS_PER_MSG) {
+        size_t k = n - i < FDS_PER_MSG ? n - i : FDS_PER_MSG;
+        for (size_t j = 0; j < k; j++)
+            fds[j] = px_shm_fd(shms[i + j]);
+        rc = send_chunk(sock, fds, k);
+    }
+    return rc;
+}
+
+static int recv_chunk(int sock, int *fds, size_t n, double timeout)
+{
+    int r0 = px_poll_in(sock, timeout);
+    if (r0 <= 0)
+        return r0 < 0 ? r0 : MPROC_ETIMEDOUT;
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
+    } ctl;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof ctl.buf;
+    ssize_t r;
+    do
+        r = recvmsg(sock, &mh, 0);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0)
+        return r == 0 ? MPROC_EOS : px_sys_error(errno);
+    size_t got = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int tmp[FDS_PER_MSG];
+        memcpy(tmp, CMSG_DATA(c), (k > FDS_PER_MSG ? FDS_PER_MSG : k) * sizeof(int));
+        for (size_t j = 0; j < k && j < FDS_PER_MSG; j++) {
+            px_cloexec(tmp[j], 1);
+            if (got < n)
+                fds[got++] = tmp[j];
+            else
+                close(tmp[j]);
+        }
+    }
+    if (got != n) {
+        for (size_t j = 0; j < got; j++)
+            close(fds[j]);
+        return MPROC_EINVAL;
+    }
+    return 0;
+}
+
+int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_out, double timeout)
+{
+    uint32_t n;
+    int rc = px_read_full(sock, &n, sizeof n, timeout);
+    if (rc)
+        return rc;
+    if (n > MAX_SEGMENTS)
+        return MPROC_EINVAL;
+    int *fds = calloc(n ? n : 1, sizeof *fds);
+    uint64_t *sizes = calloc(n ? n : 1, sizeof *sizes);
+    if (!fds || !sizes)
+        rc = MPROC_ENOMEM;
+    if (rc == 0 && n)
+        rc = px_read_full(sock, sizes, n * sizeof *sizes, timeout);
+    size_t done = 0;
+    while (rc == 0 && done < n) {
+        size_t k = n - done < FDS_PER_MSG ? n - done : FDS_PER_MSG;
+        rc = recv_chunk(sock, fds + done, k, timeout);
+        if (rc == 0)
+            done += k;
+    }
+    if (rc) {
+        for (size_t j = 0; j < done; j++)
+            close(fds[j]);
+        free(fds);
+        free(sizes);
+        return rc;
+    }
+    *fds_out = fds;
+    *sizes_out = sizes;
+    *n_out = n;
+    return 0;
+}
+
+void px_close_fds(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}

@@ -1,0 +1,198 @@
+/* shm.c - shared memory segments. Anonymous ones are a memfd (Linux) or a
+ * shm_open name unlinked at once, so nothing is left behind even when every
+ * user is SIGKILLed; named ones are Python's SharedMemory (/dev/shm/NAME).
+ * Children get anonymous segments as descriptors: inherited over fork, sent
+ * with SCM_RIGHTS for spawn and forkserver (see fdpass.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+struct be_shm {
+    void *addr;
+    size_t size;
+    int fd; /* anonymous segments keep theirs to hand to children; -1 if named */
+};
+
+static int map_fd(int fd, size_t size, int keep_fd, be_shm **out)
+{
+    be_shm *s = calloc(1, sizeof *s);
+    if (!s)
+        return MPROC_ENOMEM;
+    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        int e = errno;
+        free(s);
+        return e == ENOMEM ? MPROC_ENOMEM : px_sys_error(e);
+    }
+    s->addr = addr;
+    s->size = size;
+    s->fd = keep_fd ? fd : -1;
+    *out = s;
+    return 0;
+}
+
+static int anon_fd(void)
+{
+#if MPROC_HAVE_MEMFD
+    return memfd_create("mproc", MFD_CLOEXEC);
+#else
+    for (int tries = 0; tries < 16; tries++) {
+        unsigned char r[8];
+        if (be_random(r, sizeof r))
+            return -1;
+        char name[48];
+        snprintf(name, sizeof name, "/mproc-%ld-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(), r[0],
+                 r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) {
+            shm_unlink(name); /* nameless from now on */
+            px_cloexec(fd, 1);
+            return fd;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+#endif
+}
+
+int be_shm_create(size_t size, be_shm **out)
+{
+    if (size == 0)
+        return MPROC_EINVAL;
+    int fd = anon_fd();
+    if (fd < 0)
+        return px_sys_error(errno);
+    int rc = ftruncate(fd, (off_t)size) == 0 ? map_fd(fd, size, 1, out) : px_sys_error(errno);
+    if (rc)
+        close(fd);
+    return rc;
+}
+
+static int valid_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > BE_SHM_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static int errno_code(int e)
+{
+    if (e == EEXIST)
+        return MPROC_EEXIST;
+    if (e == ENOENT)
+        return MPROC_ENOENT;
+    if (e == EINVAL || e == ENAMETOOLONG)
+        return MPROC_EINVAL;
+    return px_sys_error(e);
+}
+
+int be_shm_open(const char *name, size_t size, int create, be_shm **out)
+{
+    if (!valid_name(name) || (create && size == 0))
+        return MPROC_EINVAL;
+    char path[BE_SHM_NAME_MAX + 2] = "/";
+    strcat(path, name);
+    int fd = shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, 0600);
+    if (fd < 0)
+        return errno_code(errno);
+    int rc = 0;
+    if (create) {
+        if (ftruncate(fd, (off_t)size) != 0) {
+            rc = px_sys_error(errno);
+            shm_unlink(path);
+        }
+    } else {
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            rc = px_sys_error(errno);
+        else if (st.st_size <= 0)
+            rc = MPROC_EINVAL;
+        else if (size == 0 || size > (size_t)st.st_size)
+            size = (size_t)st.st_size; /* Python ignores the size on attach */
+    }
+    if (rc == 0) {
+        rc = map_fd(fd, size, 0, out);
+        if (rc && create)
+            shm_unlink(path);
+    }
+    close(fd);
+    return rc;
+}
+
+int be_shm_unlink(const char *name)
+{
+    if (!valid_name(name))
+        return MPROC_EINVAL;
+    char path[BE_SHM_NAME_MAX + 2] = "/";
+    strcat(path, name);
+    return shm_unlink(path) == 0 ? 0 : errno_code(errno);
+}
+
+void *be_shm_addr(const be_shm *s) { return s->addr; }
+
+size_t be_shm_size(const be_shm *s) { return s->size; }
+
+void be_shm_close(be_shm *s)
+{
+    if (!s)
+        return;
+    munmap(s->addr, s->size);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+int px_shm_fd(const be_shm *s) { return s->fd; }
+
+/* ------------------------------------------------------------ inheritance */
+
+/* Segments handed to this process by its parent: descriptor + size. */
+static struct {
+    int fd;
+    size_t size;
+} *inherited;
+static size_t n_inherited;
+
+void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n)
+{
+    free(inherited);
+    inherited = n ? calloc(n, sizeof *inherited) : NULL;
+    n_inherited = inherited ? n : 0;
+    for (size_t i = 0; i < n_inherited; i++) {
+        inherited[i].fd = fds[i];
+        inherited[i].size = (size_t)sizes[i];
+        px_cloexec(fds[i], 1);
+    }
+}
+
+size_t be_shm_inherited_count(void) { return n_inherited; }
+
+int be_shm_inherited(size_t index, be_shm **out)
+{
+    if (index >= n_inherited)
+        return MPROC_EINVAL;
+    int fd = dup(inherited[index].fd);
+    if (fd < 0)
+        return px_sys_error(errno);
+    px_cloexec(fd, 1);
+    int rc = map_fd(fd, inherited[index].size, 1, out);
+    if (rc)
+        close(fd);
+    return rc;
+}

@@ -1,0 +1,295 @@
+/* sync.c - the two synchronisation records of backend.h, in shared memory.
+ *
+ * Linux: a robust, process-shared, error-checking pthread mutex (the kernel
+ * hands a dead holder's lock to the next waiter: EOWNERDEAD) and a
+ * process-shared sem_t. Without robust mutexes or sem_timedwait (macOS, the
+ * MPROC_PORTABLE build) both are built from atomics: waiting sleeps with a
+ * growing back-off, and a waiter that finds the holder's process gone (or a
+ * zombie) takes the lock over with EOWNERDEAD. */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static _Atomic uint64_t thread_counter;
+static _Thread_local uint64_t thread_id;
+
+uint64_t be_thread_id(void)
+{
+    if (!thread_id)
+        thread_id = atomic_fetch_add(&thread_counter, 1) + 1;
+    return thread_id;
+}
+
+#if MPROC_HAVE_ROBUST_MUTEX || MPROC_HAVE_SEM_TIMEDWAIT
+/* An absolute time `timeout` seconds from now on the given clock. */
+static struct timespec abs_time(clockid_t clock, double timeout)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    time_t sec = (time_t)timeout;
+    long nsec = ts.tv_nsec + (long)((timeout - (double)sec) * 1e9);
+    ts.tv_sec += sec + nsec / 1000000000L;
+    ts.tv_nsec = nsec % 1000000000L;
+    return ts;
+}
+
+#endif
+
+#if !MPROC_HAVE_ROBUST_MUTEX || !MPROC_HAVE_SEM_TIMEDWAIT
+/* Sleeps a little longer each time: 20 us .. 2 ms. */
+static void backoff(double *step, double deadline)
+{
+    double rem = px_remaining(deadline);
+    double s = *step;
+    if (rem >= 0 && rem < s)
+        s = rem;
+    struct timespec ts = {0, (long)(s * 1e9)};
+    nanosleep(&ts, NULL);
+    if (*step < 0.002)
+        *step *= 2;
+}
+
+#endif
+
+/* Has this process ended? A zombie counts as ended. */
+int px_pid_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+        return 1; /* our own child, dead but not reaped */
+    return 0;
+}
+
+/* ------------------------------------------------------------------ mutex */
+
+#if MPROC_HAVE_ROBUST_MUTEX
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(be_mutex), "be_mutex too small");
+#define MUTEX(m) ((pthread_mutex_t *)(void *)(m)->opaque)
+
+int be_mutex_init(be_mutex *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    int e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (!e)
+        e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (!e)
+        e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    if (!e)
+        e = pthread_mutex_init(MUTEX(m), &a);
+    pthread_mutexattr_destroy(&a);
+    return e ? px_sys_error(e) : 0;
+}
+
+int be_mutex_lock(be_mutex *m, double timeout)
+{
+    int e;
+    if (timeout == 0) {
+        e = pthread_mutex_trylock(MUTEX(m));
+    } else if (timeout < 0) {
+        e = pthread_mutex_lock(MUTEX(m));
+    } else {
+#if MPROC_HAVE_MUTEX_CLOCKLOCK
+        struct timespec ts = abs_time(CLOCK_MONOTONIC, timeout);
+        e = pthread_mutex_clocklock(MUTEX(m), CLOCK_MONOTONIC, &ts);
+#else
+        struct timespec ts = abs_time(CLOCK_REALTIME, timeout);
+        e = pthread_mutex_timedlock(MUTEX(m), &ts);
+#endif
+    }
+    switch (e) {
+    case 0:
+        return 0;
+    case EDEADLK:
+        /* This thread holds it already: waiting forever would never end;
+         * a bounded wait times out as it would in Python. */
+        if (timeout < 0)
+            return MPROC_ESTATE;
+        be_sleep(timeout);
+        return MPROC_ETIMEDOUT;
+    case EBUSY:
+    case ETIMEDOUT:
+        return MPROC_ETIMEDOUT;
+    case EOWNERDEAD:
+        pthread_mutex_consistent(MUTEX(m));
+        return MPROC_EOWNERDEAD;
+    default:
+        return px_sys_error(e);
+    }
+}
+
+int be_mutex_unlock(be_mutex *m)
+{
+    int e = pthread_mutex_unlock(MUTEX(m));
+    if (e == EPERM)
+        return MPROC_ESTATE;
+    return e ? px_sys_error(e) : 0;
+}
+
+void be_mutex_destroy(be_mutex *m) { pthread_mutex_destroy(MUTEX(m)); }
+
+#else /* portable: owner pid + thread in atomics */
+
+typedef struct px_mutex {
+    _Atomic uint64_t owner_pid; /* 0 = free */
+    _Atomic uint64_t owner_tid;
+} px_mutex;
+_Static_assert(sizeof(px_mutex) <= sizeof(be_mutex), "be_mutex too small");
+#define PMUTEX(m) ((px_mutex *)(void *)(m)->opaque)
+#define OWNER_CHECK_INTERVAL 0.02
+
+int be_mutex_init(be_mutex *m)
+{
+    atomic_init(&PMUTEX(m)->owner_pid, 0);
+    atomic_init(&PMUTEX(m)->owner_tid, 0);
+    return 0;
+}
+
+int be_mutex_lock(be_mutex *m, double timeout)
+{
+    px_mutex *x = PMUTEX(m);
+    uint64_t me = (uint64_t)getpid();
+    double deadline = px_deadline(timeout), step = 0.00002, next_check = 0;
+    for (;;) {
+        uint64_t free_ = 0;
+        if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
+            atomic_store(&x->owner_tid, be_thread_id());
+            return 0;
+        }
+        if (free_ == me && atomic_load(&x->owner_tid) == be_thread_id() && timeout < 0)
+            return MPROC_ESTATE; /* held by this thread: would never end */
+        double now = be_monotonic();
+        if (free_ != me && now >= next_check) {
+            next_check = now + OWNER_CHECK_INTERVAL;
+            if (px_pid_gone((pid_t)free_) &&
+                atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
+                atomic_store(&x->owner_tid, be_thread_id());
+                return MPROC_EOWNERDEAD;
+            }
+        }
+        if (px_remaining(deadline) == 0)
+            return MPROC_ETIMEDOUT;
+        backoff(&step, deadline);
+    }
+}
+
+int be_mutex_unlock(be_mutex *m)
+{
+    px_mutex *x = PMUTEX(m);
+    if (atomic_load(&x->owner_pid) != (uint64_t)getpid() ||
+        atomic_load(&x->owner_tid) != be_thread_id())
+        return MPROC_ESTATE;
+    atomic_store(&x->owner_tid, 0);
+    atomic_store(&x->owner_pid, 0);
+    return 0;
+}
+
+void be_mutex_destroy(be_mutex *m) { (void)m; }
+#endif
+
+/* -------------------------------------------------------------- semaphore */
+
+#if MPROC_HAVE_SEM_TIMEDWAIT
+_Static_assert(sizeof(sem_t) <= sizeof(be_sem), "be_sem too small");
+#define SEM(s) ((sem_t *)(void *)(s)->opaque)
+
+int be_sem_init(be_sem *s, unsigned value)
+{
+    if (value > BE_SEM_VALUE_MAX)
+        return MPROC_EINVAL;
+    return sem_init(SEM(s), 1, value) ? px_sys_error(errno) : 0;
+}
+
+int be_sem_wait(be_sem *s, double timeout)
+{
+    int r;
+    if (timeout == 0) {
+        r = sem_trywait(SEM(s));
+    } else if (timeout < 0) {
+        while ((r = sem_wait(SEM(s))) != 0 && errno == EINTR)
+            ;
+    } else {
+#if MPROC_HAVE_SEM_CLOCKWAIT
+        struct timespec ts = abs_time(CLOCK_MONOTONIC, timeout);
+        while ((r = sem_clockwait(SEM(s), CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR)
+            ;
+#else
+        struct timespec ts = abs_time(CLOCK_REALTIME, timeout);
+        while ((r = sem_timedwait(SEM(s), &ts)) != 0 && errno == EINTR)
+            ;
+#endif
+    }
+    if (r == 0)
+        return 0;
+    if (errno == EAGAIN || errno == ETIMEDOUT)
+        return MPROC_ETIMEDOUT;
+    return px_sys_error(errno);
+}
+
+int be_sem_post(be_sem *s)
+{
+    if (sem_post(SEM(s)) == 0)
+        return 0;
+    return errno == EOVERFLOW ? MPROC_ESTATE : px_sys_error(errno);
+}
+
+int be_sem_value(be_sem *s)
+{
+    int v = 0;
+    sem_getvalue(SEM(s), &v);
+    return v < 0 ? 0 : v;
+}
+
+void be_sem_destroy(be_sem *s) { sem_destroy(SEM(s)); }
+
+#else /* portable: an atomic counter, polled with back-off */
+
+#define PSEM(s) ((_Atomic int32_t *)(void *)(s)->opaque)
+
+int be_sem_init(be_sem *s, unsigned value)
+{
+    if (value > BE_SEM_VALUE_MAX)
+        return MPROC_EINVAL;
+    atomic_init(PSEM(s), (int32_t)value);
+    return 0;
+}
+
+int be_sem_wait(be_sem *s, double timeout)
+{
+    double deadline = px_deadline(timeout), step = 0.00002;
+    for (;;) {
+        int32_t v = atomic_load(PSEM(s));
+        while (v > 0)
+            if (atomic_compare_exchange_weak(PSEM(s), &v, v - 1))
+                return 0;
+        if (px_remaining(deadline) == 0)
+            return MPROC_ETIMEDOUT;
+        backoff(&step, deadline);
+    }
+}
+
+int be_sem_post(be_sem *s)
+{
+    int32_t v = atomic_load(PSEM(s));
+    do {
+        if (v >= BE_SEM_VALUE_MAX)
+            return MPROC_ESTATE;
+    } while (!atomic_compare_exchange_weak(PSEM(s), &v, v + 1));
+    return 0;
+}
+
+int be_sem_value(be_sem *s) { return atomic_load(PSEM(s)); }
+
+void be_sem_destroy(be_sem *s) { (void)s; }
+#endif

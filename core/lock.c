@@ -1,0 +1,118 @@
+/* lock.c - mproc_lock: Lock and RLock, shareable. */
+#include <stdlib.h>
+
+#include "sync.h"
+
+typedef struct lock_shared {
+    core_rec rec;
+    lockrec l;
+} lock_shared;
+
+struct mproc_lock {
+    core_obj h;
+    lock_shared *s;
+};
+
+static void destroy(core_rec *r)
+{
+    lock_shared *s = (lock_shared *)r;
+    lockrec_destroy(&s->l);
+    core_arena_free(s);
+}
+
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_lock *l = malloc(sizeof *l);
+    if (!l) {
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    l->h.magic = CORE_OBJ_MAGIC;
+    l->h.kind = rec->kind;
+    l->s = (lock_shared *)rec;
+    return l;
+}
+
+static mproc_lock *create(int recursive, int *err)
+{
+    int rc;
+    core_ensure_init();
+    lock_shared *s = core_arena_alloc(sizeof *s, &rc);
+    mproc_lock *l = NULL;
+    if (s && (rc = lockrec_init(&s->l, recursive)) != 0) {
+        core_arena_free(s);
+        s = NULL;
+    }
+    if (s) {
+        s->rec.kind = recursive ? K_RLOCK : K_LOCK;
+        atomic_init(&s->rec.refs, 1);
+        l = adopt(&s->rec, &rc);
+        if (!l)
+            destroy(&s->rec);
+    }
+    if (err)
+        *err = l ? 0 : rc;
+    return l;
+}
+
+mproc_lock *mproc_lock_new(int *err) { return create(0, err); }
+
+mproc_lock *mproc_rlock_new(int *err) { return create(1, err); }
+
+static lockrec *rec_of(const mproc_lock *l)
+{
+    core_kind k = core_obj_kind(l);
+    return (k == K_LOCK || k == K_RLOCK) ? &l->s->l : NULL;
+}
+
+lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
+
+int mproc_lock_acquire(mproc_lock *l, double timeout)
+{
+    lockrec *r = rec_of(l);
+    return r ? lockrec_acquire(r, timeout) : MPROC_EINVAL;
+}
+
+int mproc_lock_release(mproc_lock *l)
+{
+    lockrec *r = rec_of(l);
+    return r ? lockrec_release(r) : MPROC_EINVAL;
+}
+
+int mproc_lock_is_rlock(const mproc_lock *l)
+{
+    lockrec *r = rec_of(l);
+    return r ? (int)r->recursive : MPROC_EINVAL;
+}
+
+void mproc_lock_free(mproc_lock *l)
+{
+    if (!rec_of(l))
+        return;
+    core_rec_release(&l->s->rec, destroy);
+    l->h.magic = 0;
+    free(l);
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_lock_free(obj); }
+
+const core_share_ops core_lock_ops = {K_LOCK, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_rlock_ops = {K_RLOCK, record, core_no_dep, adopt, free_obj, destroy};
+
+/* A new handle on the same lock, holding its own reference. */
+mproc_lock *core_lock_share(const mproc_lock *l, int *err)
+{
+    core_rec_retain(&l->s->rec);
+    mproc_lock *n = adopt(&l->s->rec, err);
+    if (!n)
+        core_rec_release(&l->s->rec, destroy);
+    return n;
+}
+
+core_rec *core_lock_record(const mproc_lock *l) { return &l->s->rec; }
+
+mproc_lock *core_lock_adopt(core_rec *rec, int *err) { return adopt(rec, err); }
+
+void core_lock_rec_release(core_rec *rec) { core_rec_release(rec, destroy); }

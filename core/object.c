@@ -1,0 +1,40 @@
+/* object.c - shared reference counts and the table of shareable kinds. */
+#include <stddef.h>
+
+#include "object.h"
+
+void core_rec_retain(core_rec *r) { atomic_fetch_add(&r->refs, 1); }
+
+void core_rec_release(core_rec *r, void (*destroy)(core_rec *r))
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1)
+        destroy(r);
+}
+
+core_rec *core_no_dep(core_rec *rec)
+{
+    (void)rec;
+    return NULL;
+}
+
+extern const core_share_ops core_lock_ops, core_rlock_ops, core_sem_ops, core_cond_ops,
+    core_event_ops, core_barrier_ops, core_value_ops, core_array_ops, core_shm_ops;
+
+const core_share_ops *core_share_ops_for(core_kind kind)
+{
+    static const core_share_ops *const table[] = {
+        &core_lock_ops, &core_rlock_ops, &core_sem_ops,   &core_cond_ops, &core_event_ops,
+        &core_barrier_ops, &core_value_ops, &core_array_ops, &core_shm_ops,
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (table[i]->kind == kind)
+            return table[i];
+    return NULL;
+}
+
+void core_rec_release_any(core_rec *r)
+{
+    const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
+    if (ops)
+        core_rec_release(r, ops->destroy);
+}

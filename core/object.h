@@ -1,0 +1,75 @@
+/* object.h - what every mproc object starts with, and shared records.
+ *
+ * Public objects (mproc_lock, mproc_value, ...) are small process-local
+ * wrappers: a header telling their kind, and a pointer to a record in a
+ * shared-memory arena segment (arena.h). Records carry a reference count
+ * shared by all processes; the last release destroys the record. */
+#ifndef MPROC_CORE_OBJECT_H
+#define MPROC_CORE_OBJECT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+#define CORE_OBJ_MAGIC 0x6d70726fu /* "mpro" */
+
+typedef enum core_kind {
+    K_NONE = 0,
+    K_PROCESS,
+    K_LOCK,
+    K_RLOCK,
+    K_SEM,
+    K_COND,
+    K_EVENT,
+    K_BARRIER,
+    K_VALUE,
+    K_ARRAY,
+    K_SHM,
+    K_KIND_MAX
+} core_kind;
+
+typedef struct core_obj {
+    uint32_t magic;
+    uint32_t kind;
+} core_obj;
+
+/* The kind of a pointer claimed to be an mproc object, or K_NONE. */
+static inline core_kind core_obj_kind(const void *p)
+{
+    const core_obj *o = p;
+    if (!o || o->magic != CORE_OBJ_MAGIC || o->kind >= K_KIND_MAX)
+        return K_NONE;
+    return (core_kind)o->kind;
+}
+
+/* Every shared record begins with this. */
+typedef struct core_rec {
+    uint32_t kind;
+    _Atomic uint32_t refs;
+} core_rec;
+
+/* Shareable objects know how to describe themselves for a child and how to
+ * rebuild a wrapper from a record there. */
+typedef struct core_share_ops {
+    core_kind kind;
+    /* The object's record, and the one other record it uses (a condition's
+     * lock, a value's lock) or NULL: both must reach the child. */
+    core_rec *(*record)(const void *obj);
+    core_rec *(*dep)(core_rec *rec);
+    /* Wrapper around a record that already holds a reference for us. */
+    void *(*adopt)(core_rec *rec, int *err);
+    void (*free)(void *obj);
+    void (*destroy)(core_rec *rec); /* when the last reference goes */
+} core_share_ops;
+
+const core_share_ops *core_share_ops_for(core_kind kind);
+
+core_rec *core_no_dep(core_rec *rec); /* for kinds without a dependency */
+
+/* Takes / drops a reference on a record; the last drop calls destroy. */
+void core_rec_retain(core_rec *r);
+void core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
+void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
+
+#endif

@@ -1,0 +1,170 @@
+/* shm.c - mproc_shm: Python's SharedMemory. The segment is named (so other
+ * programs can attach); a small arena record carries name and size to
+ * children, which attach by name. Like Python's resource tracker, a process
+ * unlinks at exit the segments it created and did not unlink. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync.h"
+
+typedef struct shm_shared {
+    core_rec rec;
+    char name[BE_SHM_NAME_MAX + 1];
+    uint64_t size;
+} shm_shared;
+
+struct mproc_shm {
+    core_obj h;
+    shm_shared *s;
+    be_shm *map;
+};
+
+/* Names created here and not unlinked yet (process-local). */
+typedef struct created {
+    char name[BE_SHM_NAME_MAX + 1];
+    struct created *next;
+} created;
+static created *created_list;
+static long created_pid;
+
+static void track(const char *name, int add)
+{
+    be_core_lock();
+    if (created_pid != be_getpid()) { /* a forked child owns none of them */
+        created_list = NULL;
+        created_pid = be_getpid();
+    }
+    created **pp = &created_list;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    if (add && !*pp && (*pp = calloc(1, sizeof **pp)))
+        strcpy((*pp)->name, name);
+    if (!add && *pp) {
+        created *c = *pp;
+        *pp = c->next;
+        free(c);
+    }
+    be_core_unlock();
+}
+
+void core_shm_at_exit(void)
+{
+    be_core_lock();
+    created *c = created_pid == be_getpid() ? created_list : NULL;
+    created_list = NULL;
+    be_core_unlock();
+    while (c) {
+        created *next = c->next;
+        be_shm_unlink(c->name);
+        free(c);
+        c = next;
+    }
+}
+
+static void destroy(core_rec *r) { core_arena_free(r); }
+
+static void *adopt(core_rec *rec, int *err)
+{
+    shm_shared *s = (shm_shared *)rec;
+    mproc_shm *m = calloc(1, sizeof *m);
+    if (!m) {
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    int rc = be_shm_open(s->name, (size_t)s->size, 0, &m->map);
+    if (rc) {
+        free(m);
+        *err = rc;
+        return NULL;
+    }
+    m->h.magic = CORE_OBJ_MAGIC;
+    m->h.kind = K_SHM;
+    m->s = s;
+    return m;
+}
+
+mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
+{
+    int rc = 0;
+    mproc_shm *m = NULL;
+    char gen[BE_SHM_NAME_MAX + 1];
+    core_ensure_init();
+    if ((!name && !create) || (create && size == 0)) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    be_shm *map = NULL;
+    for (int tries = 0; !name && tries < 16; tries++) {
+        unsigned char r[4];
+        if ((rc = be_random(r, sizeof r)))
+            goto out;
+        snprintf(gen, sizeof gen, "psm_%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+        rc = be_shm_open(gen, size, 1, &map);
+        if (rc != MPROC_EEXIST)
+            break;
+    }
+    if (name)
+        rc = be_shm_open(name, size, create, &map);
+    if (rc)
+        goto out;
+    const char *used = name ? name : gen;
+    shm_shared *s = core_arena_alloc(sizeof *s, &rc);
+    m = s ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        rc = s ? MPROC_ENOMEM : rc;
+        core_arena_free(s);
+        if (create)
+            be_shm_unlink(used);
+        be_shm_close(map);
+        goto out;
+    }
+    strcpy(s->name, used);
+    s->size = be_shm_size(map);
+    s->rec.kind = K_SHM;
+    atomic_init(&s->rec.refs, 1);
+    m->h.magic = CORE_OBJ_MAGIC;
+    m->h.kind = K_SHM;
+    m->s = s;
+    m->map = map;
+    if (create)
+        track(used, 1);
+out:
+    if (err)
+        *err = m ? 0 : rc;
+    return m;
+}
+
+static mproc_shm *valid(const mproc_shm *m) { return core_obj_kind(m) == K_SHM ? (mproc_shm *)m : NULL; }
+
+void *mproc_shm_ptr(mproc_shm *m) { return valid(m) ? be_shm_addr(m->map) : NULL; }
+
+size_t mproc_shm_size(const mproc_shm *m) { return valid(m) ? be_shm_size(m->map) : 0; }
+
+const char *mproc_shm_name(const mproc_shm *m) { return valid(m) ? m->s->name : NULL; }
+
+int mproc_shm_unlink(mproc_shm *m)
+{
+    if (!valid(m))
+        return MPROC_EINVAL;
+    int rc = be_shm_unlink(m->s->name);
+    track(m->s->name, 0);
+    return rc;
+}
+
+int mproc_shm_close(mproc_shm *m)
+{
+    if (!valid(m))
+        return MPROC_EINVAL;
+    be_shm_close(m->map);
+    core_rec_release(&m->s->rec, destroy);
+    m->h.magic = 0;
+    free(m);
+    return 0;
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_shm *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_shm_close(obj); }
+
+const core_share_ops core_shm_ops = {K_SHM, record, core_no_dep, adopt, free_obj, destroy};
