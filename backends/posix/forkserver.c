@@ -173,6 +173,20 @@ static int send_hello(int fd)
     return 0;
 }
 
+extern char **environ;
+
+/* The child gets the environment we have now, not the server's. */
+static int send_environ(int fd)
+{
+    uint64_t total = 0;
+    for (char **e = environ; e && *e; e++)
+        total += strlen(*e) + 1;
+    int rc = px_write_full(fd, &total, sizeof total);
+    for (char **e = environ; rc == 0 && e && *e; e++)
+        rc = px_write_full(fd, *e, strlen(*e) + 1);
+    return rc;
+}
+
 int px_forkserver_start(const be_start *how, be_proc *bp)
 {
     int fd;
@@ -183,7 +197,7 @@ int px_forkserver_start(const be_start *how, be_proc *bp)
     int64_t pid = -1;
     int32_t status = MPROC_ESPAWN;
     if ((rc = send_hello(fd)) == 0 && (rc = px_write_full(fd, &n, sizeof n)) == 0 &&
-        (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 &&
+        (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 && (rc = send_environ(fd)) == 0 &&
         (rc = px_send_segments(fd, how->shms, how->nshms)) == 0 &&
         (rc = px_read_full(fd, &pid, sizeof pid, PX_SPAWN_ACK_TIMEOUT)) == 0)
         rc = px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
@@ -327,17 +341,38 @@ static void close_stdio(int stdio[3])
             close(stdio[i]);
 }
 
+/* One request as read from a client. */
+typedef struct request {
+    int stdio[3];
+    void *payload;
+    uint64_t len;
+    char *env;
+    uint64_t envlen;
+    int *segs;
+    uint64_t *sizes;
+    size_t nseg;
+} request;
+
+static void request_free(request *r)
+{
+    close_stdio(r->stdio);
+    free(r->payload);
+    free(r->env);
+    px_close_fds(r->segs, r->nseg);
+    free(r->segs);
+    free(r->sizes);
+}
+
 /* In the new child: drop every server descriptor, take the client's stdio,
  * restore signals, run. */
 static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int conn, int report,
-                      int stdio[3], const void *payload, size_t len, const int *segs,
-                      const uint64_t *sizes, size_t nseg)
+                      request *r)
 {
-    px_shm_set_inherited(segs, sizes, nseg);
+    px_shm_set_inherited(r->segs, r->sizes, r->nseg);
     for (int i = 0; i < 3; i++) {
-        if (stdio[i] >= 0) {
-            dup2(stdio[i], i);
-            close(stdio[i]);
+        if (r->stdio[i] >= 0) {
+            dup2(r->stdio[i], i);
+            close(r->stdio[i]);
         } else {
             close(i);
         }
@@ -356,55 +391,61 @@ static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int co
     server_dir[0] = '\0';
     px_after_fork_child();
     px_report_fd = report;
-    core_child_main(payload, len);
+    core_child_main(r->payload, (size_t)r->len);
     _exit(BE_CHILD_BADTARGET);
+}
+
+/* In a new child: the client's environment replaces the server's. */
+static void set_environ(char *block, size_t len)
+{
+    block[len] = '\0';
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += block[i] == '\0';
+    char **env = calloc(n + 1, sizeof *env);
+    if (!env)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < n; i += strlen(block + i) + 1)
+        env[k++] = block + i;
+    environ = env; /* both stay allocated for the child's life */
+}
+
+static int read_request(int conn, request *r)
+{
+    unsigned char hello[TOKEN_LEN + 1];
+    memset(r, 0, sizeof *r);
+    if (recv_hello(conn, hello, r->stdio) != 0)
+        return -1;
+    if (px_read_full(conn, &r->len, sizeof r->len, REQUEST_TIMEOUT) || r->len > BE_PAYLOAD_MAX ||
+        !(r->payload = malloc(r->len ? (size_t)r->len : 1)) ||
+        px_read_full(conn, r->payload, (size_t)r->len, REQUEST_TIMEOUT) ||
+        px_read_full(conn, &r->envlen, sizeof r->envlen, REQUEST_TIMEOUT) || r->envlen > BE_PAYLOAD_MAX ||
+        !(r->env = malloc((size_t)r->envlen + 1)) ||
+        px_read_full(conn, r->env, (size_t)r->envlen, REQUEST_TIMEOUT) ||
+        px_recv_segments(conn, &r->segs, &r->sizes, &r->nseg, REQUEST_TIMEOUT))
+        return -1;
+    return 0;
+}
+
+static int grow(served **tab, size_t *cap)
+{
+    size_t nc = *cap ? *cap * 2 : 16;
+    served *t = realloc(*tab, nc * sizeof *t);
+    if (!t)
+        return -1;
+    *tab = t;
+    *cap = nc;
+    return 0;
 }
 
 /* Serves one request; on success adds the child to the table. */
 static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *cap, int conn)
 {
-    unsigned char hello[TOKEN_LEN + 1];
-    int stdio[3];
-    uint64_t len;
-    void *payload = NULL;
-    if (recv_hello(conn, hello, stdio) != 0) {
-        close(conn);
-        return;
-    }
-    int *segs = NULL;
-    uint64_t *sizes = NULL;
-    size_t nseg = 0;
-    if (px_read_full(conn, &len, sizeof len, REQUEST_TIMEOUT) || len > BE_PAYLOAD_MAX ||
-        !(payload = malloc(len ? (size_t)len : 1)) ||
-        px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT) ||
-        px_recv_segments(conn, &segs, &sizes, &nseg, REQUEST_TIMEOUT)) {
-        free(payload);
-        close_stdio(stdio);
-        close(conn);
-        return;
-    }
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        served *t = realloc(*tab, nc * sizeof *t);
-        if (!t) {
-            free(payload);
-            close_stdio(stdio);
-            px_close_fds(segs, nseg);
-            free(segs);
-            free(sizes);
-            close(conn);
-            return;
-        }
-        *tab = t;
-        *cap = nc;
-    }
-    int rep[2];
-    if (px_pipe(rep) != 0) {
-        free(payload);
-        close_stdio(stdio);
-        px_close_fds(segs, nseg);
-        free(segs);
-        free(sizes);
+    request r;
+    int rep[2] = {-1, -1};
+    if (read_request(conn, &r) != 0 || (*n == *cap && grow(tab, cap) != 0) || px_pipe(rep) != 0) {
+        request_free(&r);
         close(conn);
         return;
     }
@@ -412,14 +453,10 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     pid_t pid = fork();
     if (pid == 0) {
         close(rep[0]);
-        run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], stdio, payload, (size_t)len, segs,
-                  sizes, nseg);
+        set_environ(r.env, (size_t)r.envlen);
+        run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], &r);
     }
-    free(payload);
-    close_stdio(stdio);
-    px_close_fds(segs, nseg);
-    free(segs);
-    free(sizes);
+    request_free(&r);
     close(rep[1]);
     int64_t p64 = pid;
     int32_t status = MPROC_ESPAWN;
@@ -434,6 +471,7 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     }
     (*tab)[(*n)++] = (served){pid, conn};
 }
+
 
 static void reap_all(served *tab, size_t *n)
 {
