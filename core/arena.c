@@ -1,7 +1,9 @@
 /* arena.c - see arena.h. Segment layout: a header (id, size, robust mutex,
- * bump pointer, free list), then blocks of [u64 size][u64 next][payload].
- * Freed blocks go to the segment's free list (first fit, split when the
- * rest is worth keeping); there is no coalescing. */
+ * bump pointer, one free list per size class), then blocks of
+ * [u64 size][u64 next][payload]. Blocks come in power-of-two classes from
+ * 64 B to 64 KiB and are reused within their class, so a program that
+ * keeps creating and freeing objects does not grow. A bigger block gets a
+ * segment of its own, unmapped here when freed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,13 +12,15 @@
 #define SEG_MAGIC 0x6d70726f63736567ull /* "mprocseg" */
 #define SEG_DEFAULT_SIZE ((size_t)1 << 20)
 #define BLOCK_HDR 16
-#define MIN_SPLIT 64
+#define MIN_CLASS_SIZE 64
+#define NCLASSES 11 /* 64 B .. 64 KiB */
 
 typedef struct seg_header {
     uint64_t magic, pid, seq, size;
     be_mutex mu;
-    uint64_t bump;      /* offset of the first never-used byte */
-    uint64_t free_head; /* offset of the first free block, 0 = none */
+    uint64_t bump;                /* offset of the first never-used byte */
+    uint64_t free_head[NCLASSES]; /* per class: first free block, 0 = none */
+    uint64_t dedicated;           /* one big block, unmapped when freed */
 } seg_header;
 
 typedef struct block {
@@ -71,7 +75,8 @@ static int new_seg(size_t need)
     h->seq = ++next_seq;
     h->size = size;
     h->bump = hdr;
-    h->free_head = 0;
+    memset(h->free_head, 0, sizeof h->free_head);
+    h->dedicated = need > (MIN_CLASS_SIZE << (NCLASSES - 1));
     if ((rc = be_mutex_init(&h->mu)) || (rc = add_seg(shm, h->pid, h->seq))) {
         be_shm_close(shm);
         return rc;
@@ -84,39 +89,37 @@ static int new_seg(size_t need)
  * two single-word updates, which is consistent enough to go on. */
 static void seg_lock(seg_header *h) { be_mutex_lock(&h->mu, MPROC_FOREVER); }
 
+/* The class of a block size (NCLASSES if too big for any). */
+static int class_of(size_t need)
+{
+    int k = 0;
+    while (k < NCLASSES && ((size_t)MIN_CLASS_SIZE << k) < need)
+        k++;
+    return k;
+}
+
 static void *seg_alloc(core_seg *s, size_t need)
 {
     seg_header *h = s->h;
+    int k = class_of(need);
+    size_t bsize = k < NCLASSES ? (size_t)MIN_CLASS_SIZE << k : need;
     void *out = NULL;
     seg_lock(h);
-    uint64_t *link = &h->free_head;
-    while (*link) {
-        block *b = (block *)(s->base + *link);
-        if (b->size >= need) {
-            uint64_t off = *link;
-            if (b->size - need >= MIN_SPLIT) {
-                block *rest = (block *)(s->base + off + need);
-                rest->size = b->size - need;
-                rest->next = b->next;
-                *link = off + need;
-                b->size = need;
-            } else {
-                *link = b->next;
-            }
+    if (h->dedicated ? h->bump == round16(sizeof *h) : k < NCLASSES) {
+        if (!h->dedicated && h->free_head[k]) {
+            block *b = (block *)(s->base + h->free_head[k]);
+            h->free_head[k] = b->next;
             out = (char *)b + BLOCK_HDR;
-            break;
+        } else if (h->bump + bsize <= h->size) {
+            block *b = (block *)(s->base + h->bump);
+            b->size = bsize;
+            h->bump += bsize;
+            out = (char *)b + BLOCK_HDR;
         }
-        link = &b->next;
-    }
-    if (!out && h->bump + need <= h->size) {
-        block *b = (block *)(s->base + h->bump);
-        b->size = need;
-        h->bump += need;
-        out = (char *)b + BLOCK_HDR;
     }
     be_mutex_unlock(&h->mu);
     if (out)
-        memset(out, 0, need - BLOCK_HDR);
+        memset(out, 0, bsize - BLOCK_HDR);
     return out;
 }
 
@@ -129,8 +132,8 @@ void *core_arena_alloc(size_t size, int *err)
     be_core_lock();
     /* Our own segments only: after fork the parent's are shared, but new
      * objects of a child are the child's, as in CPython's heap. */
-    for (size_t i = nsegs; i-- > 0 && !p;)
-        if (segs[i].pid == me)
+    for (size_t i = nsegs; i-- > 0 && !p && class_of(need) < NCLASSES;)
+        if (segs[i].pid == me && !segs[i].h->dedicated)
             p = seg_alloc(&segs[i], need);
     if (!p && (rc = new_seg(need)) == 0)
         p = seg_alloc(&segs[nsegs - 1], need);
@@ -157,13 +160,24 @@ void core_arena_free(void *p)
         return;
     be_core_lock();
     core_seg *s = seg_of(p);
+    if (s && s->h->dedicated) {
+        /* Its record is dead everywhere: drop our mapping of it. */
+        be_shm *shm = s->shm;
+        *s = segs[--nsegs];
+        be_core_unlock();
+        be_shm_close(shm);
+        return;
+    }
     be_core_unlock();
     if (!s)
         return;
     block *b = (block *)((char *)p - BLOCK_HDR);
+    int k = class_of((size_t)b->size);
+    if (k >= NCLASSES)
+        return;
     seg_lock(s->h);
-    b->next = s->h->free_head;
-    s->h->free_head = (uint64_t)((char *)b - s->base);
+    b->next = s->h->free_head[k];
+    s->h->free_head[k] = (uint64_t)((char *)b - s->base);
     be_mutex_unlock(&s->h->mu);
 }
 

@@ -1,0 +1,288 @@
+/* test_shared.c - Value, Array and SharedMemory between processes, once
+ * per start method, and no leaks of segments or descriptors. */
+#include "testutil.h"
+
+#ifndef _WIN32
+#include <dirent.h>
+#include <unistd.h>
+#endif
+
+static mproc_process *start(mproc_target fn, mproc_args *a)
+{
+    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    if (p)
+        CHECK_RC(mproc_process_start(p), 0);
+    return p;
+}
+
+static int finish(mproc_process *p)
+{
+    int code = -1000;
+    if (!p)
+        return code;
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CHECK_RC(mproc_process_exitcode(p, &code), 0);
+    mproc_process_free(p);
+    return code;
+}
+
+static void test_typecodes(void)
+{
+    const char *codes = "cbBhHiIlLqQfdu";
+    size_t sizes[] = {1, 1, 1, sizeof(short), sizeof(short), sizeof(int), sizeof(int), sizeof(long),
+                      sizeof(long), 8, 8, sizeof(float), sizeof(double), sizeof(wchar_t)};
+    for (size_t i = 0; codes[i]; i++) {
+        CU_ASSERT_EQUAL(mproc_typecode_size(codes[i]), sizes[i]);
+        unsigned char init[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        int err = -1;
+        mproc_value *v = mproc_value_new(codes[i], init, i % 2, &err);
+        CHECK_RC(err, 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        CU_ASSERT_EQUAL(memcmp(mproc_value_ptr(v), init, sizes[i]), 0);
+        CU_ASSERT_EQUAL(mproc_value_typecode(v), codes[i]);
+        CU_ASSERT_EQUAL(mproc_value_get_lock(v) != NULL, (int)(i % 2));
+        mproc_value_free(v);
+    }
+    const char bad[] = {'w', '?', 'z', 'x', 0};
+    for (size_t i = 0; i < sizeof bad; i++) {
+        int err = 0;
+        CU_ASSERT_PTR_NULL(mproc_value_new(bad[i], NULL, 1, &err));
+        CHECK_RC(err, MPROC_EINVAL);
+        CU_ASSERT_PTR_NULL(mproc_array_new(bad[i], 3, NULL, 1, &err));
+        CHECK_RC(err, MPROC_EINVAL);
+        CU_ASSERT_EQUAL(mproc_typecode_size(bad[i]), 0);
+    }
+    int err = 0;
+    CU_ASSERT_PTR_NULL(mproc_array_new('d', SIZE_MAX / 4, NULL, 0, &err)); /* absurd size */
+    CU_ASSERT_TRUE(err == MPROC_EINVAL || err == MPROC_ENOMEM);
+}
+
+/* args: value 'd', array 'i'. Writes 3.5 and doubles the array. */
+static int t_write_shared(const mproc_args *a)
+{
+    mproc_value *v = mproc_args_obj(a, 0);
+    mproc_array *arr = mproc_args_obj(a, 1);
+    if (!mproc_value_ptr(v) || mproc_array_len(arr) != 10 || mproc_array_typecode(arr) != 'i')
+        return 1;
+    mproc_lock *l = mproc_value_get_lock(v);
+    if (!l || mproc_lock_acquire(l, 30) != 0)
+        return 2;
+    *(double *)mproc_value_ptr(v) = 3.5;
+    mproc_lock_release(l);
+    int *p = mproc_array_ptr(arr);
+    for (int i = 0; i < 10; i++)
+        p[i] *= 2;
+    return 0;
+}
+
+static void test_value_array_in_child(void)
+{
+    double zero = 0;
+    mproc_value *v = mproc_value_new('d', &zero, 1, NULL);
+    int init[10];
+    for (int i = 0; i < 10; i++)
+        init[i] = i;
+    mproc_array *arr = mproc_array_new('i', 10, init, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
+    CU_ASSERT_PTR_NULL(mproc_array_get_lock(arr));
+    CU_ASSERT_EQUAL(mproc_lock_is_rlock(mproc_value_get_lock(v)), 1);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, v);
+    mproc_args_add_obj(a, arr);
+    CU_ASSERT_EQUAL(finish(start(t_write_shared, a)), 0);
+    mproc_args_free(a);
+    CU_ASSERT_DOUBLE_EQUAL(*(double *)mproc_value_ptr(v), 3.5, 0);
+    int *p = mproc_array_ptr(arr);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(p[i], 2 * i);
+    mproc_value_free(v);
+    mproc_array_free(arr);
+
+    mproc_array *empty = mproc_array_new('q', 0, NULL, 1, NULL); /* n = 0 is fine */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(empty);
+    CU_ASSERT_EQUAL(mproc_array_len(empty), 0);
+    mproc_array_free(empty);
+    CU_ASSERT_PTR_NULL(mproc_value_ptr(NULL));
+    CU_ASSERT_EQUAL(mproc_array_len(NULL), 0);
+}
+
+/* args: shm. Attached by name in the child: checks and writes. */
+static int t_shm_child(const mproc_args *a)
+{
+    mproc_shm *s = mproc_args_obj(a, 0);
+    unsigned char *p = mproc_shm_ptr(s);
+    if (!p || mproc_shm_size(s) < 10 || memcmp(p, "parent", 6) != 0)
+        return 1;
+    memcpy(p, "child!", 6);
+    return 0;
+}
+
+static void test_shared_memory(void)
+{
+    char name[32];
+    snprintf(name, sizeof name, "mproc_t_%ld", mproc_current_pid());
+    int err = -1;
+    mproc_shm *s = mproc_shm_open(name, 10, 1, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(mproc_shm_name(s), name);
+    CU_ASSERT_TRUE(mproc_shm_size(s) >= 10);
+    unsigned char *p = mproc_shm_ptr(s);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(p[i], 0); /* zero-filled */
+    memcpy(p, "parent", 6);
+    /* Taken name; attach by name sees the same bytes. */
+    CU_ASSERT_PTR_NULL(mproc_shm_open(name, 10, 1, &err));
+    CHECK_RC(err, MPROC_EEXIST);
+    mproc_shm *again = mproc_shm_open(name, 0, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(again), "parent", 6), 0);
+    /* A child attaches by name through its args. */
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, s);
+    CU_ASSERT_EQUAL(finish(start(t_shm_child, a)), 0);
+    mproc_args_free(a);
+    CU_ASSERT_EQUAL(memcmp(p, "child!", 6), 0);
+    /* Unlink: the name is gone, mappings stay valid. */
+    CHECK_RC(mproc_shm_unlink(s), 0);
+    CHECK_RC(mproc_shm_unlink(again), MPROC_ENOENT);
+    CU_ASSERT_PTR_NULL(mproc_shm_open(name, 0, 0, &err));
+    CHECK_RC(err, MPROC_ENOENT);
+    CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(again), "child!", 6), 0);
+    CHECK_RC(mproc_shm_close(again), 0);
+    CHECK_RC(mproc_shm_close(s), 0);
+
+    /* Generated names. */
+    mproc_shm *g = mproc_shm_open(NULL, 4096, 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_EQUAL(strncmp(mproc_shm_name(g), "psm_", 4), 0);
+    CU_ASSERT_EQUAL(strlen(mproc_shm_name(g)), 12);
+    CHECK_RC(mproc_shm_unlink(g), 0);
+    mproc_shm_close(g);
+
+    /* Bad input. */
+    CU_ASSERT_PTR_NULL(mproc_shm_open(NULL, 10, 0, &err)); /* no name without create */
+    CHECK_RC(err, MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_shm_open(name, 0, 1, &err)); /* size 0 */
+    CHECK_RC(err, MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_shm_open("a/b", 10, 1, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_shm_open("", 10, 1, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_shm_open("this_name_is_far_too_long_for_mproc", 10, 1, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_shm_open("mproc_no_such_segment", 10, 0, &err));
+    CHECK_RC(err, MPROC_ENOENT);
+    CHECK_RC(mproc_shm_close(NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_shm_unlink(NULL), MPROC_EINVAL);
+}
+
+/* ----------------------------------------------------------------- leaks */
+
+/* args: lock, value, sleep. Holds the lock and sleeps (to be killed). */
+static int t_hold(const mproc_args *a)
+{
+    mproc_lock_acquire(mproc_args_obj(a, 0), 30);
+    *(int *)mproc_value_ptr(mproc_args_obj(a, 1)) = 1;
+    test_sleep(mproc_args_double(a, 2));
+    return 0;
+}
+
+static void workload(void)
+{
+    for (int round = 0; round < 50; round++) {
+        mproc_lock *l = mproc_lock_new(NULL);
+        mproc_value *v = mproc_value_new('i', NULL, 1, NULL);
+        mproc_sem *s = mproc_sem_new(1, 1, NULL);
+        mproc_cond *c = mproc_cond_new(NULL, NULL);
+        mproc_event *e = mproc_event_new(NULL);
+        mproc_barrier *b = mproc_barrier_new(2, NULL, NULL);
+        mproc_array *arr = mproc_array_new('d', 1000, NULL, 1, NULL);
+        CU_ASSERT_TRUE(l && v && s && c && e && b && arr);
+        if (round % 10 == 0) {
+            mproc_args *a = mproc_args_new();
+            mproc_args_add_obj(a, l);
+            mproc_args_add_obj(a, v);
+            mproc_args_add_double(a, round % 20 == 0 ? 30.0 : 0.0);
+            mproc_args_add_obj(a, s);
+            mproc_args_add_obj(a, c);
+            mproc_args_add_obj(a, e);
+            mproc_args_add_obj(a, b);
+            mproc_args_add_obj(a, arr);
+            mproc_process *p = start(t_hold, a);
+            mproc_args_free(a);
+            if (round % 20 == 0) { /* killed while holding everything */
+                while (*(int *)mproc_value_ptr(v) == 0)
+                    test_sleep(0.01);
+                mproc_process_kill(p);
+            }
+            finish(p);
+        }
+        mproc_lock_free(l);
+        mproc_value_free(v);
+        mproc_sem_free(s);
+        mproc_cond_free(c);
+        mproc_event_free(e);
+        mproc_barrier_free(b);
+        mproc_array_free(arr);
+        char name[32];
+        snprintf(name, sizeof name, "mproc_leak_%ld_%d", mproc_current_pid(), round);
+        mproc_shm *shm = mproc_shm_open(name, 100, 1, NULL);
+        CU_ASSERT_PTR_NOT_NULL(shm);
+        mproc_shm_unlink(shm);
+        mproc_shm_close(shm);
+    }
+}
+
+#ifndef _WIN32
+static int count_dir(const char *path, const char *prefix)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += !prefix || strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        n += dup2(fd, fd) == fd;
+    return n;
+}
+#endif
+
+static void test_no_leaks(void)
+{
+    workload(); /* warm up: the arena and the forkserver now exist */
+#ifndef _WIN32
+    int shm_before = count_dir("/dev/shm", NULL);
+    int fds_before = open_fds();
+#endif
+    workload();
+    workload();
+#ifndef _WIN32
+    CU_ASSERT_EQUAL(count_dir("/dev/shm", NULL), shm_before);
+    CU_ASSERT_EQUAL(open_fds(), fds_before);
+#endif
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+}
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    static const test_case tests[] = {
+        {"typecodes", test_typecodes},
+        {"value and array in a child", test_value_array_in_child},
+        {"shared memory", test_shared_memory},
+        {"no leaks", test_no_leaks},
+        {NULL, NULL},
+    };
+    return run_tests(argc, argv, "shared", tests);
+}
