@@ -134,6 +134,13 @@ static int t_touch_sibling(const mproc_args *a)
     return 0;
 }
 
+/* args: name, expected value of an environment variable. */
+static int t_check_env(const mproc_args *a)
+{
+    const char *v = getenv(mproc_args_str(a, 0));
+    return v && strcmp(v, mproc_args_str(a, 1)) == 0 ? 0 : 1;
+}
+
 static int t_print(const mproc_args *a)
 {
     printf("%s\n", mproc_args_str(a, 0));
@@ -648,6 +655,28 @@ static void test_start_methods(void)
     mproc_process_free(p);
 }
 
+/* The child sees the environment the parent has when it starts it (for
+ * forkserver too, whose server was started long before). */
+static void test_environment_inherited(void)
+{
+    char value[64];
+    snprintf(value, sizeof value, "v-%ld", mproc_current_pid());
+#ifdef _WIN32
+    _putenv_s("MPROC_TEST_ENV", value);
+#else
+    setenv("MPROC_TEST_ENV", value, 1);
+#endif
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_str(a, "MPROC_TEST_ENV");
+    mproc_args_add_str(a, value);
+    mproc_process *p = start(t_check_env, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    mproc_process_free(p);
+}
+
 /* Output written before start appears once; the child's output is kept. */
 static void test_output_not_lost_or_duplicated(void)
 {
@@ -710,6 +739,7 @@ int main(int argc, char **argv)
         {"bad input", test_bad_input},
         {"start methods", test_start_methods},
         {"oversized args", test_oversized_args},
+        {"environment inherited", test_environment_inherited},
         {"output not lost or duplicated", test_output_not_lost_or_duplicated},
         {NULL, NULL},
     };

@@ -173,6 +173,20 @@ static int send_hello(int fd)
     return 0;
 }
 
+extern char **environ;
+
+/* The child gets the environment we have now, not the server's. */
+static int send_environ(int fd)
+{
+    uint64_t total = 0;
+    for (char **e = environ; e && *e; e++)
+        total += strlen(*e) + 1;
+    int rc = px_write_full(fd, &total, sizeof total);
+    for (char **e = environ; rc == 0 && e && *e; e++)
+        rc = px_write_full(fd, *e, strlen(*e) + 1);
+    return rc;
+}
+
 int px_forkserver_start(const be_start *how, be_proc *bp)
 {
     int fd;
@@ -183,7 +197,7 @@ int px_forkserver_start(const be_start *how, be_proc *bp)
     int64_t pid = -1;
     int32_t status = MPROC_ESPAWN;
     if ((rc = send_hello(fd)) == 0 && (rc = px_write_full(fd, &n, sizeof n)) == 0 &&
-        (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 &&
+        (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 && (rc = send_environ(fd)) == 0 &&
         (rc = px_read_full(fd, &pid, sizeof pid, PX_SPAWN_ACK_TIMEOUT)) == 0)
         rc = px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || pid <= 0 || status != 0) {
@@ -357,6 +371,22 @@ static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int co
     _exit(BE_CHILD_BADTARGET);
 }
 
+/* In a new child: the client's environment replaces the server's. */
+static void set_environ(char *block, size_t len)
+{
+    block[len] = '\0';
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += block[i] == '\0';
+    char **env = calloc(n + 1, sizeof *env);
+    if (!env)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < n; i += strlen(block + i) + 1)
+        env[k++] = block + i;
+    environ = env; /* both stay allocated for the child's life */
+}
+
 /* Serves one request; on success adds the child to the table. */
 static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *cap, int conn)
 {
@@ -368,9 +398,14 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         close(conn);
         return;
     }
+    uint64_t envlen;
+    char *env = NULL;
     if (px_read_full(conn, &len, sizeof len, REQUEST_TIMEOUT) || len > BE_PAYLOAD_MAX ||
         !(payload = malloc(len ? (size_t)len : 1)) ||
-        px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT)) {
+        px_read_full(conn, payload, (size_t)len, REQUEST_TIMEOUT) ||
+        px_read_full(conn, &envlen, sizeof envlen, REQUEST_TIMEOUT) || envlen > BE_PAYLOAD_MAX ||
+        !(env = malloc((size_t)envlen + 1)) || px_read_full(conn, env, (size_t)envlen, REQUEST_TIMEOUT)) {
+        free(env);
         free(payload);
         close_stdio(stdio);
         close(conn);
@@ -380,6 +415,7 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         size_t nc = *cap ? *cap * 2 : 16;
         served *t = realloc(*tab, nc * sizeof *t);
         if (!t) {
+            free(env);
             free(payload);
             close_stdio(stdio);
             close(conn);
@@ -390,6 +426,7 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     }
     int rep[2];
     if (px_pipe(rep) != 0) {
+        free(env);
         free(payload);
         close_stdio(stdio);
         close(conn);
@@ -399,8 +436,10 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
     pid_t pid = fork();
     if (pid == 0) {
         close(rep[0]);
+        set_environ(env, (size_t)envlen);
         run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], stdio, payload, (size_t)len);
     }
+    free(env);
     free(payload);
     close_stdio(stdio);
     close(rep[1]);

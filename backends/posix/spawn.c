@@ -39,7 +39,7 @@ int px_spawn(const char *marker, int child_fd, pid_t *pid)
     apr_proc_t proc;
     apr_status_t rv = apr_procattr_create(&attr, pool);
     if (rv == APR_SUCCESS)
-        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_ENV); /* inherit the environment */
     if (rv == APR_SUCCESS)
         rv = apr_procattr_error_check_set(attr, 1);
     if (rv == APR_SUCCESS)
