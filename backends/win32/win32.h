@@ -31,8 +31,6 @@ struct be_proc {
 #define W32_SPAWN_MARKER_W L"--mproc-spawn"
 /* How long a parent waits for a spawned child to report its start. */
 #define W32_SPAWN_TIMEOUT 60.0
-/* Largest payload a child accepts. */
-#define W32_PAYLOAD_MAX (64u << 20)
 
 /* What a spawned child sends back once it resolved its target (or not). */
 typedef struct w32_start_report {
