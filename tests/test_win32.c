@@ -63,7 +63,8 @@ static void expect_os_error(DWORD want)
 {
     DWORD got = (DWORD)mproc_last_os_error();
     if (got != want)
-        fprintf(stderr, "\n  mproc_last_os_error() = %lu, want %lu\n", (unsigned long)got, (unsigned long)want);
+        fprintf(stderr, "\n  mproc_last_os_error() = %lu, want %lu\n", (unsigned long)got,
+                (unsigned long)want);
     CU_ASSERT_EQUAL(got, want);
 }
 
