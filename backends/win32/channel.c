@@ -27,8 +27,8 @@ int w32_channel_open(w32_channel *ch)
     name[n++] = L'-';
     w32_hex(name + n, (uint64_t)t.QuadPart);
     DWORD mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
-    ch->parent = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                                  mode, 1, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
+    DWORD open = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
+    ch->parent = CreateNamedPipeW(name, open, mode, 1, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
     if (ch->parent == INVALID_HANDLE_VALUE)
         return w32_last_error(MPROC_ESPAWN);
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
