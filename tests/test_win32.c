@@ -3,7 +3,8 @@
  * changed or deleted DLL is refused (MPROC_ESPAWN, never foreign code);
  * failures leave their GetLastError() in mproc_last_os_error(); a child
  * inherits no handle but its channel and standard handles; daemons die with
- * a killed parent while other children live on.
+ * a killed parent while other children live on; a child that dies before
+ * it reports makes start fail and leaves nothing behind.
  * Arguments: --plugin1 NAME --plugin2 NAME (DLLs beside this program). */
 #include <stdint.h>
 
@@ -63,7 +64,8 @@ static void expect_os_error(DWORD want)
 {
     DWORD got = (DWORD)mproc_last_os_error();
     if (got != want)
-        fprintf(stderr, "\n  mproc_last_os_error() = %lu, want %lu\n", (unsigned long)got, (unsigned long)want);
+        fprintf(stderr, "\n  mproc_last_os_error() = %lu, want %lu\n", (unsigned long)got,
+                (unsigned long)want);
     CU_ASSERT_EQUAL(got, want);
 }
 
@@ -257,8 +259,28 @@ static void test_daemon_dies_with_killed_parent(void)
     DeleteFileW(wpath);
 }
 
+static void test_child_dies_before_report(void)
+{
+    /* The variable is inherited: the child leaves before mproc_init. */
+    CU_ASSERT_TRUE_FATAL(SetEnvironmentVariableA("MPROC_TEST_DIE_EARLY", "1"));
+    int code = -1;
+    CHECK_RC(run(t_sleep, NULL, &code), MPROC_ESPAWN);
+    DWORD err = (DWORD)mproc_last_os_error();
+    CU_ASSERT_TRUE(err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    CU_ASSERT_TRUE(SetEnvironmentVariableA("MPROC_TEST_DIE_EARLY", NULL));
+    /* And the next child is fine. */
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_double(a, 0.0);
+    CHECK_RC(run(t_sleep, a, &code), 0);
+    CU_ASSERT_EQUAL(code, 0);
+    mproc_args_free(a);
+}
+
 int main(int argc, char **argv)
 {
+    if (getenv("MPROC_TEST_DIE_EARLY"))
+        return 3; /* a child of test_child_dies_before_report */
     mproc_init(&argc, &argv);
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--plugin1") == 0)
@@ -272,6 +294,7 @@ int main(int argc, char **argv)
         {"target outside code: refused, OS error kept", test_target_not_code},
         {"child inherits only its channel and std handles", test_only_intended_handles_inherited},
         {"daemon dies with a killed parent, others live on", test_daemon_dies_with_killed_parent},
+        {"child dies before it reports", test_child_dies_before_report},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "win32", tests);

@@ -26,10 +26,9 @@ int w32_channel_open(w32_channel *ch)
     n += w32_hex(name + n, (uint64_t)InterlockedIncrement(&counter));
     name[n++] = L'-';
     w32_hex(name + n, (uint64_t)t.QuadPart);
-    ch->parent = CreateNamedPipeW(name,
-                                  PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                                  PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, PIPE_BUFFER,
-                                  PIPE_BUFFER, 0, NULL);
+    DWORD mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
+    DWORD open = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
+    ch->parent = CreateNamedPipeW(name, open, mode, 1, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
     if (ch->parent == INVALID_HANDLE_VALUE)
         return w32_last_error(MPROC_ESPAWN);
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
@@ -44,9 +43,8 @@ int w32_channel_open(w32_channel *ch)
     OVERLAPPED ov = {0};
     ov.hEvent = ch->event;
     if (!ConnectNamedPipe(ch->parent, &ov)) {
-        DWORD err = GetLastError();
-        DWORD n;
-        if (err == ERROR_IO_PENDING && GetOverlappedResult(ch->parent, &ov, &n, TRUE))
+        DWORD err = GetLastError(), ignored;
+        if (err == ERROR_IO_PENDING && GetOverlappedResult(ch->parent, &ov, &ignored, TRUE))
             err = ERROR_PIPE_CONNECTED;
         if (err != ERROR_PIPE_CONNECTED) {
             w32_channel_close(ch);

@@ -34,7 +34,7 @@ static void read_payload(HANDLE h, void **payload, size_t *len)
         rc = w32_read_full(h, &n, sizeof n);
     if (rc)
         give_up("no payload from the parent", rc);
-    if (n > W32_PAYLOAD_MAX)
+    if (n > BE_PAYLOAD_MAX)
         give_up("payload too large", MPROC_EMSGSIZE);
     void *buf = malloc(n ? (size_t)n : 1);
     if (!buf)

@@ -30,7 +30,9 @@ static wchar_t *command_line(const wchar_t *exe, HANDLE channel)
 /* The child gets inheritable duplicates of our standard handles as they are
  * now, so that a parent that redirected stdout (dup2 onto fd 1 updates
  * STD_OUTPUT_HANDLE) is followed by its children. A handle that cannot be
- * duplicated (none, or an old-style console handle) is passed as it is. */
+ * duplicated (none, or a Windows 7 console pseudo-handle, which the handle
+ * list refuses and which reaches the child through the console anyway) is
+ * passed as it is. */
 typedef struct std_set {
     HANDLE h[3];
     int owned[3];
@@ -44,7 +46,8 @@ static void std_open(std_set *s)
         HANDLE h = GetStdHandle(ids[i]), d;
         s->h[i] = h;
         s->owned[i] = 0;
-        if (h && h != INVALID_HANDLE_VALUE &&
+        int pseudo = ((uintptr_t)h & 3) == 3;
+        if (h && h != INVALID_HANDLE_VALUE && !pseudo &&
             DuplicateHandle(self, h, self, &d, 0, TRUE, DUPLICATE_SAME_ACCESS)) {
             s->h[i] = d;
             s->owned[i] = 1;

@@ -58,8 +58,8 @@ static uint64_t code_digest(HMODULE mod, uint64_t rva, size_t span)
 int be_sym_locate(be_fnptr fn, be_symref *out)
 {
     HMODULE mod;
-    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                            (LPCWSTR)(void *)fn, &mod))
+    DWORD how = GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
+    if (!GetModuleHandleExW(how, (LPCWSTR)(void *)fn, &mod))
         return w32_last_error(MPROC_ESPAWN); /* not in any module: heap, JIT, ... */
     uint64_t rva = (uint64_t)((uintptr_t)(void *)fn - (uintptr_t)mod);
     size_t span = exec_span(mod, rva);

@@ -31,8 +31,6 @@ struct be_proc {
 #define W32_SPAWN_MARKER_W L"--mproc-spawn"
 /* How long a parent waits for a spawned child to report its start. */
 #define W32_SPAWN_TIMEOUT 60.0
-/* Largest payload a child accepts. */
-#define W32_PAYLOAD_MAX (64u << 20)
 
 /* What a spawned child sends back once it resolved its target (or not). */
 typedef struct w32_start_report {
@@ -57,7 +55,8 @@ DWORD w32_remaining_ms(double deadline); /* INFINITE when there is none */
 wchar_t *w32_wide(const char *utf8);                           /* malloc'd, NULL on failure */
 int w32_utf8(const wchar_t *wide, char *out, size_t cap);      /* 0 or MPROC_EINVAL (too long) */
 wchar_t *w32_module_path(HMODULE mod);                         /* malloc'd, NULL on failure */
-size_t w32_hex(wchar_t *out, uint64_t v);                      /* lower-case hex + NUL; returns digits (at most 16) */
+/* v in lower-case hex with a NUL (at most 16 digits); returns the digits. */
+size_t w32_hex(wchar_t *out, uint64_t v);
 
 /* init.c */
 const wchar_t *w32_exe_path(void); /* this program, for re-execution; NULL if unknown */
