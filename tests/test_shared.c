@@ -258,18 +258,44 @@ static int open_fds(void)
 }
 #endif
 
+#ifdef _WIN32
+/* Sections, events, mutexes and processes are all handles. Counted by
+ * probing every handle value too (as open_fds does): wine's
+ * GetProcessHandleCount always says 0. */
+static int open_handles(DWORD *reported)
+{
+    *reported = 0;
+    CU_ASSERT_TRUE(GetProcessHandleCount(GetCurrentProcess(), reported));
+    int n = 0;
+    DWORD flags;
+    for (uintptr_t h = 4; h < ((uintptr_t)1 << 16); h += 4)
+        n += GetHandleInformation((HANDLE)h, &flags) != 0;
+    return n;
+}
+#endif
+
 static void test_no_leaks(void)
 {
     workload(); /* warm up: the arena and the forkserver now exist */
 #ifndef _WIN32
     int shm_before = count_dir("/dev/shm", NULL);
     int fds_before = open_fds();
+#else
+    DWORD reported_before, reported_after;
+    int handles_before = open_handles(&reported_before);
 #endif
     workload();
     workload();
 #ifndef _WIN32
     CU_ASSERT_EQUAL(count_dir("/dev/shm", NULL), shm_before);
     CU_ASSERT_EQUAL(open_fds(), fds_before);
+#else
+    int handles_after = open_handles(&reported_after);
+    if (handles_after > handles_before || reported_after > reported_before)
+        fprintf(stderr, "\n  handles: %d before, %d after (reported %lu, %lu)\n", handles_before,
+                handles_after, (unsigned long)reported_before, (unsigned long)reported_after);
+    CU_ASSERT_TRUE(handles_after <= handles_before);
+    CU_ASSERT_TRUE(reported_after <= reported_before);
 #endif
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
 }

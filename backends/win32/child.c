@@ -25,6 +25,23 @@ static HANDLE parse_handle(const char *s)
     return (HANDLE)(uintptr_t)v;
 }
 
+/* The shared memory segments that follow the payload. */
+static void read_segments(HANDLE h)
+{
+    uint64_t n;
+    int rc = w32_read_full(h, &n, sizeof n);
+    if (rc)
+        give_up("no segment list from the parent", rc);
+    if (n > W32_SPAWN_SHMS_MAX)
+        give_up("segment list too long", MPROC_EMSGSIZE);
+    w32_spawn_shm *list = n ? malloc((size_t)n * sizeof *list) : NULL;
+    if (n && !list)
+        give_up("segment list", MPROC_ENOMEM);
+    if (n && (rc = w32_read_full(h, list, (size_t)n * sizeof *list)))
+        give_up("segment list cut short", rc);
+    w32_shm_set_inherited(list, (size_t)n);
+}
+
 static void read_payload(HANDLE h, void **payload, size_t *len)
 {
     w32_spawn_hello hello;
@@ -41,6 +58,7 @@ static void read_payload(HANDLE h, void **payload, size_t *len)
         give_up("payload", MPROC_ENOMEM);
     if ((rc = w32_read_full(h, buf, (size_t)n)))
         give_up("payload cut short", rc);
+    read_segments(h);
     job = (HANDLE)(uintptr_t)hello.job;
     *payload = buf;
     *len = (size_t)n;

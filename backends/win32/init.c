@@ -29,6 +29,9 @@ void be_exit(int code)
 
 long be_getpid(void) { return (long)GetCurrentProcessId(); }
 
+/* Thread ids are unique among the live threads of the whole system. */
+uint64_t be_thread_id(void) { return GetCurrentThreadId(); }
+
 static int popcount(DWORD_PTR m)
 {
     int n = 0;

@@ -3,8 +3,11 @@
  * it reports that it found its target. Only the channel and our current
  * standard handles are inherited (PROC_THREAD_ATTRIBUTE_HANDLE_LIST): a
  * child never holds another child's channel, nor anything else of ours.
+ * Handles the child is meant to have (the daemon job, shared memory
+ * sections) are duplicated straight into it instead.
  *
- * Channel protocol: parent -> child  w32_spawn_hello, u64 length, payload;
+ * Channel protocol: parent -> child  w32_spawn_hello, u64 length, payload,
+ *                                    u64 n, n x w32_spawn_shm;
  *                   child -> parent  w32_start_report. */
 #include <stdlib.h>
 #include <wchar.h>
@@ -100,7 +103,34 @@ static int create(const wchar_t *exe, wchar_t *cmd, HANDLE channel, const std_se
     return rc;
 }
 
-/* Sends the payload and waits for the child's report. */
+/* The segments of how->shms as handles of the child, duplicated straight
+ * into it like the job handle: no inheritable copy ever exists here. If the
+ * start fails the child is terminated and they go with it. */
+static int shm_list(const be_start *how, HANDLE child, w32_spawn_shm **out)
+{
+    *out = NULL;
+    if (how->nshms == 0)
+        return 0;
+    if (how->nshms > W32_SPAWN_SHMS_MAX)
+        return MPROC_EINVAL;
+    w32_spawn_shm *l = calloc(how->nshms, sizeof *l);
+    if (!l)
+        return MPROC_ENOMEM;
+    for (size_t i = 0; i < how->nshms; i++) {
+        HANDLE remote;
+        if (!DuplicateHandle(GetCurrentProcess(), w32_shm_section(how->shms[i]), child, &remote, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS)) {
+            free(l);
+            return w32_last_error(MPROC_ESPAWN);
+        }
+        l[i].mapping = (uint64_t)(uintptr_t)remote;
+        l[i].size = be_shm_size(how->shms[i]);
+    }
+    *out = l;
+    return 0;
+}
+
+/* Sends the payload and the segments, and waits for the child's report. */
 static int handshake(w32_channel *ch, const be_start *how, HANDLE child)
 {
     double deadline = w32_deadline(W32_SPAWN_TIMEOUT);
@@ -109,13 +139,22 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child)
     /* Straight into the child: the job handle is never inheritable here. */
     if (job && DuplicateHandle(GetCurrentProcess(), job, child, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
         hello.job = (uint64_t)(uintptr_t)remote;
-    uint64_t len = how->payload_len;
+    w32_spawn_shm *shms;
+    int rc = shm_list(how, child, &shms);
+    if (rc)
+        return rc;
+    uint64_t len = how->payload_len, nshms = how->nshms;
     w32_start_report report;
-    int rc = w32_channel_io(ch, 1, &hello, sizeof hello, child, deadline);
+    rc = w32_channel_io(ch, 1, &hello, sizeof hello, child, deadline);
     if (!rc)
         rc = w32_channel_io(ch, 1, &len, sizeof len, child, deadline);
     if (!rc)
         rc = w32_channel_io(ch, 1, (void *)how->payload, how->payload_len, child, deadline);
+    if (!rc)
+        rc = w32_channel_io(ch, 1, &nshms, sizeof nshms, child, deadline);
+    if (!rc && nshms)
+        rc = w32_channel_io(ch, 1, shms, (size_t)nshms * sizeof *shms, child, deadline);
+    free(shms);
     if (!rc)
         rc = w32_channel_io(ch, 0, &report, sizeof report, child, deadline);
     if (rc)

@@ -43,6 +43,13 @@ typedef struct w32_spawn_hello {
     uint64_t job; /* handle value, valid in the child, of the parent's daemon job; 0 = none */
 } w32_spawn_hello;
 
+/* After the payload: [u64 n] then n of these, be_start.shms in order. */
+typedef struct w32_spawn_shm {
+    uint64_t mapping; /* handle value, valid in the child */
+    uint64_t size;
+} w32_spawn_shm;
+#define W32_SPAWN_SHMS_MAX 65536 /* more on the channel means it is corrupt */
+
 /* oserr.c: record an OS error for mproc_last_os_error and return code. */
 int w32_fail(int code, DWORD os_error);
 int w32_last_error(int code); /* w32_fail(code, GetLastError()) */
@@ -89,5 +96,47 @@ int w32_child_init(int *argc, char ***argv, void **payload, size_t *len);
 
 /* spawn.c */
 int w32_spawn_start(const be_start *how, be_proc *bp);
+
+/* shm.c: the section behind a segment, and the segments a spawned child
+ * got from its parent (takes the malloc'd list; NULL if n is 0). */
+HANDLE w32_shm_section(const be_shm *s);
+void w32_shm_set_inherited(w32_spawn_shm *list, size_t n);
+
+/* names.c: kernel object names in the session namespace (Local\). */
+#define W32_NAME_MAX 96
+/* L"Local\\mproc-" tag "-" hex(a) "-" hex(b) into out[W32_NAME_MAX]. */
+void w32_object_name(wchar_t *out, const char *tag, uint64_t a, uint64_t b);
+
+/* Every sync record begins with this: who made it and a random part, the
+ * name of its kernel wake-up event. */
+typedef struct w32_sync_id {
+    uint32_t magic; /* W32_SYNC_MAGIC once initialised */
+    uint32_t pid;   /* creator */
+    uint64_t nonce; /* random */
+} w32_sync_id;
+#define W32_SYNC_MAGIC 0x6d707379u /* "mpsy" */
+int w32_sync_id_init(w32_sync_id *id);
+
+/* wake.c: the auto-reset event that wakes a record's sleepers, opened on
+ * first use and cached per process (by record address, checked against
+ * the id so that a reused address gets its own event). NULL on failure,
+ * OS error recorded. */
+HANDLE w32_wake_event(const void *rec, const w32_sync_id *id);
+void w32_wake_forget(const void *rec);                 /* closes our handle */
+void w32_wake_forget_range(const void *base, size_t len); /* a segment unmapped */
+
+/* owner.c: who holds a be_mutex. A thread that takes one gets an owner word
+ * (its thread id and a random tag, never 0) and a named kernel mutex that
+ * it owns for life: when the thread or its process dies, that mutex is
+ * abandoned or gone, which is how others see that the holder died. */
+uint64_t w32_owner_self(void); /* 0 on failure, OS error recorded */
+uint64_t w32_owner_peek(void); /* this thread's word, 0 if it never made one */
+enum { W32_OWNER_ALIVE, W32_OWNER_DEAD, W32_OWNER_UNKNOWN };
+/* Is owner alive? If so, *life (else NULL) is a handle to its life mutex,
+ * which becomes signalled when it dies: wait on it, then w32_owner_dead. */
+int w32_owner_watch(uint64_t owner, HANDLE *life);
+/* After a wait on a life mutex succeeded: gives it back so that every
+ * other watcher sees it too. */
+void w32_owner_dead(HANDLE life);
 
 #endif
