@@ -4,7 +4,9 @@
  * failures leave their GetLastError() in mproc_last_os_error(); a child
  * inherits no handle but its channel and standard handles; daemons die with
  * a killed parent while other children live on; a child that dies before
- * it reports makes start fail and leaves nothing behind.
+ * it reports makes start fail and leaves nothing behind; a lock held by a
+ * thread that ended is recovered; named shared memory keeps its exact size
+ * and its unlink rules.
  * Arguments: --plugin1 NAME --plugin2 NAME (DLLs beside this program). */
 #include <stdint.h>
 
@@ -277,6 +279,113 @@ static void test_child_dies_before_report(void)
     mproc_args_free(a);
 }
 
+/* ------------------------------------------- sync and shared memory */
+
+/* Handles in use, by probing every value (wine's GetProcessHandleCount
+ * always says 0). */
+static int open_handles(void)
+{
+    int n = 0;
+    DWORD flags;
+    for (uintptr_t h = 4; h < ((uintptr_t)1 << 16); h += 4)
+        n += GetHandleInformation((HANDLE)h, &flags) != 0;
+    return n;
+}
+
+static TEST_THREAD_FN(take_and_exit)
+{
+    mproc_lock_acquire(arg, 0);
+    return 0;
+}
+
+static TEST_THREAD_FN(take_release_exit)
+{
+    if (mproc_lock_acquire(arg, 30) == 0)
+        mproc_lock_release(arg);
+    return 0;
+}
+
+static void test_lock_of_exited_thread(void)
+{
+    /* A thread that ends holding a lock: the next taker is told, as by a
+     * WAIT_ABANDONED kernel mutex, and holds it. */
+    mproc_lock *l = mproc_lock_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, take_and_exit, l), 0);
+    test_thread_join(&t);
+    CHECK_RC(mproc_lock_acquire(l, 0), MPROC_EOWNERDEAD);
+    CHECK_RC(mproc_lock_release(l), 0);
+    CHECK_RC(mproc_lock_acquire(l, 0), 0);
+    CHECK_RC(mproc_lock_release(l), 0);
+
+    /* Threads that took locks leave no handles behind when they end (the
+     * first round opens the lock's wake-up event, which stays). */
+    int before = 0;
+    for (int round = 0; round < 4; round++) {
+        if (round == 1)
+            before = open_handles();
+        test_thread ts[8];
+        CHECK_RC(mproc_lock_acquire(l, MPROC_FOREVER), 0); /* they queue up */
+        for (int i = 0; i < 8; i++)
+            CU_ASSERT_EQUAL_FATAL(test_thread_start(&ts[i], take_release_exit, l), 0);
+        test_sleep(0.05);
+        CHECK_RC(mproc_lock_release(l), 0);
+        for (int i = 0; i < 8; i++)
+            test_thread_join(&ts[i]);
+    }
+    int after = open_handles();
+    if (after > before)
+        fprintf(stderr, "\n  handles: %d before, %d after\n", before, after);
+    CU_ASSERT_TRUE(after <= before);
+    CHECK_RC(mproc_lock_acquire(l, 0), 0);
+    CHECK_RC(mproc_lock_release(l), 0);
+    mproc_lock_free(l);
+}
+
+static void test_named_shm_on_windows(void)
+{
+    char name[32];
+    snprintf(name, sizeof name, "mproc_w32_%lu", (unsigned long)GetCurrentProcessId());
+    int err = -1;
+    mproc_shm *s = mproc_shm_open(name, 10, 1, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* The size asked, not a page count; the memory page-aligned, as mmap's. */
+    CU_ASSERT_EQUAL(mproc_shm_size(s), 10);
+    CU_ASSERT_EQUAL((uintptr_t)mproc_shm_ptr(s) % 4096, 0);
+    mproc_shm *whole = mproc_shm_open(name, 0, 0, &err);
+    mproc_shm *big = mproc_shm_open(name, 100, 0, &err);
+    mproc_shm *part = mproc_shm_open(name, 4, 0, &err);
+    CU_ASSERT_TRUE_FATAL(whole && big && part);
+    CU_ASSERT_EQUAL(mproc_shm_size(whole), 10);
+    CU_ASSERT_EQUAL(mproc_shm_size(big), 10);
+    CU_ASSERT_EQUAL(mproc_shm_size(part), 4);
+    memcpy(mproc_shm_ptr(s), "abc", 3);
+    CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(part), "abc", 3), 0);
+    /* Unlinked: no longer attachable, though mapped; mappings still work. */
+    CHECK_RC(mproc_shm_unlink(s), 0);
+    CHECK_RC(mproc_shm_unlink(whole), MPROC_ENOENT);
+    CU_ASSERT_PTR_NULL(mproc_shm_open(name, 0, 0, &err));
+    CHECK_RC(err, MPROC_ENOENT);
+    memcpy(mproc_shm_ptr(whole), "xyz", 3);
+    CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(part), "xyz", 3), 0);
+    /* Windows cannot free a name while the section is mapped: it stays
+     * taken until the last mapping closes (Python's SharedMemory too). */
+    CU_ASSERT_PTR_NULL(mproc_shm_open(name, 10, 1, &err));
+    CHECK_RC(err, MPROC_EEXIST);
+    CHECK_RC(mproc_shm_close(whole), 0);
+    CHECK_RC(mproc_shm_close(big), 0);
+    CHECK_RC(mproc_shm_close(part), 0);
+    CHECK_RC(mproc_shm_close(s), 0);
+    s = mproc_shm_open(name, 10, 1, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(s), "\0\0\0", 3), 0); /* a new, zero-filled segment */
+    CHECK_RC(mproc_shm_unlink(s), 0);
+    CHECK_RC(mproc_shm_close(s), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (getenv("MPROC_TEST_DIE_EARLY"))
@@ -295,6 +404,8 @@ int main(int argc, char **argv)
         {"child inherits only its channel and std handles", test_only_intended_handles_inherited},
         {"daemon dies with a killed parent, others live on", test_daemon_dies_with_killed_parent},
         {"child dies before it reports", test_child_dies_before_report},
+        {"lock of an exited thread; no handles left by threads", test_lock_of_exited_thread},
+        {"named shared memory: exact size, unlink, name reuse", test_named_shm_on_windows},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "win32", tests);

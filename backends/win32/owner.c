@@ -5,12 +5,19 @@
  * new word). When the thread ends, that mutex is abandoned (or, once its
  * last handle is gone, no longer exists): a waiter that opens it by name
  * and can take it knows the holder is dead. Closing it at thread exit
- * (fiber-local storage callback) keeps exited threads from piling up
- * handles. */
+ * keeps exited threads from piling up handles. */
+#include <stdatomic.h>
+
 #include "win32.h"
 
-static _Thread_local uint64_t self_word;
+/* This thread's owner word is its TLS value (read on every lock and
+ * unlock: TlsGetValue is far cheaper than mingw's emulated _Thread_local);
+ * its life mutex is its FLS value, closed by the FLS callback at exit.
+ * (A program that deletes, while the thread lives on, the fiber that first
+ * took a be_mutex would thereby declare its holder dead: mproc does not
+ * support fibers.) */
 static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+static _Atomic DWORD tls_index = TLS_OUT_OF_INDEXES;
 static DWORD fls_index = FLS_OUT_OF_INDEXES;
 
 static void WINAPI thread_gone(void *life)
@@ -19,20 +26,31 @@ static void WINAPI thread_gone(void *life)
         CloseHandle(life);
 }
 
-static BOOL CALLBACK make_index(PINIT_ONCE o, PVOID param, PVOID *ctx)
+static BOOL CALLBACK make_indexes(PINIT_ONCE o, PVOID param, PVOID *ctx)
 {
     (void)o;
     (void)param;
     (void)ctx;
     fls_index = FlsAlloc(thread_gone); /* none: the handle stays until exit */
+    atomic_store(&tls_index, TlsAlloc());
     return TRUE;
+}
+
+static uint64_t peek(void)
+{
+    /* TLS_OUT_OF_INDEXES before the first use: TlsGetValue gives NULL. */
+    return (uint64_t)(uintptr_t)TlsGetValue(atomic_load_explicit(&tls_index, memory_order_relaxed));
 }
 
 static void life_name(wchar_t *out, uint64_t word) { w32_object_name(out, "t", (uint32_t)word, word >> 32); }
 
-static uint64_t make_self(void)
+W32_NOINLINE static uint64_t make_self(void)
 {
-    InitOnceExecuteOnce(&once, make_index, NULL, NULL);
+    InitOnceExecuteOnce(&once, make_indexes, NULL, NULL);
+    if (atomic_load(&tls_index) == TLS_OUT_OF_INDEXES) {
+        core_set_os_error(ERROR_NO_MORE_ITEMS);
+        return 0;
+    }
     uint64_t tid = GetCurrentThreadId();
     for (int tries = 0; tries < 8; tries++) {
         uint32_t tag;
@@ -52,23 +70,31 @@ static uint64_t make_self(void)
             CloseHandle(h);
             continue;
         }
+        if (!TlsSetValue(atomic_load(&tls_index), (void *)(uintptr_t)word)) {
+            core_set_os_error((int)GetLastError());
+            CloseHandle(h);
+            return 0;
+        }
         if (fls_index != FLS_OUT_OF_INDEXES)
             FlsSetValue(fls_index, h);
-        self_word = word;
         return word;
     }
     core_set_os_error(ERROR_ALREADY_EXISTS);
     return 0;
 }
 
-uint64_t w32_owner_self(void) { return self_word ? self_word : make_self(); }
+uint64_t w32_owner_self(void)
+{
+    uint64_t w = peek();
+    return w ? w : make_self();
+}
 
-uint64_t w32_owner_peek(void) { return self_word; }
+uint64_t w32_owner_peek(void) { return peek(); }
 
 int w32_owner_watch(uint64_t owner, HANDLE *life)
 {
     *life = NULL;
-    if (owner == self_word)
+    if (owner == peek())
         return W32_OWNER_ALIVE; /* kernel mutexes are recursive: never test our own */
     wchar_t name[W32_NAME_MAX];
     life_name(name, owner);

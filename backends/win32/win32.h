@@ -15,6 +15,14 @@
 
 #include "backend.h"
 
+#if defined(__GNUC__)
+#define W32_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define W32_NOINLINE __declspec(noinline)
+#else
+#define W32_NOINLINE
+#endif
+
 struct be_proc {
     HANDLE process;
     DWORD pid;
