@@ -19,10 +19,12 @@ typedef struct w32_mutex {
     _Atomic int32_t sleepers; /* a sleeper killed here leaves it too high: */
 } w32_mutex;                  /* then releases just set the event needlessly */
 _Static_assert(sizeof(w32_mutex) <= sizeof(be_mutex), "be_mutex too small");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shared records need address-free atomics");
 #define MX(m) ((w32_mutex *)(void *)(m)->opaque)
 
-#define SPINS 100       /* brief busy wait before sleeping */
-#define RECHECK_MS 100  /* longest sleep before looking at the holder again */
+#define SPINS 100          /* brief busy wait before sleeping */
+#define WATCH_AFTER 0.01   /* seconds a sleeper waits before it watches the holder */
+#define RECHECK_MS 100     /* longest sleep before looking at the holder again */
 
 int be_mutex_init(be_mutex *bm)
 {
@@ -47,6 +49,10 @@ static int take_over(w32_mutex *m, uint64_t dead, uint64_t me)
 static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
 {
     double deadline = w32_deadline(timeout);
+    /* Whether the holder lives costs system calls to find out and most
+     * waits end sooner: a sleeper asks once it has slept WATCH_AFTER, a
+     * try-lock at once (to report a dead holder). */
+    double watch_from = timeout == 0 ? 0 : be_monotonic() + WATCH_AFTER;
     uint64_t cur, watched = 0; /* the holder whose life mutex we hold, if any */
     HANDLE wake = NULL, life = NULL;
     for (int i = 0; i < SPINS && timeout != 0; i++) {
@@ -60,7 +66,7 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
             rc = 0;
             break;
         }
-        if (cur != watched) { /* a holder we have not checked yet */
+        if (cur != watched && be_monotonic() >= watch_from) { /* a holder not checked yet */
             if (life)
                 CloseHandle(life);
             watched = cur;
@@ -81,14 +87,20 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
             rc = MPROC_ESYS;
             break;
         }
+        if (ms > RECHECK_MS)
+            ms = RECHECK_MS;
+        if (cur != watched) { /* not watching yet: sleep until we would */
+            DWORD until = w32_remaining_ms(watch_from);
+            ms = until == 0 ? 1 : until < ms ? until : ms;
+        }
         /* Announce ourselves, then look once more: a release from now on
          * sees us and sets the event. */
         atomic_fetch_add(&m->sleepers, 1);
         int got = try_lock(m, me, &cur);
         DWORD r = WAIT_TIMEOUT;
-        if (!got && cur == watched) {
+        if (!got && (cur == watched || !life)) { /* else: a new holder to watch first */
             HANDLE hs[2] = {wake, life};
-            r = WaitForMultipleObjects(life ? 2 : 1, hs, FALSE, ms < RECHECK_MS ? ms : RECHECK_MS);
+            r = WaitForMultipleObjects(life ? 2 : 1, hs, FALSE, ms);
         }
         atomic_fetch_sub(&m->sleepers, 1);
         if (got) {

@@ -14,6 +14,7 @@ typedef struct w32_sem {
     _Atomic int32_t sleepers;
 } w32_sem;
 _Static_assert(sizeof(w32_sem) <= sizeof(be_sem), "be_sem too small");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "shared records need address-free atomics");
 #define SEM(s) ((w32_sem *)(void *)(s)->opaque)
 
 /* Longest sleep between looks at the count: a safety net should a post

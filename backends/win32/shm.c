@@ -29,7 +29,7 @@ struct be_shm {
 #define NAMED_MAGIC 0x6d70726f6373686dull /* "mprocshm" */
 #define NAMED_PREFIX L"Local\\mproc_shm_"
 /* How long an attach waits for a creator to finish writing the header. */
-#define HEADER_WAIT_MS 1000
+#define HEADER_WAIT 1.0
 
 typedef struct named_header {
     _Atomic uint64_t magic; /* written last by the creator */
@@ -149,8 +149,9 @@ static int create_named(const wchar_t *wname, size_t size, be_shm **out)
 static named_header *header_of(char *view)
 {
     named_header *hdr = (named_header *)view;
-    for (int waited = 0; atomic_load(&hdr->magic) != NAMED_MAGIC; waited++) {
-        if (atomic_load(&hdr->magic) != 0 || waited >= HEADER_WAIT_MS)
+    double deadline = w32_deadline(HEADER_WAIT);
+    while (atomic_load(&hdr->magic) != NAMED_MAGIC) {
+        if (atomic_load(&hdr->magic) != 0 || w32_remaining_ms(deadline) == 0)
             return NULL;
         Sleep(1);
     }
