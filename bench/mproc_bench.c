@@ -2,10 +2,12 @@
  * mproc's time, the raw OS figure and Python multiprocessing's (via
  * py_bench.py when python3 exists), as medians of R repeats, with ratios.
  *   mproc-bench [--quick] [--json] [--python PATH] [--script PATH] */
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +41,9 @@ static int cmp_double(const void *a, const void *b)
 
 typedef int (*op_fn)(void *ctx);
 
-/* Median over repeats of the mean time of one op, in microseconds. */
-static double measure(op_fn op, void *ctx, int repeats, int iterations)
+/* Median over repeats of the mean time of one op, in microseconds; each op
+ * may stand for `units` operations (the figure is per unit). */
+static double measure_units(op_fn op, void *ctx, int repeats, int iterations, double units)
 {
     double samples[32];
     op(ctx); /* warm-up */
@@ -51,10 +54,15 @@ static double measure(op_fn op, void *ctx, int repeats, int iterations)
                 fprintf(stderr, "mproc-bench: operation failed\n");
                 exit(1);
             }
-        samples[r] = (now() - t0) / iterations * 1e6;
+        samples[r] = (now() - t0) / iterations / units * 1e6;
     }
     qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
     return samples[repeats / 2];
+}
+
+static double measure(op_fn op, void *ctx, int repeats, int iterations)
+{
+    return measure_units(op, ctx, repeats, iterations, 1.0);
 }
 
 /* ---------------------------------------------------------- operations */
@@ -101,6 +109,91 @@ static int op_raw_posix_spawn(void *ctx)
     return waitpid(pid, &st, 0) == pid ? 0 : -1;
 }
 
+/* ---------------------------------------------------------------- locks */
+
+static int op_mproc_lock(void *ctx)
+{
+    mproc_lock_acquire(ctx, MPROC_FOREVER);
+    return mproc_lock_release(ctx);
+}
+
+/* The raw figure: what mproc's POSIX Lock is made of. */
+static pthread_mutex_t *raw_mutex(void)
+{
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(m, &a);
+    return m;
+}
+
+static int op_raw_lock(void *ctx)
+{
+    pthread_mutex_lock(ctx);
+    return pthread_mutex_unlock(ctx);
+}
+
+/* Value += 1 under its lock, from 2 processes, INC_PER_PROC each. */
+static long inc_per_proc;
+
+static int inc_target(const mproc_args *a)
+{
+    mproc_value *v = mproc_args_obj(a, 0);
+    mproc_lock *l = mproc_value_get_lock(v);
+    int *p = mproc_value_ptr(v);
+    for (long i = 0; i < mproc_args_int(a, 1); i++) {
+        mproc_lock_acquire(l, MPROC_FOREVER);
+        (*p)++;
+        mproc_lock_release(l);
+    }
+    return 0;
+}
+
+static int op_mproc_value_inc(void *ctx)
+{
+    (void)ctx;
+    mproc_value *v = mproc_value_new('i', NULL, 1, NULL);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, v);
+    mproc_args_add_int(a, inc_per_proc);
+    mproc_process *ps[2];
+    for (int i = 0; i < 2; i++) {
+        ps[i] = mproc_process_new(inc_target, a, NULL, NULL);
+        mproc_process_start(ps[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        mproc_process_join(ps[i], MPROC_FOREVER);
+        mproc_process_free(ps[i]);
+    }
+    int ok = *(int *)mproc_value_ptr(v) == 2 * inc_per_proc;
+    mproc_args_free(a);
+    mproc_value_free(v);
+    return ok ? 0 : -1;
+}
+
+static int op_raw_value_inc(void *ctx)
+{
+    pthread_mutex_t *m = ctx;
+    int *p = (int *)(m + 1);
+    *p = 0;
+    pid_t pids[2];
+    for (int i = 0; i < 2; i++) {
+        if ((pids[i] = fork()) == 0) {
+            for (long k = 0; k < inc_per_proc; k++) {
+                pthread_mutex_lock(m);
+                (*p)++;
+                pthread_mutex_unlock(m);
+            }
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        waitpid(pids[i], NULL, 0);
+    return *p == 2 * inc_per_proc ? 0 : -1;
+}
+
 /* ------------------------------------------------------------- python */
 
 static double json_row(const char *json, const char *name)
@@ -128,6 +221,14 @@ static void run_python(const char *python, const char *script, int quick, row *r
 }
 
 /* ---------------------------------------------------------------- main */
+
+static void fmt_time(char *buf, size_t n, double us)
+{
+    if (us < 1.0)
+        snprintf(buf, n, "%.1f ns", us * 1000.0);
+    else
+        snprintf(buf, n, "%.1f us", us);
+}
 
 int main(int argc, char **argv)
 {
@@ -159,6 +260,8 @@ int main(int argc, char **argv)
         {"process_fork", "Process start+join (fork)", 0, 0, "fork+waitpid", 0, R, N},
         {"process_spawn", "Process start+join (spawn)", 0, 0, "posix_spawn+waitpid", 0, R, N / 5},
         {"process_forkserver", "Process start+join (forkserver)", 0, 0, "fork+waitpid", 0, R, N},
+        {"lock_uncontended", "Lock acquire+release", 0, 0, "robust pthread mutex", 0, R, 1000000},
+        {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, "fork+pthread mutex", 0, R, 1},
     };
     rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
     rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
@@ -166,6 +269,15 @@ int main(int argc, char **argv)
     rows[1].raw_us = measure(op_raw_posix_spawn, NULL, R, rows[1].iterations);
     rows[2].mproc_us = measure(op_mproc_process, "forkserver", R, rows[2].iterations);
     rows[2].raw_us = rows[0].raw_us;
+    mproc_lock *lock = mproc_lock_new(NULL);
+    pthread_mutex_t *raw = raw_mutex();
+    rows[3].mproc_us = measure(op_mproc_lock, lock, R, rows[3].iterations);
+    rows[3].raw_us = measure(op_raw_lock, raw, R, rows[3].iterations);
+    inc_per_proc = quick ? 100000 : 500000;
+    rows[4].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
+    rows[4].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
+    rows[4].iterations = (int)(2 * inc_per_proc);
+    mproc_lock_free(lock);
     size_t nrows = sizeof rows / sizeof rows[0];
     run_python(python, script, quick, rows, nrows);
 
@@ -181,19 +293,19 @@ int main(int argc, char **argv)
     }
     printf("mproc-bench %s (%s backend), medians of R repeats x N operations; "
            "times per operation\n\n", mproc_version(), mproc_backend_name());
-    printf("%-34s %10s %10s %-20s %8s %10s %9s %3s %5s\n", "operation", "mproc", "raw OS", "(raw is)",
+    printf("%-36s %10s %10s %-20s %8s %10s %9s %3s %8s\n", "operation", "mproc", "raw OS", "(raw is)",
            "mproc/raw", "python", "py/mproc", "R", "N");
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
         char py[32] = "n/a", ratio[32] = "n/a";
         if (r->py_us > 0) {
-            snprintf(py, sizeof py, "%.1f us", r->py_us);
+            fmt_time(py, sizeof py, r->py_us);
             snprintf(ratio, sizeof ratio, "%.1fx", r->py_us / r->mproc_us);
         }
         char m[32], raw[32];
-        snprintf(m, sizeof m, "%.1f us", r->mproc_us);
-        snprintf(raw, sizeof raw, "%.1f us", r->raw_us);
-        printf("%-34s %10s %10s %-20s %8.2fx %10s %9s %3d %5d\n", r->label, m, raw, r->raw_label,
+        fmt_time(m, sizeof m, r->mproc_us);
+        fmt_time(raw, sizeof raw, r->raw_us);
+        printf("%-36s %10s %10s %-20s %8.2fx %10s %9s %3d %8d\n", r->label, m, raw, r->raw_label,
                r->mproc_us / r->raw_us, py, ratio, r->repeats, r->iterations);
     }
     return 0;

@@ -24,6 +24,36 @@ def start_join(ctx, iterations):
     return (time.perf_counter() - t0) / iterations * 1e6
 
 
+def lock_loop(iterations):
+    lock = mp.Lock()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        lock.acquire()
+        lock.release()
+    return (time.perf_counter() - t0) / iterations * 1e6
+
+
+def add_under_lock(value, n):
+    for _ in range(n):
+        with value.get_lock():
+            value.value += 1
+
+
+def value_inc(iterations):
+    """Two processes, iterations increments in all: time per increment."""
+    ctx = mp.get_context("fork")
+    v = ctx.Value("i", 0)
+    half = iterations // 2
+    t0 = time.perf_counter()
+    ps = [ctx.Process(target=add_under_lock, args=(v, half)) for _ in range(2)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    assert v.value == 2 * half
+    return (time.perf_counter() - t0) / (2 * half) * 1e6
+
+
 def main():
     quick = "--quick" in sys.argv
     repeats = 3 if quick else 5
@@ -37,6 +67,12 @@ def main():
         ctx = mp.get_context(method)
         start_join(ctx, 1)  # warm-up (starts the forkserver)
         samples = [start_join(ctx, iterations) for _ in range(repeats)]
+        rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
+                      "iterations": iterations}
+    for name, fn, iterations in (("lock_uncontended", lock_loop, 200000 if quick else 1000000),
+                                 ("value_inc_2proc", value_inc, 100000 if quick else 400000)):
+        fn(min(iterations, 1000))
+        samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
     print(json.dumps({"python": sys.version.split()[0], "rows": rows}))

@@ -48,6 +48,15 @@ if(MPROC_PORTABLE)
   endforeach()
 endif()
 
+# ThreadSanitizer cannot follow pthread mutexes and semaphores shared
+# between processes (it reports live robust-mutex owners as dead): TSan
+# builds use the atomics-based records of the portable build, which it can.
+if(MPROC_SANITIZE MATCHES "thread")
+  foreach(f ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
+    set(MPROC_HAVE_${f} 0)
+  endforeach()
+endif()
+
 set(_features "")
 foreach(f IN LISTS MPROC_LINUX_FEATURES MPROC_OTHER_FEATURES)
   string(APPEND _features "#define MPROC_HAVE_${f} ${MPROC_HAVE_${f}}\n")

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 #include "posix.h"
 
 int px_child_fd = -1;
+
+static void refresh_pid(void);
+static void install_pid_cache(void) { pthread_atfork(NULL, NULL, refresh_pid); }
 int px_report_fd = -1;
 
 static pthread_mutex_t core_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -160,7 +164,23 @@ void be_exit(int code)
     _exit(code & 0xFF);
 }
 
-long be_getpid(void) { return (long)getpid(); }
+/* getpid() is a system call on current glibc; locks ask for it on every
+ * acquire. Cached, and refreshed in the child of any fork (ours or not). */
+static _Atomic long cached_pid;
+
+static void refresh_pid(void) { atomic_store(&cached_pid, (long)getpid()); }
+
+long be_getpid(void)
+{
+    long pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+    if (pid == 0) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, install_pid_cache);
+        refresh_pid();
+        pid = atomic_load(&cached_pid);
+    }
+    return pid;
+}
 
 int be_cpu_count(void)
 {

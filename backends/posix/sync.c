@@ -159,7 +159,7 @@ int be_mutex_init(be_mutex *m)
 int be_mutex_lock(be_mutex *m, double timeout)
 {
     px_mutex *x = PMUTEX(m);
-    uint64_t me = (uint64_t)getpid();
+    uint64_t me = (uint64_t)be_getpid();
     double deadline = px_deadline(timeout), step = 0.00002, next_check = 0;
     for (;;) {
         uint64_t free_ = 0;
@@ -187,7 +187,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
 int be_mutex_unlock(be_mutex *m)
 {
     px_mutex *x = PMUTEX(m);
-    if (atomic_load(&x->owner_pid) != (uint64_t)getpid() ||
+    if (atomic_load(&x->owner_pid) != (uint64_t)be_getpid() ||
         atomic_load(&x->owner_tid) != be_thread_id())
         return MPROC_ESTATE;
     atomic_store(&x->owner_tid, 0);
