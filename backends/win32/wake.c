@@ -94,45 +94,40 @@ HANDLE w32_wake_event(const void *rec, const w32_sync_id *id)
     return h;
 }
 
-/* Drops the entries whose record lies in [lo, hi). */
-static void forget(const char *lo, const char *hi)
+/* Unlinks *pp and closes its event (caller holds mu). */
+static void drop(entry **pp)
 {
-    AcquireSRWLockExclusive(&mu);
-    for (size_t i = 0; i < nbuckets; i++) {
-        for (entry **pp = &buckets[i]; *pp;) {
-            entry *e = *pp;
-            if ((const char *)e->rec >= lo && (const char *)e->rec < hi) {
-                *pp = e->next;
-                CloseHandle(e->event);
-                free(e);
-                count--;
-            } else {
-                pp = &e->next;
-            }
-        }
-    }
-    ReleaseSRWLockExclusive(&mu);
+    entry *e = *pp;
+    *pp = e->next;
+    CloseHandle(e->event);
+    free(e);
+    count--;
 }
 
 void w32_wake_forget(const void *rec)
 {
     AcquireSRWLockExclusive(&mu);
     if (nbuckets) {
-        for (entry **pp = &buckets[bucket_of(rec, nbuckets)]; *pp; pp = &(*pp)->next) {
-            entry *e = *pp;
-            if (e->rec == rec) {
-                *pp = e->next;
-                CloseHandle(e->event);
-                free(e);
-                count--;
-                break;
-            }
-        }
+        entry **pp = &buckets[bucket_of(rec, nbuckets)];
+        while (*pp && (*pp)->rec != rec)
+            pp = &(*pp)->next;
+        if (*pp)
+            drop(pp);
     }
     ReleaseSRWLockExclusive(&mu);
 }
 
 void w32_wake_forget_range(const void *base, size_t len)
 {
-    forget(base, (const char *)base + len);
+    const char *lo = base, *hi = lo + len;
+    AcquireSRWLockExclusive(&mu);
+    for (size_t i = 0; i < nbuckets; i++) {
+        for (entry **pp = &buckets[i]; *pp;) {
+            if ((const char *)(*pp)->rec >= lo && (const char *)(*pp)->rec < hi)
+                drop(pp);
+            else
+                pp = &(*pp)->next;
+        }
+    }
+    ReleaseSRWLockExclusive(&mu);
 }
