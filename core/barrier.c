@@ -28,21 +28,15 @@ struct mproc_barrier {
 static void destroy(core_rec *r)
 {
     barrier_shared *s = (barrier_shared *)r;
-    condrec_destroy(&s->c);
-    lockrec_destroy(&s->l);
+    lockcond_destroy(&s->l, &s->c);
     core_arena_free(s);
 }
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_barrier *b = malloc(sizeof *b);
-    if (!b) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
-    b->h.magic = CORE_OBJ_MAGIC;
-    b->h.kind = K_BARRIER;
-    b->s = (barrier_shared *)rec;
+    mproc_barrier *b = core_handle_new(sizeof *b, K_BARRIER, err);
+    if (b)
+        b->s = (barrier_shared *)rec;
     return b;
 }
 
@@ -60,12 +54,7 @@ mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opt
     if (opts && opts->action && (rc = be_sym_locate((be_fnptr)opts->action, &action)))
         goto out;
     barrier_shared *s = core_arena_alloc(sizeof *s, &rc);
-    if (s && (rc = lockrec_init(&s->l, 0)) != 0) {
-        core_arena_free(s);
-        s = NULL;
-    }
-    if (s && (rc = condrec_init(&s->c)) != 0) {
-        lockrec_destroy(&s->l);
+    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
         core_arena_free(s);
         s = NULL;
     }
@@ -229,8 +218,7 @@ void mproc_barrier_free(mproc_barrier *b)
     if (!rec_of(b))
         return;
     core_rec_release(&b->s->rec, destroy);
-    b->h.magic = 0;
-    free(b);
+    core_handle_drop(b);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_barrier *)obj)->s->rec; }

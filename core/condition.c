@@ -33,22 +33,17 @@ static core_rec *dep(core_rec *rec) { return core_arena_resolve(&((cond_shared *
 static void *adopt(core_rec *rec, int *err)
 {
     core_rec *lrec = dep(rec);
-    mproc_cond *c = malloc(sizeof *c);
-    if (!c || !lrec) {
-        free(c);
-        *err = c ? MPROC_EINVAL : MPROC_ENOMEM;
+    if (!lrec) {
+        *err = MPROC_EINVAL;
         return NULL;
     }
-    core_rec_retain(lrec);
-    c->lock = core_lock_adopt(lrec, err);
-    if (!c->lock) {
-        core_lock_rec_release(lrec);
-        free(c);
-        return NULL;
+    mproc_cond *c = core_handle_new(sizeof *c, K_COND, err);
+    if (c && !(c->lock = core_lock_handle(lrec, err))) {
+        core_handle_drop(c);
+        c = NULL;
     }
-    c->h.magic = CORE_OBJ_MAGIC;
-    c->h.kind = K_COND;
-    c->s = (cond_shared *)rec;
+    if (c)
+        c->s = (cond_shared *)rec;
     return c;
 }
 
@@ -139,8 +134,7 @@ void mproc_cond_free(mproc_cond *c)
         return;
     mproc_lock_free(c->lock);
     core_rec_release(&c->s->rec, destroy);
-    c->h.magic = 0;
-    free(c);
+    core_handle_drop(c);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_cond *)obj)->s->rec; }

@@ -71,3 +71,17 @@ double core_remaining(double deadline)
     double r = deadline - be_monotonic();
     return r > 0 ? r : 0.0;
 }
+
+int lockcond_init(lockrec *l, condrec *c)
+{
+    int rc = lockrec_init(l, 0);
+    if (!rc && (rc = condrec_init(c)))
+        lockrec_destroy(l);
+    return rc;
+}
+
+void lockcond_destroy(lockrec *l, condrec *c)
+{
+    condrec_destroy(c);
+    lockrec_destroy(l);
+}

@@ -19,21 +19,15 @@ struct mproc_event {
 static void destroy(core_rec *r)
 {
     event_shared *s = (event_shared *)r;
-    condrec_destroy(&s->c);
-    lockrec_destroy(&s->l);
+    lockcond_destroy(&s->l, &s->c);
     core_arena_free(s);
 }
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_event *e = malloc(sizeof *e);
-    if (!e) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
-    e->h.magic = CORE_OBJ_MAGIC;
-    e->h.kind = K_EVENT;
-    e->s = (event_shared *)rec;
+    mproc_event *e = core_handle_new(sizeof *e, K_EVENT, err);
+    if (e)
+        e->s = (event_shared *)rec;
     return e;
 }
 
@@ -43,12 +37,7 @@ mproc_event *mproc_event_new(int *err)
     mproc_event *e = NULL;
     core_ensure_init();
     event_shared *s = core_arena_alloc(sizeof *s, &rc);
-    if (s && (rc = lockrec_init(&s->l, 0)) != 0) {
-        core_arena_free(s);
-        s = NULL;
-    }
-    if (s && (rc = condrec_init(&s->c)) != 0) {
-        lockrec_destroy(&s->l);
+    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
         core_arena_free(s);
         s = NULL;
     }
@@ -128,8 +117,7 @@ void mproc_event_free(mproc_event *e)
     if (!rec_of(e))
         return;
     core_rec_release(&e->s->rec, destroy);
-    e->h.magic = 0;
-    free(e);
+    core_handle_drop(e);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_event *)obj)->s->rec; }

@@ -22,14 +22,9 @@ static void destroy(core_rec *r)
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_lock *l = malloc(sizeof *l);
-    if (!l) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
-    l->h.magic = CORE_OBJ_MAGIC;
-    l->h.kind = rec->kind;
-    l->s = (lock_shared *)rec;
+    mproc_lock *l = core_handle_new(sizeof *l, rec->kind, err);
+    if (l)
+        l->s = (lock_shared *)rec;
     return l;
 }
 
@@ -90,8 +85,7 @@ void mproc_lock_free(mproc_lock *l)
     if (!rec_of(l))
         return;
     core_rec_release(&l->s->rec, destroy);
-    l->h.magic = 0;
-    free(l);
+    core_handle_drop(l);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s->rec; }
@@ -101,18 +95,17 @@ static void free_obj(void *obj) { mproc_lock_free(obj); }
 const core_share_ops core_lock_ops = {K_LOCK, record, core_no_dep, adopt, free_obj, destroy};
 const core_share_ops core_rlock_ops = {K_RLOCK, record, core_no_dep, adopt, free_obj, destroy};
 
-/* A new handle on the same lock, holding its own reference. */
-mproc_lock *core_lock_share(const mproc_lock *l, int *err)
+/* A new handle on a lock record, holding its own reference. */
+mproc_lock *core_lock_handle(core_rec *rec, int *err)
 {
-    core_rec_retain(&l->s->rec);
-    mproc_lock *n = adopt(&l->s->rec, err);
+    core_rec_retain(rec);
+    mproc_lock *n = adopt(rec, err);
     if (!n)
-        core_rec_release(&l->s->rec, destroy);
+        core_rec_release(rec, destroy);
     return n;
 }
 
 core_rec *core_lock_record(const mproc_lock *l) { return &l->s->rec; }
 
-mproc_lock *core_lock_adopt(core_rec *rec, int *err) { return adopt(rec, err); }
 
 void core_lock_rec_release(core_rec *rec) { core_rec_release(rec, destroy); }

@@ -1,5 +1,5 @@
 /* object.c - shared reference counts and the table of shareable kinds. */
-#include <stddef.h>
+#include <stdlib.h>
 
 #include "object.h"
 
@@ -37,4 +37,22 @@ void core_rec_release_any(core_rec *r)
     const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
     if (ops)
         core_rec_release(r, ops->destroy);
+}
+
+void *core_handle_new(size_t size, core_kind kind, int *err)
+{
+    core_obj *h = calloc(1, size);
+    if (!h) {
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    h->magic = CORE_OBJ_MAGIC;
+    h->kind = kind;
+    return h;
+}
+
+void core_handle_drop(void *handle)
+{
+    ((core_obj *)handle)->magic = 0;
+    free(handle);
 }

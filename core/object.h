@@ -8,6 +8,7 @@
 #define MPROC_CORE_OBJECT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -42,6 +43,11 @@ static inline core_kind core_obj_kind(const void *p)
         return K_NONE;
     return (core_kind)o->kind;
 }
+
+/* A zeroed handle of `size` bytes starting with a core_obj of this kind
+ * (NULL and *err = MPROC_ENOMEM on failure); and its disposal. */
+void *core_handle_new(size_t size, core_kind kind, int *err);
+void core_handle_drop(void *handle);
 
 /* Every shared record begins with this. */
 typedef struct core_rec {

@@ -27,14 +27,9 @@ static void destroy(core_rec *r)
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_sem *m = malloc(sizeof *m);
-    if (!m) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
-    m->h.magic = CORE_OBJ_MAGIC;
-    m->h.kind = K_SEM;
-    m->s = (sem_shared *)rec;
+    mproc_sem *m = core_handle_new(sizeof *m, K_SEM, err);
+    if (m)
+        m->s = (sem_shared *)rec;
     return m;
 }
 
@@ -106,8 +101,7 @@ void mproc_sem_free(mproc_sem *m)
     if (!rec_of(m))
         return;
     core_rec_release(&m->s->rec, destroy);
-    m->h.magic = 0;
-    free(m);
+    core_handle_drop(m);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_sem *)obj)->s->rec; }

@@ -67,19 +67,14 @@ static void destroy(core_rec *r) { core_arena_free(r); }
 static void *adopt(core_rec *rec, int *err)
 {
     shm_shared *s = (shm_shared *)rec;
-    mproc_shm *m = calloc(1, sizeof *m);
-    if (!m) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
-    int rc = be_shm_open(s->name, (size_t)s->size, 0, &m->map);
+    mproc_shm *m = core_handle_new(sizeof *m, K_SHM, err);
+    int rc = m ? be_shm_open(s->name, (size_t)s->size, 0, &m->map) : MPROC_ENOMEM;
     if (rc) {
-        free(m);
+        if (m)
+            core_handle_drop(m);
         *err = rc;
         return NULL;
     }
-    m->h.magic = CORE_OBJ_MAGIC;
-    m->h.kind = K_SHM;
     m->s = s;
     return m;
 }
@@ -110,9 +105,8 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
         goto out;
     const char *used = name ? name : gen;
     shm_shared *s = core_arena_alloc(sizeof *s, &rc);
-    m = s ? calloc(1, sizeof *m) : NULL;
+    m = s ? core_handle_new(sizeof *m, K_SHM, &rc) : NULL;
     if (!m) {
-        rc = s ? MPROC_ENOMEM : rc;
         core_arena_free(s);
         if (create)
             be_shm_unlink(used);
@@ -123,8 +117,6 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
     s->size = be_shm_size(map);
     s->rec.kind = K_SHM;
     atomic_init(&s->rec.refs, 1);
-    m->h.magic = CORE_OBJ_MAGIC;
-    m->h.kind = K_SHM;
     m->s = s;
     m->map = map;
     if (create)
@@ -158,8 +150,7 @@ int mproc_shm_close(mproc_shm *m)
         return MPROC_EINVAL;
     be_shm_close(m->map);
     core_rec_release(&m->s->rec, destroy);
-    m->h.magic = 0;
-    free(m);
+    core_handle_drop(m);
     return 0;
 }
 

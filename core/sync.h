@@ -36,11 +36,14 @@ void condrec_destroy(condrec *c);
 int condrec_wait(condrec *c, lockrec *l, double timeout);
 int condrec_notify(condrec *c, lockrec *l, int n); /* n < 0: all */
 
+/* A plain lock with its condition (Event, Barrier). */
+int lockcond_init(lockrec *l, condrec *c);
+void lockcond_destroy(lockrec *l, condrec *c);
+
 /* Lock handles, for the objects built on a user's lock (lock.c). */
 lockrec *core_lockrec_of(const mproc_lock *l); /* NULL if not a lock */
-mproc_lock *core_lock_share(const mproc_lock *l, int *err); /* new handle, own reference */
 core_rec *core_lock_record(const mproc_lock *l);
-mproc_lock *core_lock_adopt(core_rec *rec, int *err);
+mproc_lock *core_lock_handle(core_rec *rec, int *err); /* new handle, own reference */
 void core_lock_rec_release(core_rec *rec);
 
 /* Deadline helpers shared by waits that loop. */

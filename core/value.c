@@ -75,29 +75,19 @@ static core_rec *dep(core_rec *rec)
 
 static void *adopt(core_rec *rec, int *err)
 {
-    shared_buf *b = calloc(1, sizeof *b);
-    if (!b) {
-        *err = MPROC_ENOMEM;
-        return NULL;
-    }
     value_shared *s = (value_shared *)rec;
     core_rec *lrec = dep(rec);
     if (s->lock_ref.offset && !lrec) {
-        free(b);
         *err = MPROC_EINVAL;
         return NULL;
     }
-    if (lrec) {
-        core_rec_retain(lrec);
-        if (!(b->lock = core_lock_adopt(lrec, err))) {
-            core_lock_rec_release(lrec);
-            free(b);
-            return NULL;
-        }
+    shared_buf *b = core_handle_new(sizeof *b, (core_kind)rec->kind, err);
+    if (b && lrec && !(b->lock = core_lock_handle(lrec, err))) {
+        core_handle_drop(b);
+        b = NULL;
     }
-    b->h.magic = CORE_OBJ_MAGIC;
-    b->h.kind = rec->kind;
-    b->s = s;
+    if (b)
+        b->s = s;
     return b;
 }
 
@@ -146,8 +136,7 @@ static void buf_free(shared_buf *b)
 {
     mproc_lock_free(b->lock);
     core_rec_release(&b->s->rec, destroy);
-    b->h.magic = 0;
-    free(b);
+    core_handle_drop(b);
 }
 
 mproc_value *mproc_value_new(char tc, const void *init, int locked, int *err)

@@ -7,25 +7,6 @@
 #include <unistd.h>
 #endif
 
-static mproc_process *start(mproc_target fn, mproc_args *a)
-{
-    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
-    CU_ASSERT_PTR_NOT_NULL(p);
-    if (p)
-        CHECK_RC(mproc_process_start(p), 0);
-    return p;
-}
-
-static int finish(mproc_process *p)
-{
-    int code = -1000;
-    if (!p)
-        return code;
-    CHECK_RC(mproc_process_join(p, 60), 0);
-    CHECK_RC(mproc_process_exitcode(p, &code), 0);
-    mproc_process_free(p);
-    return code;
-}
 
 static void test_typecodes(void)
 {
@@ -91,7 +72,7 @@ static void test_value_array_in_child(void)
     mproc_args *a = mproc_args_new();
     mproc_args_add_obj(a, v);
     mproc_args_add_obj(a, arr);
-    CU_ASSERT_EQUAL(finish(start(t_write_shared, a)), 0);
+    CU_ASSERT_EQUAL(test_finish(test_start(t_write_shared, a, NULL)), 0);
     mproc_args_free(a);
     CU_ASSERT_DOUBLE_EQUAL(*(double *)mproc_value_ptr(v), 3.5, 0);
     int *p = mproc_array_ptr(arr);
@@ -142,7 +123,7 @@ static void test_shared_memory(void)
     /* A child attaches by name through its args. */
     mproc_args *a = mproc_args_new();
     mproc_args_add_obj(a, s);
-    CU_ASSERT_EQUAL(finish(start(t_shm_child, a)), 0);
+    CU_ASSERT_EQUAL(test_finish(test_start(t_shm_child, a, NULL)), 0);
     mproc_args_free(a);
     CU_ASSERT_EQUAL(memcmp(p, "child!", 6), 0);
     /* Unlink: the name is gone, mappings stay valid. */
@@ -211,14 +192,14 @@ static void workload(void)
             mproc_args_add_obj(a, e);
             mproc_args_add_obj(a, b);
             mproc_args_add_obj(a, arr);
-            mproc_process *p = start(t_hold, a);
+            mproc_process *p = test_start(t_hold, a, NULL);
             mproc_args_free(a);
             if (round % 20 == 0) { /* killed while holding everything */
                 while (*(int *)mproc_value_ptr(v) == 0)
                     test_sleep(0.01);
                 mproc_process_kill(p);
             }
-            finish(p);
+            test_finish(p);
         }
         mproc_lock_free(l);
         mproc_value_free(v);

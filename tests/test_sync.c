@@ -9,26 +9,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static mproc_process *start(mproc_target fn, mproc_args *a)
-{
-    int err = -1;
-    mproc_process *p = mproc_process_new(fn, a, NULL, &err);
-    CU_ASSERT_EQUAL(err, 0);
-    if (p)
-        CHECK_RC(mproc_process_start(p), 0);
-    return p;
-}
-
-static int finish(mproc_process *p)
-{
-    int code = -1000;
-    if (!p)
-        return code;
-    CHECK_RC(mproc_process_join(p, 60), 0);
-    CHECK_RC(mproc_process_exitcode(p, &code), 0);
-    mproc_process_free(p);
-    return code;
-}
 
 static mproc_args *args1(void *obj)
 {
@@ -79,7 +59,7 @@ static void test_rlock(void)
     for (int i = 0; i < 3; i++)
         CHECK_RC(mproc_lock_acquire(r, 0), 0);
     mproc_args *a = args1(r);
-    CU_ASSERT_EQUAL(finish(start(t_lock_held_elsewhere, a)), 0);
+    CU_ASSERT_EQUAL(test_finish(test_start(t_lock_held_elsewhere, a, NULL)), 0);
     for (int i = 0; i < 3; i++)
         CHECK_RC(mproc_lock_release(r), 0);
     CHECK_RC(mproc_lock_release(r), MPROC_ESTATE);
@@ -89,7 +69,7 @@ static void test_rlock(void)
     mproc_lock *l = mproc_lock_new(NULL);
     CHECK_RC(mproc_lock_acquire(l, 0), 0);
     a = args1(l);
-    CU_ASSERT_EQUAL(finish(start(t_lock_held_elsewhere, a)), 0);
+    CU_ASSERT_EQUAL(test_finish(test_start(t_lock_held_elsewhere, a, NULL)), 0);
     CHECK_RC(mproc_lock_release(l), 0);
     mproc_args_free(a);
     mproc_lock_free(l);
@@ -123,10 +103,10 @@ static void run_increments(int locked, int nproc, int n, int *result)
     mproc_args_add_int(a, n);
     mproc_process *ps[8];
     for (int i = 0; i < nproc; i++)
-        ps[i] = start(t_increment, a);
+        ps[i] = test_start(t_increment, a, NULL);
     mproc_args_free(a);
     for (int i = 0; i < nproc; i++)
-        CU_ASSERT_EQUAL(finish(ps[i]), 0);
+        CU_ASSERT_EQUAL(test_finish(ps[i]), 0);
     *result = *(int *)mproc_value_ptr(v);
     mproc_value_free(v);
 }
@@ -157,7 +137,7 @@ static void owner_death(mproc_lock *l)
     mproc_event *e = mproc_event_new(NULL);
     mproc_args *a = args1(l);
     mproc_args_add_obj(a, e);
-    mproc_process *p = start(t_hold_and_hang, a);
+    mproc_process *p = test_start(t_hold_and_hang, a, NULL);
     mproc_args_free(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CHECK_RC(mproc_event_wait(e, 60), 0);
@@ -168,7 +148,7 @@ static void owner_death(mproc_lock *l)
     CHECK_RC(mproc_lock_release(l), 0); /* usable afterwards */
     CHECK_RC(mproc_lock_acquire(l, 0), 0);
     CHECK_RC(mproc_lock_release(l), 0);
-    CU_ASSERT_EQUAL(finish(p), -9);
+    CU_ASSERT_EQUAL(test_finish(p), -9);
     mproc_event_free(e);
 }
 
@@ -202,9 +182,9 @@ static void test_semaphore(void)
     CU_ASSERT_EQUAL(mproc_sem_get_value(s), 0);
     /* Another process releases it; we were blocked on it. */
     mproc_args *a = args1(s);
-    mproc_process *p = start(t_release_sem, a);
+    mproc_process *p = test_start(t_release_sem, a, NULL);
     CHECK_RC(mproc_sem_acquire(s, 30), 0);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     mproc_args_free(a);
     for (int i = 0; i < 4; i++)
         CHECK_RC(mproc_sem_release(s), 0); /* unbounded: may exceed 2 */
@@ -275,7 +255,7 @@ static void test_condition_notify(void)
     mproc_args_add_obj(a, woken);
     mproc_process *ps[3];
     for (int i = 0; i < 3; i++)
-        ps[i] = start(t_cond_waiter, a);
+        ps[i] = test_start(t_cond_waiter, a, NULL);
     mproc_args_free(a);
     CU_ASSERT_EQUAL(wait_count(c, waiting, 3), 3);
     CHECK_RC(mproc_cond_acquire(c, MPROC_FOREVER), 0);
@@ -289,7 +269,7 @@ static void test_condition_notify(void)
     mproc_cond_release(c);
     CU_ASSERT_EQUAL(wait_count(c, woken, 3), 3);
     for (int i = 0; i < 3; i++)
-        CU_ASSERT_EQUAL(finish(ps[i]), 0);
+        CU_ASSERT_EQUAL(test_finish(ps[i]), 0);
     mproc_value_free(waiting);
     mproc_value_free(woken);
     mproc_cond_free(c);
@@ -362,12 +342,12 @@ static void test_condition_producer_consumer(void)
     g_flag = mproc_value_new('i', NULL, 0, NULL);
     mproc_args *a = args1(c);
     mproc_args_add_obj(a, g_flag);
-    mproc_process *p = start(t_producer, a);
+    mproc_process *p = test_start(t_producer, a, NULL);
     mproc_args_free(a);
     CHECK_RC(mproc_cond_acquire(c, MPROC_FOREVER), 0);
     CU_ASSERT_EQUAL(mproc_cond_wait_for(c, flag_set, NULL, 30), 1);
     CHECK_RC(mproc_cond_release(c), 0);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     mproc_value_free(g_flag);
     mproc_cond_free(c);
 }
@@ -389,13 +369,13 @@ static void test_event(void)
     mproc_args *a = args1(e);
     mproc_process *ps[3];
     for (int i = 0; i < 3; i++)
-        ps[i] = start(t_event_waiter, a);
+        ps[i] = test_start(t_event_waiter, a, NULL);
     mproc_args_free(a);
     test_sleep(0.2);
     CHECK_RC(mproc_event_set(e), 0); /* wakes them all */
     CHECK_RC(mproc_event_set(e), 0); /* idempotent */
     for (int i = 0; i < 3; i++)
-        CU_ASSERT_EQUAL(finish(ps[i]), 0);
+        CU_ASSERT_EQUAL(test_finish(ps[i]), 0);
     CU_ASSERT_EQUAL(mproc_event_is_set(e), 1);
     CHECK_RC(mproc_event_wait(e, 0), 0);
     CHECK_RC(mproc_event_clear(e), 0);
@@ -437,15 +417,15 @@ static void test_traffic_light(void)
     mproc_value *done = mproc_value_new('i', NULL, 0, NULL);
     mproc_args *a = args1(green);
     mproc_args_add_obj(a, done);
-    mproc_process *light = start(t_light, a);
+    mproc_process *light = test_start(t_light, a, NULL);
     mproc_process *cars[3];
     for (int i = 0; i < 3; i++)
-        cars[i] = start(t_car, a);
+        cars[i] = test_start(t_car, a, NULL);
     mproc_args_free(a);
     for (int i = 0; i < 3; i++)
-        CU_ASSERT_EQUAL(finish(cars[i]), 0);
+        CU_ASSERT_EQUAL(test_finish(cars[i]), 0);
     *(int *)mproc_value_ptr(done) = 1;
-    CU_ASSERT_EQUAL(finish(light), 0);
+    CU_ASSERT_EQUAL(test_finish(light), 0);
     mproc_value_free(done);
     mproc_event_free(green);
 }
@@ -506,12 +486,12 @@ static void test_barrier(void)
             mproc_args *a = args1(b);
             mproc_args_add_obj(a, idx);
             mproc_args_add_int(a, i);
-            ps[i] = start(t_barrier_party, a);
+            ps[i] = test_start(t_barrier_party, a, NULL);
             mproc_args_free(a);
         }
         int mine = mproc_barrier_wait(b, 60);
         for (int i = 0; i < 3; i++)
-            CU_ASSERT_EQUAL(finish(ps[i]), 0);
+            CU_ASSERT_EQUAL(test_finish(ps[i]), 0);
         int *out = mproc_array_ptr(idx);
         int seen[4] = {0};
         seen[mine >= 0 && mine < 4 ? mine : 0]++;
@@ -540,31 +520,31 @@ static void test_barrier_break_reset_abort(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     /* A timeout breaks it, for the one waiting too. */
     mproc_args *a = args1(b);
-    mproc_process *p = start(t_barrier_broken, a);
+    mproc_process *p = test_start(t_barrier_broken, a, NULL);
     for (int i = 0; i < 600 && mproc_barrier_n_waiting(b) < 1; i++)
         test_sleep(0.05);
     CU_ASSERT_EQUAL(mproc_barrier_n_waiting(b), 1);
     CHECK_RC(mproc_barrier_wait(b, 0.1), MPROC_EBROKEN);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     CU_ASSERT_EQUAL(mproc_barrier_broken(b), 1);
     CHECK_RC(mproc_barrier_wait(b, 1), MPROC_EBROKEN); /* stays broken */
     CHECK_RC(mproc_barrier_reset(b), 0);
     CU_ASSERT_EQUAL(mproc_barrier_broken(b), 0);
     /* abort: waiters get EBROKEN. */
-    p = start(t_barrier_broken, a);
+    p = test_start(t_barrier_broken, a, NULL);
     for (int i = 0; i < 600 && mproc_barrier_n_waiting(b) < 1; i++)
         test_sleep(0.05);
     CHECK_RC(mproc_barrier_abort(b), 0);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     CU_ASSERT_EQUAL(mproc_barrier_broken(b), 1);
     CU_ASSERT_EQUAL(mproc_barrier_n_waiting(b), 0);
     /* reset while someone waits: they get EBROKEN, the barrier works again. */
     CHECK_RC(mproc_barrier_reset(b), 0);
-    p = start(t_barrier_broken, a);
+    p = test_start(t_barrier_broken, a, NULL);
     for (int i = 0; i < 600 && mproc_barrier_n_waiting(b) < 1; i++)
         test_sleep(0.05);
     CHECK_RC(mproc_barrier_reset(b), 0);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     CU_ASSERT_EQUAL(mproc_barrier_broken(b), 0);
     mproc_args_free(a);
     mproc_barrier_free(b);
@@ -574,12 +554,12 @@ static void test_barrier_break_reset_abort(void)
     o.action = failing_action;
     mproc_barrier *f = mproc_barrier_new(2, &o, NULL);
     a = args1(f);
-    p = start(t_barrier_broken, a);
+    p = test_start(t_barrier_broken, a, NULL);
     mproc_args_free(a);
     for (int i = 0; i < 600 && mproc_barrier_n_waiting(f) < 1; i++)
         test_sleep(0.05);
     CHECK_RC(mproc_barrier_wait(f, 30), MPROC_ETASK);
-    CU_ASSERT_EQUAL(finish(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
     CU_ASSERT_EQUAL(mproc_barrier_broken(f), 1);
     mproc_barrier_free(f);
 

@@ -54,6 +54,29 @@ static inline void test_sleep(double s)
         CU_ASSERT_EQUAL(rc_, (want));                                                 \
     } while (0)
 
+/* Starts fn(args) in a child (asserting it started). */
+static inline mproc_process *test_start(mproc_target fn, const mproc_args *a, const mproc_process_opts *o)
+{
+    int err = -1;
+    mproc_process *p = mproc_process_new(fn, a, o, &err);
+    CU_ASSERT_EQUAL(err, 0);
+    if (p)
+        CHECK_RC(mproc_process_start(p), 0);
+    return p;
+}
+
+/* Joins and frees a child; its exit code (-1000 if there was none). */
+static inline int test_finish(mproc_process *p)
+{
+    int code = -1000;
+    if (!p)
+        return code;
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CHECK_RC(mproc_process_exitcode(p, &code), 0);
+    mproc_process_free(p);
+    return code;
+}
+
 typedef struct test_case {
     const char *name;
     void (*fn)(void);
