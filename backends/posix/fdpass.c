@@ -13,10 +13,9 @@
 #define FDS_PER_MSG 64
 #define MAX_SEGMENTS 4096
 
-static int send_chunk(int sock, const int *fds, size_t n)
+int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
-    char byte = 'F';
-    struct iovec iov = {&byte, 1};
+    struct iovec iov = {(void *)buf, len};
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
@@ -26,21 +25,28 @@ static int send_chunk(int sock, const int *fds, size_t n)
     memset(&mh, 0, sizeof mh);
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(n * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+    if (n > FDS_PER_MSG)
+        return MPROC_EINVAL;
+    if (n) {
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(n * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+    }
     ssize_t r;
     do
         r = sendmsg(sock, &mh, 0);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : px_sys_error(errno);
-    return 0;
+    /* The descriptors went with the first byte; the rest is plain data. */
+    return (size_t)r < len ? px_write_full(sock, (const char *)buf + r, len - (size_t)r) : 0;
 }
+
+static int send_chunk(int sock, const int *fds, size_t n) { return px_send_fds(sock, "F", 1, fds, n); }
 
 int px_send_segments(int sock, be_shm *const *shms, size_t n)
 {
@@ -60,13 +66,13 @@ int px_send_segments(int sock, be_shm *const *shms, size_t n)
     return rc;
 }
 
-static int recv_chunk(int sock, int *fds, size_t n, double timeout)
+int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout)
 {
+    *nfds = 0;
     int r0 = px_poll_in(sock, timeout);
     if (r0 <= 0)
         return r0 < 0 ? r0 : MPROC_ETIMEDOUT;
-    char byte;
-    struct iovec iov = {&byte, 1};
+    struct iovec iov = {buf, len};
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
@@ -83,7 +89,6 @@ static int recv_chunk(int sock, int *fds, size_t n, double timeout)
     while (r < 0 && errno == EINTR);
     if (r <= 0)
         return r == 0 ? MPROC_EOS : px_sys_error(errno);
-    size_t got = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -92,18 +97,30 @@ static int recv_chunk(int sock, int *fds, size_t n, double timeout)
         memcpy(tmp, CMSG_DATA(c), (k > FDS_PER_MSG ? FDS_PER_MSG : k) * sizeof(int));
         for (size_t j = 0; j < k && j < FDS_PER_MSG; j++) {
             px_cloexec(tmp[j], 1);
-            if (got < n)
-                fds[got++] = tmp[j];
+            if (*nfds < maxfds)
+                fds[(*nfds)++] = tmp[j];
             else
-                close(tmp[j]);
+                close(tmp[j]); /* more than asked for */
         }
     }
-    if (got != n) {
-        for (size_t j = 0; j < got; j++)
-            close(fds[j]);
-        return MPROC_EINVAL;
+    int rc = (size_t)r < len ? px_read_full(sock, (char *)buf + r, len - (size_t)r, timeout) : 0;
+    if (rc) {
+        px_close_fds(fds, *nfds);
+        *nfds = 0;
     }
-    return 0;
+    return rc;
+}
+
+static int recv_chunk(int sock, int *fds, size_t n, double timeout)
+{
+    char byte;
+    size_t got;
+    int rc = px_recv_fds(sock, &byte, 1, fds, n, &got, timeout);
+    if (rc == 0 && got != n) {
+        px_close_fds(fds, got);
+        rc = MPROC_EINVAL;
+    }
+    return rc;
 }
 
 int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_out, double timeout)

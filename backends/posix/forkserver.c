@@ -143,34 +143,7 @@ static int send_hello(int fd)
             msg[TOKEN_LEN] |= (unsigned char)(1u << i);
         }
     }
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct iovec iov = {msg, sizeof msg};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (n) {
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
-    }
-    ssize_t r;
-    do
-        r = sendmsg(fd, &mh, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return px_sys_error(errno);
-    if ((size_t)r < sizeof msg)
-        return px_write_full(fd, msg + r, sizeof msg - (size_t)r);
-    return 0;
+    return px_send_fds(fd, msg, sizeof msg, fds, (size_t)n);
 }
 
 extern char **environ;
@@ -285,52 +258,19 @@ static int make_listener(void)
  * is -1 where the client had none). */
 static int recv_hello(int conn, unsigned char *msg, int stdio[3])
 {
+    int got[3];
+    size_t ngot;
     for (int i = 0; i < 3; i++)
         stdio[i] = -1;
-    if (px_poll_in(conn, REQUEST_TIMEOUT) != 1)
+    if (px_recv_fds(conn, msg, TOKEN_LEN + 1, got, 3, &ngot, REQUEST_TIMEOUT) != 0)
         return -1;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-    } ctl;
-    struct iovec iov = {msg, TOKEN_LEN + 1};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof ctl.buf;
-    ssize_t r;
-    do
-        r = recvmsg(conn, &mh, 0);
-    while (r < 0 && errno == EINTR);
-    if (r <= 0)
+    if (!token_equal(msg, fs.token)) {
+        px_close_fds(got, ngot);
         return -1;
-    int got[3], ngot = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int tmp[3];
-        memcpy(tmp, CMSG_DATA(c), (k > 3 ? 3 : k) * sizeof(int));
-        for (size_t i = 0; i < k && i < 3 && ngot < 3; i++) {
-            px_cloexec(tmp[i], 1);
-            got[ngot++] = tmp[i];
-        }
     }
-    int rc = (size_t)r < TOKEN_LEN + 1
-                 ? px_read_full(conn, msg + r, TOKEN_LEN + 1 - (size_t)r, REQUEST_TIMEOUT)
-                 : 0;
-    for (int i = 0, k = 0; i < 3; i++)
+    for (size_t i = 0, k = 0; i < 3; i++)
         if ((msg[TOKEN_LEN] >> i) & 1u)
             stdio[i] = k < ngot ? got[k++] : -1;
-    if (rc || !token_equal(msg, fs.token)) {
-        for (int i = 0; i < ngot; i++)
-            close(got[i]);
-        for (int i = 0; i < 3; i++)
-            stdio[i] = -1;
-        return -1;
-    }
     return 0;
 }
 

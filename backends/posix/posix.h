@@ -60,6 +60,9 @@ void px_forkserver_after_fork(void);
 /* shm.c, fdpass.c */
 int px_shm_fd(const be_shm *s);
 void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n); /* takes the fds */
+/* Sends buf with n (<= 64) descriptors attached / receives up to maxfds. */
+int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout);
 int px_send_segments(int sock, be_shm *const *shms, size_t n);
 int px_recv_segments(int sock, int **fds, uint64_t **sizes, size_t *n, double timeout);
 void px_close_fds(int *fds, size_t n);
