@@ -56,6 +56,14 @@ void be_child_started(int status);
 /* Records an OS error number for mproc_last_os_error(). */
 void core_set_os_error(int os_error);
 
+/* Timeout arithmetic on be_monotonic(): a deadline (< 0: none) and the
+ * time left until it (< 0: forever, 0: passed). */
+double core_deadline(double timeout);
+double core_remaining(double deadline);
+
+/* Is this a valid shared-memory name (BE_SHM_NAME_MAX of [A-Za-z0-9_.-])? */
+int core_shm_name_valid(const char *name);
+
 /* ------------------------------------------------------------- processes */
 
 enum be_method { BE_FORK = 1, BE_SPAWN = 2, BE_FORKSERVER = 3 };

@@ -62,6 +62,20 @@ void core_shm_at_exit(void)
     }
 }
 
+int core_shm_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > BE_SHM_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
 static void destroy(core_rec *r) { core_arena_free(r); }
 
 static void *adopt(core_rec *rec, int *err)

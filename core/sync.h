@@ -46,8 +46,5 @@ core_rec *core_lock_record(const mproc_lock *l);
 mproc_lock *core_lock_handle(core_rec *rec, int *err); /* new handle, own reference */
 void core_lock_rec_release(core_rec *rec);
 
-/* Deadline helpers shared by waits that loop. */
-double core_deadline(double timeout);
-double core_remaining(double deadline);
 
 #endif

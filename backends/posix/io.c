@@ -60,28 +60,18 @@ double be_monotonic(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-double px_deadline(double timeout) { return timeout < 0 ? -1.0 : be_monotonic() + timeout; }
-
-double px_remaining(double deadline)
-{
-    if (deadline < 0)
-        return -1.0;
-    double r = deadline - be_monotonic();
-    return r > 0 ? r : 0.0;
-}
-
 int px_poll_in(int fd, double timeout)
 {
-    double deadline = px_deadline(timeout);
+    double deadline = core_deadline(timeout);
     for (;;) {
-        double rem = px_remaining(deadline);
+        double rem = core_remaining(deadline);
         int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
         struct pollfd p = {fd, POLLIN, 0};
         int n = poll(&p, 1, ms);
         if (n > 0)
             return 1;
         if (n == 0) {
-            if (px_remaining(deadline) <= 0)
+            if (core_remaining(deadline) <= 0)
                 return 0;
             continue; /* woke early by rounding */
         }
@@ -92,10 +82,10 @@ int px_poll_in(int fd, double timeout)
 
 int px_read_full(int fd, void *buf, size_t len, double timeout)
 {
-    double deadline = px_deadline(timeout);
+    double deadline = core_deadline(timeout);
     char *p = buf;
     while (len) {
-        int r = px_poll_in(fd, px_remaining(deadline));
+        int r = px_poll_in(fd, core_remaining(deadline));
         if (r < 0)
             return r;
         if (r == 0)

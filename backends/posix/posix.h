@@ -33,8 +33,6 @@ int px_poll_in(int fd, double timeout);     /* 1 readable/EOF, 0 timeout, <0 err
 int px_read_full(int fd, void *buf, size_t len, double timeout); /* 0, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_ESYS */
 int px_write_full(int fd, const void *buf, size_t len);          /* 0, MPROC_EOS, MPROC_ESYS; never SIGPIPE */
 int px_sys_error(int err);                  /* records errno, returns MPROC_ESYS */
-double px_deadline(double timeout);         /* <0 = none */
-double px_remaining(double deadline);       /* <0 = forever */
 int px_exit_code(int status);               /* waitpid status -> code or -signal */
 
 /* init.c */

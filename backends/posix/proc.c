@@ -166,7 +166,7 @@ static int try_reap(be_proc *bp)
 
 int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
 {
-    double deadline = px_deadline(timeout);
+    double deadline = core_deadline(timeout);
     double step = 0.0005;
     int fd_useful = bp->fd >= 0;
     for (;;) {
@@ -177,7 +177,7 @@ int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
             *exitcode = bp->exitcode;
             return 0;
         }
-        double rem = px_remaining(deadline);
+        double rem = core_remaining(deadline);
         if (rem == 0)
             return MPROC_ETIMEDOUT;
         if (fd_useful) {

@@ -77,20 +77,6 @@ int be_shm_create(size_t size, be_shm **out)
     return rc;
 }
 
-static int valid_name(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > BE_SHM_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 static int errno_code(int e)
 {
     if (e == EEXIST)
@@ -104,7 +90,7 @@ static int errno_code(int e)
 
 int be_shm_open(const char *name, size_t size, int create, be_shm **out)
 {
-    if (!valid_name(name) || (create && size == 0))
+    if (!core_shm_name_valid(name) || (create && size == 0))
         return MPROC_EINVAL;
     char path[BE_SHM_NAME_MAX + 2] = "/";
     strcat(path, name);
@@ -137,7 +123,7 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
 
 int be_shm_unlink(const char *name)
 {
-    if (!valid_name(name))
+    if (!core_shm_name_valid(name))
         return MPROC_EINVAL;
     char path[BE_SHM_NAME_MAX + 2] = "/";
     strcat(path, name);

@@ -47,7 +47,7 @@ static struct timespec abs_time(clockid_t clock, double timeout)
 /* Sleeps a little longer each time: 20 us .. 2 ms. */
 static void backoff(double *step, double deadline)
 {
-    double rem = px_remaining(deadline);
+    double rem = core_remaining(deadline);
     double s = *step;
     if (rem >= 0 && rem < s)
         s = rem;
@@ -160,7 +160,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
 {
     px_mutex *x = PMUTEX(m);
     uint64_t me = (uint64_t)be_getpid();
-    double deadline = px_deadline(timeout), step = 0.00002, next_check = 0;
+    double deadline = core_deadline(timeout), step = 0.00002, next_check = 0;
     for (;;) {
         uint64_t free_ = 0;
         if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
@@ -178,7 +178,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
                 return MPROC_EOWNERDEAD;
             }
         }
-        if (px_remaining(deadline) == 0)
+        if (core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
         backoff(&step, deadline);
     }
@@ -267,13 +267,13 @@ int be_sem_init(be_sem *s, unsigned value)
 
 int be_sem_wait(be_sem *s, double timeout)
 {
-    double deadline = px_deadline(timeout), step = 0.00002;
+    double deadline = core_deadline(timeout), step = 0.00002;
     for (;;) {
         int32_t v = atomic_load(PSEM(s));
         while (v > 0)
             if (atomic_compare_exchange_weak(PSEM(s), &v, v - 1))
                 return 0;
-        if (px_remaining(deadline) == 0)
+        if (core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
         backoff(&step, deadline);
     }
