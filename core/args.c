@@ -6,12 +6,17 @@
 #include <string.h>
 
 #include "args.h"
+#include "conn.h"
 #include "object.h"
 
 /* msgpack ext type of a shared object: kind u32, segment pid u64, segment
  * seq u64, offset u64 (host byte order: only this machine reads it). */
 #define OBJ_EXT_TYPE 1
 #define OBJ_EXT_LEN 28
+/* ... and of a connection handed to a child: kind u32, index of its
+ * stream in be_start.streams u32, direction flags u32. */
+#define CONN_EXT_TYPE 2
+#define CONN_EXT_LEN 12
 
 typedef struct arg_item {
     mproc_arg_type type;
@@ -24,8 +29,12 @@ typedef struct arg_item {
         } b;
         struct {
             void *handle;  /* what mproc_args_obj returns */
-            core_rec *rec; /* the shared record */
+            core_rec *rec; /* the shared record; NULL for a connection (process-local) */
             int owned;     /* 1: handle is ours (decoded); 0: the caller's, and we hold a reference on rec */
+            /* connections: we hold a reference on the handle itself */
+            int held;        /* open until the child has it (core_args_hold_streams) */
+            uint32_t stream; /* its index in be_start.streams (held or decoded) */
+            unsigned flags;  /* its direction, as handed over */
         } o;
     } v;
 } arg_item;
@@ -41,7 +50,9 @@ static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t);
 
 static void free_obj_item(arg_item *it)
 {
-    if (it->v.o.owned) {
+    if (!it->v.o.rec) {
+        core_conn_release(it->v.o.handle);
+    } else if (it->v.o.owned) {
         const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
         ops->free(it->v.o.handle);
     } else {
@@ -137,8 +148,22 @@ int mproc_args_add_bytes(mproc_args *a, const void *buf, size_t len)
     return add_buf(a, MPROC_ARG_BYTES, buf, len);
 }
 
+static int add_conn(mproc_args *a, mproc_conn *c)
+{
+    if (!core_conn_open(c))
+        return MPROC_ECLOSED;
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.o.handle = c;
+    core_conn_retain(c);
+    return 0;
+}
+
 int mproc_args_add_obj(mproc_args *a, void *obj)
 {
+    if (a && core_obj_kind(obj) == K_CONN)
+        return add_conn(a, obj);
     const core_share_ops *ops = core_share_ops_for(core_obj_kind(obj));
     if (!a || !ops)
         return MPROC_EINVAL;
@@ -161,7 +186,7 @@ void *mproc_args_obj(const mproc_args *a, size_t i)
 void core_args_each_obj(const mproc_args *a, void (*fn)(core_rec *rec, void *ctx), void *ctx)
 {
     for (size_t i = 0; a && i < a->n; i++)
-        if (a->items[i].type == MPROC_ARG_OBJ)
+        if (a->items[i].type == MPROC_ARG_OBJ && a->items[i].v.o.rec)
             fn(a->items[i].v.o.rec, ctx);
 }
 
@@ -205,7 +230,19 @@ const void *mproc_args_bytes(const mproc_args *a, size_t i, size_t *len)
     return it ? it->v.b.p : NULL;
 }
 
-int core_args_pack(const mproc_args *a, msgpack_packer *pk)
+static int pack_conn(const arg_item *it, msgpack_packer *pk, int for_child)
+{
+    if (!for_child || !it->v.o.held)
+        return MPROC_EINVAL;
+    unsigned char ext[CONN_EXT_LEN];
+    uint32_t kind = K_CONN, flags = it->v.o.flags;
+    memcpy(ext, &kind, 4);
+    memcpy(ext + 4, &it->v.o.stream, 4);
+    memcpy(ext + 8, &flags, 4);
+    return msgpack_pack_ext_with_body(pk, ext, CONN_EXT_LEN, CONN_EXT_TYPE) ? MPROC_ENOMEM : 0;
+}
+
+int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
 {
     size_t n = a ? a->n : 0;
     if (msgpack_pack_array(pk, n))
@@ -227,6 +264,12 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk)
             rc = msgpack_pack_bin_with_body(pk, it->v.b.p, it->v.b.len);
             break;
         case MPROC_ARG_OBJ: {
+            if (!it->v.o.rec) {
+                int crc = pack_conn(it, pk, for_child);
+                if (crc)
+                    return crc;
+                break;
+            }
             core_ref ref;
             if (core_arena_ref(it->v.o.rec, &ref))
                 return MPROC_EINVAL;
@@ -248,10 +291,44 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk)
     return 0;
 }
 
+/* A connection our parent handed us: its stream, taken once; the same
+ * stream twice in one args list is one handle, as Python's pickling of one
+ * object twice gives one object. */
+static int add_decoded_conn(mproc_args *a, const msgpack_object *v)
+{
+    uint32_t kind, index, flags;
+    memcpy(&kind, v->via.ext.ptr, 4);
+    memcpy(&index, v->via.ext.ptr + 4, 4);
+    memcpy(&flags, v->via.ext.ptr + 8, 4);
+    if (kind != K_CONN)
+        return MPROC_EINVAL;
+    mproc_conn *c = NULL;
+    for (size_t i = 0; i < a->n && !c; i++)
+        if (a->items[i].type == MPROC_ARG_OBJ && !a->items[i].v.o.rec && a->items[i].v.o.stream == index) {
+            c = a->items[i].v.o.handle;
+            core_conn_retain(c);
+        }
+    int rc = 0;
+    if (!c && !(c = core_conn_inherit(index, flags, &rc)))
+        return rc;
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it) {
+        core_conn_release(c);
+        return MPROC_ENOMEM;
+    }
+    it->v.o.handle = c;
+    it->v.o.owned = 1;
+    it->v.o.stream = index;
+    it->v.o.flags = flags;
+    return 0;
+}
+
 /* An object reference: a handle on the record it names. adopt: the sender
  * took a reference for us (a child's arguments); else take our own. */
 static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
 {
+    if (adopt && v->via.ext.type == CONN_EXT_TYPE && v->via.ext.size == CONN_EXT_LEN)
+        return add_decoded_conn(a, v);
     if (v->via.ext.type != OBJ_EXT_TYPE || v->via.ext.size != OBJ_EXT_LEN)
         return MPROC_EINVAL;
     uint32_t kind;
@@ -337,7 +414,7 @@ int mproc_args_encode(const mproc_args *a, void **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = core_args_pack(a, &pk);
+    int rc = core_args_pack(a, &pk, 0);
     if (rc) {
         msgpack_sbuffer_destroy(&sb);
         return rc;
@@ -373,8 +450,55 @@ static int copy_obj(mproc_args *a, const arg_item *src)
     it->v.o.handle = src->v.o.handle;
     it->v.o.rec = src->v.o.rec;
     it->v.o.owned = 0;
-    core_rec_retain(it->v.o.rec);
+    if (it->v.o.rec)
+        core_rec_retain(it->v.o.rec);
+    else
+        core_conn_retain(it->v.o.handle);
     return 0;
+}
+
+int core_args_hold_streams(mproc_args *a, core_stream_table *t)
+{
+    for (size_t i = 0; a && i < a->n; i++) {
+        arg_item *it = &a->items[i];
+        if (it->type != MPROC_ARG_OBJ || it->v.o.rec)
+            continue;
+        be_stream *s;
+        int rc = core_conn_hold(it->v.o.handle, 0, &s, &it->v.o.flags);
+        if (rc)
+            return rc; /* the caller unholds what was held */
+        it->v.o.held = 1;
+        size_t k = 0;
+        while (k < t->n && t->streams[k] != s)
+            k++;
+        if (k == t->n) {
+            if (t->n == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 4;
+                be_stream **n = realloc(t->streams, cap * sizeof *n);
+                if (!n)
+                    return MPROC_ENOMEM;
+                t->streams = n;
+                t->cap = cap;
+            }
+            t->streams[t->n++] = s;
+        }
+        it->v.o.stream = (uint32_t)k;
+    }
+    return 0;
+}
+
+void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
+{
+    for (size_t i = 0; a && i < a->n; i++) {
+        arg_item *it = &a->items[i];
+        if (it->type == MPROC_ARG_OBJ && !it->v.o.rec && it->v.o.held) {
+            it->v.o.held = 0;
+            core_conn_unhold(it->v.o.handle);
+        }
+    }
+    free(t->streams);
+    t->streams = NULL;
+    t->n = t->cap = 0;
 }
 
 int core_args_copy(const mproc_args *src, mproc_args **out)

@@ -6,11 +6,26 @@
 
 #include "mproc.h"
 
-int core_args_pack(const mproc_args *a, msgpack_packer *pk); /* a may be NULL: [] */
+/* a may be NULL: []. for_child: connections are encoded as the index of
+ * their stream in the table of core_args_hold_streams; without it they
+ * cannot be encoded (MPROC_EINVAL). */
+int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child);
 /* adopt: object references come with a reference taken by the sender. */
 int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt);
 struct core_rec;
 void core_args_each_obj(const mproc_args *a, void (*fn)(struct core_rec *rec, void *ctx), void *ctx);
 int core_args_copy(const mproc_args *src, mproc_args **out); /* src may be NULL */
+
+/* The streams of the connections in a, each once, for be_start.streams.
+ * Holding them keeps the connections open (a close by another thread
+ * waits) until unhold, which also frees the table. MPROC_ECLOSED when one
+ * is closed already. */
+typedef struct be_stream be_stream;
+typedef struct core_stream_table {
+    be_stream **streams;
+    size_t n, cap;
+} core_stream_table;
+int core_args_hold_streams(mproc_args *a, core_stream_table *t);
+void core_args_unhold_streams(mproc_args *a, core_stream_table *t);
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 1
+#define BE_INTERFACE_VERSION 2
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
@@ -79,12 +79,16 @@ typedef struct be_proc be_proc; /* backend-defined */
 
 typedef struct be_shm be_shm; /* backend-defined; see "shared memory" below */
 
+typedef struct be_stream be_stream; /* backend-defined; see "byte streams" below */
+
 typedef struct be_start {
     int method;          /* enum be_method */
     const void *payload; /* core-encoded child description, delivered to */
     size_t payload_len;  /* core_child_main() in the child */
     be_shm *const *shms; /* segments the child gets, in this order (see */
     size_t nshms;        /* be_shm_inherited); may be NULL/0 */
+    be_stream *const *streams; /* streams the child gets, in this order (see */
+    size_t nstreams;           /* be_stream_inherited); may be NULL/0 */
 } be_start;
 
 /* Creates and starts a child. MPROC_ENOSYS for a method this backend lacks,
@@ -174,6 +178,96 @@ int be_sem_wait(be_sem *, double timeout); /* 0 | MPROC_ETIMEDOUT */
 int be_sem_post(be_sem *);
 int be_sem_value(be_sem *);
 void be_sem_destroy(be_sem *);
+
+/* ---------------------------------------------------------- byte streams */
+
+/* One end of a reliable byte stream: a stream pair's end or a connected
+ * socket (POSIX: socketpair, pipe, unix or tcp socket). Every read and
+ * write moves the whole buffer or fails; a peer that closed or died gives
+ * MPROC_EOS (never a signal such as SIGPIPE). A timeout (< 0 forever, 0 =
+ * don't block) bounds the whole call; after MPROC_ETIMEDOUT part of the
+ * data may have moved, so the caller treats the stream as out of step.
+ * One stream may be used by one reader and one writer thread at a time. */
+
+/* duplex: both ends read and write. Otherwise a only reads, b only writes. */
+int be_stream_pair(int duplex, be_stream **a, be_stream **b);
+/* Exactly len bytes: 0, MPROC_EOS (end of stream or reset before len
+ * bytes), MPROC_ETIMEDOUT, MPROC_ESYS. */
+int be_stream_read(be_stream *, void *buf, size_t len, double timeout);
+typedef struct be_iov {
+    const void *buf;
+    size_t len;
+} be_iov;
+/* All n buffers, in order, as one stream of bytes (one system call where
+ * the OS allows): 0, MPROC_EOS (the reader is gone), MPROC_ETIMEDOUT,
+ * MPROC_ESYS. */
+int be_stream_write(be_stream *, const be_iov *iov, size_t n, double timeout);
+/* 1 when a read would not block (data, end of stream or error), 0 when
+ * nothing came within timeout, or a negative error. */
+int be_stream_poll(be_stream *, double timeout);
+void be_stream_close(be_stream *); /* NULL is ignored */
+/* The OS object (POSIX descriptor, Windows HANDLE) as an integer, for a
+ * user's own event loop. The stream keeps owning it. */
+intptr_t be_stream_os_handle(const be_stream *);
+/* In a child: the streams of be_start.streams, in order. Each can be
+ * taken once and the caller then owns it (after fork it is the very
+ * descriptor the child inherited, so closing it really closes the child's
+ * end). Taken already: MPROC_ESTATE; past the end: MPROC_EINVAL. */
+size_t be_stream_inherited_count(void);
+int be_stream_inherited(size_t index, be_stream **out);
+
+/* ------------------------------------------------------- listen, connect */
+
+enum be_addr_family {
+    BE_ADDR_TCP = 1,  /* name = host name or IP literal (no brackets), port */
+    BE_ADDR_UNIX = 2, /* name = socket path */
+    BE_ADDR_PIPE = 3, /* name = \\.\pipe\NAME (Windows named pipe) */
+};
+#define BE_ADDR_MAX 512
+typedef struct be_addr {
+    int family;             /* enum be_addr_family */
+    char name[BE_ADDR_MAX]; /* NUL-terminated */
+    unsigned port;          /* TCP only; 0 = the OS picks one (listen) */
+} be_addr;
+
+typedef struct be_listener be_listener; /* backend-defined */
+/* Binds and listens. *bound gets the address as bound: numeric host and
+ * the actual port for TCP, the path (absolute) for UNIX. MPROC_EINVAL for
+ * a family this backend lacks or a bad name; MPROC_ESYS (address in use,
+ * host not found, ...). */
+int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound);
+/* A connected stream, or MPROC_ETIMEDOUT. Safe from several threads. */
+int be_listener_accept(be_listener *, double timeout, be_stream **out);
+/* Stops listening; a UNIX socket file is removed (by the process that
+ * created it only). NULL is ignored. */
+void be_listener_close(be_listener *);
+/* A stream connected to addr, or MPROC_ETIMEDOUT; nobody listening /
+ * missing path / unknown host: MPROC_ESYS with the OS error recorded. */
+int be_connect(const be_addr *addr, double timeout, be_stream **out);
+
+/* ---------------------------------------------------------------- wait */
+
+/* One thing to wait for: a stream (ready when readable or at its end) or
+ * a process (ready once it has ended; it is not reaped). */
+typedef struct be_wait_item {
+    be_stream *stream; /* exactly one of stream and proc is set */
+    be_proc *proc;
+    int ready;         /* out: 1 ready, 0 not */
+} be_wait_item;
+/* Waits until at least one item is ready or timeout passes; sets every
+ * item's ready flag. Any n (no 64-object limit). Returns how many are
+ * ready (0 at the timeout) or a negative error. */
+int be_wait(be_wait_item *items, size_t n, double timeout);
+
+/* ------------------------------------------------------------------ HMAC */
+
+#define BE_HMAC_MAX 64 /* largest digest, bytes */
+/* HMAC of msg under key with the named digest: "md5", "sha256", "sha384",
+ * "sha3_256" or "sha3_384". key may be NULL when keylen is 0. *outlen gets
+ * the digest size. MPROC_EINVAL for any other name or one the crypto
+ * library refuses (FIPS mode and md5). */
+int be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
+            unsigned char out[BE_HMAC_MAX], size_t *outlen);
 
 /* ---------------------------------------------------------------- misc */
 

@@ -27,6 +27,9 @@ typedef enum core_kind {
     K_VALUE,
     K_ARRAY,
     K_SHM,
+    K_CONN,     /* process-local: shared with children as a stream (conn.h) */
+    K_LISTENER, /* process-local, not shareable */
+    K_SENTINEL, /* a process's sentinel, for mproc_wait */
     K_KIND_MAX
 } core_kind;
 

@@ -39,7 +39,7 @@ int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
         bad |= msgpack_pack_uint64(&pk, d->seg_pids[i]);
         bad |= msgpack_pack_uint64(&pk, d->seg_seqs[i]);
     }
-    if (!bad && core_args_pack(d->args, &pk))
+    if (!bad && core_args_pack(d->args, &pk, 1))
         bad = 1;
     bad |= pack_str(&pk, d->name);
     bad |= pack_str(&pk, d->identity);

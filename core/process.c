@@ -13,7 +13,14 @@
 
 enum pstate { P_NEW, P_STARTED, P_EXITED, P_CLOSED };
 
+/* What mproc_process_sentinel hands out: an object mproc_wait knows. */
+typedef struct sentinel {
+    core_obj h; /* K_SENTINEL */
+    mproc_process *p;
+} sentinel;
+
 struct mproc_process {
+    sentinel sentinel;
     mproc_target fn;
     mproc_args *args;
     char *name;
@@ -53,6 +60,7 @@ static void list_del(mproc_process *p)
 
 static void destroy(mproc_process *p)
 {
+    p->sentinel.h.magic = 0;
     mproc_args_free(p->args);
     free(p->name);
     free(p->identity);
@@ -86,6 +94,9 @@ mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
         rc = MPROC_ENOMEM;
         goto out;
     }
+    p->sentinel.h.magic = CORE_OBJ_MAGIC;
+    p->sentinel.h.kind = K_SENTINEL;
+    p->sentinel.p = p;
     p->fn = fn;
     p->method = method;
     p->daemon = opts ? opts->daemon != 0 : 0;
@@ -225,22 +236,24 @@ int mproc_process_start(mproc_process *p)
     core_saved_argv(&d.argc, &d.argv);
     share_list sl = {0};
     core_args_each_obj(p->args, share_add, &sl);
+    /* Connections stay open until the child has its copies. */
+    core_stream_table st = {0};
     void *payload = NULL;
     size_t len = 0;
-    if (!sl.failed) {
+    if (sl.failed) {
+        rc = sl.failed;
+    } else if ((rc = core_args_hold_streams(p->args, &st)) == 0) {
         d.nsegs = sl.n;
         d.seg_pids = sl.pids;
         d.seg_seqs = sl.seqs;
         rc = core_desc_encode(&d, &payload, &len);
         if (rc == 0 && len > BE_PAYLOAD_MAX)
             rc = MPROC_EMSGSIZE;
-    } else {
-        rc = sl.failed;
     }
     if (rc == 0) {
         /* Buffered output would otherwise be written twice, by parent and child. */
         fflush(NULL);
-        be_start how = {d.method, payload, len, sl.shms, sl.n};
+        be_start how = {d.method, payload, len, sl.shms, sl.n, st.streams, st.n};
         be_core_lock();
         reap_detached_locked();
         rc = be_proc_start(&how, &p->bp);
@@ -252,6 +265,7 @@ int mproc_process_start(mproc_process *p)
         }
         be_core_unlock();
     }
+    core_args_unhold_streams(p->args, &st);
     if (rc) /* the child never ran: the references we took for it go back */
         core_args_each_obj(p->args, share_undo, NULL);
     free(payload);
@@ -390,6 +404,27 @@ void mproc_process_free(mproc_process *p)
     if (p->bp && p->creator_pid == be_getpid())
         be_proc_free(p->bp);
     destroy(p);
+}
+
+void *mproc_process_sentinel(mproc_process *p)
+{
+    if (!p || p->state == P_NEW || p->state == P_CLOSED)
+        return NULL;
+    return &p->sentinel;
+}
+
+int core_sentinel_proc(void *obj, be_proc **out)
+{
+    sentinel *s = obj;
+    if (core_obj_kind(s) != K_SENTINEL)
+        return MPROC_EINVAL;
+    mproc_process *p = s->p;
+    if (p->state == P_CLOSED)
+        return MPROC_ECLOSED;
+    if (p->state == P_NEW || p->creator_pid != be_getpid())
+        return MPROC_ESTATE;
+    *out = p->bp;
+    return 0;
 }
 
 size_t mproc_active_children(mproc_process **out, size_t cap)

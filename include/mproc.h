@@ -112,7 +112,7 @@ typedef enum mproc_arg_type {
     MPROC_ARG_DOUBLE,
     MPROC_ARG_STR,
     MPROC_ARG_BYTES,
-    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array or shm */
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm or conn */
 } mproc_arg_type;
 
 MPROC_API mproc_args *mproc_args_new(void);
@@ -139,7 +139,9 @@ MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len
 MPROC_API void *mproc_args_obj(const mproc_args *, size_t i);
 MPROC_API void mproc_args_free(mproc_args *);
 /* The msgpack encoding (an array of the values) and back; used by the
- * library itself, public so other tools can read what a child was given. */
+ * library itself, public so other tools can read what a child was given.
+ * A connection is a descriptor handed over when a process starts: args
+ * holding one cannot be encoded here (MPROC_EINVAL). */
 MPROC_API int mproc_args_encode(const mproc_args *, void **buf, size_t *len); /* free with mproc_free */
 MPROC_API mproc_args *mproc_args_decode(const void *buf, size_t len, int *err);
 
@@ -188,6 +190,11 @@ MPROC_API const char *mproc_process_name(const mproc_process *);
 MPROC_API int mproc_process_close(mproc_process *);
 /* Always frees; a live child is detached and reaped later. */
 MPROC_API void mproc_process_free(mproc_process *);
+/* Python's Process.sentinel: an object for mproc_wait, ready once the child
+ * has ended (it is not reaped). NULL when p is NULL or not started yet
+ * (Python: ValueError, MPROC_ESTATE). Valid while p lives; after
+ * mproc_process_close, mproc_wait refuses it with MPROC_ECLOSED. */
+MPROC_API void *mproc_process_sentinel(mproc_process *);
 /* Live children of this process (finished ones are reaped). Fills up to cap
  * pointers (out may be NULL) and returns how many are alive. Detached
  * (freed) children are counted but not listed. */
@@ -312,6 +319,103 @@ MPROC_API size_t mproc_shm_size(const mproc_shm *);
 MPROC_API const char *mproc_shm_name(const mproc_shm *);
 MPROC_API int mproc_shm_close(mproc_shm *);  /* unmaps and frees the handle */
 MPROC_API int mproc_shm_unlink(mproc_shm *); /* removes the name; mappings stay valid */
+
+/* ------------------------------------------------ pipes and connections */
+
+/* Python's multiprocessing.connection. A connection carries whole
+ * messages (byte strings of any length, 0 and over 2 GiB included) in
+ * order; the framing on sockets is Python's own (a 4-byte big-endian
+ * length, or -1 and an 8-byte length above 2^31-1), so a connection from
+ * mproc_listener/mproc_client talks to Python's Client/Listener. A peer
+ * that closed or died gives MPROC_EOS, never a hang or SIGPIPE. Send and
+ * receive block like Python's; bound them with mproc_conn_poll or
+ * mproc_wait. Several threads may share a connection: messages are never
+ * interleaved. Pass connections to children with mproc_args_add_obj. */
+typedef struct mproc_conn mproc_conn;
+
+/* Pipe(duplex): duplex = 1: both ends send and receive (a socket pair);
+ * 0: *a only receives and *b only sends (a pipe); the wrong direction is
+ * MPROC_EINVAL. */
+MPROC_API int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
+/* One message of len bytes (buf may be NULL when len is 0). MPROC_EOS
+ * when the peer is gone. */
+MPROC_API int mproc_conn_send_bytes(mproc_conn *, const void *buf, size_t len);
+#define MPROC_NOLIMIT ((size_t)-1)
+/* The next message, in a buffer for mproc_free (never NULL on success, even
+ * for an empty message), its length in *len. A message longer than
+ * maxlength (MPROC_NOLIMIT = any): MPROC_EMSGSIZE with *len set and the
+ * message left unread, so, as in Python, this end refuses further reads
+ * (MPROC_ECLOSED; a receive-only end is closed altogether; a duplex end
+ * still sends). MPROC_EOS at the end of the stream (earlier messages come
+ * first) or when it ends inside a message; a corrupt header (a negative
+ * length other than -1) is MPROC_EOS too and also ends reading. */
+MPROC_API int mproc_conn_recv_bytes(mproc_conn *, void **buf, size_t *len, size_t maxlength);
+/* The next message into buf. When it is longer than cap: MPROC_EMSGSIZE,
+ * *len = its length, the message is consumed and buf untouched (Python's
+ * BufferTooShort). */
+MPROC_API int mproc_conn_recv_bytes_into(mproc_conn *, void *buf, size_t cap, size_t *len);
+/* 1 when a receive would not block (a message, or the end of the
+ * stream), 0 when nothing came within timeout (0 = check only, < 0 wait
+ * forever), or a negative error. */
+MPROC_API int mproc_conn_poll(mproc_conn *, double timeout);
+/* The OS object behind the connection (POSIX: its file descriptor;
+ * Windows: its HANDLE), for a user's own event loop; the connection still
+ * owns it. */
+MPROC_API int mproc_conn_fileno(mproc_conn *, intptr_t *handle);
+/* Closes the OS object; the handle stays valid (every call but close and
+ * free then returns MPROC_ECLOSED; closing twice is fine). A call blocked in
+ * another thread keeps the object open until it returns. */
+MPROC_API int mproc_conn_close(mproc_conn *);
+/* Closes and releases the handle. In a child, connections from
+ * mproc_args_obj belong to the args: close them, don't free them. */
+MPROC_API void mproc_conn_free(mproc_conn *);
+
+/* connection.wait(): waits until at least one of the objects is ready or
+ * timeout passes. Objects: connections (ready when a receive would not
+ * block, at the end of the stream too) and process sentinels (ready once
+ * the child ended). Fills ready (room for n; may be NULL) with the ready
+ * ones in input order and returns how many (0 at the timeout). Any n.
+ * MPROC_EINVAL for anything else (a send-only connection too),
+ * MPROC_ECLOSED for a closed connection or process. n = 0 with a negative
+ * timeout would never return: MPROC_EINVAL. */
+MPROC_API int mproc_wait(void **objects, size_t n, double timeout, void **ready);
+
+/* Listener and Client. Addresses: "tcp://HOST:PORT" (HOST a name, an IPv4
+ * address or [an IPv6 one]; port 0 = the OS picks one), "unix:PATH" (POSIX;
+ * the socket file is removed when the listener closes), "pipe:\\.\pipe\NAME"
+ * (Windows; MPROC_EINVAL elsewhere, as in Python).
+ * authkey NULL: no handshake. Otherwise Python's handshake with that key
+ * (keylen 0 = the empty key): each side challenges the other with HMAC
+ * (mproc asks for SHA-256 and answers in whatever digest the peer asked
+ * for, Python 3.11's bare HMAC-MD5 included); a wrong key is MPROC_EAUTH on
+ * both sides. */
+typedef struct mproc_listener mproc_listener;
+/* Bounds mproc_client, and the handshake of a listener accepting with no
+ * timeout: a keyed client facing a keyless listener never blocks forever. */
+#define MPROC_CONNECT_TIMEOUT 20.0
+/* Binds and listens. Address in use: MPROC_ESYS; a bad address:
+ * MPROC_EINVAL. */
+MPROC_API mproc_listener *mproc_listener_new(const char *address, const void *authkey, size_t keylen,
+                                             int *err);
+/* The next client, authenticated when the listener has a key. timeout
+ * bounds the whole call, handshake included (< 0: wait for a client as
+ * long as it takes; its handshake is then bounded by
+ * MPROC_CONNECT_TIMEOUT). MPROC_ETIMEDOUT, MPROC_EAUTH (the client was
+ * refused and disconnected), MPROC_ECLOSED. */
+MPROC_API mproc_conn *mproc_listener_accept(mproc_listener *, double timeout, int *err);
+/* The address clients use, e.g. "tcp://127.0.0.1:40123" after port 0;
+ * NULL for a NULL or closed listener. Valid until the listener is freed. */
+MPROC_API const char *mproc_listener_address(const mproc_listener *);
+/* Stops listening (idempotent); the handle stays valid until freed. */
+MPROC_API int mproc_listener_close(mproc_listener *);
+MPROC_API void mproc_listener_free(mproc_listener *); /* closes and releases */
+/* Connects (and authenticates when authkey is not NULL) within
+ * MPROC_CONNECT_TIMEOUT. Nobody listening: MPROC_ESYS (the OS error in
+ * mproc_last_os_error); MPROC_ETIMEDOUT; MPROC_EAUTH. */
+MPROC_API mproc_conn *mproc_client(const char *address, const void *authkey, size_t keylen, int *err);
+/* The same within timeout (< 0: no bound). */
+MPROC_API mproc_conn *mproc_client_timeout(const char *address, const void *authkey, size_t keylen,
+                                           double timeout, int *err);
 
 #ifdef __cplusplus
 }

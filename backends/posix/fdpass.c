@@ -1,7 +1,8 @@
 /* fdpass.c - descriptors over a unix socket (SCM_RIGHTS), used to hand
- * shared-memory segments to spawn and forkserver children:
- *   u32 n, u64 sizes[n], then the n descriptors, up to FDS_PER_MSG per
- *   one-byte message. */
+ * shared-memory segments and streams to spawn and forkserver children:
+ *   segments: u32 n, u64 sizes[n], then the n descriptors
+ *   streams:  u32 n, then the n descriptors
+ * with the descriptors up to FDS_PER_MSG per one-byte message. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #define FDS_PER_MSG 64
 #define MAX_SEGMENTS 4096
+#define MAX_STREAMS 4096
 
 int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
@@ -48,22 +50,40 @@ int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 
 static int send_chunk(int sock, const int *fds, size_t n) { return px_send_fds(sock, "F", 1, fds, n); }
 
+/* The n descriptors that fd_at(list, i) gives, in chunks. */
+static int send_fd_list(int sock, const void *list, int (*fd_at)(const void *list, size_t i), size_t n)
+{
+    int fds[FDS_PER_MSG];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += FDS_PER_MSG) {
+        size_t k = n - i < FDS_PER_MSG ? n - i : FDS_PER_MSG;
+        for (size_t j = 0; j < k; j++)
+            fds[j] = fd_at(list, i + j);
+        rc = send_chunk(sock, fds, k);
+    }
+    return rc;
+}
+
+static int shm_fd_at(const void *list, size_t i) { return px_shm_fd(((be_shm *const *)list)[i]); }
+
+static int stream_fd_at(const void *list, size_t i) { return px_stream_fd(((be_stream *const *)list)[i]); }
+
 int px_send_segments(int sock, be_shm *const *shms, size_t n)
 {
     uint32_t n32 = (uint32_t)n;
-    int rc = px_write_full(sock, &n32, sizeof n32);
-    int fds[FDS_PER_MSG];
+    int rc = n > MAX_SEGMENTS ? MPROC_EINVAL : px_write_full(sock, &n32, sizeof n32);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         uint64_t size = be_shm_size(shms[i]);
         rc = px_write_full(sock, &size, sizeof size);
     }
-    for (size_t i = 0; rc == 0 && i < n; i += FDS_PER_MSG) {
-        size_t k = n - i < FDS_PER_MSG ? n - i : FDS_PER_MSG;
-        for (size_t j = 0; j < k; j++)
-            fds[j] = px_shm_fd(shms[i + j]);
-        rc = send_chunk(sock, fds, k);
-    }
-    return rc;
+    return rc ? rc : send_fd_list(sock, shms, shm_fd_at, n);
+}
+
+int px_send_streams(int sock, be_stream *const *streams, size_t n)
+{
+    uint32_t n32 = (uint32_t)n;
+    int rc = n > MAX_STREAMS ? MPROC_EINVAL : px_write_full(sock, &n32, sizeof n32);
+    return rc ? rc : send_fd_list(sock, streams, stream_fd_at, n);
 }
 
 int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout)
@@ -123,6 +143,22 @@ static int recv_chunk(int sock, int *fds, size_t n, double timeout)
     return rc;
 }
 
+/* n descriptors into fds, in chunks; on failure none stay open. */
+static int recv_fd_list(int sock, int *fds, size_t n, double timeout)
+{
+    size_t done = 0;
+    int rc = 0;
+    while (rc == 0 && done < n) {
+        size_t k = n - done < FDS_PER_MSG ? n - done : FDS_PER_MSG;
+        rc = recv_chunk(sock, fds + done, k, timeout);
+        if (rc == 0)
+            done += k;
+    }
+    if (rc)
+        px_close_fds(fds, done);
+    return rc;
+}
+
 int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_out, double timeout)
 {
     uint32_t n;
@@ -137,22 +173,35 @@ int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_ou
         rc = MPROC_ENOMEM;
     if (rc == 0 && n)
         rc = px_read_full(sock, sizes, n * sizeof *sizes, timeout);
-    size_t done = 0;
-    while (rc == 0 && done < n) {
-        size_t k = n - done < FDS_PER_MSG ? n - done : FDS_PER_MSG;
-        rc = recv_chunk(sock, fds + done, k, timeout);
-        if (rc == 0)
-            done += k;
-    }
+    if (rc == 0)
+        rc = recv_fd_list(sock, fds, n, timeout);
     if (rc) {
-        for (size_t j = 0; j < done; j++)
-            close(fds[j]);
         free(fds);
         free(sizes);
         return rc;
     }
     *fds_out = fds;
     *sizes_out = sizes;
+    *n_out = n;
+    return 0;
+}
+
+int px_recv_streams(int sock, int **fds_out, size_t *n_out, double timeout)
+{
+    uint32_t n;
+    int rc = px_read_full(sock, &n, sizeof n, timeout);
+    if (rc)
+        return rc;
+    if (n > MAX_STREAMS)
+        return MPROC_EINVAL;
+    int *fds = calloc(n ? n : 1, sizeof *fds);
+    if (!fds)
+        return MPROC_ENOMEM;
+    if ((rc = recv_fd_list(sock, fds, n, timeout)) != 0) {
+        free(fds);
+        return rc;
+    }
+    *fds_out = fds;
     *n_out = n;
     return 0;
 }

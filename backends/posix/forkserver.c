@@ -5,7 +5,8 @@
  * on a unix socket in a private 0700 directory (socket mode 0600); every
  * request must begin with a 32-byte random token that only its creator and
  * the creator's forked children know. Per child, one connection carries:
- *   client -> server: token[32], u64 length, payload
+ *   client -> server: token[32] (+ stdio), u64 length, payload, environ,
+ *                     segments, streams (fdpass.c)
  *   server -> client: i64 pid, i32 start status, later i32 exit code.
  * The server exits when its creator does (EOF on the "alive" socket). */
 #include <errno.h>
@@ -172,6 +173,7 @@ int px_forkserver_start(const be_start *how, be_proc *bp)
     if ((rc = send_hello(fd)) == 0 && (rc = px_write_full(fd, &n, sizeof n)) == 0 &&
         (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 && (rc = send_environ(fd)) == 0 &&
         (rc = px_send_segments(fd, how->shms, how->nshms)) == 0 &&
+        (rc = px_send_streams(fd, how->streams, how->nstreams)) == 0 &&
         (rc = px_read_full(fd, &pid, sizeof pid, PX_SPAWN_ACK_TIMEOUT)) == 0)
         rc = px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || pid <= 0 || status != 0) {
@@ -291,6 +293,8 @@ typedef struct request {
     int *segs;
     uint64_t *sizes;
     size_t nseg;
+    int *streams;
+    size_t nstreams;
 } request;
 
 static void request_free(request *r)
@@ -301,6 +305,8 @@ static void request_free(request *r)
     px_close_fds(r->segs, r->nseg);
     free(r->segs);
     free(r->sizes);
+    px_close_fds(r->streams, r->nstreams);
+    free(r->streams);
 }
 
 /* In the new child: drop every server descriptor, take the client's stdio,
@@ -309,6 +315,7 @@ static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int co
                       request *r)
 {
     px_shm_set_inherited(r->segs, r->sizes, r->nseg);
+    px_stream_set_inherited(r->streams, r->nstreams);
     for (int i = 0; i < 3; i++) {
         if (r->stdio[i] >= 0) {
             dup2(r->stdio[i], i);
@@ -363,7 +370,8 @@ static int read_request(int conn, request *r)
         px_read_full(conn, &r->envlen, sizeof r->envlen, REQUEST_TIMEOUT) || r->envlen > BE_PAYLOAD_MAX ||
         !(r->env = malloc((size_t)r->envlen + 1)) ||
         px_read_full(conn, r->env, (size_t)r->envlen, REQUEST_TIMEOUT) ||
-        px_recv_segments(conn, &r->segs, &r->sizes, &r->nseg, REQUEST_TIMEOUT))
+        px_recv_segments(conn, &r->segs, &r->sizes, &r->nseg, REQUEST_TIMEOUT) ||
+        px_recv_streams(conn, &r->streams, &r->nstreams, REQUEST_TIMEOUT))
         return -1;
     return 0;
 }

@@ -73,7 +73,8 @@ static int parse_fd(const char *s)
     return (int)v;
 }
 
-/* A spawned child: read [u64 length][payload] from the parent. */
+/* A spawned child: read [u64 length][payload], its segments and its
+ * streams from the parent. */
 static int read_payload(int fd, void **payload, size_t *len)
 {
     uint64_t n;
@@ -85,9 +86,9 @@ static int read_payload(int fd, void **payload, size_t *len)
     void *buf = malloc(n ? (size_t)n : 1);
     if (!buf)
         return MPROC_ENOMEM;
-    int *fds = NULL;
+    int *fds = NULL, *sfds = NULL;
     uint64_t *sizes = NULL;
-    size_t nseg = 0;
+    size_t nseg = 0, nstreams = 0;
     if ((rc = px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT)) ||
         (rc = px_recv_segments(fd, &fds, &sizes, &nseg, PX_SPAWN_ACK_TIMEOUT))) {
         free(buf);
@@ -96,6 +97,12 @@ static int read_payload(int fd, void **payload, size_t *len)
     px_shm_set_inherited(fds, sizes, nseg);
     free(fds);
     free(sizes);
+    if ((rc = px_recv_streams(fd, &sfds, &nstreams, PX_SPAWN_ACK_TIMEOUT))) {
+        free(buf);
+        return rc;
+    }
+    px_stream_set_inherited(sfds, nstreams);
+    free(sfds);
     *payload = buf;
     *len = (size_t)n;
     return 0;

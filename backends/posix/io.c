@@ -80,6 +80,26 @@ int px_poll_in(int fd, double timeout)
     }
 }
 
+int px_poll_out(int fd, double timeout)
+{
+    double deadline = core_deadline(timeout);
+    for (;;) {
+        double rem = core_remaining(deadline);
+        int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
+        struct pollfd p = {fd, POLLOUT, 0};
+        int n = poll(&p, 1, ms);
+        if (n > 0)
+            return 1;
+        if (n == 0) {
+            if (core_remaining(deadline) <= 0)
+                return 0;
+            continue;
+        }
+        if (errno != EINTR)
+            return px_sys_error(errno);
+    }
+}
+
 int px_read_full(int fd, void *buf, size_t len, double timeout)
 {
     double deadline = core_deadline(timeout);
@@ -106,6 +126,33 @@ int px_read_full(int fd, void *buf, size_t len, double timeout)
     return 0;
 }
 
+void px_sigpipe_hold(px_sigpipe *st)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    st->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &st->old);
+}
+
+void px_sigpipe_release(px_sigpipe *st, int got_epipe)
+{
+    int saved = errno;
+    if (got_epipe && !st->was_pending) {
+        /* Consume the SIGPIPE our write raised, so it is never delivered. */
+        sigset_t pipe_set, pending;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        sigpending(&pending);
+        int sig;
+        if (sigismember(&pending, SIGPIPE))
+            sigwait(&pipe_set, &sig);
+    }
+    pthread_sigmask(SIG_SETMASK, &st->old, NULL);
+    errno = saved;
+}
+
 /* One write that reports EPIPE instead of killing the process. */
 static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 {
@@ -114,24 +161,10 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
     if (sent >= 0 || errno != ENOTSOCK)
         return sent;
 #endif
-    /* Block SIGPIPE in this thread, write, and consume a SIGPIPE that the
-     * write raised (unless one was already pending before). */
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    int was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    px_sigpipe st;
+    px_sigpipe_hold(&st);
     ssize_t n = write(fd, buf, len);
-    int saved = errno;
-    if (n < 0 && saved == EPIPE && !was_pending) {
-        int sig;
-        sigpending(&pending);
-        if (sigismember(&pending, SIGPIPE))
-            sigwait(&pipe_set, &sig);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = saved;
+    px_sigpipe_release(&st, n < 0 && errno == EPIPE);
     return n;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "backend.h"
@@ -30,10 +31,20 @@ int px_cloexec(int fd, int on);
 int px_pipe(int fds[2]);                    /* close-on-exec */
 int px_socketpair(int fds[2]);              /* AF_UNIX stream, close-on-exec */
 int px_poll_in(int fd, double timeout);     /* 1 readable/EOF, 0 timeout, <0 error */
+int px_poll_out(int fd, double timeout);    /* 1 writable/error, 0 timeout, <0 error */
 int px_read_full(int fd, void *buf, size_t len, double timeout); /* 0, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_ESYS */
 int px_write_full(int fd, const void *buf, size_t len);          /* 0, MPROC_EOS, MPROC_ESYS; never SIGPIPE */
 int px_sys_error(int err);                  /* records errno, returns MPROC_ESYS */
 int px_exit_code(int status);               /* waitpid status -> code or -signal */
+/* Around a write that may raise SIGPIPE: blocks it in this thread, and on
+ * release swallows the one the write raised (got_epipe) unless one was
+ * pending before. errno is kept. */
+typedef struct px_sigpipe {
+    sigset_t old;
+    int was_pending;
+} px_sigpipe;
+void px_sigpipe_hold(px_sigpipe *st);
+void px_sigpipe_release(px_sigpipe *st, int got_epipe);
 
 /* init.c */
 extern int px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
@@ -45,6 +56,14 @@ int px_pidfd_usable(void);
 
 /* proc.c */
 void px_proc_after_fork(void);
+int px_proc_wait_fd(const be_proc *bp); /* readable once the child ended, or -1 */
+int px_proc_ended(be_proc *bp);         /* reaped, or (no descriptor) gone; never reaps */
+
+/* stream.c */
+int px_stream_wrap(int fd, be_stream **out); /* takes the descriptor */
+int px_stream_fd(const be_stream *s);
+int px_stream_is_socket(const be_stream *s);
+void px_stream_set_inherited(const int *fds, size_t n); /* takes the fds */
 
 /* spawn.c */
 int px_spawn(const char *marker, int child_fd, pid_t *pid);
@@ -63,6 +82,8 @@ int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout);
 int px_send_segments(int sock, be_shm *const *shms, size_t n);
 int px_recv_segments(int sock, int **fds, uint64_t **sizes, size_t *n, double timeout);
+int px_send_streams(int sock, be_stream *const *streams, size_t n);
+int px_recv_streams(int sock, int **fds, size_t *n, double timeout);
 void px_close_fds(int *fds, size_t n);
 
 /* sync.c */

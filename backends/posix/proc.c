@@ -66,6 +66,22 @@ static void inherit_segments(const be_start *how)
         free(ps);
 }
 
+/* Likewise for streams: the very descriptors, which the child now owns. */
+static void inherit_streams(const be_start *how)
+{
+    int fds[64];
+    int *pf = how->nstreams <= 64 ? fds : malloc(how->nstreams * sizeof *pf);
+    if (!pf || how->nstreams == 0) {
+        px_stream_set_inherited(NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < how->nstreams; i++)
+        pf[i] = px_stream_fd(how->streams[i]);
+    px_stream_set_inherited(pf, how->nstreams);
+    if (pf != fds)
+        free(pf);
+}
+
 static int fork_start(const be_start *how, be_proc *bp)
 {
     int sentinel[2] = {-1, -1};
@@ -85,6 +101,7 @@ static int fork_start(const be_start *how, be_proc *bp)
     if (pid == 0) {
         px_after_fork_child();
         inherit_segments(how);
+        inherit_streams(how);
         if (sentinel[0] >= 0) {
             close(sentinel[0]);
             px_child_fd = sentinel[1]; /* held until we exit */
@@ -196,6 +213,16 @@ int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
         if (step < 0.01)
             step *= 2;
     }
+}
+
+int px_proc_wait_fd(const be_proc *bp) { return bp->fd; }
+
+int px_proc_ended(be_proc *bp)
+{
+    pthread_mutex_lock(&reap_mu);
+    int ended = bp->reaped || (bp->fd < 0 && px_pid_gone(bp->pid));
+    pthread_mutex_unlock(&reap_mu);
+    return ended;
 }
 
 int be_proc_signal(be_proc *bp, int how)

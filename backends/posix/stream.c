@@ -1,0 +1,272 @@
+/* stream.c - byte streams (backend.h): socket pairs, pipes and connected
+ * sockets. Descriptors stay in blocking mode (they may be shared with
+ * other processes, which would see an O_NONBLOCK flag too): a bounded call
+ * polls first and then reads or writes without blocking (MSG_DONTWAIT on
+ * sockets; at most PIPE_BUF bytes into a pipe, which POLLOUT guarantees
+ * room for). Writes never raise SIGPIPE: MSG_NOSIGNAL or SO_NOSIGPIPE on
+ * sockets, SIGPIPE held in the writing thread otherwise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+/* Linux moves at most 0x7ffff000 bytes per call; stay well below. */
+#define CHUNK_MAX ((size_t)1 << 30)
+#define IOV_BATCH 16
+
+struct be_stream {
+    int fd;
+    int is_socket;
+};
+
+int px_stream_wrap(int fd, be_stream **out)
+{
+    be_stream *s = malloc(sizeof *s);
+    if (!s)
+        return MPROC_ENOMEM;
+    struct stat st;
+    s->fd = fd;
+    s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+#if MPROC_HAVE_SO_NOSIGPIPE
+    if (s->is_socket) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+    }
+#endif
+    *out = s;
+    return 0;
+}
+
+int px_stream_fd(const be_stream *s) { return s->fd; }
+
+int px_stream_is_socket(const be_stream *s) { return s->is_socket; }
+
+int be_stream_pair(int duplex, be_stream **a, be_stream **b)
+{
+    int fds[2];
+    if ((duplex ? px_socketpair(fds) : px_pipe(fds)) != 0)
+        return px_sys_error(errno);
+    int rc = px_stream_wrap(fds[0], a);
+    if (rc == 0 && (rc = px_stream_wrap(fds[1], b)) != 0) {
+        free(*a);
+        *a = NULL;
+    }
+    if (rc) {
+        close(fds[0]);
+        close(fds[1]);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ read */
+
+static ssize_t read_once(be_stream *s, void *buf, size_t len, int nonblocking)
+{
+    if (len > CHUNK_MAX)
+        len = CHUNK_MAX;
+#if MPROC_HAVE_MSG_DONTWAIT
+    if (nonblocking && s->is_socket)
+        return recv(s->fd, buf, len, MSG_DONTWAIT);
+#else
+    (void)nonblocking;
+#endif
+    return read(s->fd, buf, len);
+}
+
+int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
+{
+    double deadline = core_deadline(timeout);
+    int bounded = timeout >= 0;
+    char *p = buf;
+    while (len) {
+        if (bounded) {
+            int r = px_poll_in(s->fd, core_remaining(deadline));
+            if (r <= 0)
+                return r < 0 ? r : MPROC_ETIMEDOUT;
+        }
+        ssize_t n = read_once(s, p, len, bounded);
+        if (n == 0)
+            return MPROC_EOS;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* Another reader took the data, or someone made the
+                 * descriptor non-blocking: wait for more. */
+                int r = px_poll_in(s->fd, core_remaining(deadline));
+                if (r <= 0)
+                    return r < 0 ? r : MPROC_ETIMEDOUT;
+                continue;
+            }
+            if (errno == ECONNRESET)
+                return MPROC_EOS;
+            return px_sys_error(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- write */
+
+static ssize_t writev_once(be_stream *s, struct iovec *v, int k, int nonblocking)
+{
+    if (s->is_socket) {
+        struct msghdr mh = {0};
+        mh.msg_iov = v;
+        mh.msg_iovlen = (size_t)k;
+        int flags = 0;
+#if MPROC_HAVE_MSG_NOSIGNAL
+        flags |= MSG_NOSIGNAL;
+#endif
+#if MPROC_HAVE_MSG_DONTWAIT
+        if (nonblocking)
+            flags |= MSG_DONTWAIT;
+#endif
+#if MPROC_HAVE_MSG_NOSIGNAL || MPROC_HAVE_SO_NOSIGPIPE
+        return sendmsg(s->fd, &mh, flags);
+#else
+        px_sigpipe st;
+        px_sigpipe_hold(&st);
+        ssize_t n = sendmsg(s->fd, &mh, flags);
+        px_sigpipe_release(&st, n < 0 && errno == EPIPE);
+        return n;
+#endif
+    }
+    (void)nonblocking;
+    px_sigpipe st;
+    px_sigpipe_hold(&st);
+    ssize_t n = writev(s->fd, v, k);
+    px_sigpipe_release(&st, n < 0 && errno == EPIPE);
+    return n;
+}
+
+/* Up to IOV_BATCH iovecs from (*i, off), at most cap bytes in all. */
+static int gather(const be_iov *iov, size_t n, size_t i, size_t off, size_t cap, struct iovec *v)
+{
+    int k = 0;
+    for (; i < n && k < IOV_BATCH && cap > 0; i++, off = 0) {
+        size_t len = iov[i].len - off;
+        if (len == 0)
+            continue;
+        if (len > cap)
+            len = cap;
+        v[k].iov_base = (char *)iov[i].buf + off;
+        v[k].iov_len = len;
+        cap -= len;
+        k++;
+    }
+    return k;
+}
+
+/* The most a bounded write may hand the OS without risking a block. */
+static size_t bounded_cap(const be_stream *s)
+{
+#if MPROC_HAVE_MSG_DONTWAIT
+    if (s->is_socket)
+        return CHUNK_MAX;
+#else
+    (void)s;
+#endif
+    return PIPE_BUF;
+}
+
+int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
+{
+    double deadline = core_deadline(timeout);
+    int bounded = timeout >= 0;
+    size_t i = 0, off = 0;
+    for (;;) {
+        while (i < n && off == iov[i].len) {
+            i++;
+            off = 0;
+        }
+        if (i == n)
+            return 0;
+        if (bounded) {
+            int r = px_poll_out(s->fd, core_remaining(deadline));
+            if (r <= 0)
+                return r < 0 ? r : MPROC_ETIMEDOUT;
+        }
+        struct iovec v[IOV_BATCH];
+        int k = gather(iov, n, i, off, bounded ? bounded_cap(s) : CHUNK_MAX, v);
+        ssize_t w = writev_once(s, v, k, bounded);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                int r = px_poll_out(s->fd, core_remaining(deadline));
+                if (r <= 0)
+                    return r < 0 ? r : MPROC_ETIMEDOUT;
+                continue;
+            }
+            if (errno == EPIPE || errno == ECONNRESET)
+                return MPROC_EOS;
+            return px_sys_error(errno);
+        }
+        /* Advance past what went out. */
+        size_t done = (size_t)w;
+        while (done > 0) {
+            size_t left = iov[i].len - off;
+            if (done < left) {
+                off += done;
+                done = 0;
+            } else {
+                done -= left;
+                i++;
+                off = 0;
+            }
+        }
+    }
+}
+
+int be_stream_poll(be_stream *s, double timeout) { return px_poll_in(s->fd, timeout); }
+
+void be_stream_close(be_stream *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    free(s);
+}
+
+intptr_t be_stream_os_handle(const be_stream *s) { return s->fd; }
+
+/* ------------------------------------------------------------ inheritance */
+
+/* Streams handed to this process by its parent; -1 once taken. */
+static int *inherited;
+static size_t n_inherited;
+
+void px_stream_set_inherited(const int *fds, size_t n)
+{
+    free(inherited);
+    inherited = n ? malloc(n * sizeof *inherited) : NULL;
+    n_inherited = inherited ? n : 0;
+    for (size_t i = 0; i < n_inherited; i++) {
+        inherited[i] = fds[i];
+        px_cloexec(fds[i], 1);
+    }
+}
+
+size_t be_stream_inherited_count(void) { return n_inherited; }
+
+int be_stream_inherited(size_t index, be_stream **out)
+{
+    if (index >= n_inherited)
+        return MPROC_EINVAL;
+    int fd = inherited[index];
+    if (fd < 0)
+        return MPROC_ESTATE; /* taken already: its owner may have closed it */
+    int rc = px_stream_wrap(fd, out);
+    if (rc == 0)
+        inherited[index] = -1;
+    return rc;
+}
