@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,35 @@ static double measure_units(op_fn op, void *ctx, int repeats, int iterations, do
 static double measure(op_fn op, void *ctx, int repeats, int iterations)
 {
     return measure_units(op, ctx, repeats, iterations, 1.0);
+}
+
+static double sample(op_fn op, void *ctx, int iterations)
+{
+    double t0 = now();
+    for (int i = 0; i < iterations; i++)
+        if (op(ctx) != 0) {
+            fprintf(stderr, "mproc-bench: operation failed\n");
+            exit(1);
+        }
+    return (now() - t0) / iterations * 1e6;
+}
+
+/* Two operations measured in turns (a, b, a, b, ...), so that a change in
+ * the machine's load hits both alike; medians in microseconds. */
+static void measure_pair(op_fn a, void *actx, op_fn b, void *bctx, int repeats, int iterations, double *a_us,
+                         double *b_us)
+{
+    double sa[32], sb[32];
+    a(actx); /* warm-up */
+    b(bctx);
+    for (int r = 0; r < repeats; r++) {
+        sa[r] = sample(a, actx, iterations);
+        sb[r] = sample(b, bctx, iterations);
+    }
+    qsort(sa, (size_t)repeats, sizeof sa[0], cmp_double);
+    qsort(sb, (size_t)repeats, sizeof sb[0], cmp_double);
+    *a_us = sa[repeats / 2];
+    *b_us = sb[repeats / 2];
 }
 
 /* ---------------------------------------------------------- operations */
@@ -194,6 +224,165 @@ static int op_raw_value_inc(void *ctx)
     return *p == 2 * inc_per_proc ? 0 : -1;
 }
 
+/* ---------------------------------------------------------------- pipes */
+
+#define RTT_MSG 64
+#define BIG_MSG ((size_t)1 << 20)
+
+/* args: conn. Echoes every message until a 1-byte one. */
+static int echo_target(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    char buf[RTT_MSG];
+    size_t len;
+    while (mproc_conn_recv_bytes_into(c, buf, sizeof buf, &len) == 0 && len != 1)
+        if (mproc_conn_send_bytes(c, buf, len) != 0)
+            return 1;
+    return 0;
+}
+
+/* args: conn. Each request (a u64 count) is answered by count 1 MiB
+ * messages; a count of 0 ends it. */
+static int stream_target(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    char *big = calloc(1, BIG_MSG);
+    uint64_t count;
+    size_t len;
+    while (big && mproc_conn_recv_bytes_into(c, &count, sizeof count, &len) == 0 && count > 0)
+        for (uint64_t i = 0; i < count; i++)
+            if (mproc_conn_send_bytes(c, big, BIG_MSG) != 0)
+                return 1;
+    free(big);
+    return 0;
+}
+
+typedef struct pipe_bench {
+    mproc_conn *mine;
+    mproc_process *child;
+} pipe_bench;
+
+static pipe_bench pipe_child(mproc_target fn)
+{
+    pipe_bench b = {NULL, NULL};
+    mproc_conn *theirs;
+    mproc_pipe(1, &b.mine, &theirs);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, theirs);
+    b.child = mproc_process_new(fn, a, NULL, NULL);
+    mproc_args_free(a);
+    if (!b.child || mproc_process_start(b.child) != 0) {
+        fprintf(stderr, "mproc-bench: cannot start the pipe child\n");
+        exit(1);
+    }
+    mproc_conn_free(theirs);
+    return b;
+}
+
+static void pipe_child_end(pipe_bench *b, const void *quit, size_t len)
+{
+    mproc_conn_send_bytes(b->mine, quit, len);
+    mproc_process_join(b->child, MPROC_FOREVER);
+    mproc_process_free(b->child);
+    mproc_conn_free(b->mine);
+}
+
+static int op_mproc_rtt(void *ctx)
+{
+    pipe_bench *b = ctx;
+    char msg[RTT_MSG] = {0}, back[RTT_MSG];
+    size_t len;
+    if (mproc_conn_send_bytes(b->mine, msg, sizeof msg) != 0)
+        return -1;
+    return mproc_conn_recv_bytes_into(b->mine, back, sizeof back, &len) == 0 && len == RTT_MSG ? 0 : -1;
+}
+
+static int op_mproc_big(void *ctx)
+{
+    pipe_bench *b = ctx;
+    void *buf;
+    size_t len;
+    if (mproc_conn_recv_bytes(b->mine, &buf, &len, MPROC_NOLIMIT) != 0 || len != BIG_MSG)
+        return -1;
+    mproc_free(buf);
+    return 0;
+}
+
+/* The raw figures: a socket pair and a forked child doing the same with
+ * read/write (no framing). */
+static int raw_read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = read(fd, p, len);
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int raw_write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+typedef struct raw_pipe {
+    int fd;
+    pid_t pid;
+} raw_pipe;
+
+/* mode 0: echo RTT_MSG messages; mode 1: write count * BIG_MSG bytes. */
+static raw_pipe raw_child(int mode, uint64_t count)
+{
+    int sv[2];
+    raw_pipe r = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        exit(1);
+    if ((r.pid = fork()) == 0) {
+        close(sv[0]);
+        char *buf = calloc(1, BIG_MSG);
+        if (mode == 0)
+            while (raw_read_full(sv[1], buf, RTT_MSG) == 0 && raw_write_full(sv[1], buf, RTT_MSG) == 0)
+                ;
+        else
+            for (uint64_t i = 0; i < count && raw_write_full(sv[1], buf, BIG_MSG) == 0; i++)
+                ;
+        _exit(0);
+    }
+    close(sv[1]);
+    r.fd = sv[0];
+    return r;
+}
+
+static void raw_child_end(raw_pipe *r)
+{
+    close(r->fd);
+    waitpid(r->pid, NULL, 0);
+}
+
+static int op_raw_rtt(void *ctx)
+{
+    raw_pipe *r = ctx;
+    char msg[RTT_MSG] = {0};
+    return raw_write_full(r->fd, msg, sizeof msg) == 0 && raw_read_full(r->fd, msg, sizeof msg) == 0 ? 0 : -1;
+}
+
+static int op_raw_big(void *ctx)
+{
+    static char buf[BIG_MSG];
+    return raw_read_full(((raw_pipe *)ctx)->fd, buf, BIG_MSG);
+}
+
 /* ------------------------------------------------------------- python */
 
 static double json_row(const char *json, const char *name)
@@ -262,6 +451,8 @@ int main(int argc, char **argv)
         {"process_forkserver", "Process start+join (forkserver)", 0, 0, "fork+waitpid", 0, R, N},
         {"lock_uncontended", "Lock acquire+release", 0, 0, "robust pthread mutex", 0, R, 1000000},
         {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, "fork+pthread mutex", 0, R, 1},
+        {"pipe_rtt_64", "Pipe round trip, 64 B (fork child)", 0, 0, "socketpair r/w", 0, R, quick ? 5000 : 20000},
+        {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, "socketpair r/w", 0, R, quick ? 50 : 200},
     };
     rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
     rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
@@ -278,6 +469,23 @@ int main(int argc, char **argv)
     rows[4].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
     rows[4].iterations = (int)(2 * inc_per_proc);
     mproc_lock_free(lock);
+
+    /* Pipes: a child echoes 64 B messages / streams 1 MiB ones. */
+    const char *method = mproc_get_start_method();
+    mproc_set_start_method("fork");
+    pipe_bench pb = pipe_child(echo_target);
+    raw_pipe rp = raw_child(0, 0);
+    measure_pair(op_mproc_rtt, &pb, op_raw_rtt, &rp, R, rows[5].iterations, &rows[5].mproc_us, &rows[5].raw_us);
+    pipe_child_end(&pb, "q", 1);
+    raw_child_end(&rp);
+    uint64_t nbig = 1 + (uint64_t)R * (uint64_t)rows[6].iterations, zero = 0; /* warm-up + samples */
+    pb = pipe_child(stream_target);
+    mproc_conn_send_bytes(pb.mine, &nbig, sizeof nbig);
+    rp = raw_child(1, nbig);
+    measure_pair(op_mproc_big, &pb, op_raw_big, &rp, R, rows[6].iterations, &rows[6].mproc_us, &rows[6].raw_us);
+    pipe_child_end(&pb, &zero, sizeof zero);
+    raw_child_end(&rp);
+    mproc_set_start_method(method);
     size_t nrows = sizeof rows / sizeof rows[0];
     run_python(python, script, quick, rows, nrows);
 

@@ -54,6 +54,51 @@ def value_inc(iterations):
     return (time.perf_counter() - t0) / (2 * half) * 1e6
 
 
+def pipe_echo(conn):
+    while True:
+        msg = conn.recv_bytes()
+        if len(msg) == 1:
+            break
+        conn.send_bytes(msg)
+
+
+def pipe_rtt(iterations):
+    """Pipe() round trip of 64 bytes to a forked child: time per round trip."""
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=pipe_echo, args=(b,))
+    p.start()
+    msg = bytes(64)
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        a.send_bytes(msg)
+        a.recv_bytes()
+    dt = time.perf_counter() - t0
+    a.send_bytes(b"q")
+    p.join()
+    return dt / iterations * 1e6
+
+
+def pipe_stream(conn, count):
+    big = bytes(1 << 20)
+    for _ in range(count):
+        conn.send_bytes(big)
+
+
+def pipe_1mib(iterations):
+    """1 MiB messages from a forked child through Pipe(): time per message."""
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=pipe_stream, args=(b, iterations))
+    p.start()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        a.recv_bytes()
+    dt = time.perf_counter() - t0
+    p.join()
+    return dt / iterations * 1e6
+
+
 def main():
     quick = "--quick" in sys.argv
     repeats = 3 if quick else 5
@@ -70,7 +115,9 @@ def main():
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
     for name, fn, iterations in (("lock_uncontended", lock_loop, 200000 if quick else 1000000),
-                                 ("value_inc_2proc", value_inc, 100000 if quick else 400000)):
+                                 ("value_inc_2proc", value_inc, 100000 if quick else 400000),
+                                 ("pipe_rtt_64", pipe_rtt, 5000 if quick else 20000),
+                                 ("pipe_1mib", pipe_1mib, 50 if quick else 200)):
         fn(min(iterations, 1000))
         samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,

@@ -13,7 +13,7 @@ set(MPROC_LINUX_FEATURES
     PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
     PROC_SELF_EXE ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
 # Features every POSIX target we support has, or that replace each other.
-set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD MSG_DONTWAIT SO_NOSIGPIPE)
+set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD SO_NOSIGPIPE)
 
 if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   check_symbol_exists(SYS_pidfd_open "sys/syscall.h" MPROC_PROBE_PIDFD)
@@ -21,7 +21,6 @@ if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   check_symbol_exists(pipe2 "unistd.h;fcntl.h" MPROC_PROBE_PIPE2)
   check_symbol_exists(SOCK_CLOEXEC "sys/socket.h" MPROC_PROBE_SOCK_CLOEXEC)
   check_symbol_exists(MSG_NOSIGNAL "sys/socket.h" MPROC_PROBE_MSG_NOSIGNAL)
-  check_symbol_exists(MSG_DONTWAIT "sys/socket.h" MPROC_PROBE_MSG_DONTWAIT)
   check_symbol_exists(SO_NOSIGPIPE "sys/socket.h" MPROC_PROBE_SO_NOSIGPIPE)
   check_symbol_exists(sched_getaffinity "sched.h" MPROC_PROBE_SCHED_GETAFFINITY)
   if(EXISTS /proc/self/exe)

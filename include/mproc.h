@@ -333,9 +333,9 @@ MPROC_API int mproc_shm_unlink(mproc_shm *); /* removes the name; mappings stay 
  * interleaved. Pass connections to children with mproc_args_add_obj. */
 typedef struct mproc_conn mproc_conn;
 
-/* Pipe(duplex): duplex = 1: both ends send and receive (a socket pair);
- * 0: *a only receives and *b only sends (a pipe); the wrong direction is
- * MPROC_EINVAL. */
+/* Pipe(duplex): duplex = 1: both ends send and receive; 0: *a only
+ * receives and *b only sends, and the wrong direction is MPROC_EINVAL.
+ * (POSIX: a socket pair either way, shut down one way for simplex.) */
 MPROC_API int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
 /* One message of len bytes (buf may be NULL when len is 0). MPROC_EOS
  * when the peer is gone. */

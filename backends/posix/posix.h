@@ -60,9 +60,8 @@ int px_proc_wait_fd(const be_proc *bp); /* readable once the child ended, or -1 
 int px_proc_ended(be_proc *bp);         /* reaped, or (no descriptor) gone; never reaps */
 
 /* stream.c */
-int px_stream_wrap(int fd, be_stream **out); /* takes the descriptor */
+int px_stream_wrap(int fd, be_stream **out); /* takes a stream socket; MPROC_EINVAL otherwise */
 int px_stream_fd(const be_stream *s);
-int px_stream_is_socket(const be_stream *s);
 void px_stream_set_inherited(const int *fds, size_t n); /* takes the fds */
 
 /* spawn.c */

@@ -1,13 +1,11 @@
-/* stream.c - byte streams (backend.h): socket pairs, pipes and connected
- * sockets. Descriptors stay in blocking mode (they may be shared with
- * other processes, which would see an O_NONBLOCK flag too): a bounded call
- * polls first and then reads or writes without blocking (MSG_DONTWAIT on
- * sockets; at most PIPE_BUF bytes into a pipe, which POLLOUT guarantees
- * room for). Writes never raise SIGPIPE: MSG_NOSIGNAL or SO_NOSIGPIPE on
- * sockets, SIGPIPE held in the writing thread otherwise. */
+/* stream.c - byte streams (backend.h): connected stream sockets (socket
+ * pairs, unix and tcp connections). Descriptors stay in blocking mode
+ * (another process may share them and would see an O_NONBLOCK flag too):
+ * a bounded call polls first, then reads or writes with MSG_DONTWAIT.
+ * Writes never raise SIGPIPE: MSG_NOSIGNAL or SO_NOSIGPIPE where the
+ * system has one, SIGPIPE held in the writing thread otherwise. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,22 +20,20 @@
 
 struct be_stream {
     int fd;
-    int is_socket;
 };
 
 int px_stream_wrap(int fd, be_stream **out)
 {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return MPROC_EINVAL;
     be_stream *s = malloc(sizeof *s);
     if (!s)
         return MPROC_ENOMEM;
-    struct stat st;
     s->fd = fd;
-    s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 #if MPROC_HAVE_SO_NOSIGPIPE
-    if (s->is_socket) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
     *out = s;
     return 0;
@@ -45,13 +41,20 @@ int px_stream_wrap(int fd, be_stream **out)
 
 int px_stream_fd(const be_stream *s) { return s->fd; }
 
-int px_stream_is_socket(const be_stream *s) { return s->is_socket; }
-
+/* Simplex pairs are socket pairs shut down one way rather than pipes: a
+ * write to a socket can refuse SIGPIPE by itself (MSG_NOSIGNAL,
+ * SO_NOSIGPIPE), where a pipe needs the signal masked around every write. */
 int be_stream_pair(int duplex, be_stream **a, be_stream **b)
 {
     int fds[2];
-    if ((duplex ? px_socketpair(fds) : px_pipe(fds)) != 0)
+    if (px_socketpair(fds) != 0)
         return px_sys_error(errno);
+    if (!duplex && (shutdown(fds[0], SHUT_WR) != 0 || shutdown(fds[1], SHUT_RD) != 0)) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return px_sys_error(e);
+    }
     int rc = px_stream_wrap(fds[0], a);
     if (rc == 0 && (rc = px_stream_wrap(fds[1], b)) != 0) {
         free(*a);
@@ -68,15 +71,7 @@ int be_stream_pair(int duplex, be_stream **a, be_stream **b)
 
 static ssize_t read_once(be_stream *s, void *buf, size_t len, int nonblocking)
 {
-    if (len > CHUNK_MAX)
-        len = CHUNK_MAX;
-#if MPROC_HAVE_MSG_DONTWAIT
-    if (nonblocking && s->is_socket)
-        return recv(s->fd, buf, len, MSG_DONTWAIT);
-#else
-    (void)nonblocking;
-#endif
-    return read(s->fd, buf, len);
+    return recv(s->fd, buf, len > CHUNK_MAX ? CHUNK_MAX : len, nonblocking ? MSG_DONTWAIT : 0);
 }
 
 int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
@@ -116,36 +111,32 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
 
 /* ----------------------------------------------------------------- write */
 
+/* One buffer goes with send: cheaper for the kernel than an iovec. */
+static ssize_t send_once(int fd, struct iovec *v, int k, int flags)
+{
+    if (k == 1)
+        return send(fd, v[0].iov_base, v[0].iov_len, flags);
+    struct msghdr mh = {0};
+    mh.msg_iov = v;
+    mh.msg_iovlen = (size_t)k;
+    return sendmsg(fd, &mh, flags);
+}
+
 static ssize_t writev_once(be_stream *s, struct iovec *v, int k, int nonblocking)
 {
-    if (s->is_socket) {
-        struct msghdr mh = {0};
-        mh.msg_iov = v;
-        mh.msg_iovlen = (size_t)k;
-        int flags = 0;
+    int flags = nonblocking ? MSG_DONTWAIT : 0;
 #if MPROC_HAVE_MSG_NOSIGNAL
-        flags |= MSG_NOSIGNAL;
-#endif
-#if MPROC_HAVE_MSG_DONTWAIT
-        if (nonblocking)
-            flags |= MSG_DONTWAIT;
+    flags |= MSG_NOSIGNAL;
 #endif
 #if MPROC_HAVE_MSG_NOSIGNAL || MPROC_HAVE_SO_NOSIGPIPE
-        return sendmsg(s->fd, &mh, flags);
+    return send_once(s->fd, v, k, flags);
 #else
-        px_sigpipe st;
-        px_sigpipe_hold(&st);
-        ssize_t n = sendmsg(s->fd, &mh, flags);
-        px_sigpipe_release(&st, n < 0 && errno == EPIPE);
-        return n;
-#endif
-    }
-    (void)nonblocking;
     px_sigpipe st;
     px_sigpipe_hold(&st);
-    ssize_t n = writev(s->fd, v, k);
+    ssize_t n = send_once(s->fd, v, k, flags);
     px_sigpipe_release(&st, n < 0 && errno == EPIPE);
     return n;
+#endif
 }
 
 /* Up to IOV_BATCH iovecs from (*i, off), at most cap bytes in all. */
@@ -166,18 +157,6 @@ static int gather(const be_iov *iov, size_t n, size_t i, size_t off, size_t cap,
     return k;
 }
 
-/* The most a bounded write may hand the OS without risking a block. */
-static size_t bounded_cap(const be_stream *s)
-{
-#if MPROC_HAVE_MSG_DONTWAIT
-    if (s->is_socket)
-        return CHUNK_MAX;
-#else
-    (void)s;
-#endif
-    return PIPE_BUF;
-}
-
 int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 {
     double deadline = core_deadline(timeout);
@@ -196,7 +175,7 @@ int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
                 return r < 0 ? r : MPROC_ETIMEDOUT;
         }
         struct iovec v[IOV_BATCH];
-        int k = gather(iov, n, i, off, bounded ? bounded_cap(s) : CHUNK_MAX, v);
+        int k = gather(iov, n, i, off, CHUNK_MAX, v);
         ssize_t w = writev_once(s, v, k, bounded);
         if (w < 0) {
             if (errno == EINTR)

@@ -50,7 +50,7 @@ static int plan(be_wait_item *items, size_t n, poll_plan *pp)
     for (size_t i = 0; i < n; i++) {
         int rc = 0;
         if (items[i].stream) {
-            rc = add_fd(pp, px_stream_fd(items[i].stream), px_stream_is_socket(items[i].stream), i);
+            rc = add_fd(pp, px_stream_fd(items[i].stream), 1, i);
         } else {
             int fd = px_proc_wait_fd(items[i].proc);
             if (fd >= 0)
