@@ -283,7 +283,7 @@ int main(int argc, char **argv)
         {"wrong key: refused on both sides", test_wrong_key},
         {NULL, NULL},
     };
-    char suite[32];
+    char suite[96];
     snprintf(suite, sizeof suite, "interop-py%s", version);
     return run_tests(argc, argv, suite, tests);
 }
