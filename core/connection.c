@@ -127,7 +127,7 @@ int mproc_conn_close(mproc_conn *c)
 
 int core_conn_open(const mproc_conn *c)
 {
-    return core_obj_kind(c) == K_CONN && !core_gate_closed((core_gate *)&c->gate);
+    return core_obj_kind(c) == K_CONN && !core_gate_closed(&c->gate);
 }
 
 void core_conn_retain(mproc_conn *c) { atomic_fetch_add(&c->refs, 1); }

@@ -35,6 +35,6 @@ static inline int core_gate_close(core_gate *g)
     return old == 0;
 }
 
-static inline int core_gate_closed(core_gate *g) { return (atomic_load(&g->state) & 1u) != 0; }
+static inline int core_gate_closed(const core_gate *g) { return (atomic_load(&g->state) & 1u) != 0; }
 
 #endif

@@ -557,6 +557,37 @@ static void test_peer_killed(void)
     }
 }
 
+/* args: conn. Expects the message "second" waiting, then the end. */
+static int t_expect_second(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    char buf[16];
+    size_t len;
+    if (mproc_conn_poll(c, 30) != 1 || mproc_conn_recv_bytes_into(c, buf, sizeof buf, &len) != 0 || len != 6 ||
+        memcmp(buf, "second", 6) != 0)
+        return 1;
+    return mproc_conn_poll(c, 30) == 1 && mproc_conn_recv_bytes_into(c, buf, sizeof buf, &len) == MPROC_EOS ? 0
+                                                                                                            : 2;
+}
+
+/* Reads never go past the message asked for: an end this process has
+ * read from, with the next message already waiting, hands it to a child
+ * intact (as a server hands a client to a worker). */
+static void test_handover_midstream(void)
+{
+    mproc_conn *a, *b;
+    pipe_pair(1, &a, &b);
+    send_str(b, "first");
+    send_str(b, "second");
+    mproc_conn_free(b);
+    expect_str(a, "first");
+    mproc_args *args = args1(a);
+    mproc_process *p = test_start(t_expect_second, args, NULL);
+    mproc_args_free(args);
+    mproc_conn_free(a);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+}
+
 /* A connection closed before start cannot be handed over. */
 static void test_closed_conn_in_args(void)
 {
@@ -729,6 +760,7 @@ int main(int argc, char **argv)
         {"child echo over a duplex pipe", test_child_duplex_echo},
         {"child echo over two simplex pipes", test_child_simplex_echo},
         {"peer killed: data, then MPROC_EOS", test_peer_killed},
+        {"handover after a read: the next message goes along", test_handover_midstream},
         {"closed connection in a child's args", test_closed_conn_in_args},
         {"wait over pipes", test_wait_pipes},
         {"wait over 150 pipes", test_wait_many},
