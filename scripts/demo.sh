@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh - installs what is needed, builds mproc and runs the demo: the
-# first seed example, a Process that prints "hello bob".
+# seed examples: a Process that prints "hello bob", and a Pipe to a child.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build-demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF -DMPROC_BUILD_BENCH=OFF >/dev/null
-cmake --build build-demo --target hello >/dev/null
+cmake --build build-demo --target hello pipe >/dev/null
 echo "== examples/hello: Process(target=f, args=('bob',)) =="
 ./build-demo/examples/hello
+echo "== examples/pipe: Pipe(); Process(target=f, args=(child_conn,)) =="
+./build-demo/examples/pipe
