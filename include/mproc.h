@@ -382,7 +382,8 @@ MPROC_API int mproc_wait(void **objects, size_t n, double timeout, void **ready)
 
 /* Listener and Client. Addresses: "tcp://HOST:PORT" (HOST a name, an IPv4
  * address or [an IPv6 one]; port 0 = the OS picks one), "unix:PATH" (POSIX;
- * the socket file is removed when the listener closes), "pipe:\\.\pipe\NAME"
+ * the socket file is removed when the listener closes, or when the process
+ * that made it exits without closing it), "pipe:\\.\pipe\NAME"
  * (Windows; MPROC_EINVAL elsewhere, as in Python).
  * authkey NULL: no handshake. Otherwise Python's handshake with that key
  * (keylen 0 = the empty key): each side challenges the other with HMAC

@@ -121,6 +121,17 @@ static void fill_bound(be_listener *l, const be_addr *addr, be_addr *bound)
     }
 }
 
+/* Runs when the listener's pool goes: at close, or at exit (apr_terminate)
+ * for a listener never closed, as Python's Finalize does. Only the
+ * process that bound the socket removes its file. */
+static apr_status_t remove_socket_file(void *data)
+{
+    be_listener *l = data;
+    if (l->unix_path[0] && l->creator == be_getpid())
+        unlink(l->unix_path);
+    return APR_SUCCESS;
+}
+
 int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
 {
     be_listener *l = calloc(1, sizeof *l);
@@ -142,6 +153,7 @@ int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_add
         sa->family == APR_UNIX) {
         strcpy(l->unix_path, path);
         l->creator = be_getpid();
+        apr_pool_cleanup_register(l->pool, l, remove_socket_file, apr_pool_cleanup_null);
     }
     if (rc == 0 && rv == APR_SUCCESS)
         rv = apr_socket_listen(l->sock, backlog);
@@ -191,9 +203,7 @@ void be_listener_close(be_listener *l)
 {
     if (!l)
         return;
-    if (l->unix_path[0] && l->creator == be_getpid())
-        unlink(l->unix_path);
-    apr_pool_destroy(l->pool);
+    apr_pool_destroy(l->pool); /* closes the socket; removes its file */
     free(l);
 }
 
