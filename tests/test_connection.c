@@ -737,6 +737,37 @@ static void test_wait_many_sentinels(void)
         CU_ASSERT_EQUAL(test_finish(ps[i]), i % 2 ? -9 : 7);
 }
 
+#ifndef _WIN32
+#include <fcntl.h>
+
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+/* Pipes, children, wait, a listener and a client: every descriptor they
+ * made is gone afterwards. */
+static void test_no_descriptor_left(void)
+{
+    test_seed_pipe(); /* first use of a start method may open its own (forkserver) */
+    int before = open_fds();
+    test_seed_pipe();
+    test_child_simplex_echo();
+    test_peer_killed();
+    test_wait_sentinels();
+    int err;
+    mproc_listener *l = mproc_listener_new("tcp://127.0.0.1:0", "k", 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    mproc_listener_free(l);
+    mproc_conn *c = mproc_client("tcp://127.0.0.1:1", NULL, 0, &err); /* refused */
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_EQUAL(open_fds(), before);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -766,6 +797,9 @@ int main(int argc, char **argv)
         {"wait over 150 pipes", test_wait_many},
         {"wait over sentinels and pipes", test_wait_sentinels},
         {"wait over 70 sentinels", test_wait_many_sentinels},
+#ifndef _WIN32
+        {"no descriptor left behind", test_no_descriptor_left},
+#endif
         {NULL, NULL},
     };
     return run_tests(argc, argv, "connection", tests);
