@@ -1,5 +1,6 @@
 /* child.c - the spawned child's side of the spawn channel: recognise the
- * marker, read the payload, and report whether the target was found. */
+ * marker, read the payload, segments and streams, and report whether the
+ * target was found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ static void read_payload(HANDLE h, void **payload, size_t *len)
     if ((rc = w32_read_full(h, buf, (size_t)n)))
         give_up("payload cut short", rc);
     read_segments(h);
+    if ((rc = w32_streams_import(h)) != 0)
+        give_up("no streams from the parent", rc);
     job = (HANDLE)(uintptr_t)hello.job;
     *payload = buf;
     *len = (size_t)n;

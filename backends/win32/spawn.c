@@ -4,10 +4,12 @@
  * standard handles are inherited (PROC_THREAD_ATTRIBUTE_HANDLE_LIST): a
  * child never holds another child's channel, nor anything else of ours.
  * Handles the child is meant to have (the daemon job, shared memory
- * sections) are duplicated straight into it instead.
+ * sections, pipe ends) are duplicated straight into it instead, and its
+ * sockets shared with it (handoff.c).
  *
  * Channel protocol: parent -> child  w32_spawn_hello, u64 length, payload,
- *                                    u64 n, n x w32_spawn_shm;
+ *                                    u64 n, n x w32_spawn_shm,
+ *                                    the streams (handoff.c);
  *                   child -> parent  w32_start_report. */
 #include <stdlib.h>
 #include <wchar.h>
@@ -130,8 +132,9 @@ static int shm_list(const be_start *how, HANDLE child, w32_spawn_shm **out)
     return 0;
 }
 
-/* Sends the payload and the segments, and waits for the child's report. */
-static int handshake(w32_channel *ch, const be_start *how, HANDLE child)
+/* Sends the payload, the segments and the streams, and waits for the
+ * child's report. */
+static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD child_pid)
 {
     double deadline = w32_deadline(W32_SPAWN_TIMEOUT);
     w32_spawn_hello hello = {0};
@@ -140,9 +143,15 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child)
     if (job && DuplicateHandle(GetCurrentProcess(), job, child, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
         hello.job = (uint64_t)(uintptr_t)remote;
     w32_spawn_shm *shms;
+    void *streams = NULL;
+    size_t streams_len = 0;
     int rc = shm_list(how, child, &shms);
     if (rc)
         return rc;
+    if ((rc = w32_streams_export(how, child, child_pid, &streams, &streams_len)) != 0) {
+        free(shms);
+        return rc;
+    }
     uint64_t len = how->payload_len, nshms = how->nshms;
     w32_start_report report;
     rc = w32_channel_io(ch, 1, &hello, sizeof hello, child, deadline);
@@ -155,6 +164,9 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child)
     if (!rc && nshms)
         rc = w32_channel_io(ch, 1, shms, (size_t)nshms * sizeof *shms, child, deadline);
     free(shms);
+    if (!rc)
+        rc = w32_channel_io(ch, 1, streams, streams_len, child, deadline);
+    free(streams);
     if (!rc)
         rc = w32_channel_io(ch, 0, &report, sizeof report, child, deadline);
     if (rc)
@@ -192,7 +204,7 @@ int w32_spawn_start(const be_start *how, be_proc *bp)
         return rc;
     }
     CloseHandle(pi.hThread);
-    rc = handshake(&ch, how, pi.hProcess);
+    rc = handshake(&ch, how, pi.hProcess, pi.dwProcessId);
     w32_channel_close(&ch);
     if (rc) {
         /* Never leave a child behind. */

@@ -110,6 +110,33 @@ int w32_spawn_start(const be_start *how, be_proc *bp);
 HANDLE w32_shm_section(const be_shm *s);
 void w32_shm_set_inherited(w32_spawn_shm *list, size_t n);
 
+/* stream.c: a byte stream is one end of an overlapped named pipe or an
+ * overlapped socket. One reader and one writer may use it at once, each
+ * with its own event; poll and wait bring their own. */
+enum { W32_STREAM_PIPE = 1, W32_STREAM_SOCKET = 2 };
+struct be_stream {
+    HANDLE h; /* the pipe end, or the SOCKET */
+    int kind;
+    HANDLE rd_event, wr_event; /* manual-reset */
+};
+/* A stream around h (overlapped), which it takes (closed on failure). */
+int w32_stream_wrap(HANDLE h, int kind, be_stream **out);
+/* The I/O error err as our code: MPROC_EOS for a broken pipe or a reset
+ * connection, MPROC_ETIMEDOUT for ERROR_TIMEOUT, else MPROC_ESYS (recorded). */
+int w32_stream_error(DWORD err);
+/* A zero-byte overlapped read: it consumes nothing and completes once the
+ * stream has data or has ended. start gives 1 (ready now), 0 (pending: wait
+ * on ov->hEvent, a new manual-reset event) or an error; finish cancels it
+ * if still pending, closes the event and gives 1 if it had completed. */
+int w32_probe_start(be_stream *s, OVERLAPPED *ov);
+int w32_probe_finish(be_stream *s, OVERLAPPED *ov);
+
+/* handoff.c: streams for a spawned child. The parent makes the part of the
+ * channel that carries them (handles duplicated into the child, sockets
+ * shared with it), the child reads it right after its segments. */
+int w32_streams_export(const be_start *how, HANDLE child, DWORD child_pid, void **blob, size_t *len);
+int w32_streams_import(HANDLE channel); /* 0 or an error: the child gives up */
+
 /* names.c: kernel object names in the session namespace (Local\). */
 #define W32_NAME_MAX 96
 /* L"Local\\mproc-" tag "-" hex(a) "-" hex(b) into out[W32_NAME_MAX]. */

@@ -1,0 +1,175 @@
+/* wait.c - be_wait: many streams and processes at once, any number of them
+ * (CPython gh-94242). A stream is watched through a zero-byte read
+ * (stream.c), a process through its handle. WaitForMultipleObjects takes
+ * 64 handles: beyond that, helper threads wait on groups of 63 plus a stop
+ * event and wake the caller through a shared event, as CPython 3.12's
+ * batched wait does. Once anything is ready, every item is checked again
+ * without waiting, so all the ready flags are right. */
+#include <stdlib.h>
+
+#include "win32.h"
+
+#define GROUP (MAXIMUM_WAIT_OBJECTS - 1) /* one slot for the wake-up event */
+#define HELPER_STACK 65536
+
+typedef struct group {
+    const HANDLE *h;
+    DWORD n;
+    HANDLE stop, any; /* shared by all helpers */
+    DWORD error;      /* GetLastError() of a failed wait, 0 if none */
+} group;
+
+/* Waits forever on one group (or stop); whatever ends the wait wakes the
+ * caller: a ready handle, the stop, or a failure. */
+static DWORD WINAPI helper(LPVOID arg)
+{
+    group *g = arg;
+    HANDLE hs[MAXIMUM_WAIT_OBJECTS];
+    hs[0] = g->stop;
+    for (DWORD i = 0; i < g->n; i++)
+        hs[i + 1] = g->h[i];
+    if (WaitForMultipleObjects(g->n + 1, hs, FALSE, INFINITE) == WAIT_FAILED)
+        g->error = GetLastError();
+    SetEvent(g->any);
+    return 0;
+}
+
+/* WaitForMultipleObjects(n, h, any) until the deadline: 0 (something is
+ * ready, or the time is up) or MPROC_ESYS. */
+static int wait_small(const HANDLE *h, DWORD n, double deadline)
+{
+    for (;;) {
+        DWORD w = WaitForMultipleObjects(n, h, FALSE, w32_remaining_ms(deadline));
+        if (w == WAIT_FAILED)
+            return w32_last_error(MPROC_ESYS);
+        if (w != WAIT_TIMEOUT || w32_remaining_ms(deadline) == 0)
+            return 0; /* else a very long timeout was cut in pieces */
+    }
+}
+
+/* More than 64: this thread waits on the first group and the wake-up
+ * event, helpers on the others. */
+static int wait_batched(const HANDLE *h, size_t n, double deadline)
+{
+    size_t ngroups = (n - GROUP + GROUP - 1) / GROUP; /* the helpers' */
+    group *gs = calloc(ngroups, sizeof *gs);
+    HANDLE *threads = calloc(ngroups, sizeof *threads);
+    HANDLE stop = CreateEventW(NULL, TRUE, FALSE, NULL), any = CreateEventW(NULL, TRUE, FALSE, NULL);
+    int rc = 0;
+    if (!gs || !threads)
+        rc = MPROC_ENOMEM;
+    else if (!stop || !any)
+        rc = w32_last_error(MPROC_ESYS);
+    size_t started = 0;
+    for (; rc == 0 && started < ngroups; started++) {
+        group *g = &gs[started];
+        size_t first = GROUP * (started + 1);
+        g->h = h + first;
+        g->n = (DWORD)(n - first < GROUP ? n - first : GROUP);
+        g->stop = stop;
+        g->any = any;
+        threads[started] = CreateThread(NULL, HELPER_STACK, helper, g, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        if (!threads[started])
+            rc = w32_last_error(MPROC_ESYS);
+    }
+    if (rc == 0) {
+        HANDLE mine[MAXIMUM_WAIT_OBJECTS];
+        mine[0] = any;
+        for (DWORD i = 0; i < GROUP; i++)
+            mine[i + 1] = h[i];
+        rc = wait_small(mine, MAXIMUM_WAIT_OBJECTS, deadline);
+    } else if (started) {
+        started--; /* the one that failed */
+    }
+    if (stop)
+        SetEvent(stop);
+    for (size_t i = 0; i < started; i++) {
+        WaitForSingleObject(threads[i], INFINITE);
+        CloseHandle(threads[i]);
+        if (rc == 0 && gs[i].error)
+            rc = w32_fail(MPROC_ESYS, gs[i].error);
+    }
+    if (stop)
+        CloseHandle(stop);
+    if (any)
+        CloseHandle(any);
+    free(gs);
+    free(threads);
+    return rc;
+}
+
+static int wait_any(const HANDLE *h, size_t n, double deadline)
+{
+    if (n <= MAXIMUM_WAIT_OBJECTS)
+        return wait_small(h, (DWORD)n, deadline);
+    return wait_batched(h, n, deadline);
+}
+
+static int proc_ended(const be_proc *p) { return WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0; }
+
+/* WaitForMultipleObjects refuses one handle twice: the same process given
+ * twice is waited for once. */
+static int proc_seen(const be_wait_item *items, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (items[j].proc && items[j].proc->process == items[i].proc->process)
+            return 1;
+    return 0;
+}
+
+int be_wait(be_wait_item *items, size_t n, double timeout)
+{
+    if (n == 0) {
+        if (timeout < 0)
+            return MPROC_EINVAL; /* would never return */
+        be_sleep(timeout);
+        return 0;
+    }
+    double deadline = w32_deadline(timeout);
+    OVERLAPPED *ov = calloc(n, sizeof *ov);
+    HANDLE *h = calloc(n, sizeof *h);
+    if (!ov || !h) {
+        free(ov);
+        free(h);
+        return MPROC_ENOMEM;
+    }
+    int rc = 0;
+    size_t nh = 0, nready = 0;
+    for (size_t i = 0; i < n; i++) {
+        be_wait_item *it = &items[i];
+        it->ready = 0;
+        if (rc)
+            continue;
+        if (it->stream) {
+            int r = w32_probe_start(it->stream, &ov[i]);
+            if (r < 0)
+                rc = r;
+            else if (r == 0)
+                h[nh++] = ov[i].hEvent;
+            else
+                it->ready = 1;
+        } else if (proc_ended(it->proc)) {
+            it->ready = 1;
+        } else if (!proc_seen(items, i)) {
+            h[nh++] = it->proc->process;
+        }
+        nready += (size_t)it->ready;
+    }
+    if (rc == 0 && nready == 0 && nh > 0)
+        rc = wait_any(h, nh, deadline);
+    /* Every item once more, without waiting; every probe ends here. */
+    nready = 0;
+    for (size_t i = 0; i < n; i++) {
+        be_wait_item *it = &items[i];
+        if (it->stream && ov[i].hEvent)
+            it->ready = w32_probe_finish(it->stream, &ov[i]);
+        else if (it->proc && !it->ready)
+            it->ready = proc_ended(it->proc);
+        nready += (size_t)it->ready;
+    }
+    free(ov);
+    free(h);
+    if (rc)
+        return rc;
+    return nready > (size_t)INT32_MAX ? INT32_MAX : (int)nready;
+}
