@@ -301,6 +301,48 @@ static void test_wait_mixed_over_64(void)
     }
 }
 
+/* Sockets in a batched wait: data and an end in several groups. */
+static void test_wait_over_64_sockets(void)
+{
+    enum { N = 70 };
+    int err = -1;
+    mproc_listener *l = mproc_listener_new("tcp://127.0.0.1:0", NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    mproc_conn *srv[N], *cli[N];
+    void *objs[N], *ready[N];
+    for (int i = 0; i < N; i++) {
+        cli[i] = mproc_client(mproc_listener_address(l), NULL, 0, &err);
+        srv[i] = mproc_listener_accept(l, 30, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cli[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(srv[i]);
+        objs[i] = srv[i];
+    }
+    CHECK_RC(mproc_wait(objs, N, 0, ready), 0);
+    CHECK_RC(mproc_wait(objs, N, 0.05, ready), 0);
+    CHECK_RC(mproc_conn_poll(srv[0], 0.01), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli[3], "x", 1), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli[64], "x", 1), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli[69], "x", 1), 0);
+    mproc_conn_close(cli[10]); /* the end of a stream is ready too */
+    CHECK_RC(mproc_conn_poll(srv[69], 30), 1);
+    CHECK_RC(mproc_conn_poll(srv[10], 30), 1);
+    CHECK_RC(mproc_wait(objs, N, 30, ready), 4);
+    CU_ASSERT_PTR_EQUAL(ready[0], srv[3]);
+    CU_ASSERT_PTR_EQUAL(ready[1], srv[10]);
+    CU_ASSERT_PTR_EQUAL(ready[2], srv[64]);
+    CU_ASSERT_PTR_EQUAL(ready[3], srv[69]);
+    expect_str(srv[64], "x");
+    void *buf;
+    size_t len;
+    CHECK_RC(mproc_conn_recv_bytes(srv[10], &buf, &len, MPROC_NOLIMIT), MPROC_EOS);
+    CHECK_RC(mproc_wait(&objs[64], 1, 0, ready), 0); /* read: not ready any more */
+    for (int i = 0; i < N; i++) {
+        mproc_conn_free(srv[i]);
+        mproc_conn_free(cli[i]);
+    }
+    mproc_listener_free(l);
+}
+
 static void hex(const unsigned char *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -353,6 +395,52 @@ static void test_hmac_known_answers(void)
     CU_ASSERT_EQUAL(n, 32);
 }
 
+/* Handles in use, by probing every value (wine's GetProcessHandleCount
+ * always says 0), as test_win32 does. */
+static int handles_open(void)
+{
+    int n = 0;
+    DWORD flags;
+    for (uintptr_t h = 4; h < ((uintptr_t)1 << 16); h += 4)
+        n += GetHandleInformation((HANDLE)h, &flags) != 0;
+    return n;
+}
+
+/* One of everything that makes handles: a pipe to a child, a batched wait
+ * (helper threads, probe events), a named-pipe and a TCP listener with a
+ * client each, a refused client, MACs. */
+static void use_everything(void)
+{
+    test_pipe_accepted_to_child();
+    test_wait_mixed_over_64();
+    test_wait_over_64_sockets();
+    int err;
+    mproc_listener *l = mproc_listener_new("tcp://127.0.0.1:0", NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    mproc_conn *c = mproc_client(mproc_listener_address(l), NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    mproc_conn *s = mproc_listener_accept(l, 30, &err);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    CHECK_RC(mproc_conn_poll(s, 0.01), 0);
+    mproc_conn_free(c);
+    mproc_conn_free(s);
+    mproc_listener_free(l);
+    CU_ASSERT_PTR_NULL(mproc_client("tcp://127.0.0.1:1", NULL, 0, &err)); /* refused */
+    test_hmac_known_answers();
+}
+
+static void test_no_handle_left(void)
+{
+    use_everything(); /* the first use may keep some for the process (Winsock, BCrypt) */
+    int before = handles_open();
+    use_everything();
+    int after = handles_open();
+    if (after != before)
+        fprintf(stderr, "\n  handles: %d before, %d after\n", before, after);
+    CU_ASSERT_TRUE(before > 0);
+    CU_ASSERT_EQUAL(after, before);
+}
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -363,7 +451,9 @@ int main(int argc, char **argv)
         {"accepted named pipe to a worker process", test_pipe_accepted_to_child},
         {"addresses: bad pipe names, unix, nobody there", test_addresses_on_windows},
         {"wait over 193 items: pipes and sentinels", test_wait_mixed_over_64},
+        {"wait over 70 TCP connections", test_wait_over_64_sockets},
         {"HMAC known answers with BCrypt", test_hmac_known_answers},
+        {"no handle left behind", test_no_handle_left},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "win32-conn", tests);

@@ -106,19 +106,21 @@ static int await_client(w32_npipe *l, double deadline)
         return 0;
     if (err != ERROR_IO_PENDING)
         return w32_fail(MPROC_ESYS, err);
-    DWORD w;
+    DWORD w, why = 0;
     while ((w = WaitForSingleObject(l->event, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
            w32_remaining_ms(deadline) > 0)
         ; /* a very long timeout cut in pieces */
-    if (w != WAIT_OBJECT_0)
+    if (w != WAIT_OBJECT_0) {
+        why = w == WAIT_FAILED ? GetLastError() : ERROR_TIMEOUT;
         CancelIoEx(l->waiting, &ov); /* the instance stays, for the next accept */
+    }
     DWORD ignored;
     if (GetOverlappedResult(l->waiting, &ov, &ignored, TRUE))
         return 0; /* a client came while we gave up */
     err = GetLastError();
-    if (err == ERROR_OPERATION_ABORTED)
-        return w == WAIT_FAILED ? MPROC_ESYS : MPROC_ETIMEDOUT;
-    return w32_fail(MPROC_ESYS, err);
+    if (why == ERROR_TIMEOUT && err == ERROR_OPERATION_ABORTED)
+        return MPROC_ETIMEDOUT;
+    return w32_fail(MPROC_ESYS, why && err == ERROR_OPERATION_ABORTED ? why : err);
 }
 
 int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out)

@@ -1,9 +1,10 @@
 /* stream.c - byte streams (backend.h): the object, its errors, readiness.
  * Every stream is overlapped (a named pipe end or a socket), so that each
  * read, write and wait can be bounded and abandoned; anonymous pipes could
- * not be. Readiness is a zero-byte read, as in CPython's wait() on
- * Windows: it completes when data arrives or the stream ends and consumes
- * nothing, so it leaves the stream as it was for whoever reads it. */
+ * not be. Waiting for readiness is a zero-byte read, as in CPython's
+ * wait() on Windows: it completes when data arrives or the stream ends and
+ * consumes nothing, so it leaves the stream as it was for whoever reads
+ * it. A pipe that need not be waited for is just peeked at. */
 #include <stdlib.h>
 
 #include "w32net.h"
@@ -16,29 +17,30 @@ static void close_os(HANDLE h, int kind)
         CloseHandle(h);
 }
 
+static void close_events(be_stream *s)
+{
+    for (int i = 0; i < W32_EV_COUNT; i++)
+        if (s->event[i])
+            CloseHandle(s->event[i]);
+}
+
 int w32_stream_wrap(HANDLE h, int kind, be_stream **out)
 {
     be_stream *s = calloc(1, sizeof *s);
     int rc = s ? 0 : MPROC_ENOMEM;
-    if (s) {
-        s->h = h;
-        s->kind = kind;
-        s->rd_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-        s->wr_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (!s->rd_event || !s->wr_event)
+    for (int i = 0; rc == 0 && i < W32_EV_COUNT; i++)
+        if (!(s->event[i] = CreateEventW(NULL, TRUE, FALSE, NULL)))
             rc = w32_last_error(MPROC_ESYS);
-    }
     if (rc) {
         if (s) {
-            if (s->rd_event)
-                CloseHandle(s->rd_event);
-            if (s->wr_event)
-                CloseHandle(s->wr_event);
+            close_events(s);
             free(s);
         }
         close_os(h, kind);
         return rc;
     }
+    s->h = h;
+    s->kind = kind;
     *out = s;
     return 0;
 }
@@ -48,8 +50,7 @@ void be_stream_close(be_stream *s)
     if (!s)
         return;
     close_os(s->h, s->kind);
-    CloseHandle(s->rd_event);
-    CloseHandle(s->wr_event);
+    close_events(s);
     free(s);
 }
 
@@ -84,28 +85,46 @@ int w32_stream_error(DWORD err)
 
 /* ------------------------------------------------------------ readiness */
 
+/* The probe event if free, else a new one; NULL on failure (recorded). */
+static HANDLE probe_event(be_stream *s)
+{
+    if (InterlockedExchange(&s->probe_busy, 1) == 0)
+        return s->event[W32_EV_PROBE];
+    HANDLE e = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!e)
+        w32_last_error(MPROC_ESYS);
+    return e;
+}
+
+static void probe_event_done(be_stream *s, HANDLE e)
+{
+    if (e == s->event[W32_EV_PROBE])
+        InterlockedExchange(&s->probe_busy, 0);
+    else
+        CloseHandle(e);
+}
+
 int w32_probe_start(be_stream *s, OVERLAPPED *ov)
 {
     ZeroMemory(ov, sizeof *ov);
-    if (!(ov->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
-        return w32_last_error(MPROC_ESYS);
+    if (!(ov->hEvent = probe_event(s)))
+        return MPROC_ESYS;
     DWORD err = 0;
+    char none;
     if (s->kind == W32_STREAM_SOCKET) {
-        char none;
         WSABUF b = {0, &none};
         DWORD flags = 0;
+        ResetEvent(ov->hEvent); /* see streamio.c */
         if (WSARecv((SOCKET)s->h, &b, 1, NULL, &flags, ov, NULL) != 0)
             err = (DWORD)WSAGetLastError();
-    } else {
-        char none;
-        if (!ReadFile(s->h, &none, 0, NULL, ov))
-            err = GetLastError();
+    } else if (!ReadFile(s->h, &none, 0, NULL, ov)) {
+        err = GetLastError();
     }
     if (err == ERROR_IO_PENDING) /* == WSA_IO_PENDING */
         return 0;
     /* Done at once: data, or the end (a broken pipe, a reset): both ready.
-     * Nothing is pending, so the event can go. */
-    CloseHandle(ov->hEvent);
+     * Nothing is pending, so the event can go back. */
+    probe_event_done(s, ov->hEvent);
     ov->hEvent = NULL;
     if (err && w32_stream_error(err) != MPROC_EOS)
         return MPROC_ESYS; /* recorded */
@@ -116,33 +135,31 @@ int w32_probe_finish(be_stream *s, OVERLAPPED *ov)
 {
     if (!ov->hEvent)
         return 1; /* completed in w32_probe_start */
-    int done = WaitForSingleObject(ov->hEvent, 0) == WAIT_OBJECT_0;
-    if (!done)
+    if (!HasOverlappedIoCompleted(ov))
         CancelIoEx(s->h, ov);
+    /* The OVERLAPPED must outlive the I/O: wait until it is really over.
+     * Cancelled: not ready; completed (data, or an end): ready. */
     DWORD n;
-    /* The OVERLAPPED must outlive the I/O: wait until it is really over. */
-    BOOL ok = GetOverlappedResult(s->h, ov, &n, TRUE);
-    if (!done && (ok || GetLastError() != ERROR_OPERATION_ABORTED))
-        done = 1; /* it completed while we cancelled */
-    CloseHandle(ov->hEvent);
+    int done = GetOverlappedResult(s->h, ov, &n, TRUE) || GetLastError() != ERROR_OPERATION_ABORTED;
+    probe_event_done(s, ov->hEvent);
     ov->hEvent = NULL;
     return done;
 }
 
-/* 1 when a pipe has data or has ended, 0 when it is empty; no event needed. */
-static int pipe_peek(be_stream *s)
+int w32_stream_peek(be_stream *s)
 {
+    if (s->kind != W32_STREAM_PIPE)
+        return MPROC_ENOSYS;
     DWORD avail = 0;
     if (PeekNamedPipe(s->h, NULL, 0, NULL, &avail, NULL))
         return avail > 0;
-    DWORD err = GetLastError();
-    return w32_stream_error(err) == MPROC_EOS ? 1 : MPROC_ESYS;
+    return w32_stream_error(GetLastError()) == MPROC_EOS ? 1 : MPROC_ESYS;
 }
 
 int be_stream_poll(be_stream *s, double timeout)
 {
     if (s->kind == W32_STREAM_PIPE) {
-        int r = pipe_peek(s);
+        int r = w32_stream_peek(s);
         if (r != 0 || timeout == 0)
             return r;
     }
@@ -151,10 +168,12 @@ int be_stream_poll(be_stream *s, double timeout)
     int r = w32_probe_start(s, &ov);
     if (r != 0)
         return r;
-    for (;;) {
-        DWORD w = WaitForSingleObject(ov.hEvent, w32_remaining_ms(deadline));
-        if (w == WAIT_OBJECT_0 || w == WAIT_FAILED || w32_remaining_ms(deadline) == 0)
-            break; /* else a very long timeout was cut in pieces */
-    }
-    return w32_probe_finish(s, &ov);
+    DWORD w, failed = 0;
+    while ((w = WaitForSingleObject(ov.hEvent, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
+           w32_remaining_ms(deadline) > 0)
+        ; /* a very long timeout cut in pieces */
+    if (w == WAIT_FAILED)
+        failed = GetLastError();
+    r = w32_probe_finish(s, &ov);
+    return failed ? w32_fail(MPROC_ESYS, failed) : r;
 }

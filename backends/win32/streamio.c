@@ -41,10 +41,12 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
     be_stream *s = x->s;
     OVERLAPPED ov;
     ZeroMemory(&ov, sizeof ov);
-    ov.hEvent = x->writing ? s->wr_event : s->rd_event;
-    ResetEvent(ov.hEvent);
+    ov.hEvent = s->event[x->writing ? W32_EV_WRITE : W32_EV_READ];
     DWORD err = 0;
     if (s->kind == W32_STREAM_SOCKET) {
+        /* ReadFile and WriteFile reset the event as they start (and a
+         * reset costs a server round trip under wine); Winsock says less. */
+        ResetEvent(ov.hEvent);
         DWORD flags = 0;
         int r = x->writing ? WSASend((SOCKET)s->h, x->b, x->nb, NULL, 0, &ov, NULL)
                            : WSARecv((SOCKET)s->h, x->b, x->nb, NULL, &flags, &ov, NULL);

@@ -1,6 +1,7 @@
 /* wait.c - be_wait: many streams and processes at once, any number of them
  * (CPython gh-94242). A stream is watched through a zero-byte read
- * (stream.c), a process through its handle. WaitForMultipleObjects takes
+ * (stream.c), a process through its handle; with a zero timeout pipes are
+ * only peeked at. WaitForMultipleObjects takes
  * 64 handles: beyond that, helper threads wait on groups of 63 plus a stop
  * event and wake the caller through a shared event, as CPython 3.12's
  * batched wait does. Once anything is ready, every item is checked again
@@ -141,13 +142,17 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
         if (rc)
             continue;
         if (it->stream) {
-            int r = w32_probe_start(it->stream, &ov[i]);
+            /* No need to wait (no timeout, or something is ready): a pipe
+             * is just asked (one call, no I/O to start and cancel). */
+            int r = timeout == 0 || nready ? w32_stream_peek(it->stream) : MPROC_ENOSYS;
+            if (r == MPROC_ENOSYS)
+                r = w32_probe_start(it->stream, &ov[i]);
             if (r < 0)
                 rc = r;
-            else if (r == 0)
-                h[nh++] = ov[i].hEvent;
+            else if (r == 0 && ov[i].hEvent)
+                h[nh++] = ov[i].hEvent; /* a probe is pending */
             else
-                it->ready = 1;
+                it->ready = r;
         } else if (proc_ended(it->proc)) {
             it->ready = 1;
         } else if (!proc_seen(items, i)) {

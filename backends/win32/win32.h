@@ -112,12 +112,15 @@ void w32_shm_set_inherited(w32_spawn_shm *list, size_t n);
 
 /* stream.c: a byte stream is one end of an overlapped named pipe or an
  * overlapped socket. One reader and one writer may use it at once, each
- * with its own event; poll and wait bring their own. */
+ * with its own event; a poll or wait takes the probe event, or makes one
+ * when another thread has it. */
 enum { W32_STREAM_PIPE = 1, W32_STREAM_SOCKET = 2 };
+enum { W32_EV_READ, W32_EV_WRITE, W32_EV_PROBE, W32_EV_COUNT };
 struct be_stream {
     HANDLE h; /* the pipe end, or the SOCKET */
     int kind;
-    HANDLE rd_event, wr_event; /* manual-reset */
+    HANDLE event[W32_EV_COUNT]; /* manual-reset */
+    volatile LONG probe_busy;   /* event[W32_EV_PROBE] is in use */
 };
 /* A stream around h (overlapped), which it takes (closed on failure). */
 int w32_stream_wrap(HANDLE h, int kind, be_stream **out);
@@ -126,10 +129,13 @@ int w32_stream_wrap(HANDLE h, int kind, be_stream **out);
 int w32_stream_error(DWORD err);
 /* A zero-byte overlapped read: it consumes nothing and completes once the
  * stream has data or has ended. start gives 1 (ready now), 0 (pending: wait
- * on ov->hEvent, a new manual-reset event) or an error; finish cancels it
- * if still pending, closes the event and gives 1 if it had completed. */
+ * on ov->hEvent) or an error; finish cancels it if still pending, gives
+ * the event back and returns 1 if it had completed. */
 int w32_probe_start(be_stream *s, OVERLAPPED *ov);
 int w32_probe_finish(be_stream *s, OVERLAPPED *ov);
+/* Without waiting or starting anything: 1 if ready, 0 if not, or an
+ * error; MPROC_ENOSYS for a socket (probe it). */
+int w32_stream_peek(be_stream *s);
 
 /* handoff.c: streams for a spawned child. The parent makes the part of the
  * channel that carries them (handles duplicated into the child, sockets
