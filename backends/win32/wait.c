@@ -1,11 +1,12 @@
 /* wait.c - be_wait: many streams and processes at once, any number of them
- * (CPython gh-94242). A stream is watched through a zero-byte read
- * (stream.c), a process through its handle; with a zero timeout pipes are
- * only peeked at. WaitForMultipleObjects takes
- * 64 handles: beyond that, helper threads wait on groups of 63 plus a stop
- * event and wake the caller through a shared event, as CPython 3.12's
- * batched wait does. Once anything is ready, every item is checked again
- * without waiting, so all the ready flags are right. */
+ * (CPython gh-94242). Pipes and processes are first asked whether they
+ * are ready (no I/O); only when nothing is, and the caller may wait, is a
+ * stream watched through a zero-byte read (stream.c) and a process through
+ * its handle. WaitForMultipleObjects takes 64 handles: beyond that, helper
+ * threads wait on groups of 63 plus a stop event and wake the caller
+ * through a shared event, as CPython 3.12's batched wait does. Once
+ * anything is ready, every item is checked again without waiting, so all
+ * the ready flags are right. */
 #include <stdlib.h>
 
 #include "win32.h"
@@ -118,6 +119,47 @@ static int proc_seen(const be_wait_item *items, size_t i)
     return 0;
 }
 
+/* Ready now, found without starting any I/O: a pipe with data or at its
+ * end, an ended process. Sockets are left for probes. */
+static int check_now(be_wait_item *items, size_t n, size_t *nready)
+{
+    for (size_t i = 0; i < n; i++) {
+        be_wait_item *it = &items[i];
+        int r = it->stream ? w32_stream_peek(it->stream) : proc_ended(it->proc);
+        if (r < 0 && r != MPROC_ENOSYS)
+            return r;
+        it->ready = r > 0;
+        *nready += (size_t)it->ready;
+    }
+    return 0;
+}
+
+/* Starts a probe on every stream not known to be ready and collects the
+ * handles to wait on (waiting); else probes just the sockets, whose state
+ * only a probe tells. */
+static int arm(be_wait_item *items, size_t n, int waiting, OVERLAPPED *ov, HANDLE *h, size_t *nh,
+               size_t *nready)
+{
+    for (size_t i = 0; i < n; i++) {
+        be_wait_item *it = &items[i];
+        if (it->ready || (!waiting && it->stream && it->stream->kind != W32_STREAM_SOCKET))
+            continue;
+        if (it->proc) {
+            if (waiting && !proc_seen(items, i))
+                h[(*nh)++] = it->proc->process;
+            continue;
+        }
+        int r = w32_probe_start(it->stream, &ov[i]);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            h[(*nh)++] = ov[i].hEvent;
+        it->ready = r;
+        *nready += (size_t)r;
+    }
+    return 0;
+}
+
 int be_wait(be_wait_item *items, size_t n, double timeout)
 {
     if (n == 0) {
@@ -134,35 +176,15 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
         free(h);
         return MPROC_ENOMEM;
     }
-    int rc = 0;
     size_t nh = 0, nready = 0;
-    for (size_t i = 0; i < n; i++) {
-        be_wait_item *it = &items[i];
-        it->ready = 0;
-        if (rc)
-            continue;
-        if (it->stream) {
-            /* No need to wait (no timeout, or something is ready): a pipe
-             * is just asked (one call, no I/O to start and cancel). */
-            int r = timeout == 0 || nready ? w32_stream_peek(it->stream) : MPROC_ENOSYS;
-            if (r == MPROC_ENOSYS)
-                r = w32_probe_start(it->stream, &ov[i]);
-            if (r < 0)
-                rc = r;
-            else if (r == 0 && ov[i].hEvent)
-                h[nh++] = ov[i].hEvent; /* a probe is pending */
-            else
-                it->ready = r;
-        } else if (proc_ended(it->proc)) {
-            it->ready = 1;
-        } else if (!proc_seen(items, i)) {
-            h[nh++] = it->proc->process;
-        }
-        nready += (size_t)it->ready;
-    }
-    if (rc == 0 && nready == 0 && nh > 0)
+    /* Pipes and processes first: if one is ready (or we may not wait),
+     * sockets are probed only to set their flags, and nothing waits. */
+    int rc = check_now(items, n, &nready);
+    if (rc == 0)
+        rc = arm(items, n, nready == 0 && timeout != 0, ov, h, &nh, &nready);
+    if (rc == 0 && nready == 0 && timeout != 0 && nh > 0)
         rc = wait_any(h, nh, deadline);
-    /* Every item once more, without waiting; every probe ends here. */
+    /* Every probe ends here; what was waited for is checked once more. */
     nready = 0;
     for (size_t i = 0; i < n; i++) {
         be_wait_item *it = &items[i];
