@@ -101,6 +101,22 @@ static int t_worker(const mproc_args *a)
     return ok && mproc_conn_send_bytes(c, ">hello", 6) == 0 ? 0 : 2;
 }
 
+/* args: conn, conn (the same end twice). Its stream was taken once, for
+ * one handle: a second take is refused, past the end is invalid. */
+static int t_take_twice(const mproc_args *a)
+{
+    if (mproc_args_obj(a, 0) != mproc_args_obj(a, 1))
+        return 1;
+    be_stream *s = NULL;
+    if (be_stream_inherited_count() != 1)
+        return 2;
+    if (be_stream_inherited(0, &s) != MPROC_ESTATE || s)
+        return 3;
+    if (be_stream_inherited(1, &s) != MPROC_EINVAL)
+        return 4;
+    return mproc_conn_send_bytes(mproc_args_obj(a, 0), "still mine", 10) == 0 ? 0 : 5;
+}
+
 static int t_sleep(const mproc_args *a)
 {
     test_sleep(mproc_args_double(a, 0));
@@ -144,6 +160,21 @@ static void test_wire_format_on_handle(void)
     CHECK_RC(mproc_conn_recv_bytes(a, &buf, &len, MPROC_NOLIMIT), MPROC_ECLOSED);
     mproc_conn_free(a);
     mproc_conn_free(b);
+}
+
+static void test_inherited_once(void)
+{
+    mproc_conn *mine, *theirs;
+    CHECK_RC(mproc_pipe(1, &mine, &theirs), 0);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, theirs);
+    mproc_args_add_obj(a, theirs);
+    mproc_process *p = test_start(t_take_twice, a, NULL);
+    mproc_args_free(a);
+    mproc_conn_free(theirs);
+    expect_str(mine, "still mine");
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    mproc_conn_free(mine);
 }
 
 static void test_pipe_listener(void)
@@ -446,6 +477,7 @@ int main(int argc, char **argv)
     mproc_init(&argc, &argv);
     static const test_case tests[] = {
         {"wire format through the pipe handle", test_wire_format_on_handle},
+        {"an inherited stream is taken once", test_inherited_once},
         {"named-pipe listener: key, timeouts, wrong key, name taken", test_pipe_listener},
         {"named-pipe clients queue before accept", test_pipe_clients_queue},
         {"accepted named pipe to a worker process", test_pipe_accepted_to_child},

@@ -53,7 +53,7 @@ int be_stream_pair(int duplex, be_stream **a, be_stream **b)
     HANDLE server = CreateNamedPipeW(name, open, mode, 1, PAIR_BUFFER, PAIR_BUFFER, 0, NULL);
     if (server == INVALID_HANDLE_VALUE)
         return w32_last_error(MPROC_ESYS);
-    DWORD access = duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE | FILE_READ_ATTRIBUTES;
+    DWORD access = duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE;
     HANDLE client = CreateFileW(name, access, 0, NULL, OPEN_EXISTING,
                                 FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     if (client == INVALID_HANDLE_VALUE) {
