@@ -36,7 +36,7 @@ static int exit_code(DWORD code)
 
 int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     for (;;) {
         DWORD r = WaitForSingleObject(bp->process, w32_remaining_ms(deadline));
         if (r == WAIT_OBJECT_0)
