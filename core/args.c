@@ -43,6 +43,7 @@ static void free_obj_item(arg_item *it)
 {
     if (it->v.o.owned) {
         const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
+        core_obj_lend(it->v.o.handle, 0);
         ops->free(it->v.o.handle);
     } else {
         core_rec_release_any(it->v.o.rec);
@@ -278,6 +279,7 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
         ops->free(h);
         return MPROC_ENOMEM;
     }
+    core_obj_lend(h, 1);
     it->v.o.handle = h;
     it->v.o.rec = rec;
     it->v.o.owned = 1;

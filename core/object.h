@@ -13,7 +13,8 @@
 
 #include "arena.h"
 
-#define CORE_OBJ_MAGIC 0x6d70726fu /* "mpro" */
+#define CORE_OBJ_MAGIC 0x6d70726fu      /* "mpro" */
+#define CORE_OBJ_MAGIC_BORROWED 0x6d707261u /* "mpra": owned by args, a value or a condition */
 
 typedef enum core_kind {
     K_NONE = 0,
@@ -39,9 +40,21 @@ typedef struct core_obj {
 static inline core_kind core_obj_kind(const void *p)
 {
     const core_obj *o = p;
-    if (!o || o->magic != CORE_OBJ_MAGIC || o->kind >= K_KIND_MAX)
+    if (!o || (o->magic != CORE_OBJ_MAGIC && o->magic != CORE_OBJ_MAGIC_BORROWED) || o->kind >= K_KIND_MAX)
         return K_NONE;
     return (core_kind)o->kind;
+}
+
+/* Handles that belong to something else (a child's args, a value's or a
+ * condition's lock): freeing one by mistake must not free it twice. */
+static inline int core_obj_borrowed(const void *p)
+{
+    return p && ((const core_obj *)p)->magic == CORE_OBJ_MAGIC_BORROWED;
+}
+
+static inline void core_obj_lend(void *p, int lent)
+{
+    ((core_obj *)p)->magic = lent ? CORE_OBJ_MAGIC_BORROWED : CORE_OBJ_MAGIC;
 }
 
 /* A zeroed handle of `size` bytes starting with a core_obj of this kind

@@ -134,8 +134,9 @@ MPROC_API double mproc_args_double(const mproc_args *, size_t i);
 MPROC_API const char *mproc_args_str(const mproc_args *, size_t i);
 MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len);
 /* The object at i: in the parent the handle that was added, in the child a
- * handle owned by the args (valid while they live; do not free it). Cast it
- * to its type (mproc_lock *, mproc_value *, ...); every call checks. */
+ * handle owned by the args (valid while they live; freeing it does nothing,
+ * mproc_shm_close gives MPROC_ESTATE). Cast it to its type (mproc_lock *,
+ * mproc_value *, ...); every call checks. */
 MPROC_API void *mproc_args_obj(const mproc_args *, size_t i);
 MPROC_API void mproc_args_free(mproc_args *);
 /* The msgpack encoding (an array of the values) and back; used by the
@@ -241,7 +242,7 @@ typedef int (*mproc_predicate)(void *arg);
 MPROC_API int mproc_cond_wait_for(mproc_cond *, mproc_predicate pred, void *arg, double timeout);
 MPROC_API int mproc_cond_notify(mproc_cond *, int n); /* wakes up to n waiters */
 MPROC_API int mproc_cond_notify_all(mproc_cond *);
-MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition */
+MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition (freeing it does nothing) */
 MPROC_API void mproc_cond_free(mproc_cond *);
 
 typedef struct mproc_event mproc_event;
@@ -287,7 +288,7 @@ typedef struct mproc_value mproc_value;
 typedef struct mproc_array mproc_array;
 MPROC_API mproc_value *mproc_value_new(char typecode, const void *init, int locked, int *err);
 MPROC_API void *mproc_value_ptr(mproc_value *);
-MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value */
+MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value (freeing it does nothing) */
 MPROC_API char mproc_value_typecode(const mproc_value *);
 MPROC_API void mproc_value_free(mproc_value *);
 MPROC_API mproc_array *mproc_array_new(char typecode, size_t n, const void *init, int locked, int *err);
