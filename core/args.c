@@ -274,6 +274,8 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
             core_rec_release(rec, ops->destroy);
         return err ? err : MPROC_EINVAL;
     }
+    if (adopt)
+        core_rec_handover(rec, CORE_HANDOVER_RECEIVED, 0);
     arg_item *it = push(a, MPROC_ARG_OBJ);
     if (!it) {
         ops->free(h);

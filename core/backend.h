@@ -184,6 +184,11 @@ int be_random(void *buf, size_t len);
 uint64_t be_thread_id(void);
 
 long be_getpid(void);
+/* Is process pid still running? 1 yes (or it exists and we may not ask),
+ * 0 gone; a zombie counts as gone where the OS can tell (POSIX: always
+ * for our own children). Costs a system call or two: blocked waits ask it
+ * now and then, never a fast path. */
+int be_pid_alive(long pid);
 int be_cpu_count(void);      /* usable CPUs, at least 1 */
 double be_monotonic(void);   /* seconds from an arbitrary start */
 void be_sleep(double seconds);

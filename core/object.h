@@ -28,6 +28,7 @@ typedef enum core_kind {
     K_VALUE,
     K_ARRAY,
     K_SHM,
+    K_QUEUE, /* Queue, SimpleQueue and JoinableQueue (the record says which) */
     K_KIND_MAX
 } core_kind;
 
@@ -90,5 +91,14 @@ core_rec *core_no_dep(core_rec *rec); /* for kinds without a dependency */
 void core_rec_retain(core_rec *r);
 void core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
 void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
+
+/* References handed to a child by process start: taken before the child
+ * exists (SEND), then given to the child's pid or back (SENT, pid 0 when
+ * the start failed); the child's own handle then takes it over (RECEIVED,
+ * in the child). Kinds that track which processes hold them (queues: a
+ * blocked get must learn that every peer died) count these; for the others
+ * this does nothing. */
+enum core_handover { CORE_HANDOVER_SEND, CORE_HANDOVER_SENT, CORE_HANDOVER_RECEIVED };
+void core_rec_handover(core_rec *r, enum core_handover step, long pid);
 
 #endif
