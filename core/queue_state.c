@@ -78,7 +78,9 @@ int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
     } else if (now >= wt->next_check) {
         wt->next_check = now + Q_CHECK_INTERVAL;
         q_stream_repair(s);
-        if ((flags & Q_EOS) && q_peers_gone(s))
+        /* A getter's queue must be empty too: another thread of ours may be
+         * reading a stream with messages behind it. */
+        if ((flags & Q_EOS) && !(w == W_ITEMS && q_st(s)->count) && q_peers_gone(s))
             return MPROC_EOS;
         return 0; /* the repair may have changed what the caller waits for */
     }

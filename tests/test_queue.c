@@ -889,6 +889,33 @@ static void test_one_process_no_eos(void)
     mproc_queue_free(q);
 }
 
+/* After fork a child may use a queue it inherited as a global, as in
+ * Python; it counts as a holder from its first put. */
+static mproc_queue *g_inherited;
+
+static int t_put_inherited(const mproc_args *a)
+{
+    (void)a;
+    return mproc_queue_put(g_inherited, "inherited", 9, 60) == 0 ? 0 : 1;
+}
+
+static void test_fork_inherited(void)
+{
+    if (strcmp(mproc_get_start_method(), "fork") != 0)
+        return; /* globals reach only forked children */
+    g_inherited = mproc_queue_new(0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g_inherited);
+    mproc_process *p = test_start(t_put_inherited, NULL, NULL);
+    void *buf;
+    size_t len;
+    CHECK_RC(mproc_queue_get(g_inherited, &buf, &len, 60), 0);
+    CU_ASSERT_TRUE(len == 9 && memcmp(buf, "inherited", 9) == 0);
+    mproc_free(buf);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    CHECK_RC(mproc_queue_get(g_inherited, &buf, &len, MPROC_FOREVER), MPROC_EOS); /* it is gone */
+    mproc_queue_free(g_inherited);
+}
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -912,6 +939,7 @@ int main(int argc, char **argv)
         {"dead producer, child consumer", test_dead_producer_child_consumer},
         {"dead consumer: put and join -> EOS", test_dead_consumer},
         {"one process: no EOS", test_one_process_no_eos},
+        {"fork: inherited queue", test_fork_inherited},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "queue", tests);
