@@ -32,8 +32,6 @@ const core_share_ops *core_share_ops_for(core_kind kind)
     return NULL;
 }
 
-void core_queue_handover(core_rec *r, enum core_handover step, long pid);
-
 /* The kinds that track their holders. */
 static const struct {
     core_kind kind;

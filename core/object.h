@@ -100,5 +100,6 @@ void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
  * this does nothing. */
 enum core_handover { CORE_HANDOVER_SEND, CORE_HANDOVER_SENT, CORE_HANDOVER_RECEIVED };
 void core_rec_handover(core_rec *r, enum core_handover step, long pid);
+void core_queue_handover(core_rec *r, enum core_handover step, long pid); /* queue_holders.c */
 
 #endif

@@ -96,8 +96,6 @@ void q_untouch(mproc_queue *q)
     q_unlock(q->s);
 }
 
-void core_queue_handover(core_rec *r, enum core_handover step, long pid);
-
 void core_queue_handover(core_rec *r, enum core_handover step, long pid)
 {
     queue_shared *s = (queue_shared *)r;
