@@ -195,7 +195,7 @@ int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
     for (;;) {
         qstate *st = q_st(s);
         if (q_stream_at_head(st)) {
-            rc = q_stream_get(q, &wt, buf, len);
+            rc = q_stream_get(q, buf, len);
             if (rc == Q_RETRY)
                 continue;
             if (rc != Q_BUSY)

@@ -101,7 +101,7 @@ static inline uint64_t q_frame(uint64_t len) { return 8 + ((len + 7) & ~(uint64_
 static inline uint64_t q_round8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* ---------------------------------------------------- queue_state.c */
-int q_lock(queue_shared *s);          /* 0, or an error (a dead holder is fine) */
+void q_lock(queue_shared *s); /* waits as long as it takes; a dead holder is fine */
 void q_unlock(queue_shared *s);
 static inline qstate *q_st(queue_shared *s)
 {
@@ -152,12 +152,9 @@ void q_untouch(mproc_queue *q);
 #define Q_RETRY 1
 #define Q_BUSY 2
 static inline int q_stream_at_head(const qstate *st) { return (st->s_flags & S_ACTIVE) && st->head >= st->s_pos; }
-int q_stream_get(mproc_queue *q, q_waiter *wt, void **buf, size_t *len);
+int q_stream_get(mproc_queue *q, void **buf, size_t *len);
 /* Under mu: puts a message whose frame is bigger than the ring. */
 int q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
-/* Under mu: the stream's writer / reader is gone (or gives up). */
-void q_stream_writer_gone(qstate *n);
-void q_stream_reader_gone(qstate *n);
 /* Under mu, while blocked: repairs the stream if its writer or reader died. */
 void q_stream_repair(queue_shared *s);
 

@@ -15,12 +15,12 @@
  * arena's lock makes the same assumption): try again rather than return
  * with the state unguarded. A holder that died is fine: the state is
  * whole, as the holder only ever published complete copies. */
-int q_lock(queue_shared *s)
+void q_lock(queue_shared *s)
 {
     for (;;) {
         int rc = be_mutex_lock(&s->mu, MPROC_FOREVER);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
-            return 0;
+            return;
         be_sleep(0.001);
     }
 }

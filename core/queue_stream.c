@@ -38,7 +38,8 @@ static void tidy(qstate *n)
         n->s_flags = 0;
 }
 
-void q_stream_writer_gone(qstate *n)
+/* Under mu, on the spare state: the writer is gone or gives up. */
+static void writer_gone(qstate *n)
 {
     if (!(n->s_flags & S_CANCELLED) && !n->s_rpid) {
         /* Nobody saw any of it (and nothing follows it): as if never put. */
@@ -52,7 +53,8 @@ void q_stream_writer_gone(qstate *n)
     tidy(n);
 }
 
-void q_stream_reader_gone(qstate *n)
+/* ... the reader is gone or gives up. */
+static void reader_gone(qstate *n)
 {
     n->s_flags |= S_CANCELLED;
     n->s_rpid = n->s_rtid = 0;
@@ -70,18 +72,17 @@ void q_stream_repair(queue_shared *s)
         return;
     qstate *n = q_edit(s);
     if (wdead)
-        q_stream_writer_gone(n);
+        writer_gone(n);
     if (rdead && n->s_rpid)
-        q_stream_reader_gone(n);
+        reader_gone(n);
     q_commit(s);
     q_wake_everyone(s);
 }
 
 /* ------------------------------------------------------------- reader */
 
-int q_stream_get(mproc_queue *q, q_waiter *wt, void **buf, size_t *len)
+int q_stream_get(mproc_queue *q, void **buf, size_t *len)
 {
-    (void)wt; /* once claimed, the message is read whole (below) */
     queue_shared *s = q->s;
     qstate *st = q_st(s);
     if (st->s_rpid || (st->s_flags & S_CANCELLED))
@@ -137,7 +138,7 @@ int q_stream_get(mproc_queue *q, q_waiter *wt, void **buf, size_t *len)
         int rc = q_block(q, &rw, W_SREAD, 0);
         if (rc) { /* closed meanwhile: the writer will send it again */
             n = q_edit(s);
-            q_stream_reader_gone(n);
+            reader_gone(n);
             q_commit(s);
             q_wake_everyone(s);
             free(out);
@@ -164,7 +165,7 @@ static int send_bytes(mproc_queue *q, q_waiter *wt, const char *buf, uint64_t le
         qstate *st = q_st(s), *n;
         if (st->s_flags & S_CANCELLED) {
             n = q_edit(s);
-            q_stream_writer_gone(n);
+            writer_gone(n);
             q_commit(s);
             q_wake_everyone(s);
             return Q_RETRY;
@@ -199,7 +200,7 @@ static int send_bytes(mproc_queue *q, q_waiter *wt, const char *buf, uint64_t le
         int rc = q_block(q, wt, W_SWRITE, Q_EOS);
         if (rc) {
             n = q_edit(s);
-            q_stream_writer_gone(n);
+            writer_gone(n);
             q_commit(s);
             q_wake_everyone(s);
             return rc;
