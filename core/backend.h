@@ -122,6 +122,11 @@ typedef struct be_symref {
     uint64_t digest;
 } be_symref;
 
+/* The digest both backends compute over up to BE_DIGEST_BYTES of code
+ * (FNV-1a; the core provides it so that the two can never disagree). */
+#define BE_DIGEST_BYTES 64
+uint64_t core_code_digest(const unsigned char *code, size_t n);
+
 typedef void (*be_fnptr)(void);
 int be_sym_locate(be_fnptr fn, be_symref *out);  /* MPROC_EINVAL if not in a module */
 /* Finds and verifies the function; MPROC_ESPAWN when the module is missing
