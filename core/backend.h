@@ -122,8 +122,13 @@ typedef struct be_symref {
     uint64_t digest;
 } be_symref;
 
+/* The digest both backends compute over up to BE_DIGEST_BYTES of code
+ * (FNV-1a; the core provides it so that the two can never disagree). */
+#define BE_DIGEST_BYTES 64
+uint64_t core_code_digest(const unsigned char *code, size_t n);
+
 typedef void (*be_fnptr)(void);
-int be_sym_locate(be_fnptr fn, be_symref *out);  /* MPROC_EINVAL if not in a module */
+int be_sym_locate(be_fnptr fn, be_symref *out); /* MPROC_ESPAWN if not in a module */
 /* Finds and verifies the function; MPROC_ESPAWN when the module is missing
  * or the code there is not the code the parent described. */
 int be_sym_resolve(const be_symref *ref, be_fnptr *fn);
