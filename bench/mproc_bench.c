@@ -383,6 +383,113 @@ static int op_raw_big(void *ctx)
     return raw_read_full(((raw_pipe *)ctx)->fd, buf, BIG_MSG);
 }
 
+/* --------------------------------------------------------------- queues */
+
+/* A producer child puts n messages of sz bytes, the parent gets them; the
+ * figure is per message, the child's start excluded (it waits for `go`). */
+static int queue_producer(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    long n = (long)mproc_args_int(a, 2);
+    size_t sz = (size_t)mproc_args_int(a, 3);
+    char *b = calloc(1, sz);
+    mproc_event_wait(mproc_args_obj(a, 1), MPROC_FOREVER);
+    for (long i = 0; i < n; i++)
+        if (!b || mproc_queue_put(q, b, sz, MPROC_FOREVER) != 0)
+            return 1;
+    free(b);
+    return 0;
+}
+
+static double run_mproc_queue(size_t sz, long n)
+{
+    mproc_queue *q = mproc_queue_new(0, NULL);
+    mproc_event *go = mproc_event_new(NULL);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, q);
+    mproc_args_add_obj(a, go);
+    mproc_args_add_int(a, n);
+    mproc_args_add_int(a, (int64_t)sz);
+    mproc_process *p = mproc_process_new(queue_producer, a, NULL, NULL);
+    if (!p || mproc_process_start(p) != 0)
+        exit(1);
+    double t0 = now();
+    mproc_event_set(go);
+    for (long i = 0; i < n; i++) {
+        void *buf;
+        size_t len;
+        if (mproc_queue_get(q, &buf, &len, MPROC_FOREVER) != 0 || len != sz)
+            exit(1);
+        mproc_free(buf);
+    }
+    double t = now() - t0;
+    int code = -1;
+    mproc_process_join(p, MPROC_FOREVER);
+    mproc_process_exitcode(p, &code);
+    if (code != 0)
+        exit(1);
+    mproc_process_free(p);
+    mproc_args_free(a);
+    mproc_event_free(go);
+    mproc_queue_free(q);
+    return t / (double)n * 1e6;
+}
+
+static int full_io(int fd, void *buf, size_t len, int writing)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t k = writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+/* The raw figure: the same messages through a pipe, one write and one
+ * (full) read per message. */
+static double run_raw_pipe(size_t sz, long n)
+{
+    int data[2], go[2];
+    if (pipe(data) || pipe(go))
+        exit(1);
+    char *b = calloc(1, sz), c = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(data[0]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(1);
+        for (long i = 0; i < n; i++)
+            if (full_io(data[1], b, sz, 1))
+                _exit(1);
+        _exit(0);
+    }
+    close(data[1]);
+    double t0 = now();
+    if (write(go[1], &c, 1) != 1)
+        exit(1);
+    for (long i = 0; i < n; i++)
+        if (full_io(data[0], b, sz, 0))
+            exit(1);
+    double t = now() - t0;
+    waitpid(pid, NULL, 0);
+    close(data[0]);
+    close(go[0]);
+    close(go[1]);
+    free(b);
+    return t / (double)n * 1e6;
+}
+
+static double median_run(double (*run)(size_t, long), size_t sz, long n, int repeats)
+{
+    double samples[32];
+    run(sz, n / 10 + 1); /* warm-up */
+    for (int r = 0; r < repeats; r++)
+        samples[r] = run(sz, n);
+    qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
+    return samples[repeats / 2];
+}
+
 /* ------------------------------------------------------------- python */
 
 static double json_row(const char *json, const char *name)
@@ -453,6 +560,8 @@ int main(int argc, char **argv)
         {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, "fork+pthread mutex", 0, R, 1},
         {"pipe_rtt_64", "Pipe round trip, 64 B (fork child)", 0, 0, "socketpair r/w", 0, R, quick ? 5000 : 20000},
         {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, "socketpair r/w", 0, R, quick ? 50 : 200},
+        {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200000 : 2000000},
+        {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200 : 2000},
     };
     rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
     rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
@@ -486,6 +595,10 @@ int main(int argc, char **argv)
     pipe_child_end(&pb, &zero, sizeof zero);
     raw_child_end(&rp);
     mproc_set_start_method(method);
+    rows[7].mproc_us = median_run(run_mproc_queue, 64, rows[7].iterations, R);
+    rows[7].raw_us = median_run(run_raw_pipe, 64, rows[7].iterations, R);
+    rows[8].mproc_us = median_run(run_mproc_queue, (size_t)1 << 20, rows[8].iterations, R);
+    rows[8].raw_us = median_run(run_raw_pipe, (size_t)1 << 20, rows[8].iterations, R);
     size_t nrows = sizeof rows / sizeof rows[0];
     run_python(python, script, quick, rows, nrows);
 

@@ -99,6 +99,29 @@ def pipe_1mib(iterations):
     return dt / iterations * 1e6
 
 
+def queue_producer(q, go, n, size):
+    b = bytes(size)
+    go.wait()
+    for _ in range(n):
+        q.put(b)
+
+
+def queue_spsc(size, iterations):
+    """A producer process puts iterations messages of size bytes, we get
+    them: time per message, the start excluded (as mproc-bench does)."""
+    ctx = mp.get_context("fork")
+    q, go = ctx.Queue(), ctx.Event()
+    p = ctx.Process(target=queue_producer, args=(q, go, iterations, size))
+    p.start()
+    t0 = time.perf_counter()
+    go.set()
+    for _ in range(iterations):
+        assert len(q.get()) == size
+    t = time.perf_counter() - t0
+    p.join()
+    return t / iterations * 1e6
+
+
 def main():
     quick = "--quick" in sys.argv
     repeats = 3 if quick else 5
@@ -120,6 +143,12 @@ def main():
                                  ("pipe_1mib", pipe_1mib, 50 if quick else 200)):
         fn(min(iterations, 1000))
         samples = [fn(iterations) for _ in range(repeats)]
+        rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
+                      "iterations": iterations}
+    for name, size, iterations in (("queue_64b", 64, 20000 if quick else 200000),
+                                   ("queue_1mib", 1 << 20, 100 if quick else 500)):
+        queue_spsc(size, max(iterations // 10, 1))
+        samples = [queue_spsc(size, iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
     print(json.dumps({"python": sys.version.split()[0], "rows": rows}))

@@ -11,7 +11,7 @@ set(CMAKE_REQUIRED_DEFINITIONS ${_probe_defs})
 # Linux-only (or non-macOS) features: off in the portable build.
 set(MPROC_LINUX_FEATURES
     PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
-    PROC_SELF_EXE ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
+    PROC_SELF_EXE PROC_PID_STAT ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
 # Features every POSIX target we support has, or that replace each other.
 set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD SO_NOSIGPIPE)
 
@@ -25,6 +25,10 @@ if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   check_symbol_exists(sched_getaffinity "sched.h" MPROC_PROBE_SCHED_GETAFFINITY)
   if(EXISTS /proc/self/exe)
     set(MPROC_PROBE_PROC_SELF_EXE 1)
+  endif()
+  # process states (zombies) readable in /proc/<pid>/stat
+  if(EXISTS /proc/self/stat)
+    set(MPROC_PROBE_PROC_PID_STAT 1)
   endif()
   set(CMAKE_REQUIRED_LIBRARIES pthread)
   check_symbol_exists(pthread_mutexattr_setrobust "pthread.h" MPROC_PROBE_ROBUST_MUTEX)

@@ -118,7 +118,9 @@ static void *seg_alloc(core_seg *s, size_t need)
         }
     }
     be_mutex_unlock(&h->mu);
-    if (out)
+    /* A dedicated segment is fresh and zero-filled already: not touching it
+     * keeps its pages unbacked until used (a queue's ring). */
+    if (out && !h->dedicated)
         memset(out, 0, bsize - BLOCK_HDR);
     return out;
 }

@@ -54,6 +54,7 @@ static void free_obj_item(arg_item *it)
         core_conn_release(it->v.o.handle);
     } else if (it->v.o.owned) {
         const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
+        core_obj_lend(it->v.o.handle, 0);
         ops->free(it->v.o.handle);
     } else {
         core_rec_release_any(it->v.o.rec);
@@ -350,11 +351,14 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
             core_rec_release(rec, ops->destroy);
         return err ? err : MPROC_EINVAL;
     }
+    if (adopt)
+        core_rec_handover(rec, CORE_HANDOVER_RECEIVED, 0);
     arg_item *it = push(a, MPROC_ARG_OBJ);
     if (!it) {
         ops->free(h);
         return MPROC_ENOMEM;
     }
+    core_obj_lend(h, 1);
     it->v.o.handle = h;
     it->v.o.rec = rec;
     it->v.o.owned = 1;

@@ -126,8 +126,13 @@ typedef struct be_symref {
     uint64_t digest;
 } be_symref;
 
+/* The digest both backends compute over up to BE_DIGEST_BYTES of code
+ * (FNV-1a; the core provides it so that the two can never disagree). */
+#define BE_DIGEST_BYTES 64
+uint64_t core_code_digest(const unsigned char *code, size_t n);
+
 typedef void (*be_fnptr)(void);
-int be_sym_locate(be_fnptr fn, be_symref *out);  /* MPROC_EINVAL if not in a module */
+int be_sym_locate(be_fnptr fn, be_symref *out); /* MPROC_ESPAWN if not in a module */
 /* Finds and verifies the function; MPROC_ESPAWN when the module is missing
  * or the code there is not the code the parent described. */
 int be_sym_resolve(const be_symref *ref, be_fnptr *fn);
@@ -278,6 +283,11 @@ int be_random(void *buf, size_t len);
 uint64_t be_thread_id(void);
 
 long be_getpid(void);
+/* Is process pid still running? 1 yes (or it exists and we may not ask),
+ * 0 gone; a zombie counts as gone where the OS can tell (POSIX: always
+ * for our own children). Costs a system call or two: blocked waits ask it
+ * now and then, never a fast path. */
+int be_pid_alive(long pid);
 int be_cpu_count(void);      /* usable CPUs, at least 1 */
 double be_monotonic(void);   /* seconds from an arbitrary start */
 void be_sleep(double seconds);

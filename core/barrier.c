@@ -215,6 +215,8 @@ int mproc_barrier_parties(mproc_barrier *b)
 
 void mproc_barrier_free(mproc_barrier *b)
 {
+    if (core_obj_borrowed(b))
+        return;
     if (!rec_of(b))
         return;
     core_rec_release(&b->s->rec, destroy);

@@ -42,8 +42,10 @@ static void *adopt(core_rec *rec, int *err)
         core_handle_drop(c);
         c = NULL;
     }
-    if (c)
+    if (c) {
+        core_obj_lend(c->lock, 1);
         c->s = (cond_shared *)rec;
+    }
     return c;
 }
 
@@ -130,8 +132,11 @@ mproc_lock *mproc_cond_get_lock(mproc_cond *c) { return valid(c) ? c->lock : NUL
 
 void mproc_cond_free(mproc_cond *c)
 {
+    if (core_obj_borrowed(c))
+        return;
     if (!valid(c))
         return;
+    core_obj_lend(c->lock, 0);
     mproc_lock_free(c->lock);
     core_rec_release(&c->s->rec, destroy);
     core_handle_drop(c);

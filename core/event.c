@@ -114,6 +114,8 @@ int mproc_event_wait(mproc_event *e, double timeout)
 
 void mproc_event_free(mproc_event *e)
 {
+    if (core_obj_borrowed(e))
+        return;
     if (!rec_of(e))
         return;
     core_rec_release(&e->s->rec, destroy);

@@ -82,6 +82,8 @@ int mproc_lock_is_rlock(const mproc_lock *l)
 
 void mproc_lock_free(mproc_lock *l)
 {
+    if (core_obj_borrowed(l))
+        return;
     if (!rec_of(l))
         return;
     core_rec_release(&l->s->rec, destroy);

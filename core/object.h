@@ -13,7 +13,8 @@
 
 #include "arena.h"
 
-#define CORE_OBJ_MAGIC 0x6d70726fu /* "mpro" */
+#define CORE_OBJ_MAGIC 0x6d70726fu      /* "mpro" */
+#define CORE_OBJ_MAGIC_BORROWED 0x6d707261u /* "mpra": owned by args, a value or a condition */
 
 typedef enum core_kind {
     K_NONE = 0,
@@ -30,6 +31,7 @@ typedef enum core_kind {
     K_CONN,     /* process-local: shared with children as a stream (conn.h) */
     K_LISTENER, /* process-local, not shareable */
     K_SENTINEL, /* a process's sentinel, for mproc_wait */
+    K_QUEUE, /* Queue, SimpleQueue and JoinableQueue (the record says which) */
     K_KIND_MAX
 } core_kind;
 
@@ -42,9 +44,21 @@ typedef struct core_obj {
 static inline core_kind core_obj_kind(const void *p)
 {
     const core_obj *o = p;
-    if (!o || o->magic != CORE_OBJ_MAGIC || o->kind >= K_KIND_MAX)
+    if (!o || (o->magic != CORE_OBJ_MAGIC && o->magic != CORE_OBJ_MAGIC_BORROWED) || o->kind >= K_KIND_MAX)
         return K_NONE;
     return (core_kind)o->kind;
+}
+
+/* Handles that belong to something else (a child's args, a value's or a
+ * condition's lock): freeing one by mistake must not free it twice. */
+static inline int core_obj_borrowed(const void *p)
+{
+    return p && ((const core_obj *)p)->magic == CORE_OBJ_MAGIC_BORROWED;
+}
+
+static inline void core_obj_lend(void *p, int lent)
+{
+    ((core_obj *)p)->magic = lent ? CORE_OBJ_MAGIC_BORROWED : CORE_OBJ_MAGIC;
 }
 
 /* A zeroed handle of `size` bytes starting with a core_obj of this kind
@@ -80,5 +94,15 @@ core_rec *core_no_dep(core_rec *rec); /* for kinds without a dependency */
 void core_rec_retain(core_rec *r);
 void core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
 void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
+
+/* References handed to a child by process start: taken before the child
+ * exists (SEND), then given to the child's pid or back (SENT, pid 0 when
+ * the start failed); the child's own handle then takes it over (RECEIVED,
+ * in the child). Kinds that track which processes hold them (queues: a
+ * blocked get must learn that every peer died) count these; for the others
+ * this does nothing. */
+enum core_handover { CORE_HANDOVER_SEND, CORE_HANDOVER_SENT, CORE_HANDOVER_RECEIVED };
+void core_rec_handover(core_rec *r, enum core_handover step, long pid);
+void core_queue_handover(core_rec *r, enum core_handover step, long pid); /* queue_holders.c */
 
 #endif

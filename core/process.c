@@ -198,15 +198,23 @@ static void share_add(core_rec *rec, void *ctx)
     share_list *l = ctx;
     const core_share_ops *ops = core_share_ops_for((core_kind)rec->kind);
     core_rec_retain(rec);
+    core_rec_handover(rec, CORE_HANDOVER_SEND, 0);
     share_segment(l, rec);
     core_rec *dep = ops ? ops->dep(rec) : NULL;
     if (dep)
         share_segment(l, dep);
 }
 
+/* The child exists (ctx: its pid) or never will (NULL): the references
+ * taken for it are its own, or go back. */
+static void share_sent(core_rec *rec, void *ctx)
+{
+    core_rec_handover(rec, CORE_HANDOVER_SENT, ctx ? *(const long *)ctx : 0);
+}
+
 static void share_undo(core_rec *rec, void *ctx)
 {
-    (void)ctx;
+    share_sent(rec, ctx);
     core_rec_release_any(rec);
 }
 
@@ -268,6 +276,8 @@ int mproc_process_start(mproc_process *p)
     core_args_unhold_streams(p->args, &st);
     if (rc) /* the child never ran: the references we took for it go back */
         core_args_each_obj(p->args, share_undo, NULL);
+    else
+        core_args_each_obj(p->args, share_sent, &p->pid);
     free(payload);
     free(sl.shms);
     free(sl.pids);

@@ -98,6 +98,8 @@ int mproc_sem_get_value(mproc_sem *m)
 
 void mproc_sem_free(mproc_sem *m)
 {
+    if (core_obj_borrowed(m))
+        return;
     if (!rec_of(m))
         return;
     core_rec_release(&m->s->rec, destroy);

@@ -162,6 +162,8 @@ int mproc_shm_close(mproc_shm *m)
 {
     if (!valid(m))
         return MPROC_EINVAL;
+    if (core_obj_borrowed(m))
+        return MPROC_ESTATE; /* owned by the args it came in */
     be_shm_close(m->map);
     core_rec_release(&m->s->rec, destroy);
     core_handle_drop(m);

@@ -86,6 +86,8 @@ static void *adopt(core_rec *rec, int *err)
         core_handle_drop(b);
         b = NULL;
     }
+    if (b && b->lock)
+        core_obj_lend(b->lock, 1);
     if (b)
         b->s = s;
     return b;
@@ -134,6 +136,8 @@ static shared_buf *buf_of(const void *p, core_kind kind)
 
 static void buf_free(shared_buf *b)
 {
+    if (b->lock)
+        core_obj_lend(b->lock, 0);
     mproc_lock_free(b->lock);
     core_rec_release(&b->s->rec, destroy);
     core_handle_drop(b);
@@ -164,6 +168,8 @@ char mproc_value_typecode(const mproc_value *v)
 
 void mproc_value_free(mproc_value *v)
 {
+    if (core_obj_borrowed(v))
+        return;
     shared_buf *b = buf_of(v, K_VALUE);
     if (b)
         buf_free(b);
@@ -200,6 +206,8 @@ char mproc_array_typecode(const mproc_array *a)
 
 void mproc_array_free(mproc_array *a)
 {
+    if (core_obj_borrowed(a))
+        return;
     shared_buf *b = buf_of(a, K_ARRAY);
     if (b)
         buf_free(b);

@@ -112,7 +112,7 @@ typedef enum mproc_arg_type {
     MPROC_ARG_DOUBLE,
     MPROC_ARG_STR,
     MPROC_ARG_BYTES,
-    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm or conn */
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue or conn */
 } mproc_arg_type;
 
 MPROC_API mproc_args *mproc_args_new(void);
@@ -134,8 +134,9 @@ MPROC_API double mproc_args_double(const mproc_args *, size_t i);
 MPROC_API const char *mproc_args_str(const mproc_args *, size_t i);
 MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len);
 /* The object at i: in the parent the handle that was added, in the child a
- * handle owned by the args (valid while they live; do not free it). Cast it
- * to its type (mproc_lock *, mproc_value *, ...); every call checks. */
+ * handle owned by the args (valid while they live; freeing it does nothing,
+ * mproc_shm_close gives MPROC_ESTATE). Cast it to its type (mproc_lock *,
+ * mproc_value *, ...); every call checks. */
 MPROC_API void *mproc_args_obj(const mproc_args *, size_t i);
 MPROC_API void mproc_args_free(mproc_args *);
 /* The msgpack encoding (an array of the values) and back; used by the
@@ -248,7 +249,7 @@ typedef int (*mproc_predicate)(void *arg);
 MPROC_API int mproc_cond_wait_for(mproc_cond *, mproc_predicate pred, void *arg, double timeout);
 MPROC_API int mproc_cond_notify(mproc_cond *, int n); /* wakes up to n waiters */
 MPROC_API int mproc_cond_notify_all(mproc_cond *);
-MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition */
+MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition (freeing it does nothing) */
 MPROC_API void mproc_cond_free(mproc_cond *);
 
 typedef struct mproc_event mproc_event;
@@ -294,7 +295,7 @@ typedef struct mproc_value mproc_value;
 typedef struct mproc_array mproc_array;
 MPROC_API mproc_value *mproc_value_new(char typecode, const void *init, int locked, int *err);
 MPROC_API void *mproc_value_ptr(mproc_value *);
-MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value */
+MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value (freeing it does nothing) */
 MPROC_API char mproc_value_typecode(const mproc_value *);
 MPROC_API void mproc_value_free(mproc_value *);
 MPROC_API mproc_array *mproc_array_new(char typecode, size_t n, const void *init, int locked, int *err);
@@ -372,8 +373,9 @@ MPROC_API void mproc_conn_free(mproc_conn *);
 
 /* connection.wait(): waits until at least one of the objects is ready or
  * timeout passes. Objects: connections (ready when a receive would not
- * block, at the end of the stream too) and process sentinels (ready once
- * the child ended). Fills ready (room for n; may be NULL) with the ready
+ * block, at the end of the stream too), process sentinels (ready once
+ * the child ended) and queues (ready when a get would find a message;
+ * queues have no OS object, so they are looked at every 1-20 ms). Fills ready (room for n; may be NULL) with the ready
  * ones in input order and returns how many (0 at the timeout). Any n.
  * MPROC_EINVAL for anything else (a send-only connection too),
  * MPROC_ECLOSED for a closed connection or process. n = 0 with a negative
@@ -417,6 +419,98 @@ MPROC_API mproc_conn *mproc_client(const char *address, const void *authkey, siz
 /* The same within timeout (< 0: no bound). */
 MPROC_API mproc_conn *mproc_client_timeout(const char *address, const void *authkey, size_t keylen,
                                            double timeout, int *err);
+/* ---------------------------------------------------------------- queues */
+
+/* Queue, SimpleQueue and JoinableQueue between any number of producer and
+ * consumer processes (and threads): pass them to children with
+ * mproc_args_add_obj. Messages are byte strings, delivered whole and in
+ * the order each producer put them.
+ *
+ * A queue is a ring of `capacity` bytes in shared memory; a message takes
+ * its length rounded up to 8, plus 8. put copies the message into the ring
+ * before it returns: there is no feeder thread, so a message is gettable
+ * as soon as put returns and a producer may exit at once, whether or not
+ * anyone has read it (CPython gh-73983 cannot happen). The flip side: an
+ * unbounded queue is bounded by its ring, and put waits (up to its
+ * timeout) while the ring is full.
+ *
+ * A message bigger than the ring is streamed through it in chunks while
+ * one consumer takes it out: it needs a consumer reading at the same time,
+ * and other producers wait until it is through. A put that times out
+ * half-way takes the message back (nobody gets any of it) and returns
+ * MPROC_EFULL.
+ *
+ * Dead peers (CPython gh-87971): a get on an empty queue, a put on a full
+ * one and a join return MPROC_EOS once every other process that held the
+ * queue is dead (or closed/freed its handle), instead of waiting forever.
+ * Blocked calls check this every 50 ms or so. It needs a second process
+ * to have held the queue: a queue used only by the threads of one process
+ * never reports it. A process killed in the middle of a put or get leaves
+ * the queue whole: its message is there entirely or not at all. */
+typedef struct mproc_queue mproc_queue;
+
+typedef enum mproc_queue_kind {
+    MPROC_QUEUE_PLAIN = 0,   /* Queue */
+    MPROC_QUEUE_SIMPLE = 1,  /* SimpleQueue: no maxsize, no join_thread */
+    MPROC_QUEUE_JOINABLE = 2 /* JoinableQueue: task_done and join */
+} mproc_queue_kind;
+
+#define MPROC_QUEUE_DEFAULT_CAPACITY ((size_t)4 << 20) /* 4 MiB; unused pages cost no memory */
+
+typedef struct mproc_queue_opts {
+    mproc_queue_kind kind;
+    size_t maxsize;  /* most messages at once; 0 = as many as the ring holds */
+    size_t capacity; /* ring bytes, 64 .. 2^40 (rounded up to 8); 0 = the default */
+} mproc_queue_opts;
+#define MPROC_QUEUE_OPTS_INIT {MPROC_QUEUE_PLAIN, 0, 0}
+
+/* Queue(maxsize) with the default capacity; maxsize 0 = unbounded. */
+MPROC_API mproc_queue *mproc_queue_new(size_t maxsize, int *err);
+MPROC_API mproc_queue *mproc_simplequeue_new(int *err);
+MPROC_API mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err);
+/* Any kind, maxsize and capacity (opts NULL = a default Queue). A bad kind,
+ * a capacity out of range or a SimpleQueue with a maxsize: MPROC_EINVAL. */
+MPROC_API mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err);
+/* Copies len bytes (buf may be NULL when len is 0) into the queue, waiting
+ * up to timeout for room (maxsize messages already there, or not enough
+ * ring). MPROC_EFULL at the timeout (at once with timeout 0), MPROC_EOS if
+ * every other holder is dead, MPROC_ECLOSED after close, MPROC_EMSGSIZE
+ * past 2^62 bytes. JoinableQueue: each put adds an unfinished task. */
+MPROC_API int mproc_queue_put(mproc_queue *, const void *buf, size_t len, double timeout);
+/* Takes the oldest message: *buf (free it with mproc_free; never NULL, even
+ * for 0 bytes) and *len. MPROC_EEMPTY at the timeout, MPROC_EOS if the queue
+ * is empty and every other holder is dead, MPROC_ECLOSED after close. Once
+ * a streamed message has begun to arrive, get reads all of it, as Python's
+ * does (the timeout bounds the wait for a message to begin). */
+MPROC_API int mproc_queue_get(mproc_queue *, void **buf, size_t *len, double timeout);
+MPROC_API int mproc_queue_put_nowait(mproc_queue *, const void *buf, size_t len); /* timeout 0 */
+MPROC_API int mproc_queue_get_nowait(mproc_queue *, void **buf, size_t *len);    /* timeout 0 */
+/* Messages in the queue (exact, on every platform: gh-101094); a message
+ * a consumer is already taking is not counted. INT_MAX at most. */
+MPROC_API int mproc_queue_qsize(mproc_queue *);
+/* 1 or 0, hints as in Python (another process may change it at once).
+ * empty: MPROC_ECLOSED after close. full: maxsize reached (an unbounded
+ * queue is never full, though its ring may be). */
+MPROC_API int mproc_queue_empty(mproc_queue *);
+MPROC_API int mproc_queue_full(mproc_queue *);
+/* This handle can no longer put or get (MPROC_ECLOSED); other handles and
+ * processes are not affected. Closing twice is fine. */
+MPROC_API int mproc_queue_close(mproc_queue *);
+/* Python's feeder-thread calls, kept for the same code shape. join_thread:
+ * MPROC_ESTATE before close, then 0 at once (put never leaves anything to
+ * flush). cancel_join_thread: 0, does nothing (there is never data to lose).
+ * Not for a SimpleQueue (MPROC_EINVAL). */
+MPROC_API int mproc_queue_join_thread(mproc_queue *);
+MPROC_API int mproc_queue_cancel_join_thread(mproc_queue *);
+/* JoinableQueue (others: MPROC_EINVAL). task_done: one task finished;
+ * MPROC_ESTATE if called more times than messages were put. join: waits
+ * until every task is done; MPROC_ETIMEDOUT, or MPROC_EOS when tasks
+ * remain and every other holder is dead. Both work after close. */
+MPROC_API int mproc_queue_task_done(mproc_queue *);
+MPROC_API int mproc_queue_join(mproc_queue *, double timeout);
+/* Frees the handle (a handle owned by args: nothing happens); the queue
+ * lives while any process holds it. */
+MPROC_API void mproc_queue_free(mproc_queue *);
 
 #ifdef __cplusplus
 }

@@ -25,20 +25,6 @@ static int copy_file(const char *from, const char *to)
     return ok ? 0 : -1;
 }
 
-static int run(mproc_target fn, int *code)
-{
-    mproc_process *p = mproc_process_new(fn, NULL, NULL, NULL);
-    if (!p)
-        return MPROC_ENOMEM;
-    int rc = mproc_process_start(p);
-    if (rc == 0) {
-        rc = mproc_process_join(p, 60);
-        if (rc == 0)
-            rc = mproc_process_exitcode(p, code);
-    }
-    mproc_process_free(p);
-    return rc;
-}
 
 static void test_plugin_target(void)
 {
@@ -57,7 +43,7 @@ static void test_plugin_target(void)
 
     /* The child has not loaded the plugin: it loads it and runs variant 1. */
     int code = -1;
-    CHECK_RC(run(fn, &code), 0);
+    CHECK_RC(test_run(fn, NULL, &code), 0);
     CU_ASSERT_EQUAL(code, 11);
 
     /* The file now holds other code at the same offset: refused. */
@@ -65,11 +51,11 @@ static void test_plugin_target(void)
     snprintf(next, sizeof next, "%s.new", path);
     CU_ASSERT_EQUAL_FATAL(copy_file(plugin2, next), 0);
     CU_ASSERT_EQUAL_FATAL(rename(next, path), 0); /* our mapping stays valid */
-    CHECK_RC(run(fn, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
 
     /* The file is gone: refused. */
     unlink(path);
-    CHECK_RC(run(fn, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
     CU_ASSERT_EQUAL(fn(NULL), 11); /* the parent's copy is untouched */
     dlclose(h);
@@ -83,7 +69,7 @@ static void test_target_outside_any_module(void)
     void *obj = blob;
     memcpy(&fn, &obj, sizeof fn);
     int code;
-    CHECK_RC(run(fn, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
     free(blob);
 }

@@ -16,20 +16,6 @@ static const char *plugin1, *plugin2;
 
 /* ------------------------------------------------------------- helpers */
 
-static int run(mproc_target fn, const mproc_args *a, int *code)
-{
-    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
-    if (!p)
-        return MPROC_ENOMEM;
-    int rc = mproc_process_start(p);
-    if (rc == 0) {
-        rc = mproc_process_join(p, 60);
-        if (rc == 0)
-            rc = mproc_process_exitcode(p, code);
-    }
-    mproc_process_free(p);
-    return rc;
-}
 
 /* dir + name into out (wide); dir ends with a backslash. */
 static void join_path(wchar_t *out, size_t cap, const wchar_t *dir, const char *name)
@@ -147,19 +133,19 @@ static void test_plugin_target(void)
 
     /* The child has not loaded the DLL: it loads it and runs variant 1. */
     int code = -1;
-    CHECK_RC(run(fn, NULL, &code), 0);
+    CHECK_RC(test_run(fn, NULL, &code), 0);
     CU_ASSERT_EQUAL(code, 11);
 
     /* A loaded DLL can be renamed, not overwritten: move ours away and put
      * variant 2 under its name. Other code at the same offset: refused. */
     CU_ASSERT_TRUE_FATAL(MoveFileExW(path, old, MOVEFILE_REPLACE_EXISTING));
     CU_ASSERT_TRUE_FATAL(CopyFileW(src2, path, FALSE));
-    CHECK_RC(run(fn, NULL, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     expect_os_error(ERROR_REVISION_MISMATCH); /* the backend's code for "changed" */
 
     /* The file is gone: the child cannot load it. */
     CU_ASSERT_TRUE(DeleteFileW(path));
-    CHECK_RC(run(fn, NULL, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     expect_os_error(ERROR_MOD_NOT_FOUND);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
     CU_ASSERT_EQUAL(fn(NULL), 11); /* the parent's copy is untouched */
@@ -177,13 +163,13 @@ static void test_target_not_code(void)
     unsigned char *blob = calloc(64, 1);
     void *obj = blob;
     memcpy(&fn, &obj, sizeof fn);
-    CHECK_RC(run(fn, NULL, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     expect_os_error(ERROR_MOD_NOT_FOUND);
     free(blob);
     /* Read-only data inside the executable is no code either. */
     obj = (void *)not_code;
     memcpy(&fn, &obj, sizeof fn);
-    CHECK_RC(run(fn, NULL, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(fn, NULL, &code), MPROC_ESPAWN);
     expect_os_error(ERROR_INVALID_ADDRESS);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
 }
@@ -266,7 +252,7 @@ static void test_child_dies_before_report(void)
     /* The variable is inherited: the child leaves before mproc_init. */
     CU_ASSERT_TRUE_FATAL(SetEnvironmentVariableA("MPROC_TEST_DIE_EARLY", "1"));
     int code = -1;
-    CHECK_RC(run(t_sleep, NULL, &code), MPROC_ESPAWN);
+    CHECK_RC(test_run(t_sleep, NULL, &code), MPROC_ESPAWN);
     DWORD err = (DWORD)mproc_last_os_error();
     CU_ASSERT_TRUE(err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
@@ -274,7 +260,7 @@ static void test_child_dies_before_report(void)
     /* And the next child is fine. */
     mproc_args *a = mproc_args_new();
     mproc_args_add_double(a, 0.0);
-    CHECK_RC(run(t_sleep, a, &code), 0);
+    CHECK_RC(test_run(t_sleep, a, &code), 0);
     CU_ASSERT_EQUAL(code, 0);
     mproc_args_free(a);
 }

@@ -77,6 +77,22 @@ static inline int test_finish(mproc_process *p)
     return code;
 }
 
+/* Runs fn(args) to its end: 0 and *code, or the first error on the way. */
+static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
+{
+    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
+    if (!p)
+        return MPROC_ENOMEM;
+    int rc = mproc_process_start(p);
+    if (rc == 0) {
+        rc = mproc_process_join(p, 60);
+        if (rc == 0)
+            rc = mproc_process_exitcode(p, code);
+    }
+    mproc_process_free(p);
+    return rc;
+}
+
 typedef struct test_case {
     const char *name;
     void (*fn)(void);

@@ -11,18 +11,7 @@
 
 #include "posix.h"
 
-#define DIGEST_BYTES 64
 
-/* FNV-1a over the first bytes of the function (bounded by its segment). */
-static uint64_t digest(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ^ n;
-}
 
 typedef struct found {
     uintptr_t addr;       /* in: address to locate (locate) */
@@ -105,7 +94,7 @@ static void iterate(found *f)
         strcpy(f->name, name);
         f->offset = f->addr - (uintptr_t)info.dli_fbase;
         f->fn = f->addr;
-        f->avail = DIGEST_BYTES; /* code pages are whole: reading 64 is safe */
+        f->avail = BE_DIGEST_BYTES; /* code pages are whole: reading 64 is safe */
         f->ok = 1;
         return;
     }
@@ -115,7 +104,7 @@ static void iterate(found *f)
         if (!name || strcmp(name, f->module) != 0)
             continue;
         f->fn = (uintptr_t)_dyld_get_image_header(i) + (uintptr_t)f->offset;
-        f->avail = DIGEST_BYTES;
+        f->avail = BE_DIGEST_BYTES;
         f->ok = 1;
         return;
     }
@@ -135,8 +124,8 @@ int be_sym_locate(be_fnptr fn, be_symref *out)
     memset(out, 0, sizeof *out);
     strcpy(out->module, f.name);
     out->offset = f.offset;
-    size_t n = f.avail < DIGEST_BYTES ? f.avail : DIGEST_BYTES;
-    out->digest = digest((const unsigned char *)f.fn, n);
+    size_t n = f.avail < BE_DIGEST_BYTES ? f.avail : BE_DIGEST_BYTES;
+    out->digest = core_code_digest((const unsigned char *)f.fn, n);
     return 0;
 }
 
@@ -164,8 +153,8 @@ int be_sym_resolve(const be_symref *ref, be_fnptr *fn)
     }
     if (!f.ok)
         return MPROC_ESPAWN;
-    size_t n = f.avail < DIGEST_BYTES ? f.avail : DIGEST_BYTES;
-    if (digest((const unsigned char *)f.fn, n) != ref->digest)
+    size_t n = f.avail < BE_DIGEST_BYTES ? f.avail : BE_DIGEST_BYTES;
+    if (core_code_digest((const unsigned char *)f.fn, n) != ref->digest)
         return MPROC_ESPAWN;
     *fn = (be_fnptr)f.fn;
     return 0;

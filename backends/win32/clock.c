@@ -13,15 +13,11 @@ double be_monotonic(void)
     return (double)(c / f) + (double)(c % f) / (double)f;
 }
 
-double w32_deadline(double timeout) { return timeout < 0 ? -1.0 : be_monotonic() + timeout; }
-
 DWORD w32_remaining_ms(double deadline)
 {
-    if (deadline < 0)
+    double rem = core_remaining(deadline);
+    if (rem < 0)
         return INFINITE;
-    double rem = deadline - be_monotonic();
-    if (rem <= 0)
-        return 0;
     double ms = rem * 1000.0 + 0.999; /* round up: never wake before the deadline */
     return ms >= (double)(INFINITE - 1) ? INFINITE - 1 : (DWORD)ms;
 }
@@ -30,7 +26,7 @@ void be_sleep(double seconds)
 {
     if (!(seconds > 0))
         return;
-    double deadline = w32_deadline(seconds);
+    double deadline = core_deadline(seconds);
     DWORD ms;
     while ((ms = w32_remaining_ms(deadline)) > 0)
         Sleep(ms);

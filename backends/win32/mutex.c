@@ -48,7 +48,7 @@ static int take_over(w32_mutex *m, uint64_t dead, uint64_t me)
 
 static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     /* Whether the holder lives costs system calls to find out and most
      * waits end sooner: a sleeper asks once it has slept WATCH_AFTER, a
      * try-lock at once (to report a dead holder). */

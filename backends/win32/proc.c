@@ -36,7 +36,7 @@ static int exit_code(DWORD code)
 
 int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     for (;;) {
         DWORD r = WaitForSingleObject(bp->process, w32_remaining_ms(deadline));
         if (r == WAIT_OBJECT_0)
@@ -74,4 +74,21 @@ void be_proc_free(be_proc *bp)
         return;
     CloseHandle(bp->process);
     free(bp);
+}
+
+/* A process id stays taken while any handle to the process is open, so a
+ * pid that opens and is not signalled is the process we mean (or one that
+ * reused the id after every handle to ours was closed). */
+int be_pid_alive(long pid)
+{
+    if (pid <= 0)
+        return 0;
+    if ((DWORD)pid == GetCurrentProcessId())
+        return 1;
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!h)
+        return GetLastError() == ERROR_INVALID_PARAMETER ? 0 : 1; /* else it exists: access denied */
+    DWORD r = WaitForSingleObject(h, 0);
+    CloseHandle(h);
+    return r == WAIT_OBJECT_0 ? 0 : 1;
 }

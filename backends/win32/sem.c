@@ -42,7 +42,7 @@ static int try_take(w32_sem *s)
 
 static int wait_slow(w32_sem *s, double timeout)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     HANDLE wake = w32_wake_event(s, &s->id);
     if (!wake)
         return MPROC_ESYS;

@@ -92,26 +92,12 @@ int be_shm_create(size_t size, be_shm **out)
 
 /* ------------------------------------------------------------ named */
 
-static int valid_name(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > BE_SHM_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
-}
-
 static void section_name(wchar_t *out, const char *name)
 {
     wcscpy(out, NAMED_PREFIX);
     size_t n = wcslen(out);
     while (*name)
-        out[n++] = (wchar_t)*name++; /* ASCII only (valid_name) */
+        out[n++] = (wchar_t)*name++; /* ASCII only (core_shm_name_valid) */
     out[n] = L'\0';
 }
 
@@ -149,7 +135,7 @@ static int create_named(const wchar_t *wname, size_t size, be_shm **out)
 static named_header *header_of(char *view)
 {
     named_header *hdr = (named_header *)view;
-    double deadline = w32_deadline(HEADER_WAIT);
+    double deadline = core_deadline(HEADER_WAIT);
     while (atomic_load(&hdr->magic) != NAMED_MAGIC) {
         if (atomic_load(&hdr->magic) != 0 || w32_remaining_ms(deadline) == 0)
             return NULL;
@@ -183,7 +169,7 @@ static int attach_named(const wchar_t *wname, size_t size, be_shm **out)
 
 int be_shm_open(const char *name, size_t size, int create, be_shm **out)
 {
-    if (!valid_name(name) || (create && size == 0))
+    if (!core_shm_name_valid(name) || (create && size == 0))
         return MPROC_EINVAL;
     wchar_t wname[SECTION_NAME_CAP];
     section_name(wname, name);
@@ -192,7 +178,7 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
 
 int be_shm_unlink(const char *name)
 {
-    if (!valid_name(name))
+    if (!core_shm_name_valid(name))
         return MPROC_EINVAL;
     wchar_t wname[SECTION_NAME_CAP];
     section_name(wname, name);

@@ -136,7 +136,7 @@ static int shm_list(const be_start *how, HANDLE child, w32_spawn_shm **out)
  * child's report. */
 static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD child_pid)
 {
-    double deadline = w32_deadline(W32_SPAWN_TIMEOUT);
+    double deadline = core_deadline(W32_SPAWN_TIMEOUT);
     w32_spawn_hello hello = {0};
     HANDLE job = w32_daemon_job(), remote = NULL;
     /* Straight into the child: the job handle is never inheritable here. */

@@ -12,18 +12,7 @@
 
 #include "win32.h"
 
-#define DIGEST_BYTES 64
 
-/* FNV-1a over the first bytes of the function (as in the POSIX backend). */
-static uint64_t digest(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ^ n;
-}
 
 /* Bytes from rva to the end of the executable section of mod containing
  * it; 0 if rva is not in an executable section of the image. */
@@ -51,8 +40,8 @@ static size_t exec_span(HMODULE mod, uint64_t rva)
 
 static uint64_t code_digest(HMODULE mod, uint64_t rva, size_t span)
 {
-    size_t n = span < DIGEST_BYTES ? span : DIGEST_BYTES;
-    return digest((const unsigned char *)mod + rva, n);
+    size_t n = span < BE_DIGEST_BYTES ? span : BE_DIGEST_BYTES;
+    return core_code_digest((const unsigned char *)mod + rva, n);
 }
 
 int be_sym_locate(be_fnptr fn, be_symref *out)

@@ -62,9 +62,9 @@ typedef struct w32_spawn_shm {
 int w32_fail(int code, DWORD os_error);
 int w32_last_error(int code); /* w32_fail(code, GetLastError()) */
 
-/* clock.c: deadlines in be_monotonic() seconds; < 0 means none. */
-double w32_deadline(double timeout);
-DWORD w32_remaining_ms(double deadline); /* INFINITE when there is none */
+/* clock.c: the time left until a core_deadline() in milliseconds, rounded
+ * up; INFINITE when there is none. */
+DWORD w32_remaining_ms(double deadline);
 
 /* text.c: UTF-8 <-> UTF-16. */
 wchar_t *w32_wide(const char *utf8);                           /* malloc'd, NULL on failure */
