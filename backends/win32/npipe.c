@@ -125,7 +125,7 @@ static int await_client(w32_npipe *l, double deadline)
 
 int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     DWORD w;
     while ((w = WaitForSingleObject(l->turn, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
            w32_remaining_ms(deadline) > 0)
@@ -150,7 +150,7 @@ int w32_npipe_connect(const char *name, double timeout, be_stream **out)
     wchar_t *w = pipe_name(name, &rc);
     if (!w)
         return rc;
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     for (;;) {
         HANDLE h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);

@@ -163,7 +163,7 @@ int be_stream_poll(be_stream *s, double timeout)
         if (r != 0 || timeout == 0)
             return r;
     }
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     OVERLAPPED ov;
     int r = w32_probe_start(s, &ov);
     if (r != 0)

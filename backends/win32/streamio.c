@@ -82,7 +82,7 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
 
 int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     xfer x = {.s = s, .writing = 0, .nb = 1};
     char *p = buf;
     while (len) {
@@ -161,7 +161,7 @@ static int write_cursor(be_stream *s, cursor *c, double deadline)
 
 int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += iov[i].len;

@@ -104,7 +104,7 @@ int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound
 
 int w32_tcp_accept(SOCKET l, double timeout, be_stream **out)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     for (;;) {
         int r = wait_socket(l, 1, deadline);
         if (r <= 0)
@@ -153,7 +153,7 @@ static int connect_one(const struct addrinfo *ai, double deadline, be_stream **o
 
 int w32_tcp_connect(const be_addr *addr, double timeout, be_stream **out)
 {
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     struct addrinfo *ai;
     int rc = resolve(addr, 0, &ai);
     if (rc)

@@ -168,7 +168,7 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
         be_sleep(timeout);
         return 0;
     }
-    double deadline = w32_deadline(timeout);
+    double deadline = core_deadline(timeout);
     OVERLAPPED *ov = calloc(n, sizeof *ov);
     HANDLE *h = calloc(n, sizeof *h);
     if (!ov || !h) {
