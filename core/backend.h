@@ -210,6 +210,19 @@ int be_stream_write(be_stream *, const be_iov *iov, size_t n, double timeout);
 /* 1 when a read would not block (data, end of stream or error), 0 when
  * nothing came within timeout, or a negative error. */
 int be_stream_poll(be_stream *, double timeout);
+
+/* Message streams: Windows message-mode named pipes (pipe: listeners and
+ * clients, as Python's AF_PIPE). One be_stream_write is one message, with
+ * the boundaries the OS keeps (so no length header is needed); the reader
+ * takes the next message's size from be_stream_next_message, then reads
+ * exactly that many bytes with be_stream_read, in pieces if it likes. An
+ * empty message is consumed by be_stream_next_message itself. Readiness
+ * (poll, wait) counts an empty message too. */
+int be_stream_is_message(const be_stream *); /* 1 or 0 (POSIX: always 0) */
+/* Waits for the next message: 0 and *size, MPROC_EOS, MPROC_ETIMEDOUT (then
+ * nothing was consumed), MPROC_ESYS. Only called on a message stream:
+ * MPROC_ENOSYS on backends that have none (POSIX). */
+int be_stream_next_message(be_stream *, size_t *size, double timeout);
 void be_stream_close(be_stream *); /* NULL is ignored */
 /* The OS object (POSIX descriptor, Windows HANDLE) as an integer, for a
  * user's own event loop. The stream keeps owning it. */

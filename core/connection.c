@@ -1,5 +1,6 @@
 /* connection.c - mproc_conn: Python's Connection over a backend stream,
- * with Python's framing (frame.h).
+ * with Python's framing (frame.h), or none on a message stream (backend.h),
+ * where the OS keeps each message's boundary.
  *
  * A handle is process-local: the stream, its direction, and two mutexes
  * so that threads never interleave messages. The gate (gate.h) lets one
@@ -185,6 +186,7 @@ int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double time
         rc = MPROC_ECLOSED;
     else {
         double deadline = core_deadline(timeout);
+        int msg = be_stream_is_message(c->s);
         /* Header and payload in one system call: no Nagle delay on TCP
          * (CPython bpo-20540) and no separate tiny write. A small message
          * is copied behind its header: one buffer is cheaper for the OS
@@ -193,7 +195,10 @@ int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double time
         size_t hl = core_frame_encode(len, one);
         be_iov iov[2] = {{one, hl}, {buf, len}};
         size_t niov = 2;
-        if (len <= SMALL_SEND) {
+        if (msg) { /* the OS keeps the boundary: no header (Python's AF_PIPE) */
+            iov[0] = iov[1];
+            niov = 1;
+        } else if (len <= SMALL_SEND) {
             if (len)
                 memcpy(one + hl, buf, len);
             iov[0].len = hl + len;
@@ -260,9 +265,8 @@ static int discard(mproc_conn *c, uint64_t n, double deadline)
     return rc;
 }
 
-/* One message into k. *out_of_step: the stream was left inside a message
- * (or its header is garbage), so nothing after it can be read. */
-static int read_message(mproc_conn *c, sink *k, double deadline, int *out_of_step)
+/* The length of the next framed message. */
+static int read_frame_header(mproc_conn *c, uint64_t *n, double deadline, int *out_of_step)
 {
     if (deadline >= 0) {
         /* Wait for the first byte first: a timeout then leaves the
@@ -271,13 +275,17 @@ static int read_message(mproc_conn *c, sink *k, double deadline, int *out_of_ste
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
     }
-    uint64_t n = 0;
     int corrupt = 0;
-    int rc = read_header(c, &n, deadline, &corrupt);
-    if (rc) {
+    int rc = read_header(c, n, deadline, &corrupt);
+    if (rc)
         *out_of_step = corrupt || rc != MPROC_EOS;
-        return rc;
-    }
+    return rc;
+}
+
+/* The body of a message of n bytes into k. */
+static int read_body(mproc_conn *c, sink *k, uint64_t n, double deadline, int *out_of_step)
+{
+    int rc;
     k->len = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
     if (n > k->cap) {
         if (!k->consume_long) {
@@ -303,6 +311,28 @@ static int read_message(mproc_conn *c, sink *k, double deadline, int *out_of_ste
     if (k->alloc)
         k->out = dst;
     return 0;
+}
+
+/* One message into k. *out_of_step: the stream was left inside a message
+ * (or its header is garbage), so nothing after it can be read. */
+static int read_message(mproc_conn *c, sink *k, double deadline, int *out_of_step)
+{
+    uint64_t n = 0;
+    int rc;
+    if (be_stream_is_message(c->s)) {
+        /* The size comes first, so a long message is refused before any
+         * of it is read, as Python's message-mode reader does. */
+        size_t sz = 0;
+        rc = be_stream_next_message(c->s, &sz, core_remaining(deadline));
+        if (rc) {
+            *out_of_step = rc != MPROC_EOS && rc != MPROC_ETIMEDOUT;
+            return rc;
+        }
+        n = sz;
+    } else if ((rc = read_frame_header(c, &n, deadline, out_of_step)) != 0) {
+        return rc;
+    }
+    return read_body(c, k, n, deadline, out_of_step);
 }
 
 static int recv_msg(mproc_conn *c, sink *k, double timeout)

@@ -1,6 +1,7 @@
 /* test_win32_conn.c - connections as only Windows has them: listeners and
- * clients on named pipes (pipe: addresses), Python's framing seen through
- * a pipe's own handle, waits over more than 64 handles of mixed kinds, and
+ * clients on named pipes (pipe: addresses, Python's AF_PIPE wire form:
+ * message mode, no header), Python's framing seen through an mproc_pipe's
+ * own handle, waits over more than 64 handles of mixed kinds, and
  * the HMACs BCrypt computes (test_auth_wire checks them with OpenSSL and is
  * POSIX only). A client child returns 0 on success, or 100 + -(error). */
 #include <stdint.h>
@@ -210,6 +211,139 @@ static void test_pipe_listener(void)
     CU_ASSERT_PTR_NULL(mproc_client(address, NULL, 0, &err));
     CHECK_RC(err, MPROC_ESYS);
     CU_ASSERT_EQUAL(mproc_last_os_error(), ERROR_FILE_NOT_FOUND);
+}
+
+/* ------------------------------------------- pipe: speaks Python's AF_PIPE */
+
+/* A keyless listener and a client, both in this process. */
+static void pipe_pair(const char *tag, mproc_listener **l, mproc_conn **server, mproc_conn **client)
+{
+    char address[128];
+    pipe_address(address, sizeof address, tag);
+    int err = -1;
+    *l = mproc_listener_new(address, NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*l);
+    *client = mproc_client(address, NULL, 0, &err); /* gets the waiting instance */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*client);
+    *server = mproc_listener_accept(*l, 30, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*server);
+}
+
+/* One ReadFile in message mode: the whole next pipe message, its length. */
+static long raw_message(intptr_t handle, void *buf, DWORD cap)
+{
+    HANDLE h = (HANDLE)handle;
+    OVERLAPPED ov;
+    ZeroMemory(&ov, sizeof ov);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    DWORD done = 0;
+    BOOL ok = ReadFile(h, buf, cap, NULL, &ov);
+    if (ok || GetLastError() == ERROR_IO_PENDING)
+        ok = GetOverlappedResult(h, &ov, &done, TRUE);
+    CloseHandle(ov.hEvent);
+    return ok ? (long)done : -1;
+}
+
+#define BIG ((size_t)10 << 20)
+
+static DWORD WINAPI send_big(LPVOID arg)
+{
+    unsigned char *big = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = (unsigned char)(i * 7);
+    int rc = mproc_conn_send_bytes(arg, big, BIG);
+    rc = rc ? rc : mproc_conn_send_bytes(arg, "after", 5);
+    free(big);
+    return (DWORD)rc;
+}
+
+static void test_pipe_is_python_wire(void)
+{
+    mproc_listener *l;
+    mproc_conn *srv, *cli;
+    pipe_pair("wire", &l, &srv, &cli);
+    intptr_t hs;
+    CHECK_RC(mproc_conn_fileno(srv, &hs), 0);
+    /* One send is one pipe message of the payload alone: no header. */
+    CHECK_RC(mproc_conn_send_bytes(cli, "hello", 5), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli, NULL, 0), 0);
+    char got[64];
+    CU_ASSERT_EQUAL(raw_message(hs, got, sizeof got), 5);
+    CU_ASSERT_EQUAL(memcmp(got, "hello", 5), 0);
+    CU_ASSERT_EQUAL(raw_message(hs, got, sizeof got), 0);
+    /* What a Python peer writes (a bare message) is one message for us. */
+    static char bare[] = "xyz";
+    CU_ASSERT_EQUAL(raw_io(hs, 1, bare, 3), 0);
+    expect_str(cli, "xyz");
+    mproc_conn_free(cli);
+    mproc_conn_free(srv);
+    mproc_listener_free(l);
+}
+
+static void test_pipe_boundaries(void)
+{
+    mproc_listener *l;
+    mproc_conn *srv, *cli;
+    pipe_pair("bounds", &l, &srv, &cli);
+    void *buf;
+    size_t len;
+    CHECK_RC(mproc_conn_send_bytes(cli, "ab", 2), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli, "", 0), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli, "", 0), 0);
+    CHECK_RC(mproc_conn_send_bytes(cli, "c", 1), 0);
+    expect_str(srv, "ab");
+    /* An empty message: readiness sees it (a probe consumes it), and the
+     * receive still gets it, once. */
+    CU_ASSERT_EQUAL(mproc_conn_poll(srv, 1), 1);
+    CU_ASSERT_EQUAL(mproc_conn_poll(srv, 0), 1);
+    CHECK_RC(mproc_conn_recv_bytes(srv, &buf, &len, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    mproc_free(buf);
+    CHECK_RC(mproc_conn_recv_bytes(srv, &buf, &len, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    mproc_free(buf);
+    expect_str(srv, "c");
+    CU_ASSERT_EQUAL(mproc_conn_poll(srv, 0), 0);
+    CU_ASSERT_EQUAL(mproc_conn_poll(srv, 0.05), 0);
+    /* An empty message seen by a wait, then received. */
+    CHECK_RC(mproc_conn_send_bytes(srv, NULL, 0), 0);
+    void *objs[1] = {cli};
+    void *ready[1] = {NULL};
+    CU_ASSERT_EQUAL(mproc_wait(objs, 1, 5, ready), 1);
+    CU_ASSERT_PTR_EQUAL(ready[0], cli);
+    CHECK_RC(mproc_conn_recv_bytes(cli, &buf, &len, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(len, 0);
+    mproc_free(buf);
+    /* 10 MiB: more than the pipe holds, so another thread sends it. */
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, send_big, cli), 0);
+    CHECK_RC(mproc_conn_recv_bytes(srv, &buf, &len, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(len, BIG);
+    int same = buf != NULL;
+    for (size_t i = 0; same && i < len; i++)
+        same = ((unsigned char *)buf)[i] == (unsigned char)(i * 7);
+    CU_ASSERT(same);
+    mproc_free(buf);
+    expect_str(srv, "after");
+    test_thread_join(&t);
+    /* Too long: refused by its size before any of it is read. */
+    CHECK_RC(mproc_conn_send_bytes(cli, "0123456789", 10), 0);
+    CHECK_RC(mproc_conn_recv_bytes(srv, &buf, &len, 9), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(len, 10);
+    CHECK_RC(mproc_conn_recv_bytes(srv, &buf, &len, MPROC_NOLIMIT), MPROC_ECLOSED);
+    /* recv_bytes_into drops a long message and goes on. */
+    char small[4];
+    CHECK_RC(mproc_conn_send_bytes(srv, "toolong", 7), 0);
+    CHECK_RC(mproc_conn_send_bytes(srv, "ok", 2), 0);
+    CHECK_RC(mproc_conn_recv_bytes_into(cli, small, sizeof small, &len), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(len, 7);
+    CHECK_RC(mproc_conn_recv_bytes_into(cli, small, sizeof small, &len), 0);
+    CU_ASSERT_EQUAL(len, 2);
+    mproc_conn_free(srv);
+    /* The other end gone. */
+    CHECK_RC(mproc_conn_recv_bytes(cli, &buf, &len, MPROC_NOLIMIT), MPROC_EOS);
+    mproc_conn_free(cli);
+    mproc_listener_free(l);
 }
 
 /* Clients that come before accept wait, as in a socket's backlog. */
@@ -479,6 +613,8 @@ int main(int argc, char **argv)
         {"wire format through the pipe handle", test_wire_format_on_handle},
         {"an inherited stream is taken once", test_inherited_once},
         {"named-pipe listener: key, timeouts, wrong key, name taken", test_pipe_listener},
+        {"named pipes are Python's wire: one message, no header", test_pipe_is_python_wire},
+        {"named pipes keep boundaries: empty, 10 MiB, maxlength", test_pipe_boundaries},
         {"named-pipe clients queue before accept", test_pipe_clients_queue},
         {"accepted named pipe to a worker process", test_pipe_accepted_to_child},
         {"addresses: bad pipe names, unix, nobody there", test_addresses_on_windows},

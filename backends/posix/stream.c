@@ -208,6 +208,21 @@ int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 
 int be_stream_poll(be_stream *s, double timeout) { return px_poll_in(s->fd, timeout); }
 
+/* POSIX streams keep no message boundaries: the core frames messages. */
+int be_stream_is_message(const be_stream *s)
+{
+    (void)s;
+    return 0;
+}
+
+int be_stream_next_message(be_stream *s, size_t *size, double timeout)
+{
+    (void)s;
+    (void)size;
+    (void)timeout;
+    return MPROC_ENOSYS;
+}
+
 void be_stream_close(be_stream *s)
 {
     if (!s)

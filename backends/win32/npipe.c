@@ -1,7 +1,7 @@
 /* npipe.c - listeners and clients on Windows named pipes (\\.\pipe\NAME),
- * as CPython's PipeListener and PipeClient, but in byte mode: the core
- * frames messages itself, so two mproc programs understand each other
- * (CPython's message-mode pipes carry no length header; see DESIGN.md).
+ * as CPython's PipeListener and PipeClient: message-mode pipes, one pipe
+ * message per connection message and no length header (backend.h, message
+ * streams), so Python's AF_PIPE peers understand us.
  *
  * A listener always keeps one instance waiting, so that clients queue on it
  * the way they queue in a socket's backlog; accepting hands out that
@@ -40,7 +40,7 @@ static wchar_t *pipe_name(const char *name, int *rc)
 static HANDLE new_instance(const wchar_t *name, int first)
 {
     DWORD open = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
-    DWORD mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
+    DWORD mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     return CreateNamedPipeW(name, open, mode, PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
 }
 
@@ -155,7 +155,13 @@ int w32_npipe_connect(const char *name, double timeout, be_stream **out)
         HANDLE h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
         if (h != INVALID_HANDLE_VALUE) {
-            rc = w32_stream_wrap(h, W32_STREAM_PIPE, out);
+            DWORD mode = PIPE_READMODE_MESSAGE; /* a client starts in byte mode */
+            if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
+                rc = w32_last_error(MPROC_ESYS);
+                CloseHandle(h);
+            } else {
+                rc = w32_stream_wrap(h, W32_STREAM_PIPE, out);
+            }
             break;
         }
         DWORD err = GetLastError(), ms = w32_remaining_ms(deadline);

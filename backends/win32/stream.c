@@ -4,7 +4,8 @@
  * not be. Waiting for readiness is a zero-byte read, as in CPython's
  * wait() on Windows: it completes when data arrives or the stream ends and
  * consumes nothing, so it leaves the stream as it was for whoever reads
- * it. A pipe that need not be waited for is just peeked at. */
+ * it (but on a message pipe it does consume an empty message, which the
+ * stream then counts). A pipe that need not be waited for is peeked at. */
 #include <stdlib.h>
 
 #include "w32net.h"
@@ -41,6 +42,9 @@ int w32_stream_wrap(HANDLE h, int kind, be_stream **out)
     }
     s->h = h;
     s->kind = kind;
+    DWORD flags = 0;
+    s->message = kind == W32_STREAM_PIPE && GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) &&
+                 (flags & PIPE_TYPE_MESSAGE);
     *out = s;
     return 0;
 }
@@ -55,6 +59,8 @@ void be_stream_close(be_stream *s)
 }
 
 intptr_t be_stream_os_handle(const be_stream *s) { return (intptr_t)s->h; }
+
+int be_stream_is_message(const be_stream *s) { return s->message; }
 
 int w32_stream_error(DWORD err)
 {
@@ -122,11 +128,13 @@ int w32_probe_start(be_stream *s, OVERLAPPED *ov)
     }
     if (err == ERROR_IO_PENDING) /* == WSA_IO_PENDING */
         return 0;
+    if (err == 0 && s->message)
+        InterlockedIncrement(&s->empty_msgs);
     /* Done at once: data, or the end (a broken pipe, a reset): both ready.
      * Nothing is pending, so the event can go back. */
     probe_event_done(s, ov->hEvent);
     ov->hEvent = NULL;
-    if (err && w32_stream_error(err) != MPROC_EOS)
+    if (err && err != ERROR_MORE_DATA && w32_stream_error(err) != MPROC_EOS)
         return MPROC_ESYS; /* recorded */
     return 1;
 }
@@ -140,7 +148,13 @@ int w32_probe_finish(be_stream *s, OVERLAPPED *ov)
     /* The OVERLAPPED must outlive the I/O: wait until it is really over.
      * Cancelled: not ready; completed (data, or an end): ready. */
     DWORD n;
-    int done = GetOverlappedResult(s->h, ov, &n, TRUE) || GetLastError() != ERROR_OPERATION_ABORTED;
+    int done = 1;
+    if (GetOverlappedResult(s->h, ov, &n, TRUE)) {
+        if (s->message)
+            InterlockedIncrement(&s->empty_msgs);
+    } else {
+        done = GetLastError() != ERROR_OPERATION_ABORTED; /* data (ERROR_MORE_DATA) or an end */
+    }
     probe_event_done(s, ov->hEvent);
     ov->hEvent = NULL;
     return done;
@@ -151,19 +165,16 @@ int w32_stream_peek(be_stream *s)
     if (s->kind != W32_STREAM_PIPE)
         return MPROC_ENOSYS;
     DWORD avail = 0;
+    if (s->empty_msgs > 0)
+        return 1;
     if (PeekNamedPipe(s->h, NULL, 0, NULL, &avail, NULL))
         return avail > 0;
     return w32_stream_error(GetLastError()) == MPROC_EOS ? 1 : MPROC_ESYS;
 }
 
-int be_stream_poll(be_stream *s, double timeout)
+/* A probe, waited for until the deadline: 1 ready, 0 not, or an error. */
+static int probe_wait(be_stream *s, double deadline)
 {
-    if (s->kind == W32_STREAM_PIPE) {
-        int r = w32_stream_peek(s);
-        if (r != 0 || timeout == 0)
-            return r;
-    }
-    double deadline = core_deadline(timeout);
     OVERLAPPED ov;
     int r = w32_probe_start(s, &ov);
     if (r != 0)
@@ -176,4 +187,43 @@ int be_stream_poll(be_stream *s, double timeout)
         failed = GetLastError();
     r = w32_probe_finish(s, &ov);
     return failed ? w32_fail(MPROC_ESYS, failed) : r;
+}
+
+int be_stream_poll(be_stream *s, double timeout)
+{
+    if (s->kind == W32_STREAM_PIPE) {
+        int r = w32_stream_peek(s);
+        /* A message pipe's empty message only a probe sees. */
+        if (r != 0 || (timeout == 0 && !s->message))
+            return r;
+    }
+    return probe_wait(s, core_deadline(timeout));
+}
+
+int be_stream_next_message(be_stream *s, size_t *size, double timeout)
+{
+    if (!s->message)
+        return MPROC_ENOSYS;
+    double deadline = core_deadline(timeout);
+    for (;;) {
+        LONG e = s->empty_msgs;
+        if (e > 0 && InterlockedCompareExchange(&s->empty_msgs, e - 1, e) == e) {
+            *size = 0;
+            return 0;
+        }
+        DWORD left = 0;
+        if (!PeekNamedPipe(s->h, NULL, 0, NULL, NULL, &left))
+            return w32_stream_error(GetLastError());
+        if (left > 0) {
+            *size = left;
+            return 0;
+        }
+        /* Nothing, or an empty message first: the probe consumes (and
+         * counts) an empty message, else waits for data or the end. */
+        int r = probe_wait(s, deadline);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return MPROC_ETIMEDOUT;
+    }
 }

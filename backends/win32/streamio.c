@@ -58,10 +58,11 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
         if (!ok)
             err = GetLastError();
     }
-    if (err && err != ERROR_IO_PENDING)
+    /* ERROR_MORE_DATA: a message pipe read the part of a message that fit. */
+    if (err && err != ERROR_IO_PENDING && err != ERROR_MORE_DATA)
         return w32_stream_error(err); /* nothing started */
     DWORD why = 0; /* why we stopped waiting, if we did */
-    if (err) {
+    if (err == ERROR_IO_PENDING) {
         for (;;) {
             DWORD w = WaitForSingleObject(ov.hEvent, w32_remaining_ms(deadline));
             if (w == WAIT_OBJECT_0)
@@ -73,7 +74,7 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
             }
         }
     }
-    if (overlapped_result(s, &ov, done, &err))
+    if (overlapped_result(s, &ov, done, &err) || err == ERROR_MORE_DATA)
         return 0;
     if (why && err == ERROR_OPERATION_ABORTED) /* == WSA_OPERATION_ABORTED */
         err = why;
@@ -159,12 +160,38 @@ static int write_cursor(be_stream *s, cursor *c, double deadline)
     return 0;
 }
 
+/* All of iov as one message: one WriteFile (an empty one too). */
+static int write_message(be_stream *s, const be_iov *iov, size_t n, size_t total, double deadline)
+{
+    if (total > MAXDWORD)
+        return MPROC_EMSGSIZE;
+    char *buf = NULL;
+    if (n > 1 && !(buf = malloc(total ? total : 1)))
+        return MPROC_ENOMEM;
+    size_t at = 0;
+    for (size_t i = 0; buf && i < n; i++) {
+        if (iov[i].len)
+            memcpy(buf + at, iov[i].buf, iov[i].len);
+        at += iov[i].len;
+    }
+    char none = 0;
+    xfer x = {.s = s, .writing = 1, .nb = 1};
+    x.b[0].buf = buf ? buf : n && iov[0].buf ? (char *)iov[0].buf : &none;
+    x.b[0].len = (DWORD)total;
+    DWORD done = 0;
+    int rc = xfer_once(&x, deadline, &done);
+    free(buf);
+    return rc == 0 && done != total ? w32_fail(MPROC_ESYS, ERROR_WRITE_FAULT) : rc;
+}
+
 int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 {
     double deadline = core_deadline(timeout);
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += iov[i].len;
+    if (s->message)
+        return write_message(s, iov, n, total, deadline);
     if (s->kind == W32_STREAM_PIPE && n > 1 && total <= PIPE_GATHER_MAX) {
         /* A pipe write takes one buffer: copy small messages into one. */
         char stack[4096];

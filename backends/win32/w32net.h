@@ -23,7 +23,7 @@ int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound
 int w32_tcp_accept(SOCKET l, double timeout, be_stream **out);
 int w32_tcp_connect(const be_addr *addr, double timeout, be_stream **out);
 
-/* npipe.c: Windows named pipes (\\.\pipe\NAME), byte mode. */
+/* npipe.c: Windows named pipes (\\.\pipe\NAME), message mode. */
 typedef struct w32_npipe w32_npipe;
 int w32_npipe_listen(const char *name, w32_npipe **out);
 int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out);

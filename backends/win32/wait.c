@@ -135,14 +135,15 @@ static int check_now(be_wait_item *items, size_t n, size_t *nready)
 }
 
 /* Starts a probe on every stream not known to be ready and collects the
- * handles to wait on (waiting); else probes just the sockets, whose state
- * only a probe tells. */
+ * handles to wait on (waiting); else probes just the sockets and message
+ * pipes, whose state (an empty message) only a probe tells. */
 static int arm(be_wait_item *items, size_t n, int waiting, OVERLAPPED *ov, HANDLE *h, size_t *nh,
                size_t *nready)
 {
     for (size_t i = 0; i < n; i++) {
         be_wait_item *it = &items[i];
-        if (it->ready || (!waiting && it->stream && it->stream->kind != W32_STREAM_SOCKET))
+        if (it->ready || (!waiting && it->stream && it->stream->kind != W32_STREAM_SOCKET &&
+                            !it->stream->message))
             continue;
         if (it->proc) {
             if (waiting && !proc_seen(items, i))

@@ -121,14 +121,19 @@ struct be_stream {
     int kind;
     HANDLE event[W32_EV_COUNT]; /* manual-reset */
     volatile LONG probe_busy;   /* event[W32_EV_PROBE] is in use */
+    int message;                /* a message-mode pipe (backend.h) */
+    volatile LONG empty_msgs;   /* empty messages a probe consumed */
 };
-/* A stream around h (overlapped), which it takes (closed on failure). */
+/* A stream around h (overlapped), which it takes (closed on failure). A
+ * pipe whose server made it PIPE_TYPE_MESSAGE is a message stream; its
+ * handle must be in PIPE_READMODE_MESSAGE. */
 int w32_stream_wrap(HANDLE h, int kind, be_stream **out);
 /* The I/O error err as our code: MPROC_EOS for a broken pipe or a reset
  * connection, MPROC_ETIMEDOUT for ERROR_TIMEOUT, else MPROC_ESYS (recorded). */
 int w32_stream_error(DWORD err);
 /* A zero-byte overlapped read: it consumes nothing and completes once the
- * stream has data or has ended. start gives 1 (ready now), 0 (pending: wait
+ * stream has data or has ended. On a message pipe it does consume an empty
+ * message (CPython's _got_empty_message): that is counted in empty_msgs. start gives 1 (ready now), 0 (pending: wait
  * on ov->hEvent) or an error; finish cancels it if still pending, gives
  * the event back and returns 1 if it had completed. */
 int w32_probe_start(be_stream *s, OVERLAPPED *ov);
