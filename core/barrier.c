@@ -76,12 +76,6 @@ out:
 
 static barrier_shared *rec_of(mproc_barrier *b) { return core_obj_kind(b) == K_BARRIER ? b->s : NULL; }
 
-static int lock(barrier_shared *s)
-{
-    int rc = lockrec_acquire(&s->l, MPROC_FOREVER);
-    return rc == MPROC_EOWNERDEAD ? 0 : rc;
-}
-
 static void break_it(barrier_shared *s)
 {
     s->state = BROKEN;
@@ -113,7 +107,7 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout)
     if (timeout < 0)
         timeout = s->timeout;
     double deadline = core_deadline(timeout);
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     /* Block while the barrier drains or resets. */
@@ -156,7 +150,7 @@ int mproc_barrier_reset(mproc_barrier *b)
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     if (s->count > 0) {
@@ -174,7 +168,7 @@ int mproc_barrier_abort(mproc_barrier *b)
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     break_it(s);
@@ -186,7 +180,7 @@ int mproc_barrier_broken(mproc_barrier *b)
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     int broken = s->state == BROKEN;
@@ -199,7 +193,7 @@ int mproc_barrier_n_waiting(mproc_barrier *b)
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     int n = s->state == FILLING ? (int)s->count : 0;

@@ -55,19 +55,12 @@ mproc_event *mproc_event_new(int *err)
 
 static event_shared *rec_of(mproc_event *e) { return core_obj_kind(e) == K_EVENT ? e->s : NULL; }
 
-/* The internal lock: a holder that died mid-update left only a flag. */
-static int lock(event_shared *s)
-{
-    int rc = lockrec_acquire(&s->l, MPROC_FOREVER);
-    return rc == MPROC_EOWNERDEAD ? 0 : rc;
-}
-
 int mproc_event_set(mproc_event *e)
 {
     event_shared *s = rec_of(e);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     atomic_store(&s->flag, 1);
@@ -80,7 +73,7 @@ int mproc_event_clear(mproc_event *e)
     event_shared *s = rec_of(e);
     if (!s)
         return MPROC_EINVAL;
-    int rc = lock(s);
+    int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
     atomic_store(&s->flag, 0);

@@ -70,3 +70,9 @@ int lockrec_restore(lockrec *l, uint32_t count)
     }
     return rc;
 }
+
+int lockrec_take(lockrec *l)
+{
+    int rc = lockrec_acquire(l, MPROC_FOREVER);
+    return rc == MPROC_EOWNERDEAD ? 0 : rc;
+}

@@ -20,6 +20,9 @@ int lockrec_init(lockrec *l, int recursive);
 void lockrec_destroy(lockrec *l);
 int lockrec_acquire(lockrec *l, double timeout); /* 0 | ETIMEDOUT | EOWNERDEAD */
 int lockrec_release(lockrec *l);                 /* ESTATE if not held by this thread */
+/* Takes an object's internal lock (Event, Barrier): a holder that died left
+ * only single-field updates behind, so EOWNERDEAD counts as taken. */
+int lockrec_take(lockrec *l);
 int lockrec_is_mine(lockrec *l);
 /* Releases every level (for Condition.wait) and takes them back. */
 uint32_t lockrec_release_all(lockrec *l);

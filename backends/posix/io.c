@@ -60,13 +60,15 @@ double be_monotonic(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int px_poll_in(int fd, double timeout)
+/* Waits until fd is ready for `events` (POLLIN/POLLOUT; end of stream and
+ * errors count as ready): 1, 0 at the timeout, or a negative error. */
+static int poll_for(int fd, short events, double timeout)
 {
     double deadline = core_deadline(timeout);
     for (;;) {
         double rem = core_remaining(deadline);
         int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
-        struct pollfd p = {fd, POLLIN, 0};
+        struct pollfd p = {fd, events, 0};
         int n = poll(&p, 1, ms);
         if (n > 0)
             return 1;
@@ -80,25 +82,9 @@ int px_poll_in(int fd, double timeout)
     }
 }
 
-int px_poll_out(int fd, double timeout)
-{
-    double deadline = core_deadline(timeout);
-    for (;;) {
-        double rem = core_remaining(deadline);
-        int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
-        struct pollfd p = {fd, POLLOUT, 0};
-        int n = poll(&p, 1, ms);
-        if (n > 0)
-            return 1;
-        if (n == 0) {
-            if (core_remaining(deadline) <= 0)
-                return 0;
-            continue;
-        }
-        if (errno != EINTR)
-            return px_sys_error(errno);
-    }
-}
+int px_poll_in(int fd, double timeout) { return poll_for(fd, POLLIN, timeout); }
+
+int px_poll_out(int fd, double timeout) { return poll_for(fd, POLLOUT, timeout); }
 
 int px_read_full(int fd, void *buf, size_t len, double timeout)
 {
