@@ -2,11 +2,20 @@
 # deps.sh - installs every Debian package that building and testing mproc
 # needs. Idempotent: runs apt-get (update first) only when something is
 # missing. Needs root (or sudo).
+#   --test   also what the full test run needs: clang-19 and its sanitizer
+#            runtime (GCC 12's libasan deadlocks children forked while another
+#            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config
       libapr1-dev libcunit1-dev libmsgpack-dev libssl-dev
       python3)
+for a in "$@"; do
+  case "$a" in
+    --test) PKGS+=(clang-19 libclang-rt-19-dev) ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)

@@ -103,10 +103,13 @@ typedef struct test_case {
 static inline int run_tests(int argc, char **argv, const char *suite, const test_case *tests)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    const char *method = NULL;
-    for (int i = 1; i + 1 < argc; i++)
+    const char *method = NULL, *only = NULL;
+    for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--method") == 0)
             method = argv[i + 1];
+        if (strcmp(argv[i], "--only") == 0) /* run the tests whose name contains this */
+            only = argv[i + 1];
+    }
     if (method) {
         int rc = mproc_set_start_method(method);
         if (rc) {
@@ -120,7 +123,8 @@ static inline int run_tests(int argc, char **argv, const char *suite, const test
         return 2;
     CU_pSuite s = CU_add_suite(name, NULL, NULL);
     for (const test_case *t = tests; s && t->name; t++)
-        CU_add_test(s, t->name, t->fn);
+        if (!only || strstr(t->name, only))
+            CU_add_test(s, t->name, t->fn);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
