@@ -507,10 +507,17 @@ void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
 
 int core_args_copy(const mproc_args *src, mproc_args **out)
 {
+    return core_args_copy_range(src, 0, src ? src->n : 0, out);
+}
+
+int core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out)
+{
+    if (to > (src ? src->n : 0) || from > to)
+        return MPROC_EINVAL;
     mproc_args *a = mproc_args_new();
     if (!a)
         return MPROC_ENOMEM;
-    for (size_t i = 0; src && i < src->n; i++) {
+    for (size_t i = from; i < to; i++) {
         const arg_item *it = &src->items[i];
         int rc;
         if (it->type == MPROC_ARG_STR || it->type == MPROC_ARG_BYTES)

@@ -15,6 +15,8 @@ int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt);
 struct core_rec;
 void core_args_each_obj(const mproc_args *a, void (*fn)(struct core_rec *rec, void *ctx), void *ctx);
 int core_args_copy(const mproc_args *src, mproc_args **out); /* src may be NULL */
+/* Items [from, to) of src (objects shared, not moved). */
+int core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out);
 
 /* The streams of the connections in a, each once, for be_start.streams.
  * Holding them keeps the connections open (a close by another thread

@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 2
+#define BE_INTERFACE_VERSION 3
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
@@ -286,6 +286,38 @@ int be_wait(be_wait_item *items, size_t n, double timeout);
  * library refuses (FIPS mode and md5). */
 int be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
             unsigned char out[BE_HMAC_MAX], size_t *outlen);
+
+/* --------------------------------------------- threads (process-local) */
+
+typedef struct be_thread be_thread;
+/* Runs fn(arg) on a new thread of this process. The thread blocks every
+ * asynchronous signal, so that a user's signal handler (Ctrl-C) runs in a
+ * user's thread and interrupts its wait (be_bell_wait). MPROC_ESYS. */
+int be_thread_start(void (*fn)(void *arg), void *arg, be_thread **out);
+void be_thread_join(be_thread *); /* waits for it to end, then frees it */
+
+/* A process-local mutex. */
+typedef struct be_tlock be_tlock;
+int be_tlock_new(be_tlock **out);
+void be_tlock_free(be_tlock *); /* NULL is ignored */
+void be_tlock_lock(be_tlock *);
+void be_tlock_unlock(be_tlock *);
+
+/* A process-local doorbell: any thread rings it, one thread at a time
+ * waits. A ring while nobody waits is kept for the next wait (rings do not
+ * add up). */
+typedef struct be_bell be_bell;
+int be_bell_new(be_bell **out);
+void be_bell_free(be_bell *); /* NULL is ignored */
+void be_bell_ring(be_bell *);
+/* 0 (it rang; consumed), MPROC_ETIMEDOUT, or MPROC_EINTR when a signal
+ * handler ran in this thread during the wait (POSIX; on Windows a console
+ * Ctrl-C handler runs on a thread of its own and interrupts nothing). */
+int be_bell_wait(be_bell *, double timeout);
+
+/* In a pool worker: the terminal's interrupt (Ctrl-C: SIGINT to the
+ * process group, the console's CTRL_C_EVENT) is for the parent only. */
+void be_ignore_interrupts(void);
 
 /* ---------------------------------------------------------------- misc */
 

@@ -133,10 +133,62 @@ int core_conn_open(const mproc_conn *c)
 
 void core_conn_retain(mproc_conn *c) { atomic_fetch_add(&c->refs, 1); }
 
+/* ------------------------------------------------ parent-only handles */
+
+typedef struct parent_only {
+    mproc_conn *c;
+    struct parent_only *next;
+} parent_only;
+static parent_only *parent_only_list; /* under be_core_lock */
+
+int core_conn_parent_only(mproc_conn *c)
+{
+    parent_only *e = malloc(sizeof *e);
+    if (!e)
+        return MPROC_ENOMEM;
+    e->c = c;
+    be_core_lock();
+    e->next = parent_only_list;
+    parent_only_list = e;
+    be_core_unlock();
+    return 0;
+}
+
+static void forget_parent_only(mproc_conn *c)
+{
+    be_core_lock();
+    for (parent_only **pp = &parent_only_list; *pp; pp = &(*pp)->next)
+        if ((*pp)->c == c) {
+            parent_only *e = *pp;
+            *pp = e->next;
+            free(e);
+            break;
+        }
+    be_core_unlock();
+}
+
+void core_conn_close_parent_only(void)
+{
+    /* Only the forking thread exists here, and it held be_core_lock while
+     * it forked: the list is whole, and no call is inside any handle (the
+     * counts copied from the parent mean its threads). */
+    parent_only *e = parent_only_list;
+    parent_only_list = NULL;
+    while (e) {
+        parent_only *next = e->next;
+        atomic_store(&e->c->gate.state, 1u);
+        be_stream_close(e->c->s);
+        e->c->s = NULL;
+        free(e);
+        e = next;
+    }
+}
+
 void core_conn_release(mproc_conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    forget_parent_only(c);
     mproc_conn_close(c);
     if (atomic_load(&c->mu_pid) == be_getpid()) {
         be_mutex_destroy(&c->send_mu);

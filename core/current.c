@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "internal.h"
 
 static struct {
@@ -152,6 +153,8 @@ int mproc_init(int *argc, char ***argv)
 void core_become_child(const core_child_desc *d)
 {
     core_children_forget();
+    if (d->method == BE_FORK)
+        core_conn_close_parent_only();
     cur.name = d->name;
     cur.identity = d->identity;
     cur.parent_pid = d->parent_pid;

@@ -512,6 +512,140 @@ MPROC_API int mproc_queue_join(mproc_queue *, double timeout);
  * lives while any process holds it. */
 MPROC_API void mproc_queue_free(mproc_queue *);
 
+/* ------------------------------------------------------------------ Pool */
+
+/* Python's multiprocessing.Pool. Workers are mproc processes (any start
+ * method); one result thread in the parent hands out tasks, collects
+ * results, runs callbacks and replaces workers. A worker that dies while
+ * running a task fails that task with MPROC_EWORKERLOST and is replaced;
+ * the pool goes on (Python hangs). Workers ignore the terminal's Ctrl-C:
+ * it is for the parent, whose blocking pool calls then return MPROC_EINTR
+ * (POSIX, when a signal handler ran in the waiting thread). */
+typedef struct mproc_pool mproc_pool;
+typedef struct mproc_async mproc_async;
+typedef struct mproc_imap mproc_imap;
+typedef struct mproc_result mproc_result;
+
+/* Runs once in every worker (replacements too) before its first task;
+ * *state (NULL unless set) is then given to each task function there.
+ * Non-zero = failed: mproc_pool_new fails with MPROC_ETASK. */
+typedef int (*mproc_pool_init_fn)(const mproc_args *initargs, void **state);
+/* map: one record of in_size bytes in, one of out_size bytes out (zeroed
+ * before the call). Non-zero = this item failed (MPROC_ETASK). */
+typedef int (*mproc_map_fn)(const void *in, void *out, void *state);
+/* apply: arguments in, bytes out through mproc_result_set. Non-zero =
+ * failed (MPROC_ETASK, the value kept as the failure code). */
+typedef int (*mproc_apply_fn)(const mproc_args *args, mproc_result *out, void *state);
+/* Sets (copies) a task's result; a later call replaces it. */
+MPROC_API int mproc_result_set(mproc_result *, const void *buf, size_t len);
+
+typedef struct mproc_pool_opts {
+    int processes;                  /* 0 = mproc_cpu_count(); < 0 -> MPROC_EINVAL */
+    mproc_pool_init_fn initializer; /* may be NULL */
+    const mproc_args *initargs;     /* may be NULL; copied; objects reach workers as for a Process */
+    unsigned maxtasksperchild;      /* 0 = workers live as long as the pool */
+    const char *start_method;       /* NULL = the default start method */
+} mproc_pool_opts;
+
+/* Starts the workers and waits until each has run its initializer. NULL
+ * with MPROC_EINVAL (bad options), MPROC_ETASK (an initializer failed),
+ * MPROC_ESPAWN/MPROC_ENOSYS (a worker could not start); no worker is left
+ * behind. */
+MPROC_API mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err);
+MPROC_API int mproc_pool_processes(const mproc_pool *); /* number of workers */
+/* No more tasks (MPROC_ESTATE for later submissions); queued ones still
+ * run and the workers then exit. Repeatable. */
+MPROC_API int mproc_pool_close(mproc_pool *);
+/* Stops the workers at once (SIGTERM, then SIGKILL after a short grace);
+ * every unfinished task fails with MPROC_ECLOSED. Returns promptly. */
+MPROC_API int mproc_pool_terminate(mproc_pool *);
+/* After close or terminate: waits until every task ended and every worker
+ * exited. MPROC_ESTATE while the pool still takes tasks, MPROC_ETIMEDOUT,
+ * MPROC_EINTR. Repeatable. */
+MPROC_API int mproc_pool_join(mproc_pool *, double timeout);
+/* Always frees; a pool still running is terminated first. Results not yet
+ * ready then fail with MPROC_ECLOSED; their handles stay valid. */
+MPROC_API void mproc_pool_free(mproc_pool *);
+
+/* map: out[i] = fn(in[i]) for n records. The input is copied once into
+ * shared memory, workers write the output there, and it is copied back
+ * once (never per item). chunksize 0 = Python's rule, ceil(n / (4 x
+ * workers)); workers claim chunks one at a time, so slow items don't stall
+ * the others. 0 when every item succeeded; otherwise, once every chunk has
+ * ended, the first failure to arrive: MPROC_ETASK (an item failed) or
+ * MPROC_EWORKERLOST (a worker died in a chunk); mproc_pool_failure tells
+ * which item. Output of a failed map is unspecified. n = 0 is fine. */
+MPROC_API int mproc_pool_map(mproc_pool *, mproc_map_fn fn, const void *in, size_t n, size_t in_size,
+                             void *out, size_t out_size, size_t chunksize);
+/* The item index and the task function's return code behind this thread's
+ * last MPROC_ETASK / MPROC_EWORKERLOST from a synchronous pool call (code 0
+ * for a lost worker). MPROC_ESTATE when there was none. */
+MPROC_API int mproc_pool_failure(size_t *index, int *code);
+/* apply: runs fn(args) on a worker, waits, and hands out its result
+ * (*out: free with mproc_free; NULL with *len 0 when fn set none). */
+MPROC_API int mproc_pool_apply(mproc_pool *, mproc_apply_fn fn, const mproc_args *args, void **out,
+                               size_t *len);
+/* starmap: fn(args[i]) for each i; outs[i]/lens[i] as for apply. Returns
+ * like map, after every call ended; on failure no result is handed out. */
+MPROC_API int mproc_pool_starmap(mproc_pool *, mproc_apply_fn fn, const mproc_args *const *args, size_t n,
+                                 void **outs, size_t *lens);
+
+/* Asynchronous results. The callbacks run in the pool's result thread
+ * (keep them short: they delay every other result), before the result
+ * counts as ready. */
+typedef struct mproc_async_opts {
+    void (*callback)(mproc_async *r, void *ctx);                 /* on success */
+    void (*error_callback)(mproc_async *r, int err, void *ctx); /* on failure */
+    void *ctx;
+} mproc_async_opts;
+/* opts may be NULL. map_async copies the input before it returns; out
+ * must stay valid until the result is ready or freed (a result freed
+ * before it is ready never writes to out). */
+MPROC_API mproc_async *mproc_pool_apply_async(mproc_pool *, mproc_apply_fn fn, const mproc_args *args,
+                                              const mproc_async_opts *opts, int *err);
+MPROC_API mproc_async *mproc_pool_map_async(mproc_pool *, mproc_map_fn fn, const void *in, size_t n,
+                                            size_t in_size, void *out, size_t out_size, size_t chunksize,
+                                            const mproc_async_opts *opts, int *err);
+MPROC_API mproc_async *mproc_pool_starmap_async(mproc_pool *, mproc_apply_fn fn,
+                                                const mproc_args *const *args, size_t n,
+                                                const mproc_async_opts *opts, int *err);
+/* Waits up to timeout and returns the outcome: 0, MPROC_ETIMEDOUT, MPROC_EINTR,
+ * MPROC_ETASK, MPROC_EWORKERLOST, MPROC_ECLOSED (terminated), MPROC_EBROKEN
+ * (no worker could be started for it). Repeatable. For apply, out/len (may
+ * be NULL) get a copy of the result (mproc_free). */
+MPROC_API int mproc_async_get(mproc_async *, double timeout, void **out, size_t *len);
+/* starmap_async's i-th result (a copy, mproc_free): MPROC_ESTATE before
+ * ready, the async's error after a failure, MPROC_EINVAL past the end. */
+MPROC_API int mproc_async_item(mproc_async *, size_t i, void **out, size_t *len);
+MPROC_API int mproc_async_wait(mproc_async *, double timeout); /* 0 ready, MPROC_ETIMEDOUT, MPROC_EINTR */
+MPROC_API int mproc_async_ready(mproc_async *);                /* 1 or 0 */
+MPROC_API int mproc_async_successful(mproc_async *);           /* 1, 0, MPROC_ESTATE before ready */
+/* Which item failed and its code (see mproc_pool_failure). MPROC_ESTATE
+ * before ready or when nothing failed. */
+MPROC_API int mproc_async_failure(mproc_async *, size_t *index, int *code);
+/* Frees the handle at any time; the task itself goes on. */
+MPROC_API void mproc_async_free(mproc_async *);
+
+/* imap / imap_unordered: results one by one while the input is read
+ * lazily: next(ctx, item) writes one in_size record and returns 1, returns
+ * 0 at the end or < 0 on an error (reported by mproc_imap_next after the
+ * items before it). At most a few chunks per worker are read ahead of the
+ * consumer (CPython reads the whole input first, gh-84291). chunksize 0 =
+ * 1. next is only called from the threads calling mproc_pool_imap* and
+ * mproc_imap_next. */
+typedef int (*mproc_input_fn)(void *ctx, void *item);
+MPROC_API mproc_imap *mproc_pool_imap(mproc_pool *, mproc_map_fn fn, mproc_input_fn next, void *ctx,
+                                      size_t in_size, size_t out_size, size_t chunksize, int *err);
+MPROC_API mproc_imap *mproc_pool_imap_unordered(mproc_pool *, mproc_map_fn fn, mproc_input_fn next,
+                                                void *ctx, size_t in_size, size_t out_size,
+                                                size_t chunksize, int *err);
+/* The next result into out (out_size bytes) and its input position into
+ * *index (may be NULL): 0; MPROC_ETASK / MPROC_EWORKERLOST for a failed
+ * item (index set, iteration goes on); MPROC_EOS at the end; the input's
+ * own error; MPROC_ETIMEDOUT, MPROC_EINTR, MPROC_ECLOSED (pool terminated). */
+MPROC_API int mproc_imap_next(mproc_imap *, void *out, size_t *index, double timeout);
+MPROC_API void mproc_imap_free(mproc_imap *);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,350 @@
+/* pool.c - mproc_pool: creation, workers, task submission, close,
+ * terminate, join and free. The work itself is handed out by the result
+ * thread (pool_handler.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "conn.h"
+#include "internal.h"
+#include "pool.h"
+
+/* -------------------------------------------------------------- workers */
+
+static const char *worker_prefix(const char *method)
+{
+    int m = method ? core_method_from_name(method) : core_default_method();
+    return m == BE_SPAWN ? "SpawnPoolWorker" : m == BE_FORKSERVER ? "ForkServerPoolWorker" : "ForkPoolWorker";
+}
+
+int pool_worker_start(mproc_pool *p, pool_worker *w)
+{
+    mproc_conn *mine = NULL, *theirs = NULL;
+    mproc_args *a = NULL;
+    int rc = mproc_pipe(1, &mine, &theirs);
+    if (rc)
+        return rc;
+    if ((rc = core_conn_parent_only(mine)))
+        goto out;
+    if ((rc = core_args_copy(p->initargs, &a)))
+        goto out;
+    const be_symref *init = &p->init_ref;
+    if ((rc = mproc_args_add_obj(a, theirs)) || (rc = mproc_args_add_str(a, init->module)) ||
+        (rc = mproc_args_add_int(a, p->has_init ? (int64_t)init->offset : 0)) ||
+        (rc = mproc_args_add_int(a, (int64_t)init->digest)) || (rc = mproc_args_add_int(a, p->maxtasks)))
+        goto out;
+    char name[64];
+    snprintf(name, sizeof name, "%s-%u", worker_prefix(p->method), ++p->worker_seq);
+    mproc_process_opts o = {name, 1, p->method};
+    w->proc = mproc_process_new(core_pool_worker_main, a, &o, &rc);
+    if (!w->proc)
+        goto out;
+    if ((rc = mproc_process_start(w->proc))) {
+        mproc_process_free(w->proc);
+        w->proc = NULL;
+        goto out;
+    }
+    /* Our copy of the worker's end must go, so that its death reads as EOS. */
+    mproc_conn_close(theirs);
+    w->conn = mine;
+    mine = NULL;
+    w->state = W_STARTING;
+    w->tasks = 0;
+out:
+    mproc_args_free(a);
+    mproc_conn_free(theirs);
+    mproc_conn_free(mine);
+    return rc;
+}
+
+int pool_worker_ready(pool_worker *w, double timeout)
+{
+    int rc = mproc_conn_poll(w->conn, timeout);
+    if (rc == 0)
+        return MPROC_ETIMEDOUT;
+    if (rc < 0)
+        return rc;
+    pw_reply rep;
+    size_t len;
+    rc = mproc_conn_recv_bytes_into(w->conn, &rep, sizeof rep, &len);
+    if (rc == MPROC_EOS)
+        return MPROC_ESPAWN; /* it died before its initializer ended */
+    if (rc)
+        return rc;
+    if (len != sizeof rep || rep.id != 0)
+        return MPROC_ESPAWN;
+    if (rep.status)
+        return rep.status;
+    w->state = W_READY;
+    return 0;
+}
+
+/* how: 0 = it is ending by itself; BE_TERMINATE / BE_KILL */
+void pool_worker_stop(pool_worker *w, int how)
+{
+    if (w->proc) {
+        if (how == BE_TERMINATE) {
+            mproc_process_terminate(w->proc);
+            if (mproc_process_join(w->proc, 1.0) == MPROC_ETIMEDOUT)
+                mproc_process_kill(w->proc);
+        } else if (how == BE_KILL) {
+            mproc_process_kill(w->proc);
+        }
+        mproc_process_join(w->proc, -1);
+        mproc_process_free(w->proc);
+        w->proc = NULL;
+    }
+    mproc_conn_free(w->conn);
+    w->conn = NULL;
+    w->state = W_DEAD;
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err)
+{
+    for (pool_fnref *f = p->fns; f; f = f->next)
+        if (f->fn == fn)
+            return f;
+    pool_fnref *f = calloc(1, sizeof *f);
+    if (!f) {
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    int rc = be_sym_locate(fn, &f->ref);
+    if (rc) {
+        free(f);
+        *err = rc == MPROC_ESPAWN ? MPROC_EINVAL : rc; /* not code of a loaded module */
+        return NULL;
+    }
+    f->fn = fn;
+    f->next = p->fns;
+    p->fns = f;
+    return f;
+}
+
+pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err)
+{
+    const pool_fnref *f = pool_fn(p, fn, err);
+    if (!f)
+        return NULL;
+    pool_task *t = calloc(1, sizeof *t);
+    if (!t) {
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    t->fn = f;
+    t->w.type = (uint32_t)type;
+    t->w.id = ++p->next_id;
+    t->w.fn_offset = f->ref.offset;
+    t->w.fn_digest = f->ref.digest;
+    t->w.modlen = (uint32_t)strlen(f->ref.module);
+    t->async = a;
+    t->slot = slot;
+    a->refs++;
+    return t;
+}
+
+void pool_task_free(pool_task *t)
+{
+    if (!t)
+        return;
+    free(t->data);
+    free(t);
+}
+
+void pool_wake(mproc_pool *p)
+{
+    if (p->wake_pending)
+        return;
+    p->wake_pending = 1;
+    char c = 1;
+    mproc_conn_send_bytes(p->wake_w, &c, 1);
+}
+
+int pool_live_workers(const mproc_pool *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nworkers; i++)
+        n += p->workers[i].state != W_DEAD;
+    return n;
+}
+
+int pool_submit(mproc_pool *p, pool_task *t)
+{
+    if (p->state != POOL_RUNNING)
+        return MPROC_ESTATE;
+    if (p->broken && pool_live_workers(p) == 0)
+        return MPROC_EBROKEN;
+    t->next = NULL;
+    if (p->qtail)
+        p->qtail->next = t;
+    else
+        p->qhead = t;
+    p->qtail = t;
+    p->qlen++;
+    pool_wake(p);
+    return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void pool_destroy(mproc_pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++)
+        pool_worker_stop(&p->workers[i], BE_KILL);
+    free(p->workers);
+    while (p->fns) {
+        pool_fnref *f = p->fns;
+        p->fns = f->next;
+        free(f);
+    }
+    mproc_args_free(p->initargs);
+    mproc_conn_free(p->wake_r);
+    mproc_conn_free(p->wake_w);
+    if (p->done) {
+        core_pool_lock();
+        pool_async_release(p->done);
+        core_pool_unlock();
+    }
+    free(p);
+}
+
+static int check_opts(const mproc_pool_opts *o, int *n)
+{
+    *n = o && o->processes ? o->processes : mproc_cpu_count();
+    if (*n < 1)
+        return MPROC_EINVAL;
+    if (o && o->start_method) {
+        int m = core_method_from_name(o->start_method);
+        if (!m)
+            return MPROC_EINVAL;
+        if (!be_method_supported(m))
+            return MPROC_ENOSYS;
+    }
+    return 0;
+}
+
+mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
+{
+    core_ensure_init();
+    int n, rc = check_opts(opts, &n);
+    mproc_pool *p = NULL;
+    if (rc)
+        goto out;
+    p = calloc(1, sizeof *p);
+    if (!p || !(p->workers = calloc((size_t)n, sizeof *p->workers))) {
+        rc = MPROC_ENOMEM;
+        goto out;
+    }
+    p->nworkers = n;
+    p->creator_pid = be_getpid();
+    if (opts) {
+        p->maxtasks = opts->maxtasksperchild;
+        p->method = core_method_name(core_method_from_name(opts->start_method));
+        if (opts->initializer) {
+            if ((rc = be_sym_locate((be_fnptr)opts->initializer, &p->init_ref)))
+                goto out;
+            p->has_init = 1;
+        }
+    }
+    if ((rc = core_args_copy(opts ? opts->initargs : NULL, &p->initargs)) ||
+        (rc = mproc_pipe(0, &p->wake_r, &p->wake_w)) || (rc = core_conn_parent_only(p->wake_r)) ||
+        (rc = core_conn_parent_only(p->wake_w)))
+        goto out;
+    if (!(p->done = pool_async_new(A_DONE, 1, NULL, &rc)))
+        goto out;
+    for (int i = 0; i < n && !rc; i++)
+        rc = pool_worker_start(p, &p->workers[i]);
+    /* Python starts workers without waiting; we wait for their
+     * initializers, so that a failing one is an error here, not a hang. */
+    for (int i = 0; i < n && !rc; i++)
+        rc = pool_worker_ready(&p->workers[i], -1);
+    if (rc)
+        goto out;
+    p->done->refs++; /* the handler's */
+    if ((rc = be_thread_start(pool_handler_main, p, &p->handler))) {
+        p->done->refs--;
+        goto out;
+    }
+    p->handler_running = 1;
+out:
+    if (rc && p) {
+        pool_destroy(p);
+        p = NULL;
+    }
+    if (err)
+        *err = rc;
+    return p;
+}
+
+int mproc_pool_processes(const mproc_pool *p) { return p ? p->nworkers : MPROC_EINVAL; }
+
+static int usable(const mproc_pool *p) { return !p ? MPROC_EINVAL : p->creator_pid != be_getpid() ? MPROC_ESTATE : 0; }
+
+int mproc_pool_close(mproc_pool *p)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    core_pool_lock();
+    if (p->state == POOL_RUNNING)
+        p->state = POOL_CLOSED;
+    pool_wake(p);
+    core_pool_unlock();
+    return 0;
+}
+
+static int handler_done(mproc_async *a, void *ctx)
+{
+    (void)ctx;
+    return a->ready;
+}
+
+/* Waits for the result thread to finish, then reaps it. */
+static int wait_handler(mproc_pool *p, double timeout)
+{
+    core_pool_lock();
+    int rc = pool_async_wait_locked(p->done, core_deadline(timeout), handler_done, NULL);
+    core_pool_unlock();
+    if (rc == 0 && p->handler) {
+        be_thread_join(p->handler);
+        p->handler = NULL;
+    }
+    return rc;
+}
+
+int mproc_pool_terminate(mproc_pool *p)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    core_pool_lock();
+    p->state = POOL_TERMINATED;
+    pool_wake(p);
+    core_pool_unlock();
+    return wait_handler(p, -1);
+}
+
+int mproc_pool_join(mproc_pool *p, double timeout)
+{
+    int rc = usable(p);
+    if (rc)
+        return rc;
+    core_pool_lock();
+    int running = p->state == POOL_RUNNING;
+    core_pool_unlock();
+    if (running)
+        return MPROC_ESTATE; /* Python: ValueError("Pool is still running") */
+    return wait_handler(p, timeout);
+}
+
+void mproc_pool_free(mproc_pool *p)
+{
+    if (!p)
+        return;
+    if (p->creator_pid == be_getpid())
+        mproc_pool_terminate(p);
+    pool_destroy(p);
+}

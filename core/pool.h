@@ -1,0 +1,181 @@
+/* pool.h - the Pool's parts, shared by its files.
+ *
+ * The parent keeps a queue of tasks; one result thread (pool_handler.c)
+ * hands them to idle workers over each worker's own pipe, reads the
+ * replies, completes the asyncs, runs callbacks and replaces workers.
+ * Because the parent decides which worker runs what, a worker's death
+ * names exactly the task it was running: that task fails with
+ * MPROC_EWORKERLOST, the tasks queued behind it go back to the queue.
+ *
+ * All pool and async state is guarded by one process-wide lock
+ * (core_pool_lock): there is little contention, and asyncs outlive their
+ * pool. */
+#ifndef MPROC_CORE_POOL_H
+#define MPROC_CORE_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* ------------------------------------------------------------ the wire */
+
+enum pool_task_type {
+    PT_APPLY = 1,        /* fn(args) -> result bytes */
+    PT_CHUNK_SHM = 2,    /* count records in a shared segment, in place */
+    PT_CHUNK_INLINE = 3, /* count records sent with the task, sent back */
+    PT_RELEASE = 4,      /* unmap segment seg (no reply) */
+};
+
+#define PW_SEG_MAX 32
+
+/* parent -> worker: records back to back in one message, each followed by
+ * modlen bytes of module name and datalen bytes of data. */
+typedef struct pw_task {
+    uint32_t type;
+    uint32_t modlen;
+    uint64_t id;
+    uint64_t fn_offset, fn_digest;
+    uint64_t start, count;     /* chunks: index of the first item, items */
+    uint64_t in_size, out_size;
+    uint64_t in_off, out_off;  /* PT_CHUNK_SHM: byte offsets in seg */
+    uint64_t datalen;          /* apply: encoded args; inline: the input */
+    char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM / PT_RELEASE */
+} pw_task;
+
+/* worker -> parent: one message per task, followed by datalen bytes. */
+typedef struct pw_reply {
+    uint64_t id;      /* 0: the worker's start report */
+    int32_t status;   /* 0, MPROC_ETASK, or why the task could not run */
+    int32_t code;     /* the function's return value on MPROC_ETASK */
+    uint64_t index;   /* the failed item */
+    uint64_t datalen; /* apply: the result; inline chunk: the output */
+} pw_reply;
+
+/* The worker process's target (pool_worker.c). Its args: the initializer's
+ * arguments, then the items below. */
+int core_pool_worker_main(const mproc_args *args);
+enum { PW_ARG_CONN, PW_ARG_INIT_MODULE, PW_ARG_INIT_OFFSET, PW_ARG_INIT_DIGEST, PW_ARG_MAXTASKS, PW_NARGS };
+
+/* ------------------------------------------------------------- the parent */
+
+void core_pool_lock(void);
+void core_pool_unlock(void);
+
+typedef struct pool_slot {
+    int done;
+    int status;     /* 0 or an MPROC_E* code */
+    int code;       /* MPROC_ETASK: the function's return value */
+    size_t index;   /* failed item */
+    void *data;     /* apply result / inline chunk output (malloc'd) */
+    size_t len;
+} pool_slot;
+
+enum async_kind { A_APPLY, A_MAP, A_STARMAP, A_IMAP, A_DONE };
+
+typedef struct pool_waiter {
+    be_bell *bell;
+    struct pool_waiter *next;
+} pool_waiter;
+
+struct mproc_async {
+    int kind;
+    int refs;             /* the user's handle and each task not yet ended */
+    int user_freed;
+    size_t ntasks, ndone;
+    pool_slot *slots;     /* one per task */
+    size_t nslots;
+    int ready;
+    int status;           /* the first failure to arrive */
+    size_t fail_index;
+    int fail_code;
+    mproc_async_opts cb;
+    pool_waiter *waiters;
+    /* map: the segment and where the caller wants the output */
+    mproc_shm *seg;
+    void *out;
+    size_t out_total, out_off;
+    mproc_pool *pool;     /* NULL once the pool dropped it */
+};
+
+typedef struct pool_fnref { /* a located task function */
+    be_fnptr fn;
+    be_symref ref;
+    struct pool_fnref *next;
+} pool_fnref;
+
+typedef struct pool_task {
+    struct pool_task *next;
+    pw_task w;
+    const pool_fnref *fn; /* in the pool's cache: lives as long as the pool */
+    void *data;           /* malloc'd: apply args / inline input */
+    mproc_async *async;
+    size_t slot;
+    int one_at_a_time;    /* chunks: never batched, so that workers balance */
+} pool_task;
+
+enum worker_state { W_STARTING, W_READY, W_DEAD };
+
+typedef struct pool_worker {
+    mproc_process *proc;
+    mproc_conn *conn;        /* the parent's end of the worker's pipe */
+    int state;
+    pool_task *sent_head, *sent_tail; /* sent, not answered, in order */
+    size_t nsent;
+    unsigned tasks;          /* tasks given to it (maxtasksperchild) */
+} pool_worker;
+
+enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
+
+struct mproc_pool {
+    int nworkers;
+    pool_worker *workers;
+    int state;
+    unsigned maxtasks;
+    int broken;              /* no worker could be started: the error */
+    const char *method;      /* start method name, or NULL */
+    mproc_args *initargs;
+    be_symref init_ref;
+    int has_init;
+    pool_task *qhead, *qtail;
+    size_t qlen;
+    uint64_t next_id;
+    mproc_conn *wake_r, *wake_w;
+    int wake_pending;
+    be_thread *handler;
+    int handler_running;
+    mproc_async *done;       /* ready when the handler has finished */
+    long creator_pid;
+    pool_fnref *fns;         /* every function located so far */
+    unsigned worker_seq;     /* for worker names */
+};
+
+/* pool.c */
+void pool_wake(mproc_pool *p);                       /* lock held */
+int pool_submit(mproc_pool *p, pool_task *t);        /* lock held: queues or refuses */
+int pool_live_workers(const mproc_pool *p);          /* lock held */
+const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err); /* lock held */
+pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err);
+void pool_task_free(pool_task *t);
+int pool_worker_start(mproc_pool *p, pool_worker *w);  /* lock not held */
+int pool_worker_ready(pool_worker *w, double timeout); /* reads the start report */
+void pool_worker_stop(pool_worker *w, int how);        /* signal, join, free; lock not held */
+
+/* pool_handler.c */
+void pool_handler_main(void *pool);
+
+/* pool_async.c (lock held unless said) */
+mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err);
+/* A task ended; takes data. Runs callbacks and completes the async when it
+ * was the last one: called without the lock. */
+void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
+                          size_t len);
+void pool_async_release(mproc_async *a);              /* drops a reference */
+int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx),
+                           void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
+void pool_async_wake_all(mproc_async *a);
+
+/* The failure behind this thread's last synchronous ETASK/EWORKERLOST. */
+void pool_set_failure(int rc, size_t index, int code);
+
+#endif

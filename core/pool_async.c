@@ -1,0 +1,298 @@
+/* pool_async.c - mproc_async: a pool call's outcome, its waiters and its
+ * callbacks. One slot per task; the async is ready once every task ended
+ * and the callbacks ran. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+
+static be_tlock *pool_mu;
+
+void core_pool_lock(void)
+{
+    if (!pool_mu) {
+        be_core_lock();
+        if (!pool_mu && be_tlock_new(&pool_mu) != 0)
+            pool_mu = NULL;
+        be_core_unlock();
+    }
+    while (!pool_mu) /* out of memory for 64 bytes: nothing sensible is left */
+        be_sleep(0.01);
+    be_tlock_lock(pool_mu);
+}
+
+void core_pool_unlock(void) { be_tlock_unlock(pool_mu); }
+
+/* Bells of finished waits, for the next (process-wide, under the lock). */
+static pool_waiter *spare;
+
+/* The async whose callback this thread is running: inside its callback an
+ * async is already readable, though not ready yet. */
+static _Thread_local mproc_async *in_callback;
+
+static int readable(const mproc_async *a) { return a->ready || in_callback == a; }
+
+static _Thread_local struct {
+    int set;
+    size_t index;
+    int code;
+} last_failure;
+
+void pool_set_failure(int rc, size_t index, int code)
+{
+    last_failure.set = rc == MPROC_ETASK || rc == MPROC_EWORKERLOST;
+    last_failure.index = index;
+    last_failure.code = code;
+}
+
+int mproc_pool_failure(size_t *index, int *code)
+{
+    if (!last_failure.set)
+        return MPROC_ESTATE;
+    if (index)
+        *index = last_failure.index;
+    if (code)
+        *code = last_failure.code;
+    return 0;
+}
+
+mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err)
+{
+    mproc_async *a = calloc(1, sizeof *a);
+    if (!a || !(a->slots = calloc(ntasks ? ntasks : 1, sizeof *a->slots))) {
+        free(a);
+        *err = MPROC_ENOMEM;
+        return NULL;
+    }
+    a->kind = kind;
+    a->refs = 1;
+    a->ntasks = ntasks;
+    a->nslots = ntasks ? ntasks : 1;
+    if (opts)
+        a->cb = *opts;
+    return a;
+}
+
+static void destroy(mproc_async *a)
+{
+    for (size_t i = 0; i < a->nslots; i++)
+        free(a->slots[i].data);
+    free(a->slots);
+    if (a->seg) {
+        mproc_shm_unlink(a->seg);
+        mproc_shm_close(a->seg);
+    }
+    free(a);
+}
+
+void pool_async_release(mproc_async *a)
+{
+    if (--a->refs == 0)
+        destroy(a);
+}
+
+void pool_async_wake_all(mproc_async *a)
+{
+    for (pool_waiter *w = a->waiters; w; w = w->next)
+        be_bell_ring(w->bell);
+}
+
+/* Copies a map's output to the caller's buffer unless the caller gave up. */
+static void map_copy_out(mproc_async *a)
+{
+    if (a->kind != A_MAP || !a->seg || a->user_freed || !a->out_total)
+        return;
+    memcpy(a->out, (char *)mproc_shm_ptr(a->seg) + a->out_off, a->out_total);
+}
+
+void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
+                          size_t len)
+{
+    core_pool_lock();
+    pool_slot *s = &a->slots[slot];
+    free(s->data);
+    *s = (pool_slot){1, status, code, index, data, len};
+    if (status && !a->status) {
+        a->status = status;
+        a->fail_index = index;
+        a->fail_code = code;
+    }
+    a->ndone++;
+    int last = a->kind != A_IMAP && a->ndone == a->ntasks;
+    if (a->kind == A_IMAP)
+        pool_async_wake_all(a);
+    if (!last) {
+        pool_async_release(a);
+        core_pool_unlock();
+        return;
+    }
+    map_copy_out(a);
+    mproc_async_opts cb = a->cb;
+    int st = a->status;
+    core_pool_unlock();
+    /* Python: ready() turns true only after the callback ran. */
+    in_callback = a;
+    if (st == 0 && cb.callback)
+        cb.callback(a, cb.ctx);
+    else if (st != 0 && cb.error_callback)
+        cb.error_callback(a, st, cb.ctx);
+    in_callback = NULL;
+    core_pool_lock();
+    a->ready = 1;
+    pool_async_wake_all(a);
+    pool_async_release(a);
+    core_pool_unlock();
+}
+
+int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx), void *ctx)
+{
+    if (done(a, ctx))
+        return 0;
+    pool_waiter *w = spare;
+    if (w) {
+        spare = w->next;
+    } else {
+        w = calloc(1, sizeof *w);
+        if (!w || be_bell_new(&w->bell) != 0) {
+            free(w);
+            return MPROC_ENOMEM;
+        }
+    }
+    w->next = a->waiters;
+    a->waiters = w;
+    int rc = 0;
+    while (!done(a, ctx)) {
+        double rem = core_remaining(deadline);
+        if (rem == 0) {
+            rc = MPROC_ETIMEDOUT;
+            break;
+        }
+        core_pool_unlock();
+        int r = be_bell_wait(w->bell, rem);
+        core_pool_lock();
+        if (r == MPROC_EINTR && !done(a, ctx)) {
+            rc = r;
+            break;
+        }
+        if (r != 0 && r != MPROC_ETIMEDOUT && r != MPROC_EINTR) {
+            rc = r;
+            break;
+        }
+    }
+    pool_waiter **pp = &a->waiters;
+    while (*pp != w)
+        pp = &(*pp)->next;
+    *pp = w->next;
+    w->next = spare;
+    spare = w;
+    return rc;
+}
+
+static int is_ready(mproc_async *a, void *ctx)
+{
+    (void)ctx;
+    return readable(a);
+}
+
+static int copy_bytes(const void *src, size_t n, void **out, size_t *len)
+{
+    if (out) {
+        *out = NULL;
+        if (n) {
+            if (!(*out = malloc(n)))
+                return MPROC_ENOMEM;
+            memcpy(*out, src, n);
+        }
+    }
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
+{
+    if (!a || a->user_freed || a->kind == A_IMAP || a->kind == A_DONE)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
+    if (rc == 0)
+        rc = a->status;
+    if (rc == 0 && a->kind == A_APPLY)
+        rc = copy_bytes(a->slots[0].data, a->slots[0].len, out, len);
+    else if (len)
+        *len = 0;
+    if (rc != 0 && out)
+        *out = NULL;
+    core_pool_unlock();
+    return rc;
+}
+
+int mproc_async_item(mproc_async *a, size_t i, void **out, size_t *len)
+{
+    if (!a || a->user_freed || a->kind != A_STARMAP)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int rc = !readable(a) ? MPROC_ESTATE : i >= a->ntasks ? MPROC_EINVAL : a->status;
+    if (rc == 0)
+        rc = copy_bytes(a->slots[i].data, a->slots[i].len, out, len);
+    core_pool_unlock();
+    return rc;
+}
+
+int mproc_async_wait(mproc_async *a, double timeout)
+{
+    if (!a || a->user_freed || a->kind == A_IMAP || a->kind == A_DONE)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
+    core_pool_unlock();
+    return rc;
+}
+
+int mproc_async_ready(mproc_async *a)
+{
+    if (!a || a->user_freed)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int r = a->ready;
+    core_pool_unlock();
+    return r;
+}
+
+int mproc_async_successful(mproc_async *a)
+{
+    if (!a || a->user_freed)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int r = !readable(a) ? MPROC_ESTATE : a->status == 0;
+    core_pool_unlock();
+    return r;
+}
+
+int mproc_async_failure(mproc_async *a, size_t *index, int *code)
+{
+    if (!a || a->user_freed)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int rc = !readable(a) || (a->status != MPROC_ETASK && a->status != MPROC_EWORKERLOST) ? MPROC_ESTATE : 0;
+    if (rc == 0) {
+        if (index)
+            *index = a->fail_index;
+        if (code)
+            *code = a->fail_code;
+    }
+    core_pool_unlock();
+    return rc;
+}
+
+void mproc_async_free(mproc_async *a)
+{
+    if (!a)
+        return;
+    core_pool_lock();
+    if (!a->user_freed) {
+        a->user_freed = 1;
+        pool_async_release(a);
+    }
+    core_pool_unlock();
+}

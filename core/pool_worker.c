@@ -1,0 +1,250 @@
+/* pool_worker.c - the worker process: runs the initializer, reports its
+ * start, then runs the tasks its parent sends until the pipe ends (the
+ * pool closed, or the parent died) or its task budget is spent. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "pool.h"
+
+struct mproc_result {
+    void *buf;
+    size_t len;
+};
+
+int mproc_result_set(mproc_result *r, const void *buf, size_t len)
+{
+    if (!r || (!buf && len))
+        return MPROC_EINVAL;
+    void *copy = malloc(len ? len : 1);
+    if (!copy)
+        return MPROC_ENOMEM;
+    if (len)
+        memcpy(copy, buf, len);
+    free(r->buf);
+    r->buf = copy;
+    r->len = len;
+    return 0;
+}
+
+/* Located functions, so that each is looked up once per worker. */
+#define FN_CACHE 16
+static struct {
+    be_symref ref;
+    be_fnptr fn;
+} fns[FN_CACHE];
+static size_t nfns;
+
+static int resolve(const pw_task *t, const char *module, be_fnptr *out)
+{
+    if (t->modlen >= BE_MODULE_MAX)
+        return MPROC_EINVAL;
+    for (size_t i = 0; i < nfns && i < FN_CACHE; i++)
+        if (fns[i].ref.offset == t->fn_offset && fns[i].ref.digest == t->fn_digest &&
+            strlen(fns[i].ref.module) == t->modlen && memcmp(fns[i].ref.module, module, t->modlen) == 0) {
+            *out = fns[i].fn;
+            return 0;
+        }
+    be_symref ref = {{0}, t->fn_offset, t->fn_digest};
+    memcpy(ref.module, module, t->modlen);
+    int rc = be_sym_resolve(&ref, out);
+    if (rc == 0) {
+        size_t i = nfns++ % FN_CACHE;
+        fns[i].ref = ref;
+        fns[i].fn = *out;
+    }
+    return rc;
+}
+
+/* The map segment in use (one at a time: a map's chunks come together). */
+static mproc_shm *seg;
+
+static void release_seg(const char *name)
+{
+    if (seg && (!name || strcmp(mproc_shm_name(seg), name) == 0)) {
+        mproc_shm_close(seg);
+        seg = NULL;
+    }
+}
+
+static char *attach_seg(const char *name, int *err)
+{
+    if (seg && strcmp(mproc_shm_name(seg), name) == 0)
+        return mproc_shm_ptr(seg);
+    release_seg(NULL);
+    seg = mproc_shm_open(name, 0, 0, err);
+    return seg ? mproc_shm_ptr(seg) : NULL;
+}
+
+static int send_reply(mproc_conn *c, pw_reply *rep, const void *data, size_t len)
+{
+    rep->datalen = len;
+    if (!len)
+        return mproc_conn_send_bytes(c, rep, sizeof *rep);
+    char *msg = malloc(sizeof *rep + len);
+    if (!msg)
+        return MPROC_ENOMEM;
+    memcpy(msg, rep, sizeof *rep);
+    memcpy(msg + sizeof *rep, data, len);
+    int rc = mproc_conn_send_bytes(c, msg, sizeof *rep + len);
+    free(msg);
+    return rc;
+}
+
+static int run_apply(mproc_conn *c, const pw_task *t, be_fnptr f, const void *data, void *state)
+{
+    pw_reply rep = {t->id, 0, 0, t->start, 0};
+    int err = 0;
+    mproc_args *args = mproc_args_decode(data, t->datalen, &err);
+    mproc_result res = {NULL, 0};
+    if (!args) {
+        rep.status = err;
+    } else {
+        int code = ((mproc_apply_fn)(void (*)(void))f)(args, &res, state);
+        if (code) {
+            rep.status = MPROC_ETASK;
+            rep.code = code;
+        }
+        mproc_args_free(args);
+    }
+    int rc = send_reply(c, &rep, rep.status ? NULL : res.buf, rep.status ? 0 : res.len);
+    free(res.buf);
+    return rc;
+}
+
+/* A chunk in a shared segment: stops at the first failure, as Python's
+ * map does with a chunk. */
+static int run_chunk_shm(mproc_conn *c, const pw_task *t, be_fnptr f, void *state)
+{
+    pw_reply rep = {t->id, 0, 0, 0, 0};
+    char *base = attach_seg(t->seg, &rep.status);
+    mproc_map_fn fn = (mproc_map_fn)(void (*)(void))f;
+    for (uint64_t i = 0; base && i < t->count; i++) {
+        int code = fn(base + t->in_off + i * t->in_size, base + t->out_off + i * t->out_size, state);
+        if (code) {
+            rep.status = MPROC_ETASK;
+            rep.code = code;
+            rep.index = t->start + i;
+            break;
+        }
+    }
+    return send_reply(c, &rep, NULL, 0);
+}
+
+/* An inline chunk (imap): every item runs; the reply carries the outputs,
+ * then one int32 return code per item. */
+static int run_chunk_inline(mproc_conn *c, const pw_task *t, be_fnptr f, const char *in, void *state)
+{
+    pw_reply rep = {t->id, 0, 0, t->start, 0};
+    size_t outlen = (size_t)(t->count * t->out_size), len = outlen + (size_t)t->count * sizeof(int32_t);
+    char *out = calloc(1, len ? len : 1);
+    if (!out) {
+        rep.status = MPROC_ENOMEM;
+        return send_reply(c, &rep, NULL, 0);
+    }
+    mproc_map_fn fn = (mproc_map_fn)(void (*)(void))f;
+    for (uint64_t i = 0; i < t->count; i++) {
+        int32_t code = fn(in + i * t->in_size, out + i * t->out_size, state);
+        memcpy(out + outlen + i * sizeof code, &code, sizeof code);
+    }
+    int rc = send_reply(c, &rep, out, len);
+    free(out);
+    return rc;
+}
+
+/* Runs the records of one message. 1 when the budget is spent, 0 to go
+ * on, < 0 when the pipe broke. */
+static int run_message(mproc_conn *c, const char *msg, size_t len, void *state, uint64_t maxtasks,
+                       uint64_t *ntasks)
+{
+    size_t pos = 0;
+    while (pos + sizeof(pw_task) <= len) {
+        pw_task t;
+        memcpy(&t, msg + pos, sizeof t);
+        pos += sizeof t;
+        if (t.modlen > len - pos || t.datalen > len - pos - t.modlen)
+            return MPROC_EINVAL; /* corrupt: the parent and we disagree */
+        const char *module = msg + pos, *data = module + t.modlen;
+        pos += t.modlen + (size_t)t.datalen;
+        t.seg[PW_SEG_MAX - 1] = '\0';
+        if (t.type == PT_RELEASE) {
+            release_seg(t.seg);
+            continue;
+        }
+        be_fnptr f;
+        int rc = resolve(&t, module, &f);
+        if (rc) {
+            pw_reply rep = {t.id, rc, 0, t.start, 0};
+            rc = send_reply(c, &rep, NULL, 0);
+        } else if (t.type == PT_APPLY) {
+            rc = run_apply(c, &t, f, data, state);
+        } else if (t.type == PT_CHUNK_SHM) {
+            rc = run_chunk_shm(c, &t, f, state);
+        } else if (t.type == PT_CHUNK_INLINE) {
+            rc = run_chunk_inline(c, &t, f, data, state);
+        } else {
+            return MPROC_EINVAL;
+        }
+        if (rc)
+            return rc;
+        ++*ntasks;
+    }
+    return maxtasks && *ntasks >= maxtasks;
+}
+
+/* 0, MPROC_ETASK with *code, or why it could not run. */
+static int run_initializer(const mproc_args *args, size_t base, void **state, int32_t *code)
+{
+    const char *module = mproc_args_str(args, base + PW_ARG_INIT_MODULE);
+    be_symref ref = {{0}, (uint64_t)mproc_args_int(args, base + PW_ARG_INIT_OFFSET),
+                     (uint64_t)mproc_args_int(args, base + PW_ARG_INIT_DIGEST)};
+    if (!ref.offset)
+        return 0;
+    if (!module || strlen(module) >= BE_MODULE_MAX)
+        return MPROC_EINVAL;
+    strcpy(ref.module, module);
+    be_fnptr f;
+    int rc = be_sym_resolve(&ref, &f);
+    if (rc)
+        return rc;
+    mproc_args *initargs;
+    if ((rc = core_args_copy_range(args, 0, base, &initargs)))
+        return rc;
+    /* initargs stay alive for the worker's life: state may point into them */
+    *code = ((mproc_pool_init_fn)(void (*)(void))f)(initargs, state);
+    return *code ? MPROC_ETASK : 0;
+}
+
+int core_pool_worker_main(const mproc_args *args)
+{
+    size_t n = mproc_args_count(args);
+    if (n < PW_NARGS)
+        return 1;
+    size_t base = n - PW_NARGS;
+    mproc_conn *c = mproc_args_obj(args, base + PW_ARG_CONN);
+    uint64_t maxtasks = (uint64_t)mproc_args_int(args, base + PW_ARG_MAXTASKS);
+    if (!c)
+        return 1;
+    be_ignore_interrupts();
+
+    void *state = NULL;
+    pw_reply rep = {0, 0, 0, 0, 0};
+    rep.status = run_initializer(args, base, &state, &rep.code);
+    if (send_reply(c, &rep, NULL, 0) != 0 || rep.status)
+        return 1;
+
+    uint64_t ntasks = 0;
+    for (;;) {
+        void *msg;
+        size_t len;
+        int rc = mproc_conn_recv_bytes(c, &msg, &len, MPROC_NOLIMIT);
+        if (rc)
+            break; /* MPROC_EOS: the pool closed, or the parent is gone */
+        rc = run_message(c, msg, len, state, maxtasks, &ntasks);
+        mproc_free(msg);
+        if (rc)
+            break;
+    }
+    release_seg(NULL);
+    return 0;
+}

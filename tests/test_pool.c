@@ -1,0 +1,783 @@
+/* test_pool.c - Pool: map, starmap, apply, async results and callbacks,
+ * imap, initializer, maxtasksperchild, and the failures Python hangs on
+ * (a worker killed mid-task, terminate during map, Ctrl-C), once per start
+ * method (--method NAME). */
+#include <stdint.h>
+
+#include "testutil.h"
+
+#ifndef _WIN32
+#include <signal.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------- task functions */
+
+static int square(const void *in, void *out, void *state)
+{
+    (void)state;
+    int64_t x;
+    memcpy(&x, in, sizeof x);
+    x *= x;
+    memcpy(out, &x, sizeof x);
+    return 0;
+}
+
+/* Fails (returns 7) on multiples of 10. */
+static int square_but_tens(const void *in, void *out, void *state)
+{
+    int64_t x;
+    memcpy(&x, in, sizeof x);
+    if (x % 10 == 0)
+        return 7;
+    return square(in, out, state);
+}
+
+/* Records the worker's pid. */
+static int whose(const void *in, void *out, void *state)
+{
+    (void)in;
+    (void)state;
+    int64_t pid = mproc_current_pid();
+    memcpy(out, &pid, sizeof pid);
+    return 0;
+}
+
+/* Sleeps in[0] seconds (a double), returns the pid. */
+static int nap(const void *in, void *out, void *state)
+{
+    double s;
+    memcpy(&s, in, sizeof s);
+    test_sleep(s);
+    return whose(in, out, state);
+}
+
+/* The worker's state from the initializer, added to the input. */
+static int add_state(const void *in, void *out, void *state)
+{
+    int64_t x;
+    memcpy(&x, in, sizeof x);
+    x += state ? *(int64_t *)state : -1000000;
+    memcpy(out, &x, sizeof x);
+    return 0;
+}
+
+static int64_t init_value;
+static int init_runs;
+/* initargs: base. state = &init_value = base * 2. */
+static int init_fn(const mproc_args *a, void **state)
+{
+    init_value = mproc_args_int(a, 0) * 2;
+    init_runs++;
+    *state = &init_value;
+    return 0;
+}
+
+static int init_fails(const mproc_args *a, void **state)
+{
+    (void)a;
+    (void)state;
+    return 42;
+}
+
+/* apply: args (int a, int b, str s) -> "s:a+b" */
+static int concat(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)state;
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "%s:%lld", mproc_args_str(a, 2),
+                     (long long)(mproc_args_int(a, 0) + mproc_args_int(a, 1)));
+    return mproc_result_set(r, buf, (size_t)n);
+}
+
+/* apply: returns its first argument as the code (non-zero = failure). */
+static int fail_with(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)r;
+    (void)state;
+    return (int)mproc_args_int(a, 0);
+}
+
+/* apply: the worker's pid as text. */
+static int pid_text(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)a;
+    (void)state;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld", mproc_current_pid());
+    return mproc_result_set(r, buf, (size_t)n);
+}
+
+/* apply: kills its own worker (as an OOM killer or a crash would). */
+static int die(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)a;
+    (void)r;
+    (void)state;
+#ifdef _WIN32
+    TerminateProcess(GetCurrentProcess(), 9);
+#else
+    kill(getpid(), SIGKILL);
+#endif
+    test_sleep(10);
+    return 0;
+}
+
+/* map: kills the worker on item 13. */
+static int die_on_13(const void *in, void *out, void *state)
+{
+    int64_t x;
+    memcpy(&x, in, sizeof x);
+    if (x == 13)
+        die(NULL, NULL, NULL);
+    return square(in, out, state);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static mproc_pool *pool(int n, const mproc_pool_opts *o)
+{
+    mproc_pool_opts d = {0};
+    if (o)
+        d = *o;
+    if (n)
+        d.processes = n;
+    int err = -1;
+    mproc_pool *p = mproc_pool_new(&d, &err);
+    CHECK_RC(err, 0);
+    return p;
+}
+
+static void finish(mproc_pool *p)
+{
+    CHECK_RC(mproc_pool_close(p), 0);
+    CHECK_RC(mproc_pool_join(p, 60), 0);
+    mproc_pool_free(p);
+}
+
+static int64_t *iota(size_t n)
+{
+    int64_t *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (int64_t)i;
+    return v;
+}
+
+/* ---------------------------------------------------------------- map */
+
+static void test_map_squares(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(mproc_pool_processes(p), 2);
+    int64_t in[10], out[10];
+    for (int i = 0; i < 10; i++)
+        in[i] = i;
+    CHECK_RC(mproc_pool_map(p, square, in, 10, sizeof(int64_t), out, sizeof(int64_t), 0), 0);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(out[i], (int64_t)i * i);
+    /* one item, and none */
+    CHECK_RC(mproc_pool_map(p, square, in + 3, 1, sizeof(int64_t), out, sizeof(int64_t), 0), 0);
+    CU_ASSERT_EQUAL(out[0], 9);
+    CHECK_RC(mproc_pool_map(p, square, NULL, 0, sizeof(int64_t), NULL, sizeof(int64_t), 0), 0);
+    finish(p);
+}
+
+static void test_map_million(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    size_t n = 1000000;
+    int64_t *in = iota(n), *out = calloc(n, sizeof *out);
+    CHECK_RC(mproc_pool_map(p, square, in, n, sizeof *in, out, sizeof *out, 0), 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += out[i] != (int64_t)i * (int64_t)i;
+    CU_ASSERT_EQUAL(bad, 0);
+    /* explicit chunk sizes, one that does not divide n */
+    memset(out, 0, n * sizeof *out);
+    CHECK_RC(mproc_pool_map(p, square, in, 1000, sizeof *in, out, sizeof *out, 7), 0);
+    for (size_t i = 0; i < 1000; i++)
+        bad += out[i] != (int64_t)i * (int64_t)i;
+    CU_ASSERT_EQUAL(bad, 0);
+    free(in);
+    free(out);
+    finish(p);
+}
+
+/* Different record sizes in and out. */
+static int widen(const void *in, void *out, void *state)
+{
+    (void)state;
+    uint8_t b;
+    memcpy(&b, in, 1);
+    double d = b * 0.5;
+    memcpy(out, &d, sizeof d);
+    return 0;
+}
+
+static void test_map_record_sizes(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    uint8_t in[300];
+    double out[300];
+    for (int i = 0; i < 300; i++)
+        in[i] = (uint8_t)i;
+    CHECK_RC(mproc_pool_map(p, widen, in, 300, 1, out, sizeof(double), 0), 0);
+    for (int i = 0; i < 300; i++)
+        CU_ASSERT_EQUAL(out[i], (uint8_t)i * 0.5);
+    finish(p);
+}
+
+static void test_map_failure(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int64_t in[25], out[25];
+    for (int i = 0; i < 25; i++)
+        in[i] = i + 1; /* 10 and 20 fail */
+    CHECK_RC(mproc_pool_map(p, square_but_tens, in, 25, sizeof(int64_t), out, sizeof(int64_t), 1),
+             MPROC_ETASK);
+    size_t index = 99;
+    int code = 0;
+    CHECK_RC(mproc_pool_failure(&index, &code), 0);
+    CU_ASSERT(index == 9 || index == 19); /* the first failure to arrive */
+    CU_ASSERT_EQUAL(code, 7);
+    /* the pool goes on */
+    CHECK_RC(mproc_pool_map(p, square, in, 25, sizeof(int64_t), out, sizeof(int64_t), 0), 0);
+    CU_ASSERT_EQUAL(out[24], 625);
+    finish(p);
+}
+
+/* ---------------------------------------------------- apply and starmap */
+
+static mproc_args *args_iis(int64_t a, int64_t b, const char *s)
+{
+    mproc_args *x = mproc_args_new();
+    mproc_args_add_int(x, a);
+    mproc_args_add_int(x, b);
+    mproc_args_add_str(x, s);
+    return x;
+}
+
+static void test_apply(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    mproc_args *a = args_iis(2, 3, "sum");
+    void *out = NULL;
+    size_t len = 0;
+    CHECK_RC(mproc_pool_apply(p, concat, a, &out, &len), 0);
+    CU_ASSERT_EQUAL(len, 5);
+    CU_ASSERT(out && memcmp(out, "sum:5", 5) == 0);
+    mproc_free(out);
+    mproc_args_free(a);
+    /* a failing function: its code comes back */
+    mproc_args *f = mproc_args_new();
+    mproc_args_add_int(f, 5);
+    CHECK_RC(mproc_pool_apply(p, fail_with, f, &out, &len), MPROC_ETASK);
+    CU_ASSERT_PTR_NULL(out);
+    int code = 0;
+    CHECK_RC(mproc_pool_failure(NULL, &code), 0);
+    CU_ASSERT_EQUAL(code, 5);
+    mproc_args_free(f);
+    /* no args (fail_with then returns 0), no result set */
+    len = 99;
+    CHECK_RC(mproc_pool_apply(p, fail_with, NULL, &out, &len), 0);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_EQUAL(len, 0);
+    finish(p);
+}
+
+static void test_starmap(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    enum { N = 20 };
+    mproc_args *args[N];
+    char name[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(name[i], sizeof name[i], "s%d", i);
+        args[i] = args_iis(i, 100, name[i]);
+    }
+    void *outs[N];
+    size_t lens[N];
+    CHECK_RC(mproc_pool_starmap(p, concat, (const mproc_args *const *)args, N, outs, lens), 0);
+    for (int i = 0; i < N; i++) {
+        char want[32];
+        int n = snprintf(want, sizeof want, "s%d:%d", i, i + 100);
+        CU_ASSERT_EQUAL(lens[i], (size_t)n);
+        CU_ASSERT(memcmp(outs[i], want, (size_t)n) == 0);
+        mproc_free(outs[i]);
+        mproc_args_free(args[i]);
+    }
+    finish(p);
+}
+
+/* ------------------------------------------------- async and callbacks */
+
+typedef struct cb_log {
+    int ok, failed, last_err;
+    char got[64];
+} cb_log;
+
+static void on_ok(mproc_async *r, void *ctx)
+{
+    cb_log *l = ctx;
+    void *out = NULL;
+    size_t len = 0;
+    /* inside its callback the result is readable already */
+    if (mproc_async_get(r, 0, &out, &len) == 0 && len < sizeof l->got) {
+        memcpy(l->got, out, len);
+        l->got[len] = 0;
+    }
+    mproc_free(out);
+    l->ok++;
+}
+
+static void on_err(mproc_async *r, int err, void *ctx)
+{
+    (void)r;
+    cb_log *l = ctx;
+    l->failed++;
+    l->last_err = err;
+}
+
+static void test_apply_async_callbacks(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    cb_log log = {0};
+    mproc_async_opts o = {on_ok, on_err, &log};
+    mproc_args *a = args_iis(40, 2, "answer");
+    int err = -1;
+    mproc_async *r = mproc_pool_apply_async(p, concat, a, &o, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_wait(r, 60), 0);
+    CU_ASSERT_EQUAL(mproc_async_ready(r), 1);
+    CU_ASSERT_EQUAL(mproc_async_successful(r), 1);
+    CU_ASSERT_EQUAL(log.ok, 1); /* ready only after the callback ran */
+    CU_ASSERT_STRING_EQUAL(log.got, "answer:42");
+    void *out;
+    size_t len;
+    CHECK_RC(mproc_async_get(r, 0, &out, &len), 0); /* repeatable */
+    CU_ASSERT_EQUAL(len, 9);
+    mproc_free(out);
+    CHECK_RC(mproc_async_failure(r, NULL, NULL), MPROC_ESTATE);
+    mproc_async_free(r);
+    mproc_args_free(a);
+
+    mproc_args *f = mproc_args_new();
+    mproc_args_add_int(f, 3);
+    r = mproc_pool_apply_async(p, fail_with, f, &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_get(r, 60, &out, &len), MPROC_ETASK);
+    CU_ASSERT_EQUAL(log.failed, 1);
+    CU_ASSERT_EQUAL(log.last_err, MPROC_ETASK);
+    CU_ASSERT_EQUAL(mproc_async_successful(r), 0);
+    int code = 0;
+    CHECK_RC(mproc_async_failure(r, NULL, &code), 0);
+    CU_ASSERT_EQUAL(code, 3);
+    mproc_async_free(r);
+    mproc_args_free(f);
+
+    /* many in flight, freed before they end: the pool copes */
+    for (int i = 0; i < 200; i++) {
+        mproc_args *x = args_iis(i, 0, "n");
+        r = mproc_pool_apply_async(p, concat, x, &o, &err);
+        CU_ASSERT_PTR_NOT_NULL(r);
+        mproc_async_free(r);
+        mproc_args_free(x);
+    }
+    finish(p); /* close + join: every queued task ran first */
+    CU_ASSERT_EQUAL(log.ok, 201);
+}
+
+static void test_async_timeout(void)
+{
+    mproc_pool *p = pool(1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    double secs = 0.5;
+    int64_t out = 0;
+    int err;
+    mproc_async *r = mproc_pool_map_async(p, nap, &secs, 1, sizeof secs, &out, sizeof out, 0, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_get(r, 0.01, NULL, NULL), MPROC_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mproc_async_ready(r), 0);
+    CHECK_RC(mproc_async_successful(r), MPROC_ESTATE);
+    CHECK_RC(mproc_async_wait(r, 0.01), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_async_get(r, 60, NULL, NULL), 0);
+    CU_ASSERT(out > 0); /* the worker's pid */
+    mproc_async_free(r);
+    finish(p);
+}
+
+static void on_map_done(mproc_async *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+}
+
+static void test_map_async_callback(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int calls = 0;
+    mproc_async_opts o = {on_map_done, NULL, &calls};
+    int64_t *in = iota(1000), out[1000];
+    int err;
+    mproc_async *r = mproc_pool_map_async(p, square, in, 1000, sizeof *in, out, sizeof *out, 0, &o, &err);
+    free(in); /* copied already */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_get(r, 60, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(calls, 1); /* once, for the whole map */
+    CU_ASSERT_EQUAL(out[999], 999 * 999);
+    mproc_async_free(r);
+    finish(p);
+}
+
+/* --------------------------------------------------------------- imap */
+
+typedef struct counter {
+    int64_t next, end;
+    int64_t read; /* how many the pool has pulled */
+    int fail_at;  /* the input's own error at this position, or -1 */
+} counter;
+
+static int count_up(void *ctx, void *item)
+{
+    counter *c = ctx;
+    if (c->next == c->fail_at)
+        return MPROC_EINVAL;
+    if (c->next >= c->end)
+        return 0;
+    memcpy(item, &c->next, sizeof c->next);
+    c->next++;
+    c->read++;
+    return 1;
+}
+
+static void test_imap_order(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    counter c = {0, 100, 0, -1};
+    int err;
+    mproc_imap *it = mproc_pool_imap(p, square, count_up, &c, sizeof(int64_t), sizeof(int64_t), 3, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+    int64_t v;
+    size_t idx;
+    for (int64_t i = 0; i < 100; i++) {
+        CHECK_RC(mproc_imap_next(it, &v, &idx, 60), 0);
+        CU_ASSERT_EQUAL(v, i * i);
+        CU_ASSERT_EQUAL(idx, (size_t)i);
+    }
+    CHECK_RC(mproc_imap_next(it, &v, &idx, 60), MPROC_EOS);
+    CHECK_RC(mproc_imap_next(it, &v, &idx, 60), MPROC_EOS);
+    mproc_imap_free(it);
+    finish(p);
+}
+
+static void test_imap_lazy(void)
+{
+    /* gh-84291: an endless input must not be read up front */
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    counter c = {0, INT64_MAX, 0, -1};
+    int err;
+    mproc_imap *it = mproc_pool_imap(p, square, count_up, &c, sizeof(int64_t), sizeof(int64_t), 4, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+    int64_t v;
+    for (int i = 0; i < 50; i++)
+        CHECK_RC(mproc_imap_next(it, &v, NULL, 60), 0);
+    CU_ASSERT_EQUAL(v, 49 * 49);
+    CU_ASSERT(c.read <= 50 + 4 * (2 * 2 + 1)); /* bounded read-ahead */
+    mproc_imap_free(it); /* with chunks in flight */
+    finish(p);
+}
+
+static void test_imap_unordered_and_errors(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    counter c = {1, 31, 0, 25}; /* items 1..24, then the input fails */
+    int err;
+    mproc_imap *it =
+        mproc_pool_imap_unordered(p, square_but_tens, count_up, &c, sizeof(int64_t), sizeof(int64_t), 2, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+    int seen[24] = {0}, failed = 0, ok = 0, rc;
+    int64_t v;
+    size_t idx;
+    while ((rc = mproc_imap_next(it, &v, &idx, 60)) != MPROC_EOS) {
+        if (rc == MPROC_EINVAL)
+            break; /* the input's error, after every item before it */
+        CU_ASSERT_FATAL(idx < 24);
+        seen[idx]++;
+        if (rc == MPROC_ETASK) {
+            failed++;
+            CU_ASSERT((idx + 1) % 10 == 0);
+        } else {
+            CHECK_RC(rc, 0);
+            CU_ASSERT_EQUAL(v, (int64_t)(idx + 1) * (int64_t)(idx + 1));
+            ok++;
+        }
+    }
+    CHECK_RC(rc, MPROC_EINVAL);
+    CU_ASSERT_EQUAL(failed, 2);
+    CU_ASSERT_EQUAL(ok, 22);
+    for (int i = 0; i < 24; i++)
+        CU_ASSERT_EQUAL(seen[i], 1);
+    CHECK_RC(mproc_imap_next(it, &v, &idx, 60), MPROC_EOS);
+    mproc_imap_free(it);
+    finish(p);
+}
+
+/* ------------------------------------------------- workers and failures */
+
+static void test_initializer(void)
+{
+    mproc_args *ia = mproc_args_new();
+    mproc_args_add_int(ia, 21);
+    mproc_pool_opts o = {2, init_fn, ia, 0, NULL};
+    mproc_pool *p = pool(0, &o);
+    mproc_args_free(ia); /* copied */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int64_t in[8] = {0, 1, 2, 3, 4, 5, 6, 7}, out[8];
+    CHECK_RC(mproc_pool_map(p, add_state, in, 8, sizeof(int64_t), out, sizeof(int64_t), 1), 0);
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL(out[i], i + 42);
+    CU_ASSERT_EQUAL(init_runs, 0); /* it ran in the workers, not here */
+    finish(p);
+
+    mproc_pool_opts bad = {2, init_fails, NULL, 0, NULL};
+    int err = -1;
+    CU_ASSERT_PTR_NULL(mproc_pool_new(&bad, &err));
+    CHECK_RC(err, MPROC_ETASK);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0); /* none left behind */
+}
+
+static void test_worker_killed(void)
+{
+    /* gh-96062: Python hangs here forever */
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    void *out;
+    size_t len;
+    CHECK_RC(mproc_pool_apply(p, die, NULL, &out, &len), MPROC_EWORKERLOST);
+    /* replaced: later tasks succeed, on two distinct live workers */
+    CHECK_RC(mproc_pool_apply(p, pid_text, NULL, &out, &len), 0);
+    mproc_free(out);
+    int64_t in[40], res[40];
+    for (int i = 0; i < 40; i++)
+        in[i] = i;
+    CHECK_RC(mproc_pool_map(p, die_on_13, in, 40, sizeof(int64_t), res, sizeof(int64_t), 4),
+             MPROC_EWORKERLOST);
+    size_t index = 0;
+    CHECK_RC(mproc_pool_failure(&index, NULL), 0);
+    CU_ASSERT_EQUAL(index, 12); /* the chunk that held item 13 starts at 12 */
+    CHECK_RC(mproc_pool_map(p, square, in, 40, sizeof(int64_t), res, sizeof(int64_t), 4), 0);
+    CU_ASSERT_EQUAL(res[39], 39 * 39);
+    /* async: the error callback hears of it */
+    cb_log log = {0};
+    mproc_async_opts o = {on_ok, on_err, &log};
+    mproc_async *r = mproc_pool_apply_async(p, die, NULL, &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_get(r, 60, NULL, NULL), MPROC_EWORKERLOST);
+    CU_ASSERT_EQUAL(log.last_err, MPROC_EWORKERLOST);
+    mproc_async_free(r);
+    finish(p);
+}
+
+static void test_maxtasksperchild(void)
+{
+    /* Python's test: 12 tasks, k = 2 -> 6 pids (here: 1 worker, 6 tasks of 1) */
+    mproc_pool_opts o = {1, NULL, NULL, 2, NULL};
+    mproc_pool *p = pool(0, &o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int64_t in[12] = {0}, pids[12];
+    CHECK_RC(mproc_pool_map(p, whose, in, 12, sizeof(int64_t), pids, sizeof(int64_t), 1), 0);
+    int distinct = 0;
+    for (int i = 0; i < 12; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= pids[j] == pids[i];
+        distinct += !seen;
+        CU_ASSERT(pids[i] > 0);
+    }
+    CU_ASSERT_EQUAL(distinct, 6);
+    /* apply tasks: none lost across replacements */
+    cb_log log = {0};
+    mproc_async_opts cb = {on_ok, on_err, &log};
+    for (int i = 0; i < 25; i++)
+        mproc_async_free(mproc_pool_apply_async(p, pid_text, NULL, &cb, NULL));
+    finish(p);
+    CU_ASSERT_EQUAL(log.ok, 25);
+    CU_ASSERT_EQUAL(log.failed, 0);
+}
+
+static void test_terminate_during_map(void)
+{
+    /* gh-78178: terminate must come back promptly */
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    double secs[4] = {30, 30, 30, 30};
+    int64_t out[4];
+    int err;
+    mproc_async *r = mproc_pool_map_async(p, nap, secs, 4, sizeof(double), out, sizeof(int64_t), 1, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    test_sleep(0.3);
+    CHECK_RC(mproc_pool_terminate(p), 0);
+    CHECK_RC(mproc_async_get(r, 5, NULL, NULL), MPROC_ECLOSED);
+    mproc_async_free(r);
+    CHECK_RC(mproc_pool_join(p, 5), 0);
+    CHECK_RC(mproc_pool_map(p, square, secs, 1, 8, out, 8, 0), MPROC_ESTATE);
+    mproc_pool_free(p);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+}
+
+static void test_close_join_rules(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_pool_join(p, 1), MPROC_ESTATE); /* still running */
+    double secs[4] = {0.2, 0.2, 0.2, 0.2};
+    int64_t out[4] = {0};
+    int err;
+    mproc_async *r = mproc_pool_map_async(p, nap, secs, 4, sizeof(double), out, sizeof(int64_t), 1, NULL, &err);
+    CHECK_RC(mproc_pool_close(p), 0);
+    CHECK_RC(mproc_pool_close(p), 0);
+    void *o;
+    size_t len;
+    CHECK_RC(mproc_pool_apply(p, pid_text, NULL, &o, &len), MPROC_ESTATE);
+    CHECK_RC(mproc_pool_join(p, 60), 0); /* queued work ran first */
+    CHECK_RC(mproc_async_get(r, 0, NULL, NULL), 0);
+    CU_ASSERT(out[3] > 0);
+    mproc_async_free(r);
+    CHECK_RC(mproc_pool_join(p, 60), 0);
+    CHECK_RC(mproc_pool_terminate(p), 0);
+    mproc_pool_free(p);
+    /* freeing a pool with work in flight */
+    p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    r = mproc_pool_map_async(p, nap, secs, 4, sizeof(double), out, sizeof(int64_t), 1, NULL, &err);
+    mproc_pool_free(p);
+    CHECK_RC(mproc_async_get(r, 5, NULL, NULL), MPROC_ECLOSED);
+    mproc_async_free(r);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+}
+
+static void test_bad_input(void)
+{
+    int err = 0;
+    mproc_pool_opts o = {-1, NULL, NULL, 0, NULL};
+    CU_ASSERT_PTR_NULL(mproc_pool_new(&o, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    mproc_pool_opts m = {1, NULL, NULL, 0, "teleport"};
+    CU_ASSERT_PTR_NULL(mproc_pool_new(&m, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    mproc_pool *p = pool(1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int64_t x = 1, y;
+    CHECK_RC(mproc_pool_map(p, NULL, &x, 1, 8, &y, 8, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_map(p, square, &x, 1, 0, &y, 8, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_map(p, square, &x, 1, 8, &y, 0, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_map(p, square, NULL, 1, 8, &y, 8, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_map(NULL, square, &x, 1, 8, &y, 8, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_apply(p, NULL, NULL, NULL, NULL), MPROC_EINVAL);
+    CU_ASSERT_PTR_NULL(mproc_pool_imap(p, square, NULL, NULL, 8, 8, 1, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    CHECK_RC(mproc_imap_next(NULL, &y, NULL, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_async_get(NULL, 0, NULL, NULL), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_join(NULL, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_result_set(NULL, "x", 1), MPROC_EINVAL);
+    CHECK_RC(mproc_pool_terminate(p), 0);
+    CHECK_RC(mproc_pool_map(p, square, &x, 1, 8, &y, 8, 0), MPROC_ESTATE);
+    CHECK_RC(mproc_pool_apply(p, pid_text, NULL, NULL, NULL), MPROC_ESTATE);
+    CU_ASSERT_PTR_NULL(mproc_pool_imap(p, square, count_up, &x, 8, 8, 1, &err));
+    CHECK_RC(err, MPROC_ESTATE);
+    mproc_pool_free(p);
+    mproc_pool_free(NULL);
+    mproc_async_free(NULL);
+    mproc_imap_free(NULL);
+}
+
+#ifndef _WIN32
+/* Ctrl-C: SIGINT to the whole process group during a map (bpo-8296). */
+static volatile sig_atomic_t got_sigint;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    got_sigint = 1;
+}
+
+/* args: the process group to interrupt */
+static int send_sigint_later(const mproc_args *a)
+{
+    test_sleep(0.5);
+    kill(-(pid_t)mproc_args_int(a, 0), SIGINT); /* what the terminal does */
+    return 0;
+}
+
+static void test_ctrl_c(void)
+{
+    if (setpgid(0, 0) != 0) { /* a group of our own, so that ctest is spared */
+        CU_FAIL("setpgid");
+        return;
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint; /* the program handles Ctrl-C (no SA_RESTART) */
+    sigaction(SIGINT, &sa, &old);
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_int(a, getpgrp());
+    mproc_process *k = test_start(send_sigint_later, a, NULL);
+    mproc_args_free(a);
+    double secs[6] = {1.5, 1.5, 1.5, 1.5, 1.5, 1.5};
+    int64_t out[6];
+    CHECK_RC(mproc_pool_map(p, nap, secs, 6, sizeof(double), out, sizeof(int64_t), 1), MPROC_EINTR);
+    CU_ASSERT_EQUAL(got_sigint, 1);
+    test_finish(k);
+    /* the workers ignored it and the chunks not started were dropped: the
+     * same pool goes on */
+    int64_t in[4] = {1, 2, 3, 4};
+    CHECK_RC(mproc_pool_map(p, square, in, 4, sizeof(int64_t), out, sizeof(int64_t), 1), 0);
+    CU_ASSERT_EQUAL(out[3], 16);
+    finish(p);
+    sigaction(SIGINT, &old, NULL);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    static const test_case tests[] = {
+        {"map squares", test_map_squares},
+        {"map 1M items", test_map_million},
+        {"map record sizes", test_map_record_sizes},
+        {"map failure", test_map_failure},
+        {"apply", test_apply},
+        {"starmap", test_starmap},
+        {"apply_async callbacks", test_apply_async_callbacks},
+        {"async timeout", test_async_timeout},
+        {"map_async callback", test_map_async_callback},
+        {"imap order", test_imap_order},
+        {"imap lazy input", test_imap_lazy},
+        {"imap_unordered and errors", test_imap_unordered_and_errors},
+        {"initializer", test_initializer},
+        {"worker killed", test_worker_killed},
+        {"maxtasksperchild", test_maxtasksperchild},
+        {"terminate during map", test_terminate_during_map},
+        {"close and join", test_close_join_rules},
+        {"bad input", test_bad_input},
+#ifndef _WIN32
+        {"ctrl-c", test_ctrl_c},
+#endif
+        {NULL, NULL},
+    };
+    return run_tests(argc, argv, "pool", tests);
+}
