@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_pool.h"
 #include "mproc.h"
 
 extern char **environ;
@@ -562,6 +563,10 @@ int main(int argc, char **argv)
         {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, "socketpair r/w", 0, R, quick ? 50 : 200},
         {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200000 : 2000000},
         {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200 : 2000},
+        {"pool_map_1m", "Pool(2).map, 1M int64 x*x, per item", 0, 0, "serial loop", 0, R, 1000000},
+        {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R, quick ? 2000 : 10000},
+        {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, "socketpair r/w", 0, R,
+         quick ? 20000 : 100000},
     };
     rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
     rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
@@ -599,6 +604,10 @@ int main(int argc, char **argv)
     rows[7].raw_us = median_run(run_raw_pipe, 64, rows[7].iterations, R);
     rows[8].mproc_us = median_run(run_mproc_queue, (size_t)1 << 20, rows[8].iterations, R);
     rows[8].raw_us = median_run(run_raw_pipe, (size_t)1 << 20, rows[8].iterations, R);
+    bench_pool_map((size_t)rows[9].iterations, R, &rows[9].mproc_us, &rows[9].raw_us);
+    bench_pool_cpu((size_t)rows[10].iterations, 20.0, R, &rows[10].mproc_us, &rows[10].raw_us);
+    rows[11].mproc_us = bench_pool_apply((size_t)rows[11].iterations, R);
+    rows[11].raw_us = rows[5].raw_us; /* one round trip to a child */
     size_t nrows = sizeof rows / sizeof rows[0];
     run_python(python, script, quick, rows, nrows);
 

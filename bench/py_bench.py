@@ -122,6 +122,44 @@ def queue_spsc(size, iterations):
     return t / iterations * 1e6
 
 
+def square(x):
+    return x * x
+
+
+def busy(x):
+    """About 20 us of work, as mproc-bench's items."""
+    end = time.perf_counter() + 20e-6
+    while time.perf_counter() < end:
+        x += 1
+    return x
+
+
+def trivial():
+    return None
+
+
+def pool_map(fn, n, chunksize=None):
+    """Pool(2).map over n items: time per item."""
+    with mp.get_context("fork").Pool(2) as pool:
+        pool.map(fn, range(max(n // 10, 1)))
+        t0 = time.perf_counter()
+        pool.map(fn, range(n), chunksize)
+        dt = time.perf_counter() - t0
+    return dt / n * 1e6
+
+
+def pool_apply(n):
+    """n apply_async of a trivial function, then every get: time per task."""
+    with mp.get_context("fork").Pool(2) as pool:
+        [r.get() for r in [pool.apply_async(trivial) for _ in range(max(n // 10, 1))]]
+        t0 = time.perf_counter()
+        rs = [pool.apply_async(trivial) for _ in range(n)]
+        for r in rs:
+            r.get()
+        dt = time.perf_counter() - t0
+    return dt / n * 1e6
+
+
 def main():
     quick = "--quick" in sys.argv
     repeats = 3 if quick else 5
@@ -149,6 +187,12 @@ def main():
                                    ("queue_1mib", 1 << 20, 100 if quick else 500)):
         queue_spsc(size, max(iterations // 10, 1))
         samples = [queue_spsc(size, iterations) for _ in range(repeats)]
+        rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
+                      "iterations": iterations}
+    for name, fn, iterations in (("pool_map_1m", lambda n: pool_map(square, n), 1000000),
+                                 ("pool_cpu_20us", lambda n: pool_map(busy, n), 2000 if quick else 10000),
+                                 ("pool_apply_async", pool_apply, 5000 if quick else 20000)):
+        samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
     print(json.dumps({"python": sys.version.split()[0], "rows": rows}))

@@ -32,8 +32,10 @@ int pool_worker_start(mproc_pool *p, pool_worker *w)
     const be_symref *init = &p->init_ref;
     if ((rc = mproc_args_add_obj(a, theirs)) || (rc = mproc_args_add_str(a, init->module)) ||
         (rc = mproc_args_add_int(a, p->has_init ? (int64_t)init->offset : 0)) ||
-        (rc = mproc_args_add_int(a, (int64_t)init->digest)) || (rc = mproc_args_add_int(a, p->maxtasks)))
+        (rc = mproc_args_add_int(a, (int64_t)init->digest)) || (rc = mproc_args_add_int(a, p->maxtasks)) ||
+        (rc = mproc_args_add_obj(a, p->progress)) || (rc = mproc_args_add_int(a, w - p->workers)))
         goto out;
+    ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
     char name[64];
     snprintf(name, sizeof name, "%s-%u", worker_prefix(p->method), ++p->worker_seq);
     mproc_process_opts o = {name, 1, p->method};
@@ -201,6 +203,7 @@ static void pool_destroy(mproc_pool *p)
         free(f);
     }
     mproc_args_free(p->initargs);
+    mproc_array_free(p->progress);
     mproc_conn_free(p->wake_r);
     mproc_conn_free(p->wake_w);
     if (p->done) {
@@ -249,6 +252,8 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
             p->has_init = 1;
         }
     }
+    if (!(p->progress = mproc_array_new('q', (size_t)n, NULL, 0, &rc)))
+        goto out;
     if ((rc = core_args_copy(opts ? opts->initargs : NULL, &p->initargs)) ||
         (rc = mproc_pipe(0, &p->wake_r, &p->wake_w)) || (rc = core_conn_parent_only(p->wake_r)) ||
         (rc = core_conn_parent_only(p->wake_w)))

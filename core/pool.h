@@ -43,7 +43,8 @@ typedef struct pw_task {
     char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM / PT_RELEASE */
 } pw_task;
 
-/* worker -> parent: one message per task, followed by datalen bytes. */
+/* worker -> parent: records back to back, each followed by datalen bytes;
+ * one message per batch. */
 typedef struct pw_reply {
     uint64_t id;      /* 0: the worker's start report */
     int32_t status;   /* 0, MPROC_ETASK, or why the task could not run */
@@ -55,7 +56,16 @@ typedef struct pw_reply {
 /* The worker process's target (pool_worker.c). Its args: the initializer's
  * arguments, then the items below. */
 int core_pool_worker_main(const mproc_args *args);
-enum { PW_ARG_CONN, PW_ARG_INIT_MODULE, PW_ARG_INIT_OFFSET, PW_ARG_INIT_DIGEST, PW_ARG_MAXTASKS, PW_NARGS };
+enum {
+    PW_ARG_CONN,
+    PW_ARG_INIT_MODULE,
+    PW_ARG_INIT_OFFSET,
+    PW_ARG_INIT_DIGEST,
+    PW_ARG_MAXTASKS,
+    PW_ARG_PROGRESS, /* int64 array: per worker, the id of the task it started last */
+    PW_ARG_INDEX,    /* this worker's slot in it */
+    PW_NARGS
+};
 
 /* ------------------------------------------------------------- the parent */
 
@@ -135,6 +145,7 @@ struct mproc_pool {
     int broken;              /* no worker could be started: the error */
     const char *method;      /* start method name, or NULL */
     mproc_args *initargs;
+    mproc_array *progress;   /* PW_ARG_PROGRESS */
     be_symref init_ref;
     int has_init;
     pool_task *qhead, *qtail;
@@ -174,6 +185,9 @@ void pool_async_release(mproc_async *a);              /* drops a reference */
 int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx),
                            void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
 void pool_async_wake_all(mproc_async *a);
+/* A segment of at least size bytes for a map (lock held); it returns to a
+ * spare slot when the map's async goes. */
+mproc_shm *pool_seg_take(size_t size, int *err);
 
 /* The failure behind this thread's last synchronous ETASK/EWORKERLOST. */
 void pool_set_failure(int rc, size_t index, int code);

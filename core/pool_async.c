@@ -24,7 +24,7 @@ void core_pool_lock(void)
 void core_pool_unlock(void) { be_tlock_unlock(pool_mu); }
 
 /* Bells of finished waits, for the next (process-wide, under the lock). */
-static pool_waiter *spare;
+static pool_waiter *spare_waiters;
 
 /* The async whose callback this thread is running: inside its callback an
  * async is already readable, though not ready yet. */
@@ -73,15 +73,50 @@ mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opt
     return a;
 }
 
+/* The last map's segment, kept for the next (lock held): workers still
+ * have it mapped and its pages are in, so a map of the same size costs no
+ * mapping and no page faults. */
+#define SPARE_MAX ((size_t)256 << 20)
+static mproc_shm *spare;
+static long spare_pid;
+
+static void seg_drop(mproc_shm *m)
+{
+    mproc_shm_unlink(m);
+    mproc_shm_close(m);
+}
+
+mproc_shm *pool_seg_take(size_t size, int *err)
+{
+    if (spare && spare_pid != be_getpid())
+        spare = NULL; /* a forked child: the parent's, not ours to touch */
+    if (spare && mproc_shm_size(spare) >= size) {
+        mproc_shm *m = spare;
+        spare = NULL;
+        return m;
+    }
+    return mproc_shm_open(NULL, size, 1, err);
+}
+
+static void seg_give(mproc_shm *m)
+{
+    if (mproc_shm_size(m) > SPARE_MAX || (spare && spare_pid == be_getpid() && mproc_shm_size(spare) >= mproc_shm_size(m))) {
+        seg_drop(m);
+        return;
+    }
+    if (spare && spare_pid == be_getpid())
+        seg_drop(spare);
+    spare = m;
+    spare_pid = be_getpid();
+}
+
 static void destroy(mproc_async *a)
 {
     for (size_t i = 0; i < a->nslots; i++)
         free(a->slots[i].data);
     free(a->slots);
-    if (a->seg) {
-        mproc_shm_unlink(a->seg);
-        mproc_shm_close(a->seg);
-    }
+    if (a->seg)
+        seg_give(a->seg);
     free(a);
 }
 
@@ -148,9 +183,9 @@ int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_as
 {
     if (done(a, ctx))
         return 0;
-    pool_waiter *w = spare;
+    pool_waiter *w = spare_waiters;
     if (w) {
-        spare = w->next;
+        spare_waiters = w->next;
     } else {
         w = calloc(1, sizeof *w);
         if (!w || be_bell_new(&w->bell) != 0) {
@@ -183,8 +218,8 @@ int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_as
     while (*pp != w)
         pp = &(*pp)->next;
     *pp = w->next;
-    w->next = spare;
-    spare = w;
+    w->next = spare_waiters;
+    spare_waiters = w;
     return rc;
 }
 

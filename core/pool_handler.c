@@ -125,24 +125,20 @@ static size_t dispatch(mproc_pool *p, outgoing *out, pool_task **dropped)
     return nout;
 }
 
-/* A reply from w (lock not held). */
-static void on_reply(mproc_pool *p, pool_worker *w, char *msg, size_t len)
+/* One reply from w (lock not held). */
+static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const char *data)
 {
-    pw_reply rep;
-    if (len < sizeof rep)
-        return;
-    memcpy(&rep, msg, sizeof rep);
     core_pool_lock();
-    if (rep.id == 0) { /* a replacement's start report */
-        if (rep.status == 0)
+    if (rep->id == 0) { /* a replacement's start report */
+        if (rep->status == 0)
             w->state = W_READY;
         else if (!p->broken)
-            p->broken = rep.status;
+            p->broken = rep->status;
         core_pool_unlock();
         return;
     }
     pool_task *t = w->sent_head;
-    if (!t || t->w.id != rep.id) { /* never happens: the worker answers in order */
+    if (!t || t->w.id != rep->id) { /* never happens: the worker answers in order */
         core_pool_unlock();
         return;
     }
@@ -151,14 +147,30 @@ static void on_reply(mproc_pool *p, pool_worker *w, char *msg, size_t len)
         w->sent_tail = NULL;
     w->nsent--;
     core_pool_unlock();
-    void *data = NULL;
-    size_t dlen = len - sizeof rep < rep.datalen ? len - sizeof rep : (size_t)rep.datalen;
-    if (dlen && (data = malloc(dlen)) != NULL)
-        memcpy(data, msg + sizeof rep, dlen);
-    else if (dlen)
-        rep.status = MPROC_ENOMEM;
-    pool_async_task_done(t->async, t->slot, rep.status, rep.code, (size_t)rep.index, data, data ? dlen : 0);
+    int status = rep->status;
+    void *copy = NULL;
+    size_t len = (size_t)rep->datalen;
+    if (len && (copy = malloc(len)) != NULL)
+        memcpy(copy, data, len);
+    else if (len)
+        status = MPROC_ENOMEM;
+    pool_async_task_done(t->async, t->slot, status, rep->code, (size_t)rep->index, copy, copy ? len : 0);
     pool_task_free(t);
+}
+
+/* A message from w: its replies back to back. */
+static void on_message(mproc_pool *p, pool_worker *w, const char *msg, size_t len)
+{
+    size_t pos = 0;
+    while (len - pos >= sizeof(pw_reply)) {
+        pw_reply rep;
+        memcpy(&rep, msg + pos, sizeof rep);
+        pos += sizeof rep;
+        if (rep.datalen > len - pos)
+            return; /* corrupt; never happens */
+        on_reply(p, w, &rep, msg + pos);
+        pos += (size_t)rep.datalen;
+    }
 }
 
 /* Reads what w has sent; 1 when its pipe ended. */
@@ -171,7 +183,7 @@ static int drain(mproc_pool *p, pool_worker *w)
         size_t len;
         if (mproc_conn_recv_bytes(w->conn, &msg, &len, MPROC_NOLIMIT) != 0)
             return 1;
-        on_reply(p, w, msg, len);
+        on_message(p, w, msg, len);
         mproc_free(msg);
     }
     return 0;
@@ -201,22 +213,36 @@ static void fail_queue(mproc_pool *p, int status)
     }
 }
 
-/* w's process ended: the task it was running is lost, the ones behind it
- * go back to the queue; a replacement starts unless the pool is done. */
+/* w's process ended. Of the tasks it had and did not answer, those up to
+ * the one it had started (its progress slot says which) fail with
+ * MPROC_EWORKERLOST: that one was running, any before it had ended but
+ * their results died with the worker (it flushes them within FLUSH_AFTER,
+ * pool_worker.c). The ones after go back to the queue. A replacement
+ * starts unless the pool is done. */
 static void on_death(mproc_pool *p, pool_worker *w)
 {
     drain(p, w);
     core_pool_lock();
-    pool_task *lost = w->sent_head, *rest = lost ? lost->next : NULL;
-    if (rest)
-        push_front(p, rest, w->sent_tail, w->nsent - 1);
+    int64_t started = ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers];
+    pool_task *lost = NULL, **lost_tail = &lost;
+    while (w->sent_head && (int64_t)w->sent_head->w.id <= started) {
+        pool_task *t = w->sent_head;
+        w->sent_head = t->next;
+        w->nsent--;
+        t->next = NULL;
+        *lost_tail = t;
+        lost_tail = &t->next;
+    }
+    if (w->sent_head)
+        push_front(p, w->sent_head, w->sent_tail, w->nsent);
     w->sent_head = w->sent_tail = NULL;
     w->nsent = 0;
     int restart = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     core_pool_unlock();
-    if (lost) {
-        lost->next = NULL;
+    while (lost) {
+        pool_task *next = lost->next;
         fail_task(lost, MPROC_EWORKERLOST);
+        lost = next;
     }
     pool_worker_stop(w, 0);
     if (restart) {

@@ -110,7 +110,9 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     if (!a)
         return give_up(NULL, tasks, 0, tasks ? rc : MPROC_ENOMEM, err);
     /* The data path: one copy in, workers work in place, one copy out. */
-    a->seg = mproc_shm_open(NULL, out_off + n * out_size, 1, &rc);
+    core_pool_lock();
+    a->seg = pool_seg_take(out_off + n * out_size, &rc);
+    core_pool_unlock();
     if (!a->seg)
         return give_up(a, tasks, 0, rc, err);
     memcpy(mproc_shm_ptr(a->seg), in, in_total);

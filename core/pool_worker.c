@@ -1,6 +1,7 @@
 /* pool_worker.c - the worker process: runs the initializer, reports its
  * start, then runs the tasks its parent sends until the pipe ends (the
  * pool closed, or the parent died) or its task budget is spent. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,22 +77,53 @@ static char *attach_seg(const char *name, int *err)
     return seg ? mproc_shm_ptr(seg) : NULL;
 }
 
-static int send_reply(mproc_conn *c, pw_reply *rep, const void *data, size_t len)
+/* Replies go out together, one message per batch of tasks: the parent
+ * then reads one message, not one per task. They are flushed at the end of
+ * each batch, and before a task once the oldest has waited FLUSH_AFTER, so
+ * that a long task never holds back results that are ready. */
+#define FLUSH_AFTER 0.0002
+
+typedef struct worker {
+    mproc_conn *conn;
+    _Atomic int64_t *started; /* the id of the task this worker started last */
+    char *out;                /* replies not sent yet */
+    size_t len, cap;
+    double oldest;            /* when the first of them was queued */
+} worker;
+
+static int flush(worker *w)
 {
-    rep->datalen = len;
-    if (!len)
-        return mproc_conn_send_bytes(c, rep, sizeof *rep);
-    char *msg = malloc(sizeof *rep + len);
-    if (!msg)
-        return MPROC_ENOMEM;
-    memcpy(msg, rep, sizeof *rep);
-    memcpy(msg + sizeof *rep, data, len);
-    int rc = mproc_conn_send_bytes(c, msg, sizeof *rep + len);
-    free(msg);
+    if (!w->len)
+        return 0;
+    int rc = mproc_conn_send_bytes(w->conn, w->out, w->len);
+    w->len = 0;
     return rc;
 }
 
-static int run_apply(mproc_conn *c, const pw_task *t, be_fnptr f, const void *data, void *state)
+static int send_reply(worker *w, pw_reply *rep, const void *data, size_t len)
+{
+    rep->datalen = len;
+    size_t need = w->len + sizeof *rep + len;
+    if (need > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *out = realloc(w->out, cap);
+        if (!out)
+            return MPROC_ENOMEM;
+        w->out = out;
+        w->cap = cap;
+    }
+    if (!w->len)
+        w->oldest = be_monotonic();
+    memcpy(w->out + w->len, rep, sizeof *rep);
+    if (len)
+        memcpy(w->out + w->len + sizeof *rep, data, len);
+    w->len = need;
+    return 0;
+}
+
+static int run_apply(worker *c, const pw_task *t, be_fnptr f, const void *data, void *state)
 {
     pw_reply rep = {t->id, 0, 0, t->start, 0};
     int err = 0;
@@ -114,11 +146,13 @@ static int run_apply(mproc_conn *c, const pw_task *t, be_fnptr f, const void *da
 
 /* A chunk in a shared segment: stops at the first failure, as Python's
  * map does with a chunk. */
-static int run_chunk_shm(mproc_conn *c, const pw_task *t, be_fnptr f, void *state)
+static int run_chunk_shm(worker *c, const pw_task *t, be_fnptr f, void *state)
 {
     pw_reply rep = {t->id, 0, 0, 0, 0};
     char *base = attach_seg(t->seg, &rep.status);
     mproc_map_fn fn = (mproc_map_fn)(void (*)(void))f;
+    if (base) /* segments are reused: give each item a zeroed record */
+        memset(base + t->out_off, 0, (size_t)(t->count * t->out_size));
     for (uint64_t i = 0; base && i < t->count; i++) {
         int code = fn(base + t->in_off + i * t->in_size, base + t->out_off + i * t->out_size, state);
         if (code) {
@@ -133,7 +167,7 @@ static int run_chunk_shm(mproc_conn *c, const pw_task *t, be_fnptr f, void *stat
 
 /* An inline chunk (imap): every item runs; the reply carries the outputs,
  * then one int32 return code per item. */
-static int run_chunk_inline(mproc_conn *c, const pw_task *t, be_fnptr f, const char *in, void *state)
+static int run_chunk_inline(worker *c, const pw_task *t, be_fnptr f, const char *in, void *state)
 {
     pw_reply rep = {t->id, 0, 0, t->start, 0};
     size_t outlen = (size_t)(t->count * t->out_size), len = outlen + (size_t)t->count * sizeof(int32_t);
@@ -154,7 +188,7 @@ static int run_chunk_inline(mproc_conn *c, const pw_task *t, be_fnptr f, const c
 
 /* Runs the records of one message. 1 when the budget is spent, 0 to go
  * on, < 0 when the pipe broke. */
-static int run_message(mproc_conn *c, const char *msg, size_t len, void *state, uint64_t maxtasks,
+static int run_message(worker *c, const char *msg, size_t len, void *state, uint64_t maxtasks,
                        uint64_t *ntasks)
 {
     size_t pos = 0;
@@ -171,6 +205,10 @@ static int run_message(mproc_conn *c, const char *msg, size_t len, void *state, 
             release_seg(t.seg);
             continue;
         }
+        if (c->len && be_monotonic() - c->oldest > FLUSH_AFTER && flush(c) != 0)
+            return MPROC_EOS;
+        /* From here on a death of ours is this task's (pool_handler.c). */
+        atomic_store(c->started, (int64_t)t.id);
         be_fnptr f;
         int rc = resolve(&t, module, &f);
         if (rc) {
@@ -189,6 +227,8 @@ static int run_message(mproc_conn *c, const char *msg, size_t len, void *state, 
             return rc;
         ++*ntasks;
     }
+    if (flush(c) != 0)
+        return MPROC_EOS;
     return maxtasks && *ntasks >= maxtasks;
 }
 
@@ -221,30 +261,34 @@ int core_pool_worker_main(const mproc_args *args)
     if (n < PW_NARGS)
         return 1;
     size_t base = n - PW_NARGS;
-    mproc_conn *c = mproc_args_obj(args, base + PW_ARG_CONN);
+    worker c = {mproc_args_obj(args, base + PW_ARG_CONN), NULL, NULL, 0, 0, 0};
     uint64_t maxtasks = (uint64_t)mproc_args_int(args, base + PW_ARG_MAXTASKS);
-    if (!c)
+    mproc_array *progress = mproc_args_obj(args, base + PW_ARG_PROGRESS);
+    int64_t index = mproc_args_int(args, base + PW_ARG_INDEX);
+    if (!c.conn || !progress || index < 0 || (size_t)index >= mproc_array_len(progress))
         return 1;
+    c.started = (_Atomic int64_t *)mproc_array_ptr(progress) + index;
     be_ignore_interrupts();
 
     void *state = NULL;
     pw_reply rep = {0, 0, 0, 0, 0};
     rep.status = run_initializer(args, base, &state, &rep.code);
-    if (send_reply(c, &rep, NULL, 0) != 0 || rep.status)
+    if (send_reply(&c, &rep, NULL, 0) != 0 || flush(&c) != 0 || rep.status)
         return 1;
 
     uint64_t ntasks = 0;
     for (;;) {
         void *msg;
         size_t len;
-        int rc = mproc_conn_recv_bytes(c, &msg, &len, MPROC_NOLIMIT);
+        int rc = mproc_conn_recv_bytes(c.conn, &msg, &len, MPROC_NOLIMIT);
         if (rc)
             break; /* MPROC_EOS: the pool closed, or the parent is gone */
-        rc = run_message(c, msg, len, state, maxtasks, &ntasks);
+        rc = run_message(&c, msg, len, state, maxtasks, &ntasks);
         mproc_free(msg);
         if (rc)
             break;
     }
     release_seg(NULL);
+    free(c.out);
     return 0;
 }

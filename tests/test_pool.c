@@ -591,6 +591,36 @@ static void test_worker_killed(void)
     finish(p);
 }
 
+/* Many small tasks queued on each worker, one of which kills its worker:
+ * that one fails, the tasks the dead worker had not started run elsewhere,
+ * nothing hangs; only results that died with it may fail too. */
+static void test_worker_killed_in_batch(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    enum { N = 400, DIE = 250 };
+    mproc_async *r[N];
+    for (int i = 0; i < N; i++)
+        r[i] = mproc_pool_apply_async(p, i == DIE ? die : pid_text, NULL, NULL, NULL);
+    int ok = 0, lost = 0;
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r[i]);
+        int rc = mproc_async_get(r[i], 60, NULL, NULL);
+        if (i == DIE)
+            CHECK_RC(rc, MPROC_EWORKERLOST);
+        else if (rc == 0)
+            ok++;
+        else if (rc == MPROC_EWORKERLOST)
+            lost++;
+        else
+            CHECK_RC(rc, 0);
+        mproc_async_free(r[i]);
+    }
+    CU_ASSERT_EQUAL(ok + lost, N - 1);
+    CU_ASSERT(lost < 64); /* at most the rest of that worker's batch */
+    finish(p);
+}
+
 static void test_maxtasksperchild(void)
 {
     /* Python's test: 12 tasks, k = 2 -> 6 pids (here: 1 worker, 6 tasks of 1) */
@@ -770,6 +800,7 @@ int main(int argc, char **argv)
         {"imap_unordered and errors", test_imap_unordered_and_errors},
         {"initializer", test_initializer},
         {"worker killed", test_worker_killed},
+        {"worker killed in a batch", test_worker_killed_in_batch},
         {"maxtasksperchild", test_maxtasksperchild},
         {"terminate during map", test_terminate_during_map},
         {"close and join", test_close_join_rules},
