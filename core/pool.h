@@ -38,9 +38,10 @@ typedef struct pw_task {
     uint64_t fn_offset, fn_digest;
     uint64_t start, count;     /* chunks: index of the first item, items */
     uint64_t in_size, out_size;
-    uint64_t in_off, out_off;  /* PT_CHUNK_SHM: byte offsets in seg */
+    uint64_t in_off, out_off;  /* PT_CHUNK_SHM: byte offsets in seg, seg_out */
     uint64_t datalen;          /* apply: encoded args; inline: the input */
-    char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM / PT_RELEASE */
+    char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM: the input's segment; PT_RELEASE */
+    char seg_out[PW_SEG_MAX];  /* PT_CHUNK_SHM: the output's segment */
 } pw_task;
 
 /* worker -> parent: records back to back, each followed by datalen bytes;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "pool.h"
 
 /* Checks common to every submission. */
@@ -109,17 +110,26 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     mproc_async *a = tasks ? pool_async_new(A_MAP, nchunks, opts, &rc) : NULL;
     if (!a)
         return give_up(NULL, tasks, 0, tasks ? rc : MPROC_ENOMEM, err);
-    /* The data path: one copy in, workers work in place, one copy out. */
-    core_pool_lock();
-    a->seg = pool_seg_take(out_off + n * out_size, &rc);
-    core_pool_unlock();
-    if (!a->seg)
-        return give_up(a, tasks, 0, rc, err);
-    memcpy(mproc_shm_ptr(a->seg), in, in_total);
-    a->out = out;
-    a->out_total = n * out_size;
-    a->out_off = out_off;
-    const char *seg = mproc_shm_name(a->seg);
+    /* The data path: buffers in the caller's own mproc_shm segments are
+     * used in place; other memory is copied once into a segment, worked on
+     * there, and the output copied back once. */
+    char seg[PW_SEG_MAX], seg_out[PW_SEG_MAX];
+    size_t in_base, out_base;
+    if (core_shm_locate(in, in_total, seg, &in_base) != 0 || core_shm_locate(out, n * out_size, seg_out, &out_base) != 0) {
+        core_pool_lock();
+        a->seg = pool_seg_take(out_off + n * out_size, &rc);
+        core_pool_unlock();
+        if (!a->seg)
+            return give_up(a, tasks, 0, rc, err);
+        memcpy(mproc_shm_ptr(a->seg), in, in_total);
+        a->out = out;
+        a->out_total = n * out_size;
+        a->out_off = out_off;
+        strcpy(seg, mproc_shm_name(a->seg));
+        strcpy(seg_out, seg);
+        in_base = 0;
+        out_base = out_off;
+    }
     core_pool_lock();
     for (size_t c = 0; c < nchunks && !rc; c++) {
         pool_task *t = tasks[c] = pool_task_new(p, PT_CHUNK_SHM, (be_fnptr)fn, a, c, &rc);
@@ -130,9 +140,10 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         t->w.count = count;
         t->w.in_size = in_size;
         t->w.out_size = out_size;
-        t->w.in_off = start * in_size;
-        t->w.out_off = out_off + start * out_size;
-        strncpy(t->w.seg, seg, PW_SEG_MAX - 1);
+        t->w.in_off = in_base + start * in_size;
+        t->w.out_off = out_base + start * out_size;
+        memcpy(t->w.seg, seg, PW_SEG_MAX);
+        memcpy(t->w.seg_out, seg_out, PW_SEG_MAX);
         t->one_at_a_time = 1;
     }
     core_pool_unlock();

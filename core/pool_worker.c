@@ -57,24 +57,42 @@ static int resolve(const pw_task *t, const char *module, be_fnptr *out)
     return rc;
 }
 
-/* The map segment in use (one at a time: a map's chunks come together). */
-static mproc_shm *seg;
+/* The map segments in use: a map's input and output (the same segment
+ * unless the caller's own mproc_shm buffers are used in place). */
+#define SEGS 2
+static mproc_shm *segs[SEGS];
+static unsigned seg_clock;
 
 static void release_seg(const char *name)
 {
-    if (seg && (!name || strcmp(mproc_shm_name(seg), name) == 0)) {
-        mproc_shm_close(seg);
-        seg = NULL;
-    }
+    for (int i = 0; i < SEGS; i++)
+        if (segs[i] && (!name || strcmp(mproc_shm_name(segs[i]), name) == 0)) {
+            mproc_shm_close(segs[i]);
+            segs[i] = NULL;
+        }
 }
 
-static char *attach_seg(const char *name, int *err)
+static int find_seg(const char *name)
 {
-    if (seg && strcmp(mproc_shm_name(seg), name) == 0)
-        return mproc_shm_ptr(seg);
-    release_seg(NULL);
-    seg = mproc_shm_open(name, 0, 0, err);
-    return seg ? mproc_shm_ptr(seg) : NULL;
+    for (int i = 0; i < SEGS; i++)
+        if (segs[i] && strcmp(mproc_shm_name(segs[i]), name) == 0)
+            return i;
+    return -1;
+}
+
+/* Maps the segment into a slot other than `keep`: its slot, or -1. */
+static int attach_seg(const char *name, int keep, int *err)
+{
+    int i = find_seg(name);
+    if (i >= 0)
+        return i;
+    i = (int)(seg_clock++ % SEGS);
+    if (i == keep)
+        i = (i + 1) % SEGS;
+    if (segs[i])
+        mproc_shm_close(segs[i]);
+    segs[i] = mproc_shm_open(name, 0, 0, err);
+    return segs[i] ? i : -1;
 }
 
 /* Replies go out together, one message per batch of tasks: the parent
@@ -149,12 +167,13 @@ static int run_apply(worker *c, const pw_task *t, be_fnptr f, const void *data, 
 static int run_chunk_shm(worker *c, const pw_task *t, be_fnptr f, void *state)
 {
     pw_reply rep = {t->id, 0, 0, 0, 0};
-    char *base = attach_seg(t->seg, &rep.status);
+    int si = attach_seg(t->seg, -1, &rep.status), so = si >= 0 ? attach_seg(t->seg_out, si, &rep.status) : -1;
+    char *in = si >= 0 ? mproc_shm_ptr(segs[si]) : NULL, *out = so >= 0 ? mproc_shm_ptr(segs[so]) : NULL;
     mproc_map_fn fn = (mproc_map_fn)(void (*)(void))f;
-    if (base) /* segments are reused: give each item a zeroed record */
-        memset(base + t->out_off, 0, (size_t)(t->count * t->out_size));
-    for (uint64_t i = 0; base && i < t->count; i++) {
-        int code = fn(base + t->in_off + i * t->in_size, base + t->out_off + i * t->out_size, state);
+    if (out) /* segments are reused: give each item a zeroed record */
+        memset(out + t->out_off, 0, (size_t)(t->count * t->out_size));
+    for (uint64_t i = 0; out && i < t->count; i++) {
+        int code = fn(in + t->in_off + i * t->in_size, out + t->out_off + i * t->out_size, state);
         if (code) {
             rep.status = MPROC_ETASK;
             rep.code = code;
@@ -200,7 +219,7 @@ static int run_message(worker *c, const char *msg, size_t len, void *state, uint
             return MPROC_EINVAL; /* corrupt: the parent and we disagree */
         const char *module = msg + pos, *data = module + t.modlen;
         pos += t.modlen + (size_t)t.datalen;
-        t.seg[PW_SEG_MAX - 1] = '\0';
+        t.seg[PW_SEG_MAX - 1] = t.seg_out[PW_SEG_MAX - 1] = '\0';
         if (t.type == PT_RELEASE) {
             release_seg(t.seg);
             continue;

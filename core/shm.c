@@ -2,6 +2,7 @@
  * programs can attach); a small arena record carries name and size to
  * children, which attach by name. Like Python's resource tracker, a process
  * unlinks at exit the segments it created and did not unlink. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,48 @@ int core_shm_name_valid(const char *name)
 
 static void destroy(core_rec *r) { core_arena_free(r); }
 
+/* Segments mapped here, for core_shm_locate (under be_core_lock). */
+typedef struct open_seg {
+    mproc_shm *m;
+    struct open_seg *next;
+} open_seg;
+static open_seg *open_list;
+
+static void register_open(mproc_shm *m, int add)
+{
+    be_core_lock();
+    open_seg **pp = &open_list;
+    while (*pp && (*pp)->m != m)
+        pp = &(*pp)->next;
+    if (add && !*pp && (*pp = calloc(1, sizeof **pp)))
+        (*pp)->m = m;
+    if (!add && *pp) {
+        open_seg *e = *pp;
+        *pp = e->next;
+        free(e);
+    }
+    be_core_unlock();
+}
+
+int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset)
+{
+    int rc = MPROC_ENOENT;
+    const char *c = p;
+    be_core_lock();
+    for (open_seg *e = open_list; e; e = e->next) {
+        const char *base = be_shm_addr(e->m->map);
+        size_t size = be_shm_size(e->m->map);
+        if (c >= base && c - base <= (ptrdiff_t)size && len <= size - (size_t)(c - base)) {
+            strcpy(name, e->m->s->name);
+            *offset = (size_t)(c - base);
+            rc = 0;
+            break;
+        }
+    }
+    be_core_unlock();
+    return rc;
+}
+
 static void *adopt(core_rec *rec, int *err)
 {
     shm_shared *s = (shm_shared *)rec;
@@ -90,6 +133,7 @@ static void *adopt(core_rec *rec, int *err)
         return NULL;
     }
     m->s = s;
+    register_open(m, 1);
     return m;
 }
 
@@ -133,6 +177,7 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
     atomic_init(&s->rec.refs, 1);
     m->s = s;
     m->map = map;
+    register_open(m, 1);
     if (create)
         track(used, 1);
 out:
@@ -164,6 +209,7 @@ int mproc_shm_close(mproc_shm *m)
         return MPROC_EINVAL;
     if (core_obj_borrowed(m))
         return MPROC_ESTATE; /* owned by the args it came in */
+    register_open(m, 0);
     be_shm_close(m->map);
     core_rec_release(&m->s->rec, destroy);
     core_handle_drop(m);

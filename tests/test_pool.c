@@ -230,6 +230,41 @@ static void test_map_record_sizes(void)
     finish(p);
 }
 
+/* Buffers that live in the caller's own SharedMemory are used in place. */
+static void test_map_in_shm(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    size_t n = 50000;
+    int err;
+    mproc_shm *a = mproc_shm_open(NULL, 2 * n * sizeof(int64_t) + 64, 1, &err);
+    mproc_shm *b = mproc_shm_open(NULL, n * sizeof(int64_t), 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    int64_t *in = (int64_t *)((char *)mproc_shm_ptr(a) + 64), *out_same = in + n, *out_other = mproc_shm_ptr(b);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (int64_t)i;
+    CHECK_RC(mproc_pool_map(p, square, in, n, sizeof *in, out_same, sizeof *in, 0), 0);
+    CHECK_RC(mproc_pool_map(p, square, in, n, sizeof *in, out_other, sizeof *in, 0), 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += out_same[i] != (int64_t)(i * i) || out_other[i] != (int64_t)(i * i);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* one side in private memory: copied as usual */
+    int64_t *priv = calloc(n, sizeof *priv);
+    CHECK_RC(mproc_pool_map(p, square, in, n, sizeof *in, priv, sizeof *in, 0), 0);
+    CU_ASSERT_EQUAL(priv[n - 1], (int64_t)((n - 1) * (n - 1)));
+    free(priv);
+    /* input at the very end of one segment, output in another */
+    CHECK_RC(mproc_pool_map(p, square, out_other + n - 10, 10, sizeof *in, out_same, sizeof *in, 0), 0);
+    CU_ASSERT_EQUAL(out_same[9], (int64_t)((n - 1) * (n - 1)) * (int64_t)((n - 1) * (n - 1)));
+    finish(p);
+    mproc_shm_unlink(a);
+    mproc_shm_unlink(b);
+    mproc_shm_close(a);
+    mproc_shm_close(b);
+}
+
 static void test_map_failure(void)
 {
     mproc_pool *p = pool(2, NULL);
@@ -789,6 +824,7 @@ int main(int argc, char **argv)
         {"map squares", test_map_squares},
         {"map 1M items", test_map_million},
         {"map record sizes", test_map_record_sizes},
+        {"map in shared memory", test_map_in_shm},
         {"map failure", test_map_failure},
         {"apply", test_apply},
         {"starmap", test_starmap},
