@@ -32,6 +32,10 @@ static _Thread_local mproc_async *in_callback;
 
 static int readable(const mproc_async *a) { return a->ready || in_callback == a; }
 
+/* A handle the caller may use: not freed, except inside its own callback
+ * (the pool keeps it alive until the callback returned). */
+static int usable(const mproc_async *a) { return a && (!a->user_freed || in_callback == a); }
+
 static _Thread_local struct {
     int set;
     size_t index;
@@ -246,7 +250,7 @@ static int copy_bytes(const void *src, size_t n, void **out, size_t *len)
 
 int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
 {
-    if (!a || a->user_freed || a->kind == A_IMAP || a->kind == A_DONE)
+    if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
     core_pool_lock();
     int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
@@ -264,7 +268,7 @@ int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
 
 int mproc_async_item(mproc_async *a, size_t i, void **out, size_t *len)
 {
-    if (!a || a->user_freed || a->kind != A_STARMAP)
+    if (!usable(a) || a->kind != A_STARMAP)
         return MPROC_EINVAL;
     core_pool_lock();
     int rc = !readable(a) ? MPROC_ESTATE : i >= a->ntasks ? MPROC_EINVAL : a->status;
@@ -276,7 +280,7 @@ int mproc_async_item(mproc_async *a, size_t i, void **out, size_t *len)
 
 int mproc_async_wait(mproc_async *a, double timeout)
 {
-    if (!a || a->user_freed || a->kind == A_IMAP || a->kind == A_DONE)
+    if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
     core_pool_lock();
     int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
@@ -286,7 +290,7 @@ int mproc_async_wait(mproc_async *a, double timeout)
 
 int mproc_async_ready(mproc_async *a)
 {
-    if (!a || a->user_freed)
+    if (!usable(a))
         return MPROC_EINVAL;
     core_pool_lock();
     int r = a->ready;
@@ -296,7 +300,7 @@ int mproc_async_ready(mproc_async *a)
 
 int mproc_async_successful(mproc_async *a)
 {
-    if (!a || a->user_freed)
+    if (!usable(a))
         return MPROC_EINVAL;
     core_pool_lock();
     int r = !readable(a) ? MPROC_ESTATE : a->status == 0;
@@ -306,7 +310,7 @@ int mproc_async_successful(mproc_async *a)
 
 int mproc_async_failure(mproc_async *a, size_t *index, int *code)
 {
-    if (!a || a->user_freed)
+    if (!usable(a))
         return MPROC_EINVAL;
     core_pool_lock();
     int rc = !readable(a) || (a->status != MPROC_ETASK && a->status != MPROC_EWORKERLOST) ? MPROC_ESTATE : 0;

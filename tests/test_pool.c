@@ -354,6 +354,7 @@ static void test_starmap(void)
 
 typedef struct cb_log {
     int ok, failed, last_err;
+    int readable; /* callbacks in which mproc_async_get worked */
     char got[64];
 } cb_log;
 
@@ -363,9 +364,12 @@ static void on_ok(mproc_async *r, void *ctx)
     void *out = NULL;
     size_t len = 0;
     /* inside its callback the result is readable already */
-    if (mproc_async_get(r, 0, &out, &len) == 0 && len < sizeof l->got) {
-        memcpy(l->got, out, len);
-        l->got[len] = 0;
+    if (mproc_async_get(r, 0, &out, &len) == 0) {
+        l->readable++;
+        if (len < sizeof l->got) {
+            memcpy(l->got, out, len);
+            l->got[len] = 0;
+        }
     }
     mproc_free(out);
     l->ok++;
@@ -428,6 +432,7 @@ static void test_apply_async_callbacks(void)
     }
     finish(p); /* close + join: every queued task ran first */
     CU_ASSERT_EQUAL(log.ok, 201);
+    CU_ASSERT_EQUAL(log.readable, 201); /* even when the caller freed its handle */
 }
 
 static void test_async_timeout(void)
@@ -734,6 +739,81 @@ static void test_close_join_rules(void)
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
 }
 
+/* Is this process gone (a zombie counts as gone)? */
+static int pid_gone(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h)
+        return 1;
+    DWORD code = 0;
+    int gone = GetExitCodeProcess(h, &code) && code != STILL_ACTIVE;
+    CloseHandle(h);
+    return gone;
+#else
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kill((pid_t)pid, 0) != 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');
+    return !paren || paren[2] == 'Z' || paren[2] == 'X';
+#endif
+}
+
+/* args: conn. Makes a pool, sends its workers' pids, then waits to be killed. */
+static int pool_owner(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool *p = mproc_pool_new(&o, NULL);
+    if (!p)
+        return 1;
+    mproc_process *kids[8];
+    size_t n = mproc_active_children(kids, 8);
+    int64_t pids[8];
+    for (size_t i = 0; i < n && i < 8; i++)
+        pids[i] = mproc_process_pid(kids[i]);
+    mproc_conn_send_bytes(c, pids, n * sizeof pids[0]);
+    test_sleep(60);
+    return 0;
+}
+
+static void test_owner_killed(void)
+{
+    /* the parent dies (SIGKILL: no exit handler runs): its workers follow */
+    mproc_conn *mine, *theirs;
+    CHECK_RC(mproc_pipe(1, &mine, &theirs), 0);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, theirs);
+    mproc_process *owner = test_start(pool_owner, a, NULL);
+    mproc_args_free(a);
+    mproc_conn_close(theirs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
+    int64_t pids[8];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(mproc_conn_poll(mine, 60), 1);
+    CHECK_RC(mproc_conn_recv_bytes_into(mine, pids, sizeof pids, &len), 0);
+    CU_ASSERT_EQUAL(len, 2 * sizeof pids[0]);
+    CHECK_RC(mproc_process_kill(owner), 0);
+    CHECK_RC(mproc_process_join(owner, 60), 0);
+    mproc_process_free(owner);
+    for (size_t i = 0; i < len / sizeof pids[0]; i++) {
+        int gone = 0;
+        for (int t = 0; t < 200 && !gone; t++) {
+            gone = pid_gone((long)pids[i]);
+            if (!gone)
+                test_sleep(0.05);
+        }
+        CU_ASSERT(gone);
+    }
+    mproc_conn_free(mine);
+    mproc_conn_free(theirs);
+}
+
 static void test_bad_input(void)
 {
     int err = 0;
@@ -840,6 +920,7 @@ int main(int argc, char **argv)
         {"maxtasksperchild", test_maxtasksperchild},
         {"terminate during map", test_terminate_during_map},
         {"close and join", test_close_join_rules},
+        {"owner killed: workers exit", test_owner_killed},
         {"bad input", test_bad_input},
 #ifndef _WIN32
         {"ctrl-c", test_ctrl_c},
