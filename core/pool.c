@@ -216,7 +216,7 @@ static void pool_destroy(mproc_pool *p)
 
 static int check_opts(const mproc_pool_opts *o, int *n)
 {
-    *n = o && o->processes ? o->processes : mproc_cpu_count();
+    *n = !o || o->processes == MPROC_POOL_CPUS ? mproc_cpu_count() : o->processes;
     if (*n < 1)
         return MPROC_EINVAL;
     if (o && o->start_method) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "object.h"
 #include "pool.h"
 
 /* Checks common to every submission. */
@@ -189,6 +190,21 @@ int mproc_pool_map(mproc_pool *p, mproc_map_fn fn, const void *in, size_t n, siz
     return rc;
 }
 
+/* Objects living in this process's shared memory or descriptors cannot
+ * reach a worker that is already running (Python: "should only be shared
+ * between processes through inheritance"): they go in initargs. */
+static int args_sendable(const mproc_args *a)
+{
+    for (size_t i = 0; i < mproc_args_count(a); i++) {
+        if (mproc_args_type(a, i) != MPROC_ARG_OBJ)
+            continue;
+        core_kind k = core_obj_kind(mproc_args_obj(a, i));
+        if (k >= K_PROCESS && k <= K_QUEUE)
+            return MPROC_EINVAL;
+    }
+    return 0;
+}
+
 /* apply tasks for each args (starmap) or one (apply). */
 static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, const mproc_args *const *args,
                                    size_t n, const mproc_async_opts *opts, int *err)
@@ -210,7 +226,7 @@ static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, c
     for (size_t i = 0; i < n && !rc; i++) {
         void *buf = NULL;
         size_t len = 0;
-        if ((rc = mproc_args_encode(args[i], &buf, &len)))
+        if ((rc = args_sendable(args[i])) || (rc = mproc_args_encode(args[i], &buf, &len)))
             break;
         core_pool_lock();
         pool_task *t = tasks[i] = pool_task_new(p, PT_APPLY, (be_fnptr)fn, a, i, &rc);

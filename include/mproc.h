@@ -539,13 +539,15 @@ typedef int (*mproc_apply_fn)(const mproc_args *args, mproc_result *out, void *s
 /* Sets (copies) a task's result; a later call replaces it. */
 MPROC_API int mproc_result_set(mproc_result *, const void *buf, size_t len);
 
+#define MPROC_POOL_CPUS (-1) /* processes: one worker per usable CPU */
 typedef struct mproc_pool_opts {
-    int processes;                  /* 0 = mproc_cpu_count(); < 0 -> MPROC_EINVAL */
+    int processes;                  /* > 0, or MPROC_POOL_CPUS; 0 and others: MPROC_EINVAL (Python's Pool(0)) */
     mproc_pool_init_fn initializer; /* may be NULL */
     const mproc_args *initargs;     /* may be NULL; copied; objects reach workers as for a Process */
     unsigned maxtasksperchild;      /* 0 = workers live as long as the pool */
     const char *start_method;       /* NULL = the default start method */
 } mproc_pool_opts;
+#define MPROC_POOL_OPTS_INIT {MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
 
 /* Starts the workers and waits until each has run its initializer. NULL
  * with MPROC_EINVAL (bad options), MPROC_ETASK (an initializer failed),
@@ -582,7 +584,9 @@ MPROC_API int mproc_pool_map(mproc_pool *, mproc_map_fn fn, const void *in, size
  * for a lost worker). MPROC_ESTATE when there was none. */
 MPROC_API int mproc_pool_failure(size_t *index, int *code);
 /* apply: runs fn(args) on a worker, waits, and hands out its result
- * (*out: free with mproc_free; NULL with *len 0 when fn set none). */
+ * (*out: free with mproc_free; NULL with *len 0 when fn set none). args
+ * carry values; objects (locks, queues, ...) reach workers only through
+ * initargs, as in Python: here they are MPROC_EINVAL. */
 MPROC_API int mproc_pool_apply(mproc_pool *, mproc_apply_fn fn, const mproc_args *args, void **out,
                                size_t *len);
 /* starmap: fn(args[i]) for each i; outs[i]/lens[i] as for apply. Returns

@@ -73,6 +73,18 @@ static int init_fn(const mproc_args *a, void **state)
     return 0;
 }
 
+/* initargs: a locked Value counting initializer runs */
+static int init_count(const mproc_args *a, void **state)
+{
+    (void)state;
+    mproc_value *v = mproc_args_obj(a, 0);
+    if (!v || mproc_lock_acquire(mproc_value_get_lock(v), 10) != 0)
+        return 1;
+    ++*(int64_t *)mproc_value_ptr(v);
+    mproc_lock_release(mproc_value_get_lock(v));
+    return 0;
+}
+
 static int init_fails(const mproc_args *a, void **state)
 {
     (void)a;
@@ -137,7 +149,7 @@ static int die_on_13(const void *in, void *out, void *state)
 
 static mproc_pool *pool(int n, const mproc_pool_opts *o)
 {
-    mproc_pool_opts d = {0};
+    mproc_pool_opts d = MPROC_POOL_OPTS_INIT;
     if (o)
         d = *o;
     if (n)
@@ -592,6 +604,24 @@ static void test_initializer(void)
     CU_ASSERT_EQUAL(init_runs, 0); /* it ran in the workers, not here */
     finish(p);
 
+    /* objects reach workers through initargs; the initializer runs once in
+     * each worker, replacements included */
+    int64_t zero = 0;
+    mproc_value *runs = mproc_value_new('q', &zero, 1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(runs);
+    mproc_args *va = mproc_args_new();
+    mproc_args_add_obj(va, runs);
+    mproc_pool_opts oc = {3, init_count, va, 1, NULL};
+    p = pool(0, &oc);
+    mproc_args_free(va);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(*(int64_t *)mproc_value_ptr(runs), 3);
+    int64_t in2[5] = {0}, pids[5];
+    CHECK_RC(mproc_pool_map(p, whose, in2, 5, sizeof(int64_t), pids, sizeof(int64_t), 1), 0);
+    finish(p);
+    CU_ASSERT(*(int64_t *)mproc_value_ptr(runs) >= 5); /* tasks 4 and 5 ran on replacements */
+    mproc_value_free(runs);
+
     mproc_pool_opts bad = {2, init_fails, NULL, 0, NULL};
     int err = -1;
     CU_ASSERT_PTR_NULL(mproc_pool_new(&bad, &err));
@@ -817,7 +847,10 @@ static void test_owner_killed(void)
 static void test_bad_input(void)
 {
     int err = 0;
-    mproc_pool_opts o = {-1, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = {0, NULL, NULL, 0, NULL}; /* Pool(0) */
+    CU_ASSERT_PTR_NULL(mproc_pool_new(&o, &err));
+    CHECK_RC(err, MPROC_EINVAL);
+    o.processes = -2;
     CU_ASSERT_PTR_NULL(mproc_pool_new(&o, &err));
     CHECK_RC(err, MPROC_EINVAL);
     mproc_pool_opts m = {1, NULL, NULL, 0, "teleport"};
@@ -838,6 +871,13 @@ static void test_bad_input(void)
     CHECK_RC(mproc_async_get(NULL, 0, NULL, NULL), MPROC_EINVAL);
     CHECK_RC(mproc_pool_join(NULL, 0), MPROC_EINVAL);
     CHECK_RC(mproc_result_set(NULL, "x", 1), MPROC_EINVAL);
+    /* objects go through initargs only */
+    mproc_lock *l = mproc_lock_new(NULL);
+    mproc_args *la = mproc_args_new();
+    mproc_args_add_obj(la, l);
+    CHECK_RC(mproc_pool_apply(p, pid_text, la, NULL, NULL), MPROC_EINVAL);
+    mproc_args_free(la);
+    mproc_lock_free(l);
     CHECK_RC(mproc_pool_terminate(p), 0);
     CHECK_RC(mproc_pool_map(p, square, &x, 1, 8, &y, 8, 0), MPROC_ESTATE);
     CHECK_RC(mproc_pool_apply(p, pid_text, NULL, NULL, NULL), MPROC_ESTATE);
