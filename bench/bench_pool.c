@@ -88,22 +88,24 @@ static mproc_pool *pool2(void)
     return mproc_pool_new(&o, NULL);
 }
 
-void bench_pool_map(size_t n, int repeats, double *mproc_us, double *serial_us)
+/* map of fn over n int64 records on 2 workers and in a serial loop: medians
+ * per item. */
+static void run_map(mproc_map_fn fn, size_t n, int repeats, double *mproc_us, double *serial_us)
 {
     int64_t *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
     for (size_t i = 0; i < n; i++)
         in[i] = (int64_t)i;
     mproc_pool *p = pool2();
     double sm[32], ss[32];
-    mproc_pool_map(p, square, in, n, sizeof *in, out, sizeof *out, 0); /* warm-up */
+    mproc_pool_map(p, fn, in, n / 10 + 1, sizeof *in, out, sizeof *out, 0); /* warm-up */
     for (int r = 0; r < repeats; r++) {
         double t0 = now();
-        if (mproc_pool_map(p, square, in, n, sizeof *in, out, sizeof *out, 0) != 0)
+        if (mproc_pool_map(p, fn, in, n, sizeof *in, out, sizeof *out, 0) != 0)
             abort();
         sm[r] = (now() - t0) / (double)n * 1e6;
         t0 = now();
         for (size_t i = 0; i < n; i++)
-            square(&in[i], &out[i], NULL);
+            fn(&in[i], &out[i], NULL);
         ss[r] = (now() - t0) / (double)n * 1e6;
     }
     mproc_pool_close(p);
@@ -115,32 +117,15 @@ void bench_pool_map(size_t n, int repeats, double *mproc_us, double *serial_us)
     *serial_us = median(ss, repeats);
 }
 
+void bench_pool_map(size_t n, int repeats, double *mproc_us, double *serial_us)
+{
+    run_map(square, n, repeats, mproc_us, serial_us);
+}
+
 void bench_pool_cpu(size_t n, double item_us, int repeats, double *mproc_us, double *serial_us)
 {
     calibrate(item_us);
-    uint64_t *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        in[i] = i;
-    mproc_pool *p = pool2();
-    double sm[32], ss[32];
-    mproc_pool_map(p, busy, in, n / 10, sizeof *in, out, sizeof *out, 0);
-    for (int r = 0; r < repeats; r++) {
-        double t0 = now();
-        if (mproc_pool_map(p, busy, in, n, sizeof *in, out, sizeof *out, 0) != 0)
-            abort();
-        sm[r] = (now() - t0) / (double)n * 1e6;
-        t0 = now();
-        for (size_t i = 0; i < n; i++)
-            busy(&in[i], &out[i], NULL);
-        ss[r] = (now() - t0) / (double)n * 1e6;
-    }
-    mproc_pool_close(p);
-    mproc_pool_join(p, -1);
-    mproc_pool_free(p);
-    free(in);
-    free(out);
-    *mproc_us = median(sm, repeats);
-    *serial_us = median(ss, repeats);
+    run_map(busy, n, repeats, mproc_us, serial_us);
 }
 
 double bench_pool_apply(size_t n, int repeats)

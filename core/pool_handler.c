@@ -199,6 +199,16 @@ static int work_left(mproc_pool *p)
     return 0;
 }
 
+/* Ends a list of tasks without running them (lock not held). */
+static void fail_list(pool_task *t, int status)
+{
+    while (t) {
+        pool_task *next = t->next;
+        fail_task(t, status);
+        t = next;
+    }
+}
+
 /* Fails every queued task (lock held on entry, released on return). */
 static void fail_queue(mproc_pool *p, int status)
 {
@@ -206,11 +216,7 @@ static void fail_queue(mproc_pool *p, int status)
     p->qhead = p->qtail = NULL;
     p->qlen = 0;
     core_pool_unlock();
-    while (t) {
-        pool_task *next = t->next;
-        fail_task(t, status);
-        t = next;
-    }
+    fail_list(t, status);
 }
 
 /* w's process ended. Of the tasks it had and did not answer, those up to
@@ -239,11 +245,7 @@ static void on_death(mproc_pool *p, pool_worker *w)
     w->nsent = 0;
     int restart = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     core_pool_unlock();
-    while (lost) {
-        pool_task *next = lost->next;
-        fail_task(lost, MPROC_EWORKERLOST);
-        lost = next;
-    }
+    fail_list(lost, MPROC_EWORKERLOST);
     pool_worker_stop(w, 0);
     if (restart) {
         int rc = pool_worker_start(p, w);
@@ -274,11 +276,7 @@ static void terminate_all(mproc_pool *p)
         w->sent_head = w->sent_tail = NULL;
         w->nsent = 0;
         core_pool_unlock();
-        while (t) {
-            pool_task *next = t->next;
-            fail_task(t, MPROC_ECLOSED);
-            t = next;
-        }
+        fail_list(t, MPROC_ECLOSED);
         pool_worker_stop(w, BE_TERMINATE);
     }
     core_pool_lock();
@@ -329,11 +327,7 @@ void pool_handler_main(void *arg)
         size_t nout = dispatch(p, out, &dropped);
         core_pool_unlock();
         int any_dropped = dropped != NULL;
-        while (dropped) {
-            pool_task *next = dropped->next;
-            fail_task(dropped, MPROC_ECLOSED);
-            dropped = next;
-        }
+        fail_list(dropped, MPROC_ECLOSED);
         for (size_t i = 0; i < nout; i++) {
             mproc_conn_send_bytes(out[i].w->conn, out[i].msg, out[i].len); /* a dead worker shows below */
             free(out[i].msg);

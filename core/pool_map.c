@@ -49,6 +49,20 @@ static mproc_async *give_up(mproc_async *a, pool_task **tasks, size_t n, int rc,
     return NULL;
 }
 
+/* Queues the n tasks made for a (rc: how making them went) and hands a
+ * out, or undoes everything. */
+static mproc_async *submit_or_give_up(mproc_pool *p, mproc_async *a, pool_task **tasks, size_t n, int rc, int *err)
+{
+    if (rc)
+        return give_up(a, tasks, n, rc, err);
+    if ((rc = submit_all(p, tasks, n)) != 0) /* it freed the tasks */
+        return give_up(a, tasks, 0, rc, err);
+    free(tasks);
+    if (err)
+        *err = 0;
+    return a;
+}
+
 /* An async with nothing to do: ready at once, callbacks run here. */
 static mproc_async *empty_async(int kind, const mproc_async_opts *opts, int *err)
 {
@@ -148,22 +162,7 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         t->one_at_a_time = 1;
     }
     core_pool_unlock();
-    if (rc || (rc = submit_all(p, tasks, nchunks)) != 0) {
-        if (rc == MPROC_ESTATE || rc == MPROC_EBROKEN) { /* submit_all freed them */
-            core_pool_lock();
-            pool_async_release(a);
-            core_pool_unlock();
-            free(tasks);
-            if (err)
-                *err = rc;
-            return NULL;
-        }
-        return give_up(a, tasks, nchunks, rc, err);
-    }
-    free(tasks);
-    if (err)
-        *err = 0;
-    return a;
+    return submit_or_give_up(p, a, tasks, nchunks, rc, err);
 }
 
 /* Waits for a synchronous call's async and records its failure. */
@@ -239,22 +238,7 @@ static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, c
         t->w.datalen = len;
         t->w.start = i;
     }
-    if (rc || (rc = submit_all(p, tasks, n)) != 0) {
-        if (rc == MPROC_ESTATE || rc == MPROC_EBROKEN) {
-            core_pool_lock();
-            pool_async_release(a);
-            core_pool_unlock();
-            free(tasks);
-            if (err)
-                *err = rc;
-            return NULL;
-        }
-        return give_up(a, tasks, n, rc, err);
-    }
-    free(tasks);
-    if (err)
-        *err = 0;
-    return a;
+    return submit_or_give_up(p, a, tasks, n, rc, err);
 }
 
 mproc_async *mproc_pool_apply_async(mproc_pool *p, mproc_apply_fn fn, const mproc_args *args,
