@@ -120,6 +120,14 @@ static int pid_text(const mproc_args *a, mproc_result *r, void *state)
     return mproc_result_set(r, buf, (size_t)n);
 }
 
+/* apply: the worker's name. */
+static int name_text(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)a;
+    (void)state;
+    return mproc_result_set(r, mproc_current_name(), strlen(mproc_current_name()));
+}
+
 /* apply: kills its own worker (as an OOM killer or a crash would). */
 static int die(const mproc_args *a, mproc_result *r, void *state)
 {
@@ -329,6 +337,12 @@ static void test_apply(void)
     CHECK_RC(mproc_pool_failure(NULL, &code), 0);
     CU_ASSERT_EQUAL(code, 5);
     mproc_args_free(f);
+    /* Python's worker names */
+    CHECK_RC(mproc_pool_apply(p, name_text, NULL, &out, &len), 0);
+    const char *m = mproc_get_start_method();
+    const char *want = strcmp(m, "spawn") == 0 ? "SpawnPoolWorker-" : strcmp(m, "forkserver") == 0 ? "ForkServerPoolWorker-" : "ForkPoolWorker-";
+    CU_ASSERT(out && len > strlen(want) && memcmp(out, want, strlen(want)) == 0);
+    mproc_free(out);
     /* no args (fail_with then returns 0), no result set */
     len = 99;
     CHECK_RC(mproc_pool_apply(p, fail_with, NULL, &out, &len), 0);
