@@ -1,27 +1,29 @@
 /* pool_async.c - mproc_async: a pool call's outcome, its waiters and its
  * callbacks. One slot per task; the async is ready once every task ended
  * and the callbacks ran. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pool.h"
 
-static be_tlock *pool_mu;
+static _Atomic(be_tlock *) pool_mu;
 
 void core_pool_lock(void)
 {
-    if (!pool_mu) {
+    be_tlock *mu;
+    while (!(mu = atomic_load_explicit(&pool_mu, memory_order_acquire))) {
         be_core_lock();
-        if (!pool_mu && be_tlock_new(&pool_mu) != 0)
-            pool_mu = NULL;
+        if (!atomic_load_explicit(&pool_mu, memory_order_relaxed) && be_tlock_new(&mu) == 0)
+            atomic_store_explicit(&pool_mu, mu, memory_order_release);
         be_core_unlock();
+        if (!atomic_load_explicit(&pool_mu, memory_order_acquire))
+            be_sleep(0.01); /* no memory for a mutex: wait for some */
     }
-    while (!pool_mu) /* out of memory for 64 bytes: nothing sensible is left */
-        be_sleep(0.01);
-    be_tlock_lock(pool_mu);
+    be_tlock_lock(mu);
 }
 
-void core_pool_unlock(void) { be_tlock_unlock(pool_mu); }
+void core_pool_unlock(void) { be_tlock_unlock(atomic_load_explicit(&pool_mu, memory_order_relaxed)); }
 
 /* Bells of finished waits, for the next (process-wide, under the lock). */
 static pool_waiter *spare_waiters;
