@@ -112,7 +112,7 @@ typedef enum mproc_arg_type {
     MPROC_ARG_DOUBLE,
     MPROC_ARG_STR,
     MPROC_ARG_BYTES,
-    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue or conn */
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue, conn or Manager proxy */
 } mproc_arg_type;
 
 MPROC_API mproc_args *mproc_args_new(void);
