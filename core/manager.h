@@ -118,9 +118,6 @@ void mgr_proxy_release(mgr_proxy *p);
 /* For mproc_args: the description a child needs, and the way back. */
 int mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk);
 int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out);
-/* A simple call on a proxy: [op, id, ints...] -> status (and an integer
- * value in *out when not NULL). */
-int mgr_proxy_simple(mgr_proxy *p, int op, const int64_t *ints, size_t n, int64_t *out, double wait);
 
 
 /* ------------------------------------------------------------ server */

@@ -323,24 +323,3 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
     msgpack_unpacked_destroy(&up);
     return rc;
 }
-
-int mgr_proxy_simple(mgr_proxy *p, int op, const int64_t *ints, size_t n, int64_t *out, double wait)
-{
-    if (!p)
-        return MPROC_EINVAL;
-    mgr_call c;
-    mgr_call_begin(&c, op, p->id, n);
-    for (size_t i = 0; i < n; i++)
-        msgpack_pack_int64(&c.pk, ints[i]);
-    int rc = mgr_call_run(&c, p->cl, wait);
-    int64_t v = 0;
-    if (rc >= 0 && out) {
-        if (c.value->type == MSGPACK_OBJECT_BOOLEAN)
-            v = c.value->via.boolean;
-        else if (mgr_obj_int(c.value, &v) != 0)
-            rc = MPROC_EBROKEN;
-        *out = v;
-    }
-    mgr_call_end(&c);
-    return rc;
-}

@@ -134,7 +134,6 @@ void tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
 /* Object types: create and request handlers. */
 int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
 void srv_destroy_obj(sobj *o);
-typedef void (*srv_handler)(mgr_server *S, sconn *c, sobj *o, const msgpack_object *a, uint32_t n);
 int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
 int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
 unsigned srv_op_types(int op); /* the object types an op applies to, 0 = unknown op */
