@@ -152,6 +152,7 @@ int mproc_init(int *argc, char ***argv)
 void core_become_child(const core_child_desc *d)
 {
     core_children_forget();
+    core_manager_forget();
     cur.name = d->name;
     cur.identity = d->identity;
     cur.parent_pid = d->parent_pid;

@@ -39,6 +39,7 @@ void core_saved_argv(int *argc, char ***argv);
 void core_children_forget(void);      /* in a new child: the parent's children are not ours */
 void core_children_at_exit(void);     /* terminate daemons, join the rest, reap */
 void core_shm_at_exit(void);          /* unlink named segments we created (shm.c) */
+void core_manager_forget(void);       /* in a new child: drop the parent's manager connections */
 /* The child behind a sentinel (mproc_process_sentinel): MPROC_ECLOSED
  * once the process was closed, MPROC_ESTATE when not started here. */
 int core_sentinel_proc(void *sentinel, be_proc **out);

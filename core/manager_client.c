@@ -48,6 +48,15 @@ static void own(mgr_client *cl)
     cl->pid = pid;
 }
 
+/* In a new child after fork: the parent's connections are the parent's.
+ * Closing our copies now (not at first use) lets a server see a client
+ * die while its forked children live on. The child runs one thread here. */
+void core_manager_forget(void)
+{
+    for (mgr_client *cl = clients; cl; cl = cl->next)
+        own(cl);
+}
+
 mgr_client *mgr_client_get(const char *address, const void *key, size_t keylen, int *err)
 {
     if (!address || (!key && keylen)) {

@@ -597,6 +597,55 @@ static void test_killed_client(void)
     mproc_manager_free(m);
 }
 
+static int t_linger(const mproc_args *a)
+{
+    (void)a;
+    test_sleep(8);
+    return 0;
+}
+
+/* args: lock, queue: takes the lock, starts a child that lives on a little
+ * (using nothing of the manager's), says so, waits to be killed. */
+static int t_hold_with_child(const mproc_args *a)
+{
+    mproc_lock *l = mproc_args_obj(a, 0);
+    mproc_queue *q = mproc_args_obj(a, 1);
+    if (mproc_lock_acquire(l, 60) != 0)
+        return 1;
+    mproc_process *p = mproc_process_new(t_linger, NULL, NULL, NULL);
+    if (!p || mproc_process_start(p) != 0)
+        return 2;
+    if (mproc_queue_put(q, "held", 4, 60) != 0)
+        return 3;
+    test_sleep(120);
+    return 4;
+}
+
+/* A forked child of a dead holder does not keep its lock (nor its
+ * connections) alive. */
+static void test_killed_client_with_child(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_lock *l = mproc_manager_lock(m, NULL);
+    mproc_queue *q = mproc_manager_queue(m, MPROC_QUEUE_PLAIN, 0, NULL);
+    mproc_args *a = args_objs(l, q);
+    mproc_process *p = test_start(t_hold_with_child, a, NULL);
+    void *buf;
+    size_t len;
+    CHECK_RC(mproc_queue_get(q, &buf, &len, 60), 0);
+    mproc_free(buf);
+    CHECK_RC(mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), -9);
+    /* Well before the grandchild ends. */
+    CHECK_RC(mproc_lock_acquire(l, 2), MPROC_EOWNERDEAD);
+    CHECK_RC(mproc_lock_release(l), 0);
+    mproc_args_free(a);
+    mproc_queue_free(q);
+    mproc_lock_free(l);
+    mproc_manager_free(m);
+}
+
 /* args: list: blocks on a manager event until the server dies. */
 static int t_wait_forever(const mproc_args *a)
 {
@@ -705,6 +754,7 @@ int main(int argc, char **argv)
         {"value and array", test_value_array},
         {"remote over tcp, right and wrong key", test_remote_tcp},
         {"killed client", test_killed_client},
+        {"killed client with a child", test_killed_client_with_child},
         {"killed server", test_killed_server},
         {"shutdown", test_shutdown},
         {"server exits with its owner", test_server_exits_with_owner},
