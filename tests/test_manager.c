@@ -738,6 +738,38 @@ static void test_server_exits_with_owner(void)
     mproc_conn_free(w);
 }
 
+/* ------------------------------------------------------------ protocol */
+
+/* tests/interop/manager_peer.py speaks the wire protocol from the docs:
+ * Python's multiprocessing.connection and msgpack written by hand. */
+static void test_python_client(void)
+{
+#if defined(_WIN32) || !defined(MPROC_MANAGER_PEER)
+    printf("(skipped: no python peer here) ");
+#else
+    if (system("python3 -c 'import multiprocessing.connection' >/dev/null 2>&1") != 0) {
+        printf("(skipped: no python3) ");
+        return;
+    }
+    mproc_manager_opts o = MPROC_MANAGER_OPTS_INIT;
+    o.authkey = "py-key";
+    o.keylen = 6;
+    mproc_manager *m = mproc_manager_start(&o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 %s '%s' %s", MPROC_MANAGER_PEER, mproc_manager_address(m),
+             "70792d6b6579"); /* "py-key" */
+    FILE *f = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[64] = "";
+    char *got = fgets(line, sizeof line, f);
+    int status = pclose(f);
+    CU_ASSERT_EQUAL(status, 0);
+    CU_ASSERT(got != NULL && atoi(line) > 0);
+    mproc_manager_free(m);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -758,6 +790,7 @@ int main(int argc, char **argv)
         {"killed server", test_killed_server},
         {"shutdown", test_shutdown},
         {"server exits with its owner", test_server_exits_with_owner},
+        {"a python client speaks the protocol", test_python_client},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "manager", tests);
