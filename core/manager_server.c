@@ -378,6 +378,7 @@ int core_manager_serve(const mproc_args *args)
     mgr_server S;
     memset(&S, 0, sizeof S);
     msgpack_sbuffer_init(&S.out);
+    msgpack_sbuffer_init(&S.scratch);
     msgpack_packer_init(&S.pk, &S.out, msgpack_sbuffer_write);
     run(&S, l, owner);
     mproc_listener_free(l);
@@ -390,5 +391,6 @@ int core_manager_serve(const mproc_args *args)
     free(S.objs);
     free(S.conns);
     msgpack_sbuffer_destroy(&S.out);
+    msgpack_sbuffer_destroy(&S.scratch);
     return 0;
 }

@@ -98,8 +98,9 @@ typedef struct mgr_server {
     size_t nobjs, capobjs;
     sconn **conns;
     size_t nconns, capconns;
-    msgpack_sbuffer out;
+    msgpack_sbuffer out; /* the reply being built */
     msgpack_packer pk;
+    msgpack_sbuffer scratch; /* values being made canonical */
     int shutdown;
 } mgr_server;
 

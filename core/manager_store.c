@@ -8,6 +8,9 @@
 
 #include "manager_srv.h"
 
+/* msgpack's own calls return -1 on failure (no memory): MPROC_ENOMEM. */
+static int packed(int r) { return r ? MPROC_ENOMEM : 0; }
+
 static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_server *S)
 {
     int64_t i;
@@ -16,18 +19,18 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         if (mgr_obj_int(o, &i))
             return MPROC_EINVAL;
-        return msgpack_pack_int64(pk, i);
+        return packed(msgpack_pack_int64(pk, i));
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        return msgpack_pack_double(pk, o->via.f64);
+        return packed(msgpack_pack_double(pk, o->via.f64));
     case MSGPACK_OBJECT_STR:
-        return msgpack_pack_str_with_body(pk, o->via.str.ptr, o->via.str.size);
+        return packed(msgpack_pack_str_with_body(pk, o->via.str.ptr, o->via.str.size));
     case MSGPACK_OBJECT_BIN:
-        return msgpack_pack_bin_with_body(pk, o->via.bin.ptr, o->via.bin.size);
+        return packed(msgpack_pack_bin_with_body(pk, o->via.bin.ptr, o->via.bin.size));
     case MSGPACK_OBJECT_NIL:
-        return key ? MPROC_EINVAL : msgpack_pack_nil(pk);
+        return key ? MPROC_EINVAL : packed(msgpack_pack_nil(pk));
     case MSGPACK_OBJECT_BOOLEAN:
-        return key ? MPROC_EINVAL : msgpack_pack_int64(pk, o->via.boolean);
+        return key ? MPROC_EINVAL : packed(msgpack_pack_int64(pk, o->via.boolean));
     case MSGPACK_OBJECT_EXT: {
         /* A proxy: it must name a list or dict of this server. */
         const unsigned char *e = (const unsigned char *)o->via.ext.ptr;
@@ -38,28 +41,27 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
             id = id << 8 | e[1 + k];
         if ((e[0] != MT_LIST && e[0] != MT_DICT) || !srv_obj(S, id, 1u << e[0]))
             return MPROC_EINVAL;
-        return msgpack_pack_ext_with_body(pk, e, 9, MGR_EXT_PROXY);
+        return packed(msgpack_pack_ext_with_body(pk, e, 9, MGR_EXT_PROXY));
     }
     default:
         return MPROC_EINVAL;
     }
 }
 
+/* Packed into the server's scratch buffer, then copied out at its size
+ * (an sbuffer's own allocation starts at 8 KiB: too much per item). */
 int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_clear(&S->scratch);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, &S->scratch, msgpack_sbuffer_write);
     int rc = pack_canon(&pk, o, key, S);
-    if (rc == 0 && !sb.data)
-        rc = MPROC_ENOMEM;
-    if (rc) {
-        msgpack_sbuffer_destroy(&sb);
-        return rc < 0 ? rc : MPROC_ENOMEM;
-    }
-    out->n = sb.size;
-    out->p = (unsigned char *)msgpack_sbuffer_release(&sb);
+    if (rc)
+        return rc;
+    if (!(out->p = malloc(S->scratch.size)))
+        return MPROC_ENOMEM;
+    memcpy(out->p, S->scratch.data, S->scratch.size);
+    out->n = S->scratch.size;
     return 0;
 }
 
