@@ -16,6 +16,7 @@
 #define OWNER_EVERY 0.2     /* is the owner still alive? */
 #define HANDSHAKE_TIMEOUT 5.0
 #define SEND_TIMEOUT 10.0
+#define REQUEST_MAX ((size_t)1 << 30) /* a longer request drops the client */
 
 /* listener.c: an accept that does not wait for a client, then the handshake within timeout. */
 mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err);
@@ -254,7 +255,7 @@ static void read_one(mgr_server *S, sconn *c)
 {
     void *buf = NULL;
     size_t len;
-    int rc = mproc_conn_recv_bytes(c->c, &buf, &len, MPROC_NOLIMIT);
+    int rc = mproc_conn_recv_bytes(c->c, &buf, &len, REQUEST_MAX);
     if (rc != 0 || c->pending) /* gone, or a request while one is pending: out of step */
         c->gone = 1;
     else

@@ -605,7 +605,8 @@ typedef struct mproc_manager_opts {
  * server exits on mproc_manager_shutdown and when this process ends. */
 MPROC_API mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err);
 /* Attaches to a running server (remote: "tcp://host:port"). MPROC_EAUTH
- * for a wrong key, MPROC_ESYS when nobody listens there. */
+ * for a wrong key, MPROC_ESYS when nobody listens there; authkey NULL:
+ * MPROC_EINVAL (a server always has a key). */
 MPROC_API mproc_manager *mproc_manager_connect(const char *address, const void *authkey, size_t keylen,
                                                int *err);
 /* The server process of a manager this handle started (NULL when

@@ -189,6 +189,32 @@ static void test_nested(void)
     mproc_manager_free(m);
 }
 
+/* mproc_args_encode carries a proxy as a description (what a pool task
+ * or any other message of args would use). */
+static void test_args_encode(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mlist *l = mproc_manager_list(m, NULL);
+    mproc_args *a = args_objs(l, NULL);
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_RC(mproc_args_encode(a, &buf, &len), 0);
+    int err = -1;
+    mproc_args *b = mproc_args_decode(buf, len, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_EQUAL(mproc_args_type(b, 0), MPROC_ARG_OBJ);
+    mproc_mlist *copy = mproc_args_obj(b, 0);
+    CHECK_RC(mproc_mlist_append(copy, mproc_mv_int(5)), 0);
+    mproc_mlist_free(copy); /* owned by b: does nothing */
+    CHECK_RC(mproc_mlist_len(l), 1);
+    mproc_args_free(b);
+    mproc_free(buf);
+    mproc_args_free(a);
+    mproc_mlist_free(l);
+    mproc_manager_free(m);
+}
+
 /* ------------------------------------------------------------ seeds */
 
 /* Seed 002/004: each of 10 processes appends its number and sets a key. */
@@ -777,6 +803,7 @@ int main(int argc, char **argv)
         {"list and dict basics", test_list_dict_basics},
         {"bad input", test_bad_input},
         {"nested proxies", test_nested},
+        {"proxies through mproc_args_encode", test_args_encode},
         {"seed: ten processes append", test_seed_ten_processes},
         {"seed 004: dict keys and reverse", test_seed004},
         {"increments under a manager lock", test_increments_under_lock},
