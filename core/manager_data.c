@@ -10,8 +10,6 @@
 #define DICTS (BIT(MT_DICT) | BIT(MT_NAMESPACE))
 #define ARRAYS (BIT(MT_VALUE) | BIT(MT_ARRAY))
 
-int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
-
 static int list_push(sobj *o, size_t at, blob b)
 {
     if (o->u.list.n == o->u.list.cap) {

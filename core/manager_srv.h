@@ -134,6 +134,7 @@ void tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
 
 /* Object types: create and request handlers. */
 int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
+int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
 void srv_destroy_obj(sobj *o);
 int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
 int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
