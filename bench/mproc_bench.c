@@ -298,6 +298,23 @@ static int op_mproc_rtt(void *ctx)
     return mproc_conn_recv_bytes_into(b->mine, back, sizeof back, &len) == 0 && len == RTT_MSG ? 0 : -1;
 }
 
+/* ------------------------------------------------------------ manager */
+
+/* d["k"] = i, then d["k"]: two requests (the figure is per request). */
+static int op_manager_dict(void *ctx)
+{
+    static int64_t i;
+    mproc_mdict *d = ctx;
+    mproc_mval v;
+    i++;
+    if (mproc_mdict_set(d, mproc_mv_str("k"), mproc_mv_int(i)) != 0 || mproc_mdict_get(d, mproc_mv_str("k"), &v) != 0)
+        return -1;
+    return v.type == MPROC_MV_INT && v.v.i == i ? 0 : -1;
+}
+
+/* The transport's bound: two request/reply round trips on a connection. */
+static int op_rtt_twice(void *ctx) { return op_mproc_rtt(ctx) || op_mproc_rtt(ctx) ? -1 : 0; }
+
 static int op_mproc_big(void *ctx)
 {
     pipe_bench *b = ctx;
@@ -567,6 +584,8 @@ int main(int argc, char **argv)
         {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R, quick ? 2000 : 10000},
         {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, "socketpair r/w", 0, R,
          quick ? 20000 : 100000},
+#define ROW_MANAGER 12
+        {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R, quick ? 2000 : 10000},
     };
     rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
     rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
@@ -599,6 +618,23 @@ int main(int argc, char **argv)
     measure_pair(op_mproc_big, &pb, op_raw_big, &rp, R, rows[6].iterations, &rows[6].mproc_us, &rows[6].raw_us);
     pipe_child_end(&pb, &zero, sizeof zero);
     raw_child_end(&rp);
+    /* Manager: dict requests against the bound of their transport, a
+     * request/reply on an mproc connection to a child (same run). */
+    int merr = 0;
+    mproc_manager *mgr = mproc_manager_start(NULL, &merr);
+    mproc_mdict *md = mgr ? mproc_manager_dict(mgr, &merr) : NULL;
+    if (!md) {
+        fprintf(stderr, "mproc-bench: cannot start a manager: %s\n", mproc_strerror(merr));
+        return 1;
+    }
+    pb = pipe_child(echo_target);
+    row *mr = &rows[ROW_MANAGER];
+    measure_pair(op_manager_dict, md, op_rtt_twice, &pb, R, mr->iterations, &mr->mproc_us, &mr->raw_us);
+    mr->mproc_us /= 2;
+    mr->raw_us /= 2;
+    pipe_child_end(&pb, "q", 1);
+    mproc_mdict_free(md);
+    mproc_manager_free(mgr);
     mproc_set_start_method(method);
     rows[7].mproc_us = median_run(run_mproc_queue, 64, rows[7].iterations, R);
     rows[7].raw_us = median_run(run_raw_pipe, 64, rows[7].iterations, R);

@@ -158,6 +158,16 @@ def pool_apply(n):
             r.get()
         dt = time.perf_counter() - t0
     return dt / n * 1e6
+def manager_dict(iterations):
+    """Manager().dict(): d["k"] = i then d["k"]: time per operation."""
+    with mp.get_context("fork").Manager() as m:
+        d = m.dict()
+        t0 = time.perf_counter()
+        for i in range(iterations):
+            d["k"] = i
+            assert d["k"] == i
+        dt = time.perf_counter() - t0
+    return dt / (2 * iterations) * 1e6
 
 
 def main():
@@ -178,7 +188,8 @@ def main():
     for name, fn, iterations in (("lock_uncontended", lock_loop, 200000 if quick else 1000000),
                                  ("value_inc_2proc", value_inc, 100000 if quick else 400000),
                                  ("pipe_rtt_64", pipe_rtt, 5000 if quick else 20000),
-                                 ("pipe_1mib", pipe_1mib, 50 if quick else 200)):
+                                 ("pipe_1mib", pipe_1mib, 50 if quick else 200),
+                                 ("manager_dict_op", manager_dict, 2000 if quick else 10000)):
         fn(min(iterations, 1000))
         samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,

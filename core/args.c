@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "conn.h"
+#include "manager.h"
 #include "object.h"
 
 /* msgpack ext type of a shared object: kind u32, segment pid u64, segment
@@ -14,7 +15,9 @@
 #define OBJ_EXT_TYPE 1
 #define OBJ_EXT_LEN 28
 /* ... and of a connection handed to a child: kind u32, index of its
- * stream in be_start.streams u32, direction flags u32. */
+ * stream in be_start.streams u32, direction flags u32. A Manager proxy is
+ * ext MGR_EXT_PROXY (manager.h): the server's address and key, the
+ * object's type and id; the receiver connects on first use. */
 #define CONN_EXT_TYPE 2
 #define CONN_EXT_LEN 12
 
@@ -35,6 +38,7 @@ typedef struct arg_item {
             int held;        /* open until the child has it (core_args_hold_streams) */
             uint32_t stream; /* its index in be_start.streams (held or decoded) */
             unsigned flags;  /* its direction, as handed over */
+            int proxy;       /* a Manager proxy: we hold a reference on the handle */
         } o;
     } v;
 } arg_item;
@@ -50,7 +54,9 @@ static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t);
 
 static void free_obj_item(arg_item *it)
 {
-    if (!it->v.o.rec) {
+    if (it->v.o.proxy) {
+        mgr_proxy_release(it->v.o.handle);
+    } else if (!it->v.o.rec) {
         core_conn_release(it->v.o.handle);
     } else if (it->v.o.owned) {
         const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
@@ -161,10 +167,25 @@ static int add_conn(mproc_args *a, mproc_conn *c)
     return 0;
 }
 
+static int add_proxy(mproc_args *a, mgr_proxy *p, int owned)
+{
+    arg_item *it = push(a, MPROC_ARG_OBJ);
+    if (!it)
+        return MPROC_ENOMEM;
+    it->v.o.handle = p;
+    it->v.o.proxy = 1;
+    it->v.o.owned = owned;
+    if (!owned)
+        mgr_proxy_retain(p);
+    return 0;
+}
+
 int mproc_args_add_obj(mproc_args *a, void *obj)
 {
     if (a && core_obj_kind(obj) == K_CONN)
         return add_conn(a, obj);
+    if (a && core_obj_kind(obj) == K_MPROXY)
+        return add_proxy(a, obj, 0);
     const core_share_ops *ops = core_share_ops_for(core_obj_kind(obj));
     if (!a || !ops)
         return MPROC_EINVAL;
@@ -265,6 +286,12 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
             rc = msgpack_pack_bin_with_body(pk, it->v.b.p, it->v.b.len);
             break;
         case MPROC_ARG_OBJ: {
+            if (it->v.o.proxy) {
+                int prc = mgr_proxy_pack(it->v.o.handle, pk);
+                if (prc)
+                    return prc;
+                break;
+            }
             if (!it->v.o.rec) {
                 int crc = pack_conn(it, pk, for_child);
                 if (crc)
@@ -305,7 +332,8 @@ static int add_decoded_conn(mproc_args *a, const msgpack_object *v)
         return MPROC_EINVAL;
     mproc_conn *c = NULL;
     for (size_t i = 0; i < a->n && !c; i++)
-        if (a->items[i].type == MPROC_ARG_OBJ && !a->items[i].v.o.rec && a->items[i].v.o.stream == index) {
+        if (a->items[i].type == MPROC_ARG_OBJ && !a->items[i].v.o.rec && !a->items[i].v.o.proxy &&
+            a->items[i].v.o.stream == index) {
             c = a->items[i].v.o.handle;
             core_conn_retain(c);
         }
@@ -330,6 +358,15 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
 {
     if (adopt && v->via.ext.type == CONN_EXT_TYPE && v->via.ext.size == CONN_EXT_LEN)
         return add_decoded_conn(a, v);
+    if (v->via.ext.type == MGR_EXT_PROXY) {
+        mgr_proxy *p = NULL;
+        int rc = mgr_proxy_unpack(v->via.ext.ptr, v->via.ext.size, &p);
+        if (rc == 0 && (rc = add_proxy(a, p, 1)) != 0)
+            mgr_proxy_release(p);
+        if (rc == 0)
+            core_obj_lend(p, 1);
+        return rc;
+    }
     if (v->via.ext.type != OBJ_EXT_TYPE || v->via.ext.size != OBJ_EXT_LEN)
         return MPROC_EINVAL;
     uint32_t kind;
@@ -454,7 +491,10 @@ static int copy_obj(mproc_args *a, const arg_item *src)
     it->v.o.handle = src->v.o.handle;
     it->v.o.rec = src->v.o.rec;
     it->v.o.owned = 0;
-    if (it->v.o.rec)
+    it->v.o.proxy = src->v.o.proxy;
+    if (it->v.o.proxy)
+        mgr_proxy_retain(it->v.o.handle);
+    else if (it->v.o.rec)
         core_rec_retain(it->v.o.rec);
     else
         core_conn_retain(it->v.o.handle);
@@ -465,7 +505,7 @@ int core_args_hold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
-        if (it->type != MPROC_ARG_OBJ || it->v.o.rec)
+        if (it->type != MPROC_ARG_OBJ || it->v.o.rec || it->v.o.proxy)
             continue;
         be_stream *s;
         int rc = core_conn_hold(it->v.o.handle, 0, &s, &it->v.o.flags);
@@ -495,7 +535,7 @@ void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
-        if (it->type == MPROC_ARG_OBJ && !it->v.o.rec && it->v.o.held) {
+        if (it->type == MPROC_ARG_OBJ && !it->v.o.rec && !it->v.o.proxy && it->v.o.held) {
             it->v.o.held = 0;
             core_conn_unhold(it->v.o.handle);
         }

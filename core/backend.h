@@ -263,6 +263,13 @@ void be_listener_close(be_listener *);
  * missing path / unknown host: MPROC_ESYS with the OS error recorded. */
 int be_connect(const be_addr *addr, double timeout, be_stream **out);
 
+/* A fresh address for a listener only this user can reach (the Manager's
+ * default, like Python's arbitrary_address): POSIX a socket in a new 0700
+ * directory, Windows a pipe with a random name. remove: cleans up after
+ * the listener has closed (POSIX: the directory). */
+int be_private_address(be_addr *out);
+void be_private_address_remove(const be_addr *a);
+
 /* ---------------------------------------------------------------- wait */
 
 /* One thing to wait for: a stream (ready when readable or at its end) or

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sync.h"
+#include "mproxy.h"
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
 
@@ -101,6 +102,8 @@ static int run_action(barrier_shared *s)
 
 int mproc_barrier_wait(mproc_barrier *b, double timeout)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_wait(b, timeout);
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
@@ -147,6 +150,8 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout)
 
 int mproc_barrier_reset(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'r');
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
@@ -165,6 +170,8 @@ int mproc_barrier_reset(mproc_barrier *b)
 
 int mproc_barrier_abort(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'a');
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
@@ -177,6 +184,8 @@ int mproc_barrier_abort(mproc_barrier *b)
 
 int mproc_barrier_broken(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'b');
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
@@ -190,6 +199,8 @@ int mproc_barrier_broken(mproc_barrier *b)
 
 int mproc_barrier_n_waiting(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'n');
     barrier_shared *s = rec_of(b);
     if (!s)
         return MPROC_EINVAL;
@@ -203,12 +214,18 @@ int mproc_barrier_n_waiting(mproc_barrier *b)
 
 int mproc_barrier_parties(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'p');
     barrier_shared *s = rec_of(b);
     return s ? (int)s->parties : MPROC_EINVAL;
 }
 
 void mproc_barrier_free(mproc_barrier *b)
 {
+    if (mgr_is_proxy(b)) {
+        mgr_proxy_free(b);
+        return;
+    }
     if (core_obj_borrowed(b))
         return;
     if (!rec_of(b))

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "sync.h"
+#include "mproxy.h"
 
 typedef struct cond_shared {
     core_rec rec;
@@ -86,18 +87,29 @@ static mproc_cond *valid(mproc_cond *c) { return core_obj_kind(c) == K_COND ? c 
 
 int mproc_cond_acquire(mproc_cond *c, double timeout)
 {
+    if (mgr_is_proxy(c))
+        return mgr_acquire(c, timeout);
     return valid(c) ? mproc_lock_acquire(c->lock, timeout) : MPROC_EINVAL;
 }
 
-int mproc_cond_release(mproc_cond *c) { return valid(c) ? mproc_lock_release(c->lock) : MPROC_EINVAL; }
+int mproc_cond_release(mproc_cond *c)
+{
+    if (mgr_is_proxy(c))
+        return mgr_release(c);
+    return valid(c) ? mproc_lock_release(c->lock) : MPROC_EINVAL;
+}
 
 int mproc_cond_wait(mproc_cond *c, double timeout)
 {
+    if (mgr_is_proxy(c))
+        return mgr_cond_wait(c, timeout);
     return valid(c) ? condrec_wait(&c->s->c, core_lockrec_of(c->lock), timeout) : MPROC_EINVAL;
 }
 
 int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
 {
+    if (mgr_is_proxy(c))
+        return mgr_cond_wait_for(c, pred, arg, timeout);
     if (!valid(c) || !pred)
         return MPROC_EINVAL;
     if (!lockrec_is_mine(core_lockrec_of(c->lock)))
@@ -118,6 +130,8 @@ int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double t
 
 int mproc_cond_notify(mproc_cond *c, int n)
 {
+    if (mgr_is_proxy(c))
+        return mgr_cond_notify(c, n);
     if (!valid(c) || n < 0)
         return MPROC_EINVAL;
     return condrec_notify(&c->s->c, core_lockrec_of(c->lock), n);
@@ -125,6 +139,8 @@ int mproc_cond_notify(mproc_cond *c, int n)
 
 int mproc_cond_notify_all(mproc_cond *c)
 {
+    if (mgr_is_proxy(c))
+        return mgr_cond_notify(c, -1);
     return valid(c) ? condrec_notify(&c->s->c, core_lockrec_of(c->lock), -1) : MPROC_EINVAL;
 }
 
@@ -132,6 +148,10 @@ mproc_lock *mproc_cond_get_lock(mproc_cond *c) { return valid(c) ? c->lock : NUL
 
 void mproc_cond_free(mproc_cond *c)
 {
+    if (mgr_is_proxy(c)) {
+        mgr_proxy_free(c);
+        return;
+    }
     if (core_obj_borrowed(c))
         return;
     if (!valid(c))

@@ -27,6 +27,7 @@ struct mproc_conn {
     atomic_int write_ended; /* a bounded send stopped inside a message */
     be_mutex send_mu, recv_mu;
     _Atomic long mu_pid;    /* the process the mutexes were made for */
+    int parent_only;        /* in the parent-only list (core_conn_parent_only) */
 };
 
 /* -------------------------------------------------------------- handles */
@@ -150,12 +151,17 @@ int core_conn_parent_only(mproc_conn *c)
     be_core_lock();
     e->next = parent_only_list;
     parent_only_list = e;
+    c->parent_only = 1;
     be_core_unlock();
     return 0;
 }
 
+/* Only for handles that were registered, so that releasing any other
+ * never takes be_core_lock (callers may hold it). */
 static void forget_parent_only(mproc_conn *c)
 {
+    if (!c->parent_only)
+        return;
     be_core_lock();
     for (parent_only **pp = &parent_only_list; *pp; pp = &(*pp)->next)
         if ((*pp)->c == c) {

@@ -155,6 +155,7 @@ void core_become_child(const core_child_desc *d)
     core_children_forget();
     if (d->method == BE_FORK)
         core_conn_close_parent_only();
+    core_manager_forget();
     cur.name = d->name;
     cur.identity = d->identity;
     cur.parent_pid = d->parent_pid;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "sync.h"
+#include "mproxy.h"
 
 typedef struct event_shared {
     core_rec rec;
@@ -57,6 +58,8 @@ static event_shared *rec_of(mproc_event *e) { return core_obj_kind(e) == K_EVENT
 
 int mproc_event_set(mproc_event *e)
 {
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 's');
     event_shared *s = rec_of(e);
     if (!s)
         return MPROC_EINVAL;
@@ -70,6 +73,8 @@ int mproc_event_set(mproc_event *e)
 
 int mproc_event_clear(mproc_event *e)
 {
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 'c');
     event_shared *s = rec_of(e);
     if (!s)
         return MPROC_EINVAL;
@@ -82,12 +87,16 @@ int mproc_event_clear(mproc_event *e)
 
 int mproc_event_is_set(mproc_event *e)
 {
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 'i');
     event_shared *s = rec_of(e);
     return s ? atomic_load(&s->flag) : MPROC_EINVAL;
 }
 
 int mproc_event_wait(mproc_event *e, double timeout)
 {
+    if (mgr_is_proxy(e))
+        return mgr_event_wait(e, timeout);
     event_shared *s = rec_of(e);
     if (!s)
         return MPROC_EINVAL;
@@ -107,6 +116,10 @@ int mproc_event_wait(mproc_event *e, double timeout)
 
 void mproc_event_free(mproc_event *e)
 {
+    if (mgr_is_proxy(e)) {
+        mgr_proxy_free(e);
+        return;
+    }
     if (core_obj_borrowed(e))
         return;
     if (!rec_of(e))

@@ -42,6 +42,7 @@ void core_shm_at_exit(void);          /* unlink named segments we created (shm.c
 /* The mproc_shm segment mapped here that holds [p, p + len): its name and
  * p's offset in it, or MPROC_ENOENT. */
 int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset);
+void core_manager_forget(void);       /* in a new child: drop the parent's manager connections */
 /* The child behind a sentinel (mproc_process_sentinel): MPROC_ECLOSED
  * once the process was closed, MPROC_ESTATE when not started here. */
 int core_sentinel_proc(void *sentinel, be_proc **out);

@@ -107,6 +107,23 @@ mproc_conn *mproc_listener_accept(mproc_listener *l, double timeout, int *err)
     return c;
 }
 
+/* The manager server's accept: a client already waiting (else
+ * MPROC_ETIMEDOUT at once), then its handshake within handshake_timeout. */
+mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err);
+mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err)
+{
+    be_stream *s;
+    mproc_conn *c = NULL;
+    int rc = valid(l) ? be_listener_accept(l->bl, 0, &s) : MPROC_EINVAL;
+    if (rc == 0 && (c = core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc)) != NULL && l->keyed &&
+        (rc = authenticate(l, c, core_deadline(handshake_timeout))) != 0) {
+        mproc_conn_free(c);
+        c = NULL;
+    }
+    *err = rc;
+    return c;
+}
+
 const char *mproc_listener_address(const mproc_listener *l)
 {
     mproc_listener *v = valid(l);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "sync.h"
+#include "mproxy.h"
 
 typedef struct lock_shared {
     core_rec rec;
@@ -64,24 +65,34 @@ lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
 
 int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
+    if (mgr_is_proxy(l))
+        return mgr_acquire(l, timeout);
     lockrec *r = rec_of(l);
     return r ? lockrec_acquire(r, timeout) : MPROC_EINVAL;
 }
 
 int mproc_lock_release(mproc_lock *l)
 {
+    if (mgr_is_proxy(l))
+        return mgr_release(l);
     lockrec *r = rec_of(l);
     return r ? lockrec_release(r) : MPROC_EINVAL;
 }
 
 int mproc_lock_is_rlock(const mproc_lock *l)
 {
+    if (mgr_is_proxy(l))
+        return mgr_is_rlock(l);
     lockrec *r = rec_of(l);
     return r ? (int)r->recursive : MPROC_EINVAL;
 }
 
 void mproc_lock_free(mproc_lock *l)
 {
+    if (mgr_is_proxy(l)) {
+        mgr_proxy_free(l);
+        return;
+    }
     if (core_obj_borrowed(l))
         return;
     if (!rec_of(l))

@@ -32,6 +32,8 @@ typedef enum core_kind {
     K_LISTENER, /* process-local, not shareable */
     K_SENTINEL, /* a process's sentinel, for mproc_wait */
     K_QUEUE, /* Queue, SimpleQueue and JoinableQueue (the record says which) */
+    K_MPROXY, /* a Manager proxy (manager.h): process-local, shared as a description */
+    K_MANAGER, /* a Manager handle, not shareable */
     K_KIND_MAX
 } core_kind;
 

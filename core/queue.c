@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "queue.h"
+#include "mproxy.h"
 
 static void destroy(core_rec *r)
 {
@@ -106,6 +107,10 @@ mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err)
 
 void mproc_queue_free(mproc_queue *q)
 {
+    if (mgr_is_proxy(q)) {
+        mgr_proxy_free(q);
+        return;
+    }
     if (core_obj_borrowed(q) || core_obj_kind(q) != K_QUEUE)
         return;
     q_untouch(q);
@@ -119,6 +124,8 @@ void mproc_queue_free(mproc_queue *q)
 
 int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_put(q, buf, len, timeout);
     if (core_obj_kind(q) != K_QUEUE || (!buf && len))
         return MPROC_EINVAL;
     if ((uint64_t)len > Q_MAX_MESSAGE)
@@ -183,6 +190,8 @@ static int take(queue_shared *s, void **buf, size_t *len)
 
 int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_get(q, buf, len, timeout);
     if (core_obj_kind(q) != K_QUEUE || !buf || !len)
         return MPROC_EINVAL;
     if (atomic_load(&q->closed))

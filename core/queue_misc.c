@@ -5,11 +5,14 @@
 #include <limits.h>
 
 #include "queue.h"
+#include "mproxy.h"
 
 static queue_shared *rec_of(mproc_queue *q) { return core_obj_kind(q) == K_QUEUE ? q->s : NULL; }
 
 int mproc_queue_qsize(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'q');
     queue_shared *s = rec_of(q);
     if (!s)
         return MPROC_EINVAL;
@@ -21,6 +24,8 @@ int mproc_queue_qsize(mproc_queue *q)
 
 int mproc_queue_empty(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'e');
     queue_shared *s = rec_of(q);
     if (!s)
         return MPROC_EINVAL;
@@ -34,6 +39,8 @@ int mproc_queue_empty(mproc_queue *q)
 
 int mproc_queue_full(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'f');
     queue_shared *s = rec_of(q);
     if (!s)
         return MPROC_EINVAL;
@@ -47,6 +54,8 @@ int mproc_queue_full(mproc_queue *q)
  * through it (so peers blocked on the queue may learn that nobody is left). */
 int mproc_queue_close(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'c');
     if (!rec_of(q))
         return MPROC_EINVAL;
     atomic_store(&q->closed, 1);
@@ -56,6 +65,8 @@ int mproc_queue_close(mproc_queue *q)
 
 int mproc_queue_join_thread(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'j');
     queue_shared *s = rec_of(q);
     if (!s || s->variant == Q_SIMPLE)
         return MPROC_EINVAL;
@@ -64,6 +75,8 @@ int mproc_queue_join_thread(mproc_queue *q)
 
 int mproc_queue_cancel_join_thread(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 'x');
     queue_shared *s = rec_of(q);
     return (!s || s->variant == Q_SIMPLE) ? MPROC_EINVAL : 0;
 }
@@ -76,6 +89,8 @@ static queue_shared *joinable(mproc_queue *q)
 
 int mproc_queue_task_done(mproc_queue *q)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_op(q, 't');
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;
@@ -96,6 +111,8 @@ int mproc_queue_task_done(mproc_queue *q)
 
 int mproc_queue_join(mproc_queue *q, double timeout)
 {
+    if (mgr_is_proxy(q))
+        return mgr_queue_join(q, timeout);
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "sync.h"
+#include "mproxy.h"
 
 typedef struct sem_shared {
     core_rec rec;
@@ -70,12 +71,16 @@ static sem_shared *rec_of(const mproc_sem *m) { return core_obj_kind(m) == K_SEM
 
 int mproc_sem_acquire(mproc_sem *m, double timeout)
 {
+    if (mgr_is_proxy(m))
+        return mgr_acquire(m, timeout);
     sem_shared *s = rec_of(m);
     return s ? be_sem_wait(&s->s, timeout) : MPROC_EINVAL;
 }
 
 int mproc_sem_release(mproc_sem *m)
 {
+    if (mgr_is_proxy(m))
+        return mgr_release(m);
     sem_shared *s = rec_of(m);
     if (!s)
         return MPROC_EINVAL;
@@ -92,12 +97,18 @@ int mproc_sem_release(mproc_sem *m)
 
 int mproc_sem_get_value(mproc_sem *m)
 {
+    if (mgr_is_proxy(m))
+        return mgr_sem_value(m);
     sem_shared *s = rec_of(m);
     return s ? be_sem_value(&s->s) : MPROC_EINVAL;
 }
 
 void mproc_sem_free(mproc_sem *m)
 {
+    if (mgr_is_proxy(m)) {
+        mgr_proxy_free(m);
+        return;
+    }
     if (core_obj_borrowed(m))
         return;
     if (!rec_of(m))

@@ -112,7 +112,7 @@ typedef enum mproc_arg_type {
     MPROC_ARG_DOUBLE,
     MPROC_ARG_STR,
     MPROC_ARG_BYTES,
-    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue or conn */
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue, conn or Manager proxy */
 } mproc_arg_type;
 
 MPROC_API mproc_args *mproc_args_new(void);
@@ -649,6 +649,187 @@ MPROC_API mproc_imap *mproc_pool_imap_unordered(mproc_pool *, mproc_map_fn fn, m
  * own error; MPROC_ETIMEDOUT, MPROC_EINTR, MPROC_ECLOSED (pool terminated). */
 MPROC_API int mproc_imap_next(mproc_imap *, void *out, size_t *index, double timeout);
 MPROC_API void mproc_imap_free(mproc_imap *);
+/* -------------------------------------------------------------- Manager */
+
+/* Python's Manager(): a server process holding lists, dicts, namespaces,
+ * sync objects, queues, values and arrays; proxies reach them over a
+ * connection (the framing and HMAC handshake of mproc_listener/mproc_client),
+ * one msgpack request and one reply per call (docs/manager.md). Each call
+ * is atomic on the server. Proxies go to children with mproc_args_add_obj
+ * (the child connects on first use, one connection per process and thread
+ * at a time). A server that is gone gives MPROC_EBROKEN, never a hang; a
+ * client that dies does not disturb it (a Lock it held is released and the
+ * next acquirer gets MPROC_EOWNERDEAD). Server objects live as long as the
+ * server. */
+typedef struct mproc_manager mproc_manager;
+typedef struct mproc_mlist mproc_mlist;         /* manager.list() */
+typedef struct mproc_mdict mproc_mdict;         /* manager.dict() */
+typedef struct mproc_namespace mproc_namespace; /* manager.Namespace() */
+typedef struct mproc_mvalue mproc_mvalue;       /* manager.Value(typecode, v) */
+typedef struct mproc_marray mproc_marray;       /* manager.Array(typecode, seq) */
+
+/* A typed value of a list item, dict key or value, namespace attribute.
+ * Values handed out (get, pop, keys ...) own their memory: release them
+ * with mproc_mval_clear. Build values to store with the mproc_mv_*
+ * helpers (they do not copy; the store does). A proxy value (a list or a
+ * dict of the same manager) stores a reference: it comes back as a new
+ * proxy, and its changes are seen by everyone (Python's nested proxies).
+ * Dict keys: int, double, string or bytes (1 and 1.0 are different keys). */
+typedef enum mproc_mval_type {
+    MPROC_MV_NIL = 0,
+    MPROC_MV_INT,    /* v.i */
+    MPROC_MV_DOUBLE, /* v.d */
+    MPROC_MV_STR,    /* v.s.ptr (NUL-terminated), v.s.len */
+    MPROC_MV_BYTES,  /* v.s.ptr, v.s.len */
+    MPROC_MV_LIST,   /* v.list: a proxy */
+    MPROC_MV_DICT    /* v.dict: a proxy */
+} mproc_mval_type;
+
+typedef struct mproc_mval {
+    mproc_mval_type type;
+    union {
+        int64_t i;
+        double d;
+        struct {
+            const char *ptr;
+            size_t len;
+        } s;
+        mproc_mlist *list;
+        mproc_mdict *dict;
+    } v;
+} mproc_mval;
+
+static inline mproc_mval mproc_mv_nil(void) { mproc_mval m; m.type = MPROC_MV_NIL; m.v.i = 0; return m; }
+static inline mproc_mval mproc_mv_int(int64_t i) { mproc_mval m; m.type = MPROC_MV_INT; m.v.i = i; return m; }
+static inline mproc_mval mproc_mv_double(double d) { mproc_mval m; m.type = MPROC_MV_DOUBLE; m.v.d = d; return m; }
+/* s NULL -> a value the server refuses with MPROC_EINVAL. */
+static inline mproc_mval mproc_mv_str(const char *s)
+{
+    mproc_mval m;
+    size_t n = 0;
+    m.type = MPROC_MV_STR;
+    while (s && s[n])
+        n++;
+    m.v.s.ptr = s;
+    m.v.s.len = s ? n : (size_t)-1;
+    return m;
+}
+static inline mproc_mval mproc_mv_bytes(const void *p, size_t len)
+{
+    mproc_mval m;
+    m.type = MPROC_MV_BYTES;
+    m.v.s.ptr = (const char *)p;
+    m.v.s.len = len;
+    return m;
+}
+static inline mproc_mval mproc_mv_list(mproc_mlist *l) { mproc_mval m; m.type = MPROC_MV_LIST; m.v.list = l; return m; }
+static inline mproc_mval mproc_mv_dict(mproc_mdict *d) { mproc_mval m; m.type = MPROC_MV_DICT; m.v.dict = d; return m; }
+/* Frees what a value handed out owns (string, bytes, proxy); sets it NIL. */
+MPROC_API void mproc_mval_clear(mproc_mval *v);
+/* Releases n values and the array holding them (keys, items, slices). */
+MPROC_API void mproc_mvals_free(mproc_mval *vals, size_t n);
+
+typedef struct mproc_manager_opts {
+    const char *address;      /* NULL = private: unix: socket in a 0700 directory (POSIX), pipe: (Windows);
+                                 or e.g. "tcp://127.0.0.1:0" (port 0: the OS picks one) */
+    const void *authkey;      /* NULL = 32 random bytes */
+    size_t keylen;
+    const char *start_method; /* NULL = mproc_get_start_method() */
+} mproc_manager_opts;
+#define MPROC_MANAGER_OPTS_INIT {NULL, NULL, 0, NULL}
+
+/* Starts a server process (opts may be NULL) and connects to it. The
+ * server exits on mproc_manager_shutdown and when this process ends. */
+MPROC_API mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err);
+/* Attaches to a running server (remote: "tcp://host:port"). MPROC_EAUTH
+ * for a wrong key, MPROC_ESYS when nobody listens there; authkey NULL:
+ * MPROC_EINVAL (a server always has a key). */
+MPROC_API mproc_manager *mproc_manager_connect(const char *address, const void *authkey, size_t keylen,
+                                               int *err);
+/* The server process of a manager this handle started (NULL when
+ * attached), e.g. for mproc_process_kill in a test. Owned by m. */
+MPROC_API mproc_process *mproc_manager_process(mproc_manager *m);
+/* The address clients connect to, and the key (valid while m lives). */
+MPROC_API const char *mproc_manager_address(const mproc_manager *m);
+MPROC_API const void *mproc_manager_authkey(const mproc_manager *m, size_t *keylen);
+/* Stops the server (either the one this handle started or, for an attached
+ * handle, the one it talks to). Afterwards proxies give MPROC_EBROKEN. */
+MPROC_API int mproc_manager_shutdown(mproc_manager *m);
+/* Shuts down a server this handle started, then frees the handle;
+ * proxies made from it stay usable until the server is gone. */
+MPROC_API void mproc_manager_free(mproc_manager *m);
+
+/* list: index i < 0 counts from the end as in Python; out of range:
+ * MPROC_ENOENT (Python's IndexError). */
+MPROC_API mproc_mlist *mproc_manager_list(mproc_manager *m, int *err);
+MPROC_API int mproc_mlist_append(mproc_mlist *l, mproc_mval v);
+MPROC_API int mproc_mlist_extend(mproc_mlist *l, const mproc_mval *vals, size_t n);
+MPROC_API int mproc_mlist_get(mproc_mlist *l, int64_t i, mproc_mval *out);
+MPROC_API int mproc_mlist_set(mproc_mlist *l, int64_t i, mproc_mval v);
+MPROC_API int mproc_mlist_insert(mproc_mlist *l, int64_t i, mproc_mval v); /* clamps i, as Python does */
+MPROC_API int mproc_mlist_pop(mproc_mlist *l, int64_t i, mproc_mval *out /* may be NULL */);
+MPROC_API int mproc_mlist_len(mproc_mlist *l); /* >= 0 or an error */
+MPROC_API int mproc_mlist_reverse(mproc_mlist *l);
+/* l[start:stop] (Python slice bounds, clamped) copied out: *vals for
+ * mproc_mvals_free, *n items. */
+MPROC_API int mproc_mlist_slice(mproc_mlist *l, int64_t start, int64_t stop, mproc_mval **vals, size_t *n);
+MPROC_API void mproc_mlist_free(mproc_mlist *l);
+
+/* dict: a missing key is MPROC_ENOENT (KeyError); a key that is not int,
+ * double, string or bytes is MPROC_EINVAL. keys/items keep insertion
+ * order; items come as key, value, key, value ... (2 * *n values). */
+MPROC_API mproc_mdict *mproc_manager_dict(mproc_manager *m, int *err);
+MPROC_API int mproc_mdict_set(mproc_mdict *d, mproc_mval key, mproc_mval v);
+MPROC_API int mproc_mdict_get(mproc_mdict *d, mproc_mval key, mproc_mval *out);
+MPROC_API int mproc_mdict_del(mproc_mdict *d, mproc_mval key);
+MPROC_API int mproc_mdict_contains(mproc_mdict *d, mproc_mval key); /* 1, 0 or an error */
+MPROC_API int mproc_mdict_len(mproc_mdict *d);
+MPROC_API int mproc_mdict_keys(mproc_mdict *d, mproc_mval **keys, size_t *n);
+MPROC_API int mproc_mdict_items(mproc_mdict *d, mproc_mval **kv, size_t *n);
+MPROC_API void mproc_mdict_free(mproc_mdict *d);
+
+/* Namespace: named attributes (a missing one: MPROC_ENOENT, Python's
+ * AttributeError). */
+MPROC_API mproc_namespace *mproc_manager_namespace(mproc_manager *m, int *err);
+MPROC_API int mproc_namespace_set(mproc_namespace *ns, const char *name, mproc_mval v);
+MPROC_API int mproc_namespace_get(mproc_namespace *ns, const char *name, mproc_mval *out);
+MPROC_API int mproc_namespace_del(mproc_namespace *ns, const char *name);
+MPROC_API void mproc_namespace_free(mproc_namespace *ns);
+
+/* Sync objects and queues served by the manager: the very types of the
+ * local ones, used with the same functions (mproc_lock_acquire, ...). Not
+ * available on them: a barrier action, mproc_cond_wait_for (the predicate
+ * cannot run in the server: loop over mproc_cond_wait), and
+ * mproc_conn_fileno-like OS handles (mproc_wait refuses a manager queue). */
+MPROC_API mproc_lock *mproc_manager_lock(mproc_manager *m, int *err);
+MPROC_API mproc_lock *mproc_manager_rlock(mproc_manager *m, int *err);
+MPROC_API mproc_sem *mproc_manager_sem(mproc_manager *m, unsigned value, int bounded, int *err);
+/* lock: NULL = a new manager RLock, or a lock of the same manager. */
+MPROC_API mproc_cond *mproc_manager_cond(mproc_manager *m, mproc_lock *lock_or_null, int *err);
+MPROC_API mproc_event *mproc_manager_event(mproc_manager *m, int *err);
+/* timeout: the default for waits with a negative timeout (< 0: none). */
+MPROC_API mproc_barrier *mproc_manager_barrier(mproc_manager *m, unsigned parties, double timeout, int *err);
+/* kind as in mproc_queue_opts; maxsize 0 = unbounded. */
+MPROC_API mproc_queue *mproc_manager_queue(mproc_manager *m, mproc_queue_kind kind, size_t maxsize, int *err);
+
+/* Value and Array of a typecode (c b B h H i I l L q Q f d): integers come
+ * and go as MPROC_MV_INT (wrapped to the type's width, as ctypes does),
+ * f and d as MPROC_MV_DOUBLE (an int is accepted). Anything else:
+ * MPROC_EINVAL. */
+MPROC_API mproc_mvalue *mproc_manager_value(mproc_manager *m, char typecode, mproc_mval init, int *err);
+MPROC_API int mproc_mvalue_get(mproc_mvalue *v, mproc_mval *out);
+MPROC_API int mproc_mvalue_set(mproc_mvalue *v, mproc_mval x);
+MPROC_API void mproc_mvalue_free(mproc_mvalue *v);
+/* init: n elements of the C type of typecode, or NULL for zeros. */
+MPROC_API mproc_marray *mproc_manager_array(mproc_manager *m, char typecode, size_t n, const void *init,
+                                            int *err);
+MPROC_API int mproc_marray_get(mproc_marray *a, int64_t i, mproc_mval *out);
+MPROC_API int mproc_marray_set(mproc_marray *a, int64_t i, mproc_mval x);
+MPROC_API int mproc_marray_len(mproc_marray *a);
+/* Copies elements [start, stop) out as the C type (clamped like a slice);
+ * *n gets the count; buf has room for cap elements (MPROC_EMSGSIZE if not). */
+MPROC_API int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n);
+MPROC_API void mproc_marray_free(mproc_marray *a);
 
 #ifdef __cplusplus
 }

@@ -153,6 +153,20 @@ static int die_on_13(const void *in, void *out, void *state)
     return square(in, out, state);
 }
 
+/* apply: args (manager queue, manager dict, i): puts i, sets d[i] = i*i.
+ * Seed 004: a Pool's processes talk through a Manager's proxies. */
+static int through_manager(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)r;
+    (void)state;
+    mproc_queue *q = mproc_args_obj(a, 0);
+    mproc_mdict *d = mproc_args_obj(a, 1);
+    int64_t i = mproc_args_int(a, 2);
+    if (mproc_queue_put(q, &i, sizeof i, 10) != 0)
+        return 1;
+    return mproc_mdict_set(d, mproc_mv_int(i), mproc_mv_int(i * i)) != 0 ? 2 : 0;
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static mproc_pool *pool(int n, const mproc_pool_opts *o)
@@ -502,6 +516,50 @@ static void test_map_async_callback(void)
     CU_ASSERT_EQUAL(out[999], 999 * 999);
     mproc_async_free(r);
     finish(p);
+}
+
+static void test_manager_proxies_in_tasks(void)
+{
+    int err;
+    mproc_manager *m = mproc_manager_start(NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_queue *q = mproc_manager_queue(m, MPROC_QUEUE_PLAIN, 0, &err);
+    mproc_mdict *d = mproc_manager_dict(m, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    mproc_async *r[10];
+    for (int i = 0; i < 10; i++) {
+        mproc_args *a = mproc_args_new();
+        mproc_args_add_obj(a, q);
+        mproc_args_add_obj(a, d);
+        mproc_args_add_int(a, i);
+        r[i] = mproc_pool_apply_async(p, through_manager, a, NULL, &err);
+        CHECK_RC(err, 0);
+        mproc_args_free(a);
+    }
+    for (int i = 0; i < 10; i++) {
+        CHECK_RC(mproc_async_get(r[i], 60, NULL, NULL), 0);
+        mproc_async_free(r[i]);
+    }
+    int64_t sum = 0;
+    for (int i = 0; i < 10; i++) {
+        void *buf;
+        size_t len;
+        CHECK_RC(mproc_queue_get(q, &buf, &len, 10), 0);
+        int64_t v = 0;
+        if (len == sizeof v)
+            memcpy(&v, buf, sizeof v);
+        sum += v;
+        mproc_free(buf);
+    }
+    CU_ASSERT_EQUAL(sum, 45);
+    CU_ASSERT_EQUAL(mproc_mdict_len(d), 10);
+    finish(p);
+    mproc_mdict_free(d);
+    mproc_queue_free(q);
+    mproc_manager_free(m);
 }
 
 /* --------------------------------------------------------------- imap */
@@ -965,6 +1023,7 @@ int main(int argc, char **argv)
         {"apply_async callbacks", test_apply_async_callbacks},
         {"async timeout", test_async_timeout},
         {"map_async callback", test_map_async_callback},
+        {"manager proxies in tasks (seed 004)", test_manager_proxies_in_tasks},
         {"imap order", test_imap_order},
         {"imap lazy input", test_imap_lazy},
         {"imap_unordered and errors", test_imap_unordered_and_errors},

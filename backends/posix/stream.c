@@ -169,11 +169,8 @@ int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
         }
         if (i == n)
             return 0;
-        if (bounded) {
-            int r = px_poll_out(s->fd, core_remaining(deadline));
-            if (r <= 0)
-                return r < 0 ? r : MPROC_ETIMEDOUT;
-        }
+        /* A bounded write tries at once (without blocking) and waits only
+         * when the socket is full: one system call in the common case. */
         struct iovec v[IOV_BATCH];
         int k = gather(iov, n, i, off, CHUNK_MAX, v);
         ssize_t w = writev_once(s, v, k, bounded);

@@ -1,0 +1,39 @@
+/* privaddr.c - be_private_address: a unix socket in a new 0700 directory
+ * under $TMPDIR (or /tmp), as Python's arbitrary_address does. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define SOCK_NAME "/listener"
+
+int be_private_address(be_addr *out)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 60) /* sun_path is short */
+        tmp = "/tmp";
+    memset(out, 0, sizeof *out);
+    out->family = BE_ADDR_UNIX;
+    snprintf(out->name, sizeof out->name, "%s/mproc-mgr-XXXXXX", tmp);
+    if (!mkdtemp(out->name)) { /* mkdtemp makes it 0700 */
+        core_set_os_error(errno);
+        return MPROC_ESYS;
+    }
+    strcat(out->name, SOCK_NAME);
+    return 0;
+}
+
+void be_private_address_remove(const be_addr *a)
+{
+    char dir[BE_ADDR_MAX];
+    size_t n = strlen(a->name), k = strlen(SOCK_NAME);
+    if (a->family != BE_ADDR_UNIX || n <= k || n >= sizeof dir)
+        return;
+    memcpy(dir, a->name, n - k);
+    dir[n - k] = '\0';
+    unlink(a->name); /* in case the listener did not */
+    rmdir(dir);
+}

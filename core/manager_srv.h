@@ -1,0 +1,148 @@
+/* manager_srv.h - the server's state (one thread: every request runs to
+ * its end before the next, which makes each operation atomic). A blocking
+ * request that cannot finish at once becomes a waiter on its object and
+ * its connection gets no reply until it is granted, times out, or the
+ * connection goes. */
+#ifndef MPROC_CORE_MANAGER_SRV_H
+#define MPROC_CORE_MANAGER_SRV_H
+
+#include "manager.h"
+
+typedef struct blob {
+    unsigned char *p; /* a msgpack object (values, keys) or raw bytes (queue items) */
+    size_t n;
+} blob;
+
+typedef struct sconn sconn;
+typedef struct sobj sobj;
+
+typedef struct waiter {
+    struct waiter *next; /* in its object's FIFO */
+    sconn *conn;
+    sobj *obj;
+    int op;
+    double deadline; /* < 0: none */
+    uint64_t tid;
+    int64_t n;   /* RLock count to restore, barrier index */
+    int phase;   /* condition: 0 waits for notify, 1 takes the lock back */
+    int result;  /* condition: the status to give once the lock is back */
+    uint64_t gen; /* barrier generation */
+    blob item;   /* queue put */
+} waiter;
+
+struct sconn {
+    mproc_conn *c;
+    be_stream *s;
+    int hello, gone;
+    unsigned char token[MGR_TOKEN_LEN];
+    waiter *pending;
+};
+
+typedef struct sdict {
+    struct dentry {
+        blob key, val;
+        uint64_t hash;
+        int live;
+    } *e;
+    size_t ne, cap, live;
+    uint32_t *index; /* entry + 1, 0 = empty; size mask + 1 */
+    size_t mask;
+} sdict;
+
+struct sobj {
+    uint32_t type;
+    waiter *head, *tail;
+    union {
+        struct {
+            blob *v;
+            size_t n, cap;
+        } list;
+        sdict dict;
+        struct {
+            int held, owner_dead;
+            unsigned char token[MGR_TOKEN_LEN];
+            uint64_t tid;
+            int64_t count;
+        } lock;
+        struct {
+            int64_t value, max;
+        } sem;
+        struct {
+            uint64_t lock;
+        } cond;
+        struct {
+            int flag;
+        } ev;
+        struct {
+            int64_t parties, count;
+            uint64_t gen;
+            int broken;
+            double timeout;
+        } bar;
+        struct {
+            blob *ring;
+            size_t head, n, cap, maxsize;
+            int64_t unfinished;
+            int kind;
+        } q;
+        struct {
+            char tc;
+            size_t n, size;
+            unsigned char *data;
+        } arr; /* Value is an Array of one */
+    } u;
+};
+
+typedef struct mgr_server {
+    sobj **objs; /* id - 1 */
+    size_t nobjs, capobjs;
+    sconn **conns;
+    size_t nconns, capconns;
+    msgpack_sbuffer out; /* the reply being built */
+    msgpack_packer pk;
+    msgpack_sbuffer scratch; /* values being made canonical */
+    int shutdown;
+} mgr_server;
+
+/* Replies: begin packs [status, then the caller packs one value, send. */
+msgpack_packer *srv_begin(mgr_server *S, int status);
+void srv_send(mgr_server *S, sconn *c);
+void srv_status(mgr_server *S, sconn *c, int status); /* [status, nil] */
+void srv_int(mgr_server *S, sconn *c, int64_t v);     /* [0, v] */
+
+sobj *srv_obj(mgr_server *S, uint64_t id, unsigned types);
+int srv_arg_int(const msgpack_object *a, uint32_t n, uint32_t i, int64_t *out);
+int srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out);
+
+/* Waiters. */
+waiter *srv_wait(sobj *o, sconn *c, int op, double timeout);
+void srv_unlink(waiter *w);      /* off its object's FIFO */
+void srv_drop_waiter(waiter *w); /* unlinks and frees, no reply */
+void srv_finish(mgr_server *S, waiter *w, int status); /* replies [status, nil], then drops */
+
+/* Values (manager_store.c). */
+int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out);
+void blob_free(blob *b);
+void blob_pack(msgpack_packer *pk, const blob *b);
+int dict_find(const sdict *d, const blob *key, uint64_t hash);
+uint64_t blob_hash(const blob *b);
+int dict_set(sdict *d, blob *key, blob *val); /* takes both */
+int dict_del(sdict *d, size_t i);
+void dict_clear(sdict *d);
+int tc_store(char tc, unsigned char *at, const msgpack_object *v);
+void tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
+
+/* Object types: create and request handlers. */
+int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
+int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
+void srv_destroy_obj(sobj *o);
+int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
+int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
+unsigned srv_op_types(int op); /* the object types an op applies to, 0 = unknown op */
+/* A waiter's deadline passed. */
+void srv_timeout(mgr_server *S, waiter *w);
+/* The last connection of a client went: locks it held become free with
+ * their owner dead. */
+void srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]);
+
+#endif
