@@ -1,7 +1,9 @@
 /* mproc_bench.c - mproc-bench: one table, one run. For each operation:
  * mproc's time, the raw OS figure and Python multiprocessing's (via
  * py_bench.py when python3 exists), as medians of R repeats, with ratios.
- *   mproc-bench [--quick] [--json] [--python PATH] [--script PATH] */
+ *   mproc-bench [--quick] [--json] [--plot FILE.svg] [--python PATH] [--script PATH]
+ * --plot also writes the ratios as an SVG bar chart (log scale). */
+#include <math.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -534,6 +536,71 @@ static void run_python(const char *python, const char *script, int quick, row *r
         rows[i].py_us = json_row(buf, rows[i].name);
 }
 
+/* ---------------------------------------------------------------- plot */
+
+/* The ratios as horizontal bars on a log scale, two per operation:
+ * mproc / raw OS (the cost of the library over the bare system call) and
+ * Python / mproc (how much faster than multiprocessing). SVG by hand: no
+ * dependency. */
+static int write_svg(const char *path, const row *rows, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    double lo = 1.0, hi = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        double r[2] = {rows[i].raw_us > 0 ? rows[i].mproc_us / rows[i].raw_us : 0,
+                       rows[i].py_us > 0 ? rows[i].py_us / rows[i].mproc_us : 0};
+        for (int k = 0; k < 2; k++)
+            if (r[k] > 0) {
+                lo = r[k] < lo ? r[k] : lo;
+                hi = r[k] > hi ? r[k] : hi;
+            }
+    }
+    int d0 = (int)floor(log10(lo)), d1 = (int)ceil(log10(hi));
+    if (d1 == d0)
+        d1++;
+    const int left = 290, width = 560, bar = 11, rowh = 2 * bar + 10, top = 60;
+    int height = top + (int)n * rowh + 50;
+    double span = (double)(d1 - d0);
+#define XPOS(v) (left + (log10(v) - d0) / span * width)
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", left + width + 30, height);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\">mproc-bench %s (%s): ratios, log scale</text>\n",
+            mproc_version(), mproc_backend_name());
+    fprintf(f, "<rect x=\"10\" y=\"32\" width=\"12\" height=\"10\" fill=\"#4878a8\"/>"
+               "<text x=\"27\" y=\"41\">mproc / raw OS (lower is better)</text>\n");
+    fprintf(f, "<rect x=\"260\" y=\"32\" width=\"12\" height=\"10\" fill=\"#e08030\"/>"
+               "<text x=\"277\" y=\"41\">Python / mproc (higher: mproc is faster)</text>\n");
+    for (int d = d0; d <= d1; d++) {
+        double x = XPOS(pow(10, d));
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", x, top - 5, x,
+                height - 40, d == 0 ? "black" : "#ccc");
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%gx</text>\n", x, height - 25, pow(10, d));
+    }
+    for (size_t i = 0; i < n; i++) {
+        int y = top + (int)i * rowh;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", left - 8, y + bar + 4,
+                rows[i].label);
+        double r[2] = {rows[i].raw_us > 0 ? rows[i].mproc_us / rows[i].raw_us : 0,
+                       rows[i].py_us > 0 ? rows[i].py_us / rows[i].mproc_us : 0};
+        const char *color[2] = {"#4878a8", "#e08030"};
+        for (int k = 0; k < 2; k++) {
+            if (r[k] <= 0)
+                continue;
+            double x0 = XPOS(1.0), x1 = XPOS(r[k]);
+            fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
+                       "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">%.2fx</text>\n",
+                    x0 < x1 ? x0 : x1, y + k * bar, fabs(x1 - x0) < 1 ? 1 : fabs(x1 - x0), bar - 1, color[k],
+                    (x0 > x1 ? x0 : x1) + 3, y + k * bar + 9, r[k]);
+        }
+    }
+#undef XPOS
+    fprintf(f, "</svg>\n");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void fmt_time(char *buf, size_t n, double us)
@@ -548,7 +615,7 @@ int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
     int quick = 0, json = 0;
-    const char *python = "python3", *script = MPROC_BENCH_PY;
+    const char *python = "python3", *script = MPROC_BENCH_PY, *plot = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--exit-now") == 0)
             return 0;
@@ -556,12 +623,14 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--json") == 0)
             json = 1;
+        else if (strcmp(argv[i], "--plot") == 0 && i + 1 < argc)
+            plot = argv[++i];
         else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             python = argv[++i];
         else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
             script = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--json] [--python PATH] [--script PATH]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--json] [--plot FILE.svg] [--python PATH] [--script PATH]\n", argv[0]);
             return 2;
         }
     }
@@ -646,6 +715,8 @@ int main(int argc, char **argv)
     rows[11].raw_us = rows[5].raw_us; /* one round trip to a child */
     size_t nrows = sizeof rows / sizeof rows[0];
     run_python(python, script, quick, rows, nrows);
+    if (plot && write_svg(plot, rows, nrows) != 0)
+        fprintf(stderr, "mproc-bench: cannot write %s\n", plot);
 
     if (json) {
         printf("{\"mproc\": \"%s\", \"backend\": \"%s\", \"rows\": [", mproc_version(), mproc_backend_name());
