@@ -5,6 +5,7 @@
 #   --test   also what the full test run needs: clang-19 and its sanitizer
 #            runtime (GCC 12's libasan deadlocks children forked while another
 #            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
+#   --docs   also doxygen, for the API reference (cmake --build build --target docs)
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config
@@ -13,7 +14,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
 for a in "$@"; do
   case "$a" in
     --test) PKGS+=(clang-19 libclang-rt-19-dev) ;;
-    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+    --docs) PKGS+=(doxygen) ;;
+    *) echo "usage: $0 [--test] [--docs]" >&2; exit 2 ;;
   esac
 done
 

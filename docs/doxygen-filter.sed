@@ -1,0 +1,10 @@
+# doxygen-filter.sed - Doxygen's INPUT_FILTER for include/mproc.h: turns its
+# plain C comments into documentation comments without touching the file.
+# Section banners ("/* ----- name */") stay ordinary comments.
+/^\/\* -/b
+# The file comment documents the file.
+1s|^/\*$|/** \\file|
+# A comment after code on the same line documents that declaration.
+s|\([^[:space:]/][[:space:]]*\)/\* |\1/**< |
+# A comment that starts a line documents what follows it.
+s|^\([[:space:]]*\)/\* |\1/** |
