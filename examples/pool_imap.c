@@ -19,19 +19,19 @@
 
 #include <mproc.h>
 
+/* Records in and out may differ in size: an int32 in, its int64 square out. */
 static int job(const void *in, void *out, void *state)
 {
-    (void)state;
-    int64_t x;
+    int32_t x;
     memcpy(&x, in, sizeof x);
-    x *= x;
-    memcpy(out, &x, sizeof x);
-    return 0;
+    int64_t y = (int64_t)x * x;
+    memcpy(out, &y, sizeof y);
+    return state ? 1 : 0; /* no initializer, so no state */
 }
 
-/* range(end): writes the next int64 and returns 1, 0 at the end. */
+/* range(end): writes the next int32 and returns 1, 0 at the end. */
 typedef struct range {
-    int64_t next, end;
+    int32_t next, end;
 } range;
 
 static int range_next(void *ctx, void *item)
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         return 1;
     }
     range r = {0, 10};
-    mproc_imap *it = mproc_pool_imap(pool, job, range_next, &r, sizeof(int64_t), sizeof(int64_t), 3, &err);
+    mproc_imap *it = mproc_pool_imap(pool, job, range_next, &r, sizeof(int32_t), sizeof(int64_t), 3, &err);
     int64_t y;
     size_t i;
     while (it && (err = mproc_imap_next(it, &y, &i, 60.0)) == 0)      /* for i, y in enumerate(...) */
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     mproc_imap_free(it);
 
     range big = {0, 1000};
-    it = mproc_pool_imap_unordered(pool, job, range_next, &big, sizeof(int64_t), sizeof(int64_t), 50, &err);
+    it = mproc_pool_imap_unordered(pool, job, range_next, &big, sizeof(int32_t), sizeof(int64_t), 50, &err);
     int64_t sum = 0;
     size_t count = 0;
     while (it && mproc_imap_next(it, &y, NULL, 60.0) == 0) {
