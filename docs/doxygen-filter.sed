@@ -4,6 +4,8 @@
 /^\/\* -/b
 # The file comment documents the file.
 1s|^/\*$|/** \\file|
+# A comment inside a parameter list stays a comment.
+/\*\/)/b
 # A comment after code on the same line documents that declaration.
 s|\([^[:space:]/][[:space:]]*\)/\* |\1/**< |
 # A comment that starts a line documents what follows it.
