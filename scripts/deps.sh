@@ -5,6 +5,8 @@
 #   --test   also what the full test run needs: clang-19 and its sanitizer
 #            runtime (GCC 12's libasan deadlocks children forked while another
 #            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
+#            and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI pool and
+#            its test (label mpi)
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config
@@ -12,7 +14,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       python3)
 for a in "$@"; do
   case "$a" in
-    --test) PKGS+=(clang-19 libclang-rt-19-dev) ;;
+    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin) ;;
     *) echo "usage: $0 [--test]" >&2; exit 2 ;;
   esac
 done
