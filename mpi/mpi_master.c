@@ -457,9 +457,8 @@ static int finalize(int at_exit)
     if (p) /* exiting with a pool alive: its ranks' sessions end first */
         t_close(p);
     M.finalized = 1;
-    for (int i = 1; i < M.size; i++)
-        if (!M.ranks[i].lost)
-            sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
+    for (int i = 1; i < M.size; i++) /* lost ones too: a rank that was only silent exits with us */
+        sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
     sendq_flush(&M.q, 5.0);
     MPI_Finalize();
     return 0;

@@ -22,7 +22,14 @@ typedef struct session {
     be_thread *thread;
 } session;
 
-static void worker_thread(void *arg) { core_pool_worker_main(arg); }
+/* The worker loop; when it returns (task budget spent, initializer
+ * failed) its end closes, as a worker process's does when it exits. */
+static void worker_thread(void *arg)
+{
+    session *s = arg;
+    core_pool_worker_main(s->args);
+    mproc_conn_close(s->theirs);
+}
 
 static void session_free(session *s)
 {
@@ -61,7 +68,7 @@ static int session_start(session *s, const void *msg, size_t len)
         !(rc = mproc_args_add_int(a, 0))) {
         s->args = a;
         a = NULL;
-        rc = be_thread_start(worker_thread, s->args, &s->thread);
+        rc = be_thread_start(worker_thread, s, &s->thread);
     }
     mproc_args_free(in);
     mproc_args_free(a);
