@@ -7,39 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "mproc.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int square(const void *in, void *out, void *state)
-{
-    (void)state;
-    int64_t x;
-    memcpy(&x, in, sizeof x);
-    x *= x;
-    memcpy(out, &x, sizeof x);
-    return 0;
-}
-
-static int trivial(const mproc_args *a, mproc_result *r, void *state)
-{
-    (void)state;
-    int64_t x = mproc_args_int(a, 0);
-    return mproc_result_set(r, &x, sizeof x);
-}
+#include "bench_pool.h"
 
 enum { N = 1000000, REPEATS = 5, LAT = 300 };
 
@@ -60,29 +29,27 @@ static int measure(const char *method, int workers, double *map_ns, double *lat_
         in[i] = i;
     double t[REPEATS];
     for (int r = 0; r < REPEATS; r++) {
-        double t0 = now();
-        if ((err = mproc_pool_map(p, square, in, N, 8, out, 8, 0)) != 0)
+        double t0 = bench_now();
+        if ((err = mproc_pool_map(p, bench_square, in, N, 8, out, 8, 0)) != 0)
             break;
-        t[r] = (now() - t0) / N * 1e9;
+        t[r] = (bench_now() - t0) / N * 1e9;
     }
     if (!err && out[N - 1] != (int64_t)(N - 1) * (N - 1))
         err = MPROC_EINVAL;
-    qsort(t, REPEATS, sizeof *t, cmp);
-    *map_ns = t[REPEATS / 2];
+    *map_ns = bench_median(t, REPEATS);
     mproc_args *a = mproc_args_new();
     mproc_args_add_int(a, 5);
     double *l = malloc(LAT * sizeof *l);
     for (int i = 0; i < LAT && !err; i++) {
-        double t0 = now();
-        mproc_async *r = mproc_pool_apply_async(p, trivial, a, NULL, &err);
+        double t0 = bench_now();
+        mproc_async *r = mproc_pool_apply_async(p, bench_trivial, a, NULL, &err);
         if (!r)
             break;
         err = mproc_async_get(r, 60, NULL, NULL);
         mproc_async_free(r);
-        l[i] = (now() - t0) * 1e6;
+        l[i] = (bench_now() - t0) * 1e6;
     }
-    qsort(l, LAT, sizeof *l, cmp);
-    *lat_us = l[LAT / 2];
+    *lat_us = bench_median(l, LAT);
     mproc_args_free(a);
     free(l);
     free(in);
