@@ -8,7 +8,7 @@
 
 #include "bench_pool.h"
 
-static double now(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -21,13 +21,13 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp);
     return v[n / 2];
 }
 
-static int square(const void *in, void *out, void *state)
+int bench_square(const void *in, void *out, void *state)
 {
     (void)state;
     int64_t x;
@@ -57,7 +57,7 @@ static int busy(const void *in, void *out, void *state)
     return 0;
 }
 
-static int trivial(const mproc_args *a, mproc_result *r, void *state)
+int bench_trivial(const mproc_args *a, mproc_result *r, void *state)
 {
     (void)a;
     (void)r;
@@ -71,9 +71,9 @@ static void calibrate(double item_us)
 {
     uint64_t n = 1000;
     for (;;) {
-        double t0 = now();
+        double t0 = bench_now();
         sink = spin(n, 1);
-        double dt = (now() - t0) * 1e6;
+        double dt = (bench_now() - t0) * 1e6;
         if (dt > 2000) {
             spin_per_item = (uint64_t)((double)n * item_us / dt);
             return;
@@ -99,27 +99,27 @@ static void run_map(mproc_map_fn fn, size_t n, int repeats, double *mproc_us, do
     double sm[32], ss[32];
     mproc_pool_map(p, fn, in, n / 10 + 1, sizeof *in, out, sizeof *out, 0); /* warm-up */
     for (int r = 0; r < repeats; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (mproc_pool_map(p, fn, in, n, sizeof *in, out, sizeof *out, 0) != 0)
             abort();
-        sm[r] = (now() - t0) / (double)n * 1e6;
-        t0 = now();
+        sm[r] = (bench_now() - t0) / (double)n * 1e6;
+        t0 = bench_now();
         for (size_t i = 0; i < n; i++)
             fn(&in[i], &out[i], NULL);
-        ss[r] = (now() - t0) / (double)n * 1e6;
+        ss[r] = (bench_now() - t0) / (double)n * 1e6;
     }
     mproc_pool_close(p);
     mproc_pool_join(p, -1);
     mproc_pool_free(p);
     free(in);
     free(out);
-    *mproc_us = median(sm, repeats);
-    *serial_us = median(ss, repeats);
+    *mproc_us = bench_median(sm, repeats);
+    *serial_us = bench_median(ss, repeats);
 }
 
 void bench_pool_map(size_t n, int repeats, double *mproc_us, double *serial_us)
 {
-    run_map(square, n, repeats, mproc_us, serial_us);
+    run_map(bench_square, n, repeats, mproc_us, serial_us);
 }
 
 void bench_pool_cpu(size_t n, double item_us, int repeats, double *mproc_us, double *serial_us)
@@ -134,20 +134,20 @@ double bench_pool_apply(size_t n, int repeats)
     mproc_async **rs = malloc(n * sizeof *rs);
     double s[32];
     for (int r = -1; r < repeats; r++) { /* r = -1: warm-up */
-        double t0 = now();
+        double t0 = bench_now();
         for (size_t i = 0; i < n; i++)
-            rs[i] = mproc_pool_apply_async(p, trivial, NULL, NULL, NULL);
+            rs[i] = mproc_pool_apply_async(p, bench_trivial, NULL, NULL, NULL);
         for (size_t i = 0; i < n; i++) {
             if (!rs[i] || mproc_async_get(rs[i], -1, NULL, NULL) != 0)
                 abort();
             mproc_async_free(rs[i]);
         }
         if (r >= 0)
-            s[r] = (now() - t0) / (double)n * 1e6;
+            s[r] = (bench_now() - t0) / (double)n * 1e6;
     }
     mproc_pool_close(p);
     mproc_pool_join(p, -1);
     mproc_pool_free(p);
     free(rs);
-    return median(s, repeats);
+    return bench_median(s, repeats);
 }

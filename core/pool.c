@@ -18,8 +18,54 @@ static const char *worker_prefix(const char *method)
     return m == BE_SPAWN ? "SpawnPoolWorker" : m == BE_FORKSERVER ? "ForkServerPoolWorker" : "ForkPoolWorker";
 }
 
+/* ----------------------------------------------------------- transports */
+
+#define TRANSPORTS_MAX 4
+static const pool_transport *transports[TRANSPORTS_MAX];
+
+int core_pool_transport_register(const pool_transport *t)
+{
+    if (!t || !t->name || !t->open || !t->start || !t->stop || !t->close || core_method_from_name(t->name))
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int rc = MPROC_ENOMEM;
+    for (int i = 0; i < TRANSPORTS_MAX; i++) {
+        if (transports[i] == t || (transports[i] && strcmp(transports[i]->name, t->name) == 0)) {
+            rc = transports[i] == t ? 0 : MPROC_EEXIST;
+            break;
+        }
+        if (!transports[i]) {
+            transports[i] = t;
+            rc = 0;
+            break;
+        }
+    }
+    core_pool_unlock();
+    return rc;
+}
+
+static const pool_transport *transport_find(const char *name)
+{
+    const pool_transport *t = NULL;
+    core_pool_lock();
+    for (int i = 0; i < TRANSPORTS_MAX && transports[i] && !t; i++)
+        if (strcmp(transports[i]->name, name) == 0)
+            t = transports[i];
+    core_pool_unlock();
+    return t;
+}
+
 int pool_worker_start(mproc_pool *p, pool_worker *w)
 {
+    if (p->tr) {
+        ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
+        int rc = p->tr->start(p, w);
+        if (rc == 0) {
+            w->state = W_STARTING;
+            w->tasks = 0;
+        }
+        return rc;
+    }
     mproc_conn *mine = NULL, *theirs = NULL;
     mproc_args *a = NULL;
     int rc = mproc_pipe(1, &mine, &theirs);
@@ -83,8 +129,10 @@ int pool_worker_ready(pool_worker *w, double timeout)
 }
 
 /* how: 0 = it is ending by itself; BE_TERMINATE / BE_KILL */
-void pool_worker_stop(pool_worker *w, int how)
+void pool_worker_stop(mproc_pool *p, pool_worker *w, int how)
 {
+    if (p->tr && w->conn)
+        p->tr->stop(p, w, how);
     if (w->proc) {
         if (how == BE_TERMINATE) {
             mproc_process_terminate(w->proc);
@@ -195,7 +243,9 @@ int pool_submit(mproc_pool *p, pool_task *t)
 static void pool_destroy(mproc_pool *p)
 {
     for (int i = 0; i < p->nworkers; i++)
-        pool_worker_stop(&p->workers[i], BE_KILL);
+        pool_worker_stop(p, &p->workers[i], BE_KILL);
+    if (p->tr && p->tr_ctx)
+        p->tr->close(p);
     free(p->workers);
     while (p->fns) {
         pool_fnref *f = p->fns;
@@ -214,8 +264,14 @@ static void pool_destroy(mproc_pool *p)
     free(p);
 }
 
-static int check_opts(const mproc_pool_opts *o, int *n)
+/* *tr: the transport the start method names, or NULL for processes. */
+static int check_opts(const mproc_pool_opts *o, int *n, const pool_transport **tr)
 {
+    *tr = o && o->start_method && !core_method_from_name(o->start_method) ? transport_find(o->start_method) : NULL;
+    if (*tr) {
+        *n = o->processes;
+        return *n < 1 && *n != MPROC_POOL_CPUS ? MPROC_EINVAL : 0;
+    }
     *n = !o || o->processes == MPROC_POOL_CPUS ? mproc_cpu_count() : o->processes;
     if (*n < 1)
         return MPROC_EINVAL;
@@ -232,20 +288,29 @@ static int check_opts(const mproc_pool_opts *o, int *n)
 mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
 {
     core_ensure_init();
-    int n, rc = check_opts(opts, &n);
+    const pool_transport *tr;
+    int n, rc = check_opts(opts, &n, &tr);
     mproc_pool *p = NULL;
     if (rc)
         goto out;
-    p = calloc(1, sizeof *p);
-    if (!p || !(p->workers = calloc((size_t)n, sizeof *p->workers))) {
+    if (!(p = calloc(1, sizeof *p))) {
+        rc = MPROC_ENOMEM;
+        goto out;
+    }
+    p->creator_pid = be_getpid();
+    if (tr) {
+        p->tr = tr;
+        if ((rc = tr->open(p, &n)) != 0) /* sets p->tr_ctx */
+            goto out;
+    }
+    if (!(p->workers = calloc((size_t)n, sizeof *p->workers))) {
         rc = MPROC_ENOMEM;
         goto out;
     }
     p->nworkers = n;
-    p->creator_pid = be_getpid();
     if (opts) {
         p->maxtasks = opts->maxtasksperchild;
-        p->method = core_method_name(core_method_from_name(opts->start_method));
+        p->method = tr ? NULL : core_method_name(core_method_from_name(opts->start_method));
         if (opts->initializer) {
             if ((rc = be_sym_locate((be_fnptr)opts->initializer, &p->init_ref)))
                 goto out;

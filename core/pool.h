@@ -138,6 +138,31 @@ typedef struct pool_worker {
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
 
+/* Where a pool's workers live. The default (NULL) runs each worker as a
+ * child process with its own pipe (pool.c). Another engine (mpi/)
+ * registers a transport under a start method name of its own: its workers
+ * are reached through a pipe whose far end it serves in this process, so
+ * the result thread treats both alike. Such a worker has no process here
+ * (w->proc NULL): the end of its pipe is its death, and the transport
+ * stores in progress[w] the id of the last task it knows started (or
+ * INT64_MAX: every task sent may have run) before it closes that end. */
+typedef struct pool_transport {
+    const char *name; /* the start_method that selects it */
+    /* Claims workers for p: *n is the number asked for (MPROC_POOL_CPUS:
+     * as many as it has) and becomes the number claimed. */
+    int (*open)(mproc_pool *p, int *n);
+    /* Starts worker w (lock not held): sets w->conn, on which its start
+     * report arrives as from a worker process. */
+    int (*start)(mproc_pool *p, pool_worker *w);
+    /* The pool is done with w: its conn is freed after this (how: 0,
+     * BE_TERMINATE or BE_KILL, as for a worker process). */
+    void (*stop)(mproc_pool *p, pool_worker *w, int how);
+    void (*close)(mproc_pool *p); /* after the last stop: releases what open claimed */
+} pool_transport;
+
+/* Makes t selectable by its name; MPROC_EEXIST if that name is taken. */
+int core_pool_transport_register(const pool_transport *t);
+
 struct mproc_pool {
     int nworkers;
     pool_worker *workers;
@@ -160,6 +185,8 @@ struct mproc_pool {
     long creator_pid;
     pool_fnref *fns;         /* every function located so far */
     unsigned worker_seq;     /* for worker names */
+    const pool_transport *tr;/* NULL: worker processes */
+    void *tr_ctx;            /* the transport's */
 };
 
 /* pool.c */
@@ -171,7 +198,7 @@ pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, s
 void pool_task_free(pool_task *t);
 int pool_worker_start(mproc_pool *p, pool_worker *w);  /* lock not held */
 int pool_worker_ready(pool_worker *w, double timeout); /* reads the start report */
-void pool_worker_stop(pool_worker *w, int how);        /* signal, join, free; lock not held */
+void pool_worker_stop(mproc_pool *p, pool_worker *w, int how); /* signal, join, free; lock not held */
 
 /* pool_handler.c */
 void pool_handler_main(void *pool);

@@ -246,7 +246,7 @@ static void on_death(mproc_pool *p, pool_worker *w)
     int restart = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     core_pool_unlock();
     fail_list(lost, MPROC_EWORKERLOST);
-    pool_worker_stop(w, 0);
+    pool_worker_stop(p, w, 0);
     if (restart) {
         int rc = pool_worker_start(p, w);
         if (rc) {
@@ -277,7 +277,7 @@ static void terminate_all(mproc_pool *p)
         w->nsent = 0;
         core_pool_unlock();
         fail_list(t, MPROC_ECLOSED);
-        pool_worker_stop(w, BE_TERMINATE);
+        pool_worker_stop(p, w, BE_TERMINATE);
     }
     core_pool_lock();
     fail_queue(p, MPROC_ECLOSED);
@@ -290,7 +290,7 @@ static void close_all(mproc_pool *p)
         if (p->workers[i].conn)
             mproc_conn_close(p->workers[i].conn);
     for (int i = 0; i < p->nworkers; i++)
-        pool_worker_stop(&p->workers[i], 0);
+        pool_worker_stop(p, &p->workers[i], 0);
 }
 
 static void drain_wake(mproc_pool *p)
@@ -336,11 +336,12 @@ void pool_handler_main(void *arg)
             continue; /* the queue changed: look again before waiting */
         size_t n = 0;
         objs[n++] = p->wake_r;
-        for (int i = 0; i < p->nworkers; i++)
-            if (p->workers[i].proc) {
+        for (int i = 0; i < p->nworkers; i++) {
+            if (p->workers[i].conn)
                 objs[n++] = p->workers[i].conn;
+            if (p->workers[i].proc)
                 objs[n++] = mproc_process_sentinel(p->workers[i].proc);
-            }
+        }
         int nr = mproc_wait(objs, n, -1, ready);
         for (int k = 0; k < nr; k++) {
             if (ready[k] == p->wake_r) {
@@ -349,12 +350,14 @@ void pool_handler_main(void *arg)
             }
             for (int i = 0; i < p->nworkers; i++) {
                 pool_worker *w = &p->workers[i];
-                if (!w->proc)
+                if (!w->conn)
                     continue;
-                if (ready[k] == w->conn)
-                    drain(p, w);
-                else if (ready[k] == mproc_process_sentinel(w->proc))
+                if (ready[k] == w->conn) {
+                    if (drain(p, w) && !w->proc) /* a transport's worker: its end is its death */
+                        on_death(p, w);
+                } else if (w->proc && ready[k] == mproc_process_sentinel(w->proc)) {
                     on_death(p, w);
+                }
             }
         }
         if (nr < 0)

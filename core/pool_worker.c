@@ -252,7 +252,7 @@ static int run_message(worker *c, const char *msg, size_t len, void *state, uint
 }
 
 /* 0, MPROC_ETASK with *code, or why it could not run. */
-static int run_initializer(const mproc_args *args, size_t base, void **state, int32_t *code)
+static int run_initializer(const mproc_args *args, size_t base, void **state, int32_t *code, mproc_args **initargs)
 {
     const char *module = mproc_args_str(args, base + PW_ARG_INIT_MODULE);
     be_symref ref = {{0}, (uint64_t)mproc_args_int(args, base + PW_ARG_INIT_OFFSET),
@@ -266,11 +266,11 @@ static int run_initializer(const mproc_args *args, size_t base, void **state, in
     int rc = be_sym_resolve(&ref, &f);
     if (rc)
         return rc;
-    mproc_args *initargs;
-    if ((rc = core_args_copy_range(args, 0, base, &initargs)))
+    if ((rc = core_args_copy_range(args, 0, base, initargs)))
         return rc;
-    /* initargs stay alive for the worker's life: state may point into them */
-    *code = ((mproc_pool_init_fn)(void (*)(void))f)(initargs, state);
+    /* initargs stay alive for the worker's life: state may point into them
+     * (freed when it ends: a worker on an MPI rank is a thread, not a process) */
+    *code = ((mproc_pool_init_fn)(void (*)(void))f)(*initargs, state);
     return *code ? MPROC_ETASK : 0;
 }
 
@@ -291,9 +291,13 @@ int core_pool_worker_main(const mproc_args *args)
 
     void *state = NULL;
     pw_reply rep = {0, 0, 0, 0, 0};
-    rep.status = run_initializer(args, base, &state, &rep.code);
-    if (send_reply(&c, &rep, NULL, 0) != 0 || flush(&c) != 0 || rep.status)
+    mproc_args *initargs = NULL;
+    rep.status = run_initializer(args, base, &state, &rep.code, &initargs);
+    if (send_reply(&c, &rep, NULL, 0) != 0 || flush(&c) != 0 || rep.status) {
+        mproc_args_free(initargs);
+        free(c.out);
         return 1;
+    }
 
     uint64_t ntasks = 0;
     for (;;) {
@@ -309,5 +313,6 @@ int core_pool_worker_main(const mproc_args *args)
     }
     release_seg(NULL);
     free(c.out);
+    mproc_args_free(initargs);
     return 0;
 }

@@ -87,6 +87,20 @@ MPROC_API int mproc_last_os_error(void);
  * program) and returns 0. argc/argv may be NULL (then spawn children get no
  * parent argv). Calling it again is harmless. */
 MPROC_API int mproc_init(int *argc, char ***argv);
+/* Second line of main() in a program run by mpirun (docs/mpi.md): joins the
+ * MPI job (MPI_Init_thread). In rank 0 it returns 0 and makes pools with
+ * start_method "mpi" run their workers on the other ranks; every other rank
+ * serves those pools here and exits when rank 0 exits (or calls
+ * mproc_mpi_finalize): it does not return there. Not started by mpirun: 0,
+ * and "mpi" pools stay unavailable. MPROC_ENOSYS when mproc was built
+ * without MPI (-DMPROC_WITH_MPI=OFF), MPROC_ESYS when MPI cannot start. */
+MPROC_API int mproc_mpi_init(int *argc, char ***argv);
+/* Ranks that can serve as pool workers (the job's size - 1); 0 when MPI is
+ * not in use. */
+MPROC_API int mproc_mpi_workers(void);
+/* Rank 0: releases the worker ranks and calls MPI_Finalize (also run at
+ * exit). MPROC_ERUNNING while an "mpi" pool exists. Repeatable. */
+MPROC_API int mproc_mpi_finalize(void);
 MPROC_API const char *mproc_backend_name(void); /* "posix" or "win32" */
 MPROC_API const char *mproc_version(void);      /* "0.1.0" */
 /* CPUs this process may run on (affinity aware); at least 1. */
@@ -545,7 +559,8 @@ typedef struct mproc_pool_opts {
     mproc_pool_init_fn initializer; /* may be NULL */
     const mproc_args *initargs;     /* may be NULL; copied; objects reach workers as for a Process */
     unsigned maxtasksperchild;      /* 0 = workers live as long as the pool */
-    const char *start_method;       /* NULL = the default start method */
+    const char *start_method;       /* NULL = the default start method; "mpi": the workers are MPI ranks
+                                       (after mproc_mpi_init, docs/mpi.md); an unknown name: MPROC_EINVAL */
 } mproc_pool_opts;
 #define MPROC_POOL_OPTS_INIT {MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
 

@@ -5,6 +5,8 @@
 #   --test   also what the full test run needs: clang-19 and its sanitizer
 #            runtime (GCC 12's libasan deadlocks children forked while another
 #            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
+#            and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI pool and
+#            its test (label mpi)
 #   --docs   also doxygen, for the API reference (cmake --build build --target docs)
 set -euo pipefail
 
@@ -13,7 +15,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       python3)
 for a in "$@"; do
   case "$a" in
-    --test) PKGS+=(clang-19 libclang-rt-19-dev) ;;
+    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin) ;;
     --docs) PKGS+=(doxygen) ;;
     *) echo "usage: $0 [--test] [--docs]" >&2; exit 2 ;;
   esac

@@ -1,0 +1,481 @@
+/* mpi_master.c - rank 0: the "mpi" pool transport. Worker i of the pool is
+ * rank i + 1. The pool's result thread talks to each worker over a pipe,
+ * as to a worker process; one bridge thread here carries each pipe's
+ * messages to its rank and back (MPI_Isend, polled MPI_Iprobe), so the
+ * pool itself has no MPI code. Ranks share no memory with us: the bridge
+ * turns a map's shared-memory chunks into inline ones (the input goes with
+ * the task) and writes the outputs the rank sends back into the segment.
+ * It also notices lost ranks: an MPI error naming one, or a rank silent
+ * for longer than MPROC_MPI_TIMEOUT seconds (heartbeats every 0.5 s). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "conn.h"
+#include "internal.h"
+#include "mpi_link.h"
+#include "pool.h"
+
+/* A map chunk sent inline, awaiting its reply. */
+typedef struct chunk {
+    uint64_t id, start, count, out_size, out_off;
+    char seg_out[PW_SEG_MAX];
+    struct chunk *next;
+} chunk;
+
+typedef struct rank_slot {
+    mproc_conn *end;     /* the bridge's end of the worker's pipe; NULL: no session */
+    mproc_conn *pending; /* a session to open: its end, and its START message */
+    void *start_msg;
+    size_t start_len;
+    int widx;            /* the pool's worker index */
+    int seq;             /* sessions started on it (TAG_DONE names one) */
+    int lost;            /* never used again */
+    double last_seen;
+    chunk *chunks;
+} rank_slot;
+
+static struct {
+    int size;            /* 0: not rank 0 of an MPI job */
+    int finalized;
+    long pid;
+    rank_slot *ranks;    /* [size]; 0 unused */
+    mproc_pool *pool;    /* the "mpi" pool, one at a time */
+    be_thread *bridge;
+    int stop;            /* the bridge must end (pool lock) */
+    double timeout;
+    sendq q;             /* bridge thread only */
+} M;
+
+int mproc_mpi_workers(void) { return M.size > 1 && !M.finalized ? M.size - 1 : 0; }
+
+/* ------------------------------------------------------------- chunks */
+
+static void *seg_ptr(const char *name, mproc_shm **m)
+{
+    int err;
+    *m = mproc_shm_open(name, 0, 0, &err);
+    return *m ? mproc_shm_ptr(*m) : NULL;
+}
+
+/* The pool's message with PT_CHUNK_SHM records made inline (malloc'd),
+ * remembering each so that its reply can be written back. */
+static int convert_tasks(rank_slot *r, const char *msg, size_t len, char **out, size_t *outlen)
+{
+    size_t cap = len, pos = 0, o = 0;
+    char *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return MPROC_ENOMEM;
+    while (pos + sizeof(pw_task) <= len) {
+        pw_task t;
+        memcpy(&t, msg + pos, sizeof t);
+        size_t rec = sizeof t + t.modlen + (size_t)t.datalen;
+        if (rec > len - pos)
+            break;
+        const char *module = msg + pos + sizeof t, *data = module + t.modlen;
+        pos += rec;
+        if (t.type == PT_RELEASE)
+            continue; /* the rank maps no segment */
+        mproc_shm *m = NULL;
+        const char *in = NULL;
+        chunk *c = NULL;
+        if (t.type == PT_CHUNK_SHM) {
+            t.seg[PW_SEG_MAX - 1] = t.seg_out[PW_SEG_MAX - 1] = '\0';
+            const char *base = seg_ptr(t.seg, &m);
+            if (!base || !(c = calloc(1, sizeof *c))) {
+                if (m)
+                    mproc_shm_close(m);
+                free(buf);
+                return MPROC_ENOMEM;
+            }
+            *c = (chunk){t.id, t.start, t.count, t.out_size, t.out_off, {0}, r->chunks};
+            memcpy(c->seg_out, t.seg_out, PW_SEG_MAX);
+            r->chunks = c;
+            in = base + t.in_off;
+            t.type = PT_CHUNK_INLINE;
+            t.datalen = t.count * t.in_size;
+            data = in;
+        }
+        size_t need = o + sizeof t + t.modlen + (size_t)t.datalen;
+        if (need > cap) {
+            while (cap < need)
+                cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                if (m)
+                    mproc_shm_close(m);
+                free(buf);
+                return MPROC_ENOMEM;
+            }
+            buf = nb;
+        }
+        memcpy(buf + o, &t, sizeof t);
+        memcpy(buf + o + sizeof t, module, t.modlen);
+        if (t.datalen)
+            memcpy(buf + o + sizeof t + t.modlen, data, (size_t)t.datalen);
+        o = need;
+        if (m)
+            mproc_shm_close(m);
+    }
+    *out = buf;
+    *outlen = o;
+    return 0;
+}
+
+/* A reply to an inline-converted chunk: outputs into the segment, then
+ * the reply a shared-memory chunk gives (first failure, no data). */
+static void finish_chunk(chunk *c, pw_reply *rep, const char *data)
+{
+    size_t outlen = (size_t)(c->count * c->out_size);
+    if (rep->status == 0 && rep->datalen == outlen + c->count * sizeof(int32_t)) {
+        mproc_shm *m;
+        char *base = seg_ptr(c->seg_out, &m);
+        if (base) {
+            memcpy(base + c->out_off, data, outlen);
+            mproc_shm_close(m);
+            for (uint64_t i = 0; i < c->count; i++) {
+                int32_t code;
+                memcpy(&code, data + outlen + i * sizeof code, sizeof code);
+                if (code) {
+                    rep->status = MPROC_ETASK;
+                    rep->code = code;
+                    rep->index = c->start + i;
+                    break;
+                }
+            }
+        } else {
+            rep->status = MPROC_ENOENT;
+        }
+    } else if (rep->status == 0) {
+        rep->status = MPROC_EINVAL;
+    }
+    rep->datalen = 0;
+}
+
+/* Rewrites a rank's reply message in place where chunks were converted
+ * (their replies shrink); returns the new length. */
+static size_t convert_replies(rank_slot *r, char *msg, size_t len)
+{
+    size_t pos = 0, o = 0;
+    while (len - pos >= sizeof(pw_reply)) {
+        pw_reply rep;
+        memcpy(&rep, msg + pos, sizeof rep);
+        if (rep.datalen > len - pos - sizeof rep)
+            break;
+        const char *data = msg + pos + sizeof rep;
+        pos += sizeof rep + (size_t)rep.datalen;
+        chunk **pp = &r->chunks;
+        while (*pp && (*pp)->id != rep.id)
+            pp = &(*pp)->next;
+        if (rep.id && *pp) {
+            chunk *c = *pp;
+            *pp = c->next;
+            finish_chunk(c, &rep, data);
+            free(c);
+        }
+        memmove(msg + o + sizeof rep, data, (size_t)rep.datalen);
+        memcpy(msg + o, &rep, sizeof rep);
+        o += sizeof rep + (size_t)rep.datalen;
+    }
+    return o;
+}
+
+static void drop_chunks(rank_slot *r)
+{
+    while (r->chunks) {
+        chunk *c = r->chunks;
+        r->chunks = c->next;
+        free(c);
+    }
+}
+
+/* ------------------------------------------------------------- bridge */
+
+/* The session on rank i is over; lost: every task sent may have run. */
+static void end_session(int i, int lost)
+{
+    rank_slot *r = &M.ranks[i];
+    core_pool_lock();
+    mproc_conn *end = r->end;
+    r->end = NULL;
+    if (lost) {
+        r->lost = 1;
+        if (M.pool)
+            ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = INT64_MAX;
+    }
+    core_pool_unlock();
+    drop_chunks(r);
+    if (end) { /* the pool reads the end of its pipe as the worker's death */
+        mproc_conn_close(end);
+        mproc_conn_free(end);
+    }
+}
+
+static void lose_rank(int i)
+{
+    if (i <= 0 || i >= M.size || M.ranks[i].lost)
+        return;
+    fprintf(stderr, "mproc: MPI rank %d lost\n", i);
+    end_session(i, 1);
+}
+
+static int from_ranks(void)
+{
+    int n = 0;
+    for (;;) {
+        int from, tag;
+        void *buf;
+        size_t len;
+        int rc = link_try_recv(MPI_ANY_SOURCE, &from, &tag, &buf, &len);
+        if (rc <= 0) {
+            if (rc < 0 && from != MPI_ANY_SOURCE)
+                lose_rank(from);
+            return n;
+        }
+        n++;
+        rank_slot *r = from > 0 && from < M.size ? &M.ranks[from] : NULL;
+        if (r && !r->lost) {
+            r->last_seen = be_monotonic();
+            if (tag == TAG_REPLY && r->end) {
+                len = convert_replies(r, buf, len);
+                if (mproc_conn_send_bytes(r->end, buf, len) != 0)
+                    end_session(from, 0);
+            } else if (tag == TAG_DONE && len == sizeof(int) && memcmp(buf, &r->seq, sizeof(int)) == 0) {
+                end_session(from, 0); /* a late one, of a session already over, is dropped */
+            }
+        }
+        free(buf);
+    }
+}
+
+static int from_pool(void)
+{
+    int n = 0;
+    for (int i = 1; i < M.size; i++) {
+        rank_slot *r = &M.ranks[i];
+        core_pool_lock();
+        if (!r->end && r->pending && !r->lost) { /* open the next session */
+            r->end = r->pending;
+            r->pending = NULL;
+            void *msg = r->start_msg;
+            r->start_msg = NULL;
+            r->last_seen = be_monotonic();
+            r->seq++;
+            core_pool_unlock();
+            if (sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
+                lose_rank(i);
+            n++;
+            core_pool_lock();
+        }
+        mproc_conn *end = r->end;
+        core_pool_unlock();
+        for (int k = 0; end && k < 64 && mproc_conn_poll(end, 0) == 1; k++) {
+            void *msg;
+            size_t len;
+            n++;
+            if (mproc_conn_recv_bytes(end, &msg, &len, MPROC_NOLIMIT) != 0) { /* the pool is done with it */
+                end_session(i, 0);
+                if (sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
+                    lose_rank(i);
+                break;
+            }
+            char *conv;
+            size_t clen;
+            int rc = convert_tasks(r, msg, len, &conv, &clen);
+            mproc_free(msg);
+            if (rc == 0 && (rc = sendq_push(&M.q, i, TAG_TASK, conv, clen)) != 0)
+                lose_rank(i);
+            else if (rc)
+                end_session(i, 1);
+        }
+    }
+    return n;
+}
+
+static void bridge_main(void *arg)
+{
+    (void)arg;
+    unsigned idle = 0;
+    double last_check = be_monotonic();
+    for (;;) {
+        core_pool_lock();
+        int stop = M.stop;
+        core_pool_unlock();
+        if (stop)
+            break;
+        int n = from_ranks() + from_pool();
+        int failed;
+        sendq_progress(&M.q, &failed);
+        if (failed > 0)
+            lose_rank(failed);
+        double now = be_monotonic();
+        if (now - last_check > 0.25) {
+            last_check = now;
+            for (int i = 1; i < M.size; i++)
+                if (M.ranks[i].end && now - M.ranks[i].last_seen > M.timeout)
+                    lose_rank(i);
+        }
+        idle = n ? 0 : idle + 1;
+        double s = link_backoff(idle);
+        if (s > 0)
+            be_sleep(s);
+    }
+    /* The pool is gone: end every session still open. */
+    for (int i = 1; i < M.size; i++) {
+        rank_slot *r = &M.ranks[i];
+        if (r->end) {
+            end_session(i, 0);
+            if (!r->lost && sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
+                lose_rank(i);
+        }
+        mproc_conn_free(r->pending);
+        free(r->start_msg);
+        r->pending = NULL;
+        r->start_msg = NULL;
+    }
+    sendq_flush(&M.q, 5.0);
+}
+
+/* ---------------------------------------------------------- transport */
+
+static int t_open(mproc_pool *p, int *n)
+{
+    int have = mproc_mpi_workers();
+    if (have == 0)
+        return MPROC_ENOSYS;
+    if (*n == MPROC_POOL_CPUS)
+        *n = have;
+    if (*n < 1 || *n > have)
+        return MPROC_EINVAL;
+    core_pool_lock();
+    int busy = M.pool != NULL;
+    if (!busy) {
+        M.pool = p;
+        M.stop = 0;
+        for (int i = 1; i < M.size; i++)
+            M.ranks[i].widx = i - 1;
+    }
+    core_pool_unlock();
+    if (busy)
+        return MPROC_ESTATE; /* the ranks serve one pool at a time */
+    int rc = be_thread_start(bridge_main, NULL, &M.bridge);
+    if (rc) {
+        core_pool_lock();
+        M.pool = NULL;
+        core_pool_unlock();
+        return rc;
+    }
+    p->tr_ctx = &M;
+    return 0;
+}
+
+static int t_start(mproc_pool *p, pool_worker *w)
+{
+    int i = (int)(w - p->workers) + 1;
+    rank_slot *r = &M.ranks[i];
+    for (size_t k = 0; k < mproc_args_count(p->initargs); k++)
+        if (mproc_args_type(p->initargs, k) == MPROC_ARG_OBJ)
+            return MPROC_EINVAL; /* a lock or a queue cannot reach another host */
+    mproc_args *a = NULL;
+    mproc_conn *mine = NULL, *theirs = NULL;
+    void *msg = NULL;
+    size_t len = 0;
+    int rc = core_args_copy(p->initargs, &a);
+    if (!rc)
+        rc = mproc_args_add_str(a, p->init_ref.module);
+    if (!rc)
+        rc = mproc_args_add_int(a, p->has_init ? (int64_t)p->init_ref.offset : 0);
+    if (!rc)
+        rc = mproc_args_add_int(a, (int64_t)p->init_ref.digest);
+    if (!rc)
+        rc = mproc_args_add_int(a, p->maxtasks);
+    if (!rc)
+        rc = mproc_args_encode(a, &msg, &len);
+    mproc_args_free(a);
+    if (!rc && !(rc = mproc_pipe(1, &mine, &theirs)) && !(rc = core_conn_parent_only(mine)))
+        rc = core_conn_parent_only(theirs);
+    if (!rc) {
+        core_pool_lock();
+        if (r->lost) {
+            rc = MPROC_EWORKERLOST;
+        } else {
+            mproc_conn_free(r->pending);
+            free(r->start_msg);
+            r->pending = theirs;
+            r->start_msg = msg;
+            r->start_len = len;
+            theirs = NULL;
+            msg = NULL;
+        }
+        core_pool_unlock();
+    }
+    free(msg);
+    mproc_conn_free(theirs);
+    if (rc) {
+        mproc_conn_free(mine);
+        return rc;
+    }
+    w->conn = mine;
+    return 0;
+}
+
+static void t_stop(mproc_pool *p, pool_worker *w, int how)
+{
+    (void)p, (void)w, (void)how; /* the bridge sees the pipe end and tells the rank */
+}
+
+static void t_close(mproc_pool *p)
+{
+    core_pool_lock();
+    M.stop = 1;
+    core_pool_unlock();
+    if (M.bridge)
+        be_thread_join(M.bridge);
+    M.bridge = NULL;
+    core_pool_lock();
+    if (M.pool == p)
+        M.pool = NULL;
+    core_pool_unlock();
+    p->tr_ctx = NULL;
+}
+
+static const pool_transport mpi_transport = {"mpi", t_open, t_start, t_stop, t_close};
+
+/* ----------------------------------------------------------- lifecycle */
+
+static int finalize(int at_exit)
+{
+    if (!M.size || M.finalized || be_getpid() != M.pid) /* not in a forked child */
+        return 0;
+    core_pool_lock();
+    mproc_pool *p = M.pool;
+    core_pool_unlock();
+    if (p && !at_exit)
+        return MPROC_ERUNNING;
+    if (p) /* exiting with a pool alive: its ranks' sessions end first */
+        t_close(p);
+    M.finalized = 1;
+    for (int i = 1; i < M.size; i++) /* lost ones too: a rank that was only silent exits with us */
+        sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
+    sendq_flush(&M.q, 5.0);
+    MPI_Finalize();
+    return 0;
+}
+
+static void at_exit(void) { finalize(1); }
+
+int mproc_mpi_finalize(void) { return finalize(0); }
+
+int mpi_master_init(int size)
+{
+    M.size = size;
+    M.pid = be_getpid();
+    const char *t = getenv("MPROC_MPI_TIMEOUT");
+    M.timeout = t && atof(t) > 0 ? atof(t) : 30.0;
+    if (!(M.ranks = calloc((size_t)size, sizeof *M.ranks)))
+        return MPROC_ENOMEM;
+    atexit(at_exit);
+    return size > 1 ? core_pool_transport_register(&mpi_transport) : 0;
+}

@@ -1,0 +1,160 @@
+/* mpi_rank.c - a worker rank: serves the sessions rank 0 opens (one per
+ * pool worker it starts on this rank) until rank 0 says TAG_EXIT. A
+ * session runs the pool's own worker loop (core_pool_worker_main) on a
+ * thread, over a pipe that this rank's main thread bridges to MPI, so a
+ * rank runs tasks exactly as a worker process does. The main thread also
+ * sends the heartbeats that tell rank 0 this rank is alive while a long
+ * task runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "conn.h"
+#include "internal.h"
+#include "mpi_link.h"
+#include "pool.h"
+
+typedef struct session {
+    mproc_conn *mine;     /* our end of the worker's pipe; NULL: none */
+    mproc_conn *theirs;   /* the worker's end */
+    mproc_args *args;     /* the worker's */
+    mproc_array *progress;
+    be_thread *thread;
+} session;
+
+/* The worker loop; when it returns (task budget spent, initializer
+ * failed) its end closes, as a worker process's does when it exits. */
+static void worker_thread(void *arg)
+{
+    session *s = arg;
+    core_pool_worker_main(s->args);
+    mproc_conn_close(s->theirs);
+}
+
+static void session_free(session *s)
+{
+    mproc_conn_free(s->mine);
+    mproc_conn_free(s->theirs);
+    mproc_args_free(s->args);
+    mproc_array_free(s->progress);
+    memset(s, 0, sizeof *s);
+}
+
+static void session_end(session *s)
+{
+    if (!s->thread)
+        return;
+    mproc_conn_close(s->mine); /* the worker reads the end of its pipe and returns */
+    be_thread_join(s->thread);
+    session_free(s);
+}
+
+/* TAG_START: initargs, init module, offset, digest, maxtasks. */
+static int session_start(session *s, const void *msg, size_t len)
+{
+    int rc = 0;
+    mproc_args *in = mproc_args_decode(msg, len, &rc), *a = NULL;
+    if (!in)
+        return rc;
+    size_t n = mproc_args_count(in), base = n - 4;
+    if (n < 4 || !mproc_args_str(in, base))
+        rc = MPROC_EINVAL;
+    if (!rc && !(rc = core_args_copy_range(in, 0, base, &a)) && !(rc = mproc_pipe(1, &s->mine, &s->theirs)) &&
+        (s->progress = mproc_array_new('q', 1, NULL, 0, &rc)) != NULL && !(rc = mproc_args_add_obj(a, s->theirs)) &&
+        !(rc = mproc_args_add_str(a, mproc_args_str(in, base))) &&
+        !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 1))) &&
+        !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 2))) &&
+        !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 3))) && !(rc = mproc_args_add_obj(a, s->progress)) &&
+        !(rc = mproc_args_add_int(a, 0))) {
+        s->args = a;
+        a = NULL;
+        rc = be_thread_start(worker_thread, s, &s->thread);
+    }
+    mproc_args_free(in);
+    mproc_args_free(a);
+    if (rc)
+        session_free(s);
+    return rc;
+}
+
+static void send_done(sendq *q, int seq)
+{
+    int *b = malloc(sizeof *b);
+    if (b) {
+        *b = seq;
+        sendq_push(q, 0, TAG_DONE, b, sizeof *b);
+    }
+}
+
+void mpi_rank_serve(void)
+{
+    session s = {0};
+    sendq q = {0};
+    int seq = 0; /* sessions started: a TAG_DONE names its own, so that a late one is known as such */
+    unsigned idle = 0;
+    double last_alive = 0;
+    for (;;) {
+        int n = 0, from, tag, failed;
+        void *buf;
+        size_t len;
+        int rc;
+        while ((rc = link_try_recv(0, &from, &tag, &buf, &len)) == 1) {
+            n++;
+            if (tag == TAG_START) {
+                session_end(&s); /* never open here: rank 0 ends one before the next */
+                seq++;
+                if (session_start(&s, buf, len) != 0)
+                    send_done(&q, seq); /* rank 0 sees the worker die at its start */
+                last_alive = be_monotonic();
+            } else if (tag == TAG_TASK && s.thread) {
+                if (mproc_conn_send_bytes(s.mine, buf, len) != 0) {
+                    session_end(&s);
+                    send_done(&q, seq);
+                }
+            } else if (tag == TAG_END) {
+                session_end(&s);
+            } else if (tag == TAG_EXIT) {
+                free(buf);
+                goto out;
+            }
+            free(buf);
+        }
+        if (rc < 0) /* rank 0 is gone */
+            goto out;
+        for (int k = 0; s.thread && k < 64 && mproc_conn_poll(s.mine, 0) == 1; k++) {
+            n++;
+            if (mproc_conn_recv_bytes(s.mine, &buf, &len, MPROC_NOLIMIT) != 0) {
+                session_end(&s); /* its task budget is spent, or its initializer failed */
+                send_done(&q, seq);
+                break;
+            }
+            void *copy = malloc(len ? len : 1);
+            if (copy)
+                memcpy(copy, buf, len);
+            mproc_free(buf);
+            if (!copy || sendq_push(&q, 0, TAG_REPLY, copy, len) != 0)
+                goto out;
+        }
+        double now = be_monotonic();
+        if (s.thread && now - last_alive > MPI_ALIVE_EVERY) {
+            last_alive = now;
+            sendq_push(&q, 0, TAG_ALIVE, NULL, 0);
+        }
+        sendq_progress(&q, &failed);
+        if (failed == 0)
+            goto out;
+        idle = n ? 0 : idle + 1;
+        double sl = link_backoff(idle);
+        if (sl > 0) {
+            if (s.thread)
+                mproc_conn_poll(s.mine, sl); /* a reply ends the wait */
+            else
+                be_sleep(sl);
+        }
+    }
+out:
+    session_end(&s);
+    sendq_flush(&q, 5.0);
+    MPI_Finalize();
+    exit(0);
+}
