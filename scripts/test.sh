@@ -3,16 +3,23 @@
 # every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
 # paths), ASan+UBSan (clang), TSan (gcc), and the Windows backend cross-built with
 # mingw-w64 and run under wine. Exits non-zero on any failure.
-#   --quick   native configuration only
+#   --quick       native configuration only
+#   --fuzz [SECS] only the libFuzzer targets of tests/fuzz, SECS each (60)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 QUICK=0
-for a in "$@"; do
-  case "$a" in
+FUZZ=0
+FUZZ_SECS=60
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) QUICK=1 ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+    --fuzz)
+      FUZZ=1
+      if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then FUZZ_SECS=$2; shift; fi ;;
+    *) echo "usage: $0 [--quick | --fuzz [SECS]]" >&2; exit 2 ;;
   esac
+  shift
 done
 
 bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit 1; }
@@ -20,6 +27,38 @@ bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit
 failures=()
 passed=0
 step() { echo; echo "=== $* ==="; }
+
+# Fuzzing (clang's libFuzzer with ASan+UBSan): each target starts from its
+# checked-in seed corpus (copied: the run's finds stay in the build tree)
+# and runs for FUZZ_SECS; a crash, leak or sanitizer report fails the run.
+if [ "$FUZZ" -eq 1 ]; then
+  dir="$ROOT/build-fuzz"
+  step "fuzz: configure and build"
+  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DMPROC_FUZZ=ON \
+         -DMPROC_SANITIZE=fuzzer-no-link,address,undefined -DMPROC_BUILD_TESTS=OFF \
+         -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
+         -DMPROC_WERROR=ON >"$dir.log" 2>&1 || ! cmake --build "$dir" >>"$dir.log" 2>&1; then
+    tail -50 "$dir.log"
+    exit 1
+  fi
+  rc=0
+  for t in frame auth args manager; do
+    step "fuzz: $t, ${FUZZ_SECS}s"
+    work="$dir/corpus-$t"
+    mkdir -p "$work"
+    cp "$ROOT/tests/fuzz/corpus/$t/"* "$work/"
+    if (cd "$dir" && ./tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECS" -max_len=4096 -timeout=10 \
+          -print_final_stats=1 "$work" >"$dir/fuzz-$t.log" 2>&1); then
+      grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" "$dir/fuzz-$t.log"
+      echo "corpus: $(ls "$work" | wc -l) inputs"
+    else
+      tail -40 "$dir/fuzz-$t.log"
+      echo "FAILED: fuzz_$t (reproducer in $dir)"
+      rc=1
+    fi
+  done
+  exit $rc
+fi
 
 # core/ must stay free of OS headers and platform #ifdefs.
 step "core/ is OS-free"
