@@ -12,7 +12,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       python3)
 for a in "$@"; do
   case "$a" in
-    --test) PKGS+=(clang-19 libclang-rt-19-dev) ;;
+    --test) PKGS+=(clang-19 libclang-rt-19-dev valgrind) ;;
     *) echo "usage: $0 [--test]" >&2; exit 2 ;;
   esac
 done
