@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "manager.h"
 #include "object.h"
+#include "unpack.h"
 
 /* msgpack ext type of a shared object: kind u32, segment pid u64, segment
  * seq u64, offset u64 (host byte order: only this machine reads it). */
@@ -473,7 +474,7 @@ mproc_args *mproc_args_decode(const void *buf, size_t len, int *err)
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         size_t off = 0;
-        if (buf && msgpack_unpack_next(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
+        if (buf && core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
             rc = core_args_from_object(&up.data, &a, 0);
         msgpack_unpacked_destroy(&up);
     }

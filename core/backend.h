@@ -326,6 +326,18 @@ int be_bell_wait(be_bell *, double timeout);
  * process group, the console's CTRL_C_EVENT) is for the parent only. */
 void be_ignore_interrupts(void);
 
+/* ------------------------------------------------------ fault injection */
+
+/* The backend makes its system calls through a table (SQLite's
+ * xSetSystemCall), so that tests can make one fail at a chosen call: set
+ * replaces the named entry (NULL restores the original), get returns the
+ * current one. MPROC_EINVAL / NULL for a name this backend does not have.
+ * POSIX: "fork" "mmap" "memfd_create" "shm_open" "pipe" "socketpair"
+ * "sendmsg" "send"; Windows: "CreateProcessW" "CreateFileMappingW"
+ * "MapViewOfFile" "WriteFile". Signatures: each backend's private header. */
+int be_syscall_set(const char *name, be_fnptr fn);
+be_fnptr be_syscall_get(const char *name);
+
 /* ---------------------------------------------------------------- misc */
 
 /* Cryptographically random bytes (names, tokens). */

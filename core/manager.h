@@ -124,5 +124,8 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out);
 
 /* The server's process target. */
 int core_manager_serve(const mproc_args *args);
+/* The fuzz harness (tests/fuzz): runs n requests through a server state in
+ * this process, on one client connection, replies read and dropped. */
+int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n);
 
 #endif

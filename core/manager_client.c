@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "manager.h"
+#include "unpack.h"
 
 struct mgr_client {
     mgr_client *next;
@@ -217,7 +218,7 @@ static int parse_reply(mgr_call *c, size_t len)
     size_t off = 0;
     const msgpack_object *o = &c->up.data;
     int64_t status;
-    if (msgpack_unpack_next(&c->up, c->buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+    if (core_unpack(&c->up, c->buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
         o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 || mgr_obj_int(&o->via.array.ptr[0], &status) ||
         status > 0 || status < -1000)
         return MPROC_EBROKEN;
@@ -316,12 +317,13 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
     int rc = MPROC_EINVAL;
     const msgpack_object *a = &up.data, *f;
     int64_t type, id;
-    if (msgpack_unpack_next(&up, body, len, &off) == MSGPACK_UNPACK_SUCCESS && a->type == MSGPACK_OBJECT_ARRAY &&
+    if (core_unpack(&up, body, len, &off) == MSGPACK_UNPACK_SUCCESS && a->type == MSGPACK_OBJECT_ARRAY &&
         a->via.array.size == 4 && (f = a->via.array.ptr) != NULL && mgr_obj_int(&f[0], &type) == 0 &&
-        type > 0 && type < MT_MAX && mgr_obj_int(&f[1], &id) == 0 && f[2].type == MSGPACK_OBJECT_STR &&
+        type > 0 && type < MT_MAX && mgr_obj_int(&f[1], &id) == 0 && id > 0 && f[2].type == MSGPACK_OBJECT_STR &&
         f[2].via.str.size < BE_ADDR_MAX + 16 && f[3].type == MSGPACK_OBJECT_BIN) {
         char address[BE_ADDR_MAX + 16];
-        memcpy(address, f[2].via.str.ptr, f[2].via.str.size);
+        if (f[2].via.str.size) /* an empty str may have no pointer */
+            memcpy(address, f[2].via.str.ptr, f[2].via.str.size);
         address[f[2].via.str.size] = '\0';
         mgr_client *cl = mgr_client_get(address, f[3].via.bin.ptr, f[3].via.bin.size, &rc);
         if (cl) {

@@ -36,7 +36,7 @@ static int call(const void *proxy, unsigned types, int op, const int64_t *ints, 
 /* A reply that is a count or a flag. */
 static int call_int(const void *proxy, unsigned types, int op, const mproc_mval *key)
 {
-    mproc_mval v;
+    mproc_mval v = mproc_mv_nil();
     int rc = call(proxy, types, op, NULL, 0, key, key ? 1 : 0, &v);
     if (rc == 0)
         rc = v.type == MPROC_MV_INT && v.v.i >= 0 && v.v.i <= INT32_MAX ? (int)v.v.i : MPROC_EBROKEN;

@@ -11,6 +11,7 @@
 #include "address.h"
 #include "conn.h"
 #include "manager_srv.h"
+#include "unpack.h"
 
 #define ACCEPT_EVERY 0.005  /* new clients are looked for this often */
 #define OWNER_EVERY 0.2     /* is the owner still alive? */
@@ -173,7 +174,7 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
     size_t off = 0;
     const msgpack_object *r = &up.data;
     int64_t op, id;
-    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+    if (core_unpack(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
         r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < 2 || mgr_obj_int(&r->via.array.ptr[0], &op) ||
         mgr_obj_int(&r->via.array.ptr[1], &id)) {
         srv_status(S, c, MPROC_EINVAL);
@@ -352,6 +353,54 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
 
 /* args: address, key (bytes), owner pid, report connection. The bound
  * address (or an error code) goes back over the report connection. */
+/* Teardown shared by the server and the fuzz harness. */
+static void server_clear(mgr_server *S)
+{
+    while (S->nconns)
+        drop_conn(S, S->nconns - 1);
+    for (size_t i = 0; i < S->nobjs; i++)
+        srv_destroy_obj(S->objs[i]);
+    free(S->objs);
+    free(S->conns);
+    msgpack_sbuffer_destroy(&S->out);
+    msgpack_sbuffer_destroy(&S->scratch);
+}
+
+static void server_init(mgr_server *S)
+{
+    memset(S, 0, sizeof *S);
+    msgpack_sbuffer_init(&S->out);
+    msgpack_sbuffer_init(&S->scratch);
+    msgpack_packer_init(&S->pk, &S->out, msgpack_sbuffer_write);
+}
+
+int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
+{
+    mproc_conn *srv, *cli;
+    int rc = mproc_pipe(1, &srv, &cli);
+    if (rc)
+        return rc;
+    mgr_server S;
+    server_init(&S);
+    add_conn(&S, srv);
+    for (size_t i = 0; i < n && S.nconns && !S.shutdown; i++) {
+        sconn *c = S.conns[0];
+        if (c->pending) /* a request while one is parked: the server drops the client */
+            break;
+        handle(&S, c, reqs[i], lens[i]);
+        while (mproc_conn_poll(cli, 0) == 1) { /* the replies, read and dropped */
+            void *buf;
+            size_t len;
+            if (mproc_conn_recv_bytes(cli, &buf, &len, MPROC_NOLIMIT) != 0)
+                break;
+            mproc_free(buf);
+        }
+    }
+    server_clear(&S);
+    mproc_conn_free(cli);
+    return 0;
+}
+
 int core_manager_serve(const mproc_args *args)
 {
     const char *address = mproc_args_str(args, 0);
@@ -377,21 +426,11 @@ int core_manager_serve(const mproc_args *args)
         return 1;
     }
     mgr_server S;
-    memset(&S, 0, sizeof S);
-    msgpack_sbuffer_init(&S.out);
-    msgpack_sbuffer_init(&S.scratch);
-    msgpack_packer_init(&S.pk, &S.out, msgpack_sbuffer_write);
+    server_init(&S);
     run(&S, l, owner);
     mproc_listener_free(l);
     if (private)
         be_private_address_remove(&priv);
-    while (S.nconns)
-        drop_conn(&S, S.nconns - 1);
-    for (size_t i = 0; i < S.nobjs; i++)
-        srv_destroy_obj(S.objs[i]);
-    free(S.objs);
-    free(S.conns);
-    msgpack_sbuffer_destroy(&S.out);
-    msgpack_sbuffer_destroy(&S.scratch);
+    server_clear(&S);
     return 0;
 }

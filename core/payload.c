@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "args.h"
 #include "internal.h"
+#include "unpack.h"
 
 #define PAYLOAD_VERSION 1
 #define PAYLOAD_FIELDS 14
@@ -162,7 +163,7 @@ int core_desc_decode(const void *buf, size_t len, core_child_desc *d)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = MPROC_EINVAL;
-    if (msgpack_unpack_next(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+    if (core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size == PAYLOAD_FIELDS)
         rc = decode_fields(up.data.via.array.ptr, d);
     msgpack_unpacked_destroy(&up);

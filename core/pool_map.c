@@ -128,7 +128,7 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     /* The data path: buffers in the caller's own mproc_shm segments are
      * used in place; other memory is copied once into a segment, worked on
      * there, and the output copied back once. */
-    char seg[PW_SEG_MAX], seg_out[PW_SEG_MAX];
+    char seg[PW_SEG_MAX] = {0}, seg_out[PW_SEG_MAX] = {0}; /* sent whole: no stray bytes */
     size_t in_base, out_base;
     if (core_shm_locate(in, in_total, seg, &in_base) != 0 || core_shm_locate(out, n * out_size, seg_out, &out_base) != 0) {
         core_pool_lock();

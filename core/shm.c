@@ -33,7 +33,11 @@ static void track(const char *name, int add)
 {
     be_core_lock();
     if (created_pid != be_getpid()) { /* a forked child owns none of them */
-        created_list = NULL;
+        while (created_list) { /* our copy of the parent's list */
+            created *c = created_list;
+            created_list = c->next;
+            free(c);
+        }
         created_pid = be_getpid();
     }
     created **pp = &created_list;
@@ -52,12 +56,14 @@ static void track(const char *name, int add)
 void core_shm_at_exit(void)
 {
     be_core_lock();
-    created *c = created_pid == be_getpid() ? created_list : NULL;
+    int ours = created_pid == be_getpid(); /* else a forked child's copy of the list */
+    created *c = created_list;
     created_list = NULL;
     be_core_unlock();
     while (c) {
         created *next = c->next;
-        be_shm_unlink(c->name);
+        if (ours)
+            be_shm_unlink(c->name);
         free(c);
         c = next;
     }
@@ -149,10 +155,13 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
     }
     be_shm *map = NULL;
     for (int tries = 0; !name && tries < 16; tries++) {
-        unsigned char r[4];
+        /* Python's prefix, 64 random bits (Python: 32): not guessable, and
+         * created exclusively (mode 0600), so not pre-creatable either */
+        unsigned char r[8];
         if ((rc = be_random(r, sizeof r)))
             goto out;
-        snprintf(gen, sizeof gen, "psm_%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+        snprintf(gen, sizeof gen, "psm_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                 r[7]);
         rc = be_shm_open(gen, size, 1, &map);
         if (rc != MPROC_EEXIST)
             break;

@@ -846,6 +846,21 @@ MPROC_API int mproc_marray_len(mproc_marray *a);
 MPROC_API int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n);
 MPROC_API void mproc_marray_free(mproc_marray *a);
 
+/* ------------------------------------------------------ fault injection */
+
+/* For tests: the backend's system calls go through a table that a test may
+ * change by name (SQLite's xSetSystemCall) to make a call fail at a chosen
+ * point. fn must have the signature of the call it replaces (POSIX: "fork",
+ * "mmap", "shm_open", "sendmsg", "send" as in libc; "memfd_create" takes a
+ * name only, "pipe" and "socketpair" take int[2] and make close-on-exec
+ * descriptors; Windows: "CreateProcessW", "CreateFileMappingW",
+ * "MapViewOfFile", "WriteFile" as in the Windows API). NULL restores the
+ * original. MPROC_EINVAL / NULL for a name the backend does not have. Not
+ * thread-safe: change the table while no other thread calls mproc. */
+typedef void (*mproc_syscall_fn)(void);
+MPROC_API int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn);
+MPROC_API mproc_syscall_fn mproc_test_get_syscall(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

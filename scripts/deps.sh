@@ -6,7 +6,7 @@
 #            runtime (GCC 12's libasan deadlocks children forked while another
 #            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
 #            and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI pool and
-#            its test (label mpi)
+#            its test (label mpi), and valgrind (scripts/test.sh --valgrind)
 #   --docs   also doxygen, for the API reference (cmake --build build --target docs)
 set -euo pipefail
 
@@ -15,7 +15,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       python3)
 for a in "$@"; do
   case "$a" in
-    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin) ;;
+    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin valgrind) ;;
     --docs) PKGS+=(doxygen) ;;
     *) echo "usage: $0 [--test] [--docs]" >&2; exit 2 ;;
   esac

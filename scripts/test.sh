@@ -3,16 +3,29 @@
 # every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
 # paths), ASan+UBSan (clang), TSan (gcc), and the Windows backend cross-built with
 # mingw-w64 and run under wine. Exits non-zero on any failure.
-#   --quick   native configuration only
+#   --quick       native configuration only
+#   --fuzz [SECS] only the libFuzzer targets of tests/fuzz, SECS each (60)
+#   --soak        only the soak test (random kills under load, 2 minutes)
+#   --valgrind    only the POSIX suites under valgrind (memcheck)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 QUICK=0
-for a in "$@"; do
-  case "$a" in
+SOAK=0
+VALGRIND=0
+FUZZ=0
+FUZZ_SECS=60
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) QUICK=1 ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+    --soak) SOAK=1 ;;
+    --valgrind) VALGRIND=1 ;;
+    --fuzz)
+      FUZZ=1
+      if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then FUZZ_SECS=$2; shift; fi ;;
+    *) echo "usage: $0 [--quick | --fuzz [SECS] | --soak | --valgrind]" >&2; exit 2 ;;
   esac
+  shift
 done
 
 bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit 1; }
@@ -20,6 +33,38 @@ bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit
 failures=()
 passed=0
 step() { echo; echo "=== $* ==="; }
+
+# Fuzzing (clang's libFuzzer with ASan+UBSan): each target starts from its
+# checked-in seed corpus (copied: the run's finds stay in the build tree)
+# and runs for FUZZ_SECS; a crash, leak or sanitizer report fails the run.
+if [ "$FUZZ" -eq 1 ]; then
+  dir="$ROOT/build-fuzz"
+  step "fuzz: configure and build"
+  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DMPROC_FUZZ=ON \
+         -DMPROC_SANITIZE=fuzzer-no-link,address,undefined -DMPROC_BUILD_TESTS=OFF \
+         -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
+         -DMPROC_WERROR=ON >"$dir.log" 2>&1 || ! cmake --build "$dir" >>"$dir.log" 2>&1; then
+    tail -50 "$dir.log"
+    exit 1
+  fi
+  rc=0
+  for t in frame auth args manager; do
+    step "fuzz: $t, ${FUZZ_SECS}s"
+    work="$dir/corpus-$t"
+    mkdir -p "$work"
+    cp "$ROOT/tests/fuzz/corpus/$t/"* "$work/"
+    if (cd "$dir" && ./tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECS" -max_len=4096 -timeout=10 \
+          -print_final_stats=1 "$work" >"$dir/fuzz-$t.log" 2>&1); then
+      grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" "$dir/fuzz-$t.log"
+      echo "corpus: $(ls "$work" | wc -l) inputs"
+    else
+      tail -40 "$dir/fuzz-$t.log"
+      echo "FAILED: fuzz_$t (reproducer in $dir)"
+      rc=1
+    fi
+  done
+  exit $rc
+fi
 
 # core/ must stay free of OS headers and platform #ifdefs.
 step "core/ is OS-free"
@@ -55,13 +100,44 @@ config() {
   fi
 }
 
-config native -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Soak: random kills under load, alone on the machine (it counts /dev/shm).
+if [ "$SOAK" -eq 1 ]; then
+  dir="$ROOT/build-test-native"
+  step "soak: build"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir.log" 2>&1 &&
+    cmake --build "$dir" >>"$dir.log" 2>&1 || { tail -50 "$dir.log"; exit 1; }
+  step "soak: ctest -L soak"
+  (cd "$dir" && ctest --output-on-failure -V -L soak) | grep -E "soak|Test|tests passed|FAILED|Failed"
+  exit "${PIPESTATUS[0]}"
+fi
+
+# Valgrind (memcheck) over the POSIX suites, fork start method (valgrind
+# follows forked children; spawned ones would run without it).
+if [ "$VALGRIND" -eq 1 ]; then
+  dir="$ROOT/build-test-valgrind"
+  step "valgrind: build"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >"$dir.log" 2>&1 &&
+    cmake --build "$dir" >>"$dir.log" 2>&1 || { tail -50 "$dir.log"; exit 1; }
+  rc=0
+  for t in test_errors test_args test_sync test_shared test_queue test_connection test_listener test_pool test_manager; do
+    step "valgrind: $t"
+    if ! (cd "$dir" && valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite --child-silent-after-fork=yes ./tests/$t --method fork 2>&1 |
+          tee "$dir/$t.valgrind.log" | grep -E "Run Summary|tests |==[0-9]+==" | head -40; exit "${PIPESTATUS[0]}"); then
+      echo "FAILED: $t under valgrind (log: $dir/$t.valgrind.log)"
+      rc=1
+    fi
+  done
+  exit $rc
+fi
+
+config native -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -LE soak
 if [ "$QUICK" -eq 0 ]; then
-  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE install
+  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
   # clang-19: its ASan allocator is fork-safe in threaded programs (GCC 12's is not)
   config asan -DCMAKE_C_COMPILER=clang-19 -DMPROC_SANITIZE=address,undefined \
-    -DCMAKE_BUILD_TYPE=Debug -- -LE install
-  config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE install
+    -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
+  config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
   if [ -f scripts/win-test.sh ]; then
     step "win32: mingw-w64 cross build, ctest under wine"
     if bash scripts/win-test.sh; then

@@ -40,7 +40,7 @@ int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
     }
     ssize_t r;
     do
-        r = sendmsg(sock, &mh, 0);
+        r = px_sys.sendmsg(sock, &mh, 0);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : px_sys_error(errno);

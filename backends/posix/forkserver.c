@@ -398,7 +398,7 @@ static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *
         return;
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = px_sys.fork();
     if (pid == 0) {
         close(rep[0]);
         set_environ(r.env, (size_t)r.envlen);

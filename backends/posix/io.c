@@ -27,31 +27,9 @@ int px_cloexec(int fd, int on)
     return fcntl(fd, F_SETFD, fl);
 }
 
-int px_pipe(int fds[2])
-{
-#if MPROC_HAVE_PIPE2
-    return pipe2(fds, O_CLOEXEC);
-#else
-    if (pipe(fds) != 0)
-        return -1;
-    px_cloexec(fds[0], 1);
-    px_cloexec(fds[1], 1);
-    return 0;
-#endif
-}
+int px_pipe(int fds[2]) { return px_sys.pipe(fds); }
 
-int px_socketpair(int fds[2])
-{
-#if MPROC_HAVE_SOCK_CLOEXEC
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
-#else
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
-        return -1;
-    px_cloexec(fds[0], 1);
-    px_cloexec(fds[1], 1);
-    return 0;
-#endif
-}
+int px_socketpair(int fds[2]) { return px_sys.socketpair(fds); }
 
 double be_monotonic(void)
 {
@@ -143,7 +121,7 @@ void px_sigpipe_release(px_sigpipe *st, int got_epipe)
 static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 {
 #if MPROC_HAVE_MSG_NOSIGNAL
-    ssize_t sent = send(fd, buf, len, MSG_NOSIGNAL);
+    ssize_t sent = px_sys.send(fd, buf, len, MSG_NOSIGNAL);
     if (sent >= 0 || errno != ENOTSOCK)
         return sent;
 #endif

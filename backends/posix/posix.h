@@ -26,6 +26,21 @@ struct be_proc {
     int exitcode;
 };
 
+/* syscalls.c: the system calls that tests may replace (be_syscall_set).
+ * All members are stored as function pointers of these exact types. */
+#include <sys/socket.h>
+typedef struct px_syscalls {
+    pid_t (*fork)(void);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*memfd_create)(const char *name);      /* close-on-exec */
+    int (*shm_open)(const char *, int, mode_t);
+    int (*pipe)(int fds[2]);                    /* close-on-exec */
+    int (*socketpair)(int fds[2]);              /* AF_UNIX stream, close-on-exec */
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    ssize_t (*send)(int, const void *, size_t, int);
+} px_syscalls;
+extern px_syscalls px_sys;
+
 /* io.c: descriptor helpers. Timeouts as in backend.h. */
 int px_cloexec(int fd, int on);
 int px_pipe(int fds[2]);                    /* close-on-exec */

@@ -88,7 +88,7 @@ static int fork_start(const be_start *how, be_proc *bp)
     int use_pidfd = px_pidfd_usable();
     if (!use_pidfd && px_pipe(sentinel) != 0)
         return px_sys_error(errno);
-    pid_t pid = fork();
+    pid_t pid = px_sys.fork();
     if (pid < 0) {
         int e = errno;
         if (sentinel[0] >= 0) {

@@ -25,7 +25,7 @@ static int map_fd(int fd, size_t size, int keep_fd, be_shm **out)
     be_shm *s = calloc(1, sizeof *s);
     if (!s)
         return MPROC_ENOMEM;
-    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *addr = px_sys.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED) {
         int e = errno;
         free(s);
@@ -41,7 +41,7 @@ static int map_fd(int fd, size_t size, int keep_fd, be_shm **out)
 static int anon_fd(void)
 {
 #if MPROC_HAVE_MEMFD
-    return memfd_create("mproc", MFD_CLOEXEC);
+    return px_sys.memfd_create("mproc");
 #else
     for (int tries = 0; tries < 16; tries++) {
         unsigned char r[8];
@@ -50,7 +50,7 @@ static int anon_fd(void)
         char name[48];
         snprintf(name, sizeof name, "/mproc-%ld-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(), r[0],
                  r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        int fd = px_sys.shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) {
             shm_unlink(name); /* nameless from now on */
             px_cloexec(fd, 1);
@@ -94,7 +94,7 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
         return MPROC_EINVAL;
     char path[BE_SHM_NAME_MAX + 2] = "/";
     strcat(path, name);
-    int fd = shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, 0600);
+    int fd = px_sys.shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, 0600);
     if (fd < 0)
         return errno_code(errno);
     int rc = 0;

@@ -115,11 +115,11 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
 static ssize_t send_once(int fd, struct iovec *v, int k, int flags)
 {
     if (k == 1)
-        return send(fd, v[0].iov_base, v[0].iov_len, flags);
+        return px_sys.send(fd, v[0].iov_base, v[0].iov_len, flags);
     struct msghdr mh = {0};
     mh.msg_iov = v;
     mh.msg_iovlen = (size_t)k;
-    return sendmsg(fd, &mh, flags);
+    return px_sys.sendmsg(fd, &mh, flags);
 }
 
 static ssize_t writev_once(be_stream *s, struct iovec *v, int k, int nonblocking)

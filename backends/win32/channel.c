@@ -84,7 +84,7 @@ static int io_once(w32_channel *ch, int writing, char *p, DWORD want, HANDLE pee
     OVERLAPPED ov = {0};
     ov.hEvent = ch->event;
     ResetEvent(ch->event);
-    BOOL ok = writing ? WriteFile(ch->parent, p, want, NULL, &ov) : ReadFile(ch->parent, p, want, NULL, &ov);
+    BOOL ok = writing ? w32_sys.WriteFile(ch->parent, p, want, NULL, &ov) : ReadFile(ch->parent, p, want, NULL, &ov);
     DWORD why = 0; /* why we gave up waiting, if we did */
     if (!ok) {
         DWORD err = GetLastError();
@@ -141,7 +141,7 @@ int w32_write_full(HANDLE h, const void *buf, size_t len)
     const char *p = buf;
     while (len) {
         DWORD want = len > (1u << 30) ? (1u << 30) : (DWORD)len, n = 0;
-        if (!WriteFile(h, p, want, &n, NULL)) {
+        if (!w32_sys.WriteFile(h, p, want, &n, NULL)) {
             DWORD err = GetLastError();
             return err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA ? w32_fail(MPROC_EOS, err)
                                                                     : w32_fail(MPROC_ESYS, err);

@@ -51,7 +51,7 @@ static int map_section(HANDLE section, be_shm **out)
     be_shm *s = calloc(1, sizeof *s);
     if (!s)
         return MPROC_ENOMEM;
-    s->view = MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    s->view = w32_sys.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
     MEMORY_BASIC_INFORMATION mi;
     if (!s->view || VirtualQuery(s->view, &mi, sizeof mi) != sizeof mi) {
         int rc = memory_error(GetLastError());
@@ -70,7 +70,7 @@ static int map_section(HANDLE section, be_shm **out)
 
 static HANDLE new_section(uint64_t size, const wchar_t *name)
 {
-    return CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size >> 32),
+    return w32_sys.CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size >> 32),
                               (DWORD)size, name);
 }
 
@@ -187,7 +187,7 @@ int be_shm_unlink(const char *name)
         DWORD err = GetLastError();
         return err == ERROR_FILE_NOT_FOUND ? MPROC_ENOENT : w32_fail(MPROC_ESYS, err);
     }
-    char *view = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, NAMED_HEADER);
+    char *view = w32_sys.MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, NAMED_HEADER);
     int rc;
     if (!view) {
         rc = w32_last_error(MPROC_ESYS);

@@ -97,7 +97,7 @@ static int create(const wchar_t *exe, wchar_t *cmd, HANDLE channel, const std_se
     si.lpAttributeList = attrs;
     if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list, n * sizeof list[0],
                                    NULL, NULL) ||
-        !CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+        !w32_sys.CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
                         &si.StartupInfo, pi))
         rc = w32_last_error(MPROC_ESPAWN);
     DeleteProcThreadAttributeList(attrs);

@@ -53,7 +53,7 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
         if (r != 0)
             err = (DWORD)WSAGetLastError();
     } else {
-        BOOL ok = x->writing ? WriteFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov)
+        BOOL ok = x->writing ? w32_sys.WriteFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov)
                              : ReadFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov);
         if (!ok)
             err = GetLastError();

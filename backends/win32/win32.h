@@ -23,6 +23,16 @@
 #define W32_NOINLINE
 #endif
 
+/* syscalls.c: the calls that tests may replace (be_syscall_set). */
+typedef struct w32_syscalls {
+    BOOL(WINAPI *CreateProcessW)(LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES, BOOL, DWORD, LPVOID,
+                                 LPCWSTR, LPSTARTUPINFOW, LPPROCESS_INFORMATION);
+    HANDLE(WINAPI *CreateFileMappingW)(HANDLE, LPSECURITY_ATTRIBUTES, DWORD, DWORD, DWORD, LPCWSTR);
+    LPVOID(WINAPI *MapViewOfFile)(HANDLE, DWORD, DWORD, DWORD, SIZE_T);
+    BOOL(WINAPI *WriteFile)(HANDLE, LPCVOID, DWORD, LPDWORD, LPOVERLAPPED);
+} w32_syscalls;
+extern w32_syscalls w32_sys;
+
 struct be_proc {
     HANDLE process;
     DWORD pid;

@@ -1,0 +1,449 @@
+/* test_soak.c - kills at random while pool maps, queue traffic and lock
+ * handoffs run (label soak; scripts/test.sh --soak). For --seconds N
+ * (default 60) a soak process keeps a pool map in flight, drains a queue
+ * fed by producer processes, and watches children incrementing a Value
+ * under a Lock; every 20-120 ms it SIGKILLs a random pool worker, producer
+ * or lock holder (and restarts the latter two). It checks: no call waits
+ * past its timeout, every map either succeeds with the right results or
+ * reports MPROC_EWORKERLOST, no queue message is torn, duplicated or out of
+ * order, lock holders never time out, and no zombie is left. The test then
+ * checks that once the soak process is gone nothing is left: no /dev/shm
+ * entry, no descriptor here, no child, no zombie. (Inside the soak
+ * process, a queue whose other holders were killed keeps its ring mapped
+ * until that process exits: references of killed processes are not
+ * reclaimed.) POSIX only. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static double soak_seconds = 60;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* ------------------------------------------------------------ children */
+
+static int slow_square(const void *in, void *out, void *state)
+{
+    (void)state;
+    int64_t x;
+    memcpy(&x, in, sizeof x);
+    if (x % 7 == 0) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    x *= x;
+    memcpy(out, &x, sizeof x);
+    return 0;
+}
+
+/* A queue message: producer, sequence number, length, payload, checksum. */
+typedef struct msg_head {
+    uint32_t producer;
+    uint32_t len; /* payload bytes */
+    uint64_t seq;
+    uint64_t sum; /* FNV-1a of the payload */
+} msg_head;
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* args: queue, producer id, first seq. Puts messages until killed. */
+static int producer(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    uint32_t id = (uint32_t)mproc_args_int(a, 1);
+    uint64_t seq = (uint64_t)mproc_args_int(a, 2);
+    unsigned char buf[sizeof(msg_head) + 4096];
+    uint64_t r = 0x9e3779b97f4a7c15ull * (id + 1) ^ seq;
+    for (;; seq++) {
+        r = r * 6364136223846793005ull + 1;
+        msg_head h = {id, (uint32_t)(16 + (r >> 33) % 4000), seq, 0};
+        for (uint32_t i = 0; i < h.len; i++)
+            buf[sizeof h + i] = (unsigned char)(seq + i);
+        h.sum = fnv(buf + sizeof h, h.len);
+        memcpy(buf, &h, sizeof h);
+        int rc = mproc_queue_put(q, buf, sizeof h + h.len, 10);
+        if (rc == MPROC_EFULL)
+            return 4; /* the consumer never stalls for 10 s: a hang */
+        if (rc)
+            return 5;
+    }
+}
+
+/* args: lock, value. Increments under the lock until killed. */
+static int locker(const mproc_args *a)
+{
+    mproc_lock *l = mproc_args_obj(a, 0);
+    mproc_value *v = mproc_args_obj(a, 1);
+    for (;;) {
+        int rc = mproc_lock_acquire(l, 10);
+        if (rc == MPROC_ETIMEDOUT)
+            return 3; /* a dead holder's lock must come back */
+        if (rc != 0 && rc != MPROC_EOWNERDEAD)
+            return 4;
+        ++*(int64_t *)mproc_value_ptr(v);
+        if (mproc_lock_release(l) != 0)
+            return 5;
+    }
+}
+
+/* ------------------------------------------------------------- leaks */
+
+static int count_dir(const char *path, const char *prefix)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && (!prefix || strncmp(e->d_name, prefix, strlen(prefix)) == 0))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void list_fds(const char *when)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    printf("  descriptors %s:", when);
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], target[300];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = 0;
+        printf(" %s=%s", e->d_name, target);
+    }
+    printf("\n");
+    if (d)
+        closedir(d);
+}
+
+/* Our children that are zombies. */
+static int zombies(void)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        char *paren = strrchr(buf, ')');
+        char state;
+        long ppid;
+        if (paren && sscanf(paren + 1, " %c %ld", &state, &ppid) == 2 && ppid == getpid() && state == 'Z')
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* ---------------------------------------------------------------- soak */
+
+enum { PRODUCERS = 2, LOCKERS = 2, ITEMS = 400 };
+
+typedef struct counts {
+    long kills_pool, kills_producer, kills_locker;
+    long maps_ok, maps_lost, msgs, torn, dup, lock_incs, hangs, other;
+} counts;
+
+static mproc_process *start_child(mproc_target fn, mproc_args *a)
+{
+    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
+    if (p && mproc_process_start(p) != 0) {
+        mproc_process_free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+static void kill_and_reap(mproc_process *p, counts *c)
+{
+    mproc_process_kill(p);
+    int code = 0;
+    if (mproc_process_join(p, 10) != 0)
+        c->hangs++;
+    else if (mproc_process_exitcode(p, &code) == 0 && code != -9)
+        c->other++; /* it had stopped by itself: it reported a failure */
+    mproc_process_free(p);
+}
+
+/* Runs one pool map and frees the pool, so that what is kept for reuse (a
+ * map segment, a waiter's doorbell) exists before the leak baseline. */
+static void warm_up(void)
+{
+    mproc_pool_opts po = {1, NULL, NULL, 0, NULL};
+    mproc_pool *p = mproc_pool_new(&po, NULL);
+    int64_t in[ITEMS] = {0}, out[ITEMS];
+    if (p)
+        mproc_pool_map(p, slow_square, in, ITEMS, sizeof in[0], out, sizeof out[0], 5);
+    mproc_pool_free(p);
+}
+
+#define EXPECT(cond)                                                  \
+    do {                                                              \
+        if (!(cond)) {                                                \
+            printf("  soak: failed: %s (line %d)\n", #cond, __LINE__); \
+            failures++;                                               \
+        }                                                             \
+    } while (0)
+
+/* The soak itself, in a child process of the test (so that the test can
+ * check what is left once it is gone). Returns the number of failures. */
+static int soak_body(const mproc_args *args)
+{
+    (void)args;
+    int failures = 0;
+    counts c = {0};
+    int err;
+    mproc_queue *q = mproc_queue_new(0, &err);
+    mproc_lock *lock = mproc_lock_new(&err);
+    int64_t zero = 0;
+    mproc_value *val = mproc_value_new('q', &zero, 0, &err);
+    mproc_pool_opts po = {3, NULL, NULL, 0, NULL};
+    mproc_pool *pool = mproc_pool_new(&po, &err);
+    if (!q || !lock || !val || !pool) {
+        printf("  soak: cannot set up: %s\n", mproc_strerror(err));
+        return 1;
+    }
+
+    mproc_process *prod[PRODUCERS] = {0}, *lk[LOCKERS] = {0};
+    /* each producer incarnation has an id of its own; the next seq it may send */
+    enum { INCARNATIONS = 1 << 16 };
+    uint64_t *next_seq = calloc(INCARNATIONS, sizeof *next_seq);
+    uint32_t incarnations = 0;
+    int64_t in[ITEMS], out[ITEMS];
+    for (int i = 0; i < ITEMS; i++)
+        in[i] = i;
+    mproc_async *map = NULL;
+    double end = now() + soak_seconds, next_kill = now() + 0.05;
+    while (now() < end) {
+        /* keep everyone running */
+        for (int i = 0; i < PRODUCERS; i++)
+            if (!prod[i]) {
+                mproc_args *a = mproc_args_new();
+                mproc_args_add_obj(a, q);
+                mproc_args_add_int(a, incarnations++ % INCARNATIONS);
+                mproc_args_add_int(a, 0);
+                prod[i] = start_child(producer, a);
+                mproc_args_free(a);
+            }
+        for (int i = 0; i < LOCKERS; i++)
+            if (!lk[i]) {
+                mproc_args *a = mproc_args_new();
+                mproc_args_add_obj(a, lock);
+                mproc_args_add_obj(a, val);
+                lk[i] = start_child(locker, a);
+                mproc_args_free(a);
+            }
+        if (!map) {
+            memset(out, 0, sizeof out);
+            map = mproc_pool_map_async(pool, slow_square, in, ITEMS, sizeof in[0], out, sizeof out[0], 5, NULL, &err);
+            if (!map)
+                c.other++;
+        }
+        /* a map that ended: right results, or a lost worker said so */
+        if (map && mproc_async_ready(map) == 1) {
+            int rc = mproc_async_get(map, 0, NULL, NULL);
+            if (rc == 0) {
+                int bad = 0;
+                for (int i = 0; i < ITEMS; i++)
+                    bad |= out[i] != (int64_t)i * i;
+                c.maps_ok++;
+                c.other += bad;
+            } else if (rc == MPROC_EWORKERLOST) {
+                c.maps_lost++;
+            } else {
+                c.other++;
+            }
+            mproc_async_free(map);
+            map = NULL;
+        }
+        /* drain the queue: every message whole, in order per producer */
+        for (int k = 0; k < 256; k++) {
+            void *buf;
+            size_t len;
+            int rc = mproc_queue_get(q, &buf, &len, 0.001);
+            if (rc == MPROC_EEMPTY)
+                break;
+            if (rc) {
+                c.other++;
+                break;
+            }
+            msg_head h;
+            if (len < sizeof h) {
+                c.torn++;
+            } else {
+                memcpy(&h, buf, sizeof h);
+                if (h.producer >= INCARNATIONS || len != sizeof h + h.len ||
+                    fnv((unsigned char *)buf + sizeof h, h.len) != h.sum)
+                    c.torn++;
+                else if (h.seq < next_seq[h.producer])
+                    c.dup++;
+                else
+                    next_seq[h.producer] = h.seq + 1;
+            }
+            c.msgs++;
+            mproc_free(buf);
+        }
+        /* a child that stopped by itself found a failure */
+        for (int i = 0; i < PRODUCERS + LOCKERS; i++) {
+            mproc_process **pp = i < PRODUCERS ? &prod[i] : &lk[i - PRODUCERS];
+            int code;
+            if (*pp && mproc_process_exitcode(*pp, &code) == 0) {
+                c.other++;
+                c.hangs += code == 3 || code == 4;
+                mproc_process_join(*pp, 1);
+                mproc_process_free(*pp);
+                *pp = NULL;
+            }
+        }
+        if (now() < next_kill)
+            continue;
+        next_kill = now() + 0.02 + (double)(rnd() % 100) / 1000.0;
+        int what = (int)(rnd() % 3);
+        if (what == 0) {
+            mproc_process *kids[32];
+            size_t n = mproc_active_children(kids, 32), picked = 0;
+            long pids[32];
+            for (size_t i = 0; i < n; i++) {
+                int ours = 0;
+                for (int j = 0; j < PRODUCERS; j++)
+                    ours |= kids[i] == prod[j];
+                for (int j = 0; j < LOCKERS; j++)
+                    ours |= kids[i] == lk[j];
+                if (!ours)
+                    pids[picked++] = mproc_process_pid(kids[i]); /* a pool worker */
+            }
+            if (picked && kill((pid_t)pids[rnd() % picked], SIGKILL) == 0)
+                c.kills_pool++;
+        } else if (what == 1) {
+            int i = (int)(rnd() % PRODUCERS);
+            if (prod[i]) {
+                kill_and_reap(prod[i], &c);
+                prod[i] = NULL;
+                c.kills_producer++;
+            }
+        } else {
+            int i = (int)(rnd() % LOCKERS);
+            if (lk[i]) {
+                kill_and_reap(lk[i], &c);
+                lk[i] = NULL;
+                c.kills_locker++;
+            }
+        }
+    }
+    if (map) { /* the last map must end too, within its bound */
+        int rc = mproc_async_get(map, 60, NULL, NULL);
+        if (rc == MPROC_ETIMEDOUT)
+            c.hangs++;
+        mproc_async_free(map);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        if (prod[i])
+            kill_and_reap(prod[i], &c);
+    for (int i = 0; i < LOCKERS; i++)
+        if (lk[i])
+            kill_and_reap(lk[i], &c);
+    /* the lock still works after all those deaths */
+    int rc = mproc_lock_acquire(lock, 10);
+    EXPECT(rc == 0 || rc == MPROC_EOWNERDEAD);
+    EXPECT(mproc_lock_release(lock) == 0);
+    c.lock_incs = *(int64_t *)mproc_value_ptr(val);
+    free(next_seq);
+    EXPECT(mproc_pool_terminate(pool) == 0);
+    mproc_pool_free(pool);
+    mproc_queue_free(q);
+    mproc_lock_free(lock);
+    mproc_value_free(val);
+
+    printf("\n  soak %.0fs: kills: %ld pool workers, %ld producers, %ld lock holders; maps: %ld ok, %ld "
+           "reported a lost worker; queue: %ld messages, %ld torn, %ld duplicated; lock: %ld increments; "
+           "hangs: %ld; other failures: %ld\n",
+           soak_seconds, c.kills_pool, c.kills_producer, c.kills_locker, c.maps_ok, c.maps_lost, c.msgs, c.torn,
+           c.dup, c.lock_incs, c.hangs, c.other);
+    EXPECT(c.kills_pool > 0 && c.kills_producer > 0 && c.kills_locker > 0);
+    EXPECT(c.maps_ok > 0);
+    EXPECT(c.msgs > 0);
+    EXPECT(c.lock_incs > 0);
+    EXPECT(c.torn == 0);
+    EXPECT(c.dup == 0);
+    EXPECT(c.hangs == 0);
+    EXPECT(c.other == 0);
+    EXPECT(mproc_active_children(NULL, 0) == 0);
+    EXPECT(zombies() == 0);
+    fflush(stdout);
+    return failures;
+}
+
+static void test_soak(void)
+{
+    warm_up();
+    int shm_before = count_dir("/dev/shm", "mproc-") + count_dir("/dev/shm", "psm_");
+    int fds_before = count_dir("/proc/self/fd", NULL);
+    if (getenv("SOAK_FDS"))
+        list_fds("before");
+    int code = -1;
+    CHECK_RC(test_run(soak_body, NULL, &code), 0);
+    CU_ASSERT_EQUAL(code, 0);
+    /* gone with it: its pool workers, producers and lock holders, their
+     * shared memory, and nothing held here */
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    CU_ASSERT_EQUAL(zombies(), 0);
+    int shm_after = count_dir("/dev/shm", "mproc-") + count_dir("/dev/shm", "psm_");
+    int fds_after = count_dir("/proc/self/fd", NULL);
+    if (getenv("SOAK_FDS") || fds_after != fds_before)
+        list_fds("after");
+    if (shm_after != shm_before || fds_after != fds_before)
+        printf("  /dev/shm entries %d -> %d, descriptors %d -> %d\n", shm_before, shm_after, fds_before, fds_after);
+    CU_ASSERT_EQUAL(shm_after, shm_before);
+    CU_ASSERT_EQUAL(fds_after, fds_before);
+}
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--seconds") == 0)
+            soak_seconds = atof(argv[i + 1]);
+    static const test_case tests[] = {
+        {"kills during pool, queue and lock traffic", test_soak},
+        {NULL, NULL},
+    };
+    return run_tests(argc, argv, "soak", tests);
+}
