@@ -109,7 +109,8 @@ static ssize_t fail_send(int fd, const void *buf, size_t len, int flags)
 /* Installs fail as name, failing after `after` good calls. */
 #define INJECT(name, fail, real, after)                                        \
     do {                                                                       \
-        *(mproc_syscall_fn *)&(real) = mproc_test_get_syscall(name);           \
+        mproc_syscall_fn got_ = mproc_test_get_syscall(name);                  \
+        memcpy(&(real), &got_, sizeof got_); /* function pointers: same size */ \
         CU_ASSERT_PTR_NOT_NULL_FATAL(real);                                    \
         left = (after);                                                        \
         CHECK_RC(mproc_test_set_syscall(name, (fail)), 0);                     \
