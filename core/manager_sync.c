@@ -303,6 +303,12 @@ static void q_reply_get(mgr_server *S, sconn *c, sobj *q)
     q->u.q.n--;
     msgpack_pack_bin_with_body(srv_begin(S, 0), b.p, b.n);
     srv_send(S, c);
+    if (c->gone) { /* the getter died: the item goes back to the front, not lost */
+        q->u.q.head = (q->u.q.head + q->u.q.cap - 1) % q->u.q.cap;
+        q->u.q.ring[q->u.q.head] = b;
+        q->u.q.n++;
+        return;
+    }
     blob_free(&b);
 }
 
