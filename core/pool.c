@@ -179,11 +179,12 @@ pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, s
     const pool_fnref *f = pool_fn(p, fn, err);
     if (!f)
         return NULL;
-    pool_task *t = calloc(1, sizeof *t);
+    pool_task *t = a->kind == A_APPLY ? &a->task1 : calloc(1, sizeof *t);
     if (!t) {
         *err = MPROC_ENOMEM;
         return NULL;
     }
+    t->embedded = t == &a->task1;
     t->fn = f;
     t->w.type = (uint32_t)type;
     t->w.id = ++p->next_id;
@@ -200,8 +201,10 @@ void pool_task_free(pool_task *t)
 {
     if (!t)
         return;
-    free(t->data);
-    free(t);
+    if (t->data != t->inl)
+        free(t->data);
+    if (!t->embedded)
+        free(t);
 }
 
 void pool_wake(mproc_pool *p)

@@ -82,6 +82,24 @@ typedef struct pool_slot {
     size_t len;
 } pool_slot;
 
+typedef struct pool_fnref { /* a located task function */
+    be_fnptr fn;
+    be_symref ref;
+    struct pool_fnref *next;
+} pool_fnref;
+
+typedef struct pool_task {
+    struct pool_task *next;
+    pw_task w;
+    const pool_fnref *fn; /* in the pool's cache: lives as long as the pool */
+    void *data;           /* apply args / inline input: malloc'd, or inl */
+    unsigned char inl[64];/* small apply args live here */
+    mproc_async *async;
+    size_t slot;
+    int one_at_a_time;    /* chunks: never batched, so that workers balance */
+    int embedded;         /* the async's own task1: freed with the async */
+} pool_task;
+
 enum async_kind { A_APPLY, A_MAP, A_STARMAP, A_IMAP, A_DONE };
 
 typedef struct pool_waiter {
@@ -107,23 +125,12 @@ struct mproc_async {
     void *out;
     size_t out_total, out_off;
     mproc_pool *pool;     /* NULL once the pool dropped it */
+    /* An apply's one slot and one task live here: one allocation per
+     * apply_async, made and freed by the caller's thread (no malloc arena
+     * shared with the result thread). */
+    pool_slot slot1;
+    pool_task task1;
 };
-
-typedef struct pool_fnref { /* a located task function */
-    be_fnptr fn;
-    be_symref ref;
-    struct pool_fnref *next;
-} pool_fnref;
-
-typedef struct pool_task {
-    struct pool_task *next;
-    pw_task w;
-    const pool_fnref *fn; /* in the pool's cache: lives as long as the pool */
-    void *data;           /* malloc'd: apply args / inline input */
-    mproc_async *async;
-    size_t slot;
-    int one_at_a_time;    /* chunks: never batched, so that workers balance */
-} pool_task;
 
 enum worker_state { W_STARTING, W_READY, W_DEAD };
 

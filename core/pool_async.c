@@ -65,7 +65,9 @@ int mproc_pool_failure(size_t *index, int *code)
 mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err)
 {
     mproc_async *a = calloc(1, sizeof *a);
-    if (!a || !(a->slots = calloc(ntasks ? ntasks : 1, sizeof *a->slots))) {
+    if (a)
+        a->slots = ntasks <= 1 ? &a->slot1 : calloc(ntasks, sizeof *a->slots);
+    if (!a || !a->slots) {
         free(a);
         *err = MPROC_ENOMEM;
         return NULL;
@@ -120,7 +122,8 @@ static void destroy(mproc_async *a)
 {
     for (size_t i = 0; i < a->nslots; i++)
         free(a->slots[i].data);
-    free(a->slots);
+    if (a->slots != &a->slot1)
+        free(a->slots);
     if (a->seg)
         seg_give(a->seg);
     free(a);
@@ -170,6 +173,13 @@ void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, siz
     map_copy_out(a);
     mproc_async_opts cb = a->cb;
     int st = a->status;
+    if (!cb.callback && !cb.error_callback) { /* ready at once, in the same hold */
+        a->ready = 1;
+        pool_async_wake_all(a);
+        pool_async_release(a);
+        core_pool_unlock();
+        return;
+    }
     core_pool_unlock();
     /* Python: ready() turns true only after the callback ran. */
     in_callback = a;

@@ -60,8 +60,10 @@ static void push_front(mproc_pool *p, pool_task *head, pool_task *tail, size_t n
 /* Ends a task without running it (lock not held). */
 static void fail_task(pool_task *t, int status)
 {
-    pool_async_task_done(t->async, t->slot, status, 0, (size_t)t->w.start, NULL, 0);
-    pool_task_free(t);
+    mproc_async *a = t->async;
+    size_t slot = t->slot, start = (size_t)t->w.start;
+    pool_task_free(t); /* first: it may live inside a */
+    pool_async_task_done(a, slot, status, 0, start, NULL, 0);
 }
 
 /* Moves tasks from the queue to idle workers (lock held). Returns the
@@ -154,8 +156,10 @@ static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const c
         memcpy(copy, data, len);
     else if (len)
         status = MPROC_ENOMEM;
-    pool_async_task_done(t->async, t->slot, status, rep->code, (size_t)rep->index, copy, copy ? len : 0);
-    pool_task_free(t);
+    mproc_async *a = t->async;
+    size_t slot = t->slot;
+    pool_task_free(t); /* first: it may live inside a */
+    pool_async_task_done(a, slot, status, rep->code, (size_t)rep->index, copy, copy ? len : 0);
 }
 
 /* A message from w: its replies back to back. */

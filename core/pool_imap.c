@@ -76,8 +76,8 @@ static int feed_one(mproc_imap *m)
     m->first[s] = m->items_read;
     if ((rc = pool_submit(m->pool, t)) != 0) {
         m->count[s] = 0;
+        pool_task_free(t); /* first: a task may live inside its async */
         pool_async_release(m->a);
-        pool_task_free(t);
     } else {
         m->items_read += n;
         m->submitted++;

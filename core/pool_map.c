@@ -16,6 +16,15 @@ static int pool_usable(const mproc_pool *p, const void *fn)
     return 0;
 }
 
+/* Frees an unsent task and its ref on the async (lock held). The task
+ * first: it may live inside the async. */
+static void task_drop(pool_task *t)
+{
+    mproc_async *a = t->async;
+    pool_task_free(t);
+    pool_async_release(a);
+}
+
 /* Queues every task, or none (lock not held; tasks hold async refs). */
 static int submit_all(mproc_pool *p, pool_task **tasks, size_t n)
 {
@@ -24,10 +33,8 @@ static int submit_all(mproc_pool *p, pool_task **tasks, size_t n)
     for (size_t i = 0; i < n && !rc; i++)
         rc = pool_submit(p, tasks[i]);
     if (rc) /* pool_submit refuses the first one or none */
-        for (size_t i = 0; i < n; i++) {
-            pool_async_release(tasks[i]->async);
-            pool_task_free(tasks[i]);
-        }
+        for (size_t i = 0; i < n; i++)
+            task_drop(tasks[i]);
     core_pool_unlock();
     return rc;
 }
@@ -36,10 +43,8 @@ static mproc_async *give_up(mproc_async *a, pool_task **tasks, size_t n, int rc,
 {
     core_pool_lock();
     for (size_t i = 0; i < n; i++)
-        if (tasks[i]) {
-            pool_async_release(tasks[i]->async);
-            pool_task_free(tasks[i]);
-        }
+        if (tasks[i])
+            task_drop(tasks[i]);
     if (a)
         pool_async_release(a);
     core_pool_unlock();
@@ -233,6 +238,11 @@ static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, c
         if (!t) {
             free(buf);
             break;
+        }
+        if (len <= sizeof t->inl) { /* small args: no allocation crosses threads */
+            memcpy(t->inl, buf, len);
+            free(buf);
+            buf = t->inl;
         }
         t->data = buf;
         t->w.datalen = len;

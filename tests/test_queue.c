@@ -744,7 +744,7 @@ static void drain_sequence(mproc_queue *q, uint32_t *next, int from_any)
     for (;;) {
         void *buf;
         size_t len;
-        uint32_t p, seq;
+        uint32_t p = 0, seq = 0; /* check_msg may fail before setting them */
         int rc = mproc_queue_get(q, &buf, &len, 60);
         if (rc == MPROC_EOS)
             return;
