@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # win-deps.sh - everything needed to cross-build mproc for 64-bit Windows and
 # test it under wine, on Debian 12:
-#   1. apt-installs the x86_64 mingw-w64 C compiler, wine, cmake and ninja;
+#   1. apt-installs the x86_64 mingw-w64 C compiler (and C++: msgpack-c's
+#      CMake project needs one), wine, cmake and ninja;
 #   2. builds CUnit (Debian's `cunit` source package) and msgpack-c (Debian's
 #      `msgpack-c` source package) as static mingw libraries into
 #      $MPROC_WIN_PREFIX (default /opt/mproc-mingw), where
@@ -14,7 +15,7 @@ PREFIX="${MPROC_WIN_PREFIX:-/opt/mproc-mingw}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLCHAIN="$ROOT/cmake/toolchains/mingw-w64.cmake"
 TRIPLE=x86_64-w64-mingw32
-PKGS=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 cmake ninja-build)
+PKGS=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine wine64 cmake ninja-build)
 DEBIAN_SOURCES=/etc/apt/sources.list.d/debian.sources
 DEBSRC_SOURCES=/etc/apt/sources.list.d/debian-src.sources
 # Stamps mark complete installs (written last), named after the version built.
