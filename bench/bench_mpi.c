@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench_pool.h"
+#include "raw.h"
 
 enum { N = 1000000, REPEATS = 5, LAT = 300 };
 

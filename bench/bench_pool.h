@@ -15,7 +15,6 @@ void bench_pool_cpu(size_t n, double item_us, int repeats, double *mproc_us, dou
 double bench_pool_apply(size_t n, int repeats);
 
 /* shared with bench_mpi.c */
-double bench_now(void);                  /* monotonic seconds */
 double bench_median(double *v, int n);   /* sorts v */
 int bench_square(const void *in, void *out, void *state);                   /* int64 x*x */
 int bench_trivial(const mproc_args *a, mproc_result *r, void *state);      /* does nothing */

@@ -1,24 +1,20 @@
 /* mproc_bench.c - mproc-bench: one table, one run. For each operation:
  * mproc's time, the raw OS figure and Python multiprocessing's (via
  * py_bench.py when python3 exists), as medians of R repeats, with ratios.
- *   mproc-bench [--quick] [--json] [--plot FILE.svg] [--python PATH] [--script PATH]
+ *   mproc-bench [--quick | --smoke] [--json] [--plot FILE.svg] [--python PATH | --no-python]
+ *               [--script PATH]
+ * --smoke runs each operation a few times without Python (ctest label
+ * bench): it shows that every row works, on either backend; its times mean
+ * nothing. Rows the OS cannot do (fork on Windows) print n/a.
  * --plot also writes the ratios as an SVG bar chart (log scale). */
 #include <math.h>
-#include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bench_pool.h"
 #include "mproc.h"
-
-extern char **environ;
+#include "raw.h"
 
 typedef struct row {
     const char *name;     /* key shared with py_bench.py */
@@ -29,13 +25,6 @@ typedef struct row {
     double py_us;         /* 0 = not measured */
     int repeats, iterations;
 } row;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -52,13 +41,13 @@ static double measure_units(op_fn op, void *ctx, int repeats, int iterations, do
     double samples[32];
     op(ctx); /* warm-up */
     for (int r = 0; r < repeats; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int i = 0; i < iterations; i++)
             if (op(ctx) != 0) {
                 fprintf(stderr, "mproc-bench: operation failed\n");
                 exit(1);
             }
-        samples[r] = (now() - t0) / iterations / units * 1e6;
+        samples[r] = (bench_now() - t0) / iterations / units * 1e6;
     }
     qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
     return samples[repeats / 2];
@@ -71,13 +60,13 @@ static double measure(op_fn op, void *ctx, int repeats, int iterations)
 
 static double sample(op_fn op, void *ctx, int iterations)
 {
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < iterations; i++)
         if (op(ctx) != 0) {
             fprintf(stderr, "mproc-bench: operation failed\n");
             exit(1);
         }
-    return (now() - t0) / iterations * 1e6;
+    return (bench_now() - t0) / iterations * 1e6;
 }
 
 /* Two operations measured in turns (a, b, a, b, ...), so that a change in
@@ -121,25 +110,13 @@ static int op_mproc_process(void *ctx)
 static int op_raw_fork(void *ctx)
 {
     (void)ctx;
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(0);
-    int st;
-    return (pid > 0 && waitpid(pid, &st, 0) == pid) ? 0 : -1;
+    return raw_fork_join();
 }
 
-static const char *self_exe;
-
-/* posix_spawn of this program, which exits at once (--exit-now). */
-static int op_raw_posix_spawn(void *ctx)
+static int op_raw_spawn(void *ctx)
 {
     (void)ctx;
-    char *argv[] = {(char *)self_exe, "--exit-now", NULL};
-    pid_t pid;
-    if (posix_spawn(&pid, self_exe, NULL, NULL, argv, environ) != 0)
-        return -1;
-    int st;
-    return waitpid(pid, &st, 0) == pid ? 0 : -1;
+    return raw_spawn_join();
 }
 
 /* ---------------------------------------------------------------- locks */
@@ -150,23 +127,8 @@ static int op_mproc_lock(void *ctx)
     return mproc_lock_release(ctx);
 }
 
-/* The raw figure: what mproc's POSIX Lock is made of. */
-static pthread_mutex_t *raw_mutex(void)
-{
-    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(m, &a);
-    return m;
-}
-
-static int op_raw_lock(void *ctx)
-{
-    pthread_mutex_lock(ctx);
-    return pthread_mutex_unlock(ctx);
-}
+/* The raw figure: what mproc's Lock is made of. */
+static int op_raw_lock(void *ctx) { return raw_lock_cycle(ctx); }
 
 /* Value += 1 under its lock, from 2 processes, INC_PER_PROC each. */
 static long inc_per_proc;
@@ -206,30 +168,11 @@ static int op_mproc_value_inc(void *ctx)
     return ok ? 0 : -1;
 }
 
-static int op_raw_value_inc(void *ctx)
-{
-    pthread_mutex_t *m = ctx;
-    int *p = (int *)(m + 1);
-    *p = 0;
-    pid_t pids[2];
-    for (int i = 0; i < 2; i++) {
-        if ((pids[i] = fork()) == 0) {
-            for (long k = 0; k < inc_per_proc; k++) {
-                pthread_mutex_lock(m);
-                (*p)++;
-                pthread_mutex_unlock(m);
-            }
-            _exit(0);
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        waitpid(pids[i], NULL, 0);
-    return *p == 2 * inc_per_proc ? 0 : -1;
-}
+static int op_raw_value_inc(void *ctx) { return raw_value_inc(ctx, inc_per_proc); }
 
 /* ---------------------------------------------------------------- pipes */
 
-#define RTT_MSG 64
+#define RTT_MSG RAW_RTT_MSG
 #define BIG_MSG ((size_t)1 << 20)
 
 /* args: conn. Echoes every message until a 1-byte one. */
@@ -328,79 +271,13 @@ static int op_mproc_big(void *ctx)
     return 0;
 }
 
-/* The raw figures: a socket pair and a forked child doing the same with
- * read/write (no framing). */
-static int raw_read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int raw_write_full(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-typedef struct raw_pipe {
-    int fd;
-    pid_t pid;
-} raw_pipe;
-
-/* mode 0: echo RTT_MSG messages; mode 1: write count * BIG_MSG bytes. */
-static raw_pipe raw_child(int mode, uint64_t count)
-{
-    int sv[2];
-    raw_pipe r = {-1, -1};
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        exit(1);
-    if ((r.pid = fork()) == 0) {
-        close(sv[0]);
-        char *buf = calloc(1, BIG_MSG);
-        if (mode == 0)
-            while (raw_read_full(sv[1], buf, RTT_MSG) == 0 && raw_write_full(sv[1], buf, RTT_MSG) == 0)
-                ;
-        else
-            for (uint64_t i = 0; i < count && raw_write_full(sv[1], buf, BIG_MSG) == 0; i++)
-                ;
-        _exit(0);
-    }
-    close(sv[1]);
-    r.fd = sv[0];
-    return r;
-}
-
-static void raw_child_end(raw_pipe *r)
-{
-    close(r->fd);
-    waitpid(r->pid, NULL, 0);
-}
-
-static int op_raw_rtt(void *ctx)
-{
-    raw_pipe *r = ctx;
-    char msg[RTT_MSG] = {0};
-    return raw_write_full(r->fd, msg, sizeof msg) == 0 && raw_read_full(r->fd, msg, sizeof msg) == 0 ? 0 : -1;
-}
+/* The raw figures: the same through the OS's bare channel (no framing). */
+static int op_raw_rtt(void *ctx) { return raw_peer_rtt(ctx); }
 
 static int op_raw_big(void *ctx)
 {
     static char buf[BIG_MSG];
-    return raw_read_full(((raw_pipe *)ctx)->fd, buf, BIG_MSG);
+    return raw_peer_read(ctx, buf, BIG_MSG);
 }
 
 /* --------------------------------------------------------------- queues */
@@ -433,7 +310,7 @@ static double run_mproc_queue(size_t sz, long n)
     mproc_process *p = mproc_process_new(queue_producer, a, NULL, NULL);
     if (!p || mproc_process_start(p) != 0)
         exit(1);
-    double t0 = now();
+    double t0 = bench_now();
     mproc_event_set(go);
     for (long i = 0; i < n; i++) {
         void *buf;
@@ -442,7 +319,7 @@ static double run_mproc_queue(size_t sz, long n)
             exit(1);
         mproc_free(buf);
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     int code = -1;
     mproc_process_join(p, MPROC_FOREVER);
     mproc_process_exitcode(p, &code);
@@ -452,51 +329,6 @@ static double run_mproc_queue(size_t sz, long n)
     mproc_args_free(a);
     mproc_event_free(go);
     mproc_queue_free(q);
-    return t / (double)n * 1e6;
-}
-
-static int full_io(int fd, void *buf, size_t len, int writing)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t k = writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
-        if (k <= 0)
-            return -1;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-/* The raw figure: the same messages through a pipe, one write and one
- * (full) read per message. */
-static double run_raw_pipe(size_t sz, long n)
-{
-    int data[2], go[2];
-    if (pipe(data) || pipe(go))
-        exit(1);
-    char *b = calloc(1, sz), c = 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(data[0]);
-        if (read(go[0], &c, 1) != 1)
-            _exit(1);
-        for (long i = 0; i < n; i++)
-            if (full_io(data[1], b, sz, 1))
-                _exit(1);
-        _exit(0);
-    }
-    close(data[1]);
-    double t0 = now();
-    if (write(go[1], &c, 1) != 1)
-        exit(1);
-    for (long i = 0; i < n; i++)
-        if (full_io(data[0], b, sz, 0))
-            exit(1);
-    double t = now() - t0;
-    waitpid(pid, NULL, 0);
-    close(data[0]);
-    close(go[0]);
-    close(go[1]);
-    free(b);
     return t / (double)n * 1e6;
 }
 
@@ -522,15 +354,9 @@ static double json_row(const char *json, const char *name)
 
 static void run_python(const char *python, const char *script, int quick, row *rows, size_t n)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s %s 2>/dev/null", python, script, quick ? "--quick" : "");
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    char buf[8192];
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    buf[len] = '\0';
-    if (pclose(f) != 0)
+    char cmd[4096], buf[8192];
+    snprintf(cmd, sizeof cmd, "%s \"%s\" %s", python, script, quick ? "--quick" : "");
+    if (raw_capture(cmd, buf, sizeof buf) != 0)
         return;
     for (size_t i = 0; i < n; i++)
         rows[i].py_us = json_row(buf, rows[i].name);
@@ -542,6 +368,13 @@ static void run_python(const char *python, const char *script, int quick, row *r
  * mproc / raw OS (the cost of the library over the bare system call) and
  * Python / mproc (how much faster than multiprocessing). SVG by hand: no
  * dependency. */
+static void row_ratios(const row *r, double out[2])
+{
+    int m = r->mproc_us > 0;
+    out[0] = m && r->raw_us > 0 ? r->mproc_us / r->raw_us : 0;
+    out[1] = m && r->py_us > 0 ? r->py_us / r->mproc_us : 0;
+}
+
 static int write_svg(const char *path, const row *rows, size_t n)
 {
     FILE *f = fopen(path, "w");
@@ -549,8 +382,8 @@ static int write_svg(const char *path, const row *rows, size_t n)
         return -1;
     double lo = 1.0, hi = 1.0;
     for (size_t i = 0; i < n; i++) {
-        double r[2] = {rows[i].raw_us > 0 ? rows[i].mproc_us / rows[i].raw_us : 0,
-                       rows[i].py_us > 0 ? rows[i].py_us / rows[i].mproc_us : 0};
+        double r[2];
+        row_ratios(&rows[i], r);
         for (int k = 0; k < 2; k++)
             if (r[k] > 0) {
                 lo = r[k] < lo ? r[k] : lo;
@@ -583,8 +416,8 @@ static int write_svg(const char *path, const row *rows, size_t n)
         int y = top + (int)i * rowh;
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", left - 8, y + bar + 4,
                 rows[i].label);
-        double r[2] = {rows[i].raw_us > 0 ? rows[i].mproc_us / rows[i].raw_us : 0,
-                       rows[i].py_us > 0 ? rows[i].py_us / rows[i].mproc_us : 0};
+        double r[2];
+        row_ratios(&rows[i], r);
         const char *color[2] = {"#4878a8", "#e08030"};
         for (int k = 0; k < 2; k++) {
             if (r[k] <= 0)
@@ -611,139 +444,201 @@ static void fmt_time(char *buf, size_t n, double us)
         snprintf(buf, n, "%.1f us", us);
 }
 
-int main(int argc, char **argv)
+/* Iterations for a row: the full run's, --quick's, or --smoke's (a few,
+ * just to show that every operation works). */
+static int run_size = 0; /* 0 full, 1 quick, 2 smoke */
+
+static int iters(int full, int quick)
 {
-    mproc_init(&argc, &argv);
-    int quick = 0, json = 0;
-    const char *python = "python3", *script = MPROC_BENCH_PY, *plot = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--exit-now") == 0)
-            return 0;
-        else if (strcmp(argv[i], "--quick") == 0)
-            quick = 1;
-        else if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "--plot") == 0 && i + 1 < argc)
-            plot = argv[++i];
-        else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
-            python = argv[++i];
-        else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
-            script = argv[++i];
-        else {
-            fprintf(stderr, "usage: %s [--quick] [--json] [--plot FILE.svg] [--python PATH] [--script PATH]\n", argv[0]);
-            return 2;
-        }
-    }
-    static char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    self_exe = n > 0 ? (exe[n] = '\0', exe) : argv[0];
+    if (run_size == 2)
+        return quick / 100 > 2 ? quick / 100 : 2;
+    return run_size == 1 ? quick : full;
+}
 
-    int R = quick ? 3 : 7, N = quick ? 50 : 300;
-    row rows[] = {
-        {"process_fork", "Process start+join (fork)", 0, 0, "fork+waitpid", 0, R, N},
-        {"process_spawn", "Process start+join (spawn)", 0, 0, "posix_spawn+waitpid", 0, R, N / 5},
-        {"process_forkserver", "Process start+join (forkserver)", 0, 0, "fork+waitpid", 0, R, N},
-        {"lock_uncontended", "Lock acquire+release", 0, 0, "robust pthread mutex", 0, R, 1000000},
-        {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, "fork+pthread mutex", 0, R, 1},
-        {"pipe_rtt_64", "Pipe round trip, 64 B (fork child)", 0, 0, "socketpair r/w", 0, R, quick ? 5000 : 20000},
-        {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, "socketpair r/w", 0, R, quick ? 50 : 200},
-        {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200000 : 2000000},
-        {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, "pipe write+read", 0, R, quick ? 200 : 2000},
-        {"pool_map_1m", "Pool(2).map, 1M int64 x*x, per item", 0, 0, "serial loop", 0, R, 1000000},
-        {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R, quick ? 2000 : 10000},
-        {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, "socketpair r/w", 0, R,
-         quick ? 20000 : 100000},
-#define ROW_MANAGER 12
-        {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R, quick ? 2000 : 10000},
-    };
-    rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
-    rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
-    rows[1].mproc_us = measure(op_mproc_process, "spawn", R, rows[1].iterations);
-    rows[1].raw_us = measure(op_raw_posix_spawn, NULL, R, rows[1].iterations);
-    rows[2].mproc_us = measure(op_mproc_process, "forkserver", R, rows[2].iterations);
-    rows[2].raw_us = rows[0].raw_us;
-    mproc_lock *lock = mproc_lock_new(NULL);
-    pthread_mutex_t *raw = raw_mutex();
-    rows[3].mproc_us = measure(op_mproc_lock, lock, R, rows[3].iterations);
-    rows[3].raw_us = measure(op_raw_lock, raw, R, rows[3].iterations);
-    inc_per_proc = quick ? 100000 : 500000;
-    rows[4].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
-    rows[4].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
-    rows[4].iterations = (int)(2 * inc_per_proc);
-    mproc_lock_free(lock);
+static void usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s [--quick | --smoke] [--json] [--plot FILE.svg] [--python PATH | --no-python] "
+                    "[--script PATH]\n", argv0);
+}
 
-    /* Pipes: a child echoes 64 B messages / streams 1 MiB ones. */
-    const char *method = mproc_get_start_method();
-    mproc_set_start_method("fork");
+/* The pipe rows (and the Manager's bound): a child echoes 64 B messages /
+ * streams 1 MiB ones, through mproc and through the raw channel. */
+static void bench_pipes(row *rtt, row *big, int R)
+{
     pipe_bench pb = pipe_child(echo_target);
-    raw_pipe rp = raw_child(0, 0);
-    measure_pair(op_mproc_rtt, &pb, op_raw_rtt, &rp, R, rows[5].iterations, &rows[5].mproc_us, &rows[5].raw_us);
+    raw_peer *rp = raw_peer_start(RAW_ECHO, 0, 0);
+    if (!rp)
+        exit(1);
+    measure_pair(op_mproc_rtt, &pb, op_raw_rtt, rp, R, rtt->iterations, &rtt->mproc_us, &rtt->raw_us);
     pipe_child_end(&pb, "q", 1);
-    raw_child_end(&rp);
-    uint64_t nbig = 1 + (uint64_t)R * (uint64_t)rows[6].iterations, zero = 0; /* warm-up + samples */
+    raw_peer_end(rp);
+    uint64_t nbig = 1 + (uint64_t)R * (uint64_t)big->iterations, zero = 0; /* warm-up + samples */
     pb = pipe_child(stream_target);
     mproc_conn_send_bytes(pb.mine, &nbig, sizeof nbig);
-    rp = raw_child(1, nbig);
-    measure_pair(op_mproc_big, &pb, op_raw_big, &rp, R, rows[6].iterations, &rows[6].mproc_us, &rows[6].raw_us);
+    if (!(rp = raw_peer_start(RAW_STREAM, nbig, BIG_MSG)))
+        exit(1);
+    measure_pair(op_mproc_big, &pb, op_raw_big, rp, R, big->iterations, &big->mproc_us, &big->raw_us);
     pipe_child_end(&pb, &zero, sizeof zero);
-    raw_child_end(&rp);
-    /* Manager: dict requests against the bound of their transport, a
-     * request/reply on an mproc connection to a child (same run). */
+    raw_peer_end(rp);
+}
+
+/* Manager: dict requests against the bound of their transport, a
+ * request/reply on an mproc connection to a child (same run). */
+static void bench_manager(row *mr, int R)
+{
     int merr = 0;
     mproc_manager *mgr = mproc_manager_start(NULL, &merr);
     mproc_mdict *md = mgr ? mproc_manager_dict(mgr, &merr) : NULL;
     if (!md) {
         fprintf(stderr, "mproc-bench: cannot start a manager: %s\n", mproc_strerror(merr));
-        return 1;
+        exit(1);
     }
-    pb = pipe_child(echo_target);
-    row *mr = &rows[ROW_MANAGER];
+    pipe_bench pb = pipe_child(echo_target);
     measure_pair(op_manager_dict, md, op_rtt_twice, &pb, R, mr->iterations, &mr->mproc_us, &mr->raw_us);
     mr->mproc_us /= 2;
     mr->raw_us /= 2;
     pipe_child_end(&pb, "q", 1);
     mproc_mdict_free(md);
     mproc_manager_free(mgr);
+}
+
+static void print_table(const row *rows, size_t nrows)
+{
+    printf("mproc-bench %s (%s backend), medians of R repeats x N operations; "
+           "times per operation\n\n", mproc_version(), mproc_backend_name());
+    printf("%-38s %10s %10s %-20s %9s %10s %9s %3s %8s\n", "operation", "mproc", "raw OS", "(raw is)",
+           "mproc/raw", "python", "py/mproc", "R", "N");
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        char m[32] = "n/a", raw[32] = "n/a", py[32] = "n/a", ratio[32] = "n/a", rawratio[32] = "n/a";
+        if (r->mproc_us > 0)
+            fmt_time(m, sizeof m, r->mproc_us);
+        if (r->raw_us > 0)
+            fmt_time(raw, sizeof raw, r->raw_us);
+        if (r->py_us > 0)
+            fmt_time(py, sizeof py, r->py_us);
+        if (r->mproc_us > 0 && r->raw_us > 0)
+            snprintf(rawratio, sizeof rawratio, "%.2fx", r->mproc_us / r->raw_us);
+        if (r->mproc_us > 0 && r->py_us > 0)
+            snprintf(ratio, sizeof ratio, "%.1fx", r->py_us / r->mproc_us);
+        printf("%-38s %10s %10s %-20s %9s %10s %9s %3d %8d\n", r->label, m, raw, r->raw_label ? r->raw_label : "-",
+               rawratio, py, ratio, r->repeats, r->iterations);
+    }
+}
+
+static void print_json(const row *rows, size_t nrows)
+{
+    printf("{\"mproc\": \"%s\", \"backend\": \"%s\", \"rows\": [", mproc_version(), mproc_backend_name());
+    for (size_t i = 0; i < nrows; i++)
+        printf("%s{\"name\": \"%s\", \"mproc_us\": %.3f, \"raw_us\": %.3f, \"raw\": \"%s\", "
+               "\"python_us\": %.3f, \"repeats\": %d, \"iterations\": %d}",
+               i ? ", " : "", rows[i].name, rows[i].mproc_us, rows[i].raw_us,
+               rows[i].raw_label ? rows[i].raw_label : "", rows[i].py_us, rows[i].repeats, rows[i].iterations);
+    printf("]}\n");
+}
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    int child = raw_child_main(argc, argv);
+    if (child >= 0)
+        return child;
+    int json = 0;
+    const char *python = MPROC_BENCH_PYTHON, *script = MPROC_BENCH_PY, *plot = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--exit-now") == 0)
+            return 0;
+        else if (strcmp(argv[i], "--quick") == 0)
+            run_size = 1;
+        else if (strcmp(argv[i], "--smoke") == 0)
+            run_size = 2;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--plot") == 0 && i + 1 < argc)
+            plot = argv[++i];
+        else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
+            python = argv[++i];
+        else if (strcmp(argv[i], "--no-python") == 0)
+            python = NULL;
+        else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
+            script = argv[++i];
+        else {
+            usage(argv[0]);
+            return 2;
+        }
+    }
+    raw_self_exe(argv[0]);
+    if (run_size == 2)
+        python = NULL; /* a smoke run checks mproc, not Python */
+
+    int R = run_size == 2 ? 1 : run_size == 1 ? 3 : 7, N = iters(300, 50);
+    int quick = run_size != 0;
+    row rows[] = {
+        {"process_fork", "Process start+join (fork)", 0, 0, raw_label.fork, 0, R, N},
+        {"process_spawn", "Process start+join (spawn)", 0, 0, raw_label.spawn, 0, R, N / 5 ? N / 5 : 1},
+        {"process_forkserver", "Process start+join (forkserver)", 0, 0, raw_label.fork, 0, R, N},
+        {"lock_uncontended", "Lock acquire+release", 0, 0, raw_label.lock, 0, R, iters(1000000, 1000000)},
+        {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, raw_label.value_inc, 0, R, 1},
+        {"pipe_rtt_64", "Pipe round trip, 64 B (child)", 0, 0, raw_label.conn, 0, R, iters(20000, 5000)},
+        {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, raw_label.conn, 0, R, iters(200, 50)},
+        {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, raw_label.stream, 0, R, iters(2000000, 200000)},
+        {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, raw_label.stream, 0, R, iters(2000, 200)},
+        {"pool_map_1m", "Pool(2).map, 1M int64 x*x, per item", 0, 0, "serial loop", 0, R, iters(1000000, 1000000)},
+        {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R, iters(10000, 2000)},
+        {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, raw_label.conn, 0, R,
+         iters(100000, 20000)},
+        {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R, iters(10000, 2000)},
+    };
+    /* fork and forkserver exist where the OS can fork (not on Windows) */
+    if (raw_label.fork) {
+        rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
+        rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
+    }
+    rows[1].mproc_us = measure(op_mproc_process, "spawn", R, rows[1].iterations);
+    rows[1].raw_us = measure(op_raw_spawn, NULL, R, rows[1].iterations);
+    if (raw_label.fork) {
+        rows[2].mproc_us = measure(op_mproc_process, "forkserver", R, rows[2].iterations);
+        rows[2].raw_us = rows[0].raw_us;
+    }
+    mproc_lock *lock = mproc_lock_new(NULL);
+    raw_lock *raw = raw_lock_new();
+    if (!lock || !raw) {
+        fprintf(stderr, "mproc-bench: cannot make the locks\n");
+        return 1;
+    }
+    rows[3].mproc_us = measure(op_mproc_lock, lock, R, rows[3].iterations);
+    rows[3].raw_us = measure(op_raw_lock, raw, R, rows[3].iterations);
+    inc_per_proc = iters(500000, 100000);
+    rows[4].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
+    rows[4].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
+    rows[4].iterations = (int)(2 * inc_per_proc);
+    mproc_lock_free(lock);
+    raw_lock_free(raw);
+
+    /* Children of the pipe and manager rows start by fork where there is
+     * one (as Python's figures do), else by spawn. */
+    const char *method = mproc_get_start_method();
+    if (raw_label.fork)
+        mproc_set_start_method("fork");
+    bench_pipes(&rows[5], &rows[6], R);
+    bench_manager(&rows[12], R);
     mproc_set_start_method(method);
     rows[7].mproc_us = median_run(run_mproc_queue, 64, rows[7].iterations, R);
-    rows[7].raw_us = median_run(run_raw_pipe, 64, rows[7].iterations, R);
+    rows[7].raw_us = median_run(raw_pipe_stream, 64, rows[7].iterations, R);
     rows[8].mproc_us = median_run(run_mproc_queue, (size_t)1 << 20, rows[8].iterations, R);
-    rows[8].raw_us = median_run(run_raw_pipe, (size_t)1 << 20, rows[8].iterations, R);
+    rows[8].raw_us = median_run(raw_pipe_stream, (size_t)1 << 20, rows[8].iterations, R);
     bench_pool_map((size_t)rows[9].iterations, R, &rows[9].mproc_us, &rows[9].raw_us);
     bench_pool_cpu((size_t)rows[10].iterations, 20.0, R, &rows[10].mproc_us, &rows[10].raw_us);
     rows[11].mproc_us = bench_pool_apply((size_t)rows[11].iterations, R);
     rows[11].raw_us = rows[5].raw_us; /* one round trip to a child */
     size_t nrows = sizeof rows / sizeof rows[0];
-    run_python(python, script, quick, rows, nrows);
+    if (python)
+        run_python(python, script, quick, rows, nrows);
     if (plot && write_svg(plot, rows, nrows) != 0)
         fprintf(stderr, "mproc-bench: cannot write %s\n", plot);
-
-    if (json) {
-        printf("{\"mproc\": \"%s\", \"backend\": \"%s\", \"rows\": [", mproc_version(), mproc_backend_name());
-        for (size_t i = 0; i < nrows; i++)
-            printf("%s{\"name\": \"%s\", \"mproc_us\": %.3f, \"raw_us\": %.3f, \"raw\": \"%s\", "
-                   "\"python_us\": %.3f, \"repeats\": %d, \"iterations\": %d}",
-                   i ? ", " : "", rows[i].name, rows[i].mproc_us, rows[i].raw_us, rows[i].raw_label,
-                   rows[i].py_us, rows[i].repeats, rows[i].iterations);
-        printf("]}\n");
-        return 0;
-    }
-    printf("mproc-bench %s (%s backend), medians of R repeats x N operations; "
-           "times per operation\n\n", mproc_version(), mproc_backend_name());
-    printf("%-36s %10s %10s %-20s %8s %10s %9s %3s %8s\n", "operation", "mproc", "raw OS", "(raw is)",
-           "mproc/raw", "python", "py/mproc", "R", "N");
-    for (size_t i = 0; i < nrows; i++) {
-        const row *r = &rows[i];
-        char py[32] = "n/a", ratio[32] = "n/a";
-        if (r->py_us > 0) {
-            fmt_time(py, sizeof py, r->py_us);
-            snprintf(ratio, sizeof ratio, "%.1fx", r->py_us / r->mproc_us);
-        }
-        char m[32], raw[32];
-        fmt_time(m, sizeof m, r->mproc_us);
-        fmt_time(raw, sizeof raw, r->raw_us);
-        printf("%-36s %10s %10s %-20s %8.2fx %10s %9s %3d %8d\n", r->label, m, raw, r->raw_label,
-               r->mproc_us / r->raw_us, py, ratio, r->repeats, r->iterations);
-    }
+    if (json)
+        print_json(rows, nrows);
+    else
+        print_table(rows, nrows);
     return 0;
 }

@@ -10,6 +10,10 @@ import statistics
 import sys
 import time
 
+# Children start by fork where the OS has it (as mproc-bench's do), else by
+# spawn (Windows).
+METHOD = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
 
 def noop():
     pass
@@ -41,7 +45,7 @@ def add_under_lock(value, n):
 
 def value_inc(iterations):
     """Two processes, iterations increments in all: time per increment."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context(METHOD)
     v = ctx.Value("i", 0)
     half = iterations // 2
     t0 = time.perf_counter()
@@ -64,7 +68,7 @@ def pipe_echo(conn):
 
 def pipe_rtt(iterations):
     """Pipe() round trip of 64 bytes to a forked child: time per round trip."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context(METHOD)
     a, b = ctx.Pipe()
     p = ctx.Process(target=pipe_echo, args=(b,))
     p.start()
@@ -87,7 +91,7 @@ def pipe_stream(conn, count):
 
 def pipe_1mib(iterations):
     """1 MiB messages from a forked child through Pipe(): time per message."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context(METHOD)
     a, b = ctx.Pipe()
     p = ctx.Process(target=pipe_stream, args=(b, iterations))
     p.start()
@@ -109,7 +113,7 @@ def queue_producer(q, go, n, size):
 def queue_spsc(size, iterations):
     """A producer process puts iterations messages of size bytes, we get
     them: time per message, the start excluded (as mproc-bench does)."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context(METHOD)
     q, go = ctx.Queue(), ctx.Event()
     p = ctx.Process(target=queue_producer, args=(q, go, iterations, size))
     p.start()
@@ -140,7 +144,7 @@ def trivial():
 
 def pool_map(fn, n, chunksize=None):
     """Pool(2).map over n items: time per item."""
-    with mp.get_context("fork").Pool(2) as pool:
+    with mp.get_context(METHOD).Pool(2) as pool:
         pool.map(fn, range(max(n // 10, 1)))
         t0 = time.perf_counter()
         pool.map(fn, range(n), chunksize)
@@ -150,7 +154,7 @@ def pool_map(fn, n, chunksize=None):
 
 def pool_apply(n):
     """n apply_async of a trivial function, then every get: time per task."""
-    with mp.get_context("fork").Pool(2) as pool:
+    with mp.get_context(METHOD).Pool(2) as pool:
         [r.get() for r in [pool.apply_async(trivial) for _ in range(max(n // 10, 1))]]
         t0 = time.perf_counter()
         rs = [pool.apply_async(trivial) for _ in range(n)]
@@ -160,7 +164,7 @@ def pool_apply(n):
     return dt / n * 1e6
 def manager_dict(iterations):
     """Manager().dict(): d["k"] = i then d["k"]: time per operation."""
-    with mp.get_context("fork").Manager() as m:
+    with mp.get_context(METHOD).Manager() as m:
         d = m.dict()
         t0 = time.perf_counter()
         for i in range(iterations):
@@ -180,6 +184,8 @@ def main():
     }
     rows = {}
     for name, (method, iterations) in plan.items():
+        if method not in mp.get_all_start_methods():
+            continue
         ctx = mp.get_context(method)
         start_join(ctx, 1)  # warm-up (starts the forkserver)
         samples = [start_join(ctx, iterations) for _ in range(repeats)]
