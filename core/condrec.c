@@ -3,6 +3,7 @@
  * hands out `wait` tokens and waits on `woken` until each one has woken.
  * Unlike CPython, notify does not wait forever for a woken sleeper that
  * died: it gives up after NOTIFY_ACK_TIMEOUT. */
+#include "spin.h"
 #include "sync.h"
 
 #define NOTIFY_ACK_TIMEOUT 10.0
@@ -26,13 +27,20 @@ void condrec_destroy(condrec *c)
     be_sem_destroy(&c->wait);
 }
 
+/* Condition waits spin briefly first (spin.h); one spinner for the
+ * process: the records live in shared memory. */
+static core_spinner cond_spin;
+
 int condrec_wait(condrec *c, lockrec *l, double timeout)
 {
     if (!lockrec_is_mine(l))
         return MPROC_ESTATE; /* must acquire() condition before using wait() */
-    uint32_t levels = lockrec_release_all(l);
+    /* Counted as a sleeper before the lock goes, as in CPython: a notify
+     * that comes in between must see us, or its wake-up is lost. */
     be_sem_post(&c->sleeping);
-    int rc = be_sem_wait(&c->wait, timeout);
+    uint32_t levels = lockrec_release_all(l);
+    double deadline = core_deadline(timeout);
+    int rc = core_spin_sem(&cond_spin, &c->wait, timeout) ? 0 : be_sem_wait(&c->wait, core_remaining(deadline));
     be_sem_post(&c->woken);
     int rc2 = lockrec_restore(l, levels);
     return rc ? rc : (rc2 == MPROC_EOWNERDEAD ? rc2 : 0);

@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "gate.h"
 #include "object.h"
+#include "spin.h"
 
 #define DISCARD_CHUNK 65536
 #define SMALL_SEND 1024 /* copied behind the header, sent as one buffer */
@@ -28,6 +29,7 @@ struct mproc_conn {
     be_mutex send_mu, recv_mu;
     _Atomic long mu_pid;    /* the process the mutexes were made for */
     int parent_only;        /* in the parent-only list (core_conn_parent_only) */
+    core_spinner spin;      /* readers spin briefly before blocking (spin.h) */
 };
 
 /* -------------------------------------------------------------- handles */
@@ -40,6 +42,8 @@ mproc_conn *core_conn_wrap(be_stream *s, unsigned flags, int *err)
         c->s = s;
         c->flags = flags;
         atomic_init(&c->refs, 1);
+        atomic_init(&c->spin.misses, 0);
+        atomic_init(&c->spin.waits, 0);
         if ((rc = be_mutex_init(&c->send_mu)) != 0 || (rc = be_mutex_init(&c->recv_mu)) != 0) {
             core_handle_drop(c);
             c = NULL;
@@ -326,10 +330,13 @@ static int discard(mproc_conn *c, uint64_t n, double deadline)
 /* The length of the next framed message. */
 static int read_frame_header(mproc_conn *c, uint64_t *n, double deadline, int *out_of_step)
 {
-    if (deadline >= 0) {
+    int r = core_spin_stream(&c->spin, c->s, core_remaining(deadline));
+    if (r < 0)
+        return r;
+    if (r == 0 && deadline >= 0) {
         /* Wait for the first byte first: a timeout then leaves the
          * stream where it was. */
-        int r = be_stream_poll(c->s, core_remaining(deadline));
+        r = be_stream_poll(c->s, core_remaining(deadline));
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
     }
@@ -468,7 +475,7 @@ int mproc_conn_poll(mproc_conn *c, double timeout)
         rc = MPROC_EINVAL;
     else if (atomic_load(&c->read_ended))
         rc = MPROC_ECLOSED;
-    else
+    else if ((rc = core_spin_stream(&c->spin, c->s, timeout)) == 0)
         rc = be_stream_poll(c->s, timeout);
     conn_leave(c);
     return rc;

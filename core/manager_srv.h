@@ -7,6 +7,7 @@
 #define MPROC_CORE_MANAGER_SRV_H
 
 #include "manager.h"
+#include "spin.h"
 
 typedef struct blob {
     unsigned char *p; /* a msgpack object (values, keys) or raw bytes (queue items) */
@@ -102,6 +103,7 @@ typedef struct mgr_server {
     msgpack_packer pk;
     msgpack_sbuffer scratch; /* values being made canonical */
     int shutdown;
+    core_spinner spin; /* the wait for requests spins briefly first (spin.h) */
 } mgr_server;
 
 /* Replies: begin packs [status, then the caller packs one value, send. */

@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "object.h"
+#include "spin.h"
 
 #define Q_MIN_CAPACITY 64
 #define Q_MAX_CAPACITY ((uint64_t)1 << 40)
@@ -94,6 +95,7 @@ struct mproc_queue {
     long owner_pid;        /* the process whose reference this handle holds */
     _Atomic long reg_pid;  /* the process registered as a holder through it; 0 = none */
     _Atomic int closed;
+    core_spinner spin;     /* blocked calls spin briefly first (spin.h) */
 };
 
 /* Bytes a message of len takes in the ring. */

@@ -89,7 +89,8 @@ int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
         slice = rem;
     s->waiting[w]++;
     q_unlock(s);
-    be_sem_wait(&s->sem[w], slice);
+    if (!core_spin_sem(&q->spin, &s->sem[w], slice))
+        be_sem_wait(&s->sem[w], core_remaining(now + slice));
     q_lock(s);
     s->waiting[w]--;
     return 0;

@@ -354,6 +354,49 @@ static void test_condition_producer_consumer(void)
     mproc_cond_free(c);
 }
 
+/* Two processes hand a turn back and forth ROUNDS times through one
+ * Condition. A notify that comes while the other side is between releasing
+ * the lock and sleeping must still wake it: every wait that timed out here
+ * is a lost wake-up (the other side notifies at once). */
+#define PINGPONG_ROUNDS 10000
+#define PINGPONG_WAIT 2.0
+
+static int pingpong_side(mproc_cond *c, int *turn, int me)
+{
+    int timeouts = 0;
+    for (int i = 0; i < PINGPONG_ROUNDS; i++) {
+        if (mproc_cond_acquire(c, 60) != 0)
+            return -1;
+        while (*turn != me)
+            if (mproc_cond_wait(c, PINGPONG_WAIT) == MPROC_ETIMEDOUT)
+                timeouts++;
+        *turn = !me;
+        mproc_cond_notify(c, 1);
+        mproc_cond_release(c);
+    }
+    return timeouts;
+}
+
+static int t_pingpong(const mproc_args *a)
+{
+    int n = pingpong_side(mproc_args_obj(a, 0), mproc_value_ptr(mproc_args_obj(a, 1)), 1);
+    return n == 0 ? 0 : 1;
+}
+
+static void test_condition_no_lost_wakeup(void)
+{
+    mproc_cond *c = mproc_cond_new(NULL, NULL);
+    mproc_value *turn = mproc_value_new('i', NULL, 0, NULL);
+    mproc_args *a = args1(c);
+    mproc_args_add_obj(a, turn);
+    mproc_process *p = test_start(t_pingpong, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_EQUAL(pingpong_side(c, mproc_value_ptr(turn), 0), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    mproc_value_free(turn);
+    mproc_cond_free(c);
+}
+
 /* ------------------------------------------------------------ Event */
 
 static int t_event_waiter(const mproc_args *a)
@@ -630,6 +673,7 @@ int main(int argc, char **argv)
         {"condition notify(n) and notify_all", test_condition_notify},
         {"condition rules", test_condition_rules},
         {"condition producer/consumer", test_condition_producer_consumer},
+        {"condition ping-pong, no lost wake-up", test_condition_no_lost_wakeup},
         {"event wakes all waiters", test_event},
         {"traffic light (seed)", test_traffic_light},
         {"barrier indices and action", test_barrier},
