@@ -194,7 +194,7 @@ static void *create(mproc_manager *m, uint32_t type, size_t nparams, int (*pack)
         if (pack)
             rc = pack(&c.pk, ctx);
         int64_t id = 0;
-        if (rc == 0 && (rc = mgr_call_run(&c, m->cl, -1)) == 0 && mgr_obj_int(c.value, &id) != 0)
+        if (rc == 0 && (rc = mgr_call_run(&c, m->cl, MGR_NOW)) == 0 && mgr_obj_int(c.value, &id) != 0)
             rc = MPROC_EBROKEN;
         if (rc == 0)
             p = mgr_proxy_new(m->cl, type, (uint64_t)id, &rc);

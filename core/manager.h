@@ -53,9 +53,14 @@ enum mgr_op {
  * type, 8 bytes big-endian object id. */
 #define MGR_EXT_PROXY 16
 #define MGR_TOKEN_LEN 16
-/* How long a client waits beyond a blocking call's own timeout for the
- * server's answer to arrive. */
-#define MGR_REPLY_SLACK 30.0
+/* How long a client waits for the server's answer beyond a call's own
+ * timeout (the whole wait for calls the server answers at once): 30 s, or
+ * MPROC_MANAGER_TIMEOUT seconds from the environment. A server that is
+ * stopped, or a remote host that vanished without closing the connection,
+ * then gives MPROC_ETIMEDOUT instead of a hang. */
+double mgr_reply_slack(void);
+/* The wait of a call the server answers at once (no blocking on its side). */
+#define MGR_NOW 0.0
 
 /* ------------------------------------------------------------ values */
 

@@ -226,6 +226,16 @@ static int parse_reply(mgr_call *c, size_t len)
     return (int)status;
 }
 
+/* Read at each call (a lookup in the environment costs far less than the
+ * round trip), so a program may change it between calls. */
+double mgr_reply_slack(void)
+{
+    const char *env = getenv("MPROC_MANAGER_TIMEOUT");
+    char *end = NULL;
+    double t = env && *env ? strtod(env, &end) : -1;
+    return t > 0 && t < 1e6 && end && *end == '\0' ? t : 30.0;
+}
+
 int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
 {
     if (!cl)
@@ -240,7 +250,7 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     rc = mproc_conn_send_bytes(conn, c->sb.data, c->sb.size);
     /* A blocking call's reply comes within its timeout; the slack covers a
      * busy server. A server that died closes the socket: MPROC_EOS. */
-    if (rc == 0 && wait >= 0 && (rc = mproc_conn_poll(conn, wait + MGR_REPLY_SLACK)) >= 0)
+    if (rc == 0 && wait >= 0 && (rc = mproc_conn_poll(conn, wait + mgr_reply_slack())) >= 0)
         rc = rc == 1 ? 0 : MPROC_ETIMEDOUT;
     if (rc == 0)
         rc = mproc_conn_recv_bytes(conn, &c->buf, &len, MPROC_NOLIMIT);

@@ -24,7 +24,7 @@ static int sync_call(const void *obj, unsigned types, int op, int timed, double 
         msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
     for (size_t i = 0; i < n; i++)
         msgpack_pack_int64(&c.pk, ints[i]);
-    int rc = mgr_call_run(&c, p->cl, timed ? timeout : -1);
+    int rc = mgr_call_run(&c, p->cl, timed ? timeout : MGR_NOW);
     if (rc == 0 && out && mgr_obj_int(c.value, out) != 0)
         rc = MPROC_EBROKEN;
     mgr_call_end(&c);

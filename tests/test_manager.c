@@ -768,6 +768,45 @@ static void test_server_exits_with_owner(void)
 
 /* tests/interop/manager_peer.py speaks the wire protocol from the docs:
  * Python's multiprocessing.connection and msgpack written by hand. */
+/* A server that takes a connection and answers its HELLO, then never
+ * answers again (as a stopped server, or a remote host that vanished
+ * without closing the connection), until its client hangs up. */
+static TEST_THREAD_FN(mute_server)
+{
+    int err = 0;
+    mproc_conn *c = mproc_listener_accept(arg, 30, &err);
+    void *buf;
+    size_t len;
+    if (c && mproc_conn_recv_bytes(c, &buf, &len, MPROC_NOLIMIT) == 0) { /* HELLO */
+        mproc_free(buf);
+        static const unsigned char ok[] = {0x92, 0x00, 0xc0}; /* [0, nil] */
+        mproc_conn_send_bytes(c, ok, sizeof ok);
+        while (mproc_conn_recv_bytes(c, &buf, &len, MPROC_NOLIMIT) == 0) /* read, never answered */
+            mproc_free(buf);
+    }
+    mproc_conn_free(c);
+    return 0;
+}
+
+static void test_server_does_not_answer(void)
+{
+    int err = 0;
+    mproc_listener *l = mproc_listener_new("tcp://127.0.0.1:0", "k", 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, mute_server, l), 0);
+    test_setenv("MPROC_MANAGER_TIMEOUT", "0.5");
+    mproc_manager *m = mproc_manager_connect(mproc_listener_address(l), "k", 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mdict *d = mproc_manager_dict(m, &err); /* no answer: a timeout, not a hang */
+    CU_ASSERT_PTR_NULL(d);
+    CHECK_RC(err, MPROC_ETIMEDOUT);
+    mproc_manager_free(m);
+    test_setenv("MPROC_MANAGER_TIMEOUT", "");
+    test_thread_join(&t);
+    mproc_listener_free(l);
+}
+
 static void test_python_client(void)
 {
 #if defined(_WIN32) || !defined(MPROC_MANAGER_PEER)
@@ -818,6 +857,7 @@ int main(int argc, char **argv)
         {"shutdown", test_shutdown},
         {"server exits with its owner", test_server_exits_with_owner},
         {"a python client speaks the protocol", test_python_client},
+        {"a server that does not answer: MPROC_ETIMEDOUT", test_server_does_not_answer},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "manager", tests);

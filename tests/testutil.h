@@ -27,6 +27,7 @@ static inline void test_thread_join(test_thread *t)
     WaitForSingleObject(*t, INFINITE);
     CloseHandle(*t);
 }
+static inline void test_setenv(const char *name, const char *value) { _putenv_s(name, value); }
 #else
 #include <pthread.h>
 #include <time.h>
@@ -37,6 +38,7 @@ static inline int test_thread_start(test_thread *t, void *(*fn)(void *), void *a
     return pthread_create(t, NULL, fn, arg);
 }
 static inline void test_thread_join(test_thread *t) { pthread_join(*t, NULL); }
+static inline void test_setenv(const char *name, const char *value) { setenv(name, value, 1); }
 static inline void test_sleep(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
