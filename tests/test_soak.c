@@ -419,7 +419,7 @@ static void test_soak(void)
     if (getenv("SOAK_FDS"))
         list_fds("before");
     int code = -1;
-    CHECK_RC(test_run(soak_body, NULL, &code), 0);
+    CHECK_RC(test_run_within(soak_body, NULL, &code, soak_seconds + 120), 0);
     CU_ASSERT_EQUAL(code, 0);
     /* gone with it: its pool workers, producers and lock holders, their
      * shared memory, and nothing held here */

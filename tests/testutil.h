@@ -79,20 +79,31 @@ static inline int test_finish(mproc_process *p)
     return code;
 }
 
-/* Runs fn(args) to its end: 0 and *code, or the first error on the way. */
-static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
+/* Runs fn(args) to its end, waiting at most `seconds`: 0 and *code, or the
+ * first error on the way (MPROC_ETIMEDOUT: it did not end in time). */
+static inline int test_run_within(mproc_target fn, const mproc_args *a, int *code, double seconds)
 {
     mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
     if (!p)
         return MPROC_ENOMEM;
     int rc = mproc_process_start(p);
     if (rc == 0) {
-        rc = mproc_process_join(p, 60);
+        rc = mproc_process_join(p, seconds);
         if (rc == 0)
             rc = mproc_process_exitcode(p, code);
+        else if (rc == MPROC_ETIMEDOUT) { /* leave nothing running */
+            mproc_process_kill(p);
+            mproc_process_join(p, 10);
+        }
     }
     mproc_process_free(p);
     return rc;
+}
+
+/* The same within 60 s. */
+static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
+{
+    return test_run_within(fn, a, code, 60);
 }
 
 typedef struct test_case {
