@@ -407,6 +407,9 @@ int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
 
 int core_manager_serve(const mproc_args *args)
 {
+    /* Ctrl-C at the terminal is for the program, not its server (which it
+     * may still need to clean up), as in Python (bpo-36368). */
+    be_ignore_interrupts();
     const char *address = mproc_args_str(args, 0);
     size_t keylen = 0;
     const void *key = mproc_args_bytes(args, 1, &keylen);

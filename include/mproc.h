@@ -321,7 +321,7 @@ MPROC_API void mproc_array_free(mproc_array *);
 /* Size in bytes of one element of a typecode, 0 if unknown. */
 MPROC_API size_t mproc_typecode_size(char typecode);
 
-/* SharedMemory. create: name NULL = a generated "psm_xxxxxxxx" name;
+/* SharedMemory. create: name NULL = a generated name ("psm_" and 16 hex digits);
  * MPROC_EEXIST if taken; size 0 -> MPROC_EINVAL; zero-filled. attach
  * (create 0): MPROC_ENOENT if missing; size is ignored (the segment's own
  * size is used). Names: up to 30 of [A-Za-z0-9_.-]. The segment lives until

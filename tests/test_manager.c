@@ -2,6 +2,10 @@
  * Value and Array served by a server process, used by children that get
  * the proxies through mproc_args_add_obj; remote (tcp) with right and wrong
  * keys; dead clients, a dead server, bad input. Once per start method. */
+#ifndef _WIN32
+#include <signal.h>
+#endif
+
 #include "testutil.h"
 
 static mproc_manager *start(void)
@@ -699,6 +703,27 @@ static void test_killed_server(void)
     mproc_manager_free(m);
 }
 
+#ifndef _WIN32
+/* Ctrl-C at the terminal reaches every process of the group: the server
+ * ignores it (as Python's does, bpo-36368) and keeps the program's state. */
+static void test_server_ignores_ctrl_c(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mdict *d = mproc_manager_dict(m, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CHECK_RC(mproc_mdict_set(d, mproc_mv_str("k"), mproc_mv_int(7)), 0);
+    CU_ASSERT_EQUAL(kill((pid_t)mproc_process_pid(mproc_manager_process(m)), SIGINT), 0);
+    test_sleep(0.2);
+    mproc_mval v;
+    CHECK_RC(mproc_mdict_get(d, mproc_mv_str("k"), &v), 0);
+    CU_ASSERT_EQUAL(v.type == MPROC_MV_INT ? v.v.i : -1, 7);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(mproc_manager_process(m)), 1);
+    mproc_mdict_free(d);
+    mproc_manager_free(m);
+}
+#endif
+
 static void test_shutdown(void)
 {
     mproc_manager *m = start();
@@ -854,6 +879,9 @@ int main(int argc, char **argv)
         {"killed client", test_killed_client},
         {"killed client with a child", test_killed_client_with_child},
         {"killed server", test_killed_server},
+#ifndef _WIN32
+        {"server ignores Ctrl-C", test_server_ignores_ctrl_c},
+#endif
         {"shutdown", test_shutdown},
         {"server exits with its owner", test_server_exits_with_owner},
         {"a python client speaks the protocol", test_python_client},

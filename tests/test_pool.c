@@ -605,6 +605,40 @@ static void test_imap_order(void)
     finish(p);
 }
 
+/* Input: two naps of 0.5 s. */
+static int two_naps(void *ctx, void *item)
+{
+    int *left = ctx;
+    if (*left == 0)
+        return 0;
+    (*left)--;
+    double s = 0.5;
+    memcpy(item, &s, sizeof s);
+    return 1;
+}
+
+/* next(timeout) gives MPROC_ETIMEDOUT while the result is not there, and
+ * the iteration goes on afterwards (Python's next(timeout) TimeoutError). */
+static void test_imap_next_timeout(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int left = 2, err;
+    mproc_imap *it = mproc_pool_imap(p, nap, two_naps, &left, sizeof(double), sizeof(int64_t), 1, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+    int64_t pid;
+    size_t idx;
+    CHECK_RC(mproc_imap_next(it, &pid, &idx, 0), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_imap_next(it, &pid, &idx, 0.05), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_imap_next(it, &pid, &idx, 60), 0);
+    CU_ASSERT_EQUAL(idx, 0);
+    CHECK_RC(mproc_imap_next(it, &pid, &idx, 60), 0);
+    CU_ASSERT_EQUAL(idx, 1);
+    CHECK_RC(mproc_imap_next(it, &pid, &idx, 60), MPROC_EOS);
+    mproc_imap_free(it);
+    finish(p);
+}
+
 static void test_imap_lazy(void)
 {
     /* gh-84291: an endless input must not be read up front */
@@ -1025,6 +1059,7 @@ int main(int argc, char **argv)
         {"map_async callback", test_map_async_callback},
         {"manager proxies in tasks (seed 004)", test_manager_proxies_in_tasks},
         {"imap order", test_imap_order},
+        {"imap next with a timeout", test_imap_next_timeout},
         {"imap lazy input", test_imap_lazy},
         {"imap_unordered and errors", test_imap_unordered_and_errors},
         {"initializer", test_initializer},

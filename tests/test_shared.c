@@ -113,7 +113,7 @@ static void test_shared_memory(void)
     CHECK_RC(err, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_STRING_EQUAL(mproc_shm_name(s), name);
-    CU_ASSERT_TRUE(mproc_shm_size(s) >= 10);
+    CU_ASSERT_EQUAL(mproc_shm_size(s), 10);
     unsigned char *p = mproc_shm_ptr(s);
     for (int i = 0; i < 10; i++)
         CU_ASSERT_EQUAL(p[i], 0); /* zero-filled */
@@ -124,6 +124,16 @@ static void test_shared_memory(void)
     mproc_shm *again = mproc_shm_open(name, 0, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(again);
     CU_ASSERT_EQUAL(memcmp(mproc_shm_ptr(again), "parent", 6), 0);
+    CU_ASSERT_EQUAL(mproc_shm_size(again), 10);
+    /* As in Python, the size is ignored on attach: smaller or larger, the
+     * segment's own size is mapped. */
+    for (size_t want = 4; want <= 100; want += 96) {
+        mproc_shm *sized = mproc_shm_open(name, want, 0, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sized);
+        CU_ASSERT_EQUAL(mproc_shm_size(sized), 10);
+        CU_ASSERT_EQUAL(((unsigned char *)mproc_shm_ptr(sized))[9], 0); /* mapped: readable */
+        CHECK_RC(mproc_shm_close(sized), 0);
+    }
     /* A child attaches by name through its args. */
     mproc_args *a = mproc_args_new();
     mproc_args_add_obj(a, s);

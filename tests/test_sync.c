@@ -314,6 +314,29 @@ static void test_condition_rules(void)
     int err = 0;
     CU_ASSERT_PTR_NULL(mproc_cond_new((mproc_lock *)(void *)c, &err)); /* not a lock */
     CHECK_RC(err, MPROC_EINVAL);
+    /* Condition(lock=None) makes an RLock, as in Python: taken twice. */
+    mproc_cond *d = mproc_cond_new(NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(mproc_lock_is_rlock(mproc_cond_get_lock(d)), 1);
+    CHECK_RC(mproc_cond_acquire(d, 0), 0);
+    CHECK_RC(mproc_cond_acquire(d, 0), 0);
+    CHECK_RC(mproc_cond_wait(d, 0.01), MPROC_ETIMEDOUT); /* both levels released and restored */
+    CHECK_RC(mproc_cond_release(d), 0);
+    CHECK_RC(mproc_cond_release(d), 0);
+    CHECK_RC(mproc_cond_release(d), MPROC_ESTATE);
+    mproc_cond_free(d);
+    /* A plain Lock serves too: not recursive. */
+    mproc_lock *plain = mproc_lock_new(NULL);
+    mproc_cond *e = mproc_cond_new(plain, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(mproc_lock_is_rlock(mproc_cond_get_lock(e)), 0);
+    CHECK_RC(mproc_cond_acquire(e, 0), 0);
+    CHECK_RC(mproc_cond_acquire(e, 0), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_cond_wait(e, 0.01), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_cond_notify_all(e), 0);
+    CHECK_RC(mproc_cond_release(e), 0);
+    mproc_cond_free(e);
+    mproc_lock_free(plain);
     mproc_cond_free(c);
 }
 
@@ -554,6 +577,32 @@ static void test_barrier(void)
     mproc_shm_close(counter);
 }
 
+static int t_barrier_first(const mproc_args *a)
+{
+    return mproc_barrier_wait(mproc_args_obj(a, 0), 60) == 0 ? 0 : 1;
+}
+
+/* Indices follow arrival, as in Python (the last to arrive gets
+ * parties - 1); wait(0) without the others breaks the barrier at once. */
+static void test_barrier_order_and_try(void)
+{
+    mproc_barrier *b = mproc_barrier_new(2, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    mproc_args *a = args1(b);
+    mproc_process *p = test_start(t_barrier_first, a, NULL);
+    mproc_args_free(a);
+    for (int i = 0; i < 6000 && mproc_barrier_n_waiting(b) != 1; i++)
+        test_sleep(0.01);
+    CU_ASSERT_EQUAL(mproc_barrier_n_waiting(b), 1);
+    CU_ASSERT_EQUAL(mproc_barrier_wait(b, 60), 1);
+    CU_ASSERT_EQUAL(test_finish(p), 0); /* it got 0 */
+    CHECK_RC(mproc_barrier_wait(b, 0), MPROC_EBROKEN);
+    CU_ASSERT_EQUAL(mproc_barrier_broken(b), 1);
+    CHECK_RC(mproc_barrier_reset(b), 0);
+    CU_ASSERT_EQUAL(mproc_barrier_broken(b), 0);
+    mproc_barrier_free(b);
+}
+
 static int t_barrier_broken(const mproc_args *a)
 {
     return mproc_barrier_wait(mproc_args_obj(a, 0), 60) == MPROC_EBROKEN ? 0 : 1;
@@ -676,6 +725,7 @@ int main(int argc, char **argv)
         {"condition ping-pong, no lost wake-up", test_condition_no_lost_wakeup},
         {"event wakes all waiters", test_event},
         {"traffic light (seed)", test_traffic_light},
+        {"barrier arrival order, wait(0)", test_barrier_order_and_try},
         {"barrier indices and action", test_barrier},
         {"barrier timeout, reset, abort", test_barrier_break_reset_abort},
         {"bad input", test_bad_input},

@@ -109,7 +109,7 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
             rc = px_sys_error(errno);
         else if (st.st_size <= 0)
             rc = MPROC_EINVAL;
-        else if (size == 0 || size > (size_t)st.st_size)
+        else
             size = (size_t)st.st_size; /* Python ignores the size on attach */
     }
     if (rc == 0) {

@@ -144,7 +144,7 @@ static named_header *header_of(char *view)
     return hdr;
 }
 
-static int attach_named(const wchar_t *wname, size_t size, be_shm **out)
+static int attach_named(const wchar_t *wname, be_shm **out)
 {
     HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
     if (!h) {
@@ -163,7 +163,7 @@ static int attach_named(const wchar_t *wname, size_t size, be_shm **out)
         return MPROC_ENOENT;
     }
     s->addr = s->view + NAMED_HEADER;
-    s->size = size == 0 || size > hdr->size ? (size_t)hdr->size : size; /* as POSIX */
+    s->size = (size_t)hdr->size; /* Python ignores the size on attach */
     return 0;
 }
 
@@ -173,7 +173,7 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
         return MPROC_EINVAL;
     wchar_t wname[SECTION_NAME_CAP];
     section_name(wname, name);
-    return create ? create_named(wname, size, out) : attach_named(wname, size, out);
+    return create ? create_named(wname, size, out) : attach_named(wname, out);
 }
 
 int be_shm_unlink(const char *name)
