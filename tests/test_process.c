@@ -101,6 +101,28 @@ static int t_leave_daemon(const mproc_args *a)
     return 0; /* d is neither joined nor freed: the exit path handles it */
 }
 
+/* args: path, seconds. Sleeps, then creates the file. */
+static int t_nap_then_touch(const mproc_args *a)
+{
+    test_sleep(mproc_args_double(a, 1));
+    FILE *f = fopen(mproc_args_str(a, 0), "w");
+    return f && fclose(f) == 0 ? 0 : 1;
+}
+
+/* args: path. Starts a non-daemonic t_nap_then_touch(path, 0.5) and
+ * returns at once: on the way out it must be joined (Python's
+ * _exit_function), so the file exists once this process has ended. */
+static int t_leave_child(const mproc_args *a)
+{
+    mproc_args *ca = mproc_args_new();
+    mproc_args_add_str(ca, mproc_args_str(a, 0));
+    mproc_args_add_double(ca, 0.5);
+    static mproc_process *c; /* reachable at exit (leak checkers) */
+    c = mproc_process_new(t_nap_then_touch, ca, NULL, NULL);
+    mproc_args_free(ca);
+    return c && mproc_process_start(c) == 0 ? 0 : 1;
+}
+
 /* Like t_leave_daemon, but leaves through exit(): the atexit path. */
 static int t_leave_daemon_exit(const mproc_args *a)
 {
@@ -280,6 +302,10 @@ static void test_join_timeout_then_terminate(void)
     CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ERUNNING);
     CHECK_RC(mproc_process_close(p), MPROC_ERUNNING);
     CHECK_RC(mproc_process_terminate(p), 0);
+    /* Right after terminate, before it is reaped: running or -15, never a
+     * stale or made-up code. */
+    int rc = mproc_process_exitcode(p, &code);
+    CU_ASSERT_TRUE(rc == MPROC_ERUNNING || (rc == 0 && code == -15));
     CHECK_RC(mproc_process_join(p, 60), 0);
     CU_ASSERT_EQUAL(exitcode_of(p), -15);
     CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
@@ -288,6 +314,40 @@ static void test_join_timeout_then_terminate(void)
     CU_ASSERT_EQUAL(exitcode_of(p), -15);
     mproc_process_free(p);
 }
+
+#ifndef _WIN32
+/* args: event. Ignores SIGTERM, says so, sleeps. */
+static int t_ignore_term(const mproc_args *a)
+{
+    signal(SIGTERM, SIG_IGN);
+    mproc_event_set(mproc_args_obj(a, 0));
+    test_sleep(30);
+    return 0;
+}
+
+/* terminate() is SIGTERM, which a child may ignore (as in Python): it
+ * keeps running and its exit code is not made up; kill() still ends it. */
+static void test_terminate_ignored(void)
+{
+    mproc_event *ready = mproc_event_new(NULL);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, ready);
+    mproc_process *p = start(t_ignore_term, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_event_wait(ready, 60), 0);
+    CHECK_RC(mproc_process_terminate(p), 0);
+    CHECK_RC(mproc_process_join(p, 0.3), MPROC_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
+    int code;
+    CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ERUNNING);
+    CHECK_RC(mproc_process_kill(p), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), -9);
+    mproc_process_free(p);
+    mproc_event_free(ready);
+}
+#endif
 
 static void test_killed_by_signal(void)
 {
@@ -474,6 +534,24 @@ static void test_daemon(void)
             test_sleep(0.05);
         CU_ASSERT_TRUE(gone);
     }
+
+    /* A non-daemonic child left behind is joined on the way out. */
+    char path[] = "mproc_test_nd_XXXXXX";
+    CU_ASSERT_EQUAL_FATAL(make_temp(path), 0);
+    remove(path);
+    mproc_args *la = mproc_args_new();
+    mproc_args_add_str(la, path);
+    p = start(t_leave_child, la, NULL);
+    mproc_args_free(la);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 0);
+    mproc_process_free(p);
+    FILE *nf = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL(nf); /* the grandchild had finished */
+    if (nf)
+        fclose(nf);
+    remove(path);
 
     mproc_process *q = mproc_process_new(t_noop, NULL, NULL, NULL);
     CHECK_RC(mproc_process_set_daemon(q, 1), 0);
@@ -728,6 +806,9 @@ int main(int argc, char **argv)
         {"join timeout, then terminate", test_join_timeout_then_terminate},
         {"kill", test_kill},
         {"killed by a signal", test_killed_by_signal},
+#ifndef _WIN32
+        {"terminate ignored by the child", test_terminate_ignored},
+#endif
         {"only the creator may wait or signal", test_only_creator_may_wait},
         {"threads start children concurrently", test_threads_start_children},
         {"join forever waits for exit", test_join_forever_waits_for_exit},
