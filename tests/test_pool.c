@@ -518,6 +518,46 @@ static void test_map_async_callback(void)
     finish(p);
 }
 
+typedef struct map_outcome {
+    int done, errors, last_err;
+} map_outcome;
+
+static void on_outcome_done(mproc_async *r, void *ctx)
+{
+    (void)r;
+    ((map_outcome *)ctx)->done++;
+}
+
+static void on_outcome_error(mproc_async *r, int err, void *ctx)
+{
+    (void)r;
+    ((map_outcome *)ctx)->errors++;
+    ((map_outcome *)ctx)->last_err = err;
+}
+
+/* A failing map_async calls error_callback once (not once per failed
+ * item), never callback, and get gives the failure. */
+static void test_map_async_error_callback(void)
+{
+    mproc_pool *p = pool(2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    map_outcome oc = {0, 0, 0};
+    mproc_async_opts o = {on_outcome_done, on_outcome_error, &oc};
+    int64_t in[25], out[25];
+    for (int i = 0; i < 25; i++)
+        in[i] = i + 1; /* 10 and 20 fail */
+    int err;
+    mproc_async *r = mproc_pool_map_async(p, square_but_tens, in, 25, sizeof *in, out, sizeof *out, 1, &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CHECK_RC(mproc_async_get(r, 60, NULL, NULL), MPROC_ETASK);
+    CU_ASSERT_EQUAL(oc.errors, 1);
+    CU_ASSERT_EQUAL(oc.done, 0);
+    CU_ASSERT_EQUAL(oc.last_err, MPROC_ETASK);
+    CU_ASSERT_EQUAL(mproc_async_successful(r), 0);
+    mproc_async_free(r);
+    finish(p);
+}
+
 static void test_manager_proxies_in_tasks(void)
 {
     int err;
@@ -1057,6 +1097,7 @@ int main(int argc, char **argv)
         {"apply_async callbacks", test_apply_async_callbacks},
         {"async timeout", test_async_timeout},
         {"map_async callback", test_map_async_callback},
+        {"map_async error callback once", test_map_async_error_callback},
         {"manager proxies in tasks (seed 004)", test_manager_proxies_in_tasks},
         {"imap order", test_imap_order},
         {"imap next with a timeout", test_imap_next_timeout},
