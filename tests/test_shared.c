@@ -104,6 +104,34 @@ static int t_shm_child(const mproc_args *a)
     return 0;
 }
 
+/* args: name. Creates the segment and leaves without closing or
+ * unlinking it. */
+static int t_shm_leak(const mproc_args *a)
+{
+    mproc_shm *s = mproc_shm_open(mproc_args_str(a, 0), 64, 1, NULL);
+    return s ? 0 : 1;
+}
+
+/* A segment whose creator never unlinked it is unlinked when the creator
+ * exits (Python's resource tracker does the same, with a warning). */
+static void test_shared_memory_unlinked_at_exit(void)
+{
+    char name[32];
+    snprintf(name, sizeof name, "mproc_leak_%ld", mproc_current_pid());
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_str(a, name);
+    CU_ASSERT_EQUAL(test_finish(test_start(t_shm_leak, a, NULL)), 0);
+    mproc_args_free(a);
+    int err = 0;
+    mproc_shm *s = mproc_shm_open(name, 0, 0, &err);
+    CU_ASSERT_PTR_NULL(s);
+    CHECK_RC(err, MPROC_ENOENT);
+    if (s) {
+        mproc_shm_unlink(s);
+        mproc_shm_close(s);
+    }
+}
+
 static void test_shared_memory(void)
 {
     char name[32];
@@ -317,6 +345,7 @@ int main(int argc, char **argv)
         {"typecodes", test_typecodes},
         {"value and array in a child", test_value_array_in_child},
         {"shared memory", test_shared_memory},
+        {"shared memory unlinked at its creator's exit", test_shared_memory_unlinked_at_exit},
         {"no leaks", test_no_leaks},
         {NULL, NULL},
     };
