@@ -213,6 +213,13 @@ static void test_map_squares(void)
     /* one item, and none */
     CHECK_RC(mproc_pool_map(p, square, in + 3, 1, sizeof(int64_t), out, sizeof(int64_t), 0), 0);
     CU_ASSERT_EQUAL(out[0], 9);
+    /* Pool() with no processes given: one worker per usable CPU */
+    mproc_pool *dflt = pool(0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dflt);
+    CU_ASSERT_EQUAL(mproc_pool_processes(dflt), mproc_cpu_count());
+    CHECK_RC(mproc_pool_map(dflt, square, in, 10, sizeof(int64_t), out, sizeof(int64_t), 0), 0);
+    CU_ASSERT_EQUAL(out[9], 81);
+    finish(dflt);
     CHECK_RC(mproc_pool_map(p, square, NULL, 0, sizeof(int64_t), NULL, sizeof(int64_t), 0), 0);
     finish(p);
 }
