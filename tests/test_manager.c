@@ -733,6 +733,15 @@ static void test_shutdown(void)
     CHECK_RC(mproc_manager_shutdown(m), 0);
     CU_ASSERT_PTR_NULL(mproc_manager_process(m)); /* joined */
     CHECK_RC(mproc_mlist_append(l, mproc_mv_int(1)), MPROC_EBROKEN);
+    /* nothing new after shutdown: no object, no connection */
+    int err = 0;
+    CU_ASSERT_PTR_NULL(mproc_manager_dict(m, &err));
+    CHECK_RC(err, MPROC_EBROKEN);
+    size_t keylen = 0;
+    const void *key = mproc_manager_authkey(m, &keylen);
+    err = 0;
+    CU_ASSERT_PTR_NULL(mproc_manager_connect(mproc_manager_address(m), key, keylen, &err));
+    CHECK_RC(err, MPROC_ESYS); /* nobody listens there (mproc.h) */
     mproc_mlist_free(l);
     mproc_manager_free(m);
 }
