@@ -650,6 +650,19 @@ static void test_close(void)
     CHECK_RC(mproc_process_exitcode(p, &code), MPROC_ESTATE);
     CHECK_RC(mproc_process_kill(p), MPROC_ESTATE);
     mproc_process_free(p);
+
+    /* ended but never joined: close reaps it and succeeds (Python checks
+     * poll(), not join) */
+    p = start(t_noop, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int rc = MPROC_ERUNNING;
+    for (int i = 0; i < 600 && rc == MPROC_ERUNNING; i++) {
+        test_sleep(0.05);
+        rc = mproc_process_close(p);
+    }
+    CHECK_RC(rc, 0);
+    CHECK_RC(mproc_process_join(p, 0), MPROC_ESTATE);
+    mproc_process_free(p);
 }
 
 static void test_bad_input(void)
