@@ -116,6 +116,40 @@ static void test_keys(void)
 }
 
 #ifndef _WIN32
+static TEST_THREAD_FN(connect_and_wait)
+{
+    int err = 0;
+    mproc_conn *c = mproc_client(arg, NULL, 0, &err);
+    void *buf;
+    size_t len;
+    if (c && mproc_conn_recv_bytes(c, &buf, &len, MPROC_NOLIMIT) == 0) /* until the server closes */
+        mproc_free(buf);
+    mproc_conn_free(c);
+    return 0;
+}
+
+/* A listener's port can be bound again at once after it closed, although
+ * its side of a finished connection lingers in TIME_WAIT: SO_REUSEADDR,
+ * as Python's Listener sets on POSIX. */
+static void test_port_reused_at_once(void)
+{
+    mproc_listener *l = listen_on("tcp://127.0.0.1:0", NULL);
+    char addr[64];
+    snprintf(addr, sizeof addr, "%s", mproc_listener_address(l));
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, connect_and_wait, addr), 0);
+    int err = 0;
+    mproc_conn *c = mproc_listener_accept(l, 30, &err);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    mproc_conn_free(c); /* the server side closes first: it is the one in TIME_WAIT */
+    test_thread_join(&t);
+    mproc_listener_free(l);
+    mproc_listener *again = mproc_listener_new(addr, NULL, 0, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL(again);
+    mproc_listener_free(again);
+}
+
 static void test_unix_with_key(void)
 {
     char path[128], address[160];
@@ -305,6 +339,7 @@ int main(int argc, char **argv)
         {"no key, empty key, long key", test_keys},
 #ifndef _WIN32
         {"unix socket with a key; file removed", test_unix_with_key},
+        {"a closed listener's port is bound again at once", test_port_reused_at_once},
 #endif
         {"wrong key: MPROC_EAUTH on both sides", test_wrong_key},
         {"keyed client, keyless listener: timeout", test_keyed_client_keyless_listener},
