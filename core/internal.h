@@ -32,6 +32,9 @@ const char *core_method_name(int method);
 int core_method_from_name(const char *name); /* 0 if unknown */
 const char *core_identity(void);      /* "" in the main process */
 unsigned long core_next_child_number(void);
+/* Names a new process after its role, as Python does ("SyncManager-3":
+ * the prefix and the process's identity). */
+int core_process_name_as(mproc_process *p, const char *prefix);
 void core_become_child(const core_child_desc *d);
 void core_saved_argv(int *argc, char ***argv);
 

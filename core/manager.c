@@ -55,11 +55,12 @@ static int start_server(mproc_manager *m, const mproc_manager_opts *o, const voi
         !(rc = mproc_args_add_bytes(a, key, keylen)) && !(rc = mproc_args_add_int(a, be_getpid())))
         rc = mproc_args_add_obj(a, w);
     mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
-    po.name = "SyncManager";
     po.daemon = 1; /* ends with us even if nobody calls shutdown */
     po.start_method = o ? o->start_method : NULL;
     if (!rc)
         m->server = mproc_process_new(core_manager_serve, a, &po, &rc);
+    if (!rc)
+        rc = core_process_name_as(m->server, "SyncManager");
     if (!rc)
         rc = mproc_process_start(m->server);
     mproc_args_free(a);

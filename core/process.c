@@ -122,6 +122,18 @@ out:
     return p;
 }
 
+int core_process_name_as(mproc_process *p, const char *prefix)
+{
+    char buf[320];
+    snprintf(buf, sizeof buf, "%s-%s", prefix, p->identity);
+    char *n = core_strdup(buf);
+    if (!n)
+        return MPROC_ENOMEM;
+    free(p->name);
+    p->name = n;
+    return 0;
+}
+
 /* Checks common to every call on a process: not NULL, not closed, made by
  * this process (a forked child holds copies of its parent's objects). */
 static int usable(const mproc_process *p)

@@ -728,6 +728,9 @@ static void test_shutdown(void)
 {
     mproc_manager *m = start();
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* named after its role and identity, as Python's "SyncManager-N" */
+    const char *name = mproc_process_name(mproc_manager_process(m));
+    CU_ASSERT_TRUE(name && strncmp(name, "SyncManager-", 12) == 0 && name[12] >= '1' && name[12] <= '9');
     mproc_mlist *l = mproc_manager_list(m, NULL);
     CHECK_RC(mproc_manager_shutdown(m), 0);
     CHECK_RC(mproc_manager_shutdown(m), 0);
