@@ -673,8 +673,11 @@ MPROC_API void mproc_imap_free(mproc_imap *);
  * one msgpack request and one reply per call (docs/manager.md). Each call
  * is atomic on the server. Proxies go to children with mproc_args_add_obj
  * (the child connects on first use, one connection per process and thread
- * at a time). A server that is gone gives MPROC_EBROKEN, never a hang; a
- * client that dies does not disturb it (a Lock it held is released and the
+ * at a time). A server that is gone gives MPROC_EBROKEN, never a hang; one
+ * that is alive but does not answer (stopped, or a remote host that
+ * vanished) gives MPROC_ETIMEDOUT after the reply timeout (30 s, or
+ * MPROC_MANAGER_TIMEOUT seconds from the environment; beyond a blocking
+ * call's own timeout); a client that dies does not disturb it (a Lock it held is released and the
  * next acquirer gets MPROC_EOWNERDEAD). Server objects live as long as the
  * server. */
 typedef struct mproc_manager mproc_manager;
