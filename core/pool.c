@@ -82,13 +82,13 @@ int pool_worker_start(mproc_pool *p, pool_worker *w)
         (rc = mproc_args_add_obj(a, p->progress)) || (rc = mproc_args_add_int(a, w - p->workers)))
         goto out;
     ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
-    char name[64];
-    snprintf(name, sizeof name, "%s-%u", worker_prefix(p->method), ++p->worker_seq);
-    mproc_process_opts o = {name, 1, p->method};
+    mproc_process_opts o = {NULL, 1, p->method};
     w->proc = mproc_process_new(core_pool_worker_main, a, &o, &rc);
     if (!w->proc)
         goto out;
-    if ((rc = mproc_process_start(w->proc))) {
+    /* Python's names: the role and the process's identity, so the number
+     * counts every child of this process (ForkPoolWorker-3) */
+    if ((rc = core_process_name_as(w->proc, worker_prefix(p->method))) || (rc = mproc_process_start(w->proc))) {
         mproc_process_free(w->proc);
         w->proc = NULL;
         goto out;

@@ -191,7 +191,6 @@ struct mproc_pool {
     mproc_async *done;       /* ready when the handler has finished */
     long creator_pid;
     pool_fnref *fns;         /* every function located so far */
-    unsigned worker_seq;     /* for worker names */
     const pool_transport *tr;/* NULL: worker processes */
     void *tr_ctx;            /* the transport's */
 };
