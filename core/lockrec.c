@@ -3,7 +3,6 @@
  * the caller holds the lock, and a release by anyone else is refused.
  * Owner and count are only ever written by the holder, under the mutex, and
  * a thread only needs to recognise its own writes: relaxed atomics do. */
-#include "spin.h"
 #include "sync.h"
 
 static int mine(lockrec *l)
@@ -25,38 +24,6 @@ void lockrec_destroy(lockrec *l) { be_mutex_destroy(&l->m); }
 
 int lockrec_is_mine(lockrec *l) { return atomic_load_explicit(&l->count, memory_order_relaxed) > 0 && mine(l); }
 
-/* Contended acquisitions spin briefly before they sleep (spin.h): a
- * holder usually lets go within microseconds. One spinner per process. */
-static core_spinner lock_spin;
-
-typedef struct lock_try {
-    be_mutex *m;
-    int rc;
-} lock_try;
-
-static int try_lock(void *arg)
-{
-    lock_try *t = arg;
-    int rc = be_mutex_lock(t->m, 0);
-    if (rc == MPROC_ETIMEDOUT)
-        return 0;
-    t->rc = rc; /* 0 or MPROC_EOWNERDEAD: taken; or an error */
-    return 1;
-}
-
-static int take(be_mutex *m, double timeout)
-{
-    int rc = be_mutex_lock(m, 0); /* the uncontended case costs one try */
-    if (rc != MPROC_ETIMEDOUT || timeout == 0)
-        return rc;
-    double deadline = core_deadline(timeout);
-    lock_try t = {m, 0};
-    int r = core_spin_probe(&lock_spin, timeout, try_lock, &t);
-    if (r > 0)
-        return t.rc;
-    return r < 0 ? r : be_mutex_lock(m, core_remaining(deadline));
-}
-
 int lockrec_acquire(lockrec *l, double timeout)
 {
     if (l->recursive && lockrec_is_mine(l)) {
@@ -65,7 +32,7 @@ int lockrec_acquire(lockrec *l, double timeout)
         atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed);
         return 0;
     }
-    int rc = take(&l->m, timeout);
+    int rc = be_mutex_lock(&l->m, timeout);
     if (rc == 0 || rc == MPROC_EOWNERDEAD) {
         atomic_store_explicit(&l->owner_pid, (uint64_t)be_getpid(), memory_order_relaxed);
         atomic_store_explicit(&l->owner_tid, be_thread_id(), memory_order_relaxed);

@@ -52,11 +52,6 @@ static int spin(core_spinner *sp, double timeout, probe_fn probe, void *arg)
     return 0;
 }
 
-int core_spin_probe(core_spinner *sp, double timeout, int (*probe)(void *arg), void *arg)
-{
-    return spin(sp, timeout, probe, arg);
-}
-
 static int probe_stream(void *s) { return be_stream_poll(s, 0); }
 
 int core_spin_stream(core_spinner *sp, be_stream *s, double timeout)

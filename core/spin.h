@@ -35,10 +35,6 @@ int core_spin_stream(core_spinner *sp, be_stream *s, double timeout);
 /* The same over a be_wait set: > 0 items ready (their flags set). */
 int core_spin_wait(core_spinner *sp, be_wait_item *items, size_t n, double timeout);
 
-/* The same with any probe: > 0 ready (stops), 0 not yet, < 0 an error
- * (stops); it must not block. */
-int core_spin_probe(core_spinner *sp, double timeout, int (*probe)(void *arg), void *arg);
-
 /* The same for a semaphore: 1 when it was taken (be_sem_wait(sem, 0)
  * succeeded), 0 when the caller should block as usual. */
 int core_spin_sem(core_spinner *sp, be_sem *sem, double timeout);
