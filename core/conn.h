@@ -16,6 +16,9 @@ mproc_conn *core_conn_wrap(be_stream *s, unsigned flags, int *err);
  * middle of a message the connection is out of step and refuses more. */
 int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double timeout);
 int core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, double timeout);
+/* mproc_conn_recv_bytes (no length limit) within timeout: MPROC_ETIMEDOUT
+ * when no message began in time (the stream is left as it was). */
+int core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, double timeout);
 
 /* References that keep the handle's memory (not the OS object) alive:
  * mproc_args holds one per item. The last release closes and frees. */

@@ -458,6 +458,15 @@ int mproc_conn_recv_bytes_into(mproc_conn *c, void *buf, size_t cap, size_t *len
     return rc;
 }
 
+int core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, double timeout)
+{
+    sink k = {NULL, MPROC_NOLIMIT, 1, 0, NULL, 0};
+    int rc = recv_msg(c, &k, timeout);
+    *buf = rc == 0 ? k.out : NULL;
+    *len = rc == 0 ? k.len : 0;
+    return rc;
+}
+
 int core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, double timeout)
 {
     sink k = {buf, cap, 0, 0, NULL, 0};

@@ -250,10 +250,8 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     rc = mproc_conn_send_bytes(conn, c->sb.data, c->sb.size);
     /* A blocking call's reply comes within its timeout; the slack covers a
      * busy server. A server that died closes the socket: MPROC_EOS. */
-    if (rc == 0 && wait >= 0 && (rc = mproc_conn_poll(conn, wait + mgr_reply_slack())) >= 0)
-        rc = rc == 1 ? 0 : MPROC_ETIMEDOUT;
     if (rc == 0)
-        rc = mproc_conn_recv_bytes(conn, &c->buf, &len, MPROC_NOLIMIT);
+        rc = core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mgr_reply_slack() : MPROC_FOREVER);
     if (rc) {
         mproc_conn_free(conn); /* out of step or dead */
         return rc == MPROC_ETIMEDOUT ? rc : MPROC_EBROKEN;

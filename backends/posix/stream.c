@@ -80,11 +80,8 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
     int bounded = timeout >= 0;
     char *p = buf;
     while (len) {
-        if (bounded) {
-            int r = px_poll_in(s->fd, core_remaining(deadline));
-            if (r <= 0)
-                return r < 0 ? r : MPROC_ETIMEDOUT;
-        }
+        /* Bounded: a read that does not wait first (the data is usually
+         * there already), a poll only when it found nothing (below). */
         ssize_t n = read_once(s, p, len, bounded);
         if (n == 0)
             return MPROC_EOS;
@@ -92,8 +89,9 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                /* Another reader took the data, or someone made the
-                 * descriptor non-blocking: wait for more. */
+                /* Nothing there yet (a bounded read), another reader
+                 * took the data, or someone made the descriptor
+                 * non-blocking: wait for more. */
                 int r = px_poll_in(s->fd, core_remaining(deadline));
                 if (r <= 0)
                     return r < 0 ? r : MPROC_ETIMEDOUT;
