@@ -39,8 +39,7 @@ int condrec_wait(condrec *c, lockrec *l, double timeout)
      * that comes in between must see us, or its wake-up is lost. */
     be_sem_post(&c->sleeping);
     uint32_t levels = lockrec_release_all(l);
-    double deadline = core_deadline(timeout);
-    int rc = core_spin_sem(&cond_spin, &c->wait, timeout) ? 0 : be_sem_wait(&c->wait, core_remaining(deadline));
+    int rc = core_wait_sem(&cond_spin, &c->wait, timeout);
     be_sem_post(&c->woken);
     int rc2 = lockrec_restore(l, levels);
     return rc ? rc : (rc2 == MPROC_EOWNERDEAD ? rc2 : 0);

@@ -330,16 +330,14 @@ static int discard(mproc_conn *c, uint64_t n, double deadline)
 /* The length of the next framed message. */
 static int read_frame_header(mproc_conn *c, uint64_t *n, double deadline, int *out_of_step)
 {
-    int r = core_spin_stream(&c->spin, c->s, core_remaining(deadline));
+    /* Bounded: wait for the first byte first, so that a timeout leaves
+     * the stream where it was. Unbounded: the read below waits. */
+    int r = deadline >= 0 ? core_poll_stream(&c->spin, c->s, core_remaining(deadline))
+                          : core_spin_stream(&c->spin, c->s, MPROC_FOREVER);
     if (r < 0)
         return r;
-    if (r == 0 && deadline >= 0) {
-        /* Wait for the first byte first: a timeout then leaves the
-         * stream where it was. */
-        r = be_stream_poll(c->s, core_remaining(deadline));
-        if (r <= 0)
-            return r < 0 ? r : MPROC_ETIMEDOUT;
-    }
+    if (r == 0 && deadline >= 0)
+        return MPROC_ETIMEDOUT;
     int corrupt = 0;
     int rc = read_header(c, n, deadline, &corrupt);
     if (rc)
@@ -484,8 +482,8 @@ int mproc_conn_poll(mproc_conn *c, double timeout)
         rc = MPROC_EINVAL;
     else if (atomic_load(&c->read_ended))
         rc = MPROC_ECLOSED;
-    else if ((rc = core_spin_stream(&c->spin, c->s, timeout)) == 0)
-        rc = be_stream_poll(c->s, timeout);
+    else
+        rc = core_poll_stream(&c->spin, c->s, timeout);
     conn_leave(c);
     return rc;
 }

@@ -300,9 +300,7 @@ static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size
         return 0;
     }
     if (S->nconns == 1) { /* the common case, without building a poll set */
-        int r = core_spin_stream(&S->spin, S->conns[0]->s, timeout);
-        if (r == 0)
-            r = be_stream_poll(S->conns[0]->s, timeout);
+        int r = core_poll_stream(&S->spin, S->conns[0]->s, timeout);
         if (r == 1)
             read_one(S, S->conns[0]);
         return r < 0 ? r : 0;
@@ -317,9 +315,7 @@ static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size
     size_t k = S->nconns;
     for (size_t i = 0; i < k; i++)
         (*items)[i] = (be_wait_item){S->conns[i]->s, NULL, 0};
-    int r = core_spin_wait(&S->spin, *items, k, timeout);
-    if (r == 0)
-        r = be_wait(*items, k, timeout);
+    int r = core_wait_set(&S->spin, *items, k, timeout);
     for (size_t i = 0; r > 0 && i < k; i++)
         if ((*items)[i].ready)
             read_one(S, S->conns[i]);

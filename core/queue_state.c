@@ -89,8 +89,7 @@ int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
         slice = rem;
     s->waiting[w]++;
     q_unlock(s);
-    if (!core_spin_sem(&q->spin, &s->sem[w], slice))
-        be_sem_wait(&s->sem[w], core_remaining(now + slice));
+    core_wait_sem(&q->spin, &s->sem[w], slice);
     q_lock(s);
     s->waiting[w]--;
     return 0;

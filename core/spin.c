@@ -59,6 +59,13 @@ int core_spin_stream(core_spinner *sp, be_stream *s, double timeout)
     return spin(sp, timeout, probe_stream, s);
 }
 
+int core_poll_stream(core_spinner *sp, be_stream *s, double timeout)
+{
+    double deadline = core_deadline(timeout);
+    int r = spin(sp, timeout, probe_stream, s);
+    return r != 0 ? r : be_stream_poll(s, core_remaining(deadline));
+}
+
 typedef struct wait_set {
     be_wait_item *items;
     size_t n;
@@ -70,15 +77,18 @@ static int probe_set(void *arg)
     return be_wait(w->items, w->n, 0);
 }
 
-int core_spin_wait(core_spinner *sp, be_wait_item *items, size_t n, double timeout)
+int core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout)
 {
+    double deadline = core_deadline(timeout);
     wait_set w = {items, n};
-    return spin(sp, timeout, probe_set, &w);
+    int r = spin(sp, timeout, probe_set, &w);
+    return r != 0 ? r : be_wait(items, n, core_remaining(deadline));
 }
 
 static int probe_sem(void *sem) { return be_sem_wait(sem, 0) == 0; }
 
-int core_spin_sem(core_spinner *sp, be_sem *sem, double timeout)
+int core_wait_sem(core_spinner *sp, be_sem *sem, double timeout)
 {
-    return spin(sp, timeout, probe_sem, sem);
+    double deadline = core_deadline(timeout);
+    return spin(sp, timeout, probe_sem, sem) ? 0 : be_sem_wait(sem, core_remaining(deadline));
 }

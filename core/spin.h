@@ -32,11 +32,10 @@ double core_spin_window(void);
  * of be_stream_poll. */
 int core_spin_stream(core_spinner *sp, be_stream *s, double timeout);
 
-/* The same over a be_wait set: > 0 items ready (their flags set). */
-int core_spin_wait(core_spinner *sp, be_wait_item *items, size_t n, double timeout);
-
-/* The same for a semaphore: 1 when it was taken (be_sem_wait(sem, 0)
- * succeeded), 0 when the caller should block as usual. */
-int core_spin_sem(core_spinner *sp, be_sem *sem, double timeout);
+/* Spin, then block for what is left of timeout: be_stream_poll,
+ * be_wait and be_sem_wait with spinning first, and their results. */
+int core_poll_stream(core_spinner *sp, be_stream *s, double timeout);
+int core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout);
+int core_wait_sem(core_spinner *sp, be_sem *sem, double timeout);
 
 #endif
