@@ -754,11 +754,7 @@ static void test_environment_inherited(void)
 {
     char value[64];
     snprintf(value, sizeof value, "v-%ld", mproc_current_pid());
-#ifdef _WIN32
-    _putenv_s("MPROC_TEST_ENV", value);
-#else
-    setenv("MPROC_TEST_ENV", value, 1);
-#endif
+    test_setenv("MPROC_TEST_ENV", value);
     mproc_args *a = mproc_args_new();
     mproc_args_add_str(a, "MPROC_TEST_ENV");
     mproc_args_add_str(a, value);

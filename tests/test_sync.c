@@ -528,20 +528,12 @@ static int barrier_action(void)
 
 static int failing_action(void) { return 1; }
 
-static void set_env(const char *k, const char *v)
-{
-#ifdef _WIN32
-    _putenv_s(k, v);
-#else
-    setenv(k, v, 1);
-#endif
-}
 
 static void test_barrier(void)
 {
     mproc_shm *counter = mproc_shm_open(NULL, sizeof(int), 1, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(counter);
-    set_env("MPROC_TEST_ACTION_SHM", mproc_shm_name(counter));
+    test_setenv("MPROC_TEST_ACTION_SHM", mproc_shm_name(counter));
     mproc_barrier_opts o = MPROC_BARRIER_OPTS_INIT;
     o.action = barrier_action;
     mproc_barrier *b = mproc_barrier_new(4, &o, NULL);
