@@ -113,6 +113,14 @@ void be_proc_free(be_proc *);
  * handlers run). */
 void be_exit(int code);
 
+/* The backend's own teardown: the last step of a process's end, after
+ * every core exit hook (hooks.h). Backend calls made later (by threads the
+ * program left running) fail cleanly instead of touching what was torn
+ * down; a call still inside the backend when it runs is waited for
+ * briefly, and if it does not leave, the teardown is skipped (the OS
+ * reclaims it all a moment later). */
+void be_shutdown(void);
+
 /* ------------------------------------------------- code location (spawn) */
 
 /* Where a function lives, as plain data that another run of the same

@@ -36,10 +36,8 @@ void core_conn_unhold(mproc_conn *c);
 /* Handles only this process may hold (a pool's ends of its workers'
  * pipes): a forked child closes its copies at once, so that the peer sees
  * the end of the stream when this process closes them or dies (Python's
- * util.register_after_fork). core_conn_close_parent_only runs in every
- * forked child. */
+ * util.register_after_fork): a new-child hook closes them. */
 int core_conn_parent_only(mproc_conn *c);
-void core_conn_close_parent_only(void);
 
 /* In a child: a connection on the index-th stream its parent handed over. */
 mproc_conn *core_conn_inherit(size_t index, unsigned flags, int *err);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "gate.h"
+#include "hooks.h"
 #include "object.h"
 #include "spin.h"
 
@@ -146,8 +147,12 @@ typedef struct parent_only {
 } parent_only;
 static parent_only *parent_only_list; /* under be_core_lock */
 
+static void close_parent_only(void);
+static core_hook close_hook = CORE_HOOK_INIT(close_parent_only, 0);
+
 int core_conn_parent_only(mproc_conn *c)
 {
+    core_child_hook_add(&close_hook);
     parent_only *e = malloc(sizeof *e);
     if (!e)
         return MPROC_ENOMEM;
@@ -177,7 +182,7 @@ static void forget_parent_only(mproc_conn *c)
     be_core_unlock();
 }
 
-void core_conn_close_parent_only(void)
+static void close_parent_only(void)
 {
     /* Only the forking thread exists here, and it held be_core_lock while
      * it forked: the list is whole, and no call is inside any handle (the

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "hooks.h"
 #include "internal.h"
+#include "object.h"
 
 static struct {
     atomic_int inited;
@@ -44,12 +45,10 @@ int core_method_from_name(const char *name)
     return 0;
 }
 
-/* What a process does on its way out, whether main or child. */
-static void at_exit(void)
-{
-    core_children_at_exit();
-    core_shm_at_exit();
-}
+/* What a process does on its way out, whether main or child: the exit
+ * hooks the subsystems registered, in their phases, then the backend's
+ * own teardown (hooks.h). */
+static void at_exit(void) { core_run_exit_hooks(); }
 
 /* Everything that must happen once per program image, whether or not the
  * user called mproc_init. */
@@ -64,8 +63,8 @@ static void init_once(int *argc, char ***argv, void **payload, size_t *len, int 
     int env = core_method_from_name(getenv("MPROC_START_METHOD"));
     if (env && be_method_supported(env))
         atomic_store(&cur.default_method, env);
-    /* Registered first: backend helper processes (the forkserver) never
-     * return from be_init, and their children need the exit path too. */
+    /* Registered before be_init: backend helper processes (the forkserver)
+     * never return from it, and their children need the exit path too. */
     atexit(at_exit);
     *role = be_init(argc, argv, payload, len);
     if (argc && argv) {
@@ -113,6 +112,7 @@ static void child_run(core_child_desc *d)
 
 void core_child_main(const void *payload, size_t len)
 {
+    core_handles_after_fork();
     core_child_desc d;
     if (core_desc_decode(payload, len, &d) != 0) {
         fprintf(stderr, "mproc: corrupt child payload (%zu bytes); exiting\n", len);
@@ -152,10 +152,7 @@ int mproc_init(int *argc, char ***argv)
 
 void core_become_child(const core_child_desc *d)
 {
-    core_children_forget();
-    if (d->method == BE_FORK)
-        core_conn_close_parent_only();
-    core_manager_forget();
+    core_run_child_hooks();
     cur.name = d->name;
     cur.identity = d->identity;
     cur.parent_pid = d->parent_pid;

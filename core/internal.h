@@ -38,14 +38,9 @@ int core_process_name_as(mproc_process *p, const char *prefix);
 void core_become_child(const core_child_desc *d);
 void core_saved_argv(int *argc, char ***argv);
 
-/* Children bookkeeping (process.c). */
-void core_children_forget(void);      /* in a new child: the parent's children are not ours */
-void core_children_at_exit(void);     /* terminate daemons, join the rest, reap */
-void core_shm_at_exit(void);          /* unlink named segments we created (shm.c) */
 /* The mproc_shm segment mapped here that holds [p, p + len): its name and
  * p's offset in it, or MPROC_ENOENT. */
 int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset);
-void core_manager_forget(void);       /* in a new child: drop the parent's manager connections */
 /* The child behind a sentinel (mproc_process_sentinel): MPROC_ECLOSED
  * once the process was closed, MPROC_ESTATE when not started here. */
 int core_sentinel_proc(void *sentinel, be_proc **out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks.h"
 #include "manager.h"
 
 #define MGR_KEY_LEN 32          /* like Python's process authkey */
@@ -16,7 +17,60 @@ struct mproc_manager {
     mproc_process *server; /* NULL when attached */
     mgr_client *cl;
     int shut;
+    long creator_pid;
+    int exit_done;                  /* the exit hook has dealt with it */
+    struct mproc_manager *live_next; /* servers this process started */
 };
+
+static int shutdown_within(mproc_manager *m, double timeout);
+
+/* Managers whose server this process started, under be_core_lock. At exit
+ * each server is shut down (Python's manager finalizer): asked to stop,
+ * then terminated after a grace. The handles stay valid. */
+static mproc_manager *live_managers;
+#define EXIT_SHUTDOWN_TIMEOUT 2.0
+
+static mproc_manager *next_to_stop(void)
+{
+    long me = be_getpid();
+    be_core_lock();
+    mproc_manager *m = live_managers;
+    while (m && (m->exit_done || m->creator_pid != me))
+        m = m->live_next;
+    if (m)
+        m->exit_done = 1;
+    be_core_unlock();
+    return m;
+}
+
+static void stop_live_servers(void)
+{
+    for (mproc_manager *m; (m = next_to_stop()) != NULL;)
+        shutdown_within(m, EXIT_SHUTDOWN_TIMEOUT);
+}
+
+static core_hook exit_hook = CORE_HOOK_INIT(stop_live_servers, CORE_EXIT_OWNERS);
+
+static void live_add(mproc_manager *m)
+{
+    core_exit_hook_add(&exit_hook);
+    m->creator_pid = be_getpid();
+    be_core_lock();
+    m->live_next = live_managers;
+    live_managers = m;
+    be_core_unlock();
+}
+
+static void live_del(mproc_manager *m)
+{
+    be_core_lock();
+    for (mproc_manager **pp = &live_managers; *pp; pp = &(*pp)->live_next)
+        if (*pp == m) {
+            *pp = m->live_next;
+            break;
+        }
+    be_core_unlock();
+}
 
 static mproc_manager *valid(const mproc_manager *m)
 {
@@ -122,6 +176,8 @@ mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err)
     if (m && (rc = start_server(m, opts, key, keylen, address, sizeof address)) == 0 &&
         (m->cl = mgr_client_get(address, key, keylen, &rc)) != NULL)
         rc = mgr_client_probe(m->cl);
+    if (rc == 0)
+        live_add(m);
     memset(genkey, 0, sizeof genkey);
     return finish(m, rc, err);
 }
@@ -154,25 +210,31 @@ const void *mproc_manager_authkey(const mproc_manager *m, size_t *keylen)
     return k;
 }
 
-int mproc_manager_shutdown(mproc_manager *m)
+static int shutdown_within(mproc_manager *m, double timeout)
 {
-    if (!valid(m))
-        return MPROC_EINVAL;
     if (m->shut)
         return 0;
     m->shut = 1;
     mgr_call c;
     mgr_call_begin(&c, OP_SHUTDOWN, 0, 0);
-    int rc = mgr_call_run(&c, m->cl, 10.0);
+    int rc = mgr_call_run(&c, m->cl, timeout);
     mgr_call_end(&c);
     stop_server(m);
     return rc == MPROC_EBROKEN && !m->server ? 0 : rc;
+}
+
+int mproc_manager_shutdown(mproc_manager *m)
+{
+    if (!valid(m))
+        return MPROC_EINVAL;
+    return shutdown_within(m, 10.0);
 }
 
 void mproc_manager_free(mproc_manager *m)
 {
     if (!valid(m))
         return;
+    live_del(m);
     if (m->server)
         mproc_manager_shutdown(m);
     mgr_client_release(m->cl);

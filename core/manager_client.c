@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "hooks.h"
 #include "manager.h"
 #include "unpack.h"
 
@@ -52,14 +53,17 @@ static void own(mgr_client *cl)
 /* In a new child after fork: the parent's connections are the parent's.
  * Closing our copies now (not at first use) lets a server see a client
  * die while its forked children live on. The child runs one thread here. */
-void core_manager_forget(void)
+static void forget_clients(void)
 {
     for (mgr_client *cl = clients; cl; cl = cl->next)
         own(cl);
 }
 
+static core_hook forget_hook = CORE_HOOK_INIT(forget_clients, 0);
+
 mgr_client *mgr_client_get(const char *address, const void *key, size_t keylen, int *err)
 {
+    core_child_hook_add(&forget_hook);
     if (!address || (!key && keylen)) {
         *err = MPROC_EINVAL;
         return NULL;

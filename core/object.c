@@ -1,4 +1,5 @@
 /* object.c - shared reference counts and the table of shareable kinds. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "object.h"
@@ -54,6 +55,19 @@ void core_rec_release_any(core_rec *r)
         core_rec_release(r, ops->destroy);
 }
 
+static core_obj *live_handles;      /* newest first */
+static atomic_flag live_lock = ATOMIC_FLAG_INIT; /* held for a few instructions */
+
+static void live_lock_take(void)
+{
+    while (atomic_flag_test_and_set_explicit(&live_lock, memory_order_acquire))
+        ;
+}
+
+static void live_lock_give(void) { atomic_flag_clear_explicit(&live_lock, memory_order_release); }
+
+void core_handles_after_fork(void) { atomic_flag_clear(&live_lock); }
+
 void *core_handle_new(size_t size, core_kind kind, int *err)
 {
     core_obj *h = calloc(1, size);
@@ -63,11 +77,26 @@ void *core_handle_new(size_t size, core_kind kind, int *err)
     }
     h->magic = CORE_OBJ_MAGIC;
     h->kind = kind;
+    live_lock_take();
+    h->live_next = live_handles;
+    if (live_handles)
+        live_handles->live_prev = h;
+    live_handles = h;
+    live_lock_give();
     return h;
 }
 
 void core_handle_drop(void *handle)
 {
-    ((core_obj *)handle)->magic = 0;
+    core_obj *h = handle;
+    h->magic = 0;
+    live_lock_take();
+    if (h->live_prev)
+        h->live_prev->live_next = h->live_next;
+    else if (live_handles == h)
+        live_handles = h->live_next;
+    if (h->live_next)
+        h->live_next->live_prev = h->live_prev;
+    live_lock_give();
     free(handle);
 }

@@ -40,6 +40,10 @@ typedef enum core_kind {
 typedef struct core_obj {
     uint32_t magic;
     uint32_t kind;
+    /* Every live handle of this process is on one list (object.c), so that
+     * handles a program never freed stay reachable until it ends: leak
+     * checkers see them as live, as Python's objects are until exit. */
+    struct core_obj *live_prev, *live_next;
 } core_obj;
 
 /* The kind of a pointer claimed to be an mproc object, or K_NONE. */
@@ -67,6 +71,9 @@ static inline void core_obj_lend(void *p, int lent)
  * (NULL and *err = MPROC_ENOMEM on failure); and its disposal. */
 void *core_handle_new(size_t size, core_kind kind, int *err);
 void core_handle_drop(void *handle);
+/* In a forked child, first thing: another thread of the parent may have
+ * been inside the handle list when it forked. */
+void core_handles_after_fork(void);
 
 /* Every shared record begins with this. */
 typedef struct core_rec {

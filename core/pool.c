@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "conn.h"
+#include "hooks.h"
 #include "internal.h"
 #include "pool.h"
 
@@ -230,6 +231,7 @@ int pool_submit(mproc_pool *p, pool_task *t)
         return MPROC_ESTATE;
     if (p->broken && pool_live_workers(p) == 0)
         return MPROC_EBROKEN;
+    pool_async_track(t->async);
     t->next = NULL;
     if (p->qtail)
         p->qtail->next = t;
@@ -243,8 +245,70 @@ int pool_submit(mproc_pool *p, pool_task *t)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Pools alive in this process, under core_pool_lock. At exit each one this
+ * process created is terminated, as Python's Pool finalizer does: workers
+ * stopped, the result thread joined, pending results MPROC_ECLOSED. The
+ * memory stays (other threads may still hold the handle). */
+static mproc_pool *live_pools;
+
+static mproc_pool *next_to_end(void)
+{
+    long me = be_getpid();
+    core_pool_lock();
+    mproc_pool *p = live_pools;
+    while (p && (p->exit_done || p->creator_pid != me))
+        p = p->live_next;
+    if (p)
+        p->exit_done = 1;
+    core_pool_unlock();
+    return p;
+}
+
+static void terminate_live_pools(void)
+{
+    for (mproc_pool *p; (p = next_to_end()) != NULL;) {
+        core_pool_lock();
+        int in_handler = p->handler && p->handler_tid == be_thread_id();
+        if (in_handler)
+            p->state = POOL_TERMINATED;
+        core_pool_unlock();
+        if (!in_handler) {
+            mproc_pool_terminate(p);
+            continue;
+        }
+        /* exit() from a callback of this pool: its result thread is the
+         * one ending the process and cannot be joined; stop the workers
+         * from here. */
+        for (int i = 0; i < p->nworkers; i++)
+            pool_worker_stop(p, &p->workers[i], BE_KILL);
+    }
+}
+
+static core_hook exit_hook = CORE_HOOK_INIT(terminate_live_pools, CORE_EXIT_OWNERS);
+
+static void live_add(mproc_pool *p)
+{
+    core_exit_hook_add(&exit_hook);
+    core_pool_lock();
+    p->live_next = live_pools;
+    live_pools = p;
+    core_pool_unlock();
+}
+
+static void live_del(mproc_pool *p)
+{
+    core_pool_lock();
+    for (mproc_pool **pp = &live_pools; *pp; pp = &(*pp)->live_next)
+        if (*pp == p) {
+            *pp = p->live_next;
+            break;
+        }
+    core_pool_unlock();
+}
+
 static void pool_destroy(mproc_pool *p)
 {
+    live_del(p);
     for (int i = 0; i < p->nworkers; i++)
         pool_worker_stop(p, &p->workers[i], BE_KILL);
     if (p->tr && p->tr_ctx)
@@ -342,6 +406,7 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
         goto out;
     }
     p->handler_running = 1;
+    live_add(p);
 out:
     if (rc && p) {
         pool_destroy(p);
@@ -380,11 +445,12 @@ static int wait_handler(mproc_pool *p, double timeout)
 {
     core_pool_lock();
     int rc = pool_async_wait_locked(p->done, core_deadline(timeout), handler_done, NULL);
-    core_pool_unlock();
-    if (rc == 0 && p->handler) {
-        be_thread_join(p->handler);
+    be_thread *t = rc == 0 ? p->handler : NULL; /* one caller joins it */
+    if (t)
         p->handler = NULL;
-    }
+    core_pool_unlock();
+    if (t)
+        be_thread_join(t);
     return rc;
 }
 

@@ -125,6 +125,10 @@ struct mproc_async {
     void *out;
     size_t out_total, out_off;
     mproc_pool *pool;     /* NULL once the pool dropped it */
+    /* Submitted asyncs of this process, on one list (lock held), so that
+     * a handle a program never freed stays reachable until it ends. */
+    struct mproc_async *live_prev, *live_next;
+    int live;
     /* An apply's one slot and one task live here: one allocation per
      * apply_async, made and freed by the caller's thread (no malloc arena
      * shared with the result thread). */
@@ -187,7 +191,10 @@ struct mproc_pool {
     mproc_conn *wake_r, *wake_w;
     int wake_pending;
     be_thread *handler;
+    uint64_t handler_tid;    /* its be_thread_id */
     int handler_running;
+    struct mproc_pool *live_next; /* live pools of this process (pool.c) */
+    int exit_done;           /* the exit hook has dealt with it */
     mproc_async *done;       /* ready when the handler has finished */
     long creator_pid;
     pool_fnref *fns;         /* every function located so far */
@@ -219,6 +226,7 @@ void pool_async_release(mproc_async *a);              /* drops a reference */
 int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx),
                            void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
 void pool_async_wake_all(mproc_async *a);
+void pool_async_track(mproc_async *a);                /* on its first submission */
 /* A segment of at least size bytes for a map (lock held); it returns to a
  * spare slot when the map's async goes. */
 mproc_shm *pool_seg_take(size_t size, int *err);

@@ -118,8 +118,34 @@ static void seg_give(mproc_shm *m)
     spare_pid = be_getpid();
 }
 
+static mproc_async *live_asyncs;
+
+void pool_async_track(mproc_async *a)
+{
+    if (a->live)
+        return;
+    a->live = 1;
+    a->live_next = live_asyncs;
+    if (live_asyncs)
+        live_asyncs->live_prev = a;
+    live_asyncs = a;
+}
+
+static void untrack(mproc_async *a)
+{
+    if (!a->live)
+        return;
+    if (a->live_prev)
+        a->live_prev->live_next = a->live_next;
+    else if (live_asyncs == a)
+        live_asyncs = a->live_next;
+    if (a->live_next)
+        a->live_next->live_prev = a->live_prev;
+}
+
 static void destroy(mproc_async *a)
 {
+    untrack(a);
     for (size_t i = 0; i < a->nslots; i++)
         free(a->slots[i].data);
     if (a->slots != &a->slot1)

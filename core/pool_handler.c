@@ -313,6 +313,9 @@ static void drain_wake(mproc_pool *p)
 void pool_handler_main(void *arg)
 {
     mproc_pool *p = arg;
+    core_pool_lock();
+    p->handler_tid = be_thread_id(); /* an exit() from a callback runs here */
+    core_pool_unlock();
     size_t cap = 1 + 2 * (size_t)p->nworkers;
     void **objs = calloc(cap, sizeof *objs), **ready = calloc(cap, sizeof *ready);
     outgoing *out = calloc((size_t)p->nworkers, sizeof *out);

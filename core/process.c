@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "hooks.h"
 #include "internal.h"
 #include "object.h"
 
@@ -38,8 +39,15 @@ struct mproc_process {
 
 static mproc_process *children;
 
+static void children_forget(void);
+static void children_at_exit(void);
+static core_hook forget_hook = CORE_HOOK_INIT(children_forget, 0);
+static core_hook exit_hook = CORE_HOOK_INIT(children_at_exit, CORE_EXIT_CHILDREN);
+
 static void list_add(mproc_process *p)
 {
+    core_child_hook_add(&forget_hook);
+    core_exit_hook_add(&exit_hook);
     p->prev = NULL;
     p->next = children;
     if (children)
@@ -60,11 +68,10 @@ static void list_del(mproc_process *p)
 
 static void destroy(mproc_process *p)
 {
-    p->sentinel.h.magic = 0;
     mproc_args_free(p->args);
     free(p->name);
     free(p->identity);
-    free(p);
+    core_handle_drop(p); /* the sentinel is its handle header */
 }
 
 mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
@@ -89,13 +96,9 @@ mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
             goto out;
         }
     }
-    p = calloc(1, sizeof *p);
-    if (!p) {
-        rc = MPROC_ENOMEM;
+    p = core_handle_new(sizeof *p, K_SENTINEL, &rc);
+    if (!p)
         goto out;
-    }
-    p->sentinel.h.magic = CORE_OBJ_MAGIC;
-    p->sentinel.h.kind = K_SENTINEL;
     p->sentinel.p = p;
     p->fn = fn;
     p->method = method;
@@ -475,14 +478,14 @@ size_t mproc_active_children(mproc_process **out, size_t cap)
     return n;
 }
 
-void core_children_forget(void)
+static void children_forget(void)
 {
     /* A new child does not own its parent's children; their records stay as
      * memory the child never touches (usable() refuses them). */
     children = NULL;
 }
 
-void core_children_at_exit(void)
+static void children_at_exit(void)
 {
     /* Python's _exit_function: terminate daemonic children, then join all. */
     be_core_lock();

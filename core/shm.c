@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks.h"
 #include "sync.h"
 
 typedef struct shm_shared {
@@ -29,8 +30,12 @@ typedef struct created {
 static created *created_list;
 static long created_pid;
 
+static void unlink_created(void);
+static core_hook exit_hook = CORE_HOOK_INIT(unlink_created, CORE_EXIT_RESOURCES);
+
 static void track(const char *name, int add)
 {
+    core_exit_hook_add(&exit_hook);
     be_core_lock();
     if (created_pid != be_getpid()) { /* a forked child owns none of them */
         while (created_list) { /* our copy of the parent's list */
@@ -53,7 +58,9 @@ static void track(const char *name, int add)
     be_core_unlock();
 }
 
-void core_shm_at_exit(void)
+/* Python's resource tracker unlinks what a process left behind; we do it
+ * on the way out. */
+static void unlink_created(void)
 {
     be_core_lock();
     int ours = created_pid == be_getpid(); /* else a forked child's copy of the list */

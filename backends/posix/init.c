@@ -1,6 +1,5 @@
 /* init.c - POSIX backend start-up: APR, the program path for re-execution,
  * recognising a spawned child or the forkserver, and small system queries. */
-#include <apr_general.h>
 #include <apr_time.h>
 #include <errno.h>
 #include <limits.h>
@@ -110,9 +109,9 @@ static int read_payload(int fd, void **payload, size_t *len)
 
 int be_init(int *argc, char ***argv, void **payload, size_t *len)
 {
-    if (apr_initialize() != APR_SUCCESS)
-        return MPROC_ESYS;
-    atexit(apr_terminate);
+    int rc = px_apr_start(); /* torn down by be_shutdown, the core's last exit step */
+    if (rc)
+        return rc;
     char **av = (argc && argv) ? *argv : NULL;
     saved_argv = av;
     find_exe(av ? av[0] : NULL);
@@ -124,7 +123,7 @@ int be_init(int *argc, char ***argv, void **payload, size_t *len)
     if (strcmp(av[1], PX_SPAWN_MARKER) != 0 || fd < 0)
         return BE_ROLE_MAIN;
     px_cloexec(fd, 1);
-    int rc = read_payload(fd, payload, len);
+    rc = read_payload(fd, payload, len);
     if (rc) {
         fprintf(stderr, "mproc: spawned child could not read its payload: %s\n", mproc_strerror(rc));
         _exit(BE_CHILD_BADTARGET);
@@ -154,6 +153,7 @@ void px_after_fork_child(void)
     /* The forking thread may have held the lock; only it exists here. */
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     core_mu = fresh;
+    px_apr_after_fork();
     px_proc_after_fork();
     /* Our own sentinel/status channel belongs to us, not to our children:
      * if they kept it, our parent would not see us exit. */

@@ -132,7 +132,9 @@ static apr_status_t remove_socket_file(void *data)
     return APR_SUCCESS;
 }
 
-int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
+static void apr_use_listener_close(be_listener *l);
+
+static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
 {
     be_listener *l = calloc(1, sizeof *l);
     if (!l)
@@ -166,7 +168,7 @@ int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_add
     if (rc == 0 && rv != APR_SUCCESS)
         rc = apr_fail(rv);
     if (rc) {
-        be_listener_close(l);
+        apr_use_listener_close(l);
         return rc;
     }
     fill_bound(l, addr, bound);
@@ -174,32 +176,47 @@ int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_add
     return 0;
 }
 
+/* One accept of a connection that poll announced (one use of APR's pools).
+ * 1: taken or failed (*rc); 0: gone before we took it, poll again. */
+static int accept_one(be_listener *l, be_stream **out, int *rc)
+{
+    if ((*rc = px_apr_enter()) != 0)
+        return 1;
+    apr_pool_t *pool;
+    if ((*rc = pool_new(&pool)) != 0) {
+        px_apr_leave();
+        return 1;
+    }
+    apr_socket_t *c;
+    apr_status_t rv = apr_socket_accept(&c, l->sock, pool);
+    if (rv == APR_SUCCESS)
+        *rc = take_socket(c, out);
+    apr_pool_destroy(pool); /* closes APR's descriptor; ours is a duplicate */
+    px_apr_leave();
+    /* Taken by another thread, or the client gave up already. */
+    if (APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EINTR(rv) || APR_STATUS_IS_ECONNABORTED(rv))
+        return 0;
+    if (rv != APR_SUCCESS)
+        *rc = apr_fail(rv);
+    return 1;
+}
+
+/* Waits outside APR, so that a thread blocked here does not hold up APR's
+ * teardown at exit. */
 int be_listener_accept(be_listener *l, double timeout, be_stream **out)
 {
     double deadline = core_deadline(timeout);
+    int rc;
     for (;;) {
         int r = px_poll_in(l->fd, core_remaining(deadline));
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
-        apr_pool_t *pool;
-        int rc = pool_new(&pool);
-        if (rc)
+        if (accept_one(l, out, &rc))
             return rc;
-        apr_socket_t *c;
-        apr_status_t rv = apr_socket_accept(&c, l->sock, pool);
-        if (rv == APR_SUCCESS)
-            rc = take_socket(c, out);
-        apr_pool_destroy(pool); /* closes APR's descriptor; ours is a duplicate */
-        if (rv == APR_SUCCESS)
-            return rc;
-        /* Taken by another thread, or the client gave up already. */
-        if (APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EINTR(rv) || APR_STATUS_IS_ECONNABORTED(rv))
-            continue;
-        return apr_fail(rv);
     }
 }
 
-void be_listener_close(be_listener *l)
+static void apr_use_listener_close(be_listener *l)
 {
     if (!l)
         return;
@@ -227,7 +244,7 @@ static apr_status_t connect_one(apr_sockaddr_t *sa, double deadline, apr_pool_t 
     return rv;
 }
 
-int be_connect(const be_addr *addr, double timeout, be_stream **out)
+static int apr_use_connect(const be_addr *addr, double timeout, be_stream **out)
 {
     double deadline = core_deadline(timeout);
     apr_pool_t *pool;
@@ -254,4 +271,36 @@ int be_connect(const be_addr *addr, double timeout, be_stream **out)
     if (rv == APR_SUCCESS)
         return rc;
     return APR_STATUS_IS_EAGAIN(rv) ? MPROC_ETIMEDOUT : apr_fail(rv);
+}
+
+/* Each call is one use of APR's pools (aprlife.c). */
+
+int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
+{
+    int rc = px_apr_enter();
+    if (rc == 0) {
+        rc = apr_use_listener_open(addr, backlog, out, bound);
+        px_apr_leave();
+    }
+    return rc;
+}
+
+void be_listener_close(be_listener *l)
+{
+    if (px_apr_enter() == 0) {
+        apr_use_listener_close(l);
+        px_apr_leave();
+    } else {
+        free(l); /* APR's teardown closed it already */
+    }
+}
+
+int be_connect(const be_addr *addr, double timeout, be_stream **out)
+{
+    int rc = px_apr_enter();
+    if (rc == 0) {
+        rc = apr_use_connect(addr, timeout, out);
+        px_apr_leave();
+    }
+    return rc;
 }

@@ -61,6 +61,13 @@ typedef struct px_sigpipe {
 void px_sigpipe_hold(px_sigpipe *st);
 void px_sigpipe_release(px_sigpipe *st, int got_epipe);
 
+/* aprlife.c: every use of APR's pools is inside enter (0 or MPROC_ESTATE
+ * after be_shutdown) and leave. */
+int px_apr_start(void);
+int px_apr_enter(void);
+void px_apr_leave(void);
+void px_apr_after_fork(void);
+
 /* init.c */
 extern int px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
 extern int px_report_fd; /* where be_child_started writes, or -1 */

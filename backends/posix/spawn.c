@@ -33,9 +33,14 @@ int px_spawn(const char *marker, int child_fd, pid_t *pid)
     snprintf(fdstr, sizeof fdstr, "%d", child_fd);
     char *const *av0 = px_argv0();
     const char *args[] = {av0 && av0[0] ? av0[0] : exe, marker, fdstr, NULL};
+    int rc = px_apr_enter();
+    if (rc)
+        return rc;
     apr_pool_t *pool;
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+    if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+        px_apr_leave();
         return MPROC_ENOMEM;
+    }
     apr_procattr_t *attr;
     apr_proc_t proc;
     apr_status_t rv = apr_procattr_create(&attr, pool);
@@ -51,6 +56,7 @@ int px_spawn(const char *marker, int child_fd, pid_t *pid)
         rv = apr_proc_create(&proc, exe, args, NULL, attr, pool);
     px_cloexec(child_fd, 1);
     apr_pool_destroy(pool);
+    px_apr_leave();
     if (rv != APR_SUCCESS) {
         core_set_os_error(APR_TO_OS_ERROR(rv));
         return MPROC_ESPAWN;

@@ -109,8 +109,11 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
     }
     for (size_t i = 0; i < n; i++)
         items[i].ready = 0;
+    int rc = px_apr_enter();
+    if (rc)
+        return rc;
     poll_plan pp = {0};
-    int rc = plan(items, n, &pp);
+    rc = plan(items, n, &pp);
     double deadline = core_deadline(timeout);
     size_t nready = check_procs(items, n);
     while (rc == 0) {
@@ -126,5 +129,6 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
     }
     if (pp.pool)
         apr_pool_destroy(pp.pool);
+    px_apr_leave();
     return rc ? rc : (int)(nready > (size_t)INT32_MAX ? INT32_MAX : nready);
 }

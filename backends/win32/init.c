@@ -27,6 +27,10 @@ void be_exit(int code)
     ExitProcess((UINT)code); /* Windows keeps all 32 bits */
 }
 
+/* Nothing of ours outlives the process: kernel objects close with their
+ * last handle, Winsock (wsa.c) stays up until ExitProcess. */
+void be_shutdown(void) {}
+
 long be_getpid(void) { return (long)GetCurrentProcessId(); }
 
 /* Thread ids are unique among the live threads of the whole system. */

@@ -1,0 +1,56 @@
+/* aprlife.c - APR's lifetime in this process: initialised by be_init,
+ * torn down by be_shutdown as the very last step of the process's end.
+ *
+ * Each use of APR's pools (polling, sockets, spawning) is bracketed by
+ * px_apr_enter/px_apr_leave. A program may end while threads of its own
+ * are still inside mproc (exit() from one thread while another waits):
+ * such a use either finishes before APR goes, or fails with MPROC_ESTATE
+ * without touching it. */
+#include <apr_general.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "posix.h"
+
+#define SHUTDOWN_WAIT_MS 100 /* for uses still in flight */
+
+static atomic_int users; /* threads inside APR now */
+static atomic_int gone;  /* be_shutdown ran */
+static int started;
+
+int px_apr_start(void)
+{
+    if (apr_initialize() != APR_SUCCESS)
+        return MPROC_ESYS;
+    started = 1;
+    return 0;
+}
+
+int px_apr_enter(void)
+{
+    atomic_fetch_add(&users, 1);
+    if (atomic_load(&gone)) {
+        atomic_fetch_sub(&users, 1);
+        return MPROC_ESTATE;
+    }
+    return 0;
+}
+
+void px_apr_leave(void) { atomic_fetch_sub(&users, 1); }
+
+/* The forking thread was the only one here: the others' uses are theirs. */
+void px_apr_after_fork(void) { atomic_store(&users, 0); }
+
+void be_shutdown(void)
+{
+    atomic_store(&gone, 1);
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i < SHUTDOWN_WAIT_MS && atomic_load(&users) > 0; i++)
+        nanosleep(&ms, NULL);
+    /* A use that never ends (a wait with no timeout in a thread the
+     * program left running) keeps APR: process exit reclaims it. */
+    if (started && atomic_load(&users) == 0) {
+        started = 0;
+        apr_terminate(); /* runs pool cleanups: open listeners' socket files go */
+    }
+}
