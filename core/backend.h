@@ -56,10 +56,21 @@ void be_child_started(int status);
 /* Records an OS error number for mproc_last_os_error(). */
 void core_set_os_error(int os_error);
 
-/* Timeout arithmetic on be_monotonic(): a deadline (< 0: none) and the
- * time left until it (< 0: forever, 0: passed). */
+/* Timeouts (timeout.c). The API's timeouts are seconds: negative = wait
+ * forever; so is anything beyond CORE_TIMEOUT_MAX (INFINITY, 1e300: too
+ * long to mean anything else); NaN is refused at the API with
+ * MPROC_EINVAL (core_timeout_invalid) and counts as 0 anywhere else.
+ * Deadlines are on be_monotonic(): a deadline (< 0: none) and the time
+ * left until it (< 0: forever, 0: passed). */
+#define CORE_TIMEOUT_MAX 1e9 /* seconds, about 31 years */
+int core_timeout_invalid(double timeout); /* 1 for NaN */
 double core_deadline(double timeout);
 double core_remaining(double deadline);
+/* The one conversion of a timeout to an OS unit, for every backend: -1
+ * for forever, else the count of 1/per_second units, rounded up (a wait
+ * never ends early), at most max. A wait cut short by max must wait again
+ * for what remains until its deadline. */
+int64_t core_timeout_units(double timeout, int64_t per_second, int64_t max);
 
 /* Is this a valid shared-memory name (BE_SHM_NAME_MAX of [A-Za-z0-9_.-])? */
 int core_shm_name_valid(const char *name);

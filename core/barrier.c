@@ -46,7 +46,7 @@ mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opt
     int rc = 0;
     mproc_barrier *b = NULL;
     core_ensure_init();
-    if (parties == 0 || parties > INT32_MAX) {
+    if (parties == 0 || parties > INT32_MAX || (opts && core_timeout_invalid(opts->timeout))) {
         rc = MPROC_EINVAL;
         goto out;
     }
@@ -102,6 +102,8 @@ static int run_action(barrier_shared *s)
 
 int mproc_barrier_wait(mproc_barrier *b, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(b))
         return mgr_barrier_wait(b, timeout);
     barrier_shared *s = rec_of(b);

@@ -11,7 +11,7 @@ mproc_conn *mproc_client_timeout(const char *address, const void *authkey, size_
     mproc_conn *c = NULL;
     core_ensure_init();
     double deadline = core_deadline(timeout);
-    int rc = (!authkey && keylen) ? MPROC_EINVAL : core_addr_parse(address, &a);
+    int rc = (!authkey && keylen) || core_timeout_invalid(timeout) ? MPROC_EINVAL : core_addr_parse(address, &a);
     if (rc == 0 && (rc = be_connect(&a, timeout, &s)) == 0)
         c = core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc);
     if (c && authkey &&

@@ -87,6 +87,8 @@ static mproc_cond *valid(mproc_cond *c) { return core_obj_kind(c) == K_COND ? c 
 
 int mproc_cond_acquire(mproc_cond *c, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(c))
         return mgr_acquire(c, timeout);
     return valid(c) ? mproc_lock_acquire(c->lock, timeout) : MPROC_EINVAL;
@@ -101,6 +103,8 @@ int mproc_cond_release(mproc_cond *c)
 
 int mproc_cond_wait(mproc_cond *c, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(c))
         return mgr_cond_wait(c, timeout);
     return valid(c) ? condrec_wait(&c->s->c, core_lockrec_of(c->lock), timeout) : MPROC_EINVAL;
@@ -108,6 +112,8 @@ int mproc_cond_wait(mproc_cond *c, double timeout)
 
 int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(c))
         return mgr_cond_wait_for(c, pred, arg, timeout);
     if (!valid(c) || !pred)

@@ -480,6 +480,8 @@ int core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, doub
 
 int mproc_conn_poll(mproc_conn *c, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     int rc = conn_enter(c);
     if (rc)
         return rc;

@@ -95,6 +95,8 @@ int mproc_event_is_set(mproc_event *e)
 
 int mproc_event_wait(mproc_event *e, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(e))
         return mgr_event_wait(e, timeout);
     event_shared *s = rec_of(e);

@@ -82,7 +82,7 @@ static int authenticate(mproc_listener *l, mproc_conn *c, double deadline)
 
 mproc_conn *mproc_listener_accept(mproc_listener *l, double timeout, int *err)
 {
-    int rc = valid(l) ? core_gate_enter(&l->gate) : MPROC_EINVAL;
+    int rc = valid(l) && !core_timeout_invalid(timeout) ? core_gate_enter(&l->gate) : MPROC_EINVAL;
     mproc_conn *c = NULL;
     if (rc == 0) {
         double deadline = core_deadline(timeout);

@@ -65,6 +65,8 @@ lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
 
 int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(l))
         return mgr_acquire(l, timeout);
     lockrec *r = rec_of(l);

@@ -327,7 +327,7 @@ static int pack_barrier(msgpack_packer *pk, const void *ctx)
 mproc_barrier *mproc_manager_barrier(mproc_manager *m, unsigned parties, double timeout, int *err)
 {
     double v[2] = {(double)parties, timeout < 0 ? -1.0 : timeout};
-    if (parties == 0 || parties > INT32_MAX) {
+    if (parties == 0 || parties > INT32_MAX || core_timeout_invalid(timeout)) {
         if (err)
             *err = MPROC_EINVAL;
         return NULL;

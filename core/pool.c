@@ -1,6 +1,7 @@
 /* pool.c - mproc_pool: creation, workers, task submission, close,
  * terminate, join and free. The work itself is handed out by the result
  * thread (pool_handler.c). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,7 @@ int pool_submit(mproc_pool *p, pool_task *t)
  * stopped, the result thread joined, pending results MPROC_ECLOSED. The
  * memory stays (other threads may still hold the handle). */
 static mproc_pool *live_pools;
+static _Atomic long pools_pid; /* the last process that made a pool */
 
 static mproc_pool *next_to_end(void)
 {
@@ -266,6 +268,8 @@ static mproc_pool *next_to_end(void)
 
 static void terminate_live_pools(void)
 {
+    if (atomic_load(&pools_pid) != be_getpid())
+        return; /* none of ours (a forked child holds only its parent's) */
     for (mproc_pool *p; (p = next_to_end()) != NULL;) {
         core_pool_lock();
         int in_handler = p->handler && p->handler_tid == be_thread_id();
@@ -289,6 +293,7 @@ static core_hook exit_hook = CORE_HOOK_INIT(terminate_live_pools, CORE_EXIT_OWNE
 static void live_add(mproc_pool *p)
 {
     core_exit_hook_add(&exit_hook);
+    atomic_store(&pools_pid, be_getpid());
     core_pool_lock();
     p->live_next = live_pools;
     live_pools = p;
@@ -468,6 +473,8 @@ int mproc_pool_terminate(mproc_pool *p)
 
 int mproc_pool_join(mproc_pool *p, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     int rc = usable(p);
     if (rc)
         return rc;

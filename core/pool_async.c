@@ -288,6 +288,8 @@ static int copy_bytes(const void *src, size_t n, void **out, size_t *len)
 
 int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
     core_pool_lock();
@@ -318,6 +320,8 @@ int mproc_async_item(mproc_async *a, size_t i, void **out, size_t *len)
 
 int mproc_async_wait(mproc_async *a, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
     core_pool_lock();

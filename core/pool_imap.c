@@ -223,6 +223,8 @@ static int take(mproc_imap *m, size_t s, void *out, size_t *index)
 
 int mproc_imap_next(mproc_imap *m, void *out, size_t *index, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (!m)
         return MPROC_EINVAL;
     double deadline = core_deadline(timeout);

@@ -124,7 +124,9 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     }
     if (!chunksize)
         chunksize = auto_chunksize(n, p->nworkers);
-    size_t nchunks = (n + chunksize - 1) / chunksize;
+    if (chunksize > n)
+        chunksize = n; /* one chunk; (n + chunksize - 1) would wrap near SIZE_MAX */
+    size_t nchunks = n / chunksize + (n % chunksize != 0);
     size_t in_total = n * in_size, out_off = ALIGN64(in_total);
     pool_task **tasks = calloc(nchunks, sizeof *tasks);
     mproc_async *a = tasks ? pool_async_new(A_MAP, nchunks, opts, &rc) : NULL;

@@ -321,6 +321,8 @@ static int wait_child(mproc_process *p, double timeout)
 
 int mproc_process_join(mproc_process *p, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     int rc = usable(p);
     if (rc)
         return rc;

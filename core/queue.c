@@ -124,6 +124,8 @@ void mproc_queue_free(mproc_queue *q)
 
 int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(q))
         return mgr_queue_put(q, buf, len, timeout);
     if (core_obj_kind(q) != K_QUEUE || (!buf && len))
@@ -190,6 +192,8 @@ static int take(queue_shared *s, void **buf, size_t *len)
 
 int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(q))
         return mgr_queue_get(q, buf, len, timeout);
     if (core_obj_kind(q) != K_QUEUE || !buf || !len)

@@ -111,6 +111,8 @@ int mproc_queue_task_done(mproc_queue *q)
 
 int mproc_queue_join(mproc_queue *q, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(q))
         return mgr_queue_join(q, timeout);
     queue_shared *s = joinable(q);

@@ -71,6 +71,8 @@ static sem_shared *rec_of(const mproc_sem *m) { return core_obj_kind(m) == K_SEM
 
 int mproc_sem_acquire(mproc_sem *m, double timeout)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if (mgr_is_proxy(m))
         return mgr_acquire(m, timeout);
     sem_shared *s = rec_of(m);

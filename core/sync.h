@@ -28,8 +28,13 @@ int lockrec_is_mine(lockrec *l);
 uint32_t lockrec_release_all(lockrec *l);
 int lockrec_restore(lockrec *l, uint32_t count);
 
+/* Each sleeper also holds a slot naming its process (while there are free
+ * ones), so that a notify waiting for a sleeper that was killed can tell
+ * and stop waiting for it. */
+#define CONDREC_SLOTS 32
 typedef struct condrec {
     be_sem sleeping, woken, wait;
+    _Atomic uint64_t sleeper[CONDREC_SLOTS]; /* pid << 1 | counted; 0 = free */
 } condrec;
 
 int condrec_init(condrec *c);

@@ -83,6 +83,8 @@ static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, s
 
 int mproc_wait(void **objects, size_t n, double timeout, void **ready)
 {
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
     if ((!objects && n) || (n == 0 && timeout < 0))
         return MPROC_EINVAL;
     core_ensure_init();

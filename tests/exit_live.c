@@ -10,6 +10,7 @@
  * per thing that must be gone afterwards ("pid N", "path P", "shm NAME"),
  * "joined" from the non-daemonic child when it finishes, and "ready" when
  * everything is set up. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,14 +99,14 @@ static int finisher(const mproc_args *a)
     return 0;
 }
 
-static volatile int set_up; /* main has made everything */
+static atomic_int set_up; /* main has made everything (release: all of it) */
 
 /* Runs in the pool's result thread, which then ends the process. */
 static void exit_in_callback(mproc_async *r, void *ctx)
 {
     (void)r;
     (void)ctx;
-    while (!set_up)
+    while (!atomic_load(&set_up))
         nap(0.01);
     exit(6);
 }
@@ -243,7 +244,7 @@ int main(int argc, char **argv)
         FAIL("apply_async");
     mproc_args_free(sa);
     record("ready", "1");
-    set_up = 1;
+    atomic_store(&set_up, 1);
 
     if (strcmp(how, "exit") == 0)
         exit(5);

@@ -28,6 +28,7 @@ static inline void test_thread_join(test_thread *t)
     CloseHandle(*t);
 }
 static inline void test_setenv(const char *name, const char *value) { _putenv_s(name, value); }
+static inline double test_now(void) { return (double)GetTickCount64() / 1000.0; }
 #else
 #include <pthread.h>
 #include <time.h>
@@ -39,6 +40,12 @@ static inline int test_thread_start(test_thread *t, void *(*fn)(void *), void *a
 }
 static inline void test_thread_join(test_thread *t) { pthread_join(*t, NULL); }
 static inline void test_setenv(const char *name, const char *value) { setenv(name, value, 1); }
+static inline double test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 static inline void test_sleep(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};

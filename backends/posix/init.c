@@ -205,8 +205,9 @@ int be_cpu_count(void)
 
 void be_sleep(double seconds)
 {
-    if (seconds > 0)
-        apr_sleep((apr_interval_time_t)(seconds * 1e6));
+    int64_t us = core_timeout_units(seconds, 1000000, INT64_MAX);
+    if (us > 0)
+        apr_sleep((apr_interval_time_t)us);
 }
 
 void be_core_lock(void) { pthread_mutex_lock(&core_mu); }

@@ -2,6 +2,7 @@
  * full reads/writes with timeouts, and writes that never raise SIGPIPE. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,7 +46,7 @@ static int poll_for(int fd, short events, double timeout)
     double deadline = core_deadline(timeout);
     for (;;) {
         double rem = core_remaining(deadline);
-        int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
+        int ms = (int)core_timeout_units(rem, 1000, INT_MAX);
         struct pollfd p = {fd, events, 0};
         int n = poll(&p, 1, ms);
         if (n > 0)

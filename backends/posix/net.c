@@ -233,7 +233,7 @@ static apr_status_t connect_one(apr_sockaddr_t *sa, double deadline, apr_pool_t 
     if (rv != APR_SUCCESS)
         return rv;
     double rem = core_remaining(deadline);
-    rv = apr_socket_timeout_set(s, rem < 0 ? -1 : (apr_interval_time_t)(rem * 1e6));
+    rv = apr_socket_timeout_set(s, (apr_interval_time_t)core_timeout_units(rem, 1000000, INT64_MAX));
     if (rv == APR_SUCCESS)
         rv = apr_socket_connect(s, sa);
     if (rv == APR_SUCCESS)

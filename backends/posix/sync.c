@@ -29,15 +29,20 @@ uint64_t be_thread_id(void)
 }
 
 #if MPROC_HAVE_ROBUST_MUTEX || MPROC_HAVE_SEM_TIMEDWAIT
-/* An absolute time `timeout` seconds from now on the given clock. */
-static struct timespec abs_time(clockid_t clock, double timeout)
+#define NS_PER_S 1000000000LL
+
+/* A timeout in ns: -1 forever (core_timeout_units). */
+static int64_t timeout_ns(double timeout) { return core_timeout_units(timeout, NS_PER_S, INT64_MAX); }
+
+/* An absolute time ns (>= 0, at most CORE_TIMEOUT_MAX s) from now on the
+ * given clock. */
+static struct timespec abs_time(clockid_t clock, int64_t ns)
 {
     struct timespec ts;
     clock_gettime(clock, &ts);
-    time_t sec = (time_t)timeout;
-    long nsec = ts.tv_nsec + (long)((timeout - (double)sec) * 1e9);
-    ts.tv_sec += sec + nsec / 1000000000L;
-    ts.tv_nsec = nsec % 1000000000L;
+    int64_t nsec = ts.tv_nsec + ns % NS_PER_S;
+    ts.tv_sec += (time_t)(ns / NS_PER_S + nsec / NS_PER_S);
+    ts.tv_nsec = (long)(nsec % NS_PER_S);
     return ts;
 }
 
@@ -95,16 +100,17 @@ int be_mutex_init(be_mutex *m)
 int be_mutex_lock(be_mutex *m, double timeout)
 {
     int e;
-    if (timeout == 0) {
+    int64_t ns = timeout_ns(timeout);
+    if (ns == 0) {
         e = pthread_mutex_trylock(MUTEX(m));
-    } else if (timeout < 0) {
+    } else if (ns < 0) {
         e = pthread_mutex_lock(MUTEX(m));
     } else {
 #if MPROC_HAVE_MUTEX_CLOCKLOCK
-        struct timespec ts = abs_time(CLOCK_MONOTONIC, timeout);
+        struct timespec ts = abs_time(CLOCK_MONOTONIC, ns);
         e = pthread_mutex_clocklock(MUTEX(m), CLOCK_MONOTONIC, &ts);
 #else
-        struct timespec ts = abs_time(CLOCK_REALTIME, timeout);
+        struct timespec ts = abs_time(CLOCK_REALTIME, ns);
         e = pthread_mutex_timedlock(MUTEX(m), &ts);
 #endif
     }
@@ -114,7 +120,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
     case EDEADLK:
         /* This thread holds it already: waiting forever would never end;
          * a bounded wait times out as it would in Python. */
-        if (timeout < 0)
+        if (ns < 0)
             return MPROC_ESTATE;
         be_sleep(timeout);
         return MPROC_ETIMEDOUT;
@@ -167,7 +173,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
             atomic_store(&x->owner_tid, be_thread_id());
             return 0;
         }
-        if (free_ == me && atomic_load(&x->owner_tid) == be_thread_id() && timeout < 0)
+        if (free_ == me && atomic_load(&x->owner_tid) == be_thread_id() && deadline < 0)
             return MPROC_ESTATE; /* held by this thread: would never end */
         double now = be_monotonic();
         if (free_ != me && now >= next_check) {
@@ -214,18 +220,19 @@ int be_sem_init(be_sem *s, unsigned value)
 int be_sem_wait(be_sem *s, double timeout)
 {
     int r;
-    if (timeout == 0) {
+    int64_t ns = timeout_ns(timeout);
+    if (ns == 0) {
         r = sem_trywait(SEM(s));
-    } else if (timeout < 0) {
+    } else if (ns < 0) {
         while ((r = sem_wait(SEM(s))) != 0 && errno == EINTR)
             ;
     } else {
 #if MPROC_HAVE_SEM_CLOCKWAIT
-        struct timespec ts = abs_time(CLOCK_MONOTONIC, timeout);
+        struct timespec ts = abs_time(CLOCK_MONOTONIC, ns);
         while ((r = sem_clockwait(SEM(s), CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR)
             ;
 #else
-        struct timespec ts = abs_time(CLOCK_REALTIME, timeout);
+        struct timespec ts = abs_time(CLOCK_REALTIME, ns);
         while ((r = sem_timedwait(SEM(s), &ts)) != 0 && errno == EINTR)
             ;
 #endif

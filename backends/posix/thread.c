@@ -2,6 +2,7 @@
  * (pool result handler). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,7 +137,7 @@ int be_bell_wait(be_bell *b, double timeout)
         double rem = core_remaining(deadline);
         if (rem == 0)
             return MPROC_ETIMEDOUT;
-        int ms = rem < 0 ? -1 : (int)(rem * 1000.0 + 0.999);
+        int ms = (int)core_timeout_units(rem, 1000, INT_MAX);
         struct pollfd p = {b->fd[0], POLLIN, 0};
         int n = poll(&p, 1, ms);
         if (n < 0 && errno == EINTR)

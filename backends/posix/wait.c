@@ -79,7 +79,8 @@ static size_t check_procs(be_wait_item *items, size_t n)
 
 static int poll_once(poll_plan *pp, be_wait_item *items, double wait, size_t *nready)
 {
-    apr_interval_time_t us = wait < 0 ? -1 : (apr_interval_time_t)(wait * 1e3 + 0.999) * 1000;
+    int64_t ms = core_timeout_units(wait, 1000, INT32_MAX); /* poll(2) takes an int of ms */
+    apr_interval_time_t us = ms < 0 ? -1 : (apr_interval_time_t)ms * 1000;
     apr_int32_t num = 0;
     const apr_pollfd_t *out = NULL;
     apr_status_t rv = apr_pollset_poll(pp->set, us, &num, &out);

@@ -15,11 +15,8 @@ double be_monotonic(void)
 
 DWORD w32_remaining_ms(double deadline)
 {
-    double rem = core_remaining(deadline);
-    if (rem < 0)
-        return INFINITE;
-    double ms = rem * 1000.0 + 0.999; /* round up: never wake before the deadline */
-    return ms >= (double)(INFINITE - 1) ? INFINITE - 1 : (DWORD)ms;
+    int64_t ms = core_timeout_units(core_remaining(deadline), 1000, INFINITE - 1);
+    return ms < 0 ? INFINITE : (DWORD)ms;
 }
 
 void be_sleep(double seconds)
