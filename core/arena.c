@@ -21,6 +21,7 @@ typedef struct seg_header {
     uint64_t bump;                /* offset of the first never-used byte */
     uint64_t free_head[NCLASSES]; /* per class: first free block, 0 = none */
     uint64_t dedicated;           /* one big block, unmapped when freed */
+    uint64_t in_use;              /* bytes in blocks handed out, not freed */
 } seg_header;
 
 typedef struct block {
@@ -117,6 +118,8 @@ static void *seg_alloc(core_seg *s, size_t need)
             out = (char *)b + BLOCK_HDR;
         }
     }
+    if (out && !h->dedicated)
+        h->in_use += bsize;
     be_mutex_unlock(&h->mu);
     /* A dedicated segment is fresh and zero-filled already: not touching it
      * keeps its pages unbacked until used (a queue's ring). */
@@ -180,7 +183,19 @@ void core_arena_free(void *p)
     seg_lock(s->h);
     b->next = s->h->free_head[k];
     s->h->free_head[k] = (uint64_t)((char *)b - s->base);
+    s->h->in_use -= b->size;
     be_mutex_unlock(&s->h->mu);
+}
+
+size_t core_arena_in_use(void)
+{
+    uint64_t me = (uint64_t)be_getpid(), n = 0;
+    be_core_lock();
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].pid == me && !segs[i].h->dedicated)
+            n += segs[i].h->in_use;
+    be_core_unlock();
+    return (size_t)n;
 }
 
 int core_arena_ref(const void *p, core_ref *out)

@@ -26,6 +26,9 @@ void core_arena_free(void *p);
  * is not mapped here). */
 int core_arena_ref(const void *p, core_ref *out);
 void *core_arena_resolve(const core_ref *ref);
+/* Bytes in blocks of this process's own segments that are still in use
+ * (by any process): what records not yet destroyed occupy. For tests. */
+size_t core_arena_in_use(void);
 /* The segment holding p (NULL if none), for handing it to a child. */
 be_shm *core_arena_shm_of(const void *p, uint64_t *pid, uint64_t *seq);
 /* In a child: maps the index-th inherited segment under the given id,

@@ -2,11 +2,13 @@
  * The same encoding carries a child's arguments after fork, spawn and
  * forkserver, so all three start methods decode exactly the same bytes. */
 #include <msgpack.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "conn.h"
+#include "ledger.h"
 #include "manager.h"
 #include "object.h"
 #include "unpack.h"
@@ -40,6 +42,8 @@ typedef struct arg_item {
             uint32_t stream; /* its index in be_start.streams (held or decoded) */
             unsigned flags;  /* its direction, as handed over */
             int proxy;       /* a Manager proxy: we hold a reference on the handle */
+            /* a child's: its flag in the parent's ledger (ledger.h) */
+            _Atomic unsigned char *held_by_child;
         } o;
     } v;
 } arg_item;
@@ -61,6 +65,8 @@ static void free_obj_item(arg_item *it)
         core_conn_release(it->v.o.handle);
     } else if (it->v.o.owned) {
         const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
+        if (it->v.o.held_by_child) /* from here on the reference is gone */
+            atomic_store(it->v.o.held_by_child, 0);
         core_obj_lend(it->v.o.handle, 0);
         ops->free(it->v.o.handle);
     } else {
@@ -211,6 +217,14 @@ void core_args_each_obj(const mproc_args *a, void (*fn)(core_rec *rec, void *ctx
     for (size_t i = 0; a && i < a->n; i++)
         if (a->items[i].type == MPROC_ARG_OBJ && a->items[i].v.o.rec)
             fn(a->items[i].v.o.rec, ctx);
+}
+
+void core_args_attach_ledger(mproc_args *a, core_ledger *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; a && l && i < a->n; i++)
+        if (a->items[i].type == MPROC_ARG_OBJ && a->items[i].v.o.rec && a->items[i].v.o.owned)
+            a->items[i].v.o.held_by_child = core_ledger_flag(l, k++);
 }
 
 size_t mproc_args_count(const mproc_args *a) { return a ? a->n : 0; }

@@ -14,6 +14,10 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child);
 int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt);
 struct core_rec;
 void core_args_each_obj(const mproc_args *a, void (*fn)(struct core_rec *rec, void *ctx), void *ctx);
+/* In a child: the references of a's objects are recorded in the ledger
+ * its parent made for them (ledger.h). */
+struct core_ledger;
+void core_args_attach_ledger(mproc_args *a, struct core_ledger *l);
 int core_args_copy(const mproc_args *src, mproc_args **out); /* src may be NULL */
 /* Items [from, to) of src (objects shared, not moved). */
 int core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out);

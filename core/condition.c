@@ -30,7 +30,7 @@ static void destroy(core_rec *r)
 
 static core_rec *dep(core_rec *rec) { return core_arena_resolve(&((cond_shared *)rec)->lock_ref); }
 
-/* Takes over one reference on rec; makes its own on the lock. */
+/* Takes over one reference on rec; the lock is a view (no reference). */
 static void *adopt(core_rec *rec, int *err)
 {
     core_rec *lrec = dep(rec);
@@ -39,14 +39,12 @@ static void *adopt(core_rec *rec, int *err)
         return NULL;
     }
     mproc_cond *c = core_handle_new(sizeof *c, K_COND, err);
-    if (c && !(c->lock = core_lock_handle(lrec, err))) {
+    if (c && !(c->lock = core_lock_view(lrec, err))) {
         core_handle_drop(c);
         c = NULL;
     }
-    if (c) {
-        core_obj_lend(c->lock, 1);
+    if (c)
         c->s = (cond_shared *)rec;
-    }
     return c;
 }
 
@@ -162,8 +160,7 @@ void mproc_cond_free(mproc_cond *c)
         return;
     if (!valid(c))
         return;
-    core_obj_lend(c->lock, 0);
-    mproc_lock_free(c->lock);
+    core_lock_view_free(c->lock);
     core_rec_release(&c->s->rec, destroy);
     core_handle_drop(c);
 }

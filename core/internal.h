@@ -19,6 +19,7 @@ typedef struct core_child_desc {
     const uint64_t *seg_pids, *seg_seqs;
     int argc;
     char **argv;         /* the parent's argv (NULL-terminated) */
+    const void *ledger;  /* the args' ledger (ledger.h), or NULL (encode only) */
 } core_child_desc;
 
 int core_desc_encode(const core_child_desc *d, void **buf, size_t *len);

@@ -110,14 +110,21 @@ static void free_obj(void *obj) { mproc_lock_free(obj); }
 const core_share_ops core_lock_ops = {K_LOCK, record, core_no_dep, adopt, free_obj, destroy};
 const core_share_ops core_rlock_ops = {K_RLOCK, record, core_no_dep, adopt, free_obj, destroy};
 
-/* A new handle on a lock record, holding its own reference. */
-mproc_lock *core_lock_handle(core_rec *rec, int *err)
+/* A handle on the lock of a value or a condition, holding no reference:
+ * its owner's record keeps the lock record alive, so a killed process
+ * that had it leaves no reference of its own behind. Lent to its owner. */
+mproc_lock *core_lock_view(core_rec *rec, int *err)
 {
-    core_rec_retain(rec);
     mproc_lock *n = adopt(rec, err);
-    if (!n)
-        core_rec_release(rec, destroy);
+    if (n)
+        core_obj_lend(n, 1);
     return n;
+}
+
+void core_lock_view_free(mproc_lock *l)
+{
+    if (l)
+        core_handle_drop(l);
 }
 
 core_rec *core_lock_record(const mproc_lock *l) { return &l->s->rec; }

@@ -1,18 +1,20 @@
 /* payload.c - the child description as msgpack:
  * [version, method, fnptr, module, offset, digest, segments, args, name,
- *  identity, parent_pid, daemon, default_method, argv]
+ *  identity, parent_pid, daemon, default_method, argv, ledger]
  * where segments = [[pid, seq], ...]: the arena segments handed to the child
- * (be_start.shms, same order), mapped before the args that refer to them. */
+ * (be_start.shms, same order), mapped before the args that refer to them,
+ * and ledger = [pid, seq, offset] of the args' ledger (ledger.h) or nil. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "args.h"
 #include "internal.h"
+#include "ledger.h"
 #include "unpack.h"
 
-#define PAYLOAD_VERSION 1
-#define PAYLOAD_FIELDS 14
+#define PAYLOAD_VERSION 2
+#define PAYLOAD_FIELDS 15
 
 static int pack_str(msgpack_packer *pk, const char *s)
 {
@@ -50,6 +52,15 @@ int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
     bad |= msgpack_pack_array(&pk, (size_t)(d->argv ? d->argc : 0));
     for (int i = 0; d->argv && i < d->argc; i++)
         bad |= pack_str(&pk, d->argv[i]);
+    core_ref lr;
+    if (d->ledger && core_arena_ref(d->ledger, &lr) == 0) {
+        bad |= msgpack_pack_array(&pk, 3);
+        bad |= msgpack_pack_uint64(&pk, lr.seg_pid);
+        bad |= msgpack_pack_uint64(&pk, lr.seg_seq);
+        bad |= msgpack_pack_uint64(&pk, lr.offset);
+    } else {
+        bad |= msgpack_pack_nil(&pk);
+    }
     if (bad) {
         msgpack_sbuffer_destroy(&sb);
         return MPROC_ENOMEM;
@@ -113,6 +124,22 @@ static int adopt_segments(const msgpack_object *o)
     return 0;
 }
 
+/* The ledger of our arguments' references, if the parent made one. */
+static int decode_ledger(const msgpack_object *o, mproc_args *args)
+{
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    core_ref r;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 || get_u64(&o->via.array.ptr[0], &r.seg_pid) ||
+        get_u64(&o->via.array.ptr[1], &r.seg_seq) || get_u64(&o->via.array.ptr[2], &r.offset))
+        return MPROC_EINVAL;
+    core_ledger *l = core_ledger_resolve(&r);
+    if (!l)
+        return MPROC_EINVAL;
+    core_args_attach_ledger(args, l);
+    return 0;
+}
+
 static int decode_fields(const msgpack_object *f, core_child_desc *d)
 {
     int64_t version, method, pid, daemon, defm;
@@ -153,7 +180,7 @@ static int decode_fields(const msgpack_object *f, core_child_desc *d)
             return MPROC_EINVAL;
         d->argc = (int)i + 1;
     }
-    return 0;
+    return decode_ledger(&f[14], d->args);
 }
 
 int core_desc_decode(const void *buf, size_t len, core_child_desc *d)

@@ -3,6 +3,7 @@
  * Every started, not yet reaped child sits in one list (the "children"),
  * guarded by be_core_lock. A freed process whose child is still alive stays
  * there, detached, until a later call reaps it. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "args.h"
 #include "hooks.h"
 #include "internal.h"
+#include "ledger.h"
 #include "object.h"
 
 enum pstate { P_NEW, P_STARTED, P_EXITED, P_CLOSED };
@@ -34,6 +36,7 @@ struct mproc_process {
     long creator_pid;
     int exitcode;
     be_proc *bp;
+    core_ledger *_Atomic ledger; /* the references its arguments gave it */
     struct mproc_process *prev, *next; /* children list while P_STARTED */
 };
 
@@ -66,8 +69,19 @@ static void list_del(mproc_process *p)
     p->prev = p->next = NULL;
 }
 
+/* The child has ended: the references it could not give back (it was
+ * killed) go back now. Once; never under be_core_lock (a record destroyed
+ * here frees arena memory, which takes it). */
+static void settle(mproc_process *p)
+{
+    core_ledger *l = atomic_exchange(&p->ledger, NULL);
+    if (l)
+        core_ledger_settle(l, p->args);
+}
+
 static void destroy(mproc_process *p)
 {
+    settle(p);
     mproc_args_free(p->args);
     free(p->name);
     free(p->identity);
@@ -150,7 +164,11 @@ static int usable(const mproc_process *p)
     return 0;
 }
 
-/* Reaps detached children that have exited (caller holds the lock). */
+/* Detached children reaped under the lock, destroyed after it (settle). */
+static mproc_process *reaped;
+
+/* Reaps detached children that have exited (caller holds the lock); the
+ * caller then calls destroy_reaped without it. */
 static void reap_detached_locked(void)
 {
     mproc_process *p = children, *next;
@@ -160,8 +178,22 @@ static void reap_detached_locked(void)
         if (p->detached && be_proc_wait(p->bp, 0, &code) == 0) {
             list_del(p);
             be_proc_free(p->bp);
-            destroy(p);
+            p->next = reaped;
+            reaped = p;
         }
+    }
+}
+
+static void destroy_reaped(void)
+{
+    be_core_lock();
+    mproc_process *p = reaped;
+    reaped = NULL;
+    be_core_unlock();
+    while (p) {
+        mproc_process *next = p->next;
+        destroy(p);
+        p = next;
     }
 }
 
@@ -259,6 +291,10 @@ int mproc_process_start(mproc_process *p)
     core_saved_argv(&d.argc, &d.argv);
     share_list sl = {0};
     core_args_each_obj(p->args, share_add, &sl);
+    core_ledger *ledger = sl.failed ? NULL : core_ledger_new(p->args, &sl.failed);
+    if (ledger)
+        share_segment(&sl, ledger);
+    d.ledger = ledger;
     /* Connections stay open until the child has its copies. */
     core_stream_table st = {0};
     void *payload = NULL;
@@ -284,15 +320,19 @@ int mproc_process_start(mproc_process *p)
             p->state = P_STARTED;
             p->pid = be_proc_pid(p->bp);
             p->creator_pid = be_getpid();
+            atomic_store(&p->ledger, ledger);
             list_add(p);
         }
         be_core_unlock();
+        destroy_reaped();
     }
     core_args_unhold_streams(p->args, &st);
-    if (rc) /* the child never ran: the references we took for it go back */
+    if (rc) { /* the child never ran: the references we took for it go back */
         core_args_each_obj(p->args, share_undo, NULL);
-    else
+        core_arena_free(ledger);
+    } else {
         core_args_each_obj(p->args, share_sent, &p->pid);
+    }
     free(payload);
     free(sl.shms);
     free(sl.pids);
@@ -303,19 +343,20 @@ int mproc_process_start(mproc_process *p)
 /* Waits for the child; on exit records the code and drops it from the list. */
 static int wait_child(mproc_process *p, double timeout)
 {
-    if (p->state == P_EXITED)
-        return 0;
-    int code;
-    int rc = be_proc_wait(p->bp, timeout, &code);
-    if (rc)
-        return rc;
-    be_core_lock();
-    if (p->state == P_STARTED) {
-        p->exitcode = code;
-        p->state = P_EXITED;
-        list_del(p);
+    if (p->state != P_EXITED) {
+        int code;
+        int rc = be_proc_wait(p->bp, timeout, &code);
+        if (rc)
+            return rc;
+        be_core_lock();
+        if (p->state == P_STARTED) {
+            p->exitcode = code;
+            p->state = P_EXITED;
+            list_del(p);
+        }
+        be_core_unlock();
     }
-    be_core_unlock();
+    settle(p);
     return 0;
 }
 
@@ -424,6 +465,7 @@ void mproc_process_free(mproc_process *p)
             p->detached = 1; /* reaped later, by start/active_children/exit */
             reap_detached_locked();
             be_core_unlock();
+            destroy_reaped();
             return;
         }
         be_core_unlock();
@@ -477,6 +519,7 @@ size_t mproc_active_children(mproc_process **out, size_t cap)
         n++;
     }
     be_core_unlock();
+    destroy_reaped();
     return n;
 }
 
@@ -500,11 +543,13 @@ static void children_at_exit(void)
         list_del(p);
         be_core_unlock();
         be_proc_wait(p->bp, MPROC_FOREVER, &code);
-        be_core_lock();
-        if (p->detached) {
+        settle(p);
+        if (p->detached) { /* out of the list: only we know it */
             be_proc_free(p->bp);
             destroy(p);
+            be_core_lock();
         } else {
+            be_core_lock();
             p->exitcode = code;
             p->state = P_EXITED;
         }

@@ -51,7 +51,8 @@ void lockcond_destroy(lockrec *l, condrec *c);
 /* Lock handles, for the objects built on a user's lock (lock.c). */
 lockrec *core_lockrec_of(const mproc_lock *l); /* NULL if not a lock */
 core_rec *core_lock_record(const mproc_lock *l);
-mproc_lock *core_lock_handle(core_rec *rec, int *err); /* new handle, own reference */
+mproc_lock *core_lock_view(core_rec *rec, int *err);   /* lent handle, no reference */
+void core_lock_view_free(mproc_lock *l);
 void core_lock_rec_release(core_rec *rec);
 
 

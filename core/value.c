@@ -82,12 +82,10 @@ static void *adopt(core_rec *rec, int *err)
         return NULL;
     }
     shared_buf *b = core_handle_new(sizeof *b, (core_kind)rec->kind, err);
-    if (b && lrec && !(b->lock = core_lock_handle(lrec, err))) {
+    if (b && lrec && !(b->lock = core_lock_view(lrec, err))) {
         core_handle_drop(b);
         b = NULL;
     }
-    if (b && b->lock)
-        core_obj_lend(b->lock, 1);
     if (b)
         b->s = s;
     return b;
@@ -136,9 +134,7 @@ static shared_buf *buf_of(const void *p, core_kind kind)
 
 static void buf_free(shared_buf *b)
 {
-    if (b->lock)
-        core_obj_lend(b->lock, 0);
-    mproc_lock_free(b->lock);
+    core_lock_view_free(b->lock);
     core_rec_release(&b->s->rec, destroy);
     core_handle_drop(b);
 }

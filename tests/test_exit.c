@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #ifdef _WIN32
+#include <io.h>
 #include <process.h>
 #else
 #include <errno.h>

@@ -163,6 +163,65 @@ static void test_owner_death(void)
     mproc_lock_free(r);
 }
 
+/* Bytes of shared records this process's arena still holds (core/arena.h,
+ * an internal call: the static library has it). */
+size_t core_arena_in_use(void);
+
+/* args: any object. Waits until killed. */
+static int t_hold_until_killed(const mproc_args *a)
+{
+    mproc_lock *l = mproc_args_obj(a, 0);
+    if (mproc_args_count(a) > 1) /* a lock: hold it */
+        mproc_lock_acquire(l, 30);
+    test_sleep(300);
+    return 0;
+}
+
+/* A child killed while it holds an object (and a lock held) gives back its
+ * references: freeing the object here then frees its shared record, so
+ * the arena does not grow with each killed holder. */
+static void test_killed_holders_leave_no_records(void)
+{
+    size_t base = 0;
+    for (int round = 0; round < 12; round++) {
+        mproc_lock *l = mproc_lock_new(NULL);
+        mproc_sem *s = mproc_sem_new(1, 0, NULL);
+        mproc_event *e = mproc_event_new(NULL);
+        mproc_value *v = mproc_value_new('i', NULL, 1, NULL);
+        mproc_cond *c = mproc_cond_new(NULL, NULL);
+        mproc_queue *q = mproc_queue_new(0, NULL);
+        CU_ASSERT_FATAL(l && s && e && v && c && q);
+        mproc_args *a = args1(l);
+        mproc_args_add_obj(a, s);
+        mproc_args_add_obj(a, e);
+        mproc_args_add_obj(a, v);
+        mproc_args_add_obj(a, c);
+        mproc_args_add_obj(a, q);
+        mproc_process *p = test_start(t_hold_until_killed, a, NULL);
+        mproc_args_free(a);
+        /* the child holds the lock once it stops being free */
+        for (int i = 0; i < 600 && mproc_lock_acquire(l, 0) == 0; i++) {
+            mproc_lock_release(l);
+            test_sleep(0.01);
+        }
+        CHECK_RC(mproc_process_kill(p), 0);
+        CHECK_RC(mproc_process_join(p, 30), 0);
+        mproc_process_free(p);
+        mproc_queue_free(q);
+        mproc_cond_free(c);
+        mproc_value_free(v);
+        mproc_event_free(e);
+        mproc_sem_free(s);
+        mproc_lock_free(l);
+        if (round == 1)
+            base = core_arena_in_use(); /* the first rounds may size the arena */
+    }
+    size_t now = core_arena_in_use();
+    if (now != base)
+        fprintf(stderr, "\n  arena: %zu bytes in use after 10 killed holders, %zu before\n", now, base);
+    CU_ASSERT_EQUAL(now, base);
+}
+
 /* -------------------------------------------------------- Semaphore */
 
 static int t_release_sem(const mproc_args *a)
@@ -710,6 +769,7 @@ int main(int argc, char **argv)
         {"rlock recursion and ownership", test_rlock},
         {"mutual exclusion N x M", test_mutual_exclusion},
         {"owner death", test_owner_death},
+        {"killed holders leave no records", test_killed_holders_leave_no_records},
         {"semaphore and bounded semaphore", test_semaphore},
         {"condition notify(n) and notify_all", test_condition_notify},
         {"condition rules", test_condition_rules},
