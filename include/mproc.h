@@ -5,7 +5,9 @@
  * non-negative count) on success, a negative MPROC_E* code on failure.
  * Constructors return NULL on failure and store the code in *err when err is
  * not NULL. Timeouts are seconds as double: MPROC_FOREVER (any negative value)
- * waits forever, 0 does not block.
+ * waits forever, and so does a timeout too long to mean anything else
+ * (INFINITY, or beyond about 31 years); 0 does not block; NaN is
+ * MPROC_EINVAL.
  */
 #ifndef MPROC_H
 #define MPROC_H
