@@ -15,12 +15,10 @@
 
 #define ACCEPT_EVERY 0.005  /* new clients are looked for this often */
 #define OWNER_EVERY 0.2     /* is the owner still alive? */
-#define HANDSHAKE_TIMEOUT 5.0
+#define HANDSHAKE_TIMEOUT 5.0 /* each new connection's, side by side (handshake.h) */
 #define SEND_TIMEOUT 10.0
 #define REQUEST_MAX ((size_t)1 << 30) /* a longer request drops the client */
 
-/* listener.c: an accept that does not wait for a client, then the handshake within timeout. */
-mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err);
 
 /* ------------------------------------------------------------ replies */
 
@@ -264,22 +262,31 @@ static void read_one(mgr_server *S, sconn *c)
     mproc_free(buf);
 }
 
+/* New clients start their handshakes; the loop steps them as their
+ * answers come (serve_ready), so a silent one delays nobody. */
 static void accept_all(mgr_server *S, mproc_listener *l)
 {
     for (int k = 0; k < 16; k++) {
-        int rc = 0;
-        mproc_conn *c = core_listener_accept_ready(l, HANDSHAKE_TIMEOUT, &rc);
-        if (c)
-            add_conn(S, c);
-        else if (rc != MPROC_EAUTH && rc != MPROC_EOS)
-            return; /* nobody waiting (or a stalled handshake, or an OS error: next round) */
+        core_hs *h;
+        int rc = core_listener_accept_hs(l, HANDSHAKE_TIMEOUT, &h);
+        if (rc == MPROC_ETIMEDOUT)
+            return; /* nobody waiting */
+        if (rc)
+            continue; /* this client failed at once (or an OS error: the next round tries again) */
+        if (core_hs_done(h)) {
+            mproc_conn *c = core_hs_finish(h, &rc);
+            if (c)
+                add_conn(S, c);
+        } else {
+            core_hs_set_add(&S->pending, h);
+        }
     }
 }
 
 /* Deadlines that passed; the time until the next one (< 0: none). */
 static double expire(mgr_server *S, double now)
 {
-    double next = -1;
+    double next = core_hs_set_expire(&S->pending, now);
     for (size_t i = 0; i < S->nconns; i++) {
         waiter *w = S->conns[i]->pending;
         if (!w || w->deadline < 0)
@@ -292,33 +299,47 @@ static double expire(mgr_server *S, double now)
     return next;
 }
 
-/* Waits for requests up to timeout and serves them. */
+/* Handshakes that have news: done ones become clients. */
+static void step_handshakes(mgr_server *S, const be_wait_item *items)
+{
+    for (size_t i = S->pending.n; i-- > 0;) {
+        mproc_conn *c = NULL;
+        if (items[i].ready && core_hs_set_step(&S->pending, i, &c) == 1)
+            add_conn(S, c);
+    }
+}
+
+/* Waits for requests (and handshake messages) up to timeout and serves
+ * them. */
 static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size_t *cap)
 {
-    if (S->nconns == 0) {
+    size_t k = S->nconns, n = k + S->pending.n;
+    if (n == 0) {
         be_sleep(timeout);
         return 0;
     }
-    if (S->nconns == 1) { /* the common case, without building a poll set */
+    if (n == 1 && k == 1) { /* the common case, without building a poll set */
         int r = core_poll_stream(&S->spin, S->conns[0]->s, timeout);
         if (r == 1)
             read_one(S, S->conns[0]);
         return r < 0 ? r : 0;
     }
-    if (*cap < S->nconns) {
-        be_wait_item *n = realloc(*items, S->nconns * sizeof *n);
-        if (!n)
+    if (*cap < n) {
+        be_wait_item *m = realloc(*items, n * sizeof *m);
+        if (!m)
             return MPROC_ENOMEM;
-        *items = n;
-        *cap = S->nconns;
+        *items = m;
+        *cap = n;
     }
-    size_t k = S->nconns;
     for (size_t i = 0; i < k; i++)
         (*items)[i] = (be_wait_item){S->conns[i]->s, NULL, 0};
-    int r = core_wait_set(&S->spin, *items, k, timeout);
+    core_hs_set_items(&S->pending, *items + k);
+    int r = core_wait_set(&S->spin, *items, n, timeout);
     for (size_t i = 0; r > 0 && i < k; i++)
         if ((*items)[i].ready)
             read_one(S, S->conns[i]);
+    if (r > 0)
+        step_handshakes(S, *items + k); /* after the reads: new clients go at the end */
     return r < 0 ? r : 0;
 }
 
@@ -356,6 +377,7 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
 /* Teardown shared by the server and the fuzz harness. */
 static void server_clear(mgr_server *S)
 {
+    core_hs_set_clear(&S->pending);
     while (S->nconns)
         drop_conn(S, S->nconns - 1);
     for (size_t i = 0; i < S->nobjs; i++)

@@ -6,6 +6,7 @@
 #ifndef MPROC_CORE_MANAGER_SRV_H
 #define MPROC_CORE_MANAGER_SRV_H
 
+#include "handshake.h"
 #include "manager.h"
 #include "spin.h"
 
@@ -99,6 +100,7 @@ typedef struct mgr_server {
     size_t nobjs, capobjs;
     sconn **conns;
     size_t nconns, capconns;
+    core_hs_set pending; /* handshakes of new connections, side by side */
     msgpack_sbuffer out; /* the reply being built */
     msgpack_packer pk;
     msgpack_sbuffer scratch; /* values being made canonical */

@@ -801,6 +801,158 @@ static void test_server_exits_with_owner(void)
     mproc_conn_free(w);
 }
 
+/* ------------------------------------------------------------ silent peers */
+
+/* A peer that connects and never answers the challenge: a client without
+ * a key. Once its challenge came, its handshake is pending in the server
+ * (NULL if the challenge did not come within `wait`). */
+static mproc_conn *silent_peer(const char *address, double wait)
+{
+    int err = -1;
+    mproc_conn *c = mproc_client(address, NULL, 0, &err);
+    CHECK_RC(err, 0);
+    void *buf = NULL;
+    size_t len = 0;
+    if (c && wait >= 0 && (mproc_conn_poll(c, wait) != 1 || mproc_conn_recv_bytes(c, &buf, &len, 1000) != 0)) {
+        mproc_conn_free(c);
+        c = NULL;
+    }
+    mproc_free(buf);
+    return c;
+}
+
+/* 1 while the server keeps the peer's handshake open: after the
+ * challenge nothing came, not even the end of the stream. */
+static int still_pending(mproc_conn *c) { return c && mproc_conn_poll(c, 0) == 0; }
+
+typedef struct reconnector {
+    const char *address;
+    volatile int stop;
+    int rounds;
+} reconnector;
+
+/* Silent peers, one after another, until told to stop. */
+static TEST_THREAD_FN(reconnect_silently)
+{
+    reconnector *r = arg;
+    while (!r->stop) {
+        mproc_conn *c = silent_peer(r->address, 10);
+        test_sleep(0.01);
+        mproc_conn_free(c);
+        r->rounds++;
+    }
+    return 0;
+}
+
+/* args: dict: 200 requests on a connection of its own (so a handshake
+ * first), each answered. */
+static int t_calls(const mproc_args *a)
+{
+    mproc_mdict *d = mproc_args_obj(a, 0);
+    for (int i = 0; i < 200; i++)
+        if (mproc_mdict_set(d, mproc_mv_int(i), mproc_mv_int(i)) != 0)
+            return 1;
+    return mproc_mdict_len(d) >= 200 ? 0 : 2;
+}
+
+static mproc_manager *start_at(const char *address)
+{
+    mproc_manager_opts o = MPROC_MANAGER_OPTS_INIT;
+    o.address = address;
+    int err = -1;
+    mproc_manager *m = mproc_manager_start(&o, &err);
+    CHECK_RC(err, 0);
+    return m;
+}
+
+/* Three silent peers hold handshakes open and three more keep coming and
+ * going: an authenticated client's calls, and a new client's handshake,
+ * go on meanwhile. The old loop ran each handshake to its end (5 s) before
+ * anything else, so the held peers were dropped long before the calls. */
+static void silent_peers_at(const char *address)
+{
+    mproc_manager *m = start_at(address);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *addr = mproc_manager_address(m);
+    mproc_mdict *d = mproc_manager_dict(m, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    mproc_conn *held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = silent_peer(addr, 10);
+        CU_ASSERT_PTR_NOT_NULL(held[i]);
+    }
+    reconnector r[3];
+    test_thread t[3];
+    for (int i = 0; i < 3; i++) {
+        r[i] = (reconnector){addr, 0, 0};
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&t[i], reconnect_silently, &r[i]), 0);
+    }
+    for (int i = 0; i < 200; i++)
+        CHECK_RC(mproc_mdict_set(d, mproc_mv_str("k"), mproc_mv_int(i)), 0);
+    mproc_args *a = args_objs(d, NULL);
+    int code = -1;
+    CHECK_RC(test_run_within(t_calls, a, &code, 60), 0);
+    CU_ASSERT_EQUAL(code, 0);
+    for (int i = 0; i < 3; i++) /* all that happened within their handshake bound */
+        CU_ASSERT_TRUE(still_pending(held[i]));
+    for (int i = 0; i < 3; i++) {
+        r[i].stop = 1;
+        test_thread_join(&t[i]);
+        CU_ASSERT_TRUE(r[i].rounds > 0);
+    }
+    for (int i = 0; i < 3; i++)
+        mproc_conn_free(held[i]);
+    mproc_args_free(a);
+    mproc_mdict_free(d);
+    mproc_manager_free(m);
+}
+
+static void test_silent_peers(void)
+{
+    silent_peers_at("tcp://127.0.0.1:0");
+    silent_peers_at(NULL); /* the private address: a unix socket, or a pipe on Windows */
+}
+
+/* More silent peers than the server keeps pending (32): the oldest are
+ * closed to make room, a new client still gets in and is served. The old
+ * loop took them one by one, 5 s each: the client's connect timed out. */
+static void test_silent_peers_beyond_bound(void)
+{
+    mproc_manager *m = start_at("tcp://127.0.0.1:0");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *addr = mproc_manager_address(m);
+    enum { N = 40 };
+    mproc_conn *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = silent_peer(addr, -1); /* connected; not waiting for the challenge */
+    int err = -1;
+    mproc_mdict *d = mproc_manager_dict(m, &err); /* on a connection made before */
+    CHECK_RC(err, 0);
+    mproc_args *b = args_objs(d, NULL);
+    int code = -1;
+    CHECK_RC(test_run_within(t_calls, b, &code, 60), 0); /* a new client: a new connection */
+    CU_ASSERT_EQUAL(code, 0);
+    int closed = 0, pending = 0;
+    for (int i = 0; i < N; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        /* Each got its challenge; the oldest were closed after it. */
+        CHECK_RC(mproc_conn_poll(p[i], 10), 1);
+        CHECK_RC(mproc_conn_recv_bytes(p[i], &buf, &len, 1000), 0);
+        mproc_free(buf);
+        if (still_pending(p[i]))
+            pending++;
+        else
+            closed++;
+        mproc_conn_free(p[i]);
+    }
+    CU_ASSERT_TRUE(closed >= N - 32);
+    CU_ASSERT_TRUE(pending >= 16);
+    mproc_args_free(b);
+    mproc_mdict_free(d);
+    mproc_manager_free(m);
+}
+
 /* ------------------------------------------------------------ protocol */
 
 /* tests/interop/manager_peer.py speaks the wire protocol from the docs:
@@ -898,6 +1050,8 @@ int main(int argc, char **argv)
         {"server exits with its owner", test_server_exits_with_owner},
         {"a python client speaks the protocol", test_python_client},
         {"a server that does not answer: MPROC_ETIMEDOUT", test_server_does_not_answer},
+        {"silent peers delay no client", test_silent_peers},
+        {"more silent peers than the pending bound", test_silent_peers_beyond_bound},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "manager", tests);
