@@ -28,15 +28,49 @@ struct mgr_client {
     unsigned char token[MGR_TOKEN_LEN];
     mproc_conn **idle;
     size_t nidle, cap;
+    /* Connections that failed a call (out of step): kept open, unused,
+     * until a new connection has said HELLO, so that a live process never
+     * has none and the server never ends its session (its locks and its
+     * references) because of a slow reply. */
+    mproc_conn **retired;
+    size_t nretired, capretired;
 };
 
 static mgr_client *clients; /* under be_core_lock */
+
+static void drop_retired(mgr_client *cl)
+{
+    for (size_t i = 0; i < cl->nretired; i++)
+        mproc_conn_free(cl->retired[i]);
+    cl->nretired = 0;
+}
 
 static void drop_idle(mgr_client *cl)
 {
     for (size_t i = 0; i < cl->nidle; i++)
         mproc_conn_free(cl->idle[i]);
     cl->nidle = 0;
+    drop_retired(cl);
+}
+
+/* A connection that failed a call; see struct mgr_client. */
+static void retire(mgr_client *cl, mproc_conn *c)
+{
+    be_core_lock();
+    if (cl->pid == be_getpid() && cl->nretired == cl->capretired) {
+        size_t cap = cl->capretired ? cl->capretired * 2 : 4;
+        mproc_conn **n = realloc(cl->retired, cap * sizeof *n);
+        if (n) {
+            cl->retired = n;
+            cl->capretired = cap;
+        }
+    }
+    if (cl->pid == be_getpid() && cl->nretired < cl->capretired) {
+        cl->retired[cl->nretired++] = c;
+        c = NULL;
+    }
+    be_core_unlock();
+    mproc_conn_free(c);
 }
 
 /* Under be_core_lock: make the record this process's own. */
@@ -117,6 +151,7 @@ void mgr_client_release(mgr_client *cl)
     be_core_unlock();
     if (last) {
         free(cl->idle);
+        free(cl->retired);
         memset(cl->key, 0, cl->keylen);
         free(cl->key);
         free(cl->address);
@@ -161,6 +196,10 @@ static mproc_conn *connect_new(mgr_client *cl, int *err)
         *err = rc == MPROC_EOS ? MPROC_EBROKEN : rc;
         return NULL;
     }
+    be_core_lock();
+    if (cl->pid == be_getpid())
+        drop_retired(cl); /* this one carries the session now */
+    be_core_unlock();
     return c;
 }
 
@@ -202,6 +241,17 @@ int mgr_client_probe(mgr_client *cl)
     mproc_conn *c = take_conn(cl, &rc);
     if (c)
         give_back(cl, c);
+    return rc;
+}
+
+int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out)
+{
+    mgr_call c;
+    mgr_call_begin(&c, op, id, 0);
+    int rc = mgr_call_run(&c, cl, MGR_NOW);
+    if (rc == 0 && out && mgr_obj_int(c.value, out) != 0)
+        rc = MPROC_EBROKEN;
+    mgr_call_end(&c);
     return rc;
 }
 
@@ -257,7 +307,7 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     if (rc == 0)
         rc = core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mgr_reply_slack() : MPROC_FOREVER);
     if (rc) {
-        mproc_conn_free(conn); /* out of step or dead */
+        retire(cl, conn); /* out of step or dead */
         return rc == MPROC_ETIMEDOUT ? rc : MPROC_EBROKEN;
     }
     give_back(cl, conn);
@@ -274,7 +324,7 @@ void mgr_call_end(mgr_call *c)
 
 /* ------------------------------------------------------------ proxies */
 
-mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int *err)
+mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err)
 {
     mgr_proxy *p = core_handle_new(sizeof *p, K_MPROXY, err);
     if (!p)
@@ -282,6 +332,8 @@ mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int *err)
     p->type = type;
     p->id = id;
     p->cl = cl;
+    p->held = held;
+    p->holder = be_getpid();
     atomic_init(&p->refs, 1);
     mgr_client_retain(cl);
     return p;
@@ -297,10 +349,15 @@ mgr_proxy *mgr_proxy_of(const void *p, unsigned types)
 
 void mgr_proxy_retain(mgr_proxy *p) { atomic_fetch_add(&p->refs, 1); }
 
+/* The last handle on an object anywhere frees it in the server (a failure
+ * here only means the server is gone or this process's session ended:
+ * either way it no longer counts this reference). */
 void mgr_proxy_release(mgr_proxy *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    if (p->held && p->holder == be_getpid())
+        mgr_client_simple(p->cl, OP_DECREF, p->id, NULL);
     mgr_client_release(p->cl);
     core_handle_drop(p);
 }
@@ -339,9 +396,15 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
         address[f[2].via.str.size] = '\0';
         mgr_client *cl = mgr_client_get(address, f[3].via.bin.ptr, f[3].via.bin.size, &rc);
         if (cl) {
-            *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, &rc);
+            *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, 0, &rc);
             mgr_client_release(cl);
         }
+        /* Our own reference, taken now: the sender keeps its until we
+         * have ours (a process's args live until the child ended). A
+         * server that cannot be reached leaves the proxy without one; its
+         * calls then fail as they would anyway. */
+        if (rc == 0)
+            (*out)->held = mgr_client_simple((*out)->cl, OP_INCREF, (uint64_t)id, NULL) == 0;
     }
     msgpack_unpacked_destroy(&up);
     return rc;

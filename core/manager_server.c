@@ -54,9 +54,10 @@ void srv_int(mgr_server *S, sconn *c, int64_t v)
 
 sobj *srv_obj(mgr_server *S, uint64_t id, unsigned types)
 {
-    if (id == 0 || id > S->nobjs)
+    uint64_t v;
+    if (!idmap_get(&S->objs, id, &v))
         return NULL;
-    sobj *o = S->objs[id - 1];
+    sobj *o = (sobj *)(uintptr_t)v;
     return (types >> o->type & 1u) ? o : NULL;
 }
 
@@ -126,43 +127,40 @@ void srv_finish(mgr_server *S, waiter *w, int status)
 
 /* ------------------------------------------------------------ requests */
 
+/* A connection says which client it belongs to: a process's connections
+ * share its locks and its references (its session). */
 static void on_hello(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
 {
+    msess *s;
     if (n < 1 || a[0].type != MSGPACK_OBJECT_BIN || a[0].via.bin.size != MGR_TOKEN_LEN) {
         srv_status(S, c, MPROC_EINVAL);
         return;
     }
-    memcpy(c->token, a[0].via.bin.ptr, MGR_TOKEN_LEN);
+    if (c->hello) { /* one client per connection */
+        srv_status(S, c, MPROC_ESTATE);
+        return;
+    }
+    if (!(s = srv_session(S, (const unsigned char *)a[0].via.bin.ptr))) {
+        srv_status(S, c, MPROC_ENOMEM);
+        return;
+    }
+    memcpy(c->token, s->token, MGR_TOKEN_LEN);
+    c->sess = s;
+    s->nconns++;
     c->hello = 1;
     srv_status(S, c, 0);
-}
-
-static int add_obj(mgr_server *S, sobj *o, uint64_t *id)
-{
-    if (S->nobjs == S->capobjs) {
-        size_t cap = S->capobjs ? S->capobjs * 2 : 64;
-        sobj **objs = realloc(S->objs, cap * sizeof *objs);
-        if (!objs)
-            return MPROC_ENOMEM;
-        S->objs = objs;
-        S->capobjs = cap;
-    }
-    S->objs[S->nobjs++] = o;
-    *id = S->nobjs;
-    return 0;
 }
 
 static void on_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
 {
     sobj *o = NULL;
-    uint64_t id = 0;
     int rc = srv_create(S, c, a, n, &o);
-    if (rc == 0 && (rc = add_obj(S, o, &id)) != 0)
-        srv_destroy_obj(o);
+    if (rc == 0 && (rc = srv_add_obj(S, o, c->sess)) != 0)
+        srv_destroy_obj(S, o);
     if (rc)
         srv_status(S, c, rc);
     else
-        srv_int(S, c, (int64_t)id);
+        srv_int(S, c, (int64_t)o->id);
 }
 
 static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
@@ -192,6 +190,12 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
     } else if (op == OP_SHUTDOWN) {
         S->shutdown = 1;
         srv_status(S, c, 0);
+    } else if (op == OP_COUNT) {
+        srv_int(S, c, (int64_t)S->objs.n);
+    } else if (op == OP_INCREF) {
+        srv_status(S, c, srv_incref(S, c->sess, (uint64_t)id));
+    } else if (op == OP_DECREF) {
+        srv_status(S, c, srv_decref(S, c->sess, (uint64_t)id));
     } else if (op == OP_TYPE) {
         o = srv_obj(S, (uint64_t)id, ~0u);
         if (o)
@@ -233,6 +237,9 @@ static void add_conn(mgr_server *S, mproc_conn *c)
     S->conns[S->nconns++] = sc;
 }
 
+/* A connection ends; the last of its client ends the client's session:
+ * its locks are freed (MPROC_EOWNERDEAD for the next owner) and its
+ * references go. */
 static void drop_conn(mgr_server *S, size_t i)
 {
     sconn *c = S->conns[i];
@@ -241,12 +248,11 @@ static void drop_conn(mgr_server *S, size_t i)
     core_conn_unhold(c->c);
     mproc_conn_free(c->c);
     S->conns[i] = S->conns[--S->nconns];
-    int last = c->hello;
-    for (size_t k = 0; k < S->nconns && last; k++)
-        if (S->conns[k]->hello && memcmp(S->conns[k]->token, c->token, MGR_TOKEN_LEN) == 0)
-            last = 0;
-    if (last)
+    if (c->sess && --c->sess->nconns == 0) {
         srv_client_gone(S, c->token);
+        srv_session_end(S, c->sess);
+        srv_reap(S);
+    }
     free(c);
 }
 
@@ -259,6 +265,7 @@ static void read_one(mgr_server *S, sconn *c)
         c->gone = 1;
     else
         handle(S, c, buf, len);
+    srv_reap(S); /* what the request left without references */
     mproc_free(buf);
 }
 
@@ -378,11 +385,16 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
 static void server_clear(mgr_server *S)
 {
     core_hs_set_clear(&S->pending);
+    S->closing = 1; /* everything goes: no counting, no cascades */
     while (S->nconns)
         drop_conn(S, S->nconns - 1);
-    for (size_t i = 0; i < S->nobjs; i++)
-        srv_destroy_obj(S->objs[i]);
-    free(S->objs);
+    while (S->sessions)
+        srv_session_end(S, S->sessions);
+    srv_reap(S);
+    for (size_t i = 0; i < S->objs.cap; i++)
+        if (S->objs.keys[i])
+            srv_destroy_obj(S, (sobj *)(uintptr_t)S->objs.vals[i]);
+    idmap_free(&S->objs);
     free(S->conns);
     msgpack_sbuffer_destroy(&S->out);
     msgpack_sbuffer_destroy(&S->scratch);
@@ -410,6 +422,7 @@ int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
         if (c->pending) /* a request while one is parked: the server drops the client */
             break;
         handle(&S, c, reqs[i], lens[i]);
+        srv_reap(&S);
         while (mproc_conn_poll(cli, 0) == 1) { /* the replies, read and dropped */
             void *buf;
             size_t len;

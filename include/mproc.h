@@ -680,8 +680,10 @@ MPROC_API void mproc_imap_free(mproc_imap *);
  * vanished) gives MPROC_ETIMEDOUT after the reply timeout (30 s, or
  * MPROC_MANAGER_TIMEOUT seconds from the environment; beyond a blocking
  * call's own timeout); a client that dies does not disturb it (a Lock it held is released and the
- * next acquirer gets MPROC_EOWNERDEAD). Server objects live as long as the
- * server. */
+ * next acquirer gets MPROC_EOWNERDEAD). A server object lives while a
+ * proxy on it does, anywhere (Python's reference counting): freeing its
+ * last proxy frees it, a proxy stored in a manager list or dict keeps it,
+ * and the proxies of a client that dies or disconnects count no more. */
 typedef struct mproc_manager mproc_manager;
 typedef struct mproc_mlist mproc_mlist;         /* manager.list() */
 typedef struct mproc_mdict mproc_mdict;         /* manager.dict() */
@@ -776,6 +778,10 @@ MPROC_API const void *mproc_manager_authkey(const mproc_manager *m, size_t *keyl
 /* Stops the server (either the one this handle started or, for an attached
  * handle, the one it talks to). Afterwards proxies give MPROC_EBROKEN. */
 MPROC_API int mproc_manager_shutdown(mproc_manager *m);
+/* How many objects the server holds now (every client's): >= 0 or an
+ * error. Python's BaseManager._number_of_objects(); for tests and leak
+ * hunting. */
+MPROC_API int mproc_manager_object_count(mproc_manager *m);
 /* Shuts down a server this handle started, then frees the handle;
  * proxies made from it stay usable until the server is gone. */
 MPROC_API void mproc_manager_free(mproc_manager *m);
