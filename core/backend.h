@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 3
+#define BE_INTERFACE_VERSION 4
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
