@@ -219,6 +219,7 @@ static int shutdown_within(mproc_manager *m, double timeout)
     mgr_call_begin(&c, OP_SHUTDOWN, 0, 0);
     int rc = mgr_call_run(&c, m->cl, timeout);
     mgr_call_end(&c);
+    mgr_client_gone(m->cl); /* proxies freed from now on need not tell it */
     stop_server(m);
     return rc == MPROC_EBROKEN && !m->server ? 0 : rc;
 }

@@ -88,6 +88,10 @@ const char *mgr_client_address(const mgr_client *cl);
 const void *mgr_client_key(const mgr_client *cl, size_t *keylen);
 /* Checks that a connection can be made (and authenticated) now. */
 int mgr_client_probe(mgr_client *cl);
+/* 0 after a call found the server gone or mute (until a new connection
+ * works), or after mgr_client_gone (the server was shut down). */
+int mgr_client_reachable(const mgr_client *cl);
+void mgr_client_gone(mgr_client *cl);
 /* [op, id] answered at once (INCREF, DECREF, COUNT): the status, and the
  * integer value when out is not NULL. */
 int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out);
@@ -122,13 +126,19 @@ typedef struct mgr_proxy {
     /* The server reference this handle owns (docs/manager.md, "Object
      * lifetime"): given back when the handle goes, by the process that
      * took it (a forked child's copy of the handle owns nothing). */
-    int held;
-    long holder; /* the pid that took it */
+    atomic_int held;
+    atomic_int unclaimed; /* decoded from args: takes one at first use */
+    long holder;          /* the pid of the handle's process */
 } mgr_proxy;
 
 /* A handle on object id. held: the server gave this process a reference
- * for it (CREATE, a proxy in a reply); else it has none yet. */
+ * for it (CREATE, a proxy in a reply); else it takes one at first use. */
 mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err);
+/* Takes this process's own reference if the handle has none yet (a proxy
+ * decoded from args): before its first call, or before it is handed on. */
+void mgr_proxy_claim(mgr_proxy *p);
+/* mgr_call_run for a call on p (claims first). */
+int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait);
 /* The proxy when p is one of these types (mask of 1u << type), else NULL. */
 mgr_proxy *mgr_proxy_of(const void *p, unsigned types);
 void mgr_proxy_retain(mgr_proxy *p);

@@ -34,6 +34,10 @@ struct mgr_client {
      * references) because of a slow reply. */
     mproc_conn **retired;
     size_t nretired, capretired;
+    /* The last call found the server gone or mute: giving references back
+     * is skipped until a connection works again (a free must not wait
+     * for a dead host; the session's end returns them anyway). */
+    atomic_int unreachable;
 };
 
 static mgr_client *clients; /* under be_core_lock */
@@ -200,6 +204,7 @@ static mproc_conn *connect_new(mgr_client *cl, int *err)
     if (cl->pid == be_getpid())
         drop_retired(cl); /* this one carries the session now */
     be_core_unlock();
+    atomic_store(&cl->unreachable, 0);
     return c;
 }
 
@@ -243,6 +248,10 @@ int mgr_client_probe(mgr_client *cl)
         give_back(cl, c);
     return rc;
 }
+
+int mgr_client_reachable(const mgr_client *cl) { return !atomic_load(&cl->unreachable); }
+
+void mgr_client_gone(mgr_client *cl) { atomic_store(&cl->unreachable, 1); }
 
 int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out)
 {
@@ -298,8 +307,12 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
         return MPROC_ENOMEM;
     int rc = 0;
     mproc_conn *conn = take_conn(cl, &rc);
-    if (!conn) /* the server went away (or never was): no way to ask it */
-        return rc == MPROC_EAUTH || rc == MPROC_ENOMEM ? rc : MPROC_EBROKEN;
+    if (!conn) { /* the server went away (or never was): no way to ask it */
+        if (rc == MPROC_EAUTH || rc == MPROC_ENOMEM)
+            return rc;
+        atomic_store(&cl->unreachable, 1);
+        return MPROC_EBROKEN;
+    }
     size_t len = 0;
     rc = mproc_conn_send_bytes(conn, c->sb.data, c->sb.size);
     /* A blocking call's reply comes within its timeout; the slack covers a
@@ -308,6 +321,7 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
         rc = core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mgr_reply_slack() : MPROC_FOREVER);
     if (rc) {
         retire(cl, conn); /* out of step or dead */
+        atomic_store(&cl->unreachable, 1);
         return rc == MPROC_ETIMEDOUT ? rc : MPROC_EBROKEN;
     }
     give_back(cl, conn);
@@ -332,7 +346,8 @@ mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, i
     p->type = type;
     p->id = id;
     p->cl = cl;
-    p->held = held;
+    atomic_init(&p->held, held);
+    atomic_init(&p->unclaimed, !held);
     p->holder = be_getpid();
     atomic_init(&p->refs, 1);
     mgr_client_retain(cl);
@@ -356,10 +371,26 @@ void mgr_proxy_release(mgr_proxy *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
-    if (p->held && p->holder == be_getpid())
+    if (atomic_load(&p->held) && p->holder == be_getpid() && mgr_client_reachable(p->cl))
         mgr_client_simple(p->cl, OP_DECREF, p->id, NULL);
     mgr_client_release(p->cl);
     core_handle_drop(p);
+}
+
+/* The sender's reference lasts until then: a process handle keeps its
+ * args until the child has ended. One thread claims; the others go on
+ * meanwhile (the sender's reference still holds). A server that cannot
+ * be reached leaves the handle without one; its calls fail anyway. */
+void mgr_proxy_claim(mgr_proxy *p)
+{
+    if (atomic_load(&p->unclaimed) && p->holder == be_getpid() && atomic_exchange(&p->unclaimed, 0))
+        atomic_store(&p->held, mgr_client_simple(p->cl, OP_INCREF, p->id, NULL) == 0);
+}
+
+int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait)
+{
+    mgr_proxy_claim(p);
+    return mgr_call_run(c, p->cl, wait);
 }
 
 /* [type, id, address, key] */
@@ -399,12 +430,8 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
             *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, 0, &rc);
             mgr_client_release(cl);
         }
-        /* Our own reference, taken now: the sender keeps its until we
-         * have ours (a process's args live until the child ended). A
-         * server that cannot be reached leaves the proxy without one; its
-         * calls then fail as they would anyway. */
-        if (rc == 0)
-            (*out)->held = mgr_client_simple((*out)->cl, OP_INCREF, (uint64_t)id, NULL) == 0;
+        /* It takes its own reference at first use (mgr_proxy_claim):
+         * decoding never talks to a server. */
     }
     msgpack_unpacked_destroy(&up);
     return rc;

@@ -678,8 +678,8 @@ MPROC_API void mproc_imap_free(mproc_imap *);
  * connection (the framing and HMAC handshake of mproc_listener/mproc_client),
  * one msgpack request and one reply per call (docs/manager.md). Each call
  * is atomic on the server. Proxies go to children with mproc_args_add_obj
- * (the child connects when it decodes its arguments, to take its own
- * reference; one connection per process and thread at a time). A server that is gone gives MPROC_EBROKEN, never a hang; one
+ * (the child connects on first use; one connection per process and
+ * thread at a time). A server that is gone gives MPROC_EBROKEN, never a hang; one
  * that is alive but does not answer (stopped, or a remote host that
  * vanished) gives MPROC_ETIMEDOUT after the reply timeout (30 s, or
  * MPROC_MANAGER_TIMEOUT seconds from the environment; beyond a blocking

@@ -950,16 +950,17 @@ static void test_proxy_to_child_lifetime(void)
     CU_ASSERT_EQUAL(test_finish(p2), 0);
     CHECK_RC(mproc_mlist_len(kept), 1); /* the child's copy went, ours is alive */
     CHECK_RC(mproc_manager_object_count(m), 1);
-    /* Through mproc_args_encode (a pool task's way): decoding takes a
-     * reference, freeing the decoded args gives it back. */
+    /* Through mproc_args_encode (a pool task's way): the decoded proxy
+     * takes a reference at its first use (the bytes hold none: the sender
+     * keeps its proxy until then), freeing the decoded args gives it back. */
     void *buf = NULL;
     size_t len = 0;
     CHECK_RC(mproc_args_encode(a, &buf, &len), 0);
     mproc_args *c = mproc_args_decode(buf, len, NULL);
-    mproc_args_free(a);
-    mproc_mlist_free(kept);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CHECK_RC(mproc_mlist_append(mproc_args_obj(c, 0), mproc_mv_int(8)), 0);
+    mproc_args_free(a);
+    mproc_mlist_free(kept);
     CHECK_RC(mproc_mlist_len(mproc_args_obj(c, 0)), 2);
     mproc_args_free(c);
     mproc_free(buf);
