@@ -805,6 +805,15 @@ static void test_server_exits_with_owner(void)
 
 /* ------------------------------------------------------------ object lifetime */
 
+/* A count compared as a number (CHECK_RC names error codes). */
+#define CHECK_COUNT(expr, want)                                                                 \
+    do {                                                                                        \
+        int n_ = (expr);                                                                        \
+        if (n_ != (want))                                                                       \
+            fprintf(stderr, "\n  %s:%d: %s = %d, want %d\n", __FILE__, __LINE__, #expr, n_, (int)(want)); \
+        CU_ASSERT_EQUAL(n_, (want));                                                            \
+    } while (0)
+
 /* Polls the server's object count until it is `want` (10 s at most). */
 static int count_becomes(mproc_manager *m, int want)
 {
@@ -832,12 +841,12 @@ static void test_objects_freed(void)
         }
         mproc_mdict_free(d);
     }
-    CHECK_RC(mproc_manager_object_count(m), base);
+    CHECK_COUNT(mproc_manager_object_count(m), base);
     /* A Condition keeps its lock: its own RLock goes with it. */
     mproc_cond *c = mproc_manager_cond(m, NULL, NULL);
-    CHECK_RC(mproc_manager_object_count(m), base + 2);
+    CHECK_COUNT(mproc_manager_object_count(m), base + 2);
     mproc_cond_free(c);
-    CHECK_RC(mproc_manager_object_count(m), base);
+    CHECK_COUNT(mproc_manager_object_count(m), base);
     CHECK_RC(mproc_manager_object_count(NULL), MPROC_EINVAL);
     mproc_manager_free(m);
 }
@@ -853,16 +862,16 @@ static void test_nested_lifetime(void)
     CHECK_RC(mproc_mlist_append(outer, mproc_mv_dict(inner)), 0);
     CHECK_RC(mproc_mlist_append(outer, mproc_mv_dict(inner)), 0);
     mproc_mdict_free(inner); /* the list keeps it */
-    CHECK_RC(mproc_manager_object_count(m), 2);
+    CHECK_COUNT(mproc_manager_object_count(m), 2);
     mproc_mval v;
     CHECK_RC(mproc_mlist_get(outer, 0, &v), 0);
     CU_ASSERT_EQUAL_FATAL(v.type, MPROC_MV_DICT);
     CHECK_RC(mproc_mlist_set(outer, 0, mproc_mv_int(0)), 0);
     CHECK_RC(mproc_mlist_set(outer, 1, mproc_mv_int(1)), 0); /* the list refers to it no more */
     CHECK_RC(mproc_mdict_set(v.v.dict, mproc_mv_str("alive"), mproc_mv_int(1)), 0); /* our proxy does */
-    CHECK_RC(mproc_manager_object_count(m), 2);
+    CHECK_COUNT(mproc_manager_object_count(m), 2);
     mproc_mval_clear(&v);
-    CHECK_RC(mproc_manager_object_count(m), 1);
+    CHECK_COUNT(mproc_manager_object_count(m), 1);
     /* A list holding itself is a cycle: it outlives its last proxy, as
      * anything counted does. Popped out again, it goes. */
     CHECK_RC(mproc_mlist_append(outer, mproc_mv_list(outer)), 0);
@@ -870,7 +879,7 @@ static void test_nested_lifetime(void)
     CU_ASSERT_EQUAL(v.type, MPROC_MV_LIST);
     mproc_mval_clear(&v);
     mproc_mlist_free(outer);
-    CHECK_RC(mproc_manager_object_count(m), 0);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
     mproc_manager_free(m);
 }
 
@@ -910,14 +919,14 @@ static void test_killed_client_references(void)
     CHECK_RC(mproc_queue_get(q, &buf, &len, 60), 0);
     mproc_free(buf);
     CHECK_RC(mproc_mdict_len(d), 0);
-    CHECK_RC(mproc_manager_object_count(m), 3); /* d, q, and the list the child holds */
+    CHECK_COUNT(mproc_manager_object_count(m), 3); /* d, q, and the list the child holds */
     CHECK_RC(mproc_process_kill(p), 0);
     CU_ASSERT_EQUAL(test_finish(p), -9);
-    CHECK_RC(count_becomes(m, 2), 2);
+    CHECK_COUNT(count_becomes(m, 2), 2);
     mproc_args_free(a);
     mproc_queue_free(q);
     mproc_mdict_free(d);
-    CHECK_RC(mproc_manager_object_count(m), 0);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
     mproc_manager_free(m);
 }
 
@@ -949,7 +958,7 @@ static void test_proxy_to_child_lifetime(void)
     CU_ASSERT_EQUAL(test_finish(p1), 0);
     CU_ASSERT_EQUAL(test_finish(p2), 0);
     CHECK_RC(mproc_mlist_len(kept), 1); /* the child's copy went, ours is alive */
-    CHECK_RC(mproc_manager_object_count(m), 1);
+    CHECK_COUNT(mproc_manager_object_count(m), 1);
     /* Through mproc_args_encode (a pool task's way): the decoded proxy
      * takes a reference at its first use (the bytes hold none: the sender
      * keeps its proxy until then), freeing the decoded args gives it back. */
@@ -964,7 +973,7 @@ static void test_proxy_to_child_lifetime(void)
     CHECK_RC(mproc_mlist_len(mproc_args_obj(c, 0)), 2);
     mproc_args_free(c);
     mproc_free(buf);
-    CHECK_RC(mproc_manager_object_count(m), 0);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
     mproc_manager_free(m);
 }
 
