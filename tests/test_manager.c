@@ -6,6 +6,8 @@
 #include <signal.h>
 #endif
 
+#include <stdatomic.h>
+
 #include "testutil.h"
 
 static mproc_manager *start(void)
@@ -1003,7 +1005,7 @@ static int still_pending(mproc_conn *c) { return c && mproc_conn_poll(c, 0) == 0
 
 typedef struct reconnector {
     const char *address;
-    volatile int stop;
+    atomic_int stop;
     int rounds;
 } reconnector;
 
@@ -1011,7 +1013,7 @@ typedef struct reconnector {
 static TEST_THREAD_FN(reconnect_silently)
 {
     reconnector *r = arg;
-    while (!r->stop) {
+    while (!atomic_load(&r->stop)) {
         mproc_conn *c = silent_peer(r->address, 10);
         test_sleep(0.01);
         mproc_conn_free(c);
@@ -1060,7 +1062,9 @@ static void silent_peers_at(const char *address)
     reconnector r[3];
     test_thread t[3];
     for (int i = 0; i < 3; i++) {
-        r[i] = (reconnector){addr, 0, 0};
+        r[i].address = addr;
+        atomic_init(&r[i].stop, 0);
+        r[i].rounds = 0;
         CU_ASSERT_EQUAL_FATAL(test_thread_start(&t[i], reconnect_silently, &r[i]), 0);
     }
     for (int i = 0; i < 200; i++)
@@ -1072,7 +1076,7 @@ static void silent_peers_at(const char *address)
     for (int i = 0; i < 3; i++) /* all that happened within their handshake bound */
         CU_ASSERT_TRUE(still_pending(held[i]));
     for (int i = 0; i < 3; i++) {
-        r[i].stop = 1;
+        atomic_store(&r[i].stop, 1);
         test_thread_join(&t[i]);
         CU_ASSERT_TRUE(r[i].rounds > 0);
     }
