@@ -1,9 +1,12 @@
 /* manager_server.c - the Manager's server process: a listener and one loop
- * over the client connections (manager_srv.h). Nothing a client does can
- * stop it: a dead client's connection ends (its waiters go, its locks are
- * freed for the next acquirer with MPROC_EOWNERDEAD), a bad request gets
- * MPROC_EINVAL, a client that does not read its replies is dropped after
- * SEND_TIMEOUT. It exits on OP_SHUTDOWN and when its owner process is gone. */
+ * over the client connections and the handshakes of new ones, side by side
+ * (manager_srv.h, handshake.h). Nothing a client does can stop it: a peer
+ * that does not authenticate holds up nobody and goes after
+ * HANDSHAKE_TIMEOUT, a dead client's connection ends (its waiters go, its
+ * locks are freed for the next acquirer with MPROC_EOWNERDEAD, its
+ * references go: manager_refs.c), a bad request gets MPROC_EINVAL, a
+ * client that does not read its replies is dropped after SEND_TIMEOUT. It
+ * exits on OP_SHUTDOWN and when its owner process is gone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,6 @@
 #define HANDSHAKE_TIMEOUT 5.0 /* each new connection's, side by side (handshake.h) */
 #define SEND_TIMEOUT 10.0
 #define REQUEST_MAX ((size_t)1 << 30) /* a longer request drops the client */
-
 
 /* ------------------------------------------------------------ replies */
 
