@@ -37,6 +37,8 @@ struct core_hs {
 static int send_msg(core_hs *h, const void *buf, size_t len)
 {
     unsigned char one[FRAME_HDR_MAX + CORE_AUTH_MSG_MAX];
+    if (len > CORE_AUTH_MSG_MAX)
+        return MPROC_EINVAL;
     size_t hl = h->message ? 0 : core_frame_encode(len, one);
     memcpy(one + hl, buf, len);
     be_iov iov = {one, hl + len};
