@@ -307,6 +307,24 @@ static void test_joinable(void)
     mproc_queue_free(q);
 }
 
+static void test_joinable_stream(void)
+{
+    /* A message larger than the ring is one task, counted once its
+     * consumer has all of it (before its get returns: task_done works). */
+    mproc_queue *q = small_queue(MPROC_QUEUE_JOINABLE, 0, 4096);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    mproc_args *a = args1(q);
+    mproc_args_add_int(a, 2);
+    mproc_process *p = test_start(t_task_worker, a, NULL);
+    mproc_args_free(a);
+    CHECK_RC(mproc_queue_put(q, "t", 1, 60), 0);
+    CHECK_RC(put_msg(q, 3, 1, 100000, 60), 0);
+    CHECK_RC(mproc_queue_join(q, 60), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    CHECK_RC(mproc_queue_task_done(q), MPROC_ESTATE);
+    mproc_queue_free(q);
+}
+
 /* --------------------------------------------------------------- wait */
 
 /* args: queue. Puts one message after a short pause. */
@@ -1299,6 +1317,7 @@ int main(int argc, char **argv)
         {"SimpleQueue", test_simplequeue},
         {"bad input", test_bad_input},
         {"JoinableQueue task_done/join", test_joinable},
+        {"JoinableQueue: a streamed message is one task", test_joinable_stream},
         {"seed: results of two processes", test_seed_results},
         {"seed: producer/consumer, maxsize 4", test_seed_producer_consumer},
         {"N producers x M consumers, mixed sizes", test_n_by_m},
