@@ -6,8 +6,9 @@
  *
  * POSIX only (on Windows what a process holds goes with its handles).
  * Tests that follow whole programs run this binary again as a program of
- * its own ("--role NAME"), so that its tracker is its own; they find
- * trackers through /proc. Directories are made under a private TMPDIR,
+ * its own ("--role NAME"), so that its tracker is its own; such a program
+ * adopts the orphans it makes (Linux: a child subreaper), the tracker
+ * among them, and finds it through /proc. Directories are made under a private TMPDIR,
  * so that tests running beside these never count. */
 #include "testutil.h"
 
@@ -19,6 +20,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define TRACKER_MARKER "--mproc-tracker"
 
@@ -370,8 +374,27 @@ static int role_busy(void)
     return 0;
 }
 
+/* Role "nochild": after its tracker started, this program has no child
+ * (a wait for all children must not wait for the tracker). */
+static int role_nochild(void)
+{
+    char name[32];
+    snprintf(name, sizeof name, "mproc_trn_%ld", (long)getpid());
+    mproc_shm *s = mproc_shm_open(name, 64, 1, NULL);
+    if (!s)
+        return 10;
+    errno = 0;
+    if (waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD)
+        return 11;
+    mproc_shm_unlink(s);
+    mproc_shm_close(s);
+    return 0;
+}
+
 static int run_role(const char *role)
 {
+    if (strcmp(role, "nochild") == 0)
+        return role_nochild();
     if (strcmp(role, "restart") == 0)
         return role_restart();
     if (strcmp(role, "busy") == 0)
@@ -453,6 +476,13 @@ static void test_tracker_killed(void)
     CU_ASSERT_TRUE(pid_gone_within(tracker, 10));
 }
 
+/* The tracker is not a child of the program that started it. */
+static void test_tracker_not_a_child(void)
+{
+    char out[64];
+    CU_ASSERT_EQUAL(run_program("nochild", NULL, out, sizeof out), 0);
+}
+
 /* After a program that used every kind of named resource ends normally:
  * no tracker, no segment, nothing in its TMPDIR. */
 static void test_normal_exit(void)
@@ -482,6 +512,11 @@ int main(int argc, char **argv)
     self_path = argv[0];
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--role") == 0) {
+#ifdef __linux__
+            /* A tracker is nobody's child: adopt ours, to find it by its parent. */
+            if (strcmp(argv[i + 1], "nochild") != 0)
+                prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
             for (int k = 1; k + 1 < argc; k++)
                 if (strcmp(argv[k], "--method") == 0 && mproc_set_start_method(argv[k + 1]) != 0)
                     return 98;
@@ -495,6 +530,7 @@ int main(int argc, char **argv)
         {"forkserver terminated: its directory goes", test_forkserver_terminated},
         {"tracker killed: a new one takes over", test_tracker_killed},
         {"normal exit: no tracker, nothing left", test_normal_exit},
+        {"the tracker is not the program's child", test_tracker_not_a_child},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "tracker", tests);

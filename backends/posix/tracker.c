@@ -44,11 +44,10 @@ static struct {
     pthread_mutex_t mu;
     int tree;    /* the tree channel, -1: none */
     int own;     /* this process's channel, -1: none yet */
-    pid_t child; /* the tracker, when this process started it (to reap it) */
     pid_t owner; /* the process the fields below belong to */
     entry *list; /* registered and not removed, oldest first */
     int starts;
-} T = {PTHREAD_MUTEX_INITIALIZER, -1, -1, 0, 0, NULL, 0};
+} T = {PTHREAD_MUTEX_INITIALIZER, -1, -1, 0, NULL, 0};
 
 /* In the child of any fork: the channel and the registrations are the
  * parent's; the tree channel is shared. Only async-signal-safe calls. */
@@ -59,7 +58,6 @@ static void after_fork_child(void)
     if (T.own >= 0)
         close(T.own);
     T.own = -1;
-    T.child = 0;
     T.starts = 0;
     /* T.list is freed by the first registration here (owner differs). */
 }
@@ -84,20 +82,6 @@ static void enter(void)
 
 static void leave(void) { pthread_mutex_unlock(&T.mu); }
 
-/* The tracker this process started is gone or abandoned: reap it if it
- * ended (a killed one may take a moment to become a zombie). */
-static void reap_child(void)
-{
-    for (int i = 0; T.child > 0 && i < 50; i++) {
-        pid_t r = waitpid(T.child, NULL, WNOHANG);
-        if (r == T.child || (r < 0 && errno != EINTR))
-            T.child = 0;
-        else
-            be_sleep(0.01);
-    }
-    T.child = 0;
-}
-
 static void drop_tree(void)
 {
     if (T.own >= 0)
@@ -106,7 +90,6 @@ static void drop_tree(void)
     if (T.tree >= 0)
         close(T.tree);
     T.tree = -1;
-    reap_child();
 }
 
 /* Runs this program again as a tracker (like the forkserver, it needs
@@ -126,17 +109,19 @@ static int start_tracker(void)
         close(sv[0]);
         return rc;
     }
+    /* The process we started forks the tracker and exits at once (the
+     * tracker is nobody's child); the tracker says it runs. */
     char ready = 0;
     rc = px_read_full(sv[0], &ready, 1, START_TIMEOUT);
+    if (rc || ready != PX_TRK_READY)
+        kill(pid, SIGKILL); /* stuck before it forked; a tracker that did ends with sv[0] */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
     if (rc || ready != PX_TRK_READY) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
         close(sv[0]);
         return MPROC_ESPAWN;
     }
     T.tree = sv[0];
-    T.child = pid;
     return 0;
 }
 

@@ -2,13 +2,16 @@
  * the processes' side is tracker.c).
  *
  * It runs this program again with PX_TRACKER_MARKER and the tree channel,
- * in a session of its own, deaf to the signals a terminal or a process
- * group gets (Python's tracker ignores SIGINT and SIGTERM), so that
- * whatever kills the program leaves it running to clean up. It takes
+ * forks once more so that it is nobody's child (a program's wait() for
+ * all its children never waits for it), and lives in a session of its
+ * own, deaf to the signals a terminal or a process group gets (Python's
+ * tracker ignores SIGINT and SIGTERM), so that whatever kills the program
+ * leaves it running to clean up. It takes
  * processes' channels from the tree channel, records what each registers,
  * and when a channel ends (its process exited or was killed) removes what
  * is still registered on it, newest first. It exits once the tree
  * channel and every process channel have ended, leaving nothing. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -182,6 +185,31 @@ static int take_channel(int tree)
     return 0;
 }
 
+/* Descriptors the program left inheritable (a user's pipe, say) must not
+ * stay open for as long as we live: close all but ours, as Python's
+ * spawn of its tracker does. */
+static void close_others(int keep)
+{
+    for (int round = 0; round < 64; round++) { /* 256 a round: any number in the end */
+        int fds[256];
+        size_t n = 0;
+        DIR *d = opendir("/dev/fd");
+        struct dirent *e;
+        while (d && (e = readdir(d)) && n < sizeof fds / sizeof fds[0]) {
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
+            if (*end == '\0' && e->d_name[0] && fd > 2 && fd != keep && fd != dirfd(d))
+                fds[n++] = (int)fd;
+        }
+        if (d)
+            closedir(d);
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+        if (n == 0)
+            return;
+    }
+}
+
 static void quiet(void)
 {
     int null = open("/dev/null", O_RDWR);
@@ -198,6 +226,11 @@ static void quiet(void)
 void px_tracker_main(int tree)
 {
     px_cloexec(tree, 1);
+    /* Not a child of the program: its wait() for "all children" must not
+     * wait for us. The starter reaps the process in between. */
+    pid_t pid = fork();
+    if (pid != 0)
+        _exit(pid < 0);
     setsid(); /* a signal to the program's process group misses us */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
@@ -207,6 +240,7 @@ void px_tracker_main(int tree)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     quiet();
+    close_others(tree);
     char ready = PX_TRK_READY;
     if (px_write_full(tree, &ready, 1) != 0)
         _exit(1);
