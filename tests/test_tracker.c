@@ -364,8 +364,11 @@ static int role_busy(void)
     if (!c || mproc_process_start(c) != 0 || recv_long(r, &server) != 0 || mproc_process_join(c, 30) != 0)
         return 15;
     mproc_process_free(c);
+    mproc_conn_free(r);
+    mproc_conn_free(w);
     snprintf(addr, sizeof addr, "unix:%s/l", getenv("TMPDIR"));
-    if (!mproc_listener_new(addr, NULL, 0, NULL))
+    static mproc_listener *left_open; /* for the exit to close (static: no leak report) */
+    if (!(left_open = mproc_listener_new(addr, NULL, 0, NULL)))
         return 16;
     if (test_pid_gone(t))
         return 17; /* SIGINT or SIGTERM ended it */
