@@ -156,9 +156,17 @@ static int send_entry(const px_trk_msg *m, const char *name)
 }
 
 /* Sends m, or on a fresh channel everything registered (m included):
- * starts a tracker, or a new one in place of a dead one, when needed. */
+ * starts a tracker, or a new one in place of a dead one, when needed. A
+ * drop never starts one (it may come from an exit handler): without a
+ * live channel nothing of ours is registered anywhere. */
 static int deliver(const px_trk_msg *m, const char *name)
 {
+    if (m->op == PX_TRK_DROP) {
+        int rc = T.own < 0 ? 0 : send_entry(m, name);
+        if (rc)
+            drop_tree(); /* the tracker is gone: the next add starts one */
+        return rc;
+    }
     int rc = MPROC_ENOSYS;
     for (int attempt = 0; attempt < 2; attempt++) {
         int fresh = 0;
