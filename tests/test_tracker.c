@@ -1,7 +1,7 @@
 /* test_tracker.c - the resource tracker (docs/resource-tracker.md), once
  * per start method: what a killed process made under a name (a Manager's
- * or a forkserver's private directory with its socket) is removed while
- * the rest of the program runs; a killed tracker is replaced; a program
+ * or a forkserver's private directory with its socket, a listener's
+ * socket file) is removed while the rest of the program runs; a killed tracker is replaced; a program
  * that ends normally leaves no tracker and nothing else.
  *
  * POSIX only (on Windows what a process holds goes with its handles).
@@ -201,10 +201,23 @@ static int t_forkserver_until_killed(const mproc_args *a)
     return 2;
 }
 
+/* args: dir, conn. Listens on unix:DIR/sock, says so (no helper: 0),
+ * waits to be killed. */
+static int t_listener_until_killed(const mproc_args *a)
+{
+    char addr[128];
+    snprintf(addr, sizeof addr, "unix:%s/sock", mproc_args_str(a, 0));
+    if (!mproc_listener_new(addr, NULL, 0, NULL) || send_long(mproc_args_obj(a, 1), 0) != 0)
+        return 1;
+    test_sleep(60); /* killed long before */
+    return 2;
+}
+
 /* A child makes a helper process (target), which makes a directory under
  * the child's TMPDIR whose name starts with prefix; then the helper and
  * the child are killed with sig (a process group killed at once, the OOM
- * killer, ...). The directory must go while this process runs on. */
+ * killer, ...). The directory must go while this process runs on. A
+ * target that makes the file itself sends 0 for its helper. */
 static void helper_killed(mproc_target target, const char *prefix, int sig)
 {
     char dir[64], first[256];
@@ -225,7 +238,8 @@ static void helper_killed(mproc_target target, const char *prefix, int sig)
     if (p)
         CHECK_RC(sig == SIGKILL ? mproc_process_kill(p) : mproc_process_terminate(p), 0);
     CU_ASSERT_EQUAL(test_finish(p), -sig);
-    CU_ASSERT_TRUE(pid_gone_within(helper, 10));
+    if (helper > 1)
+        CU_ASSERT_TRUE(pid_gone_within(helper, 10));
     int empty = dir_empty_within(dir, 10);
     if (!empty)
         fprintf(stderr, "\n  %s/%s outlived the process that made it\n", dir, first);
@@ -242,6 +256,8 @@ static void test_manager_terminated(void) { helper_killed(t_manager_until_killed
 static void test_forkserver_killed(void) { helper_killed(t_forkserver_until_killed, "mproc-fs-", SIGKILL); }
 
 static void test_forkserver_terminated(void) { helper_killed(t_forkserver_until_killed, "mproc-fs-", SIGTERM); }
+
+static void test_listener_killed(void) { helper_killed(t_listener_until_killed, "sock", SIGKILL); }
 
 /* ----------------------------------------------------- role programs */
 
@@ -531,6 +547,7 @@ int main(int argc, char **argv)
         {"Manager server terminated: its directory goes", test_manager_terminated},
         {"forkserver killed: its directory goes", test_forkserver_killed},
         {"forkserver terminated: its directory goes", test_forkserver_terminated},
+        {"listener's process killed: its socket file goes", test_listener_killed},
         {"tracker killed: a new one takes over", test_tracker_killed},
         {"normal exit: no tracker, nothing left", test_normal_exit},
         {"the tracker is not the program's child", test_tracker_not_a_child},
