@@ -88,6 +88,17 @@ static int pid_gone_within(long pid, double seconds)
     return 1;
 }
 
+/* Waits for our child (an adopted orphan, too) to end and reaps it. */
+static int reaped_within(long pid, double seconds)
+{
+    for (double waited = 0; waitpid((pid_t)pid, NULL, WNOHANG) != (pid_t)pid; waited += 0.05) {
+        if (waited >= seconds)
+            return 0;
+        test_sleep(0.05);
+    }
+    return 1;
+}
+
 /* Entries in dir whose name starts with prefix (NULL: any); the first
  * one's name into first. */
 static int dir_entries(const char *dir, const char *prefix, char *first, size_t cap)
@@ -311,7 +322,9 @@ static int role_restart(void)
     long t1 = find_tracker((long)getpid(), 0);
     if (t1 <= 0)
         return 11; /* no tracker of ours */
-    if (kill((pid_t)t1, SIGKILL) != 0 || !pid_gone_within(t1, 10))
+    /* Reaped, not just a zombie: a process with threads (a sanitizer's)
+     * shows as one before its last thread let its descriptors go. */
+    if (kill((pid_t)t1, SIGKILL) != 0 || !reaped_within(t1, 10))
         return 12;
     mproc_shm *b = mproc_shm_open(b_name, 64, 1, NULL);
     if (!b)

@@ -123,7 +123,9 @@ int px_tracker_recv(int sock, double timeout); /* ... which takes it with this *
 void px_tracker_main(int tree_fd);
 
 /* A process's channel carries these, each followed by len bytes of name
- * (no NUL); the tree channel carries one byte with a channel attached. */
+ * (no NUL); the tree channel carries one byte with a channel attached,
+ * which the tracker acknowledges with PX_TRK_READY on that channel (as it
+ * says it runs with one on the tree channel). */
 #define PX_TRK_NAME_MAX 1024
 enum { PX_TRK_ADD = 'A', PX_TRK_DROP = 'D', PX_TRK_READY = 'R' };
 typedef struct px_trk_msg {

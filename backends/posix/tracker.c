@@ -126,7 +126,9 @@ static int start_tracker(void)
 }
 
 /* A channel of our own: one end stays here, the other goes to the
- * tracker over the tree channel. */
+ * tracker over the tree channel, which says it has it. Until it does, a
+ * tracker that died could leave that end in flight, unreleased for a
+ * while, and our writes would go nowhere without an error. */
 static int open_channel(void)
 {
     int sv[2];
@@ -135,6 +137,9 @@ static int open_channel(void)
     int r = px_poll_out(T.tree, IO_TIMEOUT);
     int rc = r <= 0 ? (r < 0 ? r : MPROC_ETIMEDOUT) : px_send_fds(T.tree, "C", 1, &sv[1], 1);
     close(sv[1]);
+    char ack = 0;
+    if (rc == 0 && (rc = px_read_full(sv[0], &ack, 1, IO_TIMEOUT)) == 0 && ack != PX_TRK_READY)
+        rc = MPROC_EINVAL;
     if (rc) {
         close(sv[0]);
         return rc;

@@ -167,6 +167,10 @@ static void add_channel(int fd)
     }
     c->fd = fd;
     chans[nchans++] = c;
+    char ack = PX_TRK_READY; /* the process waits for it (tracker.c) */
+    if (write(fd, &ack, 1) != 1) {
+        /* it is gone already: its end shows at the next poll */
+    }
 }
 
 /* A message on the tree channel: a process's channel, or the end. */
