@@ -58,14 +58,14 @@ static void track(const char *name, int add)
         free(c);
     }
     be_core_unlock();
-    /* The resource tracker unlinks it should we die before we do (best
-     * effort: at a normal exit core_shm_at_exit does it anyway). */
+    /* The resource tracker unlinks it should we be killed before we do
+     * (best effort: at a normal exit unlink_created does it anyway). */
     if (add || known)
         be_shm_track(name, add);
 }
 
 /* Python's resource tracker unlinks what a process left behind; we do it
- * on the way out. */
+ * on the way out (and ours does it if we are killed). */
 static void unlink_created(void)
 {
     be_core_lock();
