@@ -86,6 +86,7 @@ static int find_seg(const char *name)
 static struct {
     uint64_t id;
     be_shm *map;
+    int err; /* why the last one handed to this slot could not be mapped */
 } own[PW_POOL_SEGS];
 
 static void release_own(void)
@@ -118,6 +119,7 @@ static int take_segment(mproc_conn *conn, const pw_task *t)
     be_shm_close(own[i].map);
     own[i].map = m;
     own[i].id = m ? t->seg_id : 0;
+    own[i].err = rc;
     /* Could not map it (no memory): the pipe is in step; the chunks that
      * need it fail and the parent hands it over again. */
     return rc == MPROC_ENOMEM || rc == MPROC_ESYS ? 0 : rc;
@@ -215,8 +217,8 @@ static int run_chunk_shm(worker *c, const pw_task *t, be_fnptr f, void *state)
         size_t i = (size_t)t->seg_slot;
         if (i < PW_POOL_SEGS && own[i].map && own[i].id == t->seg_id)
             in = out = be_shm_addr(own[i].map);
-        else
-            rep.status = MPROC_ENOENT;
+        else /* it could not be mapped here, or we are out of step */
+            rep.status = i < PW_POOL_SEGS && own[i].err ? own[i].err : MPROC_ENOENT;
     } else {
         int si = attach_seg(t->seg, -1, &rep.status), so = si >= 0 ? attach_seg(t->seg_out, si, &rep.status) : -1;
         in = si >= 0 ? mproc_shm_ptr(segs[si]) : NULL;
