@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 4
+#define BE_INTERFACE_VERSION 5
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
