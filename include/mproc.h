@@ -327,9 +327,11 @@ MPROC_API size_t mproc_typecode_size(char typecode);
  * MPROC_EEXIST if taken; size 0 -> MPROC_EINVAL; zero-filled. attach
  * (create 0): MPROC_ENOENT if missing; size is ignored (the segment's own
  * size is used). Names: up to 30 of [A-Za-z0-9_.-]. The segment lives until
- * unlinked, or until its creating process exits without unlinking it (as
- * Python's resource tracker does); passing a handle to a child
- * (mproc_args_add_obj) attaches the child by name. */
+ * unlinked, or until its creating process ends without unlinking it: at
+ * its exit, or, if it is killed, by the resource tracker (POSIX; on
+ * Windows a segment goes with its last handle): docs/resource-tracker.md.
+ * Passing a handle to a child (mproc_args_add_obj) attaches the child by
+ * name. */
 typedef struct mproc_shm mproc_shm;
 MPROC_API mproc_shm *mproc_shm_open(const char *name_or_null, size_t size, int create, int *err);
 MPROC_API void *mproc_shm_ptr(mproc_shm *);

@@ -31,6 +31,7 @@ static inline void test_setenv(const char *name, const char *value) { _putenv_s(
 static inline double test_now(void) { return (double)GetTickCount64() / 1000.0; }
 #else
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 typedef pthread_t test_thread;
 #define TEST_THREAD_FN(name) void *name(void *arg)
@@ -111,6 +112,48 @@ static inline int test_run_within(mproc_target fn, const mproc_args *a, int *cod
 static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
 {
     return test_run_within(fn, a, code, 60);
+}
+
+/* Is this process gone (a zombie counts as gone)? */
+static inline int test_pid_gone(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h)
+        return 1;
+    DWORD code = 0;
+    int gone = GetExitCodeProcess(h, &code) && code != STILL_ACTIVE;
+    CloseHandle(h);
+    return gone;
+#else
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kill((pid_t)pid, 0) != 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');
+    return !paren || paren[2] == 'Z' || paren[2] == 'X';
+#endif
+}
+
+/* Polls (every 50 ms, at most `seconds`) until the named segment is gone:
+ * 1 if it went, 0 if it is still there. */
+static inline int test_shm_gone_within(const char *name, double seconds)
+{
+    for (double waited = 0;; waited += 0.05) {
+        int err = 0;
+        mproc_shm *s = mproc_shm_open(name, 0, 0, &err);
+        if (!s && err == MPROC_ENOENT)
+            return 1;
+        if (s)
+            mproc_shm_close(s);
+        if (waited >= seconds)
+            return 0;
+        test_sleep(0.05);
+    }
 }
 
 typedef struct test_case {

@@ -8,7 +8,9 @@
  *   client -> server: token[32] (+ stdio), u64 length, payload, environ,
  *                     segments, streams (fdpass.c)
  *   server -> client: i64 pid, i32 start status, later i32 exit code.
- * The server exits when its creator does (EOF on the "alive" socket). */
+ * The server exits when its creator does (EOF on the "alive" socket). It
+ * shares its creator's resource tracker (the tree channel follows the
+ * token), which removes its directory should the server be killed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -53,6 +55,9 @@ void px_forkserver_after_fork(void)
 
 static int start_server_locked(void)
 {
+    /* The server and every child it forks share our resource tracker,
+     * which also removes the server's directory should it be killed. */
+    px_tracker_ensure();
     int sv[2];
     if (px_socketpair(sv) != 0)
         return px_sys_error(errno);
@@ -65,7 +70,7 @@ static int start_server_locked(void)
     }
     uint32_t n = 0;
     if ((rc = be_random(fs.token, TOKEN_LEN)) == 0 &&
-        (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 &&
+        (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 && (rc = px_tracker_send(sv[0])) == 0 &&
         (rc = px_read_full(sv[0], &n, sizeof n, PX_SPAWN_ACK_TIMEOUT)) == 0) {
         if (n == 0 || n >= sizeof fs.path)
             rc = MPROC_ESPAWN;
@@ -218,10 +223,14 @@ static char server_dir[sizeof(fs.path)];
 
 static void server_cleanup(void)
 {
-    if (fs.path[0])
+    if (fs.path[0]) {
         unlink(fs.path);
-    if (server_dir[0])
+        px_track(PX_TRK_FILE, fs.path, 0);
+    }
+    if (server_dir[0]) {
         rmdir(server_dir);
+        px_track(PX_TRK_DIR, server_dir, 0);
+    }
 }
 
 static int make_listener(void)
@@ -234,6 +243,7 @@ static int make_listener(void)
         server_dir[0] = '\0';
         return -1;
     }
+    px_track(PX_TRK_DIR, server_dir, 1);
     if (strlen(server_dir) + 3 > sizeof fs.path)
         return -1;
     memcpy(fs.path, server_dir, strlen(server_dir));
@@ -249,6 +259,8 @@ static int make_listener(void)
     mode_t old = umask(077);
     int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
+    if (r == 0)
+        px_track(PX_TRK_FILE, fs.path, 1);
     if (r != 0 || chmod(fs.path, 0600) != 0 || listen(fd, 64) != 0) {
         close(fd);
         return -1;
@@ -442,7 +454,8 @@ void px_forkserver_main(int alive_fd)
 {
     px_cloexec(alive_fd, 1);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is for the program, not its server */
-    if (px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0)
+    if (px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0 ||
+        px_tracker_recv(alive_fd, PX_SPAWN_ACK_TIMEOUT) != 0)
         _exit(1);
     int listen_fd = make_listener();
     if (listen_fd < 0 || px_pipe(sig_pipe) != 0) {
