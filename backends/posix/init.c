@@ -148,9 +148,13 @@ void be_child_started(int status)
     if (px_report_fd < 0)
         return;
     int32_t s = status;
-    px_write_full(px_report_fd, &s, sizeof s);
-    if (px_report_fd != px_child_fd)
+    int rc = px_write_full(px_report_fd, &s, sizeof s);
+    if (px_report_fd != px_child_fd) {
         close(px_report_fd); /* forkserver children report through a pipe */
+        /* to their keeper: without it nobody could wait for us */
+        if (rc != 0)
+            _exit(BE_CHILD_BADTARGET);
+    }
     px_report_fd = -1;
 }
 

@@ -15,13 +15,17 @@ enum wait_kind {
     W_PIDFD,  /* a pidfd: readable once the child is a zombie */
     W_FD,     /* the child holds the other end of a pipe/socket: EOF at exit */
     W_POLL,   /* no descriptor: waitpid(WNOHANG) with back-off */
-    W_SERVER, /* forkserver child: the server sends the exit code on fd */
+    W_KEEPER, /* forkserver child: its keeper sends the exit code on fd */
 };
+
+/* The exit code of a forkserver child whose keeper was killed before it
+ * could report (Python's forkserver reports 255 when its server died). */
+#define PX_FS_CODE_LOST 255
 
 struct be_proc {
     pid_t pid;
     enum wait_kind kind;
-    int fd;       /* pidfd, sentinel or forkserver connection; -1 if none */
+    int fd;       /* pidfd, sentinel or forkserver keeper connection; -1 if none */
     int reaped;
     int exitcode;
 };
