@@ -1148,9 +1148,139 @@ static void test_ctrl_c(void)
 }
 #endif
 
+/* -------------------------------------------- a forkserver that dies */
+#ifndef _WIN32
+static int forkserver_only(void)
+{
+    if (strcmp(mproc_get_start_method(), "forkserver") == 0)
+        return 1;
+    printf("(skipped: forkserver only) ");
+    return 0;
+}
+
+static int noop_target(const mproc_args *a)
+{
+    (void)a;
+    return 0;
+}
+
+static int slow_square(const void *in, void *out, void *state)
+{
+    test_sleep(0.001);
+    return square(in, out, state);
+}
+
+typedef struct delayed_kill {
+    long pid;
+    double delay;
+} delayed_kill;
+
+static TEST_THREAD_FN(kill_later)
+{
+    delayed_kill *k = arg;
+    test_sleep(k->delay);
+    kill((pid_t)k->pid, SIGKILL);
+    return 0;
+}
+
+/* The forkserver is SIGKILLed at a random moment of a map whose workers
+ * are replaced every two tasks (so the server is forking all the time):
+ * no worker dies of it, so every map succeeds, and the pool still closes
+ * and joins. */
+static void test_forkserver_killed_during_map(void)
+{
+    if (!forkserver_only())
+        return;
+    mproc_pool_opts o = {2, NULL, NULL, 2, NULL};
+    mproc_pool *p = pool(0, &o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    enum { N = 120, ROUNDS = 12 };
+    int64_t *in = iota(N), out[N];
+    unsigned seed = (unsigned)getpid();
+    for (int round = 0; round < ROUNDS; round++) {
+        int code = -1;
+        CHECK_RC(test_run(noop_target, NULL, &code), 0); /* a server runs */
+        delayed_kill k = {test_forkserver_pid(), (double)(rand_r(&seed) % 150) / 1000.0};
+        CU_ASSERT_FATAL(k.pid > 0);
+        test_thread t;
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, kill_later, &k), 0);
+        memset(out, 0, sizeof out);
+        int err = 0;
+        mproc_async *r = mproc_pool_map_async(p, slow_square, in, N, sizeof *in, out, sizeof *out, 1, NULL, &err);
+        int rc = r ? mproc_async_get(r, 60, NULL, NULL) : err;
+        test_thread_join(&t);
+        CHECK_RC(rc, 0);
+        CU_ASSERT_EQUAL(out[N - 1], (int64_t)(N - 1) * (N - 1));
+        mproc_async_free(r);
+    }
+    CHECK_RC(mproc_pool_map(p, square, in, N, sizeof *in, out, sizeof *out, 0), 0);
+    CU_ASSERT_EQUAL(out[N - 1], (int64_t)(N - 1) * (N - 1));
+    free(in);
+    CHECK_RC(mproc_pool_close(p), 0);
+    int rc = mproc_pool_join(p, 60);
+    CHECK_RC(rc, 0);
+    if (rc == 0) /* one that did not join is left alone: freeing it could hang */
+        mproc_pool_free(p);
+}
+
+static const char *g_argv0;
+
+/* Role "fs-pool-exit DIR METHOD": with its forkserver's directory (if
+ * any) in DIR, maps on a pool, kills the forkserver (forkserver only),
+ * maps again, leaves work in flight and returns from main: the program
+ * must end at once, and the dead server's directory be gone. */
+static int role_fs_pool_exit(int argc, char **argv)
+{
+    if (argc < 1)
+        return 2;
+    test_setenv("TMPDIR", argv[0]);
+    mproc_set_start_method(argc > 1 ? argv[1] : "forkserver");
+    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    static mproc_pool *p; /* reachable at exit (leak checkers) */
+    static mproc_async *inflight;
+    p = mproc_pool_new(&o, NULL);
+    int64_t in[8] = {0, 1, 2, 3, 4, 5, 6, 7}, out[8];
+    if (!p || mproc_pool_map(p, square, in, 8, sizeof *in, out, sizeof *out, 1) != 0)
+        return 3;
+    if (strcmp(mproc_get_start_method(), "forkserver") == 0 && test_kill_forkserver() <= 0)
+        return 4;
+    if (mproc_pool_map(p, square, in, 8, sizeof *in, out, sizeof *out, 1) != 0 || out[7] != 49)
+        return 5;
+    static double secs[4] = {30, 30, 30, 30};
+    static int64_t naps[4];
+    inflight = mproc_pool_map_async(p, nap, secs, 4, sizeof(double), naps, sizeof(int64_t), 1, NULL, NULL);
+    return inflight ? 0 : 6;
+}
+
+/* Every start method: the pool is terminated on the way out (a crash or
+ * a hang before); forkserver: after its server was killed. */
+static void test_program_exit_with_live_pool(void)
+{
+    /* absolute and short: the server takes TMPDIR only up to 60 bytes */
+    char dir[] = "/tmp/mproc_test_fsdir_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    const char *role[] = {"fs-pool-exit", dir, mproc_get_start_method(), NULL};
+    int status = -1;
+    CU_ASSERT_EQUAL(test_role_run(g_argv0, role, 60, &status), 0);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  role fs-pool-exit: wait status 0x%x\n", (unsigned)status);
+    /* the killed server could not remove its directory: the program did */
+    int empty = 0;
+    for (int t = 0; t < 300 && !(empty = rmdir(dir) == 0); t++)
+        test_sleep(0.01);
+    CU_ASSERT_TRUE(empty);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
+#ifndef _WIN32
+    g_argv0 = argv[0];
+    if (argc >= 3 && strcmp(argv[1], "--child") == 0 && strcmp(argv[2], "fs-pool-exit") == 0)
+        return role_fs_pool_exit(argc - 3, argv + 3);
+#endif
     static const test_case tests[] = {
         {"map squares", test_map_squares},
         {"map 1M items", test_map_million},
@@ -1182,6 +1312,8 @@ int main(int argc, char **argv)
         {"bad input", test_bad_input},
 #ifndef _WIN32
         {"ctrl-c", test_ctrl_c},
+        {"forkserver killed during maps", test_forkserver_killed_during_map},
+        {"program exit with a live pool (forkserver: server killed)", test_program_exit_with_live_pool},
 #endif
         {NULL, NULL},
     };
