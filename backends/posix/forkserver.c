@@ -28,7 +28,8 @@
  * stream on the alive socket) and removes its directory; when it was
  * killed instead, the resource tracker it shares with its creator (the
  * tree channel follows the token) removes it, and so does its creator (on
- * the next start, or at exit; there may be no tracker). */
+ * the next start, or at its own end: be_shutdown stops and reaps the
+ * server; there may be no tracker). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -124,10 +125,11 @@ static void forget_server_locked(void)
 /* Has our server ended? Its end of the alive socket closes when it does. */
 static int server_dead_locked(void) { return fs.alive_fd >= 0 && px_poll_in(fs.alive_fd, 0) == 1; }
 
-/* At exit our server is stopped and reaped here rather than left to end
- * on its own once we are gone: one that was killed (maybe a moment ago)
- * left its directory, which nobody else would remove. */
-static void client_at_exit(void)
+/* At the end of the process (be_shutdown) our server is stopped and
+ * reaped here rather than left to end on its own once we are gone: one
+ * that was killed (maybe a moment ago) left its directory, which nobody
+ * else would remove. */
+void px_forkserver_shutdown(void)
 {
     if (pthread_mutex_trylock(&fs.mu) != 0)
         return; /* another thread is starting a server: it ends by itself */
@@ -141,9 +143,6 @@ static int start_server_locked(void)
     /* The server and every child it forks share our resource tracker,
      * which also removes the server's directory should it be killed. */
     px_tracker_ensure();
-    static int at_exit_set;
-    if (!at_exit_set && atexit(client_at_exit) == 0)
-        at_exit_set = 1;
     int sv[2];
     if (px_socketpair(sv) != 0)
         return px_sys_error(errno);

@@ -98,6 +98,7 @@ int px_spawn_start(const be_start *how, be_proc *bp);
 int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
+void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
 
 /* shm.c, fdpass.c */
 int px_shm_fd(const be_shm *s);
