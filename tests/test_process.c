@@ -912,6 +912,50 @@ static void test_forkserver_killed_then_start(void)
     }
 }
 
+/* Starts t_sleep(60) from a thread that blocks every signal, as mproc's
+ * own threads do (a pool's result thread starts replacement workers). */
+static TEST_THREAD_FN(start_sleeper_blocked)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    mproc_args *a = args_double(60.0);
+    *(mproc_process **)arg = mproc_process_new(t_sleep, a, NULL, NULL);
+    mproc_args_free(a);
+    if (*(mproc_process **)arg && mproc_process_start(*(mproc_process **)arg) != 0) {
+        mproc_process_free(*(mproc_process **)arg);
+        *(mproc_process **)arg = NULL;
+    }
+    return 0;
+}
+
+/* The server that replaces a killed one is started by whichever thread
+ * needs it first, maybe with every signal blocked: its children must
+ * still be reachable by terminate() (SIGTERM), and be reaped. */
+static void test_forkserver_restarted_from_blocked_thread(void)
+{
+    if (!forkserver_only())
+        return;
+    int code = -1;
+    CHECK_RC(test_run(t_noop, NULL, &code), 0); /* a server runs */
+    CU_ASSERT_FATAL(test_kill_forkserver() > 0);
+    mproc_process *p = NULL;
+    test_thread th;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&th, start_sleeper_blocked, &p), 0);
+    test_thread_join(&th);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_terminate(p), 0);
+    int rc = mproc_process_join(p, 30);
+    CHECK_RC(rc, 0);
+    if (rc == 0) {
+        CU_ASSERT_EQUAL(exitcode_of(p), -15);
+    } else { /* leave nothing running */
+        mproc_process_kill(p);
+        mproc_process_join(p, 30);
+    }
+    mproc_process_free(p);
+}
+
 static const char *g_argv0;
 
 /* Role "fs-main-killed DIR FILE": with its forkserver's directory in DIR,
@@ -1009,6 +1053,7 @@ int main(int argc, char **argv)
 #ifndef _WIN32
         {"forkserver killed: children live on, real exit codes", test_forkserver_killed_children_live_on},
         {"forkserver killed: the next start gets a new one", test_forkserver_killed_then_start},
+        {"forkserver restarted by a thread blocking signals", test_forkserver_restarted_from_blocked_thread},
         {"forkserver ends with its program (SIGKILL)", test_forkserver_ends_with_program},
 #endif
         {NULL, NULL},

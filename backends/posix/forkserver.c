@@ -575,6 +575,12 @@ void px_forkserver_main(int alive_fd)
 {
     server_alive_fd = alive_fd;
     px_cloexec(alive_fd, 1);
+    /* exec kept the mask of the thread that started us, and mproc's own
+     * threads (a pool's result thread) block every signal: our children
+     * must start with none blocked, or terminate() would never reach them. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is for the program, not its server */
     /* Keepers are reaped by the system: the server tracks no child. */
     signal(SIGCHLD, SIG_IGN);
