@@ -912,6 +912,50 @@ static void test_forkserver_killed_then_start(void)
     }
 }
 
+/* args: Value 'q', event. Stores our parent's pid (the keeper), then
+ * returns 3 once the event is set. */
+static int t_tell_parent_then_wait(const mproc_args *a)
+{
+    mproc_value *v = mproc_args_obj(a, 0);
+    *(volatile int64_t *)mproc_value_ptr(v) = (int64_t)getppid();
+    return mproc_event_wait(mproc_args_obj(a, 1), 60) == 0 ? 3 : 100;
+}
+
+/* Not the server but a child's keeper is killed: the child is still
+ * running and is waited for until it ends (it holds its connection too);
+ * only its exit code is lost (255, as Python reports one it cannot know). */
+static void test_forkserver_keeper_killed(void)
+{
+    if (!forkserver_only())
+        return;
+    mproc_value *v = mproc_value_new('q', NULL, 0, NULL);
+    mproc_event *go = mproc_event_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(go);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, v);
+    mproc_args_add_obj(a, go);
+    mproc_process *p = start(t_tell_parent_then_wait, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    volatile int64_t *keeper = mproc_value_ptr(v);
+    for (int t = 0; t < 3000 && *keeper == 0; t++)
+        test_sleep(0.01);
+    CU_ASSERT_FATAL(*keeper > 1 && *keeper != mproc_current_pid() && *keeper != test_forkserver_pid());
+    CU_ASSERT_EQUAL(kill((pid_t)*keeper, SIGKILL), 0);
+    CU_ASSERT_TRUE(test_wait_pid_ended((long)*keeper, 30));
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
+    CHECK_RC(mproc_process_join(p, 0.3), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_event_set(go), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 255);
+    long pid = mproc_process_pid(p);
+    mproc_process_free(p);
+    CU_ASSERT_TRUE(test_wait_pid_ended(pid, 30));
+    mproc_event_free(go);
+    mproc_value_free(v);
+}
+
 /* Starts t_sleep(60) from a thread that blocks every signal, as mproc's
  * own threads do (a pool's result thread starts replacement workers). */
 static TEST_THREAD_FN(start_sleeper_blocked)
@@ -1054,6 +1098,7 @@ int main(int argc, char **argv)
         {"forkserver killed: children live on, real exit codes", test_forkserver_killed_children_live_on},
         {"forkserver killed: the next start gets a new one", test_forkserver_killed_then_start},
         {"forkserver restarted by a thread blocking signals", test_forkserver_restarted_from_blocked_thread},
+        {"forkserver: a child whose keeper is killed", test_forkserver_keeper_killed},
         {"forkserver ends with its program (SIGKILL)", test_forkserver_ends_with_program},
 #endif
         {NULL, NULL},
