@@ -191,23 +191,29 @@ static int t_manager_until_killed(const mproc_args *a)
     return 2;
 }
 
-/* args: conn. Started through the forkserver: its parent is the server. */
+/* args: conn. Started through the forkserver: sends its parent's pid
+ * (its keeper, a fork of the server). */
 static int t_send_parent(const mproc_args *a) { return send_long(mproc_args_obj(a, 0), (long)getppid()) ? 1 : 0; }
 
+static int t_nothing(const mproc_args *a)
+{
+    (void)a;
+    return 0;
+}
+
 /* args: dir, conn. With TMPDIR=dir: starts a child through a forkserver
- * of its own (which makes its socket's directory there); the child sends
- * the server's pid. Then waits to be killed. */
+ * of its own (which makes its socket's directory there), then sends the
+ * server's pid and waits to be killed. */
 static int t_forkserver_until_killed(const mproc_args *a)
 {
     test_setenv("TMPDIR", mproc_args_str(a, 0));
-    mproc_args *b = mproc_args_new();
-    mproc_args_add_obj(b, mproc_args_obj(a, 1));
     mproc_process_opts o = {NULL, 0, "forkserver"};
-    mproc_process *p = mproc_process_new(t_send_parent, b, &o, NULL);
-    mproc_args_free(b);
+    mproc_process *p = mproc_process_new(t_nothing, NULL, &o, NULL);
     if (!p || mproc_process_start(p) != 0 || mproc_process_join(p, 30) != 0)
         return 1;
     mproc_process_free(p);
+    if (send_long(mproc_args_obj(a, 1), test_forkserver_pid()) != 0)
+        return 1;
     test_sleep(60); /* killed long before */
     return 2;
 }
