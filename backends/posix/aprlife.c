@@ -7,6 +7,7 @@
  * such a use either finishes before APR goes, or fails with MPROC_ESTATE
  * without touching it. */
 #include <apr_general.h>
+#include <apr_pools.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -24,6 +25,17 @@ int px_apr_start(void)
         return MPROC_ESYS;
     started = 1;
     return 0;
+}
+
+/* Every pool of ours is unmanaged: it has its own allocator and no parent,
+ * so making one never takes APR's global pool mutex. That mutex is not
+ * fork-safe: a child forked while another thread of its parent held it
+ * (a pool's result thread inside be_wait) would block forever on its first
+ * pool (seen: a Manager server forked by such a program, registering with
+ * the resource tracker). */
+int px_apr_pool(apr_pool_t **pool)
+{
+    return apr_pool_create_unmanaged_ex(pool, NULL, NULL) == APR_SUCCESS ? 0 : MPROC_ENOMEM;
 }
 
 int px_apr_enter(void)
@@ -44,6 +56,7 @@ void px_apr_after_fork(void) { atomic_store(&users, 0); }
 void be_shutdown(void)
 {
     px_forkserver_shutdown(); /* before APR goes: it sleeps while it waits */
+    px_net_shutdown();        /* listeners never closed: their socket files */
     atomic_store(&gone, 1);
     struct timespec ms = {0, 1000000};
     for (int i = 0; i < SHUTDOWN_WAIT_MS && atomic_load(&users) > 0; i++)
@@ -52,6 +65,6 @@ void be_shutdown(void)
      * program left running) keeps APR: process exit reclaims it. */
     if (started && atomic_load(&users) == 0) {
         started = 0;
-        apr_terminate(); /* runs pool cleanups: open listeners' socket files go */
+        apr_terminate();
     }
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct be_listener {
     int fd;
     char unix_path[SUN_PATH_MAX]; /* "" unless a unix socket */
     long creator;                 /* only it removes the socket file */
+    struct be_listener *next;     /* open_listeners */
 };
 
 static int apr_fail(apr_status_t rv)
@@ -101,9 +103,30 @@ static int take_socket(apr_socket_t *s, be_stream **out)
     return rc;
 }
 
-static int pool_new(apr_pool_t **pool)
+static int pool_new(apr_pool_t **pool) { return px_apr_pool(pool); }
+
+/* Open listeners, so that the socket files of those a program never closed
+ * go at its end (be_shutdown), as Python's Finalize removes them. */
+static be_listener *open_listeners;
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void open_add(be_listener *l)
 {
-    return apr_pool_create(pool, NULL) == APR_SUCCESS ? 0 : MPROC_ENOMEM;
+    pthread_mutex_lock(&open_mu);
+    l->next = open_listeners;
+    open_listeners = l;
+    pthread_mutex_unlock(&open_mu);
+}
+
+static void open_del(be_listener *l)
+{
+    pthread_mutex_lock(&open_mu);
+    for (be_listener **pp = &open_listeners; *pp; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    pthread_mutex_unlock(&open_mu);
 }
 
 static void fill_bound(be_listener *l, const be_addr *addr, be_addr *bound)
@@ -121,17 +144,23 @@ static void fill_bound(be_listener *l, const be_addr *addr, be_addr *bound)
     }
 }
 
-/* Runs when the listener's pool goes: at close, or at exit (apr_terminate)
- * for a listener never closed, as Python's Finalize does. Only the
- * process that bound the socket removes its file. */
-static apr_status_t remove_socket_file(void *data)
+/* At close, or at exit for a listener never closed. Only the process that
+ * bound the socket removes its file. */
+static void remove_socket_file(be_listener *l)
 {
-    be_listener *l = data;
     if (l->unix_path[0] && l->creator == be_getpid()) {
         unlink(l->unix_path);
         px_track(PX_TRK_FILE, l->unix_path, 0);
+        l->unix_path[0] = '\0';
     }
-    return APR_SUCCESS;
+}
+
+void px_net_shutdown(void)
+{
+    pthread_mutex_lock(&open_mu);
+    for (be_listener *l = open_listeners; l; l = l->next)
+        remove_socket_file(l);
+    pthread_mutex_unlock(&open_mu);
 }
 
 static void apr_use_listener_close(be_listener *l);
@@ -158,7 +187,6 @@ static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener *
         strcpy(l->unix_path, path);
         l->creator = be_getpid();
         px_track(PX_TRK_FILE, path, 1); /* the tracker removes it if we are killed */
-        apr_pool_cleanup_register(l->pool, l, remove_socket_file, apr_pool_cleanup_null);
     }
     if (rc == 0 && rv == APR_SUCCESS)
         rv = apr_socket_listen(l->sock, backlog);
@@ -175,6 +203,7 @@ static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener *
         return rc;
     }
     fill_bound(l, addr, bound);
+    open_add(l);
     *out = l;
     return 0;
 }
@@ -223,7 +252,9 @@ static void apr_use_listener_close(be_listener *l)
 {
     if (!l)
         return;
-    apr_pool_destroy(l->pool); /* closes the socket; removes its file */
+    open_del(l);
+    remove_socket_file(l);
+    apr_pool_destroy(l->pool); /* closes the socket */
     free(l);
 }
 

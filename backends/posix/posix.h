@@ -68,6 +68,8 @@ void px_sigpipe_release(px_sigpipe *st, int got_epipe);
 /* aprlife.c: every use of APR's pools is inside enter (0 or MPROC_ESTATE
  * after be_shutdown) and leave. */
 int px_apr_start(void);
+typedef struct apr_pool_t apr_pool_t;
+int px_apr_pool(apr_pool_t **pool); /* 0 or MPROC_ENOMEM; fork-safe */
 int px_apr_enter(void);
 void px_apr_leave(void);
 void px_apr_after_fork(void);
@@ -99,6 +101,7 @@ int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
 void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
+void px_net_shutdown(void);                /* be_shutdown: open listeners' socket files */
 
 /* shm.c, fdpass.c */
 int px_shm_fd(const be_shm *s);

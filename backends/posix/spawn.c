@@ -37,7 +37,7 @@ int px_spawn(const char *marker, int child_fd, pid_t *pid)
     if (rc)
         return rc;
     apr_pool_t *pool;
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (px_apr_pool(&pool) != 0) {
         px_apr_leave();
         return MPROC_ENOMEM;
     }

@@ -42,7 +42,7 @@ static int add_fd(poll_plan *pp, int fd, int is_socket, size_t index)
 
 static int plan(be_wait_item *items, size_t n, poll_plan *pp)
 {
-    if (apr_pool_create(&pp->pool, NULL) != APR_SUCCESS)
+    if (px_apr_pool(&pp->pool) != 0)
         return MPROC_ENOMEM;
     if (apr_pollset_create_ex(&pp->set, (apr_uint32_t)n, pp->pool, APR_POLLSET_NODEFAULT, APR_POLLSET_POLL) !=
         APR_SUCCESS)
