@@ -5,15 +5,22 @@
  * under a Lock; beside them a producer streams messages larger than their
  * queue's ring to two consumers, which report each one they took. Every
  * 20-120 ms it SIGKILLs a random pool worker, producer, lock holder or
- * stream consumer (and restarts the last three). It checks: no call waits
- * past its timeout, every map either succeeds with the right results or
- * reports MPROC_EWORKERLOST, no queue message is torn, duplicated or out of
- * order, no streamed message reaches two consumers, lock holders never
- * time out, and no zombie is left. The test then checks that once the soak
+ * stream consumer (and restarts the last three), or, under --method
+ * forkserver, the forkserver itself. Beside all that, "exiters" come and
+ * go: children that make a pool with a map in flight, a queue with unread
+ * messages, a manager with a dict and a daemonic child, and then return
+ * with all of it alive (or are killed on the way, at random). It checks:
+ * no call waits past its timeout, every map either succeeds with the right
+ * results or reports MPROC_EWORKERLOST, no queue message is torn,
+ * duplicated or out of order, no streamed message reaches two consumers,
+ * lock holders never time out, every exiter ends promptly with its own
+ * code and leaves no process behind (its workers, manager server and
+ * daemon), and no zombie is left. The test then checks that once the soak
  * process is gone nothing is left: no /dev/shm entry, no descriptor here,
  * no child, no zombie. POSIX only. */
 #include <dirent.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -151,6 +158,115 @@ static int big_consumer(const mproc_args *a)
 }
 
 /* args: lock, value. Increments under the lock until killed. */
+enum { PRODUCERS = 2, LOCKERS = 2, ITEMS = 400, BIG_CONSUMERS = 2 };
+
+/* An exiter: args are an int64 array where it writes the pids of its
+ * helpers (2 pool workers, the manager server, a daemon). It makes
+ * everything, then returns 0 with all of it alive. */
+#define EXITER_PIDS 4
+static int exiter_init(const mproc_args *a, void **state)
+{
+    (void)state;
+    mproc_array *pids = mproc_args_obj(a, 0);
+    int64_t *p = mproc_array_ptr(pids);
+    int64_t me = mproc_current_pid();
+    int64_t zero = 0;
+    /* the first free one of the two worker slots */
+    if (!atomic_compare_exchange_strong((_Atomic int64_t *)&p[0], &zero, me)) {
+        zero = 0;
+        atomic_compare_exchange_strong((_Atomic int64_t *)&p[1], &zero, me);
+    }
+    return 0;
+}
+
+static int exiter_sleep(const mproc_args *a)
+{
+    (void)a;
+    test_sleep(300);
+    return 0;
+}
+
+static int exiter(const mproc_args *a)
+{
+    mproc_array *pids = mproc_args_obj(a, 0);
+    int64_t *p = mproc_array_ptr(pids);
+    mproc_args *init = mproc_args_new();
+    mproc_args_add_obj(init, pids);
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 2;
+    po.initializer = exiter_init;
+    po.initargs = init;
+    mproc_pool *pool = mproc_pool_new(&po, NULL);
+    mproc_args_free(init);
+    static int64_t in[ITEMS], out[ITEMS];
+    if (!pool || !mproc_pool_map_async(pool, slow_square, in, ITEMS, sizeof in[0], out, sizeof out[0], 5, NULL, NULL))
+        return 20;
+    mproc_queue *q = mproc_queue_new(0, NULL);
+    if (!q || mproc_queue_put(q, "left", 4, 5) != 0)
+        return 21;
+    mproc_manager *m = mproc_manager_start(NULL, NULL);
+    if (!m || !mproc_manager_dict(m, NULL))
+        return 22;
+    p[2] = mproc_process_pid(mproc_manager_process(m));
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.daemon = 1;
+    mproc_process *d = mproc_process_new(exiter_sleep, NULL, &o, NULL);
+    if (!d || mproc_process_start(d) != 0)
+        return 23;
+    p[3] = mproc_process_pid(d);
+    return 0; /* everything alive: the exit hooks stop it all */
+}
+
+static int pid_running(long pid)
+{
+    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+        return 0;
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%*d (%*[^)]) %c", &state);
+    fclose(f);
+    return n == 1 && state != 'Z'; /* an orphan init has not reaped yet is gone */
+}
+
+/* The forkserver serving this process: its child whose command line names
+ * the forkserver marker. */
+static long forkserver_pid(void)
+{
+    DIR *d = opendir("/proc");
+    long found = 0, me = (long)getpid();
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        long pid = strtol(e->d_name, NULL, 10), ppid = 0;
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        int ok = f && fscanf(f, "%*d (%*[^)]) %*c %ld", &ppid) == 1;
+        if (f)
+            fclose(f);
+        if (!ok || ppid != me)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        buf[n] = '\0';
+        if (strstr(buf, "--mproc-forkserver"))
+            found = pid;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 static int locker(const mproc_args *a)
 {
     mproc_lock *l = mproc_args_obj(a, 0);
@@ -232,12 +348,6 @@ static int zombies(void)
 
 /* ---------------------------------------------------------------- soak */
 
-enum { PRODUCERS = 2, LOCKERS = 2, ITEMS = 400, BIG_CONSUMERS = 2 };
-
-typedef struct counts {
-    long kills_pool, kills_producer, kills_locker, kills_big;
-    long maps_ok, maps_lost, msgs, torn, dup, big, lock_incs, hangs, other;
-} counts;
 
 static mproc_process *start_child(mproc_target fn, mproc_args *a)
 {
@@ -249,14 +359,70 @@ static mproc_process *start_child(mproc_target fn, mproc_args *a)
     return p;
 }
 
+typedef struct counts {
+    long kills_pool, kills_producer, kills_locker, kills_big, kills_forkserver, kills_exiter;
+    long maps_ok, maps_lost, msgs, torn, dup, big, lock_incs, hangs, other;
+    long exits, left_behind;
+} counts;
+
+/* An exiter and the pids of its helpers. */
+typedef struct exiter_run {
+    mproc_process *p;
+    mproc_array *pids;
+    double started;
+} exiter_run;
+
+static void exiter_start(exiter_run *x)
+{
+    x->pids = mproc_array_new('q', EXITER_PIDS, NULL, 0, NULL);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, x->pids);
+    x->p = start_child(exiter, a);
+    mproc_args_free(a);
+    x->started = now();
+}
+
+/* Once it ended (killed or not): its helpers must be gone within 10 s. */
+static void exiter_check(exiter_run *x, counts *c, int killed)
+{
+    int code = -1000;
+    if (mproc_process_join(x->p, 60) != 0) {
+        printf("  soak: exiter %ld did not end\n", mproc_process_pid(x->p));
+        c->hangs++;
+    } else if (mproc_process_exitcode(x->p, &code) == 0 && !killed && code != 0) {
+        printf("  soak: exiter %ld returned %d\n", mproc_process_pid(x->p), code);
+        c->other++;
+    }
+    const int64_t *p = mproc_array_ptr(x->pids);
+    if (killed && p[3] > 0) /* a killed parent's daemon lives on, as in Python */
+        kill((pid_t)p[3], SIGKILL);
+    for (int i = 0; i < EXITER_PIDS - (killed ? 1 : 0); i++) {
+        int running = 1;
+        for (int t = 0; t < 200 && (running = pid_running((long)p[i])); t++)
+            test_sleep(0.05);
+        if (running) {
+            printf("  soak: exiter %ld (%s, code %d) left pid %lld (helper %d) running\n", mproc_process_pid(x->p),
+                   killed ? "killed" : "returned", code, (long long)p[i], i);
+            c->left_behind++;
+        }
+    }
+    c->exits += !killed;
+    mproc_process_free(x->p);
+    mproc_array_free(x->pids);
+    x->p = NULL;
+}
+
 static void kill_and_reap(mproc_process *p, counts *c)
 {
     mproc_process_kill(p);
     int code = 0;
-    if (mproc_process_join(p, 10) != 0)
+    if (mproc_process_join(p, 10) != 0) {
+        printf("  soak: killed %ld did not end\n", mproc_process_pid(p));
         c->hangs++;
-    else if (mproc_process_exitcode(p, &code) == 0 && code != -9)
+    } else if (mproc_process_exitcode(p, &code) == 0 && code != -9) {
+        printf("  soak: killed %ld had ended with %d\n", mproc_process_pid(p), code);
         c->other++; /* it had stopped by itself: it reported a failure */
+    }
     mproc_process_free(p);
 }
 
@@ -284,7 +450,7 @@ static void warm_up(void)
  * check what is left once it is gone). Returns the number of failures. */
 static int soak_body(const mproc_args *args)
 {
-    (void)args;
+    soak_seconds = mproc_args_double(args, 0); /* a forkserver child has its own globals */
     int failures = 0;
     counts c = {0};
     int err;
@@ -312,8 +478,15 @@ static int soak_body(const mproc_args *args)
     for (int i = 0; i < ITEMS; i++)
         in[i] = i;
     mproc_async *map = NULL;
+    exiter_run ex = {0};
+    int forkserver = strcmp(mproc_get_start_method(), "forkserver") == 0;
     double end = now() + soak_seconds, next_kill = now() + 0.05;
     while (now() < end) {
+        /* one exiter at a time: started, and checked once it returned */
+        if (!ex.p)
+            exiter_start(&ex);
+        else if (mproc_process_exitcode(ex.p, NULL) == 0)
+            exiter_check(&ex, &c, 0);
         /* keep everyone running */
         for (int i = 0; i < PRODUCERS; i++)
             if (!prod[i]) {
@@ -344,8 +517,10 @@ static int soak_body(const mproc_args *args)
         if (!map) {
             memset(out, 0, sizeof out);
             map = mproc_pool_map_async(pool, slow_square, in, ITEMS, sizeof in[0], out, sizeof out[0], 5, NULL, &err);
-            if (!map)
+            if (!map) {
+                printf("  soak: map_async: %s\n", mproc_err_name(err));
                 c.other++;
+            }
         }
         /* a map that ended: right results, or a lost worker said so */
         if (map && mproc_async_ready(map) == 1) {
@@ -359,6 +534,7 @@ static int soak_body(const mproc_args *args)
             } else if (rc == MPROC_EWORKERLOST) {
                 c.maps_lost++;
             } else {
+                printf("  soak: map: %s\n", mproc_err_name(rc));
                 c.other++;
             }
             mproc_async_free(map);
@@ -372,6 +548,7 @@ static int soak_body(const mproc_args *args)
             if (rc == MPROC_EEMPTY)
                 break;
             if (rc) {
+                printf("  soak: get: %s\n", mproc_err_name(rc));
                 c.other++;
                 break;
             }
@@ -404,6 +581,7 @@ static int soak_body(const mproc_args *args)
                                                            : &big[i - PRODUCERS - LOCKERS];
             int code;
             if (*pp && mproc_process_exitcode(*pp, &code) == 0) {
+                printf("  soak: child %d (pid %ld) stopped by itself: %d\n", i, mproc_process_pid(*pp), code);
                 c.other++;
                 c.hangs += code == 3 || code == 4;
                 c.torn += code == 6;
@@ -415,7 +593,7 @@ static int soak_body(const mproc_args *args)
         if (now() < next_kill)
             continue;
         next_kill = now() + 0.02 + (double)(rnd() % 100) / 1000.0;
-        int what = (int)(rnd() % 4);
+        int what = (int)(rnd() % (forkserver ? 6 : 5));
         if (what == 0) {
             mproc_process *kids[32];
             size_t n = mproc_active_children(kids, 32), picked = 0;
@@ -428,6 +606,7 @@ static int soak_body(const mproc_args *args)
                     ours |= kids[i] == lk[j];
                 for (int j = 0; j < 1 + BIG_CONSUMERS; j++)
                     ours |= kids[i] == big[j];
+                ours |= kids[i] == ex.p;
                 if (!ours)
                     pids[picked++] = mproc_process_pid(kids[i]); /* a pool worker */
             }
@@ -447,15 +626,27 @@ static int soak_body(const mproc_args *args)
                 lk[i] = NULL;
                 c.kills_locker++;
             }
-        } else { /* a consumer, most likely in the middle of a big message */
+        } else if (what == 3) { /* a consumer, most likely in the middle of a big message */
             int i = 1 + (int)(rnd() % BIG_CONSUMERS);
             if (big[i]) {
                 kill_and_reap(big[i], &c);
                 big[i] = NULL;
                 c.kills_big++;
             }
+        } else if (what == 4) { /* an exiter, anywhere in its making or its end */
+            if (ex.p && now() - ex.started > (double)(rnd() % 300) / 1000.0) {
+                mproc_process_kill(ex.p);
+                exiter_check(&ex, &c, 1);
+                c.kills_exiter++;
+            }
+        } else { /* the forkserver: its children live on, the next start gets a new one */
+            long fs = forkserver_pid();
+            if (fs && kill((pid_t)fs, SIGKILL) == 0)
+                c.kills_forkserver++;
         }
     }
+    if (ex.p) /* the last exiter must end by itself, leaving nothing */
+        exiter_check(&ex, &c, 0);
     if (map) { /* the last map must end too, within its bound */
         int rc = mproc_async_get(map, 60, NULL, NULL);
         if (rc == MPROC_ETIMEDOUT)
@@ -485,12 +676,17 @@ static int soak_body(const mproc_args *args)
     mproc_lock_free(lock);
     mproc_value_free(val);
 
-    printf("\n  soak %.0fs: kills: %ld pool workers, %ld producers, %ld lock holders, %ld stream consumers; "
+    printf("\n  soak %.0fs (%s): kills: %ld pool workers, %ld producers, %ld lock holders, %ld stream consumers, "
+           "%ld forkservers, %ld exiters; exiters that returned with everything alive: %ld (left behind: %ld); "
            "maps: %ld ok, %ld reported a lost worker; queue: %ld messages (%ld big), %ld torn, %ld duplicated; "
            "lock: %ld increments; hangs: %ld; other failures: %ld\n",
-           soak_seconds, c.kills_pool, c.kills_producer, c.kills_locker, c.kills_big, c.maps_ok, c.maps_lost,
-           c.msgs, c.big, c.torn, c.dup, c.lock_incs, c.hangs, c.other);
+           soak_seconds, mproc_get_start_method(), c.kills_pool, c.kills_producer, c.kills_locker, c.kills_big,
+           c.kills_forkserver, c.kills_exiter, c.exits, c.left_behind, c.maps_ok, c.maps_lost, c.msgs, c.big,
+           c.torn, c.dup, c.lock_incs, c.hangs, c.other);
     EXPECT(c.kills_pool > 0 && c.kills_producer > 0 && c.kills_locker > 0 && c.kills_big > 0);
+    EXPECT(c.kills_exiter > 0 && c.exits > 0);
+    EXPECT(c.left_behind == 0);
+    EXPECT(!forkserver || c.kills_forkserver > 0);
     EXPECT(c.big > 0);
     EXPECT(c.maps_ok > 0);
     EXPECT(c.msgs > 0);
@@ -513,7 +709,10 @@ static void test_soak(void)
     if (getenv("SOAK_FDS"))
         list_fds("before");
     int code = -1;
-    CHECK_RC(test_run_within(soak_body, NULL, &code, soak_seconds + 120), 0);
+    mproc_args *sa = mproc_args_new();
+    mproc_args_add_double(sa, soak_seconds);
+    CHECK_RC(test_run_within(soak_body, sa, &code, soak_seconds + 120), 0);
+    mproc_args_free(sa);
     CU_ASSERT_EQUAL(code, 0);
     /* gone with it: its pool workers, producers and lock holders, their
      * shared memory, and nothing held here */
