@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_pool.c - Pool rows of mproc-bench: map of 1M tiny items, CPU-bound
  * items on 2 workers, apply_async throughput. Each is a median of
  * `repeats` runs, in microseconds per item. */

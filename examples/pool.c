@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - the seed tutorials' Pool, in C.
  *
  *   def job(x):

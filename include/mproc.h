@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mproc.h - Python's multiprocessing, in C.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_link.c - non-blocking sends and polled receives, and mproc_mpi_init:
  * the part of the MPI pool both kinds of rank share. */
 #include <limits.h>

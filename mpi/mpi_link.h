@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_link.h - what rank 0 (mpi_master.c) and the worker ranks
  * (mpi_rank.c) say to each other over MPI_COMM_WORLD, and the queue of
  * non-blocking sends both sides use. Neither side ever blocks in MPI: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_master.c - rank 0: the "mpi" pool transport. Worker i of the pool is
  * rank i + 1. The pool's result thread talks to each worker over a pipe,
  * as to a worker process; one bridge thread here carries each pipe's

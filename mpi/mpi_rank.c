@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_rank.c - a worker rank: serves the sessions rank 0 opens (one per
  * pool worker it starts on this rank) until rank 0 says TAG_EXIT. A
  * session runs the pool's own worker loop (core_pool_worker_main) on a

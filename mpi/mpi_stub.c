@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_stub.c - the MPI pool's entry points in a build without MPI
  * (-DMPROC_WITH_MPI=OFF, or Open MPI not found; always on Windows). */
 #include "internal.h"

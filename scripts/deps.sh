@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # deps.sh - installs every Debian package that building and testing mproc
 # needs. Idempotent: runs apt-get (update first) only when something is
 # missing. Needs root (or sudo).

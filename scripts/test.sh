@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test.sh - installs what is needed, then builds and runs every ctest suite in
 # every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
 # paths), ASan+UBSan (clang), TSan (gcc), and the Windows backend cross-built with
@@ -75,6 +76,14 @@ if [ -n "$bad" ]; then
 else
   echo "ok"
   passed=$((passed + 1))
+fi
+
+# LICENSE and an SPDX line in every file outside core/ and backends/.
+step "license: SPDX lines"
+if bash scripts/check-license.sh; then
+  passed=$((passed + 1))
+else
+  failures+=("license")
 fi
 
 # config NAME CMAKE_ARGS... ; runs ctest (args after --) in build-NAME

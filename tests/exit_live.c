@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exit_live.c - a program that ends with every kind of mproc object alive
  * and work in flight, the way Python programs end without closing
  * anything. test_exit.c runs it and checks what it leaves behind.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # install_test.cmake - installs the build tree into a scratch prefix, then
 # builds a consumer against it twice: with find_package(mproc) +
 # mproc::mproc, and with pkg-config mproc. Each consumer must run and print

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_faults.c - fault injection: system calls made to fail through the
  * backend's table (mproc_test_set_syscall), at the first call and at
  * every later one in turn. Each public call must return a clear error and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mpi.c - the Pool with start_method "mpi": its workers are the other
  * ranks of the MPI job. Run as `mpirun -np 3 test_mpi` (ctest label mpi):
  * rank 0 runs the suite, ranks 1 and 2 serve it from mproc_mpi_init. Run

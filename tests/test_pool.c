@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c - Pool: map, starmap, apply, async results and callbacks,
  * imap, initializer, maxtasksperchild, and the failures Python hangs on
  * (a worker killed mid-task, terminate during map, Ctrl-C), once per start

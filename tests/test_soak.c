@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_soak.c - kills at random while pool maps, queue traffic and lock
  * handoffs run (label soak; scripts/test.sh --soak). For --seconds N
  * (default 60) a soak process keeps a pool map in flight, drains a queue
