@@ -78,7 +78,8 @@ static void calibrate(double item_us)
 
 static mproc_pool *pool2(void)
 {
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     return mproc_pool_new(&o, NULL);
 }
 

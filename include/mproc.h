@@ -32,9 +32,7 @@ extern "C" {
 #define MPROC_API
 #endif
 
-#define MPROC_VERSION_MAJOR 0
-#define MPROC_VERSION_MINOR 1
-#define MPROC_VERSION_PATCH 0
+#include "mproc/version.h" /* MPROC_VERSION_MAJOR/MINOR/PATCH/STRING/HEX, MPROC_VERSION_AT_LEAST */
 
 /* ------------------------------------------------------------------ errors */
 
@@ -105,7 +103,7 @@ MPROC_API int mproc_mpi_workers(void);
  * exit). MPROC_ERUNNING while an "mpi" pool exists. Repeatable. */
 MPROC_API int mproc_mpi_finalize(void);
 MPROC_API const char *mproc_backend_name(void); /* "posix" or "win32" */
-MPROC_API const char *mproc_version(void);      /* "0.1.0" */
+MPROC_API const char *mproc_version(void);      /* this library's MPROC_VERSION_STRING, e.g. "0.1.0" */
 /* CPUs this process may run on (affinity aware); at least 1. */
 MPROC_API int mproc_cpu_count(void);
 
@@ -174,11 +172,12 @@ typedef struct mproc_process mproc_process;
 typedef int (*mproc_target)(const mproc_args *args);
 
 typedef struct mproc_process_opts {
+    size_t size;              /* sizeof(mproc_process_opts), set by the _INIT macro (docs/abi.md) */
     const char *name;         /* NULL = "Process-N" (N counts per creator; "Process-1:2" in a child) */
     int daemon;               /* 1 = terminated when the creator exits */
     const char *start_method; /* NULL = mproc_get_start_method() */
 } mproc_process_opts;
-#define MPROC_PROCESS_OPTS_INIT {NULL, 0, NULL}
+#define MPROC_PROCESS_OPTS_INIT {sizeof(mproc_process_opts), NULL, 0, NULL}
 
 /* args are copied (may be NULL); opts may be NULL. fn NULL -> MPROC_EINVAL. */
 MPROC_API mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
@@ -284,10 +283,11 @@ typedef struct mproc_barrier mproc_barrier;
  * module + offset, like targets. */
 typedef int (*mproc_barrier_action)(void);
 typedef struct mproc_barrier_opts {
+    size_t size;                 /* sizeof(mproc_barrier_opts), set by the _INIT macro (docs/abi.md) */
     mproc_barrier_action action; /* NULL = none */
     double timeout;              /* default for waits with a negative timeout; < 0 = none */
 } mproc_barrier_opts;
-#define MPROC_BARRIER_OPTS_INIT {NULL, -1.0}
+#define MPROC_BARRIER_OPTS_INIT {sizeof(mproc_barrier_opts), NULL, -1.0}
 /* parties 0 -> MPROC_EINVAL. opts may be NULL. */
 MPROC_API mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opts, int *err);
 /* Returns the arrival index 0..parties-1, or MPROC_EBROKEN (broken, reset,
@@ -476,11 +476,12 @@ typedef enum mproc_queue_kind {
 #define MPROC_QUEUE_DEFAULT_CAPACITY ((size_t)4 << 20) /* 4 MiB; unused pages cost no memory */
 
 typedef struct mproc_queue_opts {
+    size_t size;     /* sizeof(mproc_queue_opts), set by the _INIT macro (docs/abi.md) */
     mproc_queue_kind kind;
     size_t maxsize;  /* most messages at once; 0 = as many as the ring holds */
     size_t capacity; /* ring bytes, 64 .. 2^40 (rounded up to 8); 0 = the default */
 } mproc_queue_opts;
-#define MPROC_QUEUE_OPTS_INIT {MPROC_QUEUE_PLAIN, 0, 0}
+#define MPROC_QUEUE_OPTS_INIT {sizeof(mproc_queue_opts), MPROC_QUEUE_PLAIN, 0, 0}
 
 /* Queue(maxsize) with the default capacity; maxsize 0 = unbounded. */
 MPROC_API mproc_queue *mproc_queue_new(size_t maxsize, int *err);
@@ -559,6 +560,7 @@ MPROC_API int mproc_result_set(mproc_result *, const void *buf, size_t len);
 
 #define MPROC_POOL_CPUS (-1) /* processes: one worker per usable CPU */
 typedef struct mproc_pool_opts {
+    size_t size;                    /* sizeof(mproc_pool_opts), set by the _INIT macro (docs/abi.md) */
     int processes;                  /* > 0, or MPROC_POOL_CPUS; 0 and others: MPROC_EINVAL (Python's Pool(0)) */
     mproc_pool_init_fn initializer; /* may be NULL */
     const mproc_args *initargs;     /* may be NULL; copied; objects reach workers as for a Process */
@@ -566,7 +568,7 @@ typedef struct mproc_pool_opts {
     const char *start_method;       /* NULL = the default start method; "mpi": the workers are MPI ranks
                                        (after mproc_mpi_init, docs/mpi.md); an unknown name: MPROC_EINVAL */
 } mproc_pool_opts;
-#define MPROC_POOL_OPTS_INIT {MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
+#define MPROC_POOL_OPTS_INIT {sizeof(mproc_pool_opts), MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
 
 /* Starts the workers and waits until each has run its initializer. NULL
  * with MPROC_EINVAL (bad options), MPROC_ETASK (an initializer failed),
@@ -617,10 +619,12 @@ MPROC_API int mproc_pool_starmap(mproc_pool *, mproc_apply_fn fn, const mproc_ar
  * (keep them short: they delay every other result), before the result
  * counts as ready. */
 typedef struct mproc_async_opts {
+    size_t size;                                                 /* sizeof(mproc_async_opts), set by the _INIT macro */
     void (*callback)(mproc_async *r, void *ctx);                 /* on success */
     void (*error_callback)(mproc_async *r, int err, void *ctx); /* on failure */
     void *ctx;
 } mproc_async_opts;
+#define MPROC_ASYNC_OPTS_INIT {sizeof(mproc_async_opts), NULL, NULL, NULL}
 /* opts may be NULL. map_async copies the input before it returns; out
  * must stay valid until the result is ready or freed (a result freed
  * before it is ready never writes to out). */
@@ -752,13 +756,14 @@ MPROC_API void mproc_mval_clear(mproc_mval *v);
 MPROC_API void mproc_mvals_free(mproc_mval *vals, size_t n);
 
 typedef struct mproc_manager_opts {
+    size_t size;              /* sizeof(mproc_manager_opts), set by the _INIT macro (docs/abi.md) */
     const char *address;      /* NULL = private: unix: socket in a 0700 directory (POSIX), pipe: (Windows);
                                  or e.g. "tcp://127.0.0.1:0" (port 0: the OS picks one) */
     const void *authkey;      /* NULL = 32 random bytes */
     size_t keylen;
     const char *start_method; /* NULL = mproc_get_start_method() */
 } mproc_manager_opts;
-#define MPROC_MANAGER_OPTS_INIT {NULL, NULL, 0, NULL}
+#define MPROC_MANAGER_OPTS_INIT {sizeof(mproc_manager_opts), NULL, NULL, 0, NULL}
 
 /* Starts a server process (opts may be NULL) and connects to it. The
  * server exits on mproc_manager_shutdown and when this process ends. */
@@ -852,21 +857,6 @@ MPROC_API int mproc_marray_len(mproc_marray *a);
  * *n gets the count; buf has room for cap elements (MPROC_EMSGSIZE if not). */
 MPROC_API int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n);
 MPROC_API void mproc_marray_free(mproc_marray *a);
-
-/* ------------------------------------------------------ fault injection */
-
-/* For tests: the backend's system calls go through a table that a test may
- * change by name (SQLite's xSetSystemCall) to make a call fail at a chosen
- * point. fn must have the signature of the call it replaces (POSIX: "fork",
- * "mmap", "shm_open", "sendmsg", "send" as in libc; "memfd_create" takes a
- * name only, "pipe" and "socketpair" take int[2] and make close-on-exec
- * descriptors; Windows: "CreateProcessW", "CreateFileMappingW",
- * "MapViewOfFile", "WriteFile" as in the Windows API). NULL restores the
- * original. MPROC_EINVAL / NULL for a name the backend does not have. Not
- * thread-safe: change the table while no other thread calls mproc. */
-typedef void (*mproc_syscall_fn)(void);
-MPROC_API int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn);
-MPROC_API mproc_syscall_fn mproc_test_get_syscall(const char *name);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
 #include "mpi_host.h"
 
 const mproc__mpi_host_api mproc__mpi_host = {
-    MPROC__MPI_HOST_VERSION,
+    MPROC_VERSION_HEX,
     sizeof(mproc__mpi_host_api),
     be_getpid,
     be_monotonic,

@@ -25,13 +25,8 @@
 #include "internal.h"
 #include "pool.h"
 
-/* The version both sides were built as (mproc.h). */
-#define MPROC__MPI_HOST_VERSION                                                          \
-    (((unsigned long)MPROC_VERSION_MAJOR << 16) | ((unsigned long)MPROC_VERSION_MINOR << 8) | \
-     (unsigned long)MPROC_VERSION_PATCH)
-
 typedef struct mproc__mpi_host_api {
-    unsigned long version; /* MPROC__MPI_HOST_VERSION of the libmproc that filled it */
+    unsigned long version; /* MPROC_VERSION_HEX of the libmproc that filled it */
     size_t size;           /* sizeof(mproc__mpi_host_api) there */
     /* backend.h */
     long (*be_getpid)(void);

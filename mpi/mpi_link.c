@@ -123,7 +123,7 @@ static int mpi_started;
 int mproc_mpi_init(int *argc, char ***argv)
 {
     /* A libmproc of another version: its internals may differ. */
-    if (mproc__mpi_host.size != sizeof mproc__mpi_host || mproc__mpi_host.version != MPROC__MPI_HOST_VERSION)
+    if (mproc__mpi_host.size != sizeof mproc__mpi_host || mproc__mpi_host.version != MPROC_VERSION_HEX)
         return MPROC_ENOSYS;
     core_ensure_init();
     if (mpi_started || !launched_by_mpi())

@@ -208,7 +208,8 @@ static void kill_and_reap(mproc_process *p, counts *c)
  * map segment, a waiter's doorbell) exists before the leak baseline. */
 static void warm_up(void)
 {
-    mproc_pool_opts po = {1, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 1;
     mproc_pool *p = mproc_pool_new(&po, NULL);
     int64_t in[ITEMS] = {0}, out[ITEMS];
     if (p)
@@ -236,7 +237,8 @@ static int soak_body(const mproc_args *args)
     mproc_lock *lock = mproc_lock_new(&err);
     int64_t zero = 0;
     mproc_value *val = mproc_value_new('q', &zero, 0, &err);
-    mproc_pool_opts po = {3, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 3;
     mproc_pool *pool = mproc_pool_new(&po, &err);
     if (!q || !lock || !val || !pool) {
         printf("  soak: cannot set up: %s\n", mproc_strerror(err));
