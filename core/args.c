@@ -182,8 +182,10 @@ static int add_proxy(mproc_args *a, mgr_proxy *p, int owned)
     it->v.o.handle = p;
     it->v.o.proxy = 1;
     it->v.o.owned = owned;
-    if (!owned)
+    if (!owned) {
         mgr_proxy_retain(p);
+        mgr_proxy_claim(p); /* handed on: it must hold a reference of this process */
+    }
     return 0;
 }
 

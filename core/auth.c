@@ -4,7 +4,7 @@
 
 #include "auth.h"
 
-#define AUTH_MSG_MAX 256 /* Python: recv_bytes(256) */
+#define AUTH_MSG_MAX CORE_AUTH_MSG_MAX
 #define CHALLENGE "#CHALLENGE#"
 #define WELCOME "#WELCOME#"
 #define FAILURE "#FAILURE#"
@@ -13,6 +13,8 @@
 #define LEGACY_ANSWER 16    /* bare HMAC-MD5 */
 #define DIGEST_NAME_MAX 8   /* "sha3_384" */
 #define OUR_DIGEST "sha256"
+
+_Static_assert(DIGEST_NAME_MAX + 2 + BE_HMAC_MAX == CORE_AUTH_ANSWER_MAX, "answer length");
 
 static const char *const allowed[] = {"md5", "sha256", "sha384", "sha3_256", "sha3_384"};
 
@@ -78,13 +80,34 @@ static int verify(const void *key, size_t keylen, const unsigned char *message, 
     return 0;
 }
 
-int core_auth_deliver(mproc_conn *c, const void *key, size_t keylen, double deadline)
+int core_auth_make_challenge(unsigned char msg[CORE_AUTH_CHALLENGE_LEN])
 {
-    unsigned char msg[sizeof CHALLENGE - 1 + sizeof "{" OUR_DIGEST "}" - 1 + RANDOM_LEN];
     size_t clen = sizeof CHALLENGE - 1, plen = sizeof "{" OUR_DIGEST "}" - 1;
+    _Static_assert(sizeof CHALLENGE - 1 + sizeof "{" OUR_DIGEST "}" - 1 + RANDOM_LEN == CORE_AUTH_CHALLENGE_LEN,
+                   "challenge length");
     memcpy(msg, CHALLENGE, clen);
     memcpy(msg + clen, "{" OUR_DIGEST "}", plen);
-    int rc = be_random(msg + clen + plen, RANDOM_LEN);
+    return be_random(msg + clen + plen, RANDOM_LEN);
+}
+
+int core_auth_check_answer(const void *key, size_t keylen, const unsigned char challenge[CORE_AUTH_CHALLENGE_LEN],
+                           const unsigned char *answer, size_t alen)
+{
+    size_t clen = sizeof CHALLENGE - 1;
+    return verify(key, keylen, challenge + clen, CORE_AUTH_CHALLENGE_LEN - clen, answer, alen);
+}
+
+const char *core_auth_verdict(int ok) { return ok ? WELCOME : FAILURE; }
+
+int core_auth_is_welcome(const unsigned char *msg, size_t len)
+{
+    return len == sizeof WELCOME - 1 && memcmp(msg, WELCOME, len) == 0;
+}
+
+int core_auth_deliver(mproc_conn *c, const void *key, size_t keylen, double deadline)
+{
+    unsigned char msg[CORE_AUTH_CHALLENGE_LEN];
+    int rc = core_auth_make_challenge(msg);
     if (rc == 0)
         rc = core_conn_send_timed(c, msg, sizeof msg, core_remaining(deadline));
     unsigned char answer[AUTH_MSG_MAX];
@@ -93,7 +116,7 @@ int core_auth_deliver(mproc_conn *c, const void *key, size_t keylen, double dead
         rc = recv_auth(c, answer, &alen, deadline);
     if (rc)
         return rc;
-    if (verify(key, keylen, msg + clen, sizeof msg - clen, answer, alen) != 0) {
+    if (core_auth_check_answer(key, keylen, msg, answer, alen) != 0) {
         send_str(c, FAILURE, deadline); /* the peer may be gone already */
         return MPROC_EAUTH;
     }
@@ -122,22 +145,29 @@ static int respond(const void *key, size_t keylen, const unsigned char *challeng
     return 0;
 }
 
+int core_auth_make_answer(const void *key, size_t keylen, const unsigned char *msg, size_t len,
+                          unsigned char out[CORE_AUTH_ANSWER_MAX], size_t *outlen)
+{
+    size_t clen = sizeof CHALLENGE - 1;
+    if (len < clen + LEGACY_CHALLENGE || memcmp(msg, CHALLENGE, clen) != 0)
+        return MPROC_EAUTH; /* not a challenge, or too short */
+    return respond(key, keylen, msg + clen, len - clen, out, outlen);
+}
+
 int core_auth_answer(mproc_conn *c, const void *key, size_t keylen, double deadline)
 {
     unsigned char msg[AUTH_MSG_MAX];
-    size_t len = 0, clen = sizeof CHALLENGE - 1;
+    size_t len = 0;
     int rc = recv_auth(c, msg, &len, deadline);
     if (rc)
         return rc;
-    if (len < clen + LEGACY_CHALLENGE || memcmp(msg, CHALLENGE, clen) != 0)
-        return MPROC_EAUTH; /* not a challenge, or too short */
-    unsigned char answer[DIGEST_NAME_MAX + 2 + BE_HMAC_MAX];
+    unsigned char answer[CORE_AUTH_ANSWER_MAX];
     size_t alen;
-    if ((rc = respond(key, keylen, msg + clen, len - clen, answer, &alen)) != 0 ||
+    if ((rc = core_auth_make_answer(key, keylen, msg, len, answer, &alen)) != 0 ||
         (rc = core_conn_send_timed(c, answer, alen, core_remaining(deadline))) != 0 ||
         (rc = recv_auth(c, msg, &len, deadline)) != 0)
         return rc;
-    if (len != sizeof WELCOME - 1 || memcmp(msg, WELCOME, len) != 0)
+    if (!core_auth_is_welcome(msg, len))
         return MPROC_EAUTH; /* "digest sent was rejected" */
     return 0;
 }

@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 3
+#define BE_INTERFACE_VERSION 4
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
@@ -218,6 +218,12 @@ int be_stream_pair(int duplex, be_stream **a, be_stream **b);
 /* Exactly len bytes: 0, MPROC_EOS (end of stream or reset before len
  * bytes), MPROC_ETIMEDOUT, MPROC_ESYS. */
 int be_stream_read(be_stream *, void *buf, size_t len, double timeout);
+/* What is there now, up to cap bytes (cap > 0), waiting up to timeout
+ * for the first byte: 0 and *got >= 1, MPROC_ETIMEDOUT when nothing came
+ * (nothing was consumed), MPROC_EOS at the end of the stream, MPROC_ESYS.
+ * Never reads more than cap, so a caller can stop exactly at a message
+ * boundary. Byte streams only: MPROC_ENOSYS on a message stream. */
+int be_stream_read_some(be_stream *, void *buf, size_t cap, double timeout, size_t *got);
 typedef struct be_iov {
     const void *buf;
     size_t len;

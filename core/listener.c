@@ -1,20 +1,27 @@
 /* listener.c - mproc_listener: Python's Listener. Accepting a client
  * authenticates it first when the listener has a key: challenge, then
- * answer its challenge (Python's order). */
+ * answer its challenge (Python's order). Handshakes run side by side
+ * (handshake.h), each bounded by MPROC_CONNECT_TIMEOUT, so a peer that
+ * connects and says nothing never keeps accept from the clients behind
+ * it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "address.h"
-#include "auth.h"
 #include "gate.h"
+#include "handshake.h"
 #include "object.h"
 
 #define LISTEN_BACKLOG 64 /* Python uses 1; more lets clients queue */
+#define ACCEPT_SLICE 0.01 /* new clients are looked for this often while handshakes are pending */
+#define ACCEPT_BATCH 16   /* most new clients taken in one look */
 
 struct mproc_listener {
     core_obj h;
     core_gate gate;
     be_listener *bl;
+    be_tlock *park_mu;
+    core_hs_set parked; /* pending handshakes between accept calls */
     char address[BE_ADDR_MAX + 16];
     int keyed;
     unsigned char *key;
@@ -23,6 +30,11 @@ struct mproc_listener {
 
 static void release(mproc_listener *l)
 {
+    if (l->park_mu) {
+        be_tlock_lock(l->park_mu);
+        core_hs_set_clear(&l->parked);
+        be_tlock_unlock(l->park_mu);
+    }
     be_listener_close(l->bl);
     l->bl = NULL;
 }
@@ -32,6 +44,7 @@ static void drop(mproc_listener *l)
     if (l->key)
         memset(l->key, 0, l->keylen);
     free(l->key);
+    be_tlock_free(l->park_mu);
     core_handle_drop(l);
 }
 
@@ -53,6 +66,8 @@ mproc_listener *mproc_listener_new(const char *address, const void *authkey, siz
         rc = MPROC_ENOMEM;
     else if (l->keyed && keylen)
         memcpy(l->key, authkey, keylen);
+    if (rc == 0)
+        rc = be_tlock_new(&l->park_mu);
     if (rc == 0 && (rc = be_listener_open(&want, LISTEN_BACKLOG, &l->bl, &bound)) == 0 &&
         (rc = core_addr_format(&bound, l->address, sizeof l->address)) != 0)
         release(l);
@@ -71,13 +86,103 @@ static mproc_listener *valid(const mproc_listener *l)
     return core_obj_kind(l) == K_LISTENER ? (mproc_listener *)l : NULL;
 }
 
-/* The handshake, server side; closes the connection when it fails. */
-static int authenticate(mproc_listener *l, mproc_conn *c, double deadline)
+/* A new client's handshake (none without a key). */
+static int start_hs(mproc_listener *l, be_stream *s, double timeout, core_hs **out)
 {
-    int rc = core_auth_deliver(c, l->key, l->keylen, deadline);
+    return core_hs_start(s, l->keyed ? l->key : NULL, l->keylen, core_deadline(timeout), out);
+}
+
+int core_listener_accept_hs(mproc_listener *l, double timeout, core_hs **out)
+{
+    be_stream *s;
+    int rc = valid(l) ? be_listener_accept(l->bl, 0, &s) : MPROC_EINVAL;
+    return rc ? rc : start_hs(l, s, timeout, out);
+}
+
+/* Starts handshakes for the clients waiting now (a few per round, so that
+ * a flood cannot keep us here); 1 and *out when a keyless one is ready. */
+static int take_new(mproc_listener *l, core_hs_set *set, mproc_conn **out)
+{
+    for (int k = 0; k < ACCEPT_BATCH; k++) {
+        core_hs *h;
+        int rc = core_listener_accept_hs(l, MPROC_CONNECT_TIMEOUT, &h);
+        if (rc)
+            return rc == MPROC_ETIMEDOUT ? 0 : rc;
+        if (core_hs_done(h)) {
+            *out = core_hs_finish(h, &rc);
+            return *out ? 1 : rc;
+        }
+        core_hs_set_add(set, h);
+    }
+    return 0;
+}
+
+/* Waits up to wait for a pending handshake to have news and steps those
+ * that do: 1 and *out (one finished), 0, or the error of one that failed
+ * (Python's accept raises it too). */
+static int step_pending(core_hs_set *set, double wait, be_wait_item *items, mproc_conn **out)
+{
+    core_hs_set_items(set, items);
+    int r = be_wait(items, set->n, wait);
+    for (size_t i = set->n; r > 0 && i-- > 0;) {
+        if (!items[i].ready)
+            continue;
+        int rc = core_hs_set_step(set, i, out);
+        if (rc != 0)
+            return rc;
+    }
+    return r < 0 ? r : 0;
+}
+
+/* One round of an accept call: a new client, or news from the pending
+ * ones. With none pending it simply waits for a client; else new clients
+ * are looked for every ACCEPT_SLICE, since a listening socket cannot join
+ * be_wait on every backend (a Windows pipe listener is an instance waiting
+ * in ConnectNamedPipe). */
+static int accept_round(mproc_listener *l, core_hs_set *set, double deadline, mproc_conn **out)
+{
+    double left = core_remaining(deadline);
+    double next = core_hs_set_expire(set, be_monotonic());
+    if (set->n == 0) {
+        be_stream *s;
+        core_hs *h;
+        int rc = be_listener_accept(l->bl, left, &s);
+        if (rc == 0 && (rc = start_hs(l, s, MPROC_CONNECT_TIMEOUT, &h)) == 0) {
+            if (core_hs_done(h))
+                return (*out = core_hs_finish(h, &rc)) ? 1 : rc;
+            core_hs_set_add(set, h);
+        }
+        return rc;
+    }
+    double wait = ACCEPT_SLICE;
+    if (left >= 0 && left < wait)
+        wait = left;
+    if (next >= 0 && next < wait)
+        wait = next;
+    be_wait_item items[CORE_HS_PENDING_MAX];
+    int rc = step_pending(set, wait, items, out);
     if (rc == 0)
-        rc = core_auth_answer(c, l->key, l->keylen, deadline);
+        rc = take_new(l, set, out);
+    if (rc == 0 && left == 0)
+        rc = MPROC_ETIMEDOUT;
     return rc;
+}
+
+/* Handshakes still pending when a call returns wait in the listener for
+ * the next call (of any thread): a good client that came during one call
+ * is not lost by its end. */
+static void take_parked(mproc_listener *l, core_hs_set *set)
+{
+    be_tlock_lock(l->park_mu);
+    core_hs_set_move(set, &l->parked);
+    be_tlock_unlock(l->park_mu);
+}
+
+static void park(mproc_listener *l, core_hs_set *set)
+{
+    be_tlock_lock(l->park_mu);
+    core_hs_set_move(&l->parked, set);
+    be_tlock_unlock(l->park_mu);
 }
 
 mproc_conn *mproc_listener_accept(mproc_listener *l, double timeout, int *err)
@@ -86,41 +191,20 @@ mproc_conn *mproc_listener_accept(mproc_listener *l, double timeout, int *err)
     mproc_conn *c = NULL;
     if (rc == 0) {
         double deadline = core_deadline(timeout);
-        be_stream *s;
-        rc = be_listener_accept(l->bl, timeout, &s);
+        core_hs_set set = {.n = 0};
+        take_parked(l, &set);
+        while ((rc = accept_round(l, &set, deadline, &c)) == 0 && !core_gate_closed(&l->gate))
+            ;
+        if (rc == 0 && !c)
+            rc = MPROC_ECLOSED; /* closed by another thread meanwhile */
+        if (rc == 1)
+            rc = 0;
+        park(l, &set);
         if (core_gate_leave(&l->gate))
             release(l);
-        if (rc == 0)
-            c = core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc);
-        if (c && l->keyed) {
-            /* Waiting for a client had no bound: its handshake gets one. */
-            if (timeout < 0)
-                deadline = core_deadline(MPROC_CONNECT_TIMEOUT);
-            if ((rc = authenticate(l, c, deadline)) != 0) {
-                mproc_conn_free(c);
-                c = NULL;
-            }
-        }
     }
     if (err)
         *err = rc;
-    return c;
-}
-
-/* The manager server's accept: a client already waiting (else
- * MPROC_ETIMEDOUT at once), then its handshake within handshake_timeout. */
-mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err);
-mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err)
-{
-    be_stream *s;
-    mproc_conn *c = NULL;
-    int rc = valid(l) ? be_listener_accept(l->bl, 0, &s) : MPROC_EINVAL;
-    if (rc == 0 && (c = core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc)) != NULL && l->keyed &&
-        (rc = authenticate(l, c, core_deadline(handshake_timeout))) != 0) {
-        mproc_conn_free(c);
-        c = NULL;
-    }
-    *err = rc;
     return c;
 }
 

@@ -225,6 +225,7 @@ static int shutdown_within(mproc_manager *m, double timeout)
     mgr_call_begin(&c, OP_SHUTDOWN, 0, 0);
     int rc = mgr_call_run(&c, m->cl, timeout);
     mgr_call_end(&c);
+    mgr_client_gone(m->cl); /* proxies freed from now on need not tell it */
     stop_server(m);
     return rc == MPROC_EBROKEN && !m->server ? 0 : rc;
 }
@@ -234,6 +235,17 @@ int mproc_manager_shutdown(mproc_manager *m)
     if (!valid(m))
         return MPROC_EINVAL;
     return shutdown_within(m, 10.0);
+}
+
+int mproc_manager_object_count(mproc_manager *m)
+{
+    if (!valid(m))
+        return MPROC_EINVAL;
+    int64_t n = 0;
+    int rc = mgr_client_simple(m->cl, OP_COUNT, 0, &n);
+    if (rc)
+        return rc;
+    return n >= 0 && n <= INT32_MAX ? (int)n : MPROC_EBROKEN;
 }
 
 void mproc_manager_free(mproc_manager *m)
@@ -265,8 +277,8 @@ static void *create(mproc_manager *m, uint32_t type, size_t nparams, int (*pack)
         int64_t id = 0;
         if (rc == 0 && (rc = mgr_call_run(&c, m->cl, MGR_NOW)) == 0 && mgr_obj_int(c.value, &id) != 0)
             rc = MPROC_EBROKEN;
-        if (rc == 0)
-            p = mgr_proxy_new(m->cl, type, (uint64_t)id, &rc);
+        if (rc == 0 && !(p = mgr_proxy_new(m->cl, type, (uint64_t)id, 1, &rc)))
+            mgr_client_simple(m->cl, OP_DECREF, (uint64_t)id, NULL); /* nobody will hold it */
         mgr_call_end(&c);
     }
     if (err)

@@ -32,6 +32,9 @@ enum mgr_op {
     OP_CREATE = 1,   /* [1, 0, type, params...] -> id */
     OP_SHUTDOWN = 2, /* [2, 0] -> nil; the server exits after replying */
     OP_TYPE = 3,     /* [3, id] -> type */
+    OP_COUNT = 4,    /* [4, 0] -> how many objects the server holds */
+    OP_INCREF = 5,   /* [5, id] -> nil; the client holds one more reference */
+    OP_DECREF = 6,   /* [6, id] -> nil; one fewer (the last one frees the object) */
     /* list */
     OP_L_APPEND = 10, OP_L_EXTEND, OP_L_GET, OP_L_SET, OP_L_INSERT, OP_L_POP, OP_L_LEN, OP_L_REVERSE,
     OP_L_SLICE,
@@ -85,6 +88,13 @@ const char *mgr_client_address(const mgr_client *cl);
 const void *mgr_client_key(const mgr_client *cl, size_t *keylen);
 /* Checks that a connection can be made (and authenticated) now. */
 int mgr_client_probe(mgr_client *cl);
+/* 0 after a call found the server gone or mute (until a new connection
+ * works), or after mgr_client_gone (the server was shut down). */
+int mgr_client_reachable(const mgr_client *cl);
+void mgr_client_gone(mgr_client *cl);
+/* [op, id] answered at once (INCREF, DECREF, COUNT): the status, and the
+ * integer value when out is not NULL. */
+int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out);
 
 /* A call in progress: the request being built, then the reply. */
 typedef struct mgr_call {
@@ -113,9 +123,22 @@ typedef struct mgr_proxy {
     mgr_client *cl;
     _Atomic uint32_t refs; /* mproc_args hold one each */
     atomic_int closed;     /* a queue handle after mproc_queue_close */
+    /* The server reference this handle owns (docs/manager.md, "Object
+     * lifetime"): given back when the handle goes, by the process that
+     * took it (a forked child's copy of the handle owns nothing). */
+    atomic_int held;
+    atomic_int unclaimed; /* decoded from args: takes one at first use */
+    long holder;          /* the pid of the handle's process */
 } mgr_proxy;
 
-mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int *err);
+/* A handle on object id. held: the server gave this process a reference
+ * for it (CREATE, a proxy in a reply); else it takes one at first use. */
+mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err);
+/* Takes this process's own reference if the handle has none yet (a proxy
+ * decoded from args): before its first call, or before it is handed on. */
+void mgr_proxy_claim(mgr_proxy *p);
+/* mgr_call_run for a call on p (claims first). */
+int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait);
 /* The proxy when p is one of these types (mask of 1u << type), else NULL. */
 mgr_proxy *mgr_proxy_of(const void *p, unsigned types);
 void mgr_proxy_retain(mgr_proxy *p);

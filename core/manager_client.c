@@ -28,15 +28,53 @@ struct mgr_client {
     unsigned char token[MGR_TOKEN_LEN];
     mproc_conn **idle;
     size_t nidle, cap;
+    /* Connections that failed a call (out of step): kept open, unused,
+     * until a new connection has said HELLO, so that a live process never
+     * has none and the server never ends its session (its locks and its
+     * references) because of a slow reply. */
+    mproc_conn **retired;
+    size_t nretired, capretired;
+    /* The last call found the server gone or mute: giving references back
+     * is skipped until a connection works again (a free must not wait
+     * for a dead host; the session's end returns them anyway). */
+    atomic_int unreachable;
 };
 
 static mgr_client *clients; /* under be_core_lock */
+
+static void drop_retired(mgr_client *cl)
+{
+    for (size_t i = 0; i < cl->nretired; i++)
+        mproc_conn_free(cl->retired[i]);
+    cl->nretired = 0;
+}
 
 static void drop_idle(mgr_client *cl)
 {
     for (size_t i = 0; i < cl->nidle; i++)
         mproc_conn_free(cl->idle[i]);
     cl->nidle = 0;
+    drop_retired(cl);
+}
+
+/* A connection that failed a call; see struct mgr_client. */
+static void retire(mgr_client *cl, mproc_conn *c)
+{
+    be_core_lock();
+    if (cl->pid == be_getpid() && cl->nretired == cl->capretired) {
+        size_t cap = cl->capretired ? cl->capretired * 2 : 4;
+        mproc_conn **n = realloc(cl->retired, cap * sizeof *n);
+        if (n) {
+            cl->retired = n;
+            cl->capretired = cap;
+        }
+    }
+    if (cl->pid == be_getpid() && cl->nretired < cl->capretired) {
+        cl->retired[cl->nretired++] = c;
+        c = NULL;
+    }
+    be_core_unlock();
+    mproc_conn_free(c);
 }
 
 /* Under be_core_lock: make the record this process's own. */
@@ -117,6 +155,7 @@ void mgr_client_release(mgr_client *cl)
     be_core_unlock();
     if (last) {
         free(cl->idle);
+        free(cl->retired);
         memset(cl->key, 0, cl->keylen);
         free(cl->key);
         free(cl->address);
@@ -161,6 +200,11 @@ static mproc_conn *connect_new(mgr_client *cl, int *err)
         *err = rc == MPROC_EOS ? MPROC_EBROKEN : rc;
         return NULL;
     }
+    be_core_lock();
+    if (cl->pid == be_getpid())
+        drop_retired(cl); /* this one carries the session now */
+    be_core_unlock();
+    atomic_store(&cl->unreachable, 0);
     return c;
 }
 
@@ -202,6 +246,21 @@ int mgr_client_probe(mgr_client *cl)
     mproc_conn *c = take_conn(cl, &rc);
     if (c)
         give_back(cl, c);
+    return rc;
+}
+
+int mgr_client_reachable(const mgr_client *cl) { return !atomic_load(&cl->unreachable); }
+
+void mgr_client_gone(mgr_client *cl) { atomic_store(&cl->unreachable, 1); }
+
+int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out)
+{
+    mgr_call c;
+    mgr_call_begin(&c, op, id, 0);
+    int rc = mgr_call_run(&c, cl, MGR_NOW);
+    if (rc == 0 && out && mgr_obj_int(c.value, out) != 0)
+        rc = MPROC_EBROKEN;
+    mgr_call_end(&c);
     return rc;
 }
 
@@ -248,8 +307,12 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
         return MPROC_ENOMEM;
     int rc = 0;
     mproc_conn *conn = take_conn(cl, &rc);
-    if (!conn) /* the server went away (or never was): no way to ask it */
-        return rc == MPROC_EAUTH || rc == MPROC_ENOMEM ? rc : MPROC_EBROKEN;
+    if (!conn) { /* the server went away (or never was): no way to ask it */
+        if (rc == MPROC_EAUTH || rc == MPROC_ENOMEM)
+            return rc;
+        atomic_store(&cl->unreachable, 1);
+        return MPROC_EBROKEN;
+    }
     size_t len = 0;
     rc = mproc_conn_send_bytes(conn, c->sb.data, c->sb.size);
     /* A blocking call's reply comes within its timeout; the slack covers a
@@ -257,7 +320,8 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     if (rc == 0)
         rc = core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mgr_reply_slack() : MPROC_FOREVER);
     if (rc) {
-        mproc_conn_free(conn); /* out of step or dead */
+        retire(cl, conn); /* out of step or dead */
+        atomic_store(&cl->unreachable, 1);
         return rc == MPROC_ETIMEDOUT ? rc : MPROC_EBROKEN;
     }
     give_back(cl, conn);
@@ -274,7 +338,7 @@ void mgr_call_end(mgr_call *c)
 
 /* ------------------------------------------------------------ proxies */
 
-mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int *err)
+mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err)
 {
     mgr_proxy *p = core_handle_new(sizeof *p, K_MPROXY, err);
     if (!p)
@@ -282,6 +346,9 @@ mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int *err)
     p->type = type;
     p->id = id;
     p->cl = cl;
+    atomic_init(&p->held, held);
+    atomic_init(&p->unclaimed, !held);
+    p->holder = be_getpid();
     atomic_init(&p->refs, 1);
     mgr_client_retain(cl);
     return p;
@@ -297,12 +364,33 @@ mgr_proxy *mgr_proxy_of(const void *p, unsigned types)
 
 void mgr_proxy_retain(mgr_proxy *p) { atomic_fetch_add(&p->refs, 1); }
 
+/* The last handle on an object anywhere frees it in the server (a failure
+ * here only means the server is gone or this process's session ended:
+ * either way it no longer counts this reference). */
 void mgr_proxy_release(mgr_proxy *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    if (atomic_load(&p->held) && p->holder == be_getpid() && mgr_client_reachable(p->cl))
+        mgr_client_simple(p->cl, OP_DECREF, p->id, NULL);
     mgr_client_release(p->cl);
     core_handle_drop(p);
+}
+
+/* The sender's reference lasts until then: a process handle keeps its
+ * args until the child has ended. One thread claims; the others go on
+ * meanwhile (the sender's reference still holds). A server that cannot
+ * be reached leaves the handle without one; its calls fail anyway. */
+void mgr_proxy_claim(mgr_proxy *p)
+{
+    if (atomic_load(&p->unclaimed) && p->holder == be_getpid() && atomic_exchange(&p->unclaimed, 0))
+        atomic_store(&p->held, mgr_client_simple(p->cl, OP_INCREF, p->id, NULL) == 0);
+}
+
+int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait)
+{
+    mgr_proxy_claim(p);
+    return mgr_call_run(c, p->cl, wait);
 }
 
 /* [type, id, address, key] */
@@ -339,9 +427,11 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
         address[f[2].via.str.size] = '\0';
         mgr_client *cl = mgr_client_get(address, f[3].via.bin.ptr, f[3].via.bin.size, &rc);
         if (cl) {
-            *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, &rc);
+            *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, 0, &rc);
             mgr_client_release(cl);
         }
+        /* It takes its own reference at first use (mgr_proxy_claim):
+         * decoding never talks to a server. */
     }
     msgpack_unpacked_destroy(&up);
     return rc;

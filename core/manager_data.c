@@ -36,10 +36,10 @@ static int list_extend(mgr_server *S, sobj *o, const msgpack_object *arr)
     for (uint32_t i = 0; i < arr->via.array.size && rc == 0; i++) {
         blob b;
         if ((rc = blob_canon(&arr->via.array.ptr[i], 0, S, &b)) == 0 && (rc = list_push(o, o->u.list.n, b)) != 0)
-            blob_free(&b);
+            val_free(S, &b);
     }
     while (rc && o->u.list.n > n0)
-        blob_free(&o->u.list.v[--o->u.list.n]);
+        val_free(S, &o->u.list.v[--o->u.list.n]);
     return rc;
 }
 
@@ -83,27 +83,25 @@ int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sob
     else if (type != MT_LIST && type != MT_DICT && type != MT_NAMESPACE)
         rc = srv_create_sync(o, a, n, S);
     if (rc) {
-        srv_destroy_obj(o);
+        srv_destroy_obj(S, o);
         return rc;
     }
     *out = o;
     return 0;
 }
 
-void srv_destroy_obj(sobj *o)
+void srv_destroy_obj(mgr_server *S, sobj *o)
 {
     if (o->type == MT_LIST) {
         for (size_t i = 0; i < o->u.list.n; i++)
-            blob_free(&o->u.list.v[i]);
+            val_free(S, &o->u.list.v[i]);
         free(o->u.list.v);
     } else if (o->type == MT_DICT || o->type == MT_NAMESPACE) {
-        dict_clear(&o->u.dict);
+        dict_clear(S, &o->u.dict);
     } else if (o->type == MT_VALUE || o->type == MT_ARRAY) {
         free(o->u.arr.data);
-    } else if (o->type == MT_QUEUE) {
-        for (size_t i = 0; i < o->u.q.n; i++)
-            blob_free(&o->u.q.ring[(o->u.q.head + i) % o->u.q.cap]);
-        free(o->u.q.ring);
+    } else {
+        srv_destroy_sync(S, o);
     }
     free(o);
 }
@@ -134,6 +132,7 @@ static size_t clamp(int64_t k, size_t len)
 static void reply_blob(mgr_server *S, sconn *c, const blob *b)
 {
     blob_pack(srv_begin(S, 0), b);
+    srv_give(S, c, b);
     srv_send(S, c);
 }
 
@@ -152,7 +151,7 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
             at = clamp(k1, o->u.list.n);
         if (rc == 0 && (rc = n > vi ? blob_canon(&a[vi], 0, S, &b) : MPROC_EINVAL) == 0 &&
             (rc = list_push(o, at, b)) != 0)
-            blob_free(&b);
+            val_free(S, &b);
         break;
     }
     case OP_L_EXTEND:
@@ -166,7 +165,7 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         break;
     case OP_L_SET:
         if ((rc = list_index(o, a, n, 0, &at)) == 0 && (rc = n > 1 ? blob_canon(&a[1], 0, S, &b) : MPROC_EINVAL) == 0) {
-            blob_free(&o->u.list.v[at]);
+            val_free(S, &o->u.list.v[at]);
             o->u.list.v[at] = b;
         }
         break;
@@ -175,7 +174,7 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
             b = o->u.list.v[at];
             memmove(o->u.list.v + at, o->u.list.v + at + 1, (--o->u.list.n - at) * sizeof(blob));
             reply_blob(S, c, &b);
-            blob_free(&b);
+            val_free(S, &b);
             return;
         }
         break;
@@ -195,8 +194,10 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
             e = e < s ? s : e;
             msgpack_packer *pk = srv_begin(S, 0);
             msgpack_pack_array(pk, e - s);
-            for (size_t i = s; i < e; i++)
+            for (size_t i = s; i < e; i++) {
                 blob_pack(pk, &o->u.list.v[i]);
+                srv_give(S, c, &o->u.list.v[i]);
+            }
             srv_send(S, c);
             return;
         }
@@ -220,8 +221,10 @@ static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         for (size_t i = 0; i < d->ne; i++)
             if (d->e[i].live) {
                 blob_pack(pk, &d->e[i].key);
-                if (op == OP_D_ITEMS)
+                if (op == OP_D_ITEMS) {
                     blob_pack(pk, &d->e[i].val);
+                    srv_give(S, c, &d->e[i].val);
+                }
             }
         srv_send(S, c);
         return;
@@ -240,7 +243,7 @@ static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     int replied = 0;
     switch (op) {
     case OP_D_SET:
-        if ((rc = n > 1 ? blob_canon(&a[1], 0, S, &val) : MPROC_EINVAL) == 0 && (rc = dict_set(d, &key, &val)) == 0)
+        if ((rc = n > 1 ? blob_canon(&a[1], 0, S, &val) : MPROC_EINVAL) == 0 && (rc = dict_set(S, d, &key, &val)) == 0)
             key.p = val.p = NULL; /* taken */
         break;
     case OP_D_GET:
@@ -251,14 +254,14 @@ static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         rc = MPROC_ENOENT;
         break;
     case OP_D_DEL:
-        rc = at >= 0 ? dict_del(d, (size_t)at) : MPROC_ENOENT;
+        rc = at >= 0 ? dict_del(S, d, (size_t)at) : MPROC_ENOENT;
         break;
     default: /* OP_D_CONTAINS */
         srv_int(S, c, at >= 0);
         replied = 1;
     }
     blob_free(&key);
-    blob_free(&val);
+    val_free(S, &val);
     if (!replied)
         srv_status(S, c, rc);
 }

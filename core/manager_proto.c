@@ -73,7 +73,7 @@ static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out
     for (int i = 0; i < 8; i++)
         id = id << 8 | e[1 + i];
     int rc = 0;
-    mgr_proxy *p = mgr_proxy_new(cl, e[0], id, &rc);
+    mgr_proxy *p = mgr_proxy_new(cl, e[0], id, 1, &rc); /* the server gave us a reference */
     if (!p)
         return rc;
     out->type = e[0] == MT_LIST ? MPROC_MV_LIST : MPROC_MV_DICT;

@@ -26,7 +26,7 @@ static int call(const void *proxy, unsigned types, int op, const int64_t *ints, 
     for (size_t i = 0; i < nv && rc == 0; i++)
         rc = mgr_pack_mval(&c.pk, &vals[i], p->cl);
     if (rc == 0)
-        rc = mgr_call_run(&c, p->cl, MGR_NOW);
+        rc = mgr_proxy_call(&c, p, MGR_NOW);
     if (rc == 0 && out)
         rc = mgr_unpack_mval(c.value, p->cl, out);
     mgr_call_end(&c);
@@ -57,7 +57,7 @@ static int call_array(const void *proxy, unsigned types, int op, const int64_t *
     mgr_call_begin(&c, op, p->id, ni);
     for (size_t i = 0; i < ni; i++)
         msgpack_pack_int64(&c.pk, ints[i]);
-    int rc = mgr_call_run(&c, p->cl, MGR_NOW);
+    int rc = mgr_proxy_call(&c, p, MGR_NOW);
     if (rc == 0 && c.value->type != MSGPACK_OBJECT_ARRAY)
         rc = MPROC_EBROKEN;
     size_t k = rc == 0 ? c.value->via.array.size : 0;
@@ -99,7 +99,7 @@ int mproc_mlist_extend(mproc_mlist *l, const mproc_mval *vals, size_t n)
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = mgr_pack_mval(&c.pk, &vals[i], p->cl);
     if (rc == 0)
-        rc = mgr_call_run(&c, p->cl, MGR_NOW);
+        rc = mgr_proxy_call(&c, p, MGR_NOW);
     mgr_call_end(&c);
     return rc;
 }
@@ -226,7 +226,7 @@ int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, s
     mgr_call_begin(&c, OP_A_READ, p->id, 2);
     msgpack_pack_int64(&c.pk, start);
     msgpack_pack_int64(&c.pk, stop);
-    int rc = mgr_call_run(&c, p->cl, MGR_NOW);
+    int rc = mgr_proxy_call(&c, p, MGR_NOW);
     int64_t size = 0;
     const msgpack_object *v = c.value;
     if (rc == 0 && (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2 ||

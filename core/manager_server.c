@@ -1,9 +1,12 @@
 /* manager_server.c - the Manager's server process: a listener and one loop
- * over the client connections (manager_srv.h). Nothing a client does can
- * stop it: a dead client's connection ends (its waiters go, its locks are
- * freed for the next acquirer with MPROC_EOWNERDEAD), a bad request gets
- * MPROC_EINVAL, a client that does not read its replies is dropped after
- * SEND_TIMEOUT. It exits on OP_SHUTDOWN and when its owner process is gone. */
+ * over the client connections and the handshakes of new ones, side by side
+ * (manager_srv.h, handshake.h). Nothing a client does can stop it: a peer
+ * that does not authenticate holds up nobody and goes after
+ * HANDSHAKE_TIMEOUT, a dead client's connection ends (its waiters go, its
+ * locks are freed for the next acquirer with MPROC_EOWNERDEAD, its
+ * references go: manager_refs.c), a bad request gets MPROC_EINVAL, a
+ * client that does not read its replies is dropped after SEND_TIMEOUT. It
+ * exits on OP_SHUTDOWN and when its owner process is gone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +18,9 @@
 
 #define ACCEPT_EVERY 0.005  /* new clients are looked for this often */
 #define OWNER_EVERY 0.2     /* is the owner still alive? */
-#define HANDSHAKE_TIMEOUT 5.0
+#define HANDSHAKE_TIMEOUT 5.0 /* each new connection's, side by side (handshake.h) */
 #define SEND_TIMEOUT 10.0
 #define REQUEST_MAX ((size_t)1 << 30) /* a longer request drops the client */
-
-/* listener.c: an accept that does not wait for a client, then the handshake within timeout. */
-mproc_conn *core_listener_accept_ready(mproc_listener *l, double handshake_timeout, int *err);
 
 /* ------------------------------------------------------------ replies */
 
@@ -56,9 +56,10 @@ void srv_int(mgr_server *S, sconn *c, int64_t v)
 
 sobj *srv_obj(mgr_server *S, uint64_t id, unsigned types)
 {
-    if (id == 0 || id > S->nobjs)
+    uint64_t v;
+    if (!idmap_get(&S->objs, id, &v))
         return NULL;
-    sobj *o = S->objs[id - 1];
+    sobj *o = (sobj *)(uintptr_t)v;
     return (types >> o->type & 1u) ? o : NULL;
 }
 
@@ -128,43 +129,40 @@ void srv_finish(mgr_server *S, waiter *w, int status)
 
 /* ------------------------------------------------------------ requests */
 
+/* A connection says which client it belongs to: a process's connections
+ * share its locks and its references (its session). */
 static void on_hello(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
 {
+    msess *s;
     if (n < 1 || a[0].type != MSGPACK_OBJECT_BIN || a[0].via.bin.size != MGR_TOKEN_LEN) {
         srv_status(S, c, MPROC_EINVAL);
         return;
     }
-    memcpy(c->token, a[0].via.bin.ptr, MGR_TOKEN_LEN);
+    if (c->hello) { /* one client per connection */
+        srv_status(S, c, MPROC_ESTATE);
+        return;
+    }
+    if (!(s = srv_session(S, (const unsigned char *)a[0].via.bin.ptr))) {
+        srv_status(S, c, MPROC_ENOMEM);
+        return;
+    }
+    memcpy(c->token, s->token, MGR_TOKEN_LEN);
+    c->sess = s;
+    s->nconns++;
     c->hello = 1;
     srv_status(S, c, 0);
-}
-
-static int add_obj(mgr_server *S, sobj *o, uint64_t *id)
-{
-    if (S->nobjs == S->capobjs) {
-        size_t cap = S->capobjs ? S->capobjs * 2 : 64;
-        sobj **objs = realloc(S->objs, cap * sizeof *objs);
-        if (!objs)
-            return MPROC_ENOMEM;
-        S->objs = objs;
-        S->capobjs = cap;
-    }
-    S->objs[S->nobjs++] = o;
-    *id = S->nobjs;
-    return 0;
 }
 
 static void on_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
 {
     sobj *o = NULL;
-    uint64_t id = 0;
     int rc = srv_create(S, c, a, n, &o);
-    if (rc == 0 && (rc = add_obj(S, o, &id)) != 0)
-        srv_destroy_obj(o);
+    if (rc == 0 && (rc = srv_add_obj(S, o, c->sess)) != 0)
+        srv_destroy_obj(S, o);
     if (rc)
         srv_status(S, c, rc);
     else
-        srv_int(S, c, (int64_t)id);
+        srv_int(S, c, (int64_t)o->id);
 }
 
 static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
@@ -194,6 +192,12 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
     } else if (op == OP_SHUTDOWN) {
         S->shutdown = 1;
         srv_status(S, c, 0);
+    } else if (op == OP_COUNT) {
+        srv_int(S, c, (int64_t)S->objs.n);
+    } else if (op == OP_INCREF) {
+        srv_status(S, c, srv_incref(S, c->sess, (uint64_t)id));
+    } else if (op == OP_DECREF) {
+        srv_status(S, c, srv_decref(S, c->sess, (uint64_t)id));
     } else if (op == OP_TYPE) {
         o = srv_obj(S, (uint64_t)id, ~0u);
         if (o)
@@ -235,6 +239,9 @@ static void add_conn(mgr_server *S, mproc_conn *c)
     S->conns[S->nconns++] = sc;
 }
 
+/* A connection ends; the last of its client ends the client's session:
+ * its locks are freed (MPROC_EOWNERDEAD for the next owner) and its
+ * references go. */
 static void drop_conn(mgr_server *S, size_t i)
 {
     sconn *c = S->conns[i];
@@ -243,12 +250,11 @@ static void drop_conn(mgr_server *S, size_t i)
     core_conn_unhold(c->c);
     mproc_conn_free(c->c);
     S->conns[i] = S->conns[--S->nconns];
-    int last = c->hello;
-    for (size_t k = 0; k < S->nconns && last; k++)
-        if (S->conns[k]->hello && memcmp(S->conns[k]->token, c->token, MGR_TOKEN_LEN) == 0)
-            last = 0;
-    if (last)
+    if (c->sess && --c->sess->nconns == 0) {
         srv_client_gone(S, c->token);
+        srv_session_end(S, c->sess);
+        srv_reap(S);
+    }
     free(c);
 }
 
@@ -261,25 +267,35 @@ static void read_one(mgr_server *S, sconn *c)
         c->gone = 1;
     else
         handle(S, c, buf, len);
+    srv_reap(S); /* what the request left without references */
     mproc_free(buf);
 }
 
+/* New clients start their handshakes; the loop steps them as their
+ * answers come (serve_ready), so a silent one delays nobody. */
 static void accept_all(mgr_server *S, mproc_listener *l)
 {
     for (int k = 0; k < 16; k++) {
-        int rc = 0;
-        mproc_conn *c = core_listener_accept_ready(l, HANDSHAKE_TIMEOUT, &rc);
-        if (c)
-            add_conn(S, c);
-        else if (rc != MPROC_EAUTH && rc != MPROC_EOS)
-            return; /* nobody waiting (or a stalled handshake, or an OS error: next round) */
+        core_hs *h;
+        int rc = core_listener_accept_hs(l, HANDSHAKE_TIMEOUT, &h);
+        if (rc == MPROC_ETIMEDOUT)
+            return; /* nobody waiting */
+        if (rc)
+            continue; /* this client failed at once (or an OS error: the next round tries again) */
+        if (core_hs_done(h)) {
+            mproc_conn *c = core_hs_finish(h, &rc);
+            if (c)
+                add_conn(S, c);
+        } else {
+            core_hs_set_add(&S->pending, h);
+        }
     }
 }
 
 /* Deadlines that passed; the time until the next one (< 0: none). */
 static double expire(mgr_server *S, double now)
 {
-    double next = -1;
+    double next = core_hs_set_expire(&S->pending, now);
     for (size_t i = 0; i < S->nconns; i++) {
         waiter *w = S->conns[i]->pending;
         if (!w || w->deadline < 0)
@@ -292,33 +308,47 @@ static double expire(mgr_server *S, double now)
     return next;
 }
 
-/* Waits for requests up to timeout and serves them. */
+/* Handshakes that have news: done ones become clients. */
+static void step_handshakes(mgr_server *S, const be_wait_item *items)
+{
+    for (size_t i = S->pending.n; i-- > 0;) {
+        mproc_conn *c = NULL;
+        if (items[i].ready && core_hs_set_step(&S->pending, i, &c) == 1)
+            add_conn(S, c);
+    }
+}
+
+/* Waits for requests (and handshake messages) up to timeout and serves
+ * them. */
 static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size_t *cap)
 {
-    if (S->nconns == 0) {
+    size_t k = S->nconns, n = k + S->pending.n;
+    if (n == 0) {
         be_sleep(timeout);
         return 0;
     }
-    if (S->nconns == 1) { /* the common case, without building a poll set */
+    if (n == 1 && k == 1) { /* the common case, without building a poll set */
         int r = core_poll_stream(&S->spin, S->conns[0]->s, timeout);
         if (r == 1)
             read_one(S, S->conns[0]);
         return r < 0 ? r : 0;
     }
-    if (*cap < S->nconns) {
-        be_wait_item *n = realloc(*items, S->nconns * sizeof *n);
-        if (!n)
+    if (*cap < n) {
+        be_wait_item *m = realloc(*items, n * sizeof *m);
+        if (!m)
             return MPROC_ENOMEM;
-        *items = n;
-        *cap = S->nconns;
+        *items = m;
+        *cap = n;
     }
-    size_t k = S->nconns;
     for (size_t i = 0; i < k; i++)
         (*items)[i] = (be_wait_item){S->conns[i]->s, NULL, 0};
-    int r = core_wait_set(&S->spin, *items, k, timeout);
+    core_hs_set_items(&S->pending, *items + k);
+    int r = core_wait_set(&S->spin, *items, n, timeout);
     for (size_t i = 0; r > 0 && i < k; i++)
         if ((*items)[i].ready)
             read_one(S, S->conns[i]);
+    if (r > 0)
+        step_handshakes(S, *items + k); /* after the reads: new clients go at the end */
     return r < 0 ? r : 0;
 }
 
@@ -356,11 +386,17 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
 /* Teardown shared by the server and the fuzz harness. */
 static void server_clear(mgr_server *S)
 {
+    core_hs_set_clear(&S->pending);
+    S->closing = 1; /* everything goes: no counting, no cascades */
     while (S->nconns)
         drop_conn(S, S->nconns - 1);
-    for (size_t i = 0; i < S->nobjs; i++)
-        srv_destroy_obj(S->objs[i]);
-    free(S->objs);
+    while (S->sessions)
+        srv_session_end(S, S->sessions);
+    srv_reap(S);
+    for (size_t i = 0; i < S->objs.cap; i++)
+        if (S->objs.keys[i])
+            srv_destroy_obj(S, (sobj *)(uintptr_t)S->objs.vals[i]);
+    idmap_free(&S->objs);
     free(S->conns);
     msgpack_sbuffer_destroy(&S->out);
     msgpack_sbuffer_destroy(&S->scratch);
@@ -388,6 +424,7 @@ int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
         if (c->pending) /* a request while one is parked: the server drops the client */
             break;
         handle(&S, c, reqs[i], lens[i]);
+        srv_reap(&S);
         while (mproc_conn_poll(cli, 0) == 1) { /* the replies, read and dropped */
             void *buf;
             size_t len;

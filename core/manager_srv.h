@@ -6,7 +6,9 @@
 #ifndef MPROC_CORE_MANAGER_SRV_H
 #define MPROC_CORE_MANAGER_SRV_H
 
+#include "handshake.h"
 #include "manager.h"
+#include "manager_idmap.h"
 #include "spin.h"
 
 typedef struct blob {
@@ -16,6 +18,16 @@ typedef struct blob {
 
 typedef struct sconn sconn;
 typedef struct sobj sobj;
+
+/* A client process, known by the token its connections send in HELLO.
+ * It holds references on objects (each proxy of it one); they go when
+ * its last connection does, whether it closed them or died. */
+typedef struct msess {
+    struct msess *next;
+    unsigned char token[MGR_TOKEN_LEN];
+    size_t nconns;  /* its connections that said HELLO */
+    mgr_idmap refs; /* object id -> references */
+} msess;
 
 typedef struct waiter {
     struct waiter *next; /* in its object's FIFO */
@@ -36,6 +48,7 @@ struct sconn {
     be_stream *s;
     int hello, gone;
     unsigned char token[MGR_TOKEN_LEN];
+    msess *sess; /* from HELLO on */
     waiter *pending;
 };
 
@@ -52,6 +65,12 @@ typedef struct sdict {
 
 struct sobj {
     uint32_t type;
+    uint64_t id;
+    /* References: the clients' (msess.refs) plus the server's own (a
+     * proxy stored in a list or dict, a Condition's lock). None left: the
+     * object is doomed (out of the id map) and freed after the request. */
+    int64_t refs;
+    sobj *next_doomed;
     waiter *head, *tail;
     union {
         struct {
@@ -95,10 +114,14 @@ struct sobj {
 };
 
 typedef struct mgr_server {
-    sobj **objs; /* id - 1 */
-    size_t nobjs, capobjs;
+    mgr_idmap objs;   /* id -> sobj * */
+    uint64_t last_id; /* ids are never reused: a stale proxy finds nothing */
+    sobj *doomed;     /* no references left; freed by srv_reap */
+    msess *sessions;
+    int closing;      /* teardown: objects go without counting */
     sconn **conns;
     size_t nconns, capconns;
+    core_hs_set pending; /* handshakes of new connections, side by side */
     msgpack_sbuffer out; /* the reply being built */
     msgpack_packer pk;
     msgpack_sbuffer scratch; /* values being made canonical */
@@ -122,22 +145,42 @@ void srv_unlink(waiter *w);      /* off its object's FIFO */
 void srv_drop_waiter(waiter *w); /* unlinks and frees, no reply */
 void srv_finish(mgr_server *S, waiter *w, int status); /* replies [status, nil], then drops */
 
-/* Values (manager_store.c). */
+/* Values (manager_store.c). A value blob that is a proxy holds a
+ * reference on its object from blob_canon to val_free. */
 int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out);
-void blob_free(blob *b);
+void blob_free(blob *b); /* keys and queue items */
+void val_free(mgr_server *S, blob *b);
+/* The object a value names, when it is a proxy (else 0). */
+uint64_t blob_proxy_id(const blob *b);
 void blob_pack(msgpack_packer *pk, const blob *b);
 int dict_find(const sdict *d, const blob *key, uint64_t hash);
 uint64_t blob_hash(const blob *b);
-int dict_set(sdict *d, blob *key, blob *val); /* takes both */
-int dict_del(sdict *d, size_t i);
-void dict_clear(sdict *d);
+int dict_set(mgr_server *S, sdict *d, blob *key, blob *val); /* takes both */
+int dict_del(mgr_server *S, sdict *d, size_t i);
+void dict_clear(mgr_server *S, sdict *d);
+
+/* References (manager_refs.c). */
+int srv_add_obj(mgr_server *S, sobj *o, msess *owner); /* a new id; the owner's first reference */
+void srv_ref(sobj *o);                 /* the server's own */
+void srv_unref(mgr_server *S, sobj *o);
+int srv_incref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ENOENT: no such object */
+int srv_decref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ESTATE: the client holds none */
+/* A value going out in a reply: a proxy gives the receiving client a
+ * reference, which its new proxy owns. */
+void srv_give(mgr_server *S, sconn *c, const blob *b);
+msess *srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]); /* found or new */
+void srv_session_end(mgr_server *S, msess *s); /* its references go; frees it */
+/* Frees the doomed objects (their waiters get MPROC_ENOENT); after each
+ * request, and after a client left. */
+void srv_reap(mgr_server *S);
 int tc_store(char tc, unsigned char *at, const msgpack_object *v);
 void tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
 
 /* Object types: create and request handlers. */
 int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
 int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
-void srv_destroy_obj(sobj *o);
+void srv_destroy_obj(mgr_server *S, sobj *o); /* drops the references it held */
+void srv_destroy_sync(mgr_server *S, sobj *o);
 int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
 int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
 unsigned srv_op_types(int op); /* the object types an op applies to, 0 = unknown op */

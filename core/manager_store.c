@@ -41,7 +41,7 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
             id = id << 8 | e[1 + k];
         if ((e[0] != MT_LIST && e[0] != MT_DICT) || !srv_obj(S, id, 1u << e[0]))
             return MPROC_EINVAL;
-        return packed(msgpack_pack_ext_with_body(pk, e, 9, MGR_EXT_PROXY));
+        return packed(msgpack_pack_ext_with_body(pk, e, 9, MGR_EXT_PROXY)); /* the caller takes the reference */
     }
     default:
         return MPROC_EINVAL;
@@ -62,6 +62,9 @@ int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out)
         return MPROC_ENOMEM;
     memcpy(out->p, S->scratch.data, S->scratch.size);
     out->n = S->scratch.size;
+    uint64_t id = blob_proxy_id(out);
+    if (id)
+        srv_ref(srv_obj(S, id, ~0u)); /* pack_canon found it */
     return 0;
 }
 
@@ -70,6 +73,27 @@ void blob_free(blob *b)
     free(b->p);
     b->p = NULL;
     b->n = 0;
+}
+
+/* A canonical proxy is msgpack ext 8: c7, size 9, type 16, then the
+ * object type and its big-endian id. */
+uint64_t blob_proxy_id(const blob *b)
+{
+    if (!b->p || b->n != 12 || b->p[0] != 0xc7 || b->p[1] != 9 || b->p[2] != MGR_EXT_PROXY)
+        return 0;
+    uint64_t id = 0;
+    for (int k = 0; k < 8; k++)
+        id = id << 8 | b->p[4 + k];
+    return id;
+}
+
+void val_free(mgr_server *S, blob *b)
+{
+    uint64_t id = S->closing ? 0 : blob_proxy_id(b); /* teardown: nothing is counted */
+    sobj *o = id ? srv_obj(S, id, ~0u) : NULL; /* NULL: doomed already */
+    if (o)
+        srv_unref(S, o);
+    blob_free(b);
 }
 
 /* A stored msgpack object goes out as it is. */
@@ -127,12 +151,12 @@ static int rebuild(sdict *d)
     return 0;
 }
 
-int dict_set(sdict *d, blob *key, blob *val)
+int dict_set(mgr_server *S, sdict *d, blob *key, blob *val)
 {
     uint64_t h = blob_hash(key);
     int at = dict_find(d, key, h);
     if (at >= 0) {
-        blob_free(&d->e[at].val);
+        val_free(S, &d->e[at].val);
         d->e[at].val = *val;
         blob_free(key);
         return 0;
@@ -165,20 +189,20 @@ int dict_set(sdict *d, blob *key, blob *val)
 }
 
 /* The entry stays in the index as a tombstone until the next rebuild. */
-int dict_del(sdict *d, size_t i)
+int dict_del(mgr_server *S, sdict *d, size_t i)
 {
     blob_free(&d->e[i].key);
-    blob_free(&d->e[i].val);
+    val_free(S, &d->e[i].val);
     d->e[i].live = 0;
     d->live--;
     return 0;
 }
 
-void dict_clear(sdict *d)
+void dict_clear(mgr_server *S, sdict *d)
 {
     for (size_t i = 0; i < d->ne; i++)
         if (d->e[i].live)
-            dict_del(d, i);
+            dict_del(S, d, i);
     free(d->e);
     free(d->index);
     memset(d, 0, sizeof *d);

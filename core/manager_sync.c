@@ -97,8 +97,10 @@ static void lock_release(mgr_server *S, sconn *c, sobj *l, uint64_t tid)
 
 void srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
 {
-    for (size_t i = 0; i < S->nobjs; i++) {
-        sobj *l = S->objs[i];
+    for (size_t i = 0; i < S->objs.cap; i++) {
+        sobj *l = S->objs.keys[i] ? (sobj *)(uintptr_t)S->objs.vals[i] : NULL;
+        if (!l)
+            continue;
         if ((l->type == MT_LOCK || l->type == MT_RLOCK) && l->u.lock.held &&
             memcmp(l->u.lock.token, token, MGR_TOKEN_LEN) == 0) {
             l->u.lock.held = 0;
@@ -425,6 +427,7 @@ int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
         if (srv_arg_int(a, n, 1, &x) || !srv_obj(S, (uint64_t)x, (1u << MT_LOCK) | (1u << MT_RLOCK)))
             return MPROC_EINVAL;
         o->u.cond.lock = (uint64_t)x;
+        srv_ref(cond_lock(S, o)); /* the lock lives as long as its condition */
         return 0;
     case MT_BARRIER: /* parties, default timeout */
         if (srv_arg_int(a, n, 1, &x) || x <= 0 || x > INT32_MAX || srv_arg_timeout(a, n, 2, &t))
@@ -441,6 +444,19 @@ int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
         return 0;
     default:
         return MPROC_EINVAL;
+    }
+}
+
+void srv_destroy_sync(mgr_server *S, sobj *o)
+{
+    if (o->type == MT_COND && !S->closing) { /* at teardown the lock may be gone already */
+        sobj *l = cond_lock(S, o);
+        if (l)
+            srv_unref(S, l);
+    } else if (o->type == MT_QUEUE) {
+        for (size_t i = 0; i < o->u.q.n; i++)
+            blob_free(&o->u.q.ring[(o->u.q.head + i) % o->u.q.cap]);
+        free(o->u.q.ring);
     }
 }
 

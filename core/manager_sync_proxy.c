@@ -24,7 +24,7 @@ static int sync_call(const void *obj, unsigned types, int op, int timed, double 
         msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
     for (size_t i = 0; i < n; i++)
         msgpack_pack_int64(&c.pk, ints[i]);
-    int rc = mgr_call_run(&c, p->cl, timed ? timeout : MGR_NOW);
+    int rc = mgr_proxy_call(&c, p, timed ? timeout : MGR_NOW);
     if (rc == 0 && out && mgr_obj_int(c.value, out) != 0)
         rc = MPROC_EBROKEN;
     mgr_call_end(&c);
@@ -115,7 +115,7 @@ int mgr_barrier_wait(void *obj, double timeout)
     mgr_call c;
     mgr_call_begin(&c, OP_B_WAIT, p->id, 1);
     msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
-    int rc = mgr_call_run(&c, p->cl, -1);
+    int rc = mgr_proxy_call(&c, p, -1);
     if (rc == 0 && mgr_obj_int(c.value, &v) != 0)
         rc = MPROC_EBROKEN;
     mgr_call_end(&c);
@@ -156,7 +156,7 @@ int mgr_queue_put(void *obj, const void *buf, size_t len, double timeout)
     mgr_call_begin(&c, OP_Q_PUT, p->id, 2);
     msgpack_pack_bin_with_body(&c.pk, buf, len);
     msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
-    int rc = mgr_call_run(&c, p->cl, timeout);
+    int rc = mgr_proxy_call(&c, p, timeout);
     mgr_call_end(&c);
     return rc;
 }
@@ -171,7 +171,7 @@ int mgr_queue_get(void *obj, void **buf, size_t *len, double timeout)
     mgr_call c;
     mgr_call_begin(&c, OP_Q_GET, p->id, 1);
     msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
-    int rc = mgr_call_run(&c, p->cl, timeout);
+    int rc = mgr_proxy_call(&c, p, timeout);
     if (rc == 0 && c.value->type != MSGPACK_OBJECT_BIN)
         rc = MPROC_EBROKEN;
     if (rc == 0) {

@@ -15,7 +15,8 @@
  *
  * Messages whose frame is bigger than the ring are streamed (queue_stream.c):
  * the writer announces the message, then moves it through the ring in
- * chunks while one reader, which claimed it, takes it out. */
+ * chunks while one reader, which claimed it, takes it out; the writer's put
+ * returns once that reader has all of it. */
 #ifndef MPROC_CORE_QUEUE_H
 #define MPROC_CORE_QUEUE_H
 
@@ -45,8 +46,10 @@ enum q_wait {
 
 enum { Q_PLAIN = 0, Q_SIMPLE = 1, Q_JOINABLE = 2 }; /* = mproc_queue_kind */
 
-/* Stream flags. */
-enum { S_ACTIVE = 1, S_CANCELLED = 2 };
+/* Stream flags. S_TAKEN: its reader has all of it (its get returns it);
+ * the writer, whose put has not returned yet, still holds s_wpid and lets
+ * go when it sees this. */
+enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
 
 /* Positions are byte counts since the queue was made (never wrap); the
  * ring index is position % cap. Everything here changes only under the
@@ -55,19 +58,20 @@ typedef struct qstate {
     uint64_t head, tail;  /* next byte to read / to write */
     uint64_t count;       /* messages not yet taken (a stream counts until claimed) */
     uint64_t unfinished;  /* JoinableQueue: puts minus task_done calls */
-    /* The one stream in the ring, while S_ACTIVE. */
+    /* The one stream in the ring, while S_ACTIVE (or S_TAKEN). */
     uint64_t s_pos;       /* position of its header */
     uint64_t s_len;       /* its length */
     uint64_t s_written;   /* bytes of it in the ring so far (committed) */
     uint64_t s_read;      /* bytes of it its reader took */
-    uint64_t s_wpid, s_wtid; /* its writer; 0 once finished or gone */
+    uint64_t s_wpid, s_wtid; /* its writer, until its put returns; 0 once gone */
     uint64_t s_rpid, s_rtid; /* the reader that claimed it; 0 = none */
     uint64_t s_flags;
 } qstate;
 
 typedef struct q_holder {
     uint64_t pid;
-    uint64_t count; /* handles (and references on their way to it); 0 = free slot */
+    uint64_t count; /* handles (and references on their way to it) */
+    uint64_t refs;  /* references of the record it owns; count and refs 0 = free slot */
 } q_holder;
 
 typedef struct queue_shared {
@@ -85,6 +89,7 @@ typedef struct queue_shared {
     uint32_t multi;      /* a second process has held it since */
     uint32_t untracked;  /* holders that found the table full */
     uint32_t transit;    /* references on their way to a child */
+    uint64_t orphans;    /* references of dead holders whose slot was reused */
     q_holder holders[Q_HOLDERS];
     unsigned char ring[];
 } queue_shared;
@@ -139,6 +144,12 @@ void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr);
 /* -------------------------------------------------- queue_holders.c */
 /* Under mu: pid holds one more / one less handle. */
 void q_hold(queue_shared *s, uint64_t pid, int delta);
+/* Under mu: pid owns one more / one less reference of the record. */
+void q_own(queue_shared *s, uint64_t pid, int delta);
+/* Under mu, while the caller owns a reference: drops the references that
+ * holders which died still owned, so that the last live one destroys the
+ * queue (and every process's segment and descriptor go with it). */
+void q_reclaim(queue_shared *s);
 /* Is every other process that held the queue gone (and was there one)? */
 int q_peers_gone(queue_shared *s);
 /* Registers the calling process through q if it is not yet (a handle

@@ -11,38 +11,70 @@
  * Peers are gone when a second process has held the queue at some point
  * (a queue used by the threads of one process never reports it) and every
  * process but the caller that still counts handles is dead, with none on
- * its way. Slots are pid and count, written one word at a time, in an
- * order that leaves a killed writer's slot free or valid. */
+ * its way.
+ *
+ * A slot also counts the references of the record its process owns
+ * through its handles (a handle inherited across fork owns none). A process
+ * killed never gives them back, so the record would outlive every live
+ * user, each keeping its mapping of the ring (and, for a ring in a segment
+ * of its own, a descriptor or handle). q_reclaim drops them once their
+ * process is dead. A slot's refs never exceed what its process really owns,
+ * so a reclaim never takes one that is still in use: they are counted only
+ * where a handle is made (its reference is already there) and freed, never
+ * at a hand-over, whose SENT may reach the table after the child has taken
+ * the reference over and given it back. So a reference travelling to a
+ * child killed before its handle existed stays uncounted (kept, as before),
+ * as does one taken while the table was full.
+ *
+ * Slots are written one word at a time, in an order that leaves a killed
+ * writer's slot free or valid, and a reference at worst counted nowhere
+ * (kept, as before), never twice. */
 #include "queue.h"
 
 static q_holder *find(queue_shared *s, uint64_t pid)
 {
     for (size_t i = 0; i < Q_HOLDERS; i++)
-        if (s->holders[i].count && s->holders[i].pid == pid)
+        if ((s->holders[i].count || s->holders[i].refs) && s->holders[i].pid == pid)
             return &s->holders[i];
     return NULL;
 }
 
 /* A free slot, else one whose process died (it has served its purpose:
- * `multi` remembers that there were peers). */
+ * `multi` remembers that there were peers, `orphans` its references). */
 static q_holder *take_slot(queue_shared *s)
 {
     for (size_t i = 0; i < Q_HOLDERS; i++)
-        if (!s->holders[i].count)
+        if (!s->holders[i].count && !s->holders[i].refs)
             return &s->holders[i];
-    for (size_t i = 0; i < Q_HOLDERS; i++)
-        if (!be_pid_alive((long)s->holders[i].pid)) {
-            s->holders[i].count = 0;
-            return &s->holders[i];
+    for (size_t i = 0; i < Q_HOLDERS; i++) {
+        q_holder *h = &s->holders[i];
+        if (!be_pid_alive((long)h->pid)) {
+            uint64_t r = h->refs;
+            h->refs = 0;
+            s->orphans += r;
+            h->count = 0;
+            return h;
         }
+    }
     return NULL;
+}
+
+/* pid's slot, made if need be; NULL when the table is full. */
+static q_holder *slot_of(queue_shared *s, uint64_t pid)
+{
+    q_holder *h = find(s, pid);
+    if (!h && (h = take_slot(s)) != NULL) {
+        h->pid = pid;
+        h->count = h->refs = 0;
+    }
+    return h;
 }
 
 void q_hold(queue_shared *s, uint64_t pid, int delta)
 {
     q_holder *h = find(s, pid);
     if (delta < 0) {
-        if (h)
+        if (h && h->count)
             h->count--;
         else if (s->untracked)
             s->untracked--;
@@ -52,14 +84,39 @@ void q_hold(queue_shared *s, uint64_t pid, int delta)
         s->first_pid = pid;
     else if (pid != s->first_pid)
         s->multi = 1;
-    if (h) {
+    if ((h = slot_of(s, pid)) != NULL)
         h->count++;
-    } else if ((h = take_slot(s)) != NULL) {
-        h->pid = pid;
-        h->count = 1;
-    } else {
+    else
         s->untracked++; /* never reports peers gone while it counts */
+}
+
+void q_own(queue_shared *s, uint64_t pid, int delta)
+{
+    q_holder *h = delta < 0 ? find(s, pid) : slot_of(s, pid);
+    if (!h)
+        return; /* not counted: never reclaimed */
+    if (delta > 0)
+        h->refs++;
+    else if (h->refs)
+        h->refs--;
+}
+
+void q_reclaim(queue_shared *s)
+{
+    uint64_t me = (uint64_t)be_getpid(), dead = 0;
+    for (size_t i = 0; i < Q_HOLDERS; i++) {
+        q_holder *h = &s->holders[i];
+        if (h->refs && h->pid != me && !be_pid_alive((long)h->pid)) {
+            uint64_t r = h->refs;
+            h->refs = 0;
+            dead += r;
+        }
     }
+    dead += s->orphans;
+    s->orphans = 0;
+    /* The caller's own reference keeps the count above zero. */
+    if (dead)
+        atomic_fetch_sub(&s->rec.refs, (uint32_t)dead);
 }
 
 int q_peers_gone(queue_shared *s)

@@ -10,14 +10,21 @@
  * the stream is theirs. So a message of any size goes through whenever a
  * consumer reads, but never without one.
  *
+ * The message exists whole only in the writer's buffer until its reader has
+ * the last byte: the ring holds at most its last `cap` bytes, the rest is in
+ * the reader's private memory. So the writer's put returns only once the
+ * reader has taken all of it (S_TAKEN); until then the writer can send it
+ * again, and a message put accepted is never lost with a reader.
+ *
  * Ending early:
  * - the writer's timeout (or close, or no live peer left): if no reader
  *   claimed the message it is unwritten (tail goes back); otherwise it is
  *   cancelled and its reader drops what it got, then looks for the next
- *   message. The put fails; nobody ever sees part of the message.
- * - the reader dies or closes its handle: the rest is dropped as the writer
- *   produces it; the writer sees the cancel and sends the message again,
- *   from the start, to the next reader.
+ *   message. The put fails; nobody ever sees part of the message. Once the
+ *   reader has taken it all, the put succeeds whatever happens next.
+ * - the reader dies or closes its handle before it has all of it: what of
+ *   the message is in the ring is dropped; the writer sees the cancel and
+ *   sends the message again, from the start, to the next reader.
  * - the writer or reader dies: whoever waits on the queue notices (checks
  *   every Q_CHECK_INTERVAL) and ends the stream as above on its behalf. */
 #include <stdlib.h>
@@ -41,7 +48,9 @@ static void tidy(qstate *n)
 /* Under mu, on the spare state: the writer is gone or gives up. */
 static void writer_gone(qstate *n)
 {
-    if (!(n->s_flags & S_CANCELLED) && !n->s_rpid) {
+    if (n->s_flags & S_TAKEN) {
+        n->s_flags = 0; /* its reader has it all: delivered */
+    } else if (!(n->s_flags & S_CANCELLED) && !n->s_rpid) {
         /* Nobody saw any of it (and nothing follows it): as if never put. */
         n->tail = n->s_pos;
         n->count--;
@@ -53,7 +62,7 @@ static void writer_gone(qstate *n)
     tidy(n);
 }
 
-/* ... the reader is gone or gives up. */
+/* ... the reader is gone or gives up before it has all of it. */
 static void reader_gone(qstate *n)
 {
     n->s_flags |= S_CANCELLED;
@@ -64,7 +73,7 @@ static void reader_gone(qstate *n)
 void q_stream_repair(queue_shared *s)
 {
     qstate *st = q_st(s);
-    if (!(st->s_flags & S_ACTIVE))
+    if (!(st->s_flags & (S_ACTIVE | S_TAKEN)))
         return;
     int wdead = st->s_wpid && !be_pid_alive((long)st->s_wpid);
     int rdead = st->s_rpid && !be_pid_alive((long)st->s_rpid);
@@ -80,6 +89,19 @@ void q_stream_repair(queue_shared *s)
 }
 
 /* ------------------------------------------------------------- reader */
+
+/* Under mu: the reader has every byte; the message is its, and the writer
+ * may return. */
+static void reader_took_all(queue_shared *s)
+{
+    qstate *n = q_edit(s);
+    n->s_flags = S_TAKEN;
+    n->s_rpid = n->s_rtid = 0;
+    if (s->variant == Q_JOINABLE)
+        n->unfinished++;
+    q_commit(s);
+    q_wake_one(s, W_SWRITE);
+}
 
 int q_stream_get(mproc_queue *q, void **buf, size_t *len)
 {
@@ -104,6 +126,16 @@ int q_stream_get(mproc_queue *q, void **buf, size_t *len)
     q_waiter rw = {-1.0, 0};
     for (;;) {
         st = q_st(s);
+        if (st->s_flags & S_CANCELLED) { /* its writer gave up or died */
+            n = q_edit(s);
+            n->s_rpid = n->s_rtid = 0;
+            tidy(n);
+            q_commit(s);
+            q_wake_all(s, W_ITEMS);
+            q_wake_all(s, W_SPACE);
+            free(out);
+            return Q_RETRY;
+        }
         uint64_t avail = st->s_written - st->s_read;
         if (avail) {
             uint64_t from = st->head, off = st->s_read;
@@ -115,24 +147,12 @@ int q_stream_get(mproc_queue *q, void **buf, size_t *len)
             n->head = n->s_pos + 8 + q_round8(n->s_read);
             q_commit(s);
             q_wake_one(s, W_SWRITE);
-            q_wake_all(s, W_SPACE);
             continue;
         }
-        if (!st->s_wpid) { /* all there is of it, we have */
-            int cancelled = (st->s_flags & S_CANCELLED) != 0;
-            uint64_t l = st->s_len;
-            n = q_edit(s);
-            n->s_flags = 0;
-            n->s_rpid = n->s_rtid = 0;
-            q_commit(s);
-            q_wake_all(s, W_ITEMS);
-            q_wake_all(s, W_SPACE);
-            if (cancelled) {
-                free(out);
-                return Q_RETRY;
-            }
+        if (st->s_read == st->s_len) {
+            *len = (size_t)st->s_len;
             *buf = out;
-            *len = (size_t)l;
+            reader_took_all(s);
             return 0;
         }
         int rc = q_block(q, &rw, W_SREAD, 0);
@@ -155,56 +175,51 @@ static int can_start(const queue_shared *s, const qstate *st)
            s->cap - (st->tail - st->head) >= 8;
 }
 
-/* After the header: 0 once all is written, Q_RETRY if the reader went
- * away (start again), or the error that made us give up. */
+/* Under mu: the writer lets go of its stream (delivered, or given up on
+ * with rc) and returns rc. */
+static int let_go(queue_shared *s, int rc)
+{
+    qstate *n = q_edit(s);
+    writer_gone(n);
+    q_commit(s);
+    q_wake_everyone(s); /* putters waited for us; a reader may have to drop it */
+    return rc;
+}
+
+/* After the header: 0 once a reader has all of it, Q_RETRY if the reader
+ * went away first (start again), or the error that made us give up. */
 static int send_bytes(mproc_queue *q, q_waiter *wt, const char *buf, uint64_t len)
 {
     queue_shared *s = q->s;
-    uint64_t written = 0;
     for (;;) {
         qstate *st = q_st(s), *n;
-        if (st->s_flags & S_CANCELLED) {
-            n = q_edit(s);
-            writer_gone(n);
-            q_commit(s);
-            q_wake_everyone(s);
-            return Q_RETRY;
-        }
+        if (st->s_flags & S_TAKEN)
+            return let_go(s, 0);
+        if (st->s_flags & S_CANCELLED)
+            return let_go(s, Q_RETRY);
         /* Positions are multiples of 8 and so is the room: only the last
          * chunk can end unaligned. */
-        uint64_t room = s->cap - (st->tail - st->head);
-        if (room) {
-            uint64_t chunk = len - written < room ? len - written : room, at = st->tail;
+        uint64_t room = s->cap - (st->tail - st->head), done = st->s_written;
+        if (done < len && room) {
+            uint64_t chunk = len - done < room ? len - done : room, at = st->tail;
             q_unlock(s);
-            q_ring_write(s, at, buf + written, chunk);
+            q_ring_write(s, at, buf + done, chunk);
             q_lock(s);
             if (q_st(s)->s_flags & S_CANCELLED)
                 continue;
             n = q_edit(s);
             n->s_written += chunk;
             n->tail += q_round8(chunk);
-            written += chunk;
-            if (written == len) {
-                n->s_wpid = n->s_wtid = 0;
-                if (s->variant == Q_JOINABLE)
-                    n->unfinished++;
-            }
             q_commit(s);
             q_wake_one(s, W_SREAD);
-            if (written == len) {
-                q_wake_all(s, W_SPACE); /* putters waited for us */
-                return 0;
-            }
             continue;
         }
+        /* The ring is full, or all of it is in and its reader has yet to
+         * take the rest. A reader that took it all meanwhile wins over our
+         * timeout: the message is delivered. */
         int rc = q_block(q, wt, W_SWRITE, Q_EOS);
-        if (rc) {
-            n = q_edit(s);
-            writer_gone(n);
-            q_commit(s);
-            q_wake_everyone(s);
-            return rc;
-        }
+        if (rc && !(q_st(s)->s_flags & S_TAKEN))
+            return let_go(s, rc);
     }
 }
 

@@ -411,18 +411,22 @@ MPROC_API int mproc_wait(void **objects, size_t n, double timeout, void **ready)
  * for, Python 3.11's bare HMAC-MD5 included); a wrong key is MPROC_EAUTH on
  * both sides. */
 typedef struct mproc_listener mproc_listener;
-/* Bounds mproc_client, and the handshake of a listener accepting with no
- * timeout: a keyed client facing a keyless listener never blocks forever. */
+/* Bounds mproc_client, and each handshake a listener runs: a keyed client
+ * facing a keyless listener never blocks forever, nor does a listener
+ * facing a silent peer. */
 #define MPROC_CONNECT_TIMEOUT 20.0
 /* Binds and listens. Address in use: MPROC_ESYS; a bad address:
  * MPROC_EINVAL. */
 MPROC_API mproc_listener *mproc_listener_new(const char *address, const void *authkey, size_t keylen,
                                              int *err);
-/* The next client, authenticated when the listener has a key. timeout
- * bounds the whole call, handshake included (< 0: wait for a client as
- * long as it takes; its handshake is then bounded by
- * MPROC_CONNECT_TIMEOUT). MPROC_ETIMEDOUT, MPROC_EAUTH (the client was
- * refused and disconnected), MPROC_ECLOSED. */
+/* The next client, authenticated when the listener has a key. Handshakes
+ * run side by side, so a peer that says nothing never keeps accept from
+ * the clients behind it: each is bounded by MPROC_CONNECT_TIMEOUT (then
+ * closed, no error), at most 32 are pending (a new connection closes the
+ * oldest pending one), and those pending when the call returns go on in
+ * the next call. timeout bounds the call (< 0: as long as it takes).
+ * MPROC_ETIMEDOUT, MPROC_EAUTH (a client was refused and disconnected),
+ * MPROC_EOS (one left during its handshake), MPROC_ECLOSED. */
 MPROC_API mproc_conn *mproc_listener_accept(mproc_listener *, double timeout, int *err);
 /* The address clients use, e.g. "tcp://127.0.0.1:40123" after port 0;
  * NULL for a NULL or closed listener. Valid until the listener is freed. */
@@ -679,14 +683,16 @@ MPROC_API void mproc_imap_free(mproc_imap *);
  * connection (the framing and HMAC handshake of mproc_listener/mproc_client),
  * one msgpack request and one reply per call (docs/manager.md). Each call
  * is atomic on the server. Proxies go to children with mproc_args_add_obj
- * (the child connects on first use, one connection per process and thread
- * at a time). A server that is gone gives MPROC_EBROKEN, never a hang; one
+ * (the child connects on first use; one connection per process and
+ * thread at a time). A server that is gone gives MPROC_EBROKEN, never a hang; one
  * that is alive but does not answer (stopped, or a remote host that
  * vanished) gives MPROC_ETIMEDOUT after the reply timeout (30 s, or
  * MPROC_MANAGER_TIMEOUT seconds from the environment; beyond a blocking
  * call's own timeout); a client that dies does not disturb it (a Lock it held is released and the
- * next acquirer gets MPROC_EOWNERDEAD). Server objects live as long as the
- * server. */
+ * next acquirer gets MPROC_EOWNERDEAD). A server object lives while a
+ * proxy on it does, anywhere (Python's reference counting): freeing its
+ * last proxy frees it, a proxy stored in a manager list or dict keeps it,
+ * and the proxies of a client that dies or disconnects count no more. */
 typedef struct mproc_manager mproc_manager;
 typedef struct mproc_mlist mproc_mlist;         /* manager.list() */
 typedef struct mproc_mdict mproc_mdict;         /* manager.dict() */
@@ -782,6 +788,10 @@ MPROC_API const void *mproc_manager_authkey(const mproc_manager *m, size_t *keyl
 /* Stops the server (either the one this handle started or, for an attached
  * handle, the one it talks to). Afterwards proxies give MPROC_EBROKEN. */
 MPROC_API int mproc_manager_shutdown(mproc_manager *m);
+/* How many objects the server holds now (every client's): >= 0 or an
+ * error. Python's BaseManager._number_of_objects(); for tests and leak
+ * hunting. */
+MPROC_API int mproc_manager_object_count(mproc_manager *m);
 /* Shuts down a server this handle started, then frees the handle;
  * proxies made from it stay usable until the server is gone. */
 MPROC_API void mproc_manager_free(mproc_manager *m);

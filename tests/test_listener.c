@@ -278,6 +278,97 @@ static void test_accept_timeout_and_close(void)
     CU_ASSERT_NOT_EQUAL(mproc_last_os_error(), 0);
 }
 
+/* A peer that connects and says nothing (a client without a key never
+ * answers the challenge). */
+static mproc_conn *silent_peer(const char *address)
+{
+    int err = -1;
+    mproc_conn *c = mproc_client(address, NULL, 0, &err);
+    CHECK_RC(err, 0);
+    return c;
+}
+
+/* The listener challenged the peer and still waits for its answer:
+ * nothing after the challenge, not even the end of the stream. */
+static int challenged_and_pending(mproc_conn *c, double wait)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    int ok = c && mproc_conn_poll(c, wait) == 1 && mproc_conn_recv_bytes(c, &buf, &len, 1000) == 0 && len == 59 &&
+             mproc_conn_poll(c, 0) == 0;
+    mproc_free(buf);
+    return ok;
+}
+
+/* accept(FOREVER) takes a silent peer first, then a good client: it
+ * returns the good one while the silent one's handshake is still pending
+ * (its bound is MPROC_CONNECT_TIMEOUT, 20 s). The old accept ran the
+ * silent peer's handshake to its end first and returned MPROC_ETIMEDOUT. */
+static void silent_first_at(const char *address)
+{
+    mproc_listener *l = listen_on(address, "key");
+    mproc_conn *silent = silent_peer(mproc_listener_address(l));
+    mproc_process *p = start_client(mproc_listener_address(l), "key", 30, "echo");
+    int err = -1;
+    mproc_conn *c = mproc_listener_accept(l, MPROC_FOREVER, &err);
+    CHECK_RC(err, 0);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    if (c)
+        serve_echo(c);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    CU_ASSERT_TRUE(challenged_and_pending(silent, 10));
+    /* Pending handshakes wait in the listener between calls. */
+    CU_ASSERT_PTR_NULL(mproc_listener_accept(l, 0.05, &err));
+    CHECK_RC(err, MPROC_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mproc_conn_poll(silent, 0), 0);
+    mproc_conn_free(c);
+    mproc_conn_free(silent);
+    mproc_listener_free(l);
+}
+
+static void test_silent_peer_first(void)
+{
+    silent_first_at("tcp://127.0.0.1:0");
+#ifdef _WIN32
+    char pipe[128];
+    snprintf(pipe, sizeof pipe, "pipe:\\\\.\\pipe\\mproc-test-silent-%ld", mproc_current_pid());
+    silent_first_at(pipe);
+#else
+    char path[128], address[160];
+    snprintf(path, sizeof path, "/tmp/mproc-test-silent-%ld.sock", mproc_current_pid());
+    snprintf(address, sizeof address, "unix:%s", path);
+    unlink(path);
+    silent_first_at(address);
+#endif
+}
+
+/* More silent peers than a listener keeps pending (32): the oldest are
+ * closed to make room; a good client behind them all is accepted. */
+static void test_silent_peers_beyond_bound(void)
+{
+    mproc_listener *l = listen_on("tcp://127.0.0.1:0", "key");
+    enum { N = 40 };
+    mproc_conn *s[N];
+    for (int i = 0; i < N; i++)
+        s[i] = silent_peer(mproc_listener_address(l));
+    mproc_process *p = start_client(mproc_listener_address(l), "key", 30, "echo");
+    int err = -1;
+    mproc_conn *c = mproc_listener_accept(l, 60, &err);
+    CHECK_RC(err, 0);
+    if (c)
+        serve_echo(c);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    int pending = 0;
+    for (int i = 0; i < N; i++) {
+        /* All were accepted (so challenged) before the good client behind them. */
+        pending += challenged_and_pending(s[i], 1);
+        mproc_conn_free(s[i]);
+    }
+    CU_ASSERT_TRUE(pending >= 16 && pending <= 32);
+    mproc_conn_free(c);
+    mproc_listener_free(l);
+}
+
 static void test_addresses(void)
 {
     static const char *const bad[] = {
@@ -348,6 +439,8 @@ int main(int argc, char **argv)
         {"accepted connection to a worker process", test_accepted_to_child},
         {"accept timeout; closed listener", test_accept_timeout_and_close},
         {"addresses: bad, in use, IPv6", test_addresses},
+        {"a silent peer first: accept(FOREVER) takes the next client", test_silent_peer_first},
+        {"more silent peers than the pending bound", test_silent_peers_beyond_bound},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "listener", tests);

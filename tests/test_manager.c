@@ -7,6 +7,8 @@
 #include <signal.h>
 #endif
 
+#include <stdatomic.h>
+
 #include "testutil.h"
 
 static mproc_manager *start(void)
@@ -591,6 +593,8 @@ static int t_hold_and_hang(const mproc_args *a)
         return 1;
     if (mproc_queue_put(q, "held", 4, 60) != 0)
         return 2;
+    for (int i = 0; i < 6000 && mproc_queue_qsize(q) != 0; i++) /* the parent took it, not we */
+        test_sleep(0.01);
     void *buf;
     size_t len;
     mproc_queue_get(q, &buf, &len, 120); /* blocked in the server when killed */
@@ -605,7 +609,7 @@ static void test_killed_client(void)
     mproc_queue *q = mproc_manager_queue(m, MPROC_QUEUE_PLAIN, 0, NULL);
     mproc_args *a = args_objs(l, q);
     mproc_process *p = test_start(t_hold_and_hang, a, NULL);
-    void *buf;
+    void *buf = NULL;
     size_t len;
     CHECK_RC(mproc_queue_get(q, &buf, &len, 60), 0);
     mproc_free(buf);
@@ -802,6 +806,334 @@ static void test_server_exits_with_owner(void)
     mproc_conn_free(w);
 }
 
+/* ------------------------------------------------------------ object lifetime */
+
+/* A count compared as a number (CHECK_RC names error codes). */
+#define CHECK_COUNT(expr, want)                                                                 \
+    do {                                                                                        \
+        int n_ = (expr);                                                                        \
+        if (n_ != (want))                                                                       \
+            fprintf(stderr, "\n  %s:%d: %s = %d, want %d\n", __FILE__, __LINE__, #expr, n_, (int)(want)); \
+        CU_ASSERT_EQUAL(n_, (want));                                                            \
+    } while (0)
+
+/* Polls the server's object count until it is `want` (10 s at most). */
+static int count_becomes(mproc_manager *m, int want)
+{
+    int n = mproc_manager_object_count(m);
+    for (int i = 0; i < 200 && n != want; i++) {
+        test_sleep(0.05);
+        n = mproc_manager_object_count(m);
+    }
+    return n;
+}
+
+/* Freeing the last proxy frees the object: 10000 dicts come and go and the
+ * server holds what it held before (the old server kept them all). */
+static void test_objects_freed(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int base = mproc_manager_object_count(m);
+    CU_ASSERT_EQUAL(base, 0);
+    for (int i = 0; i < 10000; i++) {
+        mproc_mdict *d = mproc_manager_dict(m, NULL);
+        if (!d || mproc_mdict_set(d, mproc_mv_int(i), mproc_mv_str("value")) != 0) {
+            CU_FAIL("dict");
+            break;
+        }
+        mproc_mdict_free(d);
+    }
+    CHECK_COUNT(mproc_manager_object_count(m), base);
+    /* A Condition keeps its lock: its own RLock goes with it. */
+    mproc_cond *c = mproc_manager_cond(m, NULL, NULL);
+    CHECK_COUNT(mproc_manager_object_count(m), base + 2);
+    mproc_cond_free(c);
+    CHECK_COUNT(mproc_manager_object_count(m), base);
+    CHECK_RC(mproc_manager_object_count(NULL), MPROC_EINVAL);
+    mproc_manager_free(m);
+}
+
+/* A proxy stored in a list is a reference; a proxy handed out by a reply is
+ * one more; the nested object goes with the last of them. */
+static void test_nested_lifetime(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mlist *outer = mproc_manager_list(m, NULL);
+    mproc_mdict *inner = mproc_manager_dict(m, NULL);
+    CHECK_RC(mproc_mlist_append(outer, mproc_mv_dict(inner)), 0);
+    CHECK_RC(mproc_mlist_append(outer, mproc_mv_dict(inner)), 0);
+    mproc_mdict_free(inner); /* the list keeps it */
+    CHECK_COUNT(mproc_manager_object_count(m), 2);
+    mproc_mval v;
+    CHECK_RC(mproc_mlist_get(outer, 0, &v), 0);
+    CU_ASSERT_EQUAL_FATAL(v.type, MPROC_MV_DICT);
+    CHECK_RC(mproc_mlist_set(outer, 0, mproc_mv_int(0)), 0);
+    CHECK_RC(mproc_mlist_set(outer, 1, mproc_mv_int(1)), 0); /* the list refers to it no more */
+    CHECK_RC(mproc_mdict_set(v.v.dict, mproc_mv_str("alive"), mproc_mv_int(1)), 0); /* our proxy does */
+    CHECK_COUNT(mproc_manager_object_count(m), 2);
+    mproc_mval_clear(&v);
+    CHECK_COUNT(mproc_manager_object_count(m), 1);
+    /* A list holding itself is a cycle: it outlives its last proxy, as
+     * anything counted does. Popped out again, it goes. */
+    CHECK_RC(mproc_mlist_append(outer, mproc_mv_list(outer)), 0);
+    CHECK_RC(mproc_mlist_pop(outer, -1, &v), 0);
+    CU_ASSERT_EQUAL(v.type, MPROC_MV_LIST);
+    mproc_mval_clear(&v);
+    mproc_mlist_free(outer);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
+    mproc_manager_free(m);
+}
+
+/* args: dict (with "inner" -> a list), queue: takes its own proxy on the
+ * list out of the dict (a reference of its own), removes it from the
+ * dict, says so, then waits to be killed. */
+static int t_take_and_hang(const mproc_args *a)
+{
+    mproc_mdict *d = mproc_args_obj(a, 0);
+    mproc_queue *q = mproc_args_obj(a, 1);
+    mproc_mval v;
+    if (mproc_mdict_get(d, mproc_mv_str("inner"), &v) != 0 || v.type != MPROC_MV_LIST)
+        return 1;
+    if (mproc_mdict_del(d, mproc_mv_str("inner")) != 0 || mproc_mlist_append(v.v.list, mproc_mv_int(1)) != 0)
+        return 2;
+    if (mproc_queue_put(q, "ready", 5, 60) != 0)
+        return 3;
+    test_sleep(120);
+    return 4;
+}
+
+/* A client killed with SIGKILL gives its references back when its
+ * connections end: the list only it held goes. */
+static void test_killed_client_references(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mdict *d = mproc_manager_dict(m, NULL);
+    mproc_queue *q = mproc_manager_queue(m, MPROC_QUEUE_PLAIN, 0, NULL);
+    mproc_mlist *inner = mproc_manager_list(m, NULL);
+    CHECK_RC(mproc_mdict_set(d, mproc_mv_str("inner"), mproc_mv_list(inner)), 0);
+    mproc_mlist_free(inner); /* the dict holds it */
+    mproc_args *a = args_objs(d, q);
+    mproc_process *p = test_start(t_take_and_hang, a, NULL);
+    void *buf = NULL;
+    size_t len;
+    CHECK_RC(mproc_queue_get(q, &buf, &len, 60), 0);
+    mproc_free(buf);
+    CHECK_RC(mproc_mdict_len(d), 0);
+    CHECK_COUNT(mproc_manager_object_count(m), 3); /* d, q, and the list the child holds */
+    CHECK_RC(mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), -9);
+    CHECK_COUNT(count_becomes(m, 2), 2);
+    mproc_args_free(a);
+    mproc_queue_free(q);
+    mproc_mdict_free(d);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
+    mproc_manager_free(m);
+}
+
+/* args: list: waits a little (the parent has freed everything it could),
+ * appends, and ends; its copy of the proxy goes with its args. */
+static int t_late_append(const mproc_args *a)
+{
+    mproc_mlist *l = mproc_args_obj(a, 0);
+    test_sleep(0.3);
+    return mproc_mlist_append(l, mproc_mv_int(7)) == 0 ? 0 : 1;
+}
+
+/* A proxy handed to a child: the parent's reference stays (its process
+ * handle keeps the args) until the child has its own, so the parent may
+ * drop its proxy at once; the child's copy going frees nothing the parent
+ * still holds, and once both are gone the object is. */
+static void test_proxy_to_child_lifetime(void)
+{
+    mproc_manager *m = start();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mproc_mlist *kept = mproc_manager_list(m, NULL);
+    mproc_mlist *dropped = mproc_manager_list(m, NULL);
+    mproc_args *a = args_objs(kept, NULL);
+    mproc_args *b = args_objs(dropped, NULL);
+    mproc_process *p1 = test_start(t_late_append, a, NULL);
+    mproc_process *p2 = test_start(t_late_append, b, NULL);
+    mproc_args_free(b); /* all the parent has of `dropped`, but its process handle */
+    mproc_mlist_free(dropped);
+    CU_ASSERT_EQUAL(test_finish(p1), 0);
+    CU_ASSERT_EQUAL(test_finish(p2), 0);
+    CHECK_RC(mproc_mlist_len(kept), 1); /* the child's copy went, ours is alive */
+    CHECK_COUNT(mproc_manager_object_count(m), 1);
+    /* Through mproc_args_encode (a pool task's way): the decoded proxy
+     * takes a reference at its first use (the bytes hold none: the sender
+     * keeps its proxy until then), freeing the decoded args gives it back. */
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_RC(mproc_args_encode(a, &buf, &len), 0);
+    mproc_args *c = mproc_args_decode(buf, len, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CHECK_RC(mproc_mlist_append(mproc_args_obj(c, 0), mproc_mv_int(8)), 0);
+    mproc_args_free(a);
+    mproc_mlist_free(kept);
+    CHECK_RC(mproc_mlist_len(mproc_args_obj(c, 0)), 2);
+    mproc_args_free(c);
+    mproc_free(buf);
+    CHECK_COUNT(mproc_manager_object_count(m), 0);
+    mproc_manager_free(m);
+}
+
+/* ------------------------------------------------------------ silent peers */
+
+/* A peer that connects and never answers the challenge: a client without
+ * a key. Once its challenge came, its handshake is pending in the server
+ * (NULL if the challenge did not come within `wait`). */
+static mproc_conn *silent_peer(const char *address, double wait)
+{
+    int err = -1;
+    mproc_conn *c = mproc_client(address, NULL, 0, &err);
+    CHECK_RC(err, 0);
+    void *buf = NULL;
+    size_t len = 0;
+    if (c && wait >= 0 && (mproc_conn_poll(c, wait) != 1 || mproc_conn_recv_bytes(c, &buf, &len, 1000) != 0)) {
+        mproc_conn_free(c);
+        c = NULL;
+    }
+    mproc_free(buf);
+    return c;
+}
+
+/* 1 while the server keeps the peer's handshake open: after the
+ * challenge nothing came, not even the end of the stream. */
+static int still_pending(mproc_conn *c) { return c && mproc_conn_poll(c, 0) == 0; }
+
+typedef struct reconnector {
+    const char *address;
+    atomic_int stop;
+    int rounds;
+} reconnector;
+
+/* Silent peers, one after another, until told to stop. */
+static TEST_THREAD_FN(reconnect_silently)
+{
+    reconnector *r = arg;
+    while (!atomic_load(&r->stop)) {
+        mproc_conn *c = silent_peer(r->address, 10);
+        test_sleep(0.01);
+        mproc_conn_free(c);
+        r->rounds++;
+    }
+    return 0;
+}
+
+/* args: dict: 200 requests on a connection of its own (so a handshake
+ * first), each answered. */
+static int t_calls(const mproc_args *a)
+{
+    mproc_mdict *d = mproc_args_obj(a, 0);
+    for (int i = 0; i < 200; i++)
+        if (mproc_mdict_set(d, mproc_mv_int(i), mproc_mv_int(i)) != 0)
+            return 1;
+    return mproc_mdict_len(d) >= 200 ? 0 : 2;
+}
+
+static mproc_manager *start_at(const char *address)
+{
+    mproc_manager_opts o = MPROC_MANAGER_OPTS_INIT;
+    o.address = address;
+    int err = -1;
+    mproc_manager *m = mproc_manager_start(&o, &err);
+    CHECK_RC(err, 0);
+    return m;
+}
+
+/* Three silent peers hold handshakes open and three more keep coming and
+ * going: an authenticated client's calls, and a new client's handshake,
+ * go on meanwhile. The old loop ran each handshake to its end (5 s) before
+ * anything else, so the held peers were dropped long before the calls. */
+static void silent_peers_at(const char *address)
+{
+    mproc_manager *m = start_at(address);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *addr = mproc_manager_address(m);
+    mproc_mdict *d = mproc_manager_dict(m, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    mproc_conn *held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = silent_peer(addr, 10);
+        CU_ASSERT_PTR_NOT_NULL(held[i]);
+    }
+    reconnector r[3];
+    test_thread t[3];
+    for (int i = 0; i < 3; i++) {
+        r[i].address = addr;
+        atomic_init(&r[i].stop, 0);
+        r[i].rounds = 0;
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&t[i], reconnect_silently, &r[i]), 0);
+    }
+    for (int i = 0; i < 200; i++)
+        CHECK_RC(mproc_mdict_set(d, mproc_mv_str("k"), mproc_mv_int(i)), 0);
+    mproc_args *a = args_objs(d, NULL);
+    int code = -1;
+    CHECK_RC(test_run_within(t_calls, a, &code, 60), 0);
+    CU_ASSERT_EQUAL(code, 0);
+    for (int i = 0; i < 3; i++) /* all that happened within their handshake bound */
+        CU_ASSERT_TRUE(still_pending(held[i]));
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&r[i].stop, 1);
+        test_thread_join(&t[i]);
+        CU_ASSERT_TRUE(r[i].rounds > 0);
+    }
+    for (int i = 0; i < 3; i++)
+        mproc_conn_free(held[i]);
+    mproc_args_free(a);
+    mproc_mdict_free(d);
+    mproc_manager_free(m);
+}
+
+static void test_silent_peers(void)
+{
+    silent_peers_at("tcp://127.0.0.1:0");
+    silent_peers_at(NULL); /* the private address: a unix socket, or a pipe on Windows */
+}
+
+/* More silent peers than the server keeps pending (32): the oldest are
+ * closed to make room, a new client still gets in and is served. The old
+ * loop took them one by one, 5 s each: the client's connect timed out. */
+static void test_silent_peers_beyond_bound(void)
+{
+    mproc_manager *m = start_at("tcp://127.0.0.1:0");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const char *addr = mproc_manager_address(m);
+    enum { N = 40 };
+    mproc_conn *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = silent_peer(addr, -1); /* connected; not waiting for the challenge */
+    int err = -1;
+    mproc_mdict *d = mproc_manager_dict(m, &err); /* on a connection made before */
+    CHECK_RC(err, 0);
+    mproc_args *b = args_objs(d, NULL);
+    int code = -1;
+    CHECK_RC(test_run_within(t_calls, b, &code, 60), 0); /* a new client: a new connection */
+    CU_ASSERT_EQUAL(code, 0);
+    int closed = 0, pending = 0;
+    for (int i = 0; i < N; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        /* Each got its challenge; the oldest were closed after it. */
+        CHECK_RC(mproc_conn_poll(p[i], 10), 1);
+        CHECK_RC(mproc_conn_recv_bytes(p[i], &buf, &len, 1000), 0);
+        mproc_free(buf);
+        if (still_pending(p[i]))
+            pending++;
+        else
+            closed++;
+        mproc_conn_free(p[i]);
+    }
+    CU_ASSERT_TRUE(closed >= N - 32);
+    CU_ASSERT_TRUE(pending >= 16);
+    mproc_args_free(b);
+    mproc_mdict_free(d);
+    mproc_manager_free(m);
+}
+
 /* ------------------------------------------------------------ protocol */
 
 /* tests/interop/manager_peer.py speaks the wire protocol from the docs:
@@ -899,6 +1231,12 @@ int main(int argc, char **argv)
         {"server exits with its owner", test_server_exits_with_owner},
         {"a python client speaks the protocol", test_python_client},
         {"a server that does not answer: MPROC_ETIMEDOUT", test_server_does_not_answer},
+        {"objects go with their last proxy", test_objects_freed},
+        {"nested proxies are references", test_nested_lifetime},
+        {"a killed client's references go", test_killed_client_references},
+        {"a proxy handed to a child", test_proxy_to_child_lifetime},
+        {"silent peers delay no client", test_silent_peers},
+        {"more silent peers than the pending bound", test_silent_peers_beyond_bound},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "manager", tests);

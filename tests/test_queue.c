@@ -4,9 +4,15 @@
  * mproc_args_add_obj. Messages carry (producer, sequence) and a pattern
  * derived from them, so a consumer can tell a torn, mixed or duplicated
  * message from a good one. */
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "testutil.h"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/resource.h>
+#endif
 
 /* ------------------------------------------------------------ helpers */
 
@@ -299,6 +305,24 @@ static void test_joinable(void)
     CHECK_RC(mproc_queue_task_done(q), 0);
     CHECK_RC(mproc_queue_task_done(q), MPROC_ESTATE);
     CHECK_RC(mproc_queue_join(q, 0), 0);
+    mproc_queue_free(q);
+}
+
+static void test_joinable_stream(void)
+{
+    /* A message larger than the ring is one task, counted once its
+     * consumer has all of it (before its get returns: task_done works). */
+    mproc_queue *q = small_queue(MPROC_QUEUE_JOINABLE, 0, 4096);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    mproc_args *a = args1(q);
+    mproc_args_add_int(a, 2);
+    mproc_process *p = test_start(t_task_worker, a, NULL);
+    mproc_args_free(a);
+    CHECK_RC(mproc_queue_put(q, "t", 1, 60), 0);
+    CHECK_RC(put_msg(q, 3, 1, 100000, 60), 0);
+    CHECK_RC(mproc_queue_join(q, 60), 0);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    CHECK_RC(mproc_queue_task_done(q), MPROC_ESTATE);
     mproc_queue_free(q);
 }
 
@@ -958,6 +982,343 @@ static void test_fork_inherited(void)
     mproc_queue_free(g_inherited);
 }
 
+/* ------------------------------- consumers killed while taking a stream */
+
+/* A 64 KiB ring and messages around its size and far beyond: frames over
+ * the ring are streamed. KR_RING - 8 fits the ring exactly (not streamed). */
+#define KR_RING 65536
+#define KR_PRODUCER 8
+static const size_t kr_sizes[] = {MIB, KR_RING - 7, KR_RING, KR_RING + 8, 2 * KR_RING + 3, KR_RING - 8};
+#define KR_NSIZES (sizeof kr_sizes / sizeof kr_sizes[0])
+
+/* When the victim dies: as soon as the producer started, after a random
+ * pause, or right after put returned (then the producer thread kills it,
+ * so that no time passes between the two). */
+enum { KP_START, KP_RANDOM, KP_PUT_DONE };
+
+static uint64_t kr_rng = 0x9e3779b97f4a7c15ull;
+static uint32_t kr_random(uint32_t n)
+{
+    kr_rng ^= kr_rng << 13;
+    kr_rng ^= kr_rng >> 7;
+    kr_rng ^= kr_rng << 17;
+    return (uint32_t)(kr_rng % n);
+}
+
+/* The record array: what each consumer took, then the quit flag (an Event
+ * would do, but a notify waits for sleepers that were killed). */
+#define KR_QUIT 2
+
+/* args: queue, record array, slot. Takes one message, records seq + 1
+ * (-1 torn, -2 no message), then waits to be told to quit. */
+static int t_kr_consumer(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    volatile int *rec = mproc_array_ptr(mproc_args_obj(a, 1));
+    int slot = (int)mproc_args_int(a, 2);
+    void *buf;
+    size_t len;
+    uint32_t p, seq;
+    if (mproc_queue_get(q, &buf, &len, 60) == 0) {
+        rec[slot] = check_msg(buf, len, &p, &seq) && p == KR_PRODUCER ? (int)seq + 1 : -1;
+        mproc_free(buf);
+    } else {
+        rec[slot] = -2;
+    }
+    for (int i = 0; i < 60000 && !rec[KR_QUIT]; i++)
+        test_sleep(0.001);
+    return 0;
+}
+
+typedef struct kr_round {
+    mproc_queue *q;
+    size_t len;
+    uint32_t first, n; /* messages first .. first + n - 1 */
+    int kill_point;
+    mproc_process *victim;
+    int put_rc[2];
+    _Atomic int done;
+} kr_round;
+
+static TEST_THREAD_FN(kr_producer)
+{
+    kr_round *r = arg;
+    for (uint32_t i = 0; i < r->n; i++)
+        r->put_rc[i] = put_msg(r->q, KR_PRODUCER, r->first + i, r->len, 60);
+    if (r->kill_point == KP_PUT_DONE)
+        mproc_process_kill(r->victim);
+    atomic_store(&r->done, 1);
+    return 0;
+}
+
+/* Has every consumer but the victim taken its message? */
+static int kr_others_done(volatile int *rec, int n, int victim)
+{
+    for (int i = 0; i < n; i++)
+        if (i != victim && rec[i] == 0)
+            return 0;
+    return 1;
+}
+
+/* One message that reached us: intact, of this round, not seen before. */
+static void kr_take(const kr_round *r, void *buf, size_t len, int *got)
+{
+    uint32_t p = 0, seq = 0;
+    CU_ASSERT_TRUE(check_msg(buf, len, &p, &seq) && p == KR_PRODUCER && len == r->len);
+    if (p == KR_PRODUCER && seq >= r->first && seq < r->first + r->n)
+        got[seq - r->first]++;
+    else
+        CU_FAIL("a message of another round");
+    mproc_free(buf);
+}
+
+/* n one-shot consumers, one of which is killed; a producer thread puts n
+ * messages. We take what nobody else can (once the other consumers have
+ * theirs), then check: every put returned 0; once the producer is done no
+ * message is stuck in the queue (a marker put now is the next one out);
+ * every message reached exactly one process, intact. The victim may have
+ * taken one and died before it could say so: then that one, and only
+ * that one, is unaccounted for. */
+static void kr_round_run(mproc_queue *q, mproc_array *recs, size_t len, uint32_t first, int n, int kill_point,
+                         int victim)
+{
+    volatile int *rec = mproc_array_ptr(recs);
+    rec[0] = rec[1] = rec[KR_QUIT] = 0;
+    mproc_process *c[2] = {NULL, NULL};
+    for (int i = 0; i < n; i++) {
+        mproc_args *a = args1(q);
+        mproc_args_add_obj(a, recs);
+        mproc_args_add_int(a, i);
+        int err = -1;
+        c[i] = mproc_process_new(t_kr_consumer, a, NULL, &err);
+        mproc_args_free(a);
+        if (c[i] && (err = mproc_process_start(c[i])) != 0) {
+            fprintf(stderr, "\n  round %u: consumer %d not started (OS error %d)\n", (unsigned)first, i,
+                    mproc_last_os_error());
+            mproc_process_free(c[i]);
+            c[i] = NULL;
+        }
+        CHECK_RC(err, 0);
+    }
+    if (!c[0] || (n == 2 && !c[1])) { /* no round without its consumers */
+        for (int i = 0; i < n; i++)
+            if (c[i]) {
+                mproc_process_kill(c[i]);
+                test_finish(c[i]);
+            }
+        return;
+    }
+    kr_round r = {q, len, first, (uint32_t)n, kill_point, c[victim], {1, 1}, 0};
+    double delay = kr_random(4000) * 1e-6;
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, kr_producer, &r), 0);
+    if (kill_point == KP_RANDOM)
+        test_sleep(delay);
+    if (kill_point != KP_PUT_DONE)
+        CHECK_RC(mproc_process_kill(c[victim]), 0);
+    int got[2] = {0, 0};
+    void *buf;
+    size_t l;
+    for (int polls = 0; !atomic_load(&r.done) && polls < 60000; polls++) {
+        if (kill_point != KP_PUT_DONE && kr_others_done(rec, n, victim) && mproc_queue_get(q, &buf, &l, 0) == 0)
+            kr_take(&r, buf, l, got);
+        else
+            test_sleep(0.001);
+    }
+    test_thread_join(&t);
+    CU_ASSERT_EQUAL(test_finish(c[victim]), -9);
+    for (int i = 0; i < n; i++)
+        CHECK_RC(r.put_rc[i], 0);
+    /* The others have taken theirs (or will at once: they are alive). */
+    for (int polls = 0; !kr_others_done(rec, n, victim) && polls < 60000; polls++)
+        test_sleep(0.001);
+    /* Before anyone blocks on the queue: what is left comes out now, then
+     * a marker. */
+    while (mproc_queue_get(q, &buf, &l, 0) == 0)
+        kr_take(&r, buf, l, got);
+    CHECK_RC(put_msg(q, STOP_MARK, first, 8, 0), 0);
+    uint32_t p = 0, seq = 0;
+    int rc = mproc_queue_get(q, &buf, &l, 0);
+    CHECK_RC(rc, 0);
+    if (rc == 0) {
+        CU_ASSERT_TRUE(check_msg(buf, l, &p, &seq) && p == STOP_MARK && seq == first);
+        mproc_free(buf);
+    }
+    int missing = 0;
+    for (uint32_t i = 0; i < (uint32_t)n; i++) {
+        int times = got[i];
+        for (int k = 0; k < n; k++)
+            times += rec[k] == (int)(first + i) + 1;
+        CU_ASSERT_TRUE(times <= 1); /* never twice */
+        missing += times == 0;
+    }
+    for (int k = 0; k < n; k++)
+        CU_ASSERT_TRUE(rec[k] >= 0 || (k == victim && rec[k] == 0) || (k != victim && rec[k] > 0));
+    CU_ASSERT_TRUE(missing == 0 || (missing == 1 && rec[victim] == 0));
+    if (missing > (rec[victim] == 0) || rc)
+        fprintf(stderr, "\n  round %u: size %zu, kill point %d, %d consumers: %d missing, rc %s\n",
+                (unsigned)first, len, kill_point, n, missing, mproc_err_name(rc));
+    rec[KR_QUIT] = 1;
+    for (int i = 0; i < n; i++)
+        if (i != victim)
+            CU_ASSERT_EQUAL(test_finish(c[i]), 0);
+}
+
+static void kr_test(int consumers, int rounds)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, KR_RING);
+    mproc_array *recs = mproc_array_new('i', 3, NULL, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(recs);
+    /* A peer that outlives the victims: a producer waiting for a reader
+     * after its only consumer died gets no MPROC_EOS. */
+    mproc_process *holder = start_holder(q);
+    for (int i = 0; i < rounds; i++) {
+        size_t len = kr_sizes[(size_t)i % KR_NSIZES];
+        int kp = consumers == 1 ? (i / (int)KR_NSIZES) % 3 : (int)kr_random(3);
+        if (len == MIB && i % 2)
+            kp = KP_PUT_DONE; /* the case that used to lose it, more often */
+        kr_round_run(q, recs, len, (uint32_t)(i * 2), consumers, kp, (int)kr_random((uint32_t)consumers));
+    }
+    CHECK_RC(mproc_process_kill(holder), 0);
+    CU_ASSERT_EQUAL(test_finish(holder), -9);
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 0);
+    mproc_array_free(recs);
+    mproc_queue_free(q);
+}
+
+static void test_stream_consumer_killed(void) { kr_test(1, 36); }
+
+static void test_stream_two_consumers_killed(void) { kr_test(2, 24); }
+
+/* ---------------------------- a killed peer leaves no descriptor behind */
+
+#ifdef _WIN32
+#define LEAK_CYCLES 60
+/* Handles in use, by probing every value (wine's GetProcessHandleCount
+ * always says 0). */
+static int open_descriptors(void)
+{
+    int n = 0;
+    DWORD flags;
+    for (uintptr_t h = 4; h < ((uintptr_t)1 << 16); h += 4)
+        n += GetHandleInformation((HANDLE)h, &flags) != 0;
+    return n;
+}
+static int limit_descriptors(void) { return 0; }
+static int open_mappings(void) { return 0; }
+#else
+#define LEAK_CYCLES 300
+#define LEAK_FD_LIMIT 128
+static int open_descriptors(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < LEAK_FD_LIMIT * 8; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+/* As `ulimit -n 128`: a descriptor lost per cycle ends the loop early. */
+static int limit_descriptors(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < LEAK_FD_LIMIT)
+        return 0;
+    rl.rlim_cur = LEAK_FD_LIMIT;
+    return setrlimit(RLIMIT_NOFILE, &rl);
+}
+/* Lines of /proc/self/maps where there is one, else 0. */
+static int open_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0, ch;
+    if (!f)
+        return 0;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+#endif
+
+/* args: queue. Puts one message, then waits to be killed. */
+static int t_put_and_hang(const mproc_args *a)
+{
+    if (mproc_queue_put(mproc_args_obj(a, 0), "x", 1, 60) != 0)
+        return 1;
+    test_sleep(60);
+    return 0;
+}
+
+/* One cycle: a queue with its own segment, a peer that holds it and has
+ * put into it, the peer killed, the queue freed. 0 or the failing step.
+ * (Nothing else is shared with the peer: what it holds of other kinds is
+ * not this test's business.) */
+static int peer_cycle(void)
+{
+    int err = 0;
+    mproc_queue *q = mproc_queue_new(0, &err); /* a 4 MiB ring: a segment of its own */
+    if (!q) {
+        fprintf(stderr, "queue: %s\n", mproc_err_name(err));
+        return 2;
+    }
+    mproc_args *a = args1(q);
+    mproc_process *p = mproc_process_new(t_put_and_hang, a, NULL, &err);
+    mproc_args_free(a);
+    int rc = p ? mproc_process_start(p) : err;
+    int step = rc ? 3 : 0;
+    void *buf;
+    size_t len;
+    if (!rc && (rc = mproc_queue_get(q, &buf, &len, 60)) != 0)
+        step = 4;
+    else if (!rc)
+        mproc_free(buf);
+    if (p && !rc && ((rc = mproc_process_kill(p)) != 0 || (rc = mproc_process_join(p, 60)) != 0))
+        step = 5;
+    if (step)
+        fprintf(stderr, "peer cycle step %d: %s\n", step, mproc_err_name(rc));
+    if (p && step && step != 3) {
+        mproc_process_kill(p);
+        mproc_process_join(p, 60);
+    }
+    mproc_process_free(p);
+    mproc_queue_free(q);
+    return step;
+}
+
+/* In a child (its own descriptor limit): LEAK_CYCLES cycles; 0, the
+ * failing step, 6 if descriptors (handles) grew, 7 if mappings grew. */
+static int t_peer_cycles(const mproc_args *a)
+{
+    (void)a;
+    if (limit_descriptors() != 0)
+        return 1;
+    int fds = 0, maps = 0;
+    for (int i = 0; i < LEAK_CYCLES; i++) {
+        if (i == 5) { /* after warming up (the forkserver, the arena) */
+            fds = open_descriptors();
+            maps = open_mappings();
+        }
+        int step = peer_cycle();
+        if (step) {
+            fprintf(stderr, "cycle %d of %d failed\n", i, LEAK_CYCLES);
+            return step;
+        }
+    }
+    int fds_after = open_descriptors(), maps_after = open_mappings();
+    if (fds_after > fds + 4 || maps_after > maps + 16)
+        fprintf(stderr, "descriptors %d -> %d, mappings %d -> %d\n", fds, fds_after, maps, maps_after);
+    return fds_after > fds + 4 ? 6 : maps_after > maps + 16 ? 7 : 0;
+}
+
+static void test_killed_peer_no_leak(void)
+{
+    int code = -1;
+    CHECK_RC(test_run_within(t_peer_cycles, NULL, &code, 600), 0);
+    CU_ASSERT_EQUAL(code, 0);
+}
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -969,6 +1330,7 @@ int main(int argc, char **argv)
         {"SimpleQueue", test_simplequeue},
         {"bad input", test_bad_input},
         {"JoinableQueue task_done/join", test_joinable},
+        {"JoinableQueue: a streamed message is one task", test_joinable_stream},
         {"seed: results of two processes", test_seed_results},
         {"seed: producer/consumer, maxsize 4", test_seed_producer_consumer},
         {"N producers x M consumers, mixed sizes", test_n_by_m},
@@ -983,6 +1345,9 @@ int main(int argc, char **argv)
         {"dead consumer: put and join -> EOS", test_dead_consumer},
         {"one process: no EOS", test_one_process_no_eos},
         {"fork: inherited queue", test_fork_inherited},
+        {"stream consumer killed, any point (issue 16)", test_stream_consumer_killed},
+        {"stream, two consumers, one killed (issue 16)", test_stream_two_consumers_killed},
+        {"killed peers leave no descriptor (issue 16)", test_killed_peer_no_leak},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "queue", tests);

@@ -3,16 +3,16 @@
  * handoffs run (label soak; scripts/test.sh --soak). For --seconds N
  * (default 60) a soak process keeps a pool map in flight, drains a queue
  * fed by producer processes, and watches children incrementing a Value
- * under a Lock; every 20-120 ms it SIGKILLs a random pool worker, producer
- * or lock holder (and restarts the latter two). It checks: no call waits
+ * under a Lock; beside them a producer streams messages larger than their
+ * queue's ring to two consumers, which report each one they took. Every
+ * 20-120 ms it SIGKILLs a random pool worker, producer, lock holder or
+ * stream consumer (and restarts the last three). It checks: no call waits
  * past its timeout, every map either succeeds with the right results or
  * reports MPROC_EWORKERLOST, no queue message is torn, duplicated or out of
- * order, lock holders never time out, and no zombie is left. The test then
- * checks that once the soak process is gone nothing is left: no /dev/shm
- * entry, no descriptor here, no child, no zombie. (Inside the soak
- * process, a queue whose other holders were killed keeps its ring mapped
- * until that process exits: references of killed processes are not
- * reclaimed.) POSIX only. */
+ * order, no streamed message reaches two consumers, lock holders never
+ * time out, and no zombie is left. The test then checks that once the soak
+ * process is gone nothing is left: no /dev/shm entry, no descriptor here,
+ * no child, no zombie. POSIX only. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
@@ -91,6 +91,63 @@ static int producer(const mproc_args *a)
             return 4; /* the consumer never stalls for 10 s: a hang */
         if (rc)
             return 5;
+    }
+}
+
+/* Messages larger than BIG_RING (64 KiB - 7 B .. 1 MiB), streamed. A
+ * consumer reports each one it took as a receipt on the main queue: its own
+ * id as producer, no payload, the big message's seq with RECEIPT set. */
+#define BIG_RING 65536
+#define BIG_MAX ((size_t)1 << 20)
+#define RECEIPT ((uint64_t)1 << 63)
+
+/* args: big queue. Puts big messages until killed (the soak does not). */
+static int big_producer(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    unsigned char *buf = malloc(sizeof(msg_head) + BIG_MAX);
+    if (!buf)
+        return 5;
+    for (uint64_t seq = 0;; seq++) {
+        msg_head h = {0, (uint32_t)(BIG_RING - 7 + (seq * 104729u) % (BIG_MAX - BIG_RING)), seq, 0};
+        memset(buf + sizeof h, (int)(seq & 0xff), h.len);
+        buf[sizeof h + seq % h.len] ^= 0x5a;
+        h.sum = fnv(buf + sizeof h, h.len);
+        memcpy(buf, &h, sizeof h);
+        int rc = mproc_queue_put(q, buf, sizeof h + h.len, 10);
+        if (rc) {
+            free(buf);
+            return rc == MPROC_EFULL ? 4 : 5; /* a consumer takes one within 10 s */
+        }
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* args: big queue, main queue, id. Takes big messages until killed; 6 if
+ * one was torn. */
+static int big_consumer(const mproc_args *a)
+{
+    mproc_queue *bq = mproc_args_obj(a, 0), *q = mproc_args_obj(a, 1);
+    uint32_t id = (uint32_t)mproc_args_int(a, 2);
+    for (;;) {
+        void *buf;
+        size_t len;
+        int rc = mproc_queue_get(bq, &buf, &len, 10);
+        if (rc)
+            return rc == MPROC_EEMPTY ? 3 : 5;
+        msg_head h;
+        int ok = len >= sizeof h;
+        if (ok) {
+            memcpy(&h, buf, sizeof h);
+            ok = len == sizeof h + h.len && fnv((unsigned char *)buf + sizeof h, h.len) == h.sum;
+        }
+        mproc_free(buf);
+        if (!ok)
+            return 6;
+        msg_head r = {id, 0, h.seq | RECEIPT, fnv(NULL, 0)};
+        if (mproc_queue_put(q, &r, sizeof r, 10) != 0)
+            return 4;
     }
 }
 
@@ -176,11 +233,11 @@ static int zombies(void)
 
 /* ---------------------------------------------------------------- soak */
 
-enum { PRODUCERS = 2, LOCKERS = 2, ITEMS = 400 };
+enum { PRODUCERS = 2, LOCKERS = 2, ITEMS = 400, BIG_CONSUMERS = 2 };
 
 typedef struct counts {
-    long kills_pool, kills_producer, kills_locker;
-    long maps_ok, maps_lost, msgs, torn, dup, lock_incs, hangs, other;
+    long kills_pool, kills_producer, kills_locker, kills_big;
+    long maps_ok, maps_lost, msgs, torn, dup, big, lock_incs, hangs, other;
 } counts;
 
 static mproc_process *start_child(mproc_target fn, mproc_args *a)
@@ -234,18 +291,22 @@ static int soak_body(const mproc_args *args)
     counts c = {0};
     int err;
     mproc_queue *q = mproc_queue_new(0, &err);
+    mproc_queue_opts bo = MPROC_QUEUE_OPTS_INIT;
+    bo.capacity = BIG_RING;
+    mproc_queue *bq = mproc_queue_new_ex(&bo, &err);
     mproc_lock *lock = mproc_lock_new(&err);
     int64_t zero = 0;
     mproc_value *val = mproc_value_new('q', &zero, 0, &err);
     mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
     po.processes = 3;
     mproc_pool *pool = mproc_pool_new(&po, &err);
-    if (!q || !lock || !val || !pool) {
+    unsigned char *big_seen = calloc(1 << 20, 1); /* which big messages a consumer reported */
+    if (!q || !bq || !lock || !val || !pool || !big_seen) {
         printf("  soak: cannot set up: %s\n", mproc_strerror(err));
         return 1;
     }
 
-    mproc_process *prod[PRODUCERS] = {0}, *lk[LOCKERS] = {0};
+    mproc_process *prod[PRODUCERS] = {0}, *lk[LOCKERS] = {0}, *big[1 + BIG_CONSUMERS] = {0};
     /* each producer incarnation has an id of its own; the next seq it may send */
     enum { INCARNATIONS = 1 << 16 };
     uint64_t *next_seq = calloc(INCARNATIONS, sizeof *next_seq);
@@ -272,6 +333,15 @@ static int soak_body(const mproc_args *args)
                 mproc_args_add_obj(a, lock);
                 mproc_args_add_obj(a, val);
                 lk[i] = start_child(locker, a);
+                mproc_args_free(a);
+            }
+        for (int i = 0; i < 1 + BIG_CONSUMERS; i++)
+            if (!big[i]) { /* big[0] produces, the others consume */
+                mproc_args *a = mproc_args_new();
+                mproc_args_add_obj(a, bq);
+                mproc_args_add_obj(a, q);
+                mproc_args_add_int(a, incarnations++ % INCARNATIONS);
+                big[i] = start_child(i ? big_consumer : big_producer, a);
                 mproc_args_free(a);
             }
         if (!map) {
@@ -320,17 +390,26 @@ static int soak_body(const mproc_args *args)
                     c.dup++;
                 else
                     next_seq[h.producer] = h.seq + 1;
+                if ((h.seq & RECEIPT) && len == sizeof h) { /* a big message a consumer took */
+                    uint64_t b = (h.seq & ~RECEIPT) % (1 << 20);
+                    c.dup += big_seen[b];
+                    big_seen[b] = 1;
+                    c.big++;
+                }
             }
             c.msgs++;
             mproc_free(buf);
         }
         /* a child that stopped by itself found a failure */
-        for (int i = 0; i < PRODUCERS + LOCKERS; i++) {
-            mproc_process **pp = i < PRODUCERS ? &prod[i] : &lk[i - PRODUCERS];
+        for (int i = 0; i < PRODUCERS + LOCKERS + 1 + BIG_CONSUMERS; i++) {
+            mproc_process **pp = i < PRODUCERS ? &prod[i]
+                                 : i < PRODUCERS + LOCKERS ? &lk[i - PRODUCERS]
+                                                           : &big[i - PRODUCERS - LOCKERS];
             int code;
             if (*pp && mproc_process_exitcode(*pp, &code) == 0) {
                 c.other++;
                 c.hangs += code == 3 || code == 4;
+                c.torn += code == 6;
                 mproc_process_join(*pp, 1);
                 mproc_process_free(*pp);
                 *pp = NULL;
@@ -339,7 +418,7 @@ static int soak_body(const mproc_args *args)
         if (now() < next_kill)
             continue;
         next_kill = now() + 0.02 + (double)(rnd() % 100) / 1000.0;
-        int what = (int)(rnd() % 3);
+        int what = (int)(rnd() % 4);
         if (what == 0) {
             mproc_process *kids[32];
             size_t n = mproc_active_children(kids, 32), picked = 0;
@@ -350,6 +429,8 @@ static int soak_body(const mproc_args *args)
                     ours |= kids[i] == prod[j];
                 for (int j = 0; j < LOCKERS; j++)
                     ours |= kids[i] == lk[j];
+                for (int j = 0; j < 1 + BIG_CONSUMERS; j++)
+                    ours |= kids[i] == big[j];
                 if (!ours)
                     pids[picked++] = mproc_process_pid(kids[i]); /* a pool worker */
             }
@@ -362,12 +443,19 @@ static int soak_body(const mproc_args *args)
                 prod[i] = NULL;
                 c.kills_producer++;
             }
-        } else {
+        } else if (what == 2) {
             int i = (int)(rnd() % LOCKERS);
             if (lk[i]) {
                 kill_and_reap(lk[i], &c);
                 lk[i] = NULL;
                 c.kills_locker++;
+            }
+        } else { /* a consumer, most likely in the middle of a big message */
+            int i = 1 + (int)(rnd() % BIG_CONSUMERS);
+            if (big[i]) {
+                kill_and_reap(big[i], &c);
+                big[i] = NULL;
+                c.kills_big++;
             }
         }
     }
@@ -383,24 +471,30 @@ static int soak_body(const mproc_args *args)
     for (int i = 0; i < LOCKERS; i++)
         if (lk[i])
             kill_and_reap(lk[i], &c);
+    for (int i = 0; i < 1 + BIG_CONSUMERS; i++)
+        if (big[i])
+            kill_and_reap(big[i], &c);
     /* the lock still works after all those deaths */
     int rc = mproc_lock_acquire(lock, 10);
     EXPECT(rc == 0 || rc == MPROC_EOWNERDEAD);
     EXPECT(mproc_lock_release(lock) == 0);
     c.lock_incs = *(int64_t *)mproc_value_ptr(val);
     free(next_seq);
+    free(big_seen);
     EXPECT(mproc_pool_terminate(pool) == 0);
     mproc_pool_free(pool);
     mproc_queue_free(q);
+    mproc_queue_free(bq);
     mproc_lock_free(lock);
     mproc_value_free(val);
 
-    printf("\n  soak %.0fs: kills: %ld pool workers, %ld producers, %ld lock holders; maps: %ld ok, %ld "
-           "reported a lost worker; queue: %ld messages, %ld torn, %ld duplicated; lock: %ld increments; "
-           "hangs: %ld; other failures: %ld\n",
-           soak_seconds, c.kills_pool, c.kills_producer, c.kills_locker, c.maps_ok, c.maps_lost, c.msgs, c.torn,
-           c.dup, c.lock_incs, c.hangs, c.other);
-    EXPECT(c.kills_pool > 0 && c.kills_producer > 0 && c.kills_locker > 0);
+    printf("\n  soak %.0fs: kills: %ld pool workers, %ld producers, %ld lock holders, %ld stream consumers; "
+           "maps: %ld ok, %ld reported a lost worker; queue: %ld messages (%ld big), %ld torn, %ld duplicated; "
+           "lock: %ld increments; hangs: %ld; other failures: %ld\n",
+           soak_seconds, c.kills_pool, c.kills_producer, c.kills_locker, c.kills_big, c.maps_ok, c.maps_lost,
+           c.msgs, c.big, c.torn, c.dup, c.lock_incs, c.hangs, c.other);
+    EXPECT(c.kills_pool > 0 && c.kills_producer > 0 && c.kills_locker > 0 && c.kills_big > 0);
+    EXPECT(c.big > 0);
     EXPECT(c.maps_ok > 0);
     EXPECT(c.msgs > 0);
     EXPECT(c.lock_incs > 0);

@@ -107,6 +107,32 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
     return 0;
 }
 
+int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
+{
+    double deadline = core_deadline(timeout);
+    *got = 0;
+    if (!buf || cap == 0)
+        return MPROC_EINVAL;
+    for (;;) {
+        ssize_t n = read_once(s, buf, cap, 1);
+        if (n > 0) {
+            *got = (size_t)n;
+            return 0;
+        }
+        if (n == 0)
+            return MPROC_EOS;
+        if (errno == EINTR)
+            continue;
+        if (errno == ECONNRESET)
+            return MPROC_EOS;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return px_sys_error(errno);
+        int r = px_poll_in(s->fd, core_remaining(deadline));
+        if (r <= 0)
+            return r < 0 ? r : MPROC_ETIMEDOUT;
+    }
+}
+
 /* ----------------------------------------------------------------- write */
 
 /* One buffer goes with send: cheaper for the kernel than an iovec. */

@@ -101,6 +101,26 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
     return 0;
 }
 
+int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
+{
+    *got = 0;
+    if (!buf || cap == 0)
+        return MPROC_EINVAL;
+    if (s->message)
+        return MPROC_ENOSYS; /* an empty message would read as the end */
+    xfer x = {.s = s, .writing = 0, .nb = 1};
+    x.b[0].buf = buf;
+    x.b[0].len = cap > IO_CHUNK ? IO_CHUNK : (DWORD)cap;
+    DWORD n = 0;
+    int rc = xfer_once(&x, core_deadline(timeout), &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return MPROC_EOS; /* a socket's orderly end */
+    *got = n;
+    return 0;
+}
+
 /* ----------------------------------------------------------------- write */
 
 /* Where a write stands: buffer i, offset off in it. */
