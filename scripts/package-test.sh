@@ -20,7 +20,8 @@
 #      type): no tests, examples or bench, an optimised library, a consumer
 #      that runs;
 #   7. builds the Doxygen reference with every warning (an undocumented
-#      public name too) an error.
+#      public name too) an error, and checks its XML with
+#      scripts/check-docs.py (enum values too; mproc_* names in the docs).
 # Exits non-zero at the first failure. Work files: build-package/ (set
 # PACKAGE_TEST_DIR to change it). Takes two to four minutes.
 set -euo pipefail
@@ -236,6 +237,17 @@ grep -E -- '-O2 .*-c [^ ]*/core/errors\.c$' <<<"$cmds" >/dev/null ||
 ok "its library is built with -O2"
 run "$SUB.build.log" cmake --build "$SUB" --target consumer
 check_run "subproject consumer" "$SUB/consumer" shared
+
+# ------------------------------------------------------------- 7. reference
+step "API reference: Doxygen with every warning an error, every public name described"
+rm -rf "$BUILD/docs"
+if ! cmake --build "$BUILD" --target docs >"$WORK/docs.log" 2>&1; then
+  cat "$BUILD/docs/doxygen-warnings.txt" "$WORK/docs.log" 2>/dev/null | tail -40 >&2
+  die "Doxygen warned (see $BUILD/docs/doxygen-warnings.txt)"
+fi
+[ ! -s "$BUILD/docs/doxygen-warnings.txt" ] || die "Doxygen warnings: $(head -5 "$BUILD/docs/doxygen-warnings.txt")"
+ok "Doxygen: no warnings ($BUILD/docs/html/index.html)"
+python3 "$ROOT/scripts/check-docs.py" "$BUILD" || die "scripts/check-docs.py"
 
 echo
 echo "package-test: passed in $(( $(date +%s) - T0 )) s"
