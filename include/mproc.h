@@ -116,7 +116,10 @@ MPROC_API int mproc_init(int *argc, char ***argv);
  * serves those pools here and exits when rank 0 exits (or calls
  * mproc_mpi_finalize): it does not return there. Not started by mpirun: 0,
  * and "mpi" pools stay unavailable. MPROC_ENOSYS when mproc was built
- * without MPI (-DMPROC_WITH_MPI=OFF), MPROC_ESYS when MPI cannot start. */
+ * without MPI (-DMPROC_WITH_MPI=OFF) or runs with a libmproc of another
+ * version, MPROC_ESYS when MPI cannot start. The three mproc_mpi_*
+ * functions are defined in libmproc-mpi, not libmproc: link mproc::mpi
+ * (pkg-config mproc-mpi). */
 MPROC_API int mproc_mpi_init(int *argc, char ***argv);
 /* Ranks that can serve as pool workers (the job's size - 1); 0 when MPI is
  * not in use. */
