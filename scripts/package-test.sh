@@ -225,6 +225,25 @@ for pc in mproc-mpi mproc-mpi-static; do
   check_run "pkg-config $pc" "$CONS/pc-$pc" $kind
 done
 
+step "libmproc-dev alone (no libmproc-mpi packages): no MPI needed"
+NOMPI="$WORK/root-nompi"
+rm -rf "$NOMPI"
+mkdir -p "$NOMPI"
+dpkg -x "${DEB[libmproc0]}" "$NOMPI"
+dpkg -x "${DEB[libmproc-dev]}" "$NOMPI"
+b="$CONS/cmake-nompi"
+run "$b.log" cmake -S "$CONS" -B "$b" -G Ninja -DCONSUMER_MPI=OFF -Dmproc_DIR="$NOMPI/usr/lib/$MULTIARCH/cmake/mproc"
+run "$b.build.log" cmake --build "$b"
+out=$(LD_LIBRARY_PATH="$NOMPI/usr/lib/$MULTIARCH" "$b/consumer_c" 2>&1) || die "consumer without the MPI packages: $out"
+grep -q "^consumer ok" <<<"$out" || die "consumer without the MPI packages: $out"
+ok "find_package(mproc) and a consumer work with libmproc0 and libmproc-dev alone"
+if cmake -S "$CONS" -B "$b-mpi" -G Ninja -DCONSUMER_MPI=ON -Dmproc_DIR="$NOMPI/usr/lib/$MULTIARCH/cmake/mproc" \
+     >"$b-mpi.log" 2>&1; then
+  die "find_package(mproc COMPONENTS mpi) succeeded without libmproc-mpi-dev"
+fi
+grep -q "mpi" "$b-mpi.log" || die "find_package(mproc COMPONENTS mpi) failed, but not naming the component: $b-mpi.log"
+ok "find_package(mproc COMPONENTS mpi) fails cleanly without libmproc-mpi-dev"
+
 # ----------------------------------------------------------- 6. subproject
 step "mproc as a subproject (FetchContent; CUnit hidden; no build type)"
 SUB="$WORK/subproject"
