@@ -18,7 +18,7 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 4
+#define BE_INTERFACE_VERSION 5
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
@@ -175,6 +175,29 @@ void be_shm_close(be_shm *); /* unmaps and frees the handle */
  * after fork). The caller owns the handle. MPROC_EINVAL past the end. */
 size_t be_shm_inherited_count(void);
 int be_shm_inherited(size_t index, be_shm **out);
+
+/* Hands an anonymous segment to a process that is already running (a pool
+ * worker): send writes it to stream st, whose other end is read by peer
+ * (Windows duplicates the section handle into it; NULL = this process),
+ * waiting at most timeout for room on the stream.
+ * The reader must take it with be_shm_recv as the very next thing it reads
+ * from its end, so nothing read before may have read ahead (the core's
+ * connections read exactly one frame at a time). send: 0, MPROC_EINVAL
+ * for a named segment, MPROC_EOS (the reader is gone), MPROC_ESYS; after a
+ * failure the stream may be out of step. recv: 0 and a new mapping the
+ * caller owns, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_EINVAL (no segment came:
+ * the stream is out of step), MPROC_ESYS/MPROC_ENOMEM. */
+int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout);
+int be_shm_recv(be_stream *st, double timeout, be_shm **out);
+
+/* The resource tracker (docs/resource-tracker.md): a named segment this
+ * process created (add 1) and has not unlinked yet (add 0 after unlink)
+ * is unlinked by a helper process if this process dies first (SIGKILL,
+ * a crash), as at a normal exit. Best effort: an error (the helper cannot
+ * run) never fails the caller's operation, which may ignore it; the
+ * segment is then only removed at a normal exit. Windows: nothing to do
+ * (a section goes with its last handle), always 0. */
+int be_shm_track(const char *name, int add);
 
 /* ------------------------------------------------- synchronisation records */
 

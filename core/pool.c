@@ -61,6 +61,8 @@ static const pool_transport *transport_find(const char *name)
 
 int pool_worker_start(mproc_pool *p, pool_worker *w)
 {
+    memset(w->seg_ids, 0, sizeof w->seg_ids); /* a new worker holds no segment */
+    w->seg_next = 0;
     if (p->tr) {
         ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
         int rc = p->tr->start(p, w);

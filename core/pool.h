@@ -25,9 +25,25 @@ enum pool_task_type {
     PT_CHUNK_SHM = 2,    /* count records in a shared segment, in place */
     PT_CHUNK_INLINE = 3, /* count records sent with the task, sent back */
     PT_RELEASE = 4,      /* unmap segment seg (no reply) */
+    PT_SEGMENT = 5,      /* take the pool segment seg_id into slot seg_slot (no reply) */
 };
 
 #define PW_SEG_MAX 32
+
+/* Map data that is not in the caller's own mproc_shm lives in a segment of
+ * the pool's: anonymous (no name anywhere, so nothing outlives its last
+ * user, even after SIGKILL). Workers are running already, so each gets it
+ * handed over (be_shm_send) once, announced by a PT_SEGMENT record: the
+ * message's frame is followed on the stream by one segment per such
+ * record, in order, which the worker takes (be_shm_recv) as it reads the
+ * record. That works because connections read exactly one frame at a
+ * time. The parent decides which of the worker's PW_POOL_SEGS slots it
+ * goes to, so both sides always agree on what the worker holds. */
+#define PW_POOL_SEGS 2
+typedef struct pool_seg {
+    be_shm *map;
+    uint64_t id; /* unique in this process, never 0 */
+} pool_seg;
 
 /* parent -> worker: records back to back in one message, each followed by
  * modlen bytes of module name and datalen bytes of data. */
@@ -40,8 +56,10 @@ typedef struct pw_task {
     uint64_t in_size, out_size;
     uint64_t in_off, out_off;  /* PT_CHUNK_SHM: byte offsets in seg, seg_out */
     uint64_t datalen;          /* apply: encoded args; inline: the input */
-    char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM: the input's segment; PT_RELEASE */
-    char seg_out[PW_SEG_MAX];  /* PT_CHUNK_SHM: the output's segment */
+    char seg[PW_SEG_MAX];      /* PT_CHUNK_SHM: the input's segment (a name; "": */
+    char seg_out[PW_SEG_MAX];  /* the pool segment seg_id); the output's segment */
+    uint64_t seg_id;           /* PT_SEGMENT, PT_CHUNK_SHM with seg "": which pool */
+    uint64_t seg_slot;         /* segment, and the worker's slot that holds it */
 } pw_task;
 
 /* worker -> parent: records back to back, each followed by datalen bytes;
@@ -120,8 +138,9 @@ struct mproc_async {
     int fail_code;
     mproc_async_opts cb;
     pool_waiter *waiters;
-    /* map: the segment and where the caller wants the output */
-    mproc_shm *seg;
+    /* map: the pool segment (NULL: the caller's own) and where the
+     * caller wants the output */
+    pool_seg *seg;
     void *out;
     size_t out_total, out_off;
     mproc_pool *pool;     /* NULL once the pool dropped it */
@@ -145,6 +164,8 @@ typedef struct pool_worker {
     pool_task *sent_head, *sent_tail; /* sent, not answered, in order */
     size_t nsent;
     unsigned tasks;          /* tasks given to it (maxtasksperchild) */
+    uint64_t seg_ids[PW_POOL_SEGS]; /* the pool segments it holds, by slot (0: none) */
+    unsigned seg_next;       /* the slot the next one replaces */
 } pool_worker;
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
@@ -229,7 +250,7 @@ void pool_async_wake_all(mproc_async *a);
 void pool_async_track(mproc_async *a);                /* on its first submission */
 /* A segment of at least size bytes for a map (lock held); it returns to a
  * spare slot when the map's async goes. */
-mproc_shm *pool_seg_take(size_t size, int *err);
+pool_seg *pool_seg_take(size_t size, int *err);
 
 /* The failure behind this thread's last synchronous ETASK/EWORKERLOST. */
 void pool_set_failure(int rc, size_t index, int code);

@@ -89,38 +89,48 @@ mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opt
 
 /* The last map's segment, kept for the next (lock held): workers still
  * have it mapped and its pages are in, so a map of the same size costs no
- * mapping and no page faults. */
+ * hand-over, no mapping and no page faults. */
 #define SPARE_MAX ((size_t)256 << 20)
-static mproc_shm *spare;
+static pool_seg *spare;
 static long spare_pid;
+static uint64_t last_seg_id;
 
-static void seg_drop(mproc_shm *m)
+static void seg_drop(pool_seg *g)
 {
-    mproc_shm_unlink(m);
-    mproc_shm_close(m);
+    be_shm_close(g->map); /* the memory goes with the workers' mappings */
+    free(g);
 }
 
-mproc_shm *pool_seg_take(size_t size, int *err)
+pool_seg *pool_seg_take(size_t size, int *err)
 {
     if (spare && spare_pid != be_getpid())
         spare = NULL; /* a forked child: the parent's, not ours to touch */
-    if (spare && mproc_shm_size(spare) >= size) {
-        mproc_shm *m = spare;
+    if (spare && be_shm_size(spare->map) >= size) {
+        pool_seg *g = spare;
         spare = NULL;
-        return m;
+        return g;
     }
-    return mproc_shm_open(NULL, size, 1, err);
+    pool_seg *g = calloc(1, sizeof *g);
+    int rc = g ? be_shm_create(size, &g->map) : MPROC_ENOMEM;
+    if (rc) {
+        free(g);
+        *err = rc;
+        return NULL;
+    }
+    g->id = ++last_seg_id;
+    return g;
 }
 
-static void seg_give(mproc_shm *m)
+static void seg_give(pool_seg *g)
 {
-    if (mproc_shm_size(m) > SPARE_MAX || (spare && spare_pid == be_getpid() && mproc_shm_size(spare) >= mproc_shm_size(m))) {
-        seg_drop(m);
+    int ours = spare && spare_pid == be_getpid();
+    if (be_shm_size(g->map) > SPARE_MAX || (ours && be_shm_size(spare->map) >= be_shm_size(g->map))) {
+        seg_drop(g);
         return;
     }
-    if (spare && spare_pid == be_getpid())
+    if (ours)
         seg_drop(spare);
-    spare = m;
+    spare = g;
     spare_pid = be_getpid();
 }
 
@@ -178,7 +188,7 @@ static void map_copy_out(mproc_async *a)
 {
     if (a->kind != A_MAP || !a->seg || a->user_freed || !a->out_total)
         return;
-    memcpy(a->out, (char *)mproc_shm_ptr(a->seg) + a->out_off, a->out_total);
+    memcpy(a->out, (char *)be_shm_addr(a->seg->map) + a->out_off, a->out_total);
 }
 
 void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,

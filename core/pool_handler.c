@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
+#include "internal.h"
 #include "pool.h"
 
 #define BATCH_MAX 64 /* apply tasks per message when the queue is long */
@@ -13,7 +15,13 @@ typedef struct outgoing {
     pool_worker *w;
     char *msg;
     size_t len;
+    be_shm *segs[PW_POOL_SEGS]; /* handed over after msg, one per PT_SEGMENT in it */
+    size_t nsegs;
 } outgoing;
+
+/* How long the hand-over of a segment may wait for room on a worker's
+ * pipe (an idle worker is reading it). */
+#define SEG_SEND_TIMEOUT 10.0
 
 static int is_map_kind(const mproc_async *a) { return a->kind == A_MAP || a->kind == A_IMAP; }
 
@@ -66,6 +74,25 @@ static void fail_task(pool_task *t, int status)
     pool_async_task_done(a, slot, status, 0, start, NULL, 0);
 }
 
+/* The slot of w that holds t's pool segment; one not holding it yet gets
+ * it in the least recently filled slot, announced in o (lock held). */
+static uint64_t seg_slot(pool_worker *w, const pool_task *t, outgoing *o, pw_task *segrec)
+{
+    for (unsigned i = 0; i < PW_POOL_SEGS; i++)
+        if (w->seg_ids[i] == t->w.seg_id)
+            return i;
+    unsigned i = w->seg_next;
+    w->seg_next = (i + 1) % PW_POOL_SEGS;
+    w->seg_ids[i] = t->w.seg_id;
+    pw_task *r = &segrec[o->nsegs];
+    memset(r, 0, sizeof *r);
+    r->type = PT_SEGMENT;
+    r->seg_id = t->w.seg_id;
+    r->seg_slot = i;
+    o->segs[o->nsegs++] = t->async->seg->map; /* alive while t is: t holds the async */
+    return i;
+}
+
 /* Moves tasks from the queue to idle workers (lock held). Returns the
  * messages to send, and the abandoned tasks to end, through the lists. */
 static size_t dispatch(mproc_pool *p, outgoing *out, pool_task **dropped)
@@ -110,21 +137,45 @@ static size_t dispatch(mproc_pool *p, outgoing *out, pool_task **dropped)
         }
         if (!n)
             continue;
+        outgoing *o = &out[nout];
+        *o = (outgoing){w, NULL, 0, {NULL}, 0};
+        pw_task segrec[PW_POOL_SEGS];
+        for (pool_task *t = head; t; t = t->next)
+            if (t->w.type == PT_CHUNK_SHM && t->w.seg_id)
+                t->w.seg_slot = seg_slot(w, t, o, segrec);
+        bytes += o->nsegs * sizeof *segrec;
         char *msg = malloc(bytes);
         if (!msg) {
+            memset(w->seg_ids, 0, sizeof w->seg_ids); /* none went */
             push_front(p, head, tail, n);
             break;
         }
-        size_t pos = 0;
+        memcpy(msg, segrec, o->nsegs * sizeof *segrec); /* the announcements first */
+        size_t pos = o->nsegs * sizeof *segrec;
         for (pool_task *t = head; t; t = t->next)
             put_task(msg, &pos, t);
         w->sent_head = head;
         w->sent_tail = tail;
         w->nsent = n;
         w->tasks += (unsigned)n;
-        out[nout++] = (outgoing){w, msg, bytes};
+        o->msg = msg;
+        o->len = bytes;
+        nout++;
     }
     return nout;
+}
+
+/* Hands seg to w after its message (lock not held). */
+static int send_segment(pool_worker *w, be_shm *seg)
+{
+    be_stream *s;
+    be_proc *peer = NULL; /* a transport's worker is served in this process */
+    int rc = w->proc ? core_sentinel_proc(mproc_process_sentinel(w->proc), &peer) : 0;
+    if (rc == 0 && (rc = core_conn_hold(w->conn, 0, &s, NULL)) == 0) {
+        rc = be_shm_send(s, peer, seg, SEG_SEND_TIMEOUT);
+        core_conn_unhold(w->conn);
+    }
+    return rc;
 }
 
 /* One reply from w (lock not held). */
@@ -148,6 +199,8 @@ static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const c
     if (!w->sent_head)
         w->sent_tail = NULL;
     w->nsent--;
+    if (t->w.type == PT_CHUNK_SHM && rep->status && rep->status != MPROC_ETASK)
+        memset(w->seg_ids, 0, sizeof w->seg_ids); /* it may not hold what we think */
     core_pool_unlock();
     int status = rep->status;
     void *copy = NULL;
@@ -336,8 +389,17 @@ void pool_handler_main(void *arg)
         int any_dropped = dropped != NULL;
         fail_list(dropped, MPROC_ECLOSED);
         for (size_t i = 0; i < nout; i++) {
-            mproc_conn_send_bytes(out[i].w->conn, out[i].msg, out[i].len); /* a dead worker shows below */
+            pool_worker *w = out[i].w;
+            int rc = mproc_conn_send_bytes(w->conn, out[i].msg, out[i].len); /* a dead worker shows below */
             free(out[i].msg);
+            for (size_t k = 0; rc == 0 && k < out[i].nsegs; k++)
+                if ((rc = send_segment(w, out[i].segs[k])) != 0) {
+                    /* It waits for a segment that will not come: its
+                     * stream is out of step. Replace it. */
+                    if (w->proc)
+                        mproc_process_kill(w->proc);
+                    on_death(p, w);
+                }
         }
         if (any_dropped)
             continue; /* the queue changed: look again before waiting */

@@ -133,8 +133,9 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     if (!a)
         return give_up(NULL, tasks, 0, tasks ? rc : MPROC_ENOMEM, err);
     /* The data path: buffers in the caller's own mproc_shm segments are
-     * used in place; other memory is copied once into a segment, worked on
-     * there, and the output copied back once. */
+     * used in place (workers attach them by name); other memory is copied
+     * once into an anonymous segment of the pool's, worked on there, and
+     * the output copied back once. */
     char seg[PW_SEG_MAX] = {0}, seg_out[PW_SEG_MAX] = {0}; /* sent whole: no stray bytes */
     size_t in_base, out_base;
     if (core_shm_locate(in, in_total, seg, &in_base) != 0 || core_shm_locate(out, n * out_size, seg_out, &out_base) != 0) {
@@ -143,12 +144,12 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         core_pool_unlock();
         if (!a->seg)
             return give_up(a, tasks, 0, rc, err);
-        memcpy(mproc_shm_ptr(a->seg), in, in_total);
+        memcpy(be_shm_addr(a->seg->map), in, in_total);
         a->out = out;
         a->out_total = n * out_size;
         a->out_off = out_off;
-        strcpy(seg, mproc_shm_name(a->seg));
-        strcpy(seg_out, seg);
+        memset(seg, 0, sizeof seg); /* "": the pool segment, handed over, not named */
+        memset(seg_out, 0, sizeof seg_out);
         in_base = 0;
         out_base = out_off;
     }
@@ -166,6 +167,7 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         t->w.out_off = out_base + start * out_size;
         memcpy(t->w.seg, seg, PW_SEG_MAX);
         memcpy(t->w.seg_out, seg_out, PW_SEG_MAX);
+        t->w.seg_id = a->seg ? a->seg->id : 0; /* its slot: when it is sent */
         t->one_at_a_time = 1;
     }
     core_pool_unlock();

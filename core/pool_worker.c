@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "conn.h"
 #include "pool.h"
 
 struct mproc_result {
@@ -78,6 +79,50 @@ static int find_seg(const char *name)
         if (segs[i] && strcmp(mproc_shm_name(segs[i]), name) == 0)
             return i;
     return -1;
+}
+
+/* The pool's own segments, handed over by the parent (PT_SEGMENT), in the
+ * slots it chose. */
+static struct {
+    uint64_t id;
+    be_shm *map;
+    int err; /* why the last one handed to this slot could not be mapped */
+} own[PW_POOL_SEGS];
+
+static void release_own(void)
+{
+    for (int i = 0; i < PW_POOL_SEGS; i++) {
+        be_shm_close(own[i].map);
+        own[i].map = NULL;
+        own[i].id = 0;
+    }
+}
+
+/* How long the segment may take to follow the message that announced it
+ * (the parent sends it right after). */
+#define SEG_RECV_TIMEOUT 30.0
+
+/* Takes the segment that follows the current message on the pipe. An
+ * error means the pipe is out of step: the worker must stop. */
+static int take_segment(mproc_conn *conn, const pw_task *t)
+{
+    if (t->seg_slot >= PW_POOL_SEGS || !t->seg_id)
+        return MPROC_EINVAL;
+    be_stream *s;
+    be_shm *m = NULL;
+    int rc = core_conn_hold(conn, 1, &s, NULL);
+    if (rc)
+        return rc;
+    rc = be_shm_recv(s, SEG_RECV_TIMEOUT, &m);
+    core_conn_unhold(conn);
+    size_t i = (size_t)t->seg_slot;
+    be_shm_close(own[i].map);
+    own[i].map = m;
+    own[i].id = m ? t->seg_id : 0;
+    own[i].err = rc;
+    /* Could not map it (no memory): the pipe is in step; the chunks that
+     * need it fail and the parent hands it over again. */
+    return rc == MPROC_ENOMEM || rc == MPROC_ESYS ? 0 : rc;
 }
 
 /* Maps the segment into a slot other than `keep`: its slot, or -1. */
@@ -167,8 +212,18 @@ static int run_apply(worker *c, const pw_task *t, be_fnptr f, const void *data, 
 static int run_chunk_shm(worker *c, const pw_task *t, be_fnptr f, void *state)
 {
     pw_reply rep = {t->id, 0, 0, 0, 0};
-    int si = attach_seg(t->seg, -1, &rep.status), so = si >= 0 ? attach_seg(t->seg_out, si, &rep.status) : -1;
-    char *in = si >= 0 ? mproc_shm_ptr(segs[si]) : NULL, *out = so >= 0 ? mproc_shm_ptr(segs[so]) : NULL;
+    char *in = NULL, *out = NULL;
+    if (t->seg[0] == '\0') { /* the pool's segment, input and output */
+        size_t i = (size_t)t->seg_slot;
+        if (i < PW_POOL_SEGS && own[i].map && own[i].id == t->seg_id)
+            in = out = be_shm_addr(own[i].map);
+        else /* it could not be mapped here, or we are out of step */
+            rep.status = i < PW_POOL_SEGS && own[i].err ? own[i].err : MPROC_ENOENT;
+    } else {
+        int si = attach_seg(t->seg, -1, &rep.status), so = si >= 0 ? attach_seg(t->seg_out, si, &rep.status) : -1;
+        in = si >= 0 ? mproc_shm_ptr(segs[si]) : NULL;
+        out = so >= 0 ? mproc_shm_ptr(segs[so]) : NULL;
+    }
     mproc_map_fn fn = (mproc_map_fn)(void (*)(void))f;
     if (out) /* segments are reused: give each item a zeroed record */
         memset(out + t->out_off, 0, (size_t)(t->count * t->out_size));
@@ -222,6 +277,12 @@ static int run_message(worker *c, const char *msg, size_t len, void *state, uint
         t.seg[PW_SEG_MAX - 1] = t.seg_out[PW_SEG_MAX - 1] = '\0';
         if (t.type == PT_RELEASE) {
             release_seg(t.seg);
+            continue;
+        }
+        if (t.type == PT_SEGMENT) {
+            int rc = take_segment(c->conn, &t);
+            if (rc)
+                return rc;
             continue;
         }
         if (c->len && be_monotonic() - c->oldest > FLUSH_AFTER && flush(c) != 0)
@@ -312,6 +373,7 @@ int core_pool_worker_main(const mproc_args *args)
             break;
     }
     release_seg(NULL);
+    release_own();
     free(c.out);
     mproc_args_free(initargs);
     return 0;

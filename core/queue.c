@@ -30,7 +30,6 @@ static void *adopt(core_rec *rec, int *err)
     atomic_init(&q->closed, 0);
     q_lock(q->s);
     q_hold(q->s, (uint64_t)me, 1);
-    q_own(q->s, (uint64_t)me, 1);
     q_unlock(q->s);
     return q;
 }
@@ -120,13 +119,8 @@ void mproc_queue_free(mproc_queue *q)
         return;
     q_untouch(q);
     /* A handle inherited across fork holds no reference of this process. */
-    if (q->owner_pid == be_getpid()) {
-        q_lock(q->s);
-        q_own(q->s, (uint64_t)q->owner_pid, -1);
-        q_reclaim(q->s);
-        q_unlock(q->s);
+    if (q->owner_pid == be_getpid())
         core_rec_release(&q->s->rec, destroy);
-    }
     core_handle_drop(q);
 }
 

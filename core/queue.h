@@ -70,8 +70,7 @@ typedef struct qstate {
 
 typedef struct q_holder {
     uint64_t pid;
-    uint64_t count; /* handles (and references on their way to it) */
-    uint64_t refs;  /* references of the record it owns; count and refs 0 = free slot */
+    uint64_t count; /* handles (and references on their way to it); 0 = free slot */
 } q_holder;
 
 typedef struct queue_shared {
@@ -89,7 +88,6 @@ typedef struct queue_shared {
     uint32_t multi;      /* a second process has held it since */
     uint32_t untracked;  /* holders that found the table full */
     uint32_t transit;    /* references on their way to a child */
-    uint64_t orphans;    /* references of dead holders whose slot was reused */
     q_holder holders[Q_HOLDERS];
     unsigned char ring[];
 } queue_shared;
@@ -144,12 +142,6 @@ void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr);
 /* -------------------------------------------------- queue_holders.c */
 /* Under mu: pid holds one more / one less handle. */
 void q_hold(queue_shared *s, uint64_t pid, int delta);
-/* Under mu: pid owns one more / one less reference of the record. */
-void q_own(queue_shared *s, uint64_t pid, int delta);
-/* Under mu, while the caller owns a reference: drops the references that
- * holders which died still owned, so that the last live one destroys the
- * queue (and every process's segment and descriptor go with it). */
-void q_reclaim(queue_shared *s);
 /* Is every other process that held the queue gone (and was there one)? */
 int q_peers_gone(queue_shared *s);
 /* Registers the calling process through q if it is not yet (a handle

@@ -13,45 +13,33 @@
  * process but the caller that still counts handles is dead, with none on
  * its way.
  *
- * A slot also counts the references of the record its process owns
- * through its handles (a handle inherited across fork owns none). A process
- * killed never gives them back, so the record would outlive every live
- * user, each keeping its mapping of the ring (and, for a ring in a segment
- * of its own, a descriptor or handle). q_reclaim drops them once their
- * process is dead. A slot's refs never exceed what its process really owns,
- * so a reclaim never takes one that is still in use: they are counted only
- * where a handle is made (its reference is already there) and freed, never
- * at a hand-over, whose SENT may reach the table after the child has taken
- * the reference over and given it back. So a reference travelling to a
- * child killed before its handle existed stays uncounted (kept, as before),
- * as does one taken while the table was full.
+ * The references of a holder that was killed are given back by its
+ * parent's ledger (ledger.h) once the parent has reaped it, as for every
+ * kind of record: the last live user then destroys the queue, and every
+ * process's mapping of the ring (and a segment's descriptor) goes.
  *
- * Slots are written one word at a time, in an order that leaves a killed
- * writer's slot free or valid, and a reference at worst counted nowhere
- * (kept, as before), never twice. */
+ * Slots are pid and count, written one word at a time, in an order that
+ * leaves a killed writer's slot free or valid. */
 #include "queue.h"
 
 static q_holder *find(queue_shared *s, uint64_t pid)
 {
     for (size_t i = 0; i < Q_HOLDERS; i++)
-        if ((s->holders[i].count || s->holders[i].refs) && s->holders[i].pid == pid)
+        if (s->holders[i].count && s->holders[i].pid == pid)
             return &s->holders[i];
     return NULL;
 }
 
 /* A free slot, else one whose process died (it has served its purpose:
- * `multi` remembers that there were peers, `orphans` its references). */
+ * `multi` remembers that there were peers). */
 static q_holder *take_slot(queue_shared *s)
 {
     for (size_t i = 0; i < Q_HOLDERS; i++)
-        if (!s->holders[i].count && !s->holders[i].refs)
+        if (!s->holders[i].count)
             return &s->holders[i];
     for (size_t i = 0; i < Q_HOLDERS; i++) {
         q_holder *h = &s->holders[i];
         if (!be_pid_alive((long)h->pid)) {
-            uint64_t r = h->refs;
-            h->refs = 0;
-            s->orphans += r;
             h->count = 0;
             return h;
         }
@@ -65,7 +53,7 @@ static q_holder *slot_of(queue_shared *s, uint64_t pid)
     q_holder *h = find(s, pid);
     if (!h && (h = take_slot(s)) != NULL) {
         h->pid = pid;
-        h->count = h->refs = 0;
+        h->count = 0;
     }
     return h;
 }
@@ -88,35 +76,6 @@ void q_hold(queue_shared *s, uint64_t pid, int delta)
         h->count++;
     else
         s->untracked++; /* never reports peers gone while it counts */
-}
-
-void q_own(queue_shared *s, uint64_t pid, int delta)
-{
-    q_holder *h = delta < 0 ? find(s, pid) : slot_of(s, pid);
-    if (!h)
-        return; /* not counted: never reclaimed */
-    if (delta > 0)
-        h->refs++;
-    else if (h->refs)
-        h->refs--;
-}
-
-void q_reclaim(queue_shared *s)
-{
-    uint64_t me = (uint64_t)be_getpid(), dead = 0;
-    for (size_t i = 0; i < Q_HOLDERS; i++) {
-        q_holder *h = &s->holders[i];
-        if (h->refs && h->pid != me && !be_pid_alive((long)h->pid)) {
-            uint64_t r = h->refs;
-            h->refs = 0;
-            dead += r;
-        }
-    }
-    dead += s->orphans;
-    s->orphans = 0;
-    /* The caller's own reference keeps the count above zero. */
-    if (dead)
-        atomic_fetch_sub(&s->rec.refs, (uint32_t)dead);
 }
 
 int q_peers_gone(queue_shared *s)

@@ -1,7 +1,8 @@
 /* shm.c - mproc_shm: Python's SharedMemory. The segment is named (so other
  * programs can attach); a small arena record carries name and size to
- * children, which attach by name. Like Python's resource tracker, a process
- * unlinks at exit the segments it created and did not unlink. */
+ * children, which attach by name. A process unlinks at exit the segments
+ * it created and did not unlink; should it be killed first, the resource
+ * tracker does (be_shm_track), as Python's does. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +51,21 @@ static void track(const char *name, int add)
         pp = &(*pp)->next;
     if (add && !*pp && (*pp = calloc(1, sizeof **pp)))
         strcpy((*pp)->name, name);
+    int known = *pp != NULL;
     if (!add && *pp) {
         created *c = *pp;
         *pp = c->next;
         free(c);
     }
     be_core_unlock();
+    /* The resource tracker unlinks it should we be killed before we do
+     * (best effort: at a normal exit unlink_created does it anyway). */
+    if (add || known)
+        be_shm_track(name, add);
 }
 
 /* Python's resource tracker unlinks what a process left behind; we do it
- * on the way out. */
+ * on the way out (and ours does it if we are killed). */
 static void unlink_created(void)
 {
     be_core_lock();
@@ -69,8 +75,10 @@ static void unlink_created(void)
     be_core_unlock();
     while (c) {
         created *next = c->next;
-        if (ours)
+        if (ours) {
             be_shm_unlink(c->name);
+            be_shm_track(c->name, 0);
+        }
         free(c);
         c = next;
     }

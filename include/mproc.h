@@ -450,9 +450,11 @@ MPROC_API size_t mproc_typecode_size(char typecode);
  * MPROC_EEXIST if taken; size 0 -> MPROC_EINVAL; zero-filled. attach
  * (create 0): MPROC_ENOENT if missing; size is ignored (the segment's own
  * size is used). Names: up to 30 of [A-Za-z0-9_.-]. The segment lives until
- * unlinked, or until its creating process exits without unlinking it (as
- * Python's resource tracker does); passing a handle to a child
- * (mproc_args_add_obj) attaches the child by name. */
+ * unlinked, or until its creating process ends without unlinking it: at
+ * its exit, or, if it is killed, by the resource tracker (POSIX; on
+ * Windows a segment goes with its last handle): docs/resource-tracker.md.
+ * Passing a handle to a child (mproc_args_add_obj) attaches the child by
+ * name. */
 typedef struct mproc_shm mproc_shm;
 /* SharedMemory(name, create, size): creates (create != 0) or attaches to a
  * segment and maps it. NULL and *err on failure. A handle may be used from

@@ -22,9 +22,16 @@
 /* A map chunk sent inline, awaiting its reply. */
 typedef struct chunk {
     uint64_t id, start, count, out_size, out_off;
-    char seg_out[PW_SEG_MAX];
+    char seg_out[PW_SEG_MAX]; /* "": the pool segment seg_id in slot seg_slot */
+    uint64_t seg_id, seg_slot;
     struct chunk *next;
 } chunk;
+
+/* The pool's own segments, handed over to this rank's bridge (pool.h). */
+typedef struct own_seg {
+    uint64_t id;
+    be_shm *map;
+} own_seg;
 
 typedef struct rank_slot {
     mproc_conn *end;     /* the bridge's end of the worker's pipe; NULL: no session */
@@ -36,6 +43,7 @@ typedef struct rank_slot {
     int lost;            /* never used again */
     double last_seen;
     chunk *chunks;
+    own_seg own[PW_POOL_SEGS];
 } rank_slot;
 
 static struct {
@@ -54,11 +62,42 @@ int mproc_mpi_workers(void) { return M.size > 1 && !M.finalized ? M.size - 1 : 0
 
 /* ------------------------------------------------------------- chunks */
 
-static void *seg_ptr(const char *name, mproc_shm **m)
+/* A segment's memory: the caller's own, attached by name (*m to close
+ * after), or the pool's, which the bridge holds. */
+static char *seg_ptr(rank_slot *r, const char *name, uint64_t id, uint64_t slot, mproc_shm **m)
 {
     int err;
+    *m = NULL;
+    if (name[0] == '\0')
+        return slot < PW_POOL_SEGS && r->own[slot].map && r->own[slot].id == id ? be_shm_addr(r->own[slot].map)
+                                                                                  : NULL;
     *m = mproc_shm_open(name, 0, 0, &err);
     return *m ? mproc_shm_ptr(*m) : NULL;
+}
+
+static void release_own(rank_slot *r)
+{
+    for (int i = 0; i < PW_POOL_SEGS; i++) {
+        be_shm_close(r->own[i].map);
+        r->own[i] = (own_seg){0, NULL};
+    }
+}
+
+/* A PT_SEGMENT record: the segment follows the message on the pipe. */
+static int take_segment(rank_slot *r, const pw_task *t)
+{
+    be_stream *s;
+    be_shm *m = NULL;
+    if (t->seg_slot >= PW_POOL_SEGS)
+        return MPROC_EINVAL;
+    int rc = core_conn_hold(r->end, 1, &s, NULL);
+    if (rc)
+        return rc;
+    rc = be_shm_recv(s, 10.0, &m); /* sent right after the message, by this process */
+    core_conn_unhold(r->end);
+    be_shm_close(r->own[t->seg_slot].map);
+    r->own[t->seg_slot] = (own_seg){m ? t->seg_id : 0, m};
+    return rc;
 }
 
 /* The pool's message with PT_CHUNK_SHM records made inline (malloc'd),
@@ -79,19 +118,27 @@ static int convert_tasks(rank_slot *r, const char *msg, size_t len, char **out, 
         pos += rec;
         if (t.type == PT_RELEASE)
             continue; /* the rank maps no segment */
+        if (t.type == PT_SEGMENT) { /* nor does it get one: the bridge keeps it */
+            int rc = take_segment(r, &t);
+            if (rc) {
+                free(buf);
+                return rc;
+            }
+            continue;
+        }
         mproc_shm *m = NULL;
         const char *in = NULL;
         chunk *c = NULL;
         if (t.type == PT_CHUNK_SHM) {
             t.seg[PW_SEG_MAX - 1] = t.seg_out[PW_SEG_MAX - 1] = '\0';
-            const char *base = seg_ptr(t.seg, &m);
+            const char *base = seg_ptr(r, t.seg, t.seg_id, t.seg_slot, &m);
             if (!base || !(c = calloc(1, sizeof *c))) {
                 if (m)
                     mproc_shm_close(m);
                 free(buf);
                 return MPROC_ENOMEM;
             }
-            *c = (chunk){t.id, t.start, t.count, t.out_size, t.out_off, {0}, r->chunks};
+            *c = (chunk){t.id, t.start, t.count, t.out_size, t.out_off, {0}, t.seg_id, t.seg_slot, r->chunks};
             memcpy(c->seg_out, t.seg_out, PW_SEG_MAX);
             r->chunks = c;
             in = base + t.in_off;
@@ -127,15 +174,16 @@ static int convert_tasks(rank_slot *r, const char *msg, size_t len, char **out, 
 
 /* A reply to an inline-converted chunk: outputs into the segment, then
  * the reply a shared-memory chunk gives (first failure, no data). */
-static void finish_chunk(chunk *c, pw_reply *rep, const char *data)
+static void finish_chunk(rank_slot *r, chunk *c, pw_reply *rep, const char *data)
 {
     size_t outlen = (size_t)(c->count * c->out_size);
     if (rep->status == 0 && rep->datalen == outlen + c->count * sizeof(int32_t)) {
         mproc_shm *m;
-        char *base = seg_ptr(c->seg_out, &m);
+        char *base = seg_ptr(r, c->seg_out, c->seg_id, c->seg_slot, &m);
         if (base) {
             memcpy(base + c->out_off, data, outlen);
-            mproc_shm_close(m);
+            if (m)
+                mproc_shm_close(m);
             for (uint64_t i = 0; i < c->count; i++) {
                 int32_t code;
                 memcpy(&code, data + outlen + i * sizeof code, sizeof code);
@@ -173,7 +221,7 @@ static size_t convert_replies(rank_slot *r, char *msg, size_t len)
         if (rep.id && *pp) {
             chunk *c = *pp;
             *pp = c->next;
-            finish_chunk(c, &rep, data);
+            finish_chunk(r, c, &rep, data);
             free(c);
         }
         memmove(msg + o + sizeof rep, data, (size_t)rep.datalen);
@@ -208,6 +256,7 @@ static void end_session(int i, int lost)
     }
     core_pool_unlock();
     drop_chunks(r);
+    release_own(r); /* the pool starts a new worker with none */
     if (end) { /* the pool reads the end of its pipe as the worker's death */
         mproc_conn_close(end);
         mproc_conn_free(end);

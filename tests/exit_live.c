@@ -7,7 +7,8 @@
  *
  * HOW: return (from main, code 4), exit (exit(5) in main), thread (exit(3)
  * from another thread while main waits inside mproc), callback (exit(6)
- * from a pool callback, in the pool's result thread). RECORD gets a line
+ * from a pool callback, in the pool's result thread), kill (waits to be
+ * killed). RECORD gets a line
  * per thing that must be gone afterwards ("pid N", "path P", "shm NAME"),
  * "joined" from the non-daemonic child when it finishes, and "ready" when
  * everything is set up. */
@@ -60,6 +61,15 @@ static void record_pid(long pid)
     char s[32];
     snprintf(s, sizeof s, "%ld", pid);
     record("pid", s);
+}
+
+/* A child of the program's own: ended by the program's end, but left to
+ * run (as in Python) when the program is killed. */
+static void record_kid(long pid)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%ld", pid);
+    record("kid", s);
 }
 
 static int worker_init(const mproc_args *a, void **state)
@@ -202,14 +212,14 @@ int main(int argc, char **argv)
     mproc_process *daemon = mproc_process_new(sleeper, NULL, &dopt, &err);
     if (!daemon || (err = mproc_process_start(daemon)))
         FAIL("daemon");
-    record_pid(mproc_process_pid(daemon));
+    record_kid(mproc_process_pid(daemon));
     mproc_args *fa = mproc_args_new();
     mproc_args_add_str(fa, record_path);
     mproc_process *child = mproc_process_new(finisher, fa, NULL, &err);
     mproc_args_free(fa);
     if (!child || (err = mproc_process_start(child)))
         FAIL("child");
-    record_pid(mproc_process_pid(child));
+    record_kid(mproc_process_pid(child));
 
     /* Sync objects, one held; a pipe with unread data; shared memory. */
     mproc_lock *lock = mproc_lock_new(&err);
@@ -258,7 +268,7 @@ int main(int argc, char **argv)
         for (;;)
             nap(1); /* the exit owns the process now */
     }
-    if (by_callback) {
+    if (by_callback || strcmp(how, "kill") == 0) {
         for (;;)
             nap(1); /* the callback ends the process */
     }

@@ -22,14 +22,37 @@ extern char **environ;
 static char prog[1024]; /* exit_live, beside this binary */
 static const char *method;
 
+/* Has the program written "ready" into its record? */
+static int record_ready(const char *record)
+{
+    FILE *f = fopen(record, "r");
+    if (!f)
+        return 0;
+    char what[32], value[512];
+    int ready = 0;
+    while (!ready && fscanf(f, "%31s %511s", what, value) == 2)
+        ready = strcmp(what, "ready") == 0;
+    fclose(f);
+    return ready;
+}
+
 /* Runs argv[0] with argv, waiting at most `seconds`: 0 and its exit code,
- * or -1 (could not start) / -2 (still running: killed). */
-static int run_program(char *const argv[], double seconds, int *code)
+ * or -1 (could not start) / -2 (still running: killed). kill_record: kill
+ * it (SIGKILL, TerminateProcess) as soon as that record says "ready". */
+static int run_program(char *const argv[], double seconds, int *code, const char *kill_record)
 {
 #ifdef _WIN32
     intptr_t h = _spawnv(_P_NOWAIT, argv[0], (const char *const *)argv);
     if (h == -1)
         return -1;
+    for (double waited = 0; kill_record && waited < seconds; waited += 0.01) {
+        if (record_ready(kill_record)) {
+            TerminateProcess((HANDLE)h, 9);
+            break;
+        }
+        if (WaitForSingleObject((HANDLE)h, 10) == WAIT_OBJECT_0)
+            break;
+    }
     DWORD r = WaitForSingleObject((HANDLE)h, (DWORD)(seconds * 1000));
     if (r != WAIT_OBJECT_0) {
         TerminateProcess((HANDLE)h, 1);
@@ -51,6 +74,10 @@ static int run_program(char *const argv[], double seconds, int *code)
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
             break;
+        if (kill_record && record_ready(kill_record)) {
+            kill(pid, SIGKILL);
+            kill_record = NULL;
+        }
         if (waited >= seconds) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
@@ -124,6 +151,27 @@ static int gone_soon(int (*what)(const char *), const char *arg)
 
 static int pid_str_gone(const char *s) { return pid_gone(strtol(s, NULL, 10)); }
 
+/* A killed program's own children are left running, as any killed
+ * parent's are: end them here. */
+static void kill_pid(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+    if (h) {
+        TerminateProcess(h, 9);
+        CloseHandle(h);
+    }
+#else
+    kill((pid_t)pid, SIGKILL);
+#endif
+}
+
+#ifdef _WIN32
+#define KILLED 9 /* TerminateProcess's code */
+#else
+#define KILLED (-9)
+#endif
+
 /* Ends exit_live the given way and checks the aftermath. */
 static void check_end(const char *how, int want_code)
 {
@@ -139,7 +187,7 @@ static void check_end(const char *how, int want_code)
     int code = -1000;
     /* Generous: a sanitizer or wine run starts processes slowly; a hang
      * (the old crash left daemons running, and join never ended) hits it. */
-    int rc = run_program(argv, 120, &code);
+    int rc = run_program(argv, 120, &code, want_code == KILLED ? record : NULL);
     CU_ASSERT_EQUAL(rc, 0);
     if (code != want_code)
         fprintf(stderr, "\n  exit_live %s %s: exit code %d, want %d\n", method, how, code, want_code);
@@ -154,17 +202,16 @@ static void check_end(const char *how, int want_code)
             ready = 1;
         else if (strcmp(what, "joined") == 0)
             joined = 1;
-        else if (strcmp(what, "pid") == 0) {
+        else if (strcmp(what, "kid") == 0 && want_code == KILLED)
+            kill_pid(strtol(value, NULL, 10));
+        else if (strcmp(what, "pid") == 0 || strcmp(what, "kid") == 0) {
             pids++;
             int gone = gone_soon(pid_str_gone, value);
             if (!gone)
                 fprintf(stderr, "\n  exit_live %s: process %s still running\n", how, value);
             CU_ASSERT_TRUE(gone);
-            if (!gone) {
-#ifndef _WIN32
-                kill((pid_t)strtol(value, NULL, 10), SIGKILL);
-#endif
-            }
+            if (!gone)
+                kill_pid(strtol(value, NULL, 10));
         } else if (strcmp(what, "path") == 0) {
             /* a manager's socket: its private directory goes too */
             char dir[512];
@@ -183,14 +230,21 @@ static void check_end(const char *how, int want_code)
     fclose(f);
     remove(record);
     CU_ASSERT_TRUE(ready);
-    CU_ASSERT_TRUE(joined); /* the non-daemonic child was joined, not killed */
-    CU_ASSERT_EQUAL(pids, 5); /* 2 workers, manager server, daemon, child */
+    if (want_code != KILLED)
+        CU_ASSERT_TRUE(joined); /* the non-daemonic child was joined, not killed */
+    CU_ASSERT_EQUAL(pids, want_code == KILLED ? 3 : 5); /* 2 workers, manager server (, daemon, child) */
 }
 
 static void test_return_from_main(void) { check_end("return", 4); }
 static void test_exit_from_main(void) { check_end("exit", 5); }
 static void test_exit_from_thread(void) { check_end("thread", 3); }
 static void test_exit_from_pool_callback(void) { check_end("callback", 6); }
+/* Killed: nothing runs in it, yet its helpers end (pool workers and the
+ * manager server see their parent go; the daemon and the child are left
+ * to finish, as with any killed parent: they are not counted), and the
+ * resource tracker removes its named segment, socket file and manager
+ * directory (POSIX; on Windows kernel objects go with their last handle). */
+static void test_killed(void) { check_end("kill", KILLED); }
 
 int main(int argc, char **argv)
 {
@@ -217,6 +271,7 @@ int main(int argc, char **argv)
         {"exit() from main with everything alive", test_exit_from_main},
         {"exit() from another thread while main waits in mproc", test_exit_from_thread},
         {"exit() from a pool callback (the result thread)", test_exit_from_pool_callback},
+        {"killed with everything alive", test_killed},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "Exit", tests);

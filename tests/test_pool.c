@@ -8,7 +8,9 @@
 #include "testutil.h"
 
 #ifndef _WIN32
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -948,31 +950,6 @@ static void test_close_join_rules(void)
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
 }
 
-/* Is this process gone (a zombie counts as gone)? */
-static int pid_gone(long pid)
-{
-#ifdef _WIN32
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
-    if (!h)
-        return 1;
-    DWORD code = 0;
-    int gone = GetExitCodeProcess(h, &code) && code != STILL_ACTIVE;
-    CloseHandle(h);
-    return gone;
-#else
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return kill((pid_t)pid, 0) != 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *paren = strrchr(buf, ')');
-    return !paren || paren[2] == 'Z' || paren[2] == 'X';
-#endif
-}
-
 /* args: conn. Makes a pool, sends its workers' pids, then waits to be killed. */
 static int pool_owner(const mproc_args *a)
 {
@@ -1014,7 +991,7 @@ static void test_owner_killed(void)
     for (size_t i = 0; i < len / sizeof pids[0]; i++) {
         int gone = 0;
         for (int t = 0; t < 200 && !gone; t++) {
-            gone = pid_gone((long)pids[i]);
+            gone = test_pid_gone((long)pids[i]);
             if (!gone)
                 test_sleep(0.05);
         }
@@ -1023,6 +1000,87 @@ static void test_owner_killed(void)
     mproc_conn_free(mine);
     mproc_conn_free(theirs);
 }
+
+#ifndef _WIN32
+/* Names this process creates with shm_open (through the backend's table). */
+#define MADE_MAX 16
+static int (*real_shm_open)(const char *, int, mode_t);
+static char shm_made[MADE_MAX][64];
+static int n_shm_made;
+
+static int recording_shm_open(const char *name, int flags, mode_t mode)
+{
+    int fd = real_shm_open(name, flags, mode);
+    if (fd >= 0 && (flags & O_CREAT) && n_shm_made < MADE_MAX)
+        snprintf(shm_made[n_shm_made++], sizeof shm_made[0], "%s", name[0] == '/' ? name + 1 : name);
+    return fd;
+}
+
+/* args: conn. A 100k-item map over plain memory, whose data the pool
+ * keeps in a segment of its own; sends the names of every segment it
+ * created ("" for none), then waits to be killed. */
+static int map_until_killed(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    real_shm_open = (int (*)(const char *, int, mode_t))mproc_test_get_syscall("shm_open");
+    if (mproc_test_set_syscall("shm_open", (mproc_syscall_fn)recording_shm_open) != 0)
+        return 1;
+    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool *p = mproc_pool_new(&o, NULL);
+    enum { N = 100000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    if (!p || !in || !out)
+        return 2;
+    for (int64_t i = 0; i < N; i++)
+        in[i] = i;
+    if (mproc_pool_map(p, square, in, N, sizeof *in, out, sizeof *out, 0) != 0 || out[N - 1] != (int64_t)(N - 1) * (N - 1))
+        return 3;
+    char names[MADE_MAX * 64 + 1] = "";
+    for (int i = 0; i < n_shm_made; i++) {
+        strcat(names, shm_made[i]);
+        strcat(names, "\n");
+    }
+    if (mproc_conn_send_bytes(c, names, strlen(names)) != 0)
+        return 4;
+    test_sleep(60); /* killed long before */
+    return 5;
+}
+
+/* A process killed after a map (SIGKILL, the OOM killer; SIGTERM's default
+ * action) leaves no shared memory behind: the map's data has no name at
+ * all (Python names it, and so did mproc once: 1.6 MB left per 100k-item
+ * map). Its workers see their pipes end and follow it. */
+static void map_then_killed(int terminate)
+{
+    mproc_conn *r, *w;
+    CHECK_RC(mproc_pipe(0, &r, &w), 0);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, w);
+    mproc_process *p = test_start(map_until_killed, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char names[MADE_MAX * 64 + 1];
+    size_t len = 0;
+    CU_ASSERT_EQUAL(mproc_conn_poll(r, 60), 1);
+    int rc = mproc_conn_recv_bytes_into(r, names, sizeof names - 1, &len);
+    CHECK_RC(rc, 0);
+    names[rc == 0 ? len : 0] = '\0';
+    CHECK_RC(terminate ? mproc_process_terminate(p) : mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), terminate ? -15 : -9);
+    for (char *name = strtok(names, "\n"); name; name = strtok(NULL, "\n")) {
+        int gone = test_shm_gone_within(name, 10);
+        if (!gone)
+            fprintf(stderr, "\n  /dev/shm/%s outlived the process that made it\n", name);
+        CU_ASSERT_TRUE(gone);
+    }
+    mproc_conn_free(r);
+    mproc_conn_free(w);
+}
+
+static void test_map_then_killed(void) { map_then_killed(0); }
+
+static void test_map_then_terminated(void) { map_then_killed(1); }
+#endif
 
 static void test_bad_input(void)
 {
@@ -1120,9 +1178,149 @@ static void test_ctrl_c(void)
 }
 #endif
 
+/* -------------------------------------------- a forkserver that dies */
+#ifndef _WIN32
+static int forkserver_only(void)
+{
+    if (strcmp(mproc_get_start_method(), "forkserver") == 0)
+        return 1;
+    printf("(skipped: forkserver only) ");
+    return 0;
+}
+
+static int noop_target(const mproc_args *a)
+{
+    (void)a;
+    return 0;
+}
+
+static int slow_square(const void *in, void *out, void *state)
+{
+    test_sleep(0.001);
+    return square(in, out, state);
+}
+
+typedef struct delayed_kill {
+    long pid;
+    double delay;
+} delayed_kill;
+
+static TEST_THREAD_FN(kill_later)
+{
+    delayed_kill *k = arg;
+    test_sleep(k->delay);
+    kill((pid_t)k->pid, SIGKILL);
+    return 0;
+}
+
+/* The forkserver is SIGKILLed at a random moment of a map whose workers
+ * are replaced every two tasks (so the server is forking all the time):
+ * no worker dies of it, so every map succeeds, and the pool still closes
+ * and joins. */
+static void test_forkserver_killed_during_map(void)
+{
+    if (!forkserver_only())
+        return;
+    mproc_pool_opts o = {2, NULL, NULL, 2, NULL};
+    mproc_pool *p = pool(0, &o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    enum { N = 120, ROUNDS = 12 };
+    int64_t *in = iota(N), out[N];
+    unsigned seed = (unsigned)getpid();
+    /* The first failure ends the rounds: bounded waits must not pile up. */
+    for (int round = 0; round < ROUNDS; round++) {
+        int code = -1, rc = test_run_within(noop_target, NULL, &code, 30); /* a server runs */
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        delayed_kill k = {test_forkserver_pid(), (double)(rand_r(&seed) % 150) / 1000.0};
+        CU_ASSERT_FATAL(k.pid > 0);
+        test_thread t;
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, kill_later, &k), 0);
+        memset(out, 0, sizeof out);
+        int err = 0;
+        mproc_async *r = mproc_pool_map_async(p, slow_square, in, N, sizeof *in, out, sizeof *out, 1, NULL, &err);
+        rc = r ? mproc_async_get(r, 60, NULL, NULL) : err;
+        test_thread_join(&t);
+        CHECK_RC(rc, 0);
+        CU_ASSERT_EQUAL(out[N - 1], (int64_t)(N - 1) * (N - 1));
+        mproc_async_free(r);
+        if (rc)
+            break;
+    }
+    /* a later map works too */
+    int err = 0;
+    memset(out, 0, sizeof out);
+    mproc_async *r = mproc_pool_map_async(p, square, in, N, sizeof *in, out, sizeof *out, 0, NULL, &err);
+    CHECK_RC(r ? mproc_async_get(r, 60, NULL, NULL) : err, 0);
+    CU_ASSERT_EQUAL(out[N - 1], (int64_t)(N - 1) * (N - 1));
+    mproc_async_free(r);
+    free(in);
+    CHECK_RC(mproc_pool_close(p), 0);
+    int rc = mproc_pool_join(p, 60);
+    CHECK_RC(rc, 0);
+    if (rc == 0) /* one that did not join is left alone: freeing it could hang */
+        mproc_pool_free(p);
+}
+
+static const char *g_argv0;
+
+/* Role "fs-pool-exit DIR METHOD": with its forkserver's directory (if
+ * any) in DIR, maps on a pool, kills the forkserver (forkserver only),
+ * maps again, leaves work in flight and returns from main: the program
+ * must end at once, and the dead server's directory be gone. */
+static int role_fs_pool_exit(int argc, char **argv)
+{
+    if (argc < 1)
+        return 2;
+    test_setenv("TMPDIR", argv[0]);
+    mproc_set_start_method(argc > 1 ? argv[1] : "forkserver");
+    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    static mproc_pool *p; /* reachable at exit (leak checkers) */
+    static mproc_async *inflight;
+    p = mproc_pool_new(&o, NULL);
+    int64_t in[8] = {0, 1, 2, 3, 4, 5, 6, 7}, out[8];
+    if (!p || mproc_pool_map(p, square, in, 8, sizeof *in, out, sizeof *out, 1) != 0)
+        return 3;
+    if (strcmp(mproc_get_start_method(), "forkserver") == 0 && test_kill_forkserver() <= 0)
+        return 4;
+    if (mproc_pool_map(p, square, in, 8, sizeof *in, out, sizeof *out, 1) != 0 || out[7] != 49)
+        return 5;
+    static double secs[4] = {30, 30, 30, 30};
+    static int64_t naps[4];
+    inflight = mproc_pool_map_async(p, nap, secs, 4, sizeof(double), naps, sizeof(int64_t), 1, NULL, NULL);
+    return inflight ? 0 : 6;
+}
+
+/* Every start method: the pool is terminated on the way out (a crash or
+ * a hang before); forkserver: after its server was killed. */
+static void test_program_exit_with_live_pool(void)
+{
+    /* absolute and short: the server takes TMPDIR only up to 60 bytes */
+    char dir[] = "/tmp/mproc_test_fsdir_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    const char *role[] = {"fs-pool-exit", dir, mproc_get_start_method(), NULL};
+    int status = -1;
+    CU_ASSERT_EQUAL(test_role_run(g_argv0, role, 60, &status), 0);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "\n  role fs-pool-exit: wait status 0x%x\n", (unsigned)status);
+    /* the killed server could not remove its directory: the program did */
+    int empty = 0;
+    for (int t = 0; t < 300 && !(empty = rmdir(dir) == 0); t++)
+        test_sleep(0.01);
+    CU_ASSERT_TRUE(empty);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
+#ifndef _WIN32
+    g_argv0 = argv[0];
+    if (argc >= 3 && strcmp(argv[1], "--child") == 0 && strcmp(argv[2], "fs-pool-exit") == 0)
+        return role_fs_pool_exit(argc - 3, argv + 3);
+#endif
     static const test_case tests[] = {
         {"map squares", test_map_squares},
         {"map 1M items", test_map_million},
@@ -1147,9 +1345,15 @@ int main(int argc, char **argv)
         {"terminate during map", test_terminate_during_map},
         {"close and join", test_close_join_rules},
         {"owner killed: workers exit", test_owner_killed},
+#ifndef _WIN32
+        {"map, then killed: no segment left", test_map_then_killed},
+        {"map, then terminated: no segment left", test_map_then_terminated},
+#endif
         {"bad input", test_bad_input},
 #ifndef _WIN32
         {"ctrl-c", test_ctrl_c},
+        {"forkserver killed during maps", test_forkserver_killed_during_map},
+        {"program exit with a live pool (forkserver: server killed)", test_program_exit_with_live_pool},
 #endif
         {NULL, NULL},
     };

@@ -806,9 +806,270 @@ static void test_output_not_lost_or_duplicated(void)
     CU_ASSERT_STRING_EQUAL(text, "before-start\nfrom-child\nafter-join\n");
 }
 
+/* -------------------------------------------- a forkserver that dies */
+#ifndef _WIN32
+/* args: event, code. Returns code once the event is set. */
+static int t_wait_event_return(const mproc_args *a)
+{
+    return mproc_event_wait(mproc_args_obj(a, 0), 60) == 0 ? (int)mproc_args_int(a, 1) : 100;
+}
+
+/* args: conn. Returns once the conn ends (its other end's owner died). */
+static int t_wait_eos(const mproc_args *a)
+{
+    void *buf;
+    size_t len;
+    int rc = mproc_conn_recv_bytes(mproc_args_obj(a, 0), &buf, &len, MPROC_NOLIMIT);
+    return rc == MPROC_EOS ? 0 : 1;
+}
+
+static int forkserver_only(void)
+{
+    if (strcmp(mproc_get_start_method(), "forkserver") == 0)
+        return 1;
+    printf("(skipped: forkserver only) ");
+    return 0;
+}
+
+/* The forkserver is SIGKILLed while its children run: they are still
+ * waited for until they really end, with their real exit codes, and can
+ * still be terminated and killed; the next start gets a new server. */
+static void test_forkserver_killed_children_live_on(void)
+{
+    if (!forkserver_only())
+        return;
+    mproc_event *go = mproc_event_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(go);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, go);
+    mproc_args_add_int(a, 7);
+    mproc_process *waiter = start(t_wait_event_return, a, NULL);
+    mproc_args_free(a);
+    a = args_double(60.0);
+    mproc_process *to_term = start(t_sleep, a, NULL), *to_kill = start(t_sleep, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(waiter);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(to_term);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(to_kill);
+
+    long server = test_kill_forkserver();
+    CU_ASSERT_FATAL(server > 0);
+    /* All three still run, and say so. */
+    CU_ASSERT_EQUAL(mproc_process_is_alive(waiter), 1);
+    CHECK_RC(mproc_process_join(waiter, 0.3), MPROC_ETIMEDOUT);
+    int code;
+    CHECK_RC(mproc_process_exitcode(to_term, &code), MPROC_ERUNNING);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 3);
+    void *sentinel = mproc_process_sentinel(waiter), *ready = NULL;
+    CHECK_RC(mproc_wait(&sentinel, 1, 0.2, &ready), 0);
+    /* Their real ends and codes. */
+    CHECK_RC(mproc_event_set(go), 0);
+    CHECK_RC(mproc_wait(&sentinel, 1, 60, &ready), 1);
+    CHECK_RC(mproc_process_join(waiter, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(waiter), 7);
+    CHECK_RC(mproc_process_terminate(to_term), 0);
+    CHECK_RC(mproc_process_join(to_term, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(to_term), -15);
+    CHECK_RC(mproc_process_kill(to_kill), 0);
+    CHECK_RC(mproc_process_join(to_kill, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(to_kill), -9);
+    long pids[3] = {mproc_process_pid(waiter), mproc_process_pid(to_term), mproc_process_pid(to_kill)};
+    mproc_process_free(waiter);
+    mproc_process_free(to_term);
+    mproc_process_free(to_kill);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_TRUE(test_wait_pid_ended(pids[i], 30));
+    mproc_event_free(go);
+
+    /* A new server for the next child. */
+    a = args_int(5);
+    mproc_process *next = start(t_return_arg, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+    CHECK_RC(mproc_process_join(next, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(next), 5);
+    mproc_process_free(next);
+    long now = test_forkserver_pid();
+    CU_ASSERT_TRUE(now > 0 && now != server);
+}
+
+/* A start right after the kill, before the server has even died: it
+ * works, with a new server. */
+static void test_forkserver_killed_then_start(void)
+{
+    if (!forkserver_only())
+        return;
+    for (int i = 0; i < 5; i++) {
+        int code = -1;
+        mproc_args *a = args_int(i + 1);
+        CHECK_RC(test_run(t_return_arg, a, &code), 0); /* a server exists */
+        long server = test_forkserver_pid();
+        CU_ASSERT_FATAL(server > 0);
+        CU_ASSERT_EQUAL(kill((pid_t)server, SIGKILL), 0);
+        code = -1;
+        CHECK_RC(test_run(t_return_arg, a, &code), 0);
+        CU_ASSERT_EQUAL(code, i + 1);
+        mproc_args_free(a);
+    }
+}
+
+/* args: Value 'q', event. Stores our parent's pid (the keeper), then
+ * returns 3 once the event is set. */
+static int t_tell_parent_then_wait(const mproc_args *a)
+{
+    mproc_value *v = mproc_args_obj(a, 0);
+    *(volatile int64_t *)mproc_value_ptr(v) = (int64_t)getppid();
+    return mproc_event_wait(mproc_args_obj(a, 1), 60) == 0 ? 3 : 100;
+}
+
+/* Not the server but a child's keeper is killed: the child is still
+ * running and is waited for until it ends (it holds its connection too);
+ * only its exit code is lost (255, as Python reports one it cannot know). */
+static void test_forkserver_keeper_killed(void)
+{
+    if (!forkserver_only())
+        return;
+    mproc_value *v = mproc_value_new('q', NULL, 0, NULL);
+    mproc_event *go = mproc_event_new(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(go);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, v);
+    mproc_args_add_obj(a, go);
+    mproc_process *p = start(t_tell_parent_then_wait, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    volatile int64_t *keeper = mproc_value_ptr(v);
+    for (int t = 0; t < 3000 && *keeper == 0; t++)
+        test_sleep(0.01);
+    CU_ASSERT_FATAL(*keeper > 1 && *keeper != mproc_current_pid() && *keeper != test_forkserver_pid());
+    CU_ASSERT_EQUAL(kill((pid_t)*keeper, SIGKILL), 0);
+    CU_ASSERT_TRUE(test_wait_pid_ended((long)*keeper, 30));
+    CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
+    CHECK_RC(mproc_process_join(p, 0.3), MPROC_ETIMEDOUT);
+    CHECK_RC(mproc_event_set(go), 0);
+    CHECK_RC(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(exitcode_of(p), 255);
+    long pid = mproc_process_pid(p);
+    mproc_process_free(p);
+    CU_ASSERT_TRUE(test_wait_pid_ended(pid, 30));
+    mproc_event_free(go);
+    mproc_value_free(v);
+}
+
+/* Starts t_sleep(60) from a thread that blocks every signal, as mproc's
+ * own threads do (a pool's result thread starts replacement workers). */
+static TEST_THREAD_FN(start_sleeper_blocked)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    mproc_args *a = args_double(60.0);
+    *(mproc_process **)arg = mproc_process_new(t_sleep, a, NULL, NULL);
+    mproc_args_free(a);
+    if (*(mproc_process **)arg && mproc_process_start(*(mproc_process **)arg) != 0) {
+        mproc_process_free(*(mproc_process **)arg);
+        *(mproc_process **)arg = NULL;
+    }
+    return 0;
+}
+
+/* The server that replaces a killed one is started by whichever thread
+ * needs it first, maybe with every signal blocked: its children must
+ * still be reachable by terminate() (SIGTERM), and be reaped. */
+static void test_forkserver_restarted_from_blocked_thread(void)
+{
+    if (!forkserver_only())
+        return;
+    int code = -1;
+    CHECK_RC(test_run(t_noop, NULL, &code), 0); /* a server runs */
+    CU_ASSERT_FATAL(test_kill_forkserver() > 0);
+    mproc_process *p = NULL;
+    test_thread th;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&th, start_sleeper_blocked, &p), 0);
+    test_thread_join(&th);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CHECK_RC(mproc_process_terminate(p), 0);
+    int rc = mproc_process_join(p, 30);
+    CHECK_RC(rc, 0);
+    if (rc == 0) {
+        CU_ASSERT_EQUAL(exitcode_of(p), -15);
+    } else { /* leave nothing running */
+        mproc_process_kill(p);
+        mproc_process_join(p, 30);
+    }
+    mproc_process_free(p);
+}
+
+static const char *g_argv0;
+
+/* Role "fs-main-killed DIR FILE": with its forkserver's directory in DIR,
+ * starts a child that lives until we die, writes "server child" pids to
+ * FILE, and dies by SIGKILL (no exit handler runs). */
+static int role_fs_main_killed(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    test_setenv("TMPDIR", argv[0]);
+    mproc_set_start_method("forkserver");
+    mproc_conn *mine, *theirs;
+    if (mproc_pipe(1, &mine, &theirs) != 0)
+        return 3;
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, theirs);
+    mproc_process *p = mproc_process_new(t_wait_eos, a, NULL, NULL);
+    if (!p || mproc_process_start(p) != 0)
+        return 4;
+    mproc_conn_close(theirs);
+    FILE *f = fopen(argv[1], "w");
+    if (!f)
+        return 5;
+    fprintf(f, "%ld %ld\n", test_forkserver_pid(), mproc_process_pid(p));
+    fclose(f);
+    raise(SIGKILL);
+    return 6;
+}
+
+/* The program dies by SIGKILL: its forkserver exits (end of stream on its
+ * control socket), removes its directory, and the child goes too. */
+static void test_forkserver_ends_with_program(void)
+{
+    if (!forkserver_only())
+        return;
+    /* absolute and short: the server takes TMPDIR only up to 60 bytes */
+    char dir[] = "/tmp/mproc_test_fsdir_XXXXXX", file[] = "mproc_test_fspid_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT_EQUAL_FATAL(make_temp(file), 0);
+    const char *role[] = {"fs-main-killed", dir, file, NULL};
+    int status = 0;
+    CU_ASSERT_EQUAL(test_role_run(g_argv0, role, 60, &status), 0);
+    CU_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    long server = 0, child = 0;
+    FILE *f = fopen(file, "r");
+    CU_ASSERT_TRUE(f && fscanf(f, "%ld %ld", &server, &child) == 2);
+    if (f)
+        fclose(f);
+    remove(file);
+    CU_ASSERT_TRUE(server > 0 && child > 0);
+    if (server > 0)
+        CU_ASSERT_TRUE(test_wait_pid_ended(server, 30));
+    if (child > 0)
+        CU_ASSERT_TRUE(test_wait_pid_ended(child, 30));
+    int empty = 0; /* the server removes its directory as it exits */
+    for (int t = 0; t < 300 && !(empty = rmdir(dir) == 0); t++)
+        test_sleep(0.01);
+    CU_ASSERT_TRUE(empty);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
+#ifndef _WIN32
+    g_argv0 = argv[0];
+    if (argc >= 3 && strcmp(argv[1], "--child") == 0 && strcmp(argv[2], "fs-main-killed") == 0)
+        return role_fs_main_killed(argc - 3, argv + 3);
+#endif
     static const test_case tests[] = {
         {"start, join, exit codes", test_start_join_exitcodes},
         {"exit code truncated like the OS", test_exitcode_truncated},
@@ -834,6 +1095,13 @@ int main(int argc, char **argv)
         {"oversized args", test_oversized_args},
         {"environment inherited", test_environment_inherited},
         {"output not lost or duplicated", test_output_not_lost_or_duplicated},
+#ifndef _WIN32
+        {"forkserver killed: children live on, real exit codes", test_forkserver_killed_children_live_on},
+        {"forkserver killed: the next start gets a new one", test_forkserver_killed_then_start},
+        {"forkserver restarted by a thread blocking signals", test_forkserver_restarted_from_blocked_thread},
+        {"forkserver: a child whose keeper is killed", test_forkserver_keeper_killed},
+        {"forkserver ends with its program (SIGKILL)", test_forkserver_ends_with_program},
+#endif
         {NULL, NULL},
     };
     return run_tests(argc, argv, "process", tests);

@@ -133,6 +133,48 @@ static void test_shared_memory_unlinked_at_exit(void)
     }
 }
 
+/* args: name, conn. Creates the segment, says so, and waits to be killed. */
+static int t_shm_until_killed(const mproc_args *a)
+{
+    mproc_shm *s = mproc_shm_open(mproc_args_str(a, 0), 64, 1, NULL);
+    if (!s || mproc_conn_send_bytes(mproc_args_obj(a, 1), "made", 4) != 0)
+        return 1;
+    test_sleep(60); /* killed long before */
+    return 2;
+}
+
+/* A creator killed before it could unlink (SIGKILL, or SIGTERM's default
+ * action: no exit handler runs) leaves nothing: the resource tracker
+ * unlinks the name (POSIX) while the parent goes on; on Windows the
+ * section goes with the creator's handles. */
+static void killed_creator(int terminate)
+{
+    char name[32];
+    snprintf(name, sizeof name, "mproc_kill_%ld_%d", mproc_current_pid(), terminate);
+    mproc_conn *r, *w;
+    CHECK_RC(mproc_pipe(0, &r, &w), 0);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_str(a, name);
+    mproc_args_add_obj(a, w);
+    mproc_process *p = test_start(t_shm_until_killed, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char msg[8];
+    size_t len = 0;
+    CU_ASSERT_EQUAL(mproc_conn_poll(r, 60), 1);
+    CHECK_RC(mproc_conn_recv_bytes_into(r, msg, sizeof msg, &len), 0);
+    CU_ASSERT_FALSE(test_shm_gone_within(name, 0)); /* it is there now */
+    CHECK_RC(terminate ? mproc_process_terminate(p) : mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), terminate ? -15 : -9);
+    CU_ASSERT_TRUE(test_shm_gone_within(name, 10));
+    mproc_conn_free(r);
+    mproc_conn_free(w);
+}
+
+static void test_shared_memory_killed_creator(void) { killed_creator(0); }
+
+static void test_shared_memory_terminated_creator(void) { killed_creator(1); }
+
 static void test_shared_memory(void)
 {
     char name[32];
@@ -347,6 +389,8 @@ int main(int argc, char **argv)
         {"value and array in a child", test_value_array_in_child},
         {"shared memory", test_shared_memory},
         {"shared memory unlinked at its creator's exit", test_shared_memory_unlinked_at_exit},
+        {"shared memory of a killed creator is unlinked", test_shared_memory_killed_creator},
+        {"shared memory of a terminated creator is unlinked", test_shared_memory_terminated_creator},
         {"no leaks", test_no_leaks},
         {NULL, NULL},
     };

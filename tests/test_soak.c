@@ -532,6 +532,43 @@ static void test_soak(void)
     CU_ASSERT_EQUAL(fds_after, fds_before);
 }
 
+/* args: conn. A map of 100k items in flight (its data in the pool's own
+ * segment), then waits to be killed. */
+static int map_in_flight(const mproc_args *a)
+{
+    enum { N = 100000 };
+    static int64_t in[N], out[N];
+    mproc_pool_opts po = {2, NULL, NULL, 0, NULL};
+    mproc_pool *p = mproc_pool_new(&po, NULL);
+    if (!p || !mproc_pool_map_async(p, slow_square, in, N, sizeof in[0], out, sizeof out[0], 100, NULL, NULL) ||
+        mproc_conn_send_bytes(mproc_args_obj(a, 0), "go", 2) != 0)
+        return 1;
+    test_sleep(60);
+    return 2;
+}
+
+/* The soak process's fate, at the worst moment: SIGKILLed with a map in
+ * flight, it leaves no /dev/shm entry (its map data has no name). */
+static void test_killed_mid_map(void)
+{
+    warm_up();
+    int before = count_dir("/dev/shm", "mproc-") + count_dir("/dev/shm", "psm_"), after = -1;
+    mproc_conn *r, *w;
+    CHECK_RC(mproc_pipe(0, &r, &w), 0);
+    mproc_args *a = mproc_args_new();
+    mproc_args_add_obj(a, w);
+    mproc_process *p = test_start(map_in_flight, a, NULL);
+    mproc_args_free(a);
+    CU_ASSERT_EQUAL(mproc_conn_poll(r, 60), 1);
+    CHECK_RC(mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), -9);
+    for (int i = 0; i < 200 && after != before; i++, test_sleep(0.05))
+        after = count_dir("/dev/shm", "mproc-") + count_dir("/dev/shm", "psm_");
+    CU_ASSERT_EQUAL(after, before);
+    mproc_conn_free(r);
+    mproc_conn_free(w);
+}
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -540,6 +577,7 @@ int main(int argc, char **argv)
             soak_seconds = atof(argv[i + 1]);
     static const test_case tests[] = {
         {"kills during pool, queue and lock traffic", test_soak},
+        {"killed with a map in flight: no shared memory left", test_killed_mid_map},
         {NULL, NULL},
     };
     return run_tests(argc, argv, "soak", tests);

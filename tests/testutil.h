@@ -32,6 +32,7 @@ static inline void test_setenv(const char *name, const char *value) { _putenv_s(
 static inline double test_now(void) { return (double)GetTickCount64() / 1000.0; }
 #else
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 typedef pthread_t test_thread;
 #define TEST_THREAD_FN(name) void *name(void *arg)
@@ -113,6 +114,162 @@ static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
 {
     return test_run_within(fn, a, code, 60);
 }
+
+/* Is this process gone (a zombie counts as gone)? */
+static inline int test_pid_gone(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h)
+        return 1;
+    DWORD code = 0;
+    int gone = GetExitCodeProcess(h, &code) && code != STILL_ACTIVE;
+    CloseHandle(h);
+    return gone;
+#else
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kill((pid_t)pid, 0) != 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');
+    return !paren || paren[2] == 'Z' || paren[2] == 'X';
+#endif
+}
+
+/* Polls (every 50 ms, at most `seconds`) until the named segment is gone:
+ * 1 if it went, 0 if it is still there. */
+static inline int test_shm_gone_within(const char *name, double seconds)
+{
+    for (double waited = 0;; waited += 0.05) {
+        int err = 0;
+        mproc_shm *s = mproc_shm_open(name, 0, 0, &err);
+        if (!s && err == MPROC_ENOENT)
+            return 1;
+        if (s)
+            mproc_shm_close(s);
+        if (waited >= seconds)
+            return 0;
+        test_sleep(0.05);
+    }
+}
+
+#ifndef _WIN32
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Waits up to `seconds` for the process to end: 1 ended, 0 not. */
+static inline int test_wait_pid_ended(long pid, double seconds)
+{
+    for (double t = 0; t < seconds; t += 0.01) {
+        if (test_pid_gone(pid))
+            return 1;
+        test_sleep(0.01);
+    }
+    return test_pid_gone(pid);
+}
+
+/* The forkserver this process runs now (a child of ours started with the
+ * server's marker as argv[1]), or 0. */
+static inline long test_forkserver_pid(void)
+{
+    long found = 0;
+#ifdef __linux__
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        long pid = strtol(e->d_name, NULL, 10);
+        char path[64], buf[512];
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *paren = strrchr(buf, ')');
+        char state;
+        long ppid;
+        if (!paren || sscanf(paren + 1, " %c %ld", &state, &ppid) != 2 || ppid != (long)getpid() ||
+            state == 'Z')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        if (!(f = fopen(path, "r")))
+            continue;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        size_t first = strlen(buf) + 1; /* argv[1] follows argv[0]'s NUL */
+        if (first < n && strcmp(buf + first, "--mproc-forkserver") == 0)
+            found = pid;
+    }
+    if (d)
+        closedir(d);
+#else
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "pgrep -P %ld -f -- --mproc-forkserver", (long)getpid());
+    FILE *f = popen(cmd, "r");
+    if (f) {
+        if (fscanf(f, "%ld", &found) != 1)
+            found = 0;
+        pclose(f);
+    }
+#endif
+    return found;
+}
+
+/* SIGKILLs our forkserver and waits (bounded) until it has died; its pid,
+ * or 0 if there was none or it would not die. */
+static inline long test_kill_forkserver(void)
+{
+    long pid = test_forkserver_pid();
+    if (pid <= 0 || kill((pid_t)pid, SIGKILL) != 0 || !test_wait_pid_ended(pid, 30))
+        return 0;
+    return pid;
+}
+
+/* Runs this test binary again as `argv0 --child ROLE [ARG...]` (main hands
+ * such a run to the role) and waits at most `seconds` for it: 0 and its
+ * wait status, or -1 when it could not start or had to be killed at the
+ * deadline. */
+static inline int test_role_run(const char *argv0, const char *const *role_argv, double seconds, int *status)
+{
+    extern char **environ;
+    const char *av[16] = {argv0, "--child"};
+    size_t n = 2;
+    for (size_t i = 0; role_argv[i] && n < 15; i++)
+        av[n++] = role_argv[i];
+    av[n] = NULL;
+    pid_t pid;
+    if (posix_spawn(&pid, argv0, NULL, NULL, (char *const *)av, environ) != 0)
+        return -1;
+    for (double t = 0;; t += 0.01) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (t >= seconds) {
+            fprintf(stderr, "\n  role %s did not end within %.0f s: killed\n", role_argv[0], seconds);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
+            return -1;
+        }
+        test_sleep(0.01);
+    }
+}
+#endif
 
 typedef struct test_case {
     const char *name;

@@ -43,6 +43,7 @@ void px_apr_after_fork(void) { atomic_store(&users, 0); }
 
 void be_shutdown(void)
 {
+    px_forkserver_shutdown(); /* before APR goes: it sleeps while it waits */
     atomic_store(&gone, 1);
     struct timespec ms = {0, 1000000};
     for (int i = 0; i < SHUTDOWN_WAIT_MS && atomic_load(&users) > 0; i++)

@@ -15,6 +15,20 @@
 #define MAX_SEGMENTS 4096
 #define MAX_STREAMS 4096
 
+/* A reader that died must give EPIPE here, not kill us with SIGPIPE. */
+static ssize_t send_nosigpipe(int sock, const struct msghdr *mh)
+{
+#if MPROC_HAVE_MSG_NOSIGNAL
+    return px_sys.sendmsg(sock, mh, MSG_NOSIGNAL);
+#else
+    px_sigpipe st;
+    px_sigpipe_hold(&st);
+    ssize_t r = px_sys.sendmsg(sock, mh, 0);
+    px_sigpipe_release(&st, r < 0 && errno == EPIPE);
+    return r;
+#endif
+}
+
 int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
     struct iovec iov = {(void *)buf, len};
@@ -40,7 +54,7 @@ int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
     }
     ssize_t r;
     do
-        r = px_sys.sendmsg(sock, &mh, 0);
+        r = send_nosigpipe(sock, &mh);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : px_sys_error(errno);

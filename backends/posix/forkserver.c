@@ -7,8 +7,29 @@
  * the creator's forked children know. Per child, one connection carries:
  *   client -> server: token[32] (+ stdio), u64 length, payload, environ,
  *                     segments, streams (fdpass.c)
- *   server -> client: i64 pid, i32 start status, later i32 exit code.
- * The server exits when its creator does (EOF on the "alive" socket). */
+ *   keeper -> client: i64 pid, i32 start status, later i32 exit code.
+ *
+ * The server only accepts and forks: for each request it forks a keeper,
+ * which forks the child, reports its pid and start status, waits for it
+ * and sends its exit code (then exits). The server keeps nothing per child,
+ * so it may die at any moment (killed, OOM) without losing a child: a
+ * child's parent is its keeper, the only process that can learn how it
+ * ended. Python's forkserver reports exit codes from the server itself, so
+ * a dead server there turns every running child into "exit code 255" at
+ * once; a pidfd would tell us when a child ends but not its code, and on
+ * Linux only. The child also holds the connection (as its sentinel), so
+ * end of stream on it always means the child has ended, even if its keeper
+ * was killed too (then the code is lost: PX_FS_CODE_LOST).
+ *
+ * The client notices a dead server (end of stream on the "alive" socket, a
+ * refused connection, or a request cut off before the pid) and starts a new
+ * one for the next child, retrying a request once when the old server died
+ * before it forked anything. The server exits when its creator does (end of
+ * stream on the alive socket) and removes its directory; when it was
+ * killed instead, the resource tracker it shares with its creator (the
+ * tree channel follows the token) removes it, and so does its creator (on
+ * the next start, or at its own end: be_shutdown stops and reaps the
+ * server; there may be no tracker). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,6 +48,8 @@
 
 #define TOKEN_LEN 32
 #define REQUEST_TIMEOUT 10.0
+/* How long a server we stop may take to exit on its own before SIGKILL. */
+#define SERVER_EXIT_TIMEOUT 2.0
 
 /* ------------------------------------------------------------- client */
 
@@ -35,9 +58,10 @@ static struct {
     int known;            /* path/token valid (ours, or inherited by fork) */
     int alive_fd;         /* -1 when the server is not ours */
     pid_t pid;            /* server pid when ours */
+    unsigned gen;         /* changes whenever the server is replaced */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     unsigned char token[TOKEN_LEN];
-} fs = {PTHREAD_MUTEX_INITIALIZER, 0, -1, 0, "", {0}};
+} fs = {PTHREAD_MUTEX_INITIALIZER, 0, -1, 0, 0, "", {0}};
 
 void px_forkserver_after_fork(void)
 {
@@ -51,8 +75,74 @@ void px_forkserver_after_fork(void)
     fs.pid = 0;
 }
 
+/* Reaps our server, which was told to go (or is dead): bounded, since a
+ * stopped or hung server is killed after SERVER_EXIT_TIMEOUT. */
+static void reap_server_locked(void)
+{
+    double deadline = core_deadline(SERVER_EXIT_TIMEOUT);
+    for (;;) {
+        pid_t r = waitpid(fs.pid, NULL, WNOHANG);
+        if (r == fs.pid || (r < 0 && errno != EINTR))
+            return; /* reaped, or not ours to reap (ECHILD) */
+        if (core_remaining(deadline) == 0)
+            break;
+        be_sleep(0.001);
+    }
+    kill(fs.pid, SIGKILL);
+    while (waitpid(fs.pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* A server that was killed could not remove its socket and directory. */
+static void remove_leftovers_locked(void)
+{
+    char *slash = strrchr(fs.path, '/');
+    if (!fs.path[0] || !slash)
+        return;
+    unlink(fs.path);
+    *slash = '\0';
+    rmdir(fs.path);
+    *slash = '/';
+}
+
+/* Drops the current server: ours is told to exit (end of stream on its
+ * alive socket), reaped, and cleaned up after; our parent's is just
+ * forgotten. The next start runs a new one. */
+static void forget_server_locked(void)
+{
+    if (fs.alive_fd >= 0) {
+        close(fs.alive_fd);
+        fs.alive_fd = -1;
+        reap_server_locked();
+        remove_leftovers_locked();
+    }
+    fs.pid = 0;
+    fs.known = 0;
+    fs.path[0] = '\0';
+    fs.gen++;
+}
+
+/* Has our server ended? Its end of the alive socket closes when it does. */
+static int server_dead_locked(void) { return fs.alive_fd >= 0 && px_poll_in(fs.alive_fd, 0) == 1; }
+
+/* At the end of the process (be_shutdown) our server is stopped and
+ * reaped here rather than left to end on its own once we are gone: one
+ * that was killed (maybe a moment ago) left its directory, which nobody
+ * else would remove. */
+void px_forkserver_shutdown(void)
+{
+    if (pthread_mutex_trylock(&fs.mu) != 0)
+        return; /* another thread is starting a server: it ends by itself */
+    if (fs.alive_fd >= 0)
+        forget_server_locked();
+    pthread_mutex_unlock(&fs.mu);
+}
+
 static int start_server_locked(void)
 {
+    /* The server and every child it forks share our resource tracker,
+     * which also removes the server's directory should it be killed. */
+    px_tracker_ensure();
     int sv[2];
     if (px_socketpair(sv) != 0)
         return px_sys_error(errno);
@@ -65,7 +155,7 @@ static int start_server_locked(void)
     }
     uint32_t n = 0;
     if ((rc = be_random(fs.token, TOKEN_LEN)) == 0 &&
-        (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 &&
+        (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 && (rc = px_tracker_send(sv[0])) == 0 &&
         (rc = px_read_full(sv[0], &n, sizeof n, PX_SPAWN_ACK_TIMEOUT)) == 0) {
         if (n == 0 || n >= sizeof fs.path)
             rc = MPROC_ESPAWN;
@@ -77,12 +167,14 @@ static int start_server_locked(void)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
         close(sv[0]);
+        fs.path[0] = '\0';
         return MPROC_ESPAWN;
     }
     fs.path[n] = '\0';
     fs.alive_fd = sv[0];
     fs.pid = pid;
     fs.known = 1;
+    fs.gen++;
     return 0;
 }
 
@@ -106,28 +198,36 @@ static int connect_server(int *out)
     return 0;
 }
 
-/* A connection to a live server, starting one (again) when needed. */
-static int get_connection(int *fd)
+/* A connection to a live server, starting one (again) when needed; *gen
+ * names the server it reached. */
+static int get_connection(int *fd, unsigned *gen)
 {
     pthread_mutex_lock(&fs.mu);
+    if (server_dead_locked())
+        forget_server_locked();
     int rc = MPROC_ESPAWN;
     if (fs.known)
         rc = connect_server(fd);
     if (rc) {
-        /* Never started, or gone (our creator's server ended): our own. */
-        if (fs.alive_fd >= 0) {
-            close(fs.alive_fd);
-            fs.alive_fd = -1;
-            while (fs.pid > 0 && waitpid(fs.pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-        fs.known = 0;
+        /* Never started, dead, or our creator's server ended: our own. */
+        forget_server_locked();
         rc = start_server_locked();
         if (rc == 0)
             rc = connect_server(fd);
     }
+    *gen = fs.gen;
     pthread_mutex_unlock(&fs.mu);
     return rc;
+}
+
+/* The server `gen` failed a request: the next start gets a new one (unless
+ * another thread replaced it already). */
+static void server_failed(unsigned gen)
+{
+    pthread_mutex_lock(&fs.mu);
+    if (fs.gen == gen && fs.known)
+        forget_server_locked();
+    pthread_mutex_unlock(&fs.mu);
 }
 
 /* Sends token + mask with our stdin/stdout/stderr attached, so that the
@@ -161,50 +261,61 @@ static int send_environ(int fd)
     return rc;
 }
 
+/* One request on a new connection: 0 and the child's pid once it runs its
+ * target. MPROC_EOS: the connection ended before a pid came, so no child
+ * exists (the server died under us; the child holds the connection too).
+ * MPROC_ETIMEDOUT: the server did not answer. MPROC_ESPAWN otherwise. */
+static int request_child(int fd, const be_start *how, pid_t *pid)
+{
+    uint64_t n = how->payload_len;
+    int64_t p64 = -1;
+    int32_t status = MPROC_ESPAWN;
+    int rc;
+    if ((rc = send_hello(fd)) || (rc = px_write_full(fd, &n, sizeof n)) ||
+        (rc = px_write_full(fd, how->payload, how->payload_len)) || (rc = send_environ(fd)) ||
+        (rc = px_send_segments(fd, how->shms, how->nshms)) ||
+        (rc = px_send_streams(fd, how->streams, how->nstreams)) ||
+        (rc = px_read_full(fd, &p64, sizeof p64, PX_SPAWN_ACK_TIMEOUT)))
+        return rc == MPROC_EOS || rc == MPROC_ETIMEDOUT ? rc : MPROC_ESPAWN;
+    if (p64 <= 0)
+        return MPROC_ESPAWN; /* the server could not fork */
+    /* The keeper reaps a child that could not start. */
+    if (px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT) != 0 || status != 0)
+        return MPROC_ESPAWN;
+    *pid = (pid_t)p64;
+    return 0;
+}
+
 int px_forkserver_start(const be_start *how, be_proc *bp)
 {
-    int fd;
-    int rc = get_connection(&fd);
-    if (rc)
-        return rc;
-    uint64_t n = how->payload_len;
-    int64_t pid = -1;
-    int32_t status = MPROC_ESPAWN;
-    if ((rc = send_hello(fd)) == 0 && (rc = px_write_full(fd, &n, sizeof n)) == 0 &&
-        (rc = px_write_full(fd, how->payload, how->payload_len)) == 0 && (rc = send_environ(fd)) == 0 &&
-        (rc = px_send_segments(fd, how->shms, how->nshms)) == 0 &&
-        (rc = px_send_streams(fd, how->streams, how->nstreams)) == 0 &&
-        (rc = px_read_full(fd, &pid, sizeof pid, PX_SPAWN_ACK_TIMEOUT)) == 0)
-        rc = px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
-    if (rc || pid <= 0 || status != 0) {
-        close(fd); /* the server reaps a child that could not start */
-        return MPROC_ESPAWN;
+    for (int attempt = 0;; attempt++) {
+        int fd;
+        unsigned gen;
+        int rc = get_connection(&fd, &gen);
+        if (rc)
+            return rc;
+        pid_t pid;
+        rc = request_child(fd, how, &pid);
+        if (rc == 0) {
+            bp->pid = pid;
+            bp->fd = fd;
+            bp->kind = W_KEEPER;
+            return 0;
+        }
+        close(fd);
+        if (rc == MPROC_EOS || rc == MPROC_ETIMEDOUT)
+            server_failed(gen);
+        /* A server that died before forking anything: once more, with a
+         * new one (nothing ran, so nothing runs twice). */
+        if (rc != MPROC_EOS || attempt > 0)
+            return MPROC_ESPAWN;
     }
-    bp->pid = (pid_t)pid;
-    bp->fd = fd;
-    bp->kind = W_SERVER;
-    return 0;
 }
 
 /* ------------------------------------------------------------- server */
 
-typedef struct served {
-    pid_t pid;
-    int fd;
-} served;
-
-static int sig_pipe[2] = {-1, -1};
-
-static void on_sigchld(int sig)
-{
-    (void)sig;
-    int e = errno;
-    char c = 0;
-    if (write(sig_pipe[1], &c, 1) < 0) {
-        /* pipe full: a wake-up is already pending */
-    }
-    errno = e;
-}
+/* The server's own descriptors, which neither keepers nor children keep. */
+static int listen_fd = -1, server_alive_fd = -1;
 
 static int token_equal(const unsigned char *a, const unsigned char *b)
 {
@@ -218,10 +329,14 @@ static char server_dir[sizeof(fs.path)];
 
 static void server_cleanup(void)
 {
-    if (fs.path[0])
+    if (fs.path[0]) {
         unlink(fs.path);
-    if (server_dir[0])
+        px_track(PX_TRK_FILE, fs.path, 0);
+    }
+    if (server_dir[0]) {
         rmdir(server_dir);
+        px_track(PX_TRK_DIR, server_dir, 0);
+    }
 }
 
 static int make_listener(void)
@@ -234,6 +349,7 @@ static int make_listener(void)
         server_dir[0] = '\0';
         return -1;
     }
+    px_track(PX_TRK_DIR, server_dir, 1);
     if (strlen(server_dir) + 3 > sizeof fs.path)
         return -1;
     memcpy(fs.path, server_dir, strlen(server_dir));
@@ -249,6 +365,8 @@ static int make_listener(void)
     mode_t old = umask(077);
     int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
+    if (r == 0)
+        px_track(PX_TRK_FILE, fs.path, 1);
     if (r != 0 || chmod(fs.path, 0600) != 0 || listen(fd, 64) != 0) {
         close(fd);
         return -1;
@@ -309,39 +427,6 @@ static void request_free(request *r)
     free(r->streams);
 }
 
-/* In the new child: drop every server descriptor, take the client's stdio,
- * restore signals, run. */
-static void run_child(int listen_fd, int alive_fd, served *tab, size_t n, int conn, int report,
-                      request *r)
-{
-    px_shm_set_inherited(r->segs, r->sizes, r->nseg);
-    px_stream_set_inherited(r->streams, r->nstreams);
-    for (int i = 0; i < 3; i++) {
-        if (r->stdio[i] >= 0) {
-            dup2(r->stdio[i], i);
-            close(r->stdio[i]);
-        } else {
-            close(i);
-        }
-    }
-    close(listen_fd);
-    close(alive_fd);
-    close(sig_pipe[0]);
-    close(sig_pipe[1]);
-    for (size_t i = 0; i < n; i++)
-        close(tab[i].fd);
-    close(conn);
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    fs.known = 0;
-    fs.path[0] = '\0';
-    server_dir[0] = '\0';
-    px_after_fork_child();
-    px_report_fd = report;
-    core_child_main(r->payload, (size_t)r->len);
-    _exit(BE_CHILD_BADTARGET);
-}
-
 /* In a new child: the client's environment replaces the server's. */
 static void set_environ(char *block, size_t len)
 {
@@ -356,6 +441,93 @@ static void set_environ(char *block, size_t len)
     for (size_t i = 0; i < len && k < n; i += strlen(block + i) + 1)
         env[k++] = block + i;
     environ = env; /* both stay allocated for the child's life */
+}
+
+/* Signals a keeper holds back (blocked, not ignored: one sent to the child
+ * before it has unblocked them stays pending and still reaches it). */
+static void keeper_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGQUIT);
+}
+
+/* In the new child: take the client's stdio, restore signals, hold the
+ * connection as our sentinel, report through `report`, run. */
+static void run_child(int conn, int report, request *r, const sigset_t *mask)
+{
+    px_shm_set_inherited(r->segs, r->sizes, r->nseg);
+    px_stream_set_inherited(r->streams, r->nstreams);
+    for (int i = 0; i < 3; i++) {
+        if (r->stdio[i] >= 0) {
+            dup2(r->stdio[i], i);
+            close(r->stdio[i]);
+        } else {
+            close(i);
+        }
+    }
+    set_environ(r->env, (size_t)r->envlen);
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    px_after_fork_child();
+    /* With the keeper's copy, the connection ends only once we have ended. */
+    px_child_fd = conn;
+    px_report_fd = report;
+    core_child_main(r->payload, (size_t)r->len);
+    _exit(BE_CHILD_BADTARGET);
+}
+
+static int32_t reap_child(pid_t pid)
+{
+    int status;
+    pid_t r;
+    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    return r == pid ? px_exit_code(status) : PX_FS_CODE_LOST;
+}
+
+/* The keeper, forked by the server per request: forks the child, reports
+ * its pid and start status, reaps it and reports its exit code. It keeps
+ * nothing of the server's, so it outlives a killed server. */
+static void run_keeper(int conn, request *r)
+{
+    close(listen_fd);
+    close(server_alive_fd);
+    fs.known = 0;
+    fs.path[0] = '\0';
+    server_dir[0] = '\0';
+    sigset_t hold, old;
+    keeper_signals(&hold);
+    sigprocmask(SIG_BLOCK, &hold, &old);
+    signal(SIGINT, SIG_DFL); /* the server ignores it: the child must not */
+    signal(SIGCHLD, SIG_DFL); /* the server's SIG_IGN would reap the child */
+    int rep[2] = {-1, -1};
+    pid_t pid = px_pipe(rep) == 0 ? px_sys.fork() : -1;
+    if (pid == 0) {
+        close(rep[0]);
+        run_child(conn, rep[1], r, &old);
+    }
+    request_free(r);
+    if (rep[1] >= 0)
+        close(rep[1]);
+    int64_t p64 = pid;
+    int32_t status = MPROC_ESPAWN;
+    px_write_full(conn, &p64, sizeof p64); /* the client may be gone */
+    if (pid < 0) {
+        px_write_full(conn, &status, sizeof status);
+        _exit(0);
+    }
+    if (px_read_full(rep[0], &status, sizeof status, REQUEST_TIMEOUT) != 0) {
+        status = MPROC_ESPAWN; /* died or hung before it found its target */
+        kill(pid, SIGKILL);
+    }
+    close(rep[0]);
+    px_write_full(conn, &status, sizeof status);
+    int32_t code = reap_child(pid);
+    px_write_full(conn, &code, sizeof code);
+    _exit(0);
 }
 
 static int read_request(int conn, request *r)
@@ -376,113 +548,69 @@ static int read_request(int conn, request *r)
     return 0;
 }
 
-static int grow(served **tab, size_t *cap)
-{
-    size_t nc = *cap ? *cap * 2 : 16;
-    served *t = realloc(*tab, nc * sizeof *t);
-    if (!t)
-        return -1;
-    *tab = t;
-    *cap = nc;
-    return 0;
-}
-
-/* Serves one request; on success adds the child to the table. */
-static void serve(int listen_fd, int alive_fd, served **tab, size_t *n, size_t *cap, int conn)
+/* Serves one request: a keeper takes it (and the connection) over. */
+static void serve(int conn)
 {
     request r;
-    int rep[2] = {-1, -1};
-    if (read_request(conn, &r) != 0 || (*n == *cap && grow(tab, cap) != 0) || px_pipe(rep) != 0) {
+    if (read_request(conn, &r) != 0) {
         request_free(&r);
         close(conn);
         return;
     }
     fflush(NULL);
     pid_t pid = px_sys.fork();
-    if (pid == 0) {
-        close(rep[0]);
-        set_environ(r.env, (size_t)r.envlen);
-        run_child(listen_fd, alive_fd, *tab, *n, conn, rep[1], &r);
+    if (pid == 0)
+        run_keeper(conn, &r);
+    if (pid < 0) {
+        int64_t p64 = -1;
+        int32_t status = MPROC_ESPAWN;
+        px_write_full(conn, &p64, sizeof p64);
+        px_write_full(conn, &status, sizeof status);
     }
     request_free(&r);
-    close(rep[1]);
-    int64_t p64 = pid;
-    int32_t status = MPROC_ESPAWN;
-    px_write_full(conn, &p64, sizeof p64);
-    if (pid > 0 && px_read_full(rep[0], &status, sizeof status, REQUEST_TIMEOUT) != 0)
-        status = MPROC_ESPAWN;
-    close(rep[0]);
-    px_write_full(conn, &status, sizeof status);
-    if (pid < 0) {
-        close(conn);
-        return;
-    }
-    (*tab)[(*n)++] = (served){pid, conn};
-}
-
-
-static void reap_all(served *tab, size_t *n)
-{
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (size_t i = 0; i < *n; i++) {
-            if (tab[i].pid != pid)
-                continue;
-            int32_t code = px_exit_code(status);
-            px_write_full(tab[i].fd, &code, sizeof code); /* the client may be gone */
-            close(tab[i].fd);
-            tab[i] = tab[--*n];
-            break;
-        }
-    }
+    close(conn);
 }
 
 void px_forkserver_main(int alive_fd)
 {
+    server_alive_fd = alive_fd;
     px_cloexec(alive_fd, 1);
+    /* exec kept the mask of the thread that started us, and mproc's own
+     * threads (a pool's result thread) block every signal: our children
+     * must start with none blocked, or terminate() would never reach them. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is for the program, not its server */
-    if (px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0)
+    /* Keepers are reaped by the system: the server tracks no child. */
+    signal(SIGCHLD, SIG_IGN);
+    if (px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0 ||
+        px_tracker_recv(alive_fd, PX_SPAWN_ACK_TIMEOUT) != 0)
         _exit(1);
-    int listen_fd = make_listener();
-    if (listen_fd < 0 || px_pipe(sig_pipe) != 0) {
+    listen_fd = make_listener();
+    if (listen_fd < 0) {
         server_cleanup();
         _exit(1);
     }
-    fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
     uint32_t plen = (uint32_t)strlen(fs.path);
     if (px_write_full(alive_fd, &plen, sizeof plen) || px_write_full(alive_fd, fs.path, plen)) {
         server_cleanup();
         _exit(1);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigchld;
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
-    served *tab = NULL;
-    size_t n = 0, cap = 0;
     for (;;) {
-        struct pollfd p[3] = {{alive_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sig_pipe[0], POLLIN, 0}};
-        if (poll(p, 3, -1) < 0) {
+        struct pollfd p[2] = {{alive_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
         if (p[0].revents)
             break; /* our creator is gone */
-        if (p[2].revents) {
-            char buf[64];
-            while (read(sig_pipe[0], buf, sizeof buf) > 0)
-                ;
-            reap_all(tab, &n);
-        }
         if (p[1].revents) {
             int conn = accept(listen_fd, NULL, NULL);
             if (conn >= 0) {
                 px_cloexec(conn, 1);
-                serve(listen_fd, alive_fd, &tab, &n, &cap, conn);
+                serve(conn);
             }
         }
     }

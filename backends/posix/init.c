@@ -72,8 +72,8 @@ static int parse_fd(const char *s)
     return (int)v;
 }
 
-/* A spawned child: read [u64 length][payload], its segments and its
- * streams from the parent. */
+/* A spawned child: read [u64 length][payload], its segments, its streams
+ * and the resource tracker's tree channel from the parent. */
 static int read_payload(int fd, void **payload, size_t *len)
 {
     uint64_t n;
@@ -102,6 +102,10 @@ static int read_payload(int fd, void **payload, size_t *len)
     }
     px_stream_set_inherited(sfds, nstreams);
     free(sfds);
+    if ((rc = px_tracker_recv(fd, PX_SPAWN_ACK_TIMEOUT))) {
+        free(buf);
+        return rc;
+    }
     *payload = buf;
     *len = (size_t)n;
     return 0;
@@ -120,6 +124,8 @@ int be_init(int *argc, char ***argv, void **payload, size_t *len)
     int fd = parse_fd(av[2]);
     if (strcmp(av[1], PX_FORKSERVER_MARKER) == 0 && fd >= 0)
         px_forkserver_main(fd); /* does not return */
+    if (strcmp(av[1], PX_TRACKER_MARKER) == 0 && fd >= 0)
+        px_tracker_main(fd); /* does not return */
     if (strcmp(av[1], PX_SPAWN_MARKER) != 0 || fd < 0)
         return BE_ROLE_MAIN;
     px_cloexec(fd, 1);
@@ -142,9 +148,13 @@ void be_child_started(int status)
     if (px_report_fd < 0)
         return;
     int32_t s = status;
-    px_write_full(px_report_fd, &s, sizeof s);
-    if (px_report_fd != px_child_fd)
+    int rc = px_write_full(px_report_fd, &s, sizeof s);
+    if (px_report_fd != px_child_fd) {
         close(px_report_fd); /* forkserver children report through a pipe */
+        /* to their keeper: without it nobody could wait for us */
+        if (rc != 0)
+            _exit(BE_CHILD_BADTARGET);
+    }
     px_report_fd = -1;
 }
 

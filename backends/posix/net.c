@@ -127,8 +127,10 @@ static void fill_bound(be_listener *l, const be_addr *addr, be_addr *bound)
 static apr_status_t remove_socket_file(void *data)
 {
     be_listener *l = data;
-    if (l->unix_path[0] && l->creator == be_getpid())
+    if (l->unix_path[0] && l->creator == be_getpid()) {
         unlink(l->unix_path);
+        px_track(PX_TRK_FILE, l->unix_path, 0);
+    }
     return APR_SUCCESS;
 }
 
@@ -155,6 +157,7 @@ static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener *
         sa->family == APR_UNIX) {
         strcpy(l->unix_path, path);
         l->creator = be_getpid();
+        px_track(PX_TRK_FILE, path, 1); /* the tracker removes it if we are killed */
         apr_pool_cleanup_register(l->pool, l, remove_socket_file, apr_pool_cleanup_null);
     }
     if (rc == 0 && rv == APR_SUCCESS)

@@ -15,13 +15,17 @@ enum wait_kind {
     W_PIDFD,  /* a pidfd: readable once the child is a zombie */
     W_FD,     /* the child holds the other end of a pipe/socket: EOF at exit */
     W_POLL,   /* no descriptor: waitpid(WNOHANG) with back-off */
-    W_SERVER, /* forkserver child: the server sends the exit code on fd */
+    W_KEEPER, /* forkserver child: its keeper sends the exit code on fd */
 };
+
+/* The exit code of a forkserver child whose keeper was killed before it
+ * could report (Python's forkserver reports 255 when its server died). */
+#define PX_FS_CODE_LOST 255
 
 struct be_proc {
     pid_t pid;
     enum wait_kind kind;
-    int fd;       /* pidfd, sentinel or forkserver connection; -1 if none */
+    int fd;       /* pidfd, sentinel or forkserver keeper connection; -1 if none */
     int reaped;
     int exitcode;
 };
@@ -94,6 +98,7 @@ int px_spawn_start(const be_start *how, be_proc *bp);
 int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
+void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
 
 /* shm.c, fdpass.c */
 int px_shm_fd(const be_shm *s);
@@ -110,9 +115,36 @@ void px_close_fds(int *fds, size_t n);
 /* sync.c */
 int px_pid_gone(pid_t pid);
 
+/* tracker.c: this process's side of the resource tracker
+ * (docs/resource-tracker.md). px_track registers (add 1) what this process
+ * created, or forgets it (add 0) once it removed it; best effort: 0, or
+ * why it could not be tracked. Paths are made absolute. */
+enum { PX_TRK_SHM = 1, PX_TRK_FILE = 2, PX_TRK_DIR = 3 };
+int px_track(int kind, const char *path, int add);
+void px_tracker_ensure(void);                 /* one now, if this process has none */
+int px_tracker_send(int sock);                /* hands the tree channel (or none) to a new process */
+int px_tracker_recv(int sock, double timeout); /* ... which takes it with this */
+/* tracker_main.c: the tracker process; never returns. */
+void px_tracker_main(int tree_fd);
+
+/* A process's channel carries these, each followed by len bytes of name
+ * (no NUL); the tree channel carries one byte with a channel attached,
+ * which the tracker acknowledges with PX_TRK_READY on that channel (as it
+ * says it runs with one on the tree channel). */
+#define PX_TRK_NAME_MAX 1024
+enum { PX_TRK_ADD = 'A', PX_TRK_DROP = 'D', PX_TRK_READY = 'R' };
+typedef struct px_trk_msg {
+    uint8_t op;   /* PX_TRK_ADD, PX_TRK_DROP */
+    uint8_t kind; /* PX_TRK_SHM: name; FILE, DIR: absolute path */
+    uint16_t len;
+    uint32_t zero;
+    uint64_t dev, ino; /* FILE, DIR: the object registered (only it is removed) */
+} px_trk_msg;
+
 
 #define PX_SPAWN_MARKER "--mproc-spawn"
 #define PX_FORKSERVER_MARKER "--mproc-forkserver"
+#define PX_TRACKER_MARKER "--mproc-tracker"
 /* How long a parent waits for a spawned child to reach mproc_init. */
 #define PX_SPAWN_ACK_TIMEOUT 60.0
 

@@ -22,6 +22,7 @@ int be_private_address(be_addr *out)
         core_set_os_error(errno);
         return MPROC_ESYS;
     }
+    px_track(PX_TRK_DIR, out->name, 1); /* removed should this process be killed */
     strcat(out->name, SOCK_NAME);
     return 0;
 }
@@ -35,5 +36,6 @@ void be_private_address_remove(const be_addr *a)
     memcpy(dir, a->name, n - k);
     dir[n - k] = '\0';
     unlink(a->name); /* in case the listener did not */
-    rmdir(dir);
+    if (rmdir(dir) == 0 || errno == ENOENT)
+        px_track(PX_TRK_DIR, dir, 0);
 }

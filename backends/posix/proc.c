@@ -158,13 +158,14 @@ static int try_reap(be_proc *bp)
 {
     if (bp->reaped)
         return 1;
-    if (bp->kind == W_SERVER) {
+    if (bp->kind == W_KEEPER) {
+        /* The child holds the connection too: it is readable once the
+         * child has ended, with its code unless the keeper was killed. */
         if (px_poll_in(bp->fd, 0) != 1)
             return 0;
         int32_t code;
         int rc = px_read_full(bp->fd, &code, sizeof code, 1.0);
-        /* A vanished forkserver cannot tell; report the child as killed. */
-        bp->exitcode = rc == 0 ? code : -SIGKILL;
+        bp->exitcode = rc == 0 ? code : PX_FS_CODE_LOST;
         bp->reaped = 1;
         return 1;
     }
@@ -203,7 +204,7 @@ int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
                 return r;
             if (r == 0)
                 return MPROC_ETIMEDOUT;
-            /* A pidfd or server message is final; a sentinel may fire a
+            /* A pidfd or keeper message is final; a sentinel may fire a
              * moment before the zombie exists: then fall back to polling. */
             if (bp->kind == W_FD)
                 fd_useful = 0;

@@ -5,6 +5,7 @@
  * with SCM_RIGHTS for spawn and forkserver (see fdpass.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,49 @@ void be_shm_close(be_shm *s)
 }
 
 int px_shm_fd(const be_shm *s) { return s->fd; }
+
+/* ---------------------------------------------------------------- handoff */
+
+/* A segment handed to a running process: this header on the stream, with
+ * the descriptor attached to its first byte (SCM_RIGHTS). The magic
+ * catches a reader that is out of step. */
+typedef struct handoff {
+    uint64_t magic;
+    uint64_t size;
+} handoff;
+#define HANDOFF_MAGIC 0x6d70726f63736567ull /* "mprocseg" */
+
+int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
+{
+    (void)peer; /* a descriptor in flight belongs to no process */
+    if (!st || !s || s->fd < 0)
+        return MPROC_EINVAL;
+    /* Room for the header means the one sendmsg below does not block. */
+    int r = px_poll_out(px_stream_fd(st), timeout);
+    if (r <= 0)
+        return r < 0 ? r : MPROC_ETIMEDOUT;
+    handoff h = {HANDOFF_MAGIC, s->size};
+    return px_send_fds(px_stream_fd(st), &h, sizeof h, &s->fd, 1);
+}
+
+int be_shm_recv(be_stream *st, double timeout, be_shm **out)
+{
+    if (!st || !out)
+        return MPROC_EINVAL;
+    handoff h;
+    int fd = -1;
+    size_t n = 0;
+    int rc = px_recv_fds(px_stream_fd(st), &h, sizeof h, &fd, 1, &n, timeout);
+    if (rc)
+        return rc;
+    if (n != 1 || h.magic != HANDOFF_MAGIC || h.size == 0 || h.size > SIZE_MAX) {
+        px_close_fds(&fd, n);
+        return MPROC_EINVAL;
+    }
+    rc = map_fd(fd, (size_t)h.size, 0, out); /* the mapping is all we need */
+    close(fd);
+    return rc;
+}
 
 /* ------------------------------------------------------------ inheritance */
 

@@ -1,6 +1,6 @@
 /* spawn.c - the spawn start method: run this program again (with APR's
- * process creation), hand it the payload, segments and streams over a
- * socket pair, and wait until
+ * process creation), hand it the payload, segments, streams and the
+ * resource tracker's tree channel over a socket pair, and wait until
  * it has found its target. The socket stays open in the child until it
  * exits, so it doubles as the child's sentinel. */
 #include <apr_pools.h>
@@ -94,6 +94,8 @@ int px_spawn_start(const be_start *how, be_proc *bp)
         rc = px_send_segments(sv[0], how->shms, how->nshms);
     if (rc == 0)
         rc = px_send_streams(sv[0], how->streams, how->nstreams);
+    if (rc == 0)
+        rc = px_tracker_send(sv[0]);
     if (rc == 0)
         rc = px_read_full(sv[0], &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || status != 0) {

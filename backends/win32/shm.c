@@ -216,6 +216,64 @@ void be_shm_close(be_shm *s)
 
 HANDLE w32_shm_section(const be_shm *s) { return s->section; }
 
+/* ---------------------------------------------------------------- handoff */
+
+/* A segment handed to a running process: its section handle, already
+ * duplicated into the reader, and its size. The magic catches a reader
+ * that is out of step. */
+typedef struct handoff {
+    uint64_t magic;
+    uint64_t section; /* handle value, valid in the reader */
+    uint64_t size;
+} handoff;
+#define HANDOFF_MAGIC 0x6d70726f63736567ull /* "mprocseg" */
+
+int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
+{
+    if (!st || !s || s->addr != s->view) /* a named one has its header first */
+        return MPROC_EINVAL;
+    HANDLE self = GetCurrentProcess(), target = peer ? peer->process : self, remote;
+    if (!DuplicateHandle(self, s->section, target, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        return w32_last_error(MPROC_ESYS);
+    handoff h = {HANDOFF_MAGIC, (uint64_t)(uintptr_t)remote, s->size};
+    be_iov v = {&h, sizeof h};
+    int rc = be_stream_write(st, &v, 1, timeout);
+    if (rc) /* never announced: close the reader's copy again */
+        DuplicateHandle(target, remote, NULL, NULL, 0, FALSE, DUPLICATE_CLOSE_SOURCE);
+    return rc;
+}
+
+int be_shm_recv(be_stream *st, double timeout, be_shm **out)
+{
+    if (!st || !out)
+        return MPROC_EINVAL;
+    handoff h;
+    int rc = be_stream_read(st, &h, sizeof h, timeout);
+    if (rc)
+        return rc;
+    if (h.magic != HANDOFF_MAGIC || !h.section || h.size == 0 || h.size > SIZE_MAX)
+        return MPROC_EINVAL;
+    HANDLE section = (HANDLE)(uintptr_t)h.section;
+    if ((rc = map_section(section, out)) != 0) {
+        CloseHandle(section);
+        return rc;
+    }
+    if (h.size > (*out)->view_len) {
+        be_shm_close(*out);
+        return MPROC_EINVAL;
+    }
+    (*out)->size = (size_t)h.size;
+    return 0;
+}
+
+/* Nothing to track: a section, named or not, goes with its last handle,
+ * and the OS closes a killed process's handles (docs/resource-tracker.md). */
+int be_shm_track(const char *name, int add)
+{
+    (void)add;
+    return core_shm_name_valid(name) ? 0 : MPROC_EINVAL;
+}
+
 /* ------------------------------------------------------------ inheritance */
 
 /* The parent's segments, as sections of ours (kept for the process's life,
