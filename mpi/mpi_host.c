@@ -15,6 +15,7 @@ const mproc__mpi_host_api mproc__mpi_host = {
     be_thread_join,
     be_shm_addr,
     be_shm_close,
+    be_shm_recv,
     core_ensure_init,
     core_args_copy,
     core_args_copy_range,

@@ -36,6 +36,7 @@ typedef struct mproc__mpi_host_api {
     void (*be_thread_join)(be_thread *t);
     void *(*be_shm_addr)(const be_shm *m);
     void (*be_shm_close)(be_shm *m);
+    int (*be_shm_recv)(be_stream *st, double timeout, be_shm **out);
     /* internal.h, args.h, conn.h */
     void (*core_ensure_init)(void);
     int (*core_args_copy)(const mproc_args *src, mproc_args **out);
@@ -63,6 +64,7 @@ extern const mproc__mpi_host_api mproc__mpi_host;
 #define be_thread_join (mproc__mpi_host.be_thread_join)
 #define be_shm_addr (mproc__mpi_host.be_shm_addr)
 #define be_shm_close (mproc__mpi_host.be_shm_close)
+#define be_shm_recv (mproc__mpi_host.be_shm_recv)
 #define core_ensure_init (mproc__mpi_host.core_ensure_init)
 #define core_args_copy (mproc__mpi_host.core_args_copy)
 #define core_args_copy_range (mproc__mpi_host.core_args_copy_range)

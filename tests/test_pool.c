@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "testutil.h"
+#include "testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
 
 #ifndef _WIN32
 #include <fcntl.h>
@@ -1025,7 +1026,8 @@ static int map_until_killed(const mproc_args *a)
     real_shm_open = (int (*)(const char *, int, mode_t))mproc_test_get_syscall("shm_open");
     if (mproc_test_set_syscall("shm_open", (mproc_syscall_fn)recording_shm_open) != 0)
         return 1;
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     mproc_pool *p = mproc_pool_new(&o, NULL);
     enum { N = 100000 };
     int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
@@ -1221,7 +1223,9 @@ static void test_forkserver_killed_during_map(void)
 {
     if (!forkserver_only())
         return;
-    mproc_pool_opts o = {2, NULL, NULL, 2, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
+    o.maxtasksperchild = 2;
     mproc_pool *p = pool(0, &o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     enum { N = 120, ROUNDS = 12 };
@@ -1275,7 +1279,8 @@ static int role_fs_pool_exit(int argc, char **argv)
         return 2;
     test_setenv("TMPDIR", argv[0]);
     mproc_set_start_method(argc > 1 ? argv[1] : "forkserver");
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     static mproc_pool *p; /* reachable at exit (leak checkers) */
     static mproc_async *inflight;
     p = mproc_pool_new(&o, NULL);

@@ -538,7 +538,8 @@ static int map_in_flight(const mproc_args *a)
 {
     enum { N = 100000 };
     static int64_t in[N], out[N];
-    mproc_pool_opts po = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 2;
     mproc_pool *p = mproc_pool_new(&po, NULL);
     if (!p || !mproc_pool_map_async(p, slow_square, in, N, sizeof in[0], out, sizeof out[0], 100, NULL, NULL) ||
         mproc_conn_send_bytes(mproc_args_obj(a, 0), "go", 2) != 0)
