@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_mpi.c - mproc-bench-mpi: the "mpi" pool beside the local pool, in
  * one run, with the same number of workers: map throughput (1M int64 x*x)
  * and apply_async latency (one trivial task at a time, submit to get).

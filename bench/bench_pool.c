@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_pool.c - Pool rows of mproc-bench: map of 1M tiny items, CPU-bound
  * items on 2 workers, apply_async throughput. Each is a median of
  * `repeats` runs, in microseconds per item. */
@@ -77,7 +78,8 @@ static void calibrate(double item_us)
 
 static mproc_pool *pool2(void)
 {
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     return mproc_pool_new(&o, NULL);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_pool.h - the Pool rows of mproc-bench (bench_pool.c). */
 #ifndef MPROC_BENCH_POOL_H
 #define MPROC_BENCH_POOL_H

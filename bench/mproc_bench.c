@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mproc_bench.c - mproc-bench: one table, one run. For each operation:
  * mproc's time, the raw OS figure and Python multiprocessing's (via
  * py_bench.py when python3 exists), as medians of R repeats, with ratios.

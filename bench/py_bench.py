@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """py_bench.py - Python multiprocessing's figures for mproc-bench.
 
 Prints one JSON object: {"python": version, "rows": {name: {"median_us": ..,

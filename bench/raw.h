@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* raw.h - the raw OS figures of mproc-bench: for each operation, the bare
  * system calls mproc's version is measured against. One implementation per
  * backend (raw_posix.c, raw_win32.c) behind the same names, so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* raw_posix.c - mproc-bench's raw OS figures on POSIX: fork, posix_spawn,
  * a robust process-shared pthread mutex, socketpairs and pipes. */
 #include <pthread.h>

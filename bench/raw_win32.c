@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* raw_win32.c - mproc-bench's raw OS figures on Windows: CreateProcess of
  * this program, a kernel mutex, anonymous pipes. There is no fork: every
  * raw child is this program run again with --raw-child and the handles it

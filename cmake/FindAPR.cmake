@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FindAPR.cmake - Apache Portable Runtime (apr-1).
 # Defines APR_FOUND, APR_INCLUDE_DIRS, APR_LIBRARIES and the target APR::APR.
 find_package(PkgConfig QUIET)

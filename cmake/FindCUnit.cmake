@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FindCUnit.cmake - CUnit test framework. Target CUnit::CUnit.
 find_path(CUNIT_INCLUDE_DIR CUnit/CUnit.h)
 find_library(CUNIT_LIBRARY cunit)

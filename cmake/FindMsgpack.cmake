@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FindMsgpack.cmake - msgpack-c (the C library, libmsgpackc).
 # Defines Msgpack_FOUND and the target Msgpack::Msgpack.
 find_package(PkgConfig QUIET)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # MprocProbes.cmake - feature probes -> 0/1 macros in the private
 # mproc_config.h. Backend code tests `#if MPROC_HAVE_X`, never an OS name.
 # MPROC_PORTABLE=ON forces every Linux-only feature to 0, so the code paths

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* barrier.c - mproc_barrier: Python's threading.Barrier (which
  * multiprocessing shares), on a lock and condition inside one shared
  * record. States: 0 filling, 1 draining, -1 resetting, -2 broken. The
@@ -7,6 +8,7 @@
 
 #include "sync.h"
 #include "mproxy.h"
+#include "opts.h"
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
 
@@ -45,7 +47,13 @@ mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opt
 {
     int rc = 0;
     mproc_barrier *b = NULL;
+    mproc_barrier_opts o = MPROC_BARRIER_OPTS_INIT;
     core_ensure_init();
+    if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    opts = opts ? &o : NULL;
     if (parties == 0 || parties > INT32_MAX || (opts && core_timeout_invalid(opts->timeout))) {
         rc = MPROC_EINVAL;
         goto out;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* current.c - this process: mproc_init, its name/identity/parent, the
  * default start method, and the child entry that runs a target. */
 #include <stdatomic.h>
@@ -209,7 +210,7 @@ size_t mproc_get_all_start_methods(const char **out, size_t cap)
 
 const char *mproc_backend_name(void) { return be_name(); }
 
-const char *mproc_version(void) { return "0.1.0"; }
+const char *mproc_version(void) { return MPROC_VERSION_STRING; }
 
 int mproc_cpu_count(void) { return be_cpu_count(); }
 

@@ -1,6 +1,8 @@
-/* fault.c - the public door to the backend's system-call table, for tests
- * that make a system call fail (be_syscall_set). */
+/* SPDX-License-Identifier: MIT */
+/* fault.c - the door to the backend's system-call table, for tests that
+ * make a system call fail (be_syscall_set); declared in testhooks.h. */
 #include "backend.h"
+#include "testhooks.h"
 
 int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn) { return be_syscall_set(name, (be_fnptr)fn); }
 

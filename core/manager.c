@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* manager.c - mproc_manager: start a server process (or attach to one) and
  * make proxies. The server is a daemonic child running core_manager_serve,
  * so it starts the same way under fork, spawn and forkserver; it reports
@@ -7,6 +8,7 @@
 
 #include "hooks.h"
 #include "manager.h"
+#include "opts.h"
 
 #define MGR_KEY_LEN 32          /* like Python's process authkey */
 #define START_TIMEOUT 60.0      /* for the server to report its address */
@@ -160,6 +162,10 @@ mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err)
 {
     int rc = 0;
     unsigned char genkey[MGR_KEY_LEN];
+    mproc_manager_opts o = MPROC_MANAGER_OPTS_INIT;
+    if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0))
+        return finish(NULL, MPROC_EINVAL, err);
+    opts = opts ? &o : NULL;
     const void *key = opts ? opts->authkey : NULL;
     size_t keylen = opts ? opts->keylen : 0;
     char address[BE_ADDR_MAX + 32];

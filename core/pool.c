@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - mproc_pool: creation, workers, task submission, close,
  * terminate, join and free. The work itself is handed out by the result
  * thread (pool_handler.c). */
@@ -11,6 +12,7 @@
 #include "hooks.h"
 #include "internal.h"
 #include "pool.h"
+#include "opts.h"
 
 /* -------------------------------------------------------------- workers */
 
@@ -86,7 +88,9 @@ int pool_worker_start(mproc_pool *p, pool_worker *w)
         (rc = mproc_args_add_obj(a, p->progress)) || (rc = mproc_args_add_int(a, w - p->workers)))
         goto out;
     ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
-    mproc_process_opts o = {NULL, 1, p->method};
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.daemon = 1;
+    o.start_method = p->method;
     w->proc = mproc_process_new(core_pool_worker_main, a, &o, &rc);
     if (!w->proc)
         goto out;
@@ -362,8 +366,12 @@ static int check_opts(const mproc_pool_opts *o, int *n, const pool_transport **t
 mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
 {
     core_ensure_init();
-    const pool_transport *tr;
-    int n, rc = check_opts(opts, &n, &tr);
+    const pool_transport *tr = NULL;
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, NULL, 0) : 0;
+    opts = opts ? &o : NULL;
+    if (!rc)
+        rc = check_opts(opts, &n, &tr);
     mproc_pool *p = NULL;
     if (rc)
         goto out;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool_async.c - mproc_async: a pool call's outcome, its waiters and its
  * callbacks. One slot per task; the async is ready once every task ended
  * and the callbacks ran. */
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "pool.h"
+#include "opts.h"
 
 static _Atomic(be_tlock *) pool_mu;
 
@@ -64,6 +66,11 @@ int mproc_pool_failure(size_t *index, int *code)
 
 mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err)
 {
+    mproc_async_opts cb = MPROC_ASYNC_OPTS_INIT;
+    if (opts && mproc__opts_read(&cb, sizeof cb, opts, NULL, 0)) {
+        *err = MPROC_EINVAL;
+        return NULL;
+    }
     mproc_async *a = calloc(1, sizeof *a);
     if (a)
         a->slots = ntasks <= 1 ? &a->slot1 : calloc(ntasks, sizeof *a->slots);
@@ -76,8 +83,7 @@ mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opt
     a->refs = 1;
     a->ntasks = ntasks;
     a->nslots = ntasks ? ntasks : 1;
-    if (opts)
-        a->cb = *opts;
+    a->cb = cb;
     return a;
 }
 

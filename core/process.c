@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* process.c - mproc_process: Python's Process, on top of be_proc_*.
  *
  * Every started, not yet reaped child sits in one list (the "children"),
@@ -13,6 +14,7 @@
 #include "internal.h"
 #include "ledger.h"
 #include "object.h"
+#include "opts.h"
 
 enum pstate { P_NEW, P_STARTED, P_EXITED, P_CLOSED };
 
@@ -93,11 +95,13 @@ mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
 {
     int rc = 0;
     mproc_process *p = NULL;
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     core_ensure_init();
-    if (!fn) {
+    if (!fn || (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0))) {
         rc = MPROC_EINVAL;
         goto out;
     }
+    opts = opts ? &o : NULL;
     int method = 0;
     if (opts && opts->start_method) {
         method = core_method_from_name(opts->start_method);

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* queue.c - mproc_queue: making, sharing and freeing queues, and put/get
  * of messages that fit in the ring (queue.h tells the layout). */
 #include <stdlib.h>
 
 #include "queue.h"
 #include "mproxy.h"
+#include "opts.h"
 
 static void destroy(core_rec *r)
 {
@@ -53,8 +55,10 @@ mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
     mproc_queue *q = NULL;
     int rc = 0;
     core_ensure_init();
-    if (opts)
-        o = *opts;
+    if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
     uint64_t cap = o.capacity ? q_round8(o.capacity) : MPROC_QUEUE_DEFAULT_CAPACITY;
     if ((o.kind != MPROC_QUEUE_PLAIN && o.kind != MPROC_QUEUE_SIMPLE && o.kind != MPROC_QUEUE_JOINABLE) ||
         (o.kind == MPROC_QUEUE_SIMPLE && o.maxsize) || o.capacity > Q_MAX_CAPACITY || cap < Q_MIN_CAPACITY) {

@@ -1,9 +1,12 @@
+# SPDX-License-Identifier: MIT
 # doxygen-filter.sed - Doxygen's INPUT_FILTER for include/mproc.h: turns its
 # plain C comments into documentation comments without touching the file.
 # Section banners ("/* ----- name */") stay ordinary comments.
 /^\/\* -/b
-# The file comment documents the file.
-1s|^/\*$|/** \\file|
+# The license line stays an ordinary comment.
+/SPDX-License-Identifier/b
+# The file comment (after the license line) documents the file.
+2s|^/\*$|/** \\file|
 # A comment inside a parameter list stays a comment.
 /\*\/)/b
 # A comment after code on the same line documents that declaration.

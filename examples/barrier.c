@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* barrier.c - a Barrier: no process goes on until all have arrived
  * (seed 002: "Barrier(parties, action=None, timeout=None)").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* event.c - the traffic light of seed 002: cars wait on an Event that a
  * daemonic light process sets.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* joinable.c - JoinableQueue: consumers mark tasks done, the producer joins
  * (seed 002: "JoinableQueue(maxsize=0) ... adds join and task_done").
  *

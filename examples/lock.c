@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lock.c - a Lock around a shared Value, and around printing (seeds 001, 004).
  *
  *   def job(v, num, l):                      # seed 001

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* manager.c - Manager list and dict shared through a server process
  * (seeds 004 and 002).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nap.h - a portable sleep for the examples (Python's time.sleep). */
 #ifndef EXAMPLES_NAP_H
 #define EXAMPLES_NAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipe.c - the seed tutorials' Pipe, in C:
  *
  *   def f(conn):

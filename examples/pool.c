@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - the seed tutorials' Pool, in C.
  *
  *   def job(x):
@@ -121,9 +122,11 @@ int main(int argc, char **argv)
     mproc_pool_join(pool, MPROC_FOREVER);
     mproc_pool_free(pool);
 
-    mproc_pool_opts opts = {5, NULL, NULL, 0, NULL};               /* Pool(5) */
+    mproc_pool_opts opts = MPROC_POOL_OPTS_INIT;
+    opts.processes = 5;                                          /* Pool(5) */
     pool = mproc_pool_new(&opts, &err);
-    mproc_async_opts cb = {end_call, NULL, NULL};
+    mproc_async_opts cb = MPROC_ASYNC_OPTS_INIT;
+    cb.callback = end_call;
     for (int i = 0; i < 10; i++) {
         mproc_args *x = mproc_args_new();
         mproc_args_add_int(x, i);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool_imap.c - Pool.imap and imap_unordered over a lazily read input
  * (seed 002: "when the iterable is too big, use imap and imap_unordered to
  * save memory; set chunksize explicitly").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* queue.c - results of two processes through a Queue (seed 001).
  *
  *   def job(q):

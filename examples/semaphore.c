@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* semaphore.c - a Semaphore limits how many processes use a resource at
  * once (seeds 002, 003).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.c - ending children and learning that they ended (seed 003).
  *
  *   p.terminate()      # "sends SIGTERM or uses TerminateProcess()"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* subclass.c - a Process subclass with its own run(), in C (seed 002).
  *
  *   class MyProcess(multiprocessing.Process):

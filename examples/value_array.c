@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* value_array.c - shared memory: Value and Array (seeds 001, 002, 003).
  *
  *   value1 = mp.Value('i', 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mproc.h - Python's multiprocessing, in C.
  *
@@ -8,6 +9,18 @@
  * waits forever, and so does a timeout too long to mean anything else
  * (INFINITY, or beyond about 31 years); 0 does not block; NaN is
  * MPROC_EINVAL.
+ *
+ * Threads (docs/threads.md): every object may be used from several threads
+ * of a process at once, except that an mproc_process and an mproc_imap
+ * are used by one thread at a time, and an mproc_args too while it
+ * changes (one that no longer changes may be read by any number); a
+ * handle is freed (mproc_shm: closed) only once no other thread uses it.
+ * mproc_init comes before other threads use mproc; mproc_mpi_init and
+ * mproc_mpi_finalize are called from one thread. mproc_last_os_error and
+ * mproc_pool_failure answer for the calling thread. Pool callbacks run on
+ * the pool's result thread.
+ *
+ * Versions and the ABI: mproc/version.h and docs/abi.md.
  */
 #ifndef MPROC_H
 #define MPROC_H
@@ -19,6 +32,10 @@
 extern "C" {
 #endif
 
+/* How the library's functions are declared: exported from the shared
+ * library (imported from the DLL on Windows). Define MPROC_STATIC when
+ * linking the static library (the CMake target mproc::mproc_static and
+ * pkg-config mproc-static do it for you). */
 #if defined(MPROC_STATIC)
 #define MPROC_API
 #elif defined(_WIN32) && defined(MPROC_BUILDING)
@@ -31,9 +48,7 @@ extern "C" {
 #define MPROC_API
 #endif
 
-#define MPROC_VERSION_MAJOR 0
-#define MPROC_VERSION_MINOR 1
-#define MPROC_VERSION_PATCH 0
+#include "mproc/version.h" /* MPROC_VERSION_MAJOR/MINOR/PATCH/STRING/HEX, MPROC_VERSION_AT_LEAST */
 
 /* ------------------------------------------------------------------ errors */
 
@@ -62,22 +77,28 @@ extern "C" {
     XX(EINTR, -20, "interrupted")                                               \
     XX(ESYS, -21, "operating system error (see mproc_last_os_error)")
 
+/* Error codes (negative; 0 is success): MPROC_ETIMEDOUT ... MPROC_ESYS,
+ * one per entry of MPROC_ERRNO_MAP, whose third column is each code's
+ * message (mproc_strerror). docs/errors.md says where each arises. */
 typedef enum mproc_errno {
-    MPROC_OK = 0,
+    MPROC_OK = 0, /* success */
 #define MPROC_XX_ENUM_(name, value, msg) MPROC_##name = (value),
     MPROC_ERRNO_MAP(MPROC_XX_ENUM_)
 #undef MPROC_XX_ENUM_
 } mproc_errno;
 
-/* Human-readable message / symbolic name ("MPROC_ETIMEDOUT") of a code.
- * Unknown codes give "unknown error" / "MPROC_EUNKNOWN". */
+/* Human-readable message of a code ("timed out"); "success" for 0,
+ * "unknown error" for a code that is not one of mproc's. */
 MPROC_API const char *mproc_strerror(int err);
+/* Symbolic name of a code ("MPROC_ETIMEDOUT"); "MPROC_OK" for 0,
+ * "MPROC_EUNKNOWN" for a code that is not one of mproc's. */
 MPROC_API const char *mproc_err_name(int err);
 /* errno (POSIX) or GetLastError() (Windows) behind this thread's last
  * MPROC_ESYS/MPROC_ESPAWN, 0 if none. */
 MPROC_API int mproc_last_os_error(void);
 
 /* -------------------------------------------------------------- timeouts */
+/* A timeout that waits forever (any negative timeout does). */
 #define MPROC_FOREVER (-1.0)
 
 /* ---------------------------------------------------------- library init */
@@ -95,7 +116,10 @@ MPROC_API int mproc_init(int *argc, char ***argv);
  * serves those pools here and exits when rank 0 exits (or calls
  * mproc_mpi_finalize): it does not return there. Not started by mpirun: 0,
  * and "mpi" pools stay unavailable. MPROC_ENOSYS when mproc was built
- * without MPI (-DMPROC_WITH_MPI=OFF), MPROC_ESYS when MPI cannot start. */
+ * without MPI (-DMPROC_WITH_MPI=OFF) or runs with a libmproc of another
+ * version, MPROC_ESYS when MPI cannot start. The three mproc_mpi_*
+ * functions are defined in libmproc-mpi, not libmproc: link mproc::mpi
+ * (pkg-config mproc-mpi). */
 MPROC_API int mproc_mpi_init(int *argc, char ***argv);
 /* Ranks that can serve as pool workers (the job's size - 1); 0 when MPI is
  * not in use. */
@@ -103,8 +127,12 @@ MPROC_API int mproc_mpi_workers(void);
 /* Rank 0: releases the worker ranks and calls MPI_Finalize (also run at
  * exit). MPROC_ERUNNING while an "mpi" pool exists. Repeatable. */
 MPROC_API int mproc_mpi_finalize(void);
-MPROC_API const char *mproc_backend_name(void); /* "posix" or "win32" */
-MPROC_API const char *mproc_version(void);      /* "0.1.0" */
+/* The backend this library was built with: "posix" or "win32". */
+MPROC_API const char *mproc_backend_name(void);
+/* This library's version, its MPROC_VERSION_STRING (e.g. "0.1.0"): the
+ * library the program runs with, which may be newer than the headers it
+ * was compiled with (docs/abi.md). */
+MPROC_API const char *mproc_version(void);
 /* CPUs this process may run on (affinity aware); at least 1. */
 MPROC_API int mproc_cpu_count(void);
 
@@ -112,6 +140,9 @@ MPROC_API int mproc_cpu_count(void);
  * method there), "forkserver". Sets the default for later starts and may be
  * called again. Unknown or unavailable method -> MPROC_EINVAL / MPROC_ENOSYS. */
 MPROC_API int mproc_set_start_method(const char *method);
+/* The default start method now: "fork", "spawn" or "forkserver" (set by
+ * mproc_set_start_method, else the environment's MPROC_START_METHOD, else
+ * the platform's default). */
 MPROC_API const char *mproc_get_start_method(void);
 /* Fills up to cap names of the methods this platform offers; returns count. */
 MPROC_API size_t mproc_get_all_start_methods(const char **out, size_t cap);
@@ -119,47 +150,65 @@ MPROC_API size_t mproc_get_all_start_methods(const char **out, size_t cap);
 /* --------------------------------------------------------------- args */
 
 /* A list of typed values given to a child. Encoded with msgpack, the same
- * way for fork, spawn and forkserver. */
+ * way for fork, spawn and forkserver. Use one list from one thread at a
+ * time while it changes; a list that no longer changes may be read from
+ * any number of threads. */
 typedef struct mproc_args mproc_args;
 
+/* The type of one value of an mproc_args (mproc_args_type). */
 typedef enum mproc_arg_type {
     MPROC_ARG_NONE = 0, /* index out of range */
-    MPROC_ARG_INT,
-    MPROC_ARG_DOUBLE,
-    MPROC_ARG_STR,
-    MPROC_ARG_BYTES,
+    MPROC_ARG_INT,      /* a 64-bit integer: mproc_args_int */
+    MPROC_ARG_DOUBLE,   /* a double: mproc_args_double */
+    MPROC_ARG_STR,      /* a NUL-terminated string: mproc_args_str */
+    MPROC_ARG_BYTES,    /* bytes: mproc_args_bytes */
     MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue, conn or Manager proxy */
 } mproc_arg_type;
 
+/* An empty list (NULL when out of memory); free with mproc_args_free. */
 MPROC_API mproc_args *mproc_args_new(void);
+/* Appends an integer. 0, or MPROC_EINVAL / MPROC_ENOMEM. */
 MPROC_API int mproc_args_add_int(mproc_args *, int64_t v);
+/* Appends a double. 0, or MPROC_EINVAL / MPROC_ENOMEM. */
 MPROC_API int mproc_args_add_double(mproc_args *, double v);
-MPROC_API int mproc_args_add_str(mproc_args *, const char *s); /* copied; NULL -> MPROC_EINVAL */
-MPROC_API int mproc_args_add_bytes(mproc_args *, const void *buf, size_t len); /* copied */
+/* Appends a copy of the string s; NULL -> MPROC_EINVAL. */
+MPROC_API int mproc_args_add_str(mproc_args *, const char *s);
+/* Appends a copy of len bytes (buf may be NULL when len is 0). */
+MPROC_API int mproc_args_add_bytes(mproc_args *, const void *buf, size_t len);
 /* Shares an mproc object with the child: it gets its own handle on the same
  * lock, value, ... (fork, spawn and forkserver alike). The args keep the
  * object's shared state alive; the handle passed need not outlive them.
  * Anything but a shareable mproc object -> MPROC_EINVAL. */
 MPROC_API int mproc_args_add_obj(mproc_args *, void *shareable);
+/* How many values the list holds (0 for NULL). */
 MPROC_API size_t mproc_args_count(const mproc_args *);
+/* The type of value i; MPROC_ARG_NONE when i is out of range. */
 MPROC_API mproc_arg_type mproc_args_type(const mproc_args *, size_t i);
-/* Accessors return 0 / 0.0 / NULL when i is out of range or of another type
- * (mproc_args_type tells which). Pointers stay valid while the args live. */
+/* Value i as an integer. The accessors return 0 / 0.0 / NULL when i is out
+ * of range or of another type (mproc_args_type tells which); the pointers
+ * they return stay valid while the args live. */
 MPROC_API int64_t mproc_args_int(const mproc_args *, size_t i);
+/* Value i as a double (0.0 when it is not one). */
 MPROC_API double mproc_args_double(const mproc_args *, size_t i);
+/* Value i as a string (NULL when it is not one). */
 MPROC_API const char *mproc_args_str(const mproc_args *, size_t i);
+/* Value i as bytes, their length in *len (NULL when it is not bytes). */
 MPROC_API const void *mproc_args_bytes(const mproc_args *, size_t i, size_t *len);
 /* The object at i: in the parent the handle that was added, in the child a
  * handle owned by the args (valid while they live; freeing it does nothing,
  * mproc_shm_close gives MPROC_ESTATE). Cast it to its type (mproc_lock *,
  * mproc_value *, ...); every call checks. */
 MPROC_API void *mproc_args_obj(const mproc_args *, size_t i);
+/* Frees the list, its copies, and the references it holds on objects
+ * (the objects live on while other handles hold them). NULL is ignored. */
 MPROC_API void mproc_args_free(mproc_args *);
 /* The msgpack encoding (an array of the values) and back; used by the
  * library itself, public so other tools can read what a child was given.
  * A connection is a descriptor handed over when a process starts: args
  * holding one cannot be encoded here (MPROC_EINVAL). */
 MPROC_API int mproc_args_encode(const mproc_args *, void **buf, size_t *len); /* free with mproc_free */
+/* A new list from len bytes of mproc_args_encode's output; NULL and *err
+ * (MPROC_EINVAL for bytes that are not such an encoding) on failure. */
 MPROC_API mproc_args *mproc_args_decode(const void *buf, size_t len, int *err);
 
 /* Releases every buffer mproc hands out. */
@@ -167,19 +216,29 @@ MPROC_API void mproc_free(void *buf);
 
 /* ------------------------------------------------------------ Process */
 
+/* Python's Process: a child process running a target function. Use a
+ * handle from one thread at a time (different handles from different
+ * threads are fine). */
 typedef struct mproc_process mproc_process;
 /* The child's entry point; its return value is the exit code (& 0xFF on
  * POSIX). args is never NULL in the child (empty when none were given). */
 typedef int (*mproc_target)(const mproc_args *args);
 
+/* Options of mproc_process_new: start from MPROC_PROCESS_OPTS_INIT. */
 typedef struct mproc_process_opts {
+    size_t size;              /* sizeof(mproc_process_opts), set by the _INIT macro (docs/abi.md) */
     const char *name;         /* NULL = "Process-N" (N counts per creator; "Process-1:2" in a child) */
     int daemon;               /* 1 = terminated when the creator exits */
     const char *start_method; /* NULL = mproc_get_start_method() */
 } mproc_process_opts;
-#define MPROC_PROCESS_OPTS_INIT {NULL, 0, NULL}
+/* The default mproc_process_opts: default name, not daemonic, the default
+ * start method. */
+#define MPROC_PROCESS_OPTS_INIT {sizeof(mproc_process_opts), NULL, 0, NULL}
 
-/* args are copied (may be NULL); opts may be NULL. fn NULL -> MPROC_EINVAL. */
+/* A process that will run fn(args) once started (Process(target, args)).
+ * args are copied (may be NULL); opts may be NULL. fn NULL or opts that
+ * are not set up by MPROC_PROCESS_OPTS_INIT -> MPROC_EINVAL; an unknown
+ * start method -> MPROC_EINVAL, one this platform lacks -> MPROC_ENOSYS. */
 MPROC_API mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
                                            const mproc_process_opts *opts, int *err);
 /* MPROC_ESTATE when started twice, closed, or called from a daemonic
@@ -199,8 +258,12 @@ MPROC_API int mproc_process_terminate(mproc_process *);
 MPROC_API int mproc_process_kill(mproc_process *);
 /* Sets the daemon flag; MPROC_ESTATE after start. */
 MPROC_API int mproc_process_set_daemon(mproc_process *, int daemon);
+/* 1 when the process is daemonic, else 0 (also for NULL). */
 MPROC_API int mproc_process_daemon(const mproc_process *);
-MPROC_API long mproc_process_pid(const mproc_process *); /* 0 before start */
+/* The child's process id (Python's Process.pid and Process.ident); 0
+ * before start. */
+MPROC_API long mproc_process_pid(const mproc_process *);
+/* The process's name ("Process-1" unless given); valid while p lives. */
 MPROC_API const char *mproc_process_name(const mproc_process *);
 /* Releases OS resources; MPROC_ERUNNING while alive. Afterwards every call
  * but free/close returns MPROC_ESTATE. */
@@ -217,9 +280,14 @@ MPROC_API void *mproc_process_sentinel(mproc_process *);
  * (freed) children are counted but not listed. */
 MPROC_API size_t mproc_active_children(mproc_process **out, size_t cap);
 
+/* This process's id (os.getpid(), current_process().pid). */
 MPROC_API long mproc_current_pid(void);
-MPROC_API long mproc_parent_pid(void); /* 0 in the main process */
-MPROC_API const char *mproc_current_name(void); /* "MainProcess" in main */
+/* The id of the process that started this one; 0 in the main process. */
+MPROC_API long mproc_parent_pid(void);
+/* This process's name: "MainProcess" in main, the name it was given (or
+ * "Process-1", "Process-1:2", ...) in a child. */
+MPROC_API const char *mproc_current_name(void);
+/* 1 in a daemonic child, else 0. */
 MPROC_API int mproc_current_daemon(void);
 
 /* ------------------------------------------------------ synchronisation */
@@ -227,78 +295,120 @@ MPROC_API int mproc_current_daemon(void);
  * mproc_args_add_obj. They also work between threads of one process.
  * acquire/wait: timeout < 0 forever, 0 try once. */
 
-typedef struct mproc_lock mproc_lock;
 /* Lock (not recursive) and RLock (recursive). Both have an owner, the
  * thread that acquired them: releasing a lock you do not hold is
  * MPROC_ESTATE (Python lets another thread release a Lock; mproc does not,
- * which is what lets it recover a lock whose holder died).
- * acquire -> 0, MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: the holder died and
- * the caller now holds the lock (the state it protects may be half-done). */
+ * which is what lets it recover a lock whose holder died). */
+typedef struct mproc_lock mproc_lock;
+/* A new Lock (not recursive); NULL and *err on failure. */
 MPROC_API mproc_lock *mproc_lock_new(int *err);
+/* A new RLock (recursive: its owner may acquire it again, and releases it
+ * as many times); NULL and *err on failure. */
 MPROC_API mproc_lock *mproc_rlock_new(int *err);
+/* Acquires the lock within timeout: 0, MPROC_ETIMEDOUT, or
+ * MPROC_EOWNERDEAD: the holder died and the caller now holds the lock
+ * (the state it protects may be half-done). An RLock's owner acquires it
+ * again at once. */
 MPROC_API int mproc_lock_acquire(mproc_lock *, double timeout);
+/* Releases the lock: 0, or MPROC_ESTATE when the calling thread does not
+ * hold it. */
 MPROC_API int mproc_lock_release(mproc_lock *);
 MPROC_API int mproc_lock_is_rlock(const mproc_lock *); /* 1, 0, or MPROC_EINVAL */
+/* Frees this handle. The lock itself lives while any handle on it does,
+ * in any process (and while args, a condition or a value hold it). A
+ * handle owned by args, a condition or a value: nothing happens. */
 MPROC_API void mproc_lock_free(mproc_lock *);
 
+/* Semaphore and BoundedSemaphore. */
 typedef struct mproc_sem mproc_sem;
 /* Semaphore(value) and BoundedSemaphore(value) (bounded != 0: releasing
  * past the initial value is MPROC_ESTATE). value > 2147483647: MPROC_EINVAL. */
 MPROC_API mproc_sem *mproc_sem_new(unsigned value, int bounded, int *err);
+/* Takes one unit within timeout: 0 or MPROC_ETIMEDOUT. */
 MPROC_API int mproc_sem_acquire(mproc_sem *, double timeout);
+/* Gives one unit back (any thread or process may): 0, or MPROC_ESTATE past
+ * a bounded semaphore's initial value. */
 MPROC_API int mproc_sem_release(mproc_sem *);
 MPROC_API int mproc_sem_get_value(mproc_sem *); /* >= 0, on every platform */
+/* Frees this handle; the semaphore lives while any handle on it does (as
+ * mproc_lock_free). */
 MPROC_API void mproc_sem_free(mproc_sem *);
 
+/* Condition variable over a Lock or RLock. */
 typedef struct mproc_cond mproc_cond;
 /* Condition(lock): lock NULL = a new RLock. The condition keeps the lock's
  * shared state alive; the caller still frees its own handle. */
 MPROC_API mproc_cond *mproc_cond_new(mproc_lock *lock_or_null, int *err);
+/* Acquires the condition's lock (mproc_lock_acquire). */
 MPROC_API int mproc_cond_acquire(mproc_cond *, double timeout);
+/* Releases the condition's lock (mproc_lock_release). */
 MPROC_API int mproc_cond_release(mproc_cond *);
 /* Caller must hold the lock (else MPROC_ESTATE). 0 when notified,
  * MPROC_ETIMEDOUT otherwise; the lock is held again on return. */
 MPROC_API int mproc_cond_wait(mproc_cond *, double timeout);
-/* Waits until pred(arg) returns non-zero; returns pred's last value (0 if
- * it was still false at the timeout) or a negative error. */
+/* A predicate for mproc_cond_wait_for: non-zero when the awaited state is
+ * reached. Called with the lock held. */
 typedef int (*mproc_predicate)(void *arg);
+/* Waits until pred(arg) returns non-zero; returns pred's last value (0 if
+ * it was still false at the timeout) or a negative error. The caller holds
+ * the lock, as for mproc_cond_wait. */
 MPROC_API int mproc_cond_wait_for(mproc_cond *, mproc_predicate pred, void *arg, double timeout);
-MPROC_API int mproc_cond_notify(mproc_cond *, int n); /* wakes up to n waiters */
+/* Wakes up to n waiters; the caller must hold the lock (else MPROC_ESTATE). */
+MPROC_API int mproc_cond_notify(mproc_cond *, int n);
+/* Wakes every waiter; the caller must hold the lock (else MPROC_ESTATE). */
 MPROC_API int mproc_cond_notify_all(mproc_cond *);
-MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *); /* owned by the condition (freeing it does nothing) */
+/* The condition's lock; owned by the condition (freeing it does nothing). */
+MPROC_API mproc_lock *mproc_cond_get_lock(mproc_cond *);
+/* Frees this handle; the condition lives while any handle on it does. */
 MPROC_API void mproc_cond_free(mproc_cond *);
 
+/* Event: a flag that processes wait for. */
 typedef struct mproc_event mproc_event;
+/* A new event, not set; NULL and *err on failure. */
 MPROC_API mproc_event *mproc_event_new(int *err);
+/* Sets the flag and wakes every waiter: 0 or a negative error. */
 MPROC_API int mproc_event_set(mproc_event *);
+/* Clears the flag: 0 or a negative error. */
 MPROC_API int mproc_event_clear(mproc_event *);
 MPROC_API int mproc_event_is_set(mproc_event *); /* 1, 0 or a negative error */
-MPROC_API int mproc_event_wait(mproc_event *, double timeout); /* 0 set, MPROC_ETIMEDOUT */
+/* Waits until the flag is set: 0 set, MPROC_ETIMEDOUT. */
+MPROC_API int mproc_event_wait(mproc_event *, double timeout);
+/* Frees this handle; the event lives while any handle on it does. */
 MPROC_API void mproc_event_free(mproc_event *);
 
+/* Barrier: parties wait until all of them have arrived. */
 typedef struct mproc_barrier mproc_barrier;
 /* Runs in the last process to arrive, before the others are released; a
  * non-zero return breaks the barrier (that waiter gets MPROC_ETASK, the
  * others MPROC_EBROKEN). A plain function: spawned children find it by
  * module + offset, like targets. */
 typedef int (*mproc_barrier_action)(void);
+/* Options of mproc_barrier_new: start from MPROC_BARRIER_OPTS_INIT. */
 typedef struct mproc_barrier_opts {
+    size_t size;                 /* sizeof(mproc_barrier_opts), set by the _INIT macro (docs/abi.md) */
     mproc_barrier_action action; /* NULL = none */
     double timeout;              /* default for waits with a negative timeout; < 0 = none */
 } mproc_barrier_opts;
-#define MPROC_BARRIER_OPTS_INIT {NULL, -1.0}
-/* parties 0 -> MPROC_EINVAL. opts may be NULL. */
+/* The default mproc_barrier_opts: no action, no default timeout. */
+#define MPROC_BARRIER_OPTS_INIT {sizeof(mproc_barrier_opts), NULL, -1.0}
+/* Barrier(parties, action, timeout). parties 0 -> MPROC_EINVAL. opts may be
+ * NULL. */
 MPROC_API mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opts, int *err);
 /* Returns the arrival index 0..parties-1, or MPROC_EBROKEN (broken, reset,
  * aborted or timed out: a timeout breaks the barrier for everyone, as in
  * Python), MPROC_ETASK (this waiter's action failed). A negative timeout
  * uses the barrier's default timeout. */
 MPROC_API int mproc_barrier_wait(mproc_barrier *, double timeout);
+/* Back to the empty state: waiters now inside get MPROC_EBROKEN; a broken
+ * barrier is usable again. */
 MPROC_API int mproc_barrier_reset(mproc_barrier *);
+/* Breaks the barrier: waiters now and later get MPROC_EBROKEN until reset. */
 MPROC_API int mproc_barrier_abort(mproc_barrier *);
 MPROC_API int mproc_barrier_broken(mproc_barrier *);    /* 1 or 0 */
 MPROC_API int mproc_barrier_n_waiting(mproc_barrier *); /* >= 0 */
+/* The number of parties it was made for. */
 MPROC_API int mproc_barrier_parties(mproc_barrier *);
+/* Frees this handle; the barrier lives while any handle on it does. */
 MPROC_API void mproc_barrier_free(mproc_barrier *);
 
 /* --------------------------------------------------------- shared memory */
@@ -307,18 +417,31 @@ MPROC_API void mproc_barrier_free(mproc_barrier *);
  * module: c b B h H i I l L q Q f d, and u (wchar_t); others -> MPROC_EINVAL.
  * Zero-filled, then init (may be NULL) copied in: one element for a value,
  * n for an array. locked = 1 gives them an RLock (get_lock); 0 = raw. */
-typedef struct mproc_value mproc_value;
-typedef struct mproc_array mproc_array;
+typedef struct mproc_value mproc_value; /* Value: one element in shared memory */
+typedef struct mproc_array mproc_array; /* Array: n elements in shared memory */
+/* Value(typecode, init, lock=locked). */
 MPROC_API mproc_value *mproc_value_new(char typecode, const void *init, int locked, int *err);
+/* The element in shared memory (cast to the typecode's C type); valid while
+ * the handle lives. Reads and writes are not synchronised: hold the
+ * value's lock (mproc_value_get_lock) around them when that matters. */
 MPROC_API void *mproc_value_ptr(mproc_value *);
 MPROC_API mproc_lock *mproc_value_get_lock(mproc_value *); /* NULL when unlocked; owned by the value (freeing it does nothing) */
+/* The typecode it was made with; 0 for NULL. */
 MPROC_API char mproc_value_typecode(const mproc_value *);
+/* Frees this handle; the value lives while any handle on it does. */
 MPROC_API void mproc_value_free(mproc_value *);
+/* Array(typecode, n, init, lock=locked): n elements (init: n of them, or
+ * NULL for zeros). */
 MPROC_API mproc_array *mproc_array_new(char typecode, size_t n, const void *init, int locked, int *err);
+/* The first element in shared memory, as mproc_value_ptr. */
 MPROC_API void *mproc_array_ptr(mproc_array *);
+/* The number of elements; 0 for NULL. */
 MPROC_API size_t mproc_array_len(const mproc_array *);
+/* The array's RLock; NULL when unlocked; owned by the array. */
 MPROC_API mproc_lock *mproc_array_get_lock(mproc_array *);
+/* The typecode it was made with; 0 for NULL. */
 MPROC_API char mproc_array_typecode(const mproc_array *);
+/* Frees this handle; the array lives while any handle on it does. */
 MPROC_API void mproc_array_free(mproc_array *);
 /* Size in bytes of one element of a typecode, 0 if unknown. */
 MPROC_API size_t mproc_typecode_size(char typecode);
@@ -333,9 +456,16 @@ MPROC_API size_t mproc_typecode_size(char typecode);
  * Passing a handle to a child (mproc_args_add_obj) attaches the child by
  * name. */
 typedef struct mproc_shm mproc_shm;
+/* SharedMemory(name, create, size): creates (create != 0) or attaches to a
+ * segment and maps it. NULL and *err on failure. A handle may be used from
+ * any thread; close it once no other thread uses it. */
 MPROC_API mproc_shm *mproc_shm_open(const char *name_or_null, size_t size, int create, int *err);
+/* The mapped memory (SharedMemory.buf); NULL for NULL. */
 MPROC_API void *mproc_shm_ptr(mproc_shm *);
+/* The segment's size in bytes (SharedMemory.size); 0 for NULL. */
 MPROC_API size_t mproc_shm_size(const mproc_shm *);
+/* The segment's name (SharedMemory.name), given or generated; valid while
+ * the handle lives. */
 MPROC_API const char *mproc_shm_name(const mproc_shm *);
 MPROC_API int mproc_shm_close(mproc_shm *);  /* unmaps and frees the handle */
 MPROC_API int mproc_shm_unlink(mproc_shm *); /* removes the name; mappings stay valid */
@@ -360,6 +490,7 @@ MPROC_API int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
 /* One message of len bytes (buf may be NULL when len is 0). MPROC_EOS
  * when the peer is gone. */
 MPROC_API int mproc_conn_send_bytes(mproc_conn *, const void *buf, size_t len);
+/* maxlength of mproc_conn_recv_bytes: no limit. */
 #define MPROC_NOLIMIT ((size_t)-1)
 /* The next message, in a buffer for mproc_free (never NULL on success, even
  * for an empty message), its length in *len. A message longer than
@@ -434,7 +565,8 @@ MPROC_API mproc_conn *mproc_listener_accept(mproc_listener *, double timeout, in
 MPROC_API const char *mproc_listener_address(const mproc_listener *);
 /* Stops listening (idempotent); the handle stays valid until freed. */
 MPROC_API int mproc_listener_close(mproc_listener *);
-MPROC_API void mproc_listener_free(mproc_listener *); /* closes and releases */
+/* Closes (if still open) and releases the handle. */
+MPROC_API void mproc_listener_free(mproc_listener *);
 /* Connects (and authenticates when authkey is not NULL) within
  * MPROC_CONNECT_TIMEOUT. Nobody listening: MPROC_ESYS (the OS error in
  * mproc_last_os_error); MPROC_ETIMEDOUT; MPROC_EAUTH. */
@@ -472,24 +604,32 @@ MPROC_API mproc_conn *mproc_client_timeout(const char *address, const void *auth
  * the queue whole: its message is there entirely or not at all. */
 typedef struct mproc_queue mproc_queue;
 
+/* The three kinds of queue. */
 typedef enum mproc_queue_kind {
     MPROC_QUEUE_PLAIN = 0,   /* Queue */
     MPROC_QUEUE_SIMPLE = 1,  /* SimpleQueue: no maxsize, no join_thread */
     MPROC_QUEUE_JOINABLE = 2 /* JoinableQueue: task_done and join */
 } mproc_queue_kind;
 
-#define MPROC_QUEUE_DEFAULT_CAPACITY ((size_t)4 << 20) /* 4 MiB; unused pages cost no memory */
+/* The ring of a queue made without a capacity: 4 MiB; unused pages cost no
+ * memory. */
+#define MPROC_QUEUE_DEFAULT_CAPACITY ((size_t)4 << 20)
 
+/* Options of mproc_queue_new_ex: start from MPROC_QUEUE_OPTS_INIT. */
 typedef struct mproc_queue_opts {
-    mproc_queue_kind kind;
+    size_t size;     /* sizeof(mproc_queue_opts), set by the _INIT macro (docs/abi.md) */
+    mproc_queue_kind kind; /* Queue, SimpleQueue or JoinableQueue */
     size_t maxsize;  /* most messages at once; 0 = as many as the ring holds */
     size_t capacity; /* ring bytes, 64 .. 2^40 (rounded up to 8); 0 = the default */
 } mproc_queue_opts;
-#define MPROC_QUEUE_OPTS_INIT {MPROC_QUEUE_PLAIN, 0, 0}
+/* The default mproc_queue_opts: a Queue, unbounded, the default capacity. */
+#define MPROC_QUEUE_OPTS_INIT {sizeof(mproc_queue_opts), MPROC_QUEUE_PLAIN, 0, 0}
 
 /* Queue(maxsize) with the default capacity; maxsize 0 = unbounded. */
 MPROC_API mproc_queue *mproc_queue_new(size_t maxsize, int *err);
+/* SimpleQueue() with the default capacity. */
 MPROC_API mproc_queue *mproc_simplequeue_new(int *err);
+/* JoinableQueue(maxsize) with the default capacity; maxsize 0 = unbounded. */
 MPROC_API mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err);
 /* Any kind, maxsize and capacity (opts NULL = a default Queue). A bad kind,
  * a capacity out of range or a SimpleQueue with a maxsize: MPROC_EINVAL. */
@@ -515,6 +655,7 @@ MPROC_API int mproc_queue_qsize(mproc_queue *);
  * empty: MPROC_ECLOSED after close. full: maxsize reached (an unbounded
  * queue is never full, though its ring may be). */
 MPROC_API int mproc_queue_empty(mproc_queue *);
+/* 1 when maxsize messages are in the queue, else 0 (see mproc_queue_empty). */
 MPROC_API int mproc_queue_full(mproc_queue *);
 /* This handle can no longer put or get (MPROC_ECLOSED); other handles and
  * processes are not affected. Closing twice is fine. */
@@ -524,12 +665,14 @@ MPROC_API int mproc_queue_close(mproc_queue *);
  * flush). cancel_join_thread: 0, does nothing (there is never data to lose).
  * Not for a SimpleQueue (MPROC_EINVAL). */
 MPROC_API int mproc_queue_join_thread(mproc_queue *);
+/* Queue.cancel_join_thread(): 0, nothing to do (see above). */
 MPROC_API int mproc_queue_cancel_join_thread(mproc_queue *);
 /* JoinableQueue (others: MPROC_EINVAL). task_done: one task finished;
  * MPROC_ESTATE if called more times than messages were put. join: waits
  * until every task is done; MPROC_ETIMEDOUT, or MPROC_EOS when tasks
  * remain and every other holder is dead. Both work after close. */
 MPROC_API int mproc_queue_task_done(mproc_queue *);
+/* JoinableQueue.join(): waits until every task is done (see above). */
 MPROC_API int mproc_queue_join(mproc_queue *, double timeout);
 /* Frees the handle (a handle owned by args: nothing happens); the queue
  * lives while any process holds it. */
@@ -545,8 +688,12 @@ MPROC_API void mproc_queue_free(mproc_queue *);
  * it is for the parent, whose blocking pool calls then return MPROC_EINTR
  * (POSIX, when a signal handler ran in the waiting thread). */
 typedef struct mproc_pool mproc_pool;
+/* An asynchronous result (AsyncResult / MapResult). */
 typedef struct mproc_async mproc_async;
+/* The iterator of mproc_pool_imap and mproc_pool_imap_unordered; use one
+ * from one thread at a time. */
 typedef struct mproc_imap mproc_imap;
+/* Where an apply task function puts its result (mproc_result_set). */
 typedef struct mproc_result mproc_result;
 
 /* Runs once in every worker (replacements too) before its first task;
@@ -562,8 +709,11 @@ typedef int (*mproc_apply_fn)(const mproc_args *args, mproc_result *out, void *s
 /* Sets (copies) a task's result; a later call replaces it. */
 MPROC_API int mproc_result_set(mproc_result *, const void *buf, size_t len);
 
-#define MPROC_POOL_CPUS (-1) /* processes: one worker per usable CPU */
+/* mproc_pool_opts.processes: one worker per usable CPU (mproc_cpu_count). */
+#define MPROC_POOL_CPUS (-1)
+/* Options of mproc_pool_new: start from MPROC_POOL_OPTS_INIT. */
 typedef struct mproc_pool_opts {
+    size_t size;                    /* sizeof(mproc_pool_opts), set by the _INIT macro (docs/abi.md) */
     int processes;                  /* > 0, or MPROC_POOL_CPUS; 0 and others: MPROC_EINVAL (Python's Pool(0)) */
     mproc_pool_init_fn initializer; /* may be NULL */
     const mproc_args *initargs;     /* may be NULL; copied; objects reach workers as for a Process */
@@ -571,7 +721,9 @@ typedef struct mproc_pool_opts {
     const char *start_method;       /* NULL = the default start method; "mpi": the workers are MPI ranks
                                        (after mproc_mpi_init, docs/mpi.md); an unknown name: MPROC_EINVAL */
 } mproc_pool_opts;
-#define MPROC_POOL_OPTS_INIT {MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
+/* The default mproc_pool_opts: a worker per CPU, no initializer, workers
+ * that live as long as the pool, the default start method. */
+#define MPROC_POOL_OPTS_INIT {sizeof(mproc_pool_opts), MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
 
 /* Starts the workers and waits until each has run its initializer. NULL
  * with MPROC_EINVAL (bad options), MPROC_ETASK (an initializer failed),
@@ -618,22 +770,30 @@ MPROC_API int mproc_pool_apply(mproc_pool *, mproc_apply_fn fn, const mproc_args
 MPROC_API int mproc_pool_starmap(mproc_pool *, mproc_apply_fn fn, const mproc_args *const *args, size_t n,
                                  void **outs, size_t *lens);
 
-/* Asynchronous results. The callbacks run in the pool's result thread
+/* Options of the asynchronous calls (callbacks): start from
+ * MPROC_ASYNC_OPTS_INIT. The callbacks run in the pool's result thread
  * (keep them short: they delay every other result), before the result
  * counts as ready. */
 typedef struct mproc_async_opts {
+    size_t size;                                                 /* sizeof(mproc_async_opts), set by the _INIT macro */
     void (*callback)(mproc_async *r, void *ctx);                 /* on success */
     void (*error_callback)(mproc_async *r, int err, void *ctx); /* on failure */
-    void *ctx;
+    void *ctx;                                                   /* given to both callbacks */
 } mproc_async_opts;
-/* opts may be NULL. map_async copies the input before it returns; out
- * must stay valid until the result is ready or freed (a result freed
- * before it is ready never writes to out). */
+/* The default mproc_async_opts: no callbacks. */
+#define MPROC_ASYNC_OPTS_INIT {sizeof(mproc_async_opts), NULL, NULL, NULL}
+/* apply_async: as mproc_pool_apply, without waiting; the outcome and the
+ * result come from mproc_async_get. opts may be NULL. */
 MPROC_API mproc_async *mproc_pool_apply_async(mproc_pool *, mproc_apply_fn fn, const mproc_args *args,
                                               const mproc_async_opts *opts, int *err);
+/* map_async: as mproc_pool_map, without waiting. It copies the input
+ * before it returns; out must stay valid until the result is ready or
+ * freed (a result freed before it is ready never writes to out). */
 MPROC_API mproc_async *mproc_pool_map_async(mproc_pool *, mproc_map_fn fn, const void *in, size_t n,
                                             size_t in_size, void *out, size_t out_size, size_t chunksize,
                                             const mproc_async_opts *opts, int *err);
+/* starmap_async: as mproc_pool_starmap, without waiting; each call's
+ * result comes from mproc_async_item. */
 MPROC_API mproc_async *mproc_pool_starmap_async(mproc_pool *, mproc_apply_fn fn,
                                                 const mproc_args *const *args, size_t n,
                                                 const mproc_async_opts *opts, int *err);
@@ -645,9 +805,10 @@ MPROC_API int mproc_async_get(mproc_async *, double timeout, void **out, size_t 
 /* starmap_async's i-th result (a copy, mproc_free): MPROC_ESTATE before
  * ready, the async's error after a failure, MPROC_EINVAL past the end. */
 MPROC_API int mproc_async_item(mproc_async *, size_t i, void **out, size_t *len);
-MPROC_API int mproc_async_wait(mproc_async *, double timeout); /* 0 ready, MPROC_ETIMEDOUT, MPROC_EINTR */
-MPROC_API int mproc_async_ready(mproc_async *);                /* 1 or 0 */
-MPROC_API int mproc_async_successful(mproc_async *);           /* 1, 0, MPROC_ESTATE before ready */
+/* Waits until the result is ready: 0, MPROC_ETIMEDOUT, MPROC_EINTR. */
+MPROC_API int mproc_async_wait(mproc_async *, double timeout);
+MPROC_API int mproc_async_ready(mproc_async *);      /* 1 or 0 */
+MPROC_API int mproc_async_successful(mproc_async *); /* 1, 0, MPROC_ESTATE before ready */
 /* Which item failed and its code (see mproc_pool_failure). MPROC_ESTATE
  * before ready or when nothing failed. */
 MPROC_API int mproc_async_failure(mproc_async *, size_t *index, int *code);
@@ -662,8 +823,10 @@ MPROC_API void mproc_async_free(mproc_async *);
  * 1. next is only called from the threads calling mproc_pool_imap* and
  * mproc_imap_next. */
 typedef int (*mproc_input_fn)(void *ctx, void *item);
+/* imap: results in input order. NULL and *err on failure. */
 MPROC_API mproc_imap *mproc_pool_imap(mproc_pool *, mproc_map_fn fn, mproc_input_fn next, void *ctx,
                                       size_t in_size, size_t out_size, size_t chunksize, int *err);
+/* imap_unordered: results as they come. NULL and *err on failure. */
 MPROC_API mproc_imap *mproc_pool_imap_unordered(mproc_pool *, mproc_map_fn fn, mproc_input_fn next,
                                                 void *ctx, size_t in_size, size_t out_size,
                                                 size_t chunksize, int *err);
@@ -672,6 +835,8 @@ MPROC_API mproc_imap *mproc_pool_imap_unordered(mproc_pool *, mproc_map_fn fn, m
  * item (index set, iteration goes on); MPROC_EOS at the end; the input's
  * own error; MPROC_ETIMEDOUT, MPROC_EINTR, MPROC_ECLOSED (pool terminated). */
 MPROC_API int mproc_imap_next(mproc_imap *, void *out, size_t *index, double timeout);
+/* Frees the iterator at any time; chunks not yet handed to workers are
+ * dropped. */
 MPROC_API void mproc_imap_free(mproc_imap *);
 /* -------------------------------------------------------------- Manager */
 
@@ -691,6 +856,8 @@ MPROC_API void mproc_imap_free(mproc_imap *);
  * last proxy frees it, a proxy stored in a manager list or dict keeps it,
  * and the proxies of a client that dies or disconnects count no more. */
 typedef struct mproc_manager mproc_manager;
+/* Proxies of the server's objects. Every call on a proxy may be made from
+ * several threads at once (each call uses a connection of its own). */
 typedef struct mproc_mlist mproc_mlist;         /* manager.list() */
 typedef struct mproc_mdict mproc_mdict;         /* manager.dict() */
 typedef struct mproc_namespace mproc_namespace; /* manager.Namespace() */
@@ -704,8 +871,9 @@ typedef struct mproc_marray mproc_marray;       /* manager.Array(typecode, seq) 
  * dict of the same manager) stores a reference: it comes back as a new
  * proxy, and its changes are seen by everyone (Python's nested proxies).
  * Dict keys: int, double, string or bytes (1 and 1.0 are different keys). */
+/* The type of an mproc_mval. */
 typedef enum mproc_mval_type {
-    MPROC_MV_NIL = 0,
+    MPROC_MV_NIL = 0, /* None */
     MPROC_MV_INT,    /* v.i */
     MPROC_MV_DOUBLE, /* v.d */
     MPROC_MV_STR,    /* v.s.ptr (NUL-terminated), v.s.len */
@@ -714,24 +882,31 @@ typedef enum mproc_mval_type {
     MPROC_MV_DICT    /* v.dict: a proxy */
 } mproc_mval_type;
 
+/* A value of a manager list, dict, namespace, Value or Array (above). */
 typedef struct mproc_mval {
-    mproc_mval_type type;
+    mproc_mval_type type; /* which member of v holds the value */
+    /* The value, by type. */
     union {
-        int64_t i;
-        double d;
+        int64_t i; /* MPROC_MV_INT */
+        double d;  /* MPROC_MV_DOUBLE */
+        /* MPROC_MV_STR and MPROC_MV_BYTES */
         struct {
-            const char *ptr;
-            size_t len;
+            const char *ptr; /* the bytes (a string is NUL-terminated) */
+            size_t len;      /* their number (without the NUL) */
         } s;
-        mproc_mlist *list;
-        mproc_mdict *dict;
+        mproc_mlist *list; /* MPROC_MV_LIST: a proxy */
+        mproc_mdict *dict; /* MPROC_MV_DICT: a proxy */
     } v;
 } mproc_mval;
 
+/* None. */
 static inline mproc_mval mproc_mv_nil(void) { mproc_mval m; m.type = MPROC_MV_NIL; m.v.i = 0; return m; }
+/* An integer. */
 static inline mproc_mval mproc_mv_int(int64_t i) { mproc_mval m; m.type = MPROC_MV_INT; m.v.i = i; return m; }
+/* A double. */
 static inline mproc_mval mproc_mv_double(double d) { mproc_mval m; m.type = MPROC_MV_DOUBLE; m.v.d = d; return m; }
-/* s NULL -> a value the server refuses with MPROC_EINVAL. */
+/* A string (not copied: it must live until the call that stores it).
+ * s NULL -> a value the server refuses with MPROC_EINVAL. */
 static inline mproc_mval mproc_mv_str(const char *s)
 {
     mproc_mval m;
@@ -743,6 +918,7 @@ static inline mproc_mval mproc_mv_str(const char *s)
     m.v.s.len = s ? n : (size_t)-1;
     return m;
 }
+/* len bytes at p (not copied). */
 static inline mproc_mval mproc_mv_bytes(const void *p, size_t len)
 {
     mproc_mval m;
@@ -751,21 +927,27 @@ static inline mproc_mval mproc_mv_bytes(const void *p, size_t len)
     m.v.s.len = len;
     return m;
 }
+/* A reference to a list of the same manager (stored as a nested proxy). */
 static inline mproc_mval mproc_mv_list(mproc_mlist *l) { mproc_mval m; m.type = MPROC_MV_LIST; m.v.list = l; return m; }
+/* A reference to a dict of the same manager (stored as a nested proxy). */
 static inline mproc_mval mproc_mv_dict(mproc_mdict *d) { mproc_mval m; m.type = MPROC_MV_DICT; m.v.dict = d; return m; }
 /* Frees what a value handed out owns (string, bytes, proxy); sets it NIL. */
 MPROC_API void mproc_mval_clear(mproc_mval *v);
 /* Releases n values and the array holding them (keys, items, slices). */
 MPROC_API void mproc_mvals_free(mproc_mval *vals, size_t n);
 
+/* Options of mproc_manager_start: start from MPROC_MANAGER_OPTS_INIT. */
 typedef struct mproc_manager_opts {
+    size_t size;              /* sizeof(mproc_manager_opts), set by the _INIT macro (docs/abi.md) */
     const char *address;      /* NULL = private: unix: socket in a 0700 directory (POSIX), pipe: (Windows);
                                  or e.g. "tcp://127.0.0.1:0" (port 0: the OS picks one) */
     const void *authkey;      /* NULL = 32 random bytes */
-    size_t keylen;
+    size_t keylen;            /* authkey's length in bytes */
     const char *start_method; /* NULL = mproc_get_start_method() */
 } mproc_manager_opts;
-#define MPROC_MANAGER_OPTS_INIT {NULL, NULL, 0, NULL}
+/* The default mproc_manager_opts: a private address, a random key, the
+ * default start method. */
+#define MPROC_MANAGER_OPTS_INIT {sizeof(mproc_manager_opts), NULL, NULL, 0, NULL}
 
 /* Starts a server process (opts may be NULL) and connects to it. The
  * server exits on mproc_manager_shutdown and when this process ends. */
@@ -780,6 +962,7 @@ MPROC_API mproc_manager *mproc_manager_connect(const char *address, const void *
 MPROC_API mproc_process *mproc_manager_process(mproc_manager *m);
 /* The address clients connect to, and the key (valid while m lives). */
 MPROC_API const char *mproc_manager_address(const mproc_manager *m);
+/* The server's key, its length in *keylen (valid while m lives). */
 MPROC_API const void *mproc_manager_authkey(const mproc_manager *m, size_t *keylen);
 /* Stops the server (either the one this handle started or, for an attached
  * handle, the one it talks to). Afterwards proxies give MPROC_EBROKEN. */
@@ -795,38 +978,57 @@ MPROC_API void mproc_manager_free(mproc_manager *m);
 /* list: index i < 0 counts from the end as in Python; out of range:
  * MPROC_ENOENT (Python's IndexError). */
 MPROC_API mproc_mlist *mproc_manager_list(mproc_manager *m, int *err);
+/* l.append(v). */
 MPROC_API int mproc_mlist_append(mproc_mlist *l, mproc_mval v);
+/* l.extend(vals[0..n)). */
 MPROC_API int mproc_mlist_extend(mproc_mlist *l, const mproc_mval *vals, size_t n);
+/* l[i] into *out (release with mproc_mval_clear). */
 MPROC_API int mproc_mlist_get(mproc_mlist *l, int64_t i, mproc_mval *out);
+/* l[i] = v. */
 MPROC_API int mproc_mlist_set(mproc_mlist *l, int64_t i, mproc_mval v);
 MPROC_API int mproc_mlist_insert(mproc_mlist *l, int64_t i, mproc_mval v); /* clamps i, as Python does */
+/* l.pop(i): removes item i, into *out (release with mproc_mval_clear). */
 MPROC_API int mproc_mlist_pop(mproc_mlist *l, int64_t i, mproc_mval *out /* may be NULL */);
 MPROC_API int mproc_mlist_len(mproc_mlist *l); /* >= 0 or an error */
+/* l.reverse(). */
 MPROC_API int mproc_mlist_reverse(mproc_mlist *l);
 /* l[start:stop] (Python slice bounds, clamped) copied out: *vals for
  * mproc_mvals_free, *n items. */
 MPROC_API int mproc_mlist_slice(mproc_mlist *l, int64_t start, int64_t stop, mproc_mval **vals, size_t *n);
+/* Frees this proxy (the server's list lives while a proxy on it does). */
 MPROC_API void mproc_mlist_free(mproc_mlist *l);
 
 /* dict: a missing key is MPROC_ENOENT (KeyError); a key that is not int,
  * double, string or bytes is MPROC_EINVAL. keys/items keep insertion
  * order; items come as key, value, key, value ... (2 * *n values). */
 MPROC_API mproc_mdict *mproc_manager_dict(mproc_manager *m, int *err);
+/* d[key] = v. */
 MPROC_API int mproc_mdict_set(mproc_mdict *d, mproc_mval key, mproc_mval v);
+/* d[key] into *out (release with mproc_mval_clear). */
 MPROC_API int mproc_mdict_get(mproc_mdict *d, mproc_mval key, mproc_mval *out);
+/* del d[key]. */
 MPROC_API int mproc_mdict_del(mproc_mdict *d, mproc_mval key);
 MPROC_API int mproc_mdict_contains(mproc_mdict *d, mproc_mval key); /* 1, 0 or an error */
+/* len(d): >= 0 or an error. */
 MPROC_API int mproc_mdict_len(mproc_mdict *d);
+/* d.keys(): *keys (release with mproc_mvals_free), *n of them. */
 MPROC_API int mproc_mdict_keys(mproc_mdict *d, mproc_mval **keys, size_t *n);
+/* d.items(): *kv as key, value, key, value ... (2 * *n values; release
+ * with mproc_mvals_free). */
 MPROC_API int mproc_mdict_items(mproc_mdict *d, mproc_mval **kv, size_t *n);
+/* Frees this proxy (the server's dict lives while a proxy on it does). */
 MPROC_API void mproc_mdict_free(mproc_mdict *d);
 
 /* Namespace: named attributes (a missing one: MPROC_ENOENT, Python's
  * AttributeError). */
 MPROC_API mproc_namespace *mproc_manager_namespace(mproc_manager *m, int *err);
+/* ns.name = v. */
 MPROC_API int mproc_namespace_set(mproc_namespace *ns, const char *name, mproc_mval v);
+/* ns.name into *out (release with mproc_mval_clear). */
 MPROC_API int mproc_namespace_get(mproc_namespace *ns, const char *name, mproc_mval *out);
+/* del ns.name. */
 MPROC_API int mproc_namespace_del(mproc_namespace *ns, const char *name);
+/* Frees this proxy (the namespace lives while a proxy on it does). */
 MPROC_API void mproc_namespace_free(mproc_namespace *ns);
 
 /* Sync objects and queues served by the manager: the very types of the
@@ -835,10 +1037,13 @@ MPROC_API void mproc_namespace_free(mproc_namespace *ns);
  * cannot run in the server: loop over mproc_cond_wait), and
  * mproc_conn_fileno-like OS handles (mproc_wait refuses a manager queue). */
 MPROC_API mproc_lock *mproc_manager_lock(mproc_manager *m, int *err);
+/* manager.RLock(). */
 MPROC_API mproc_lock *mproc_manager_rlock(mproc_manager *m, int *err);
+/* manager.Semaphore(value) / BoundedSemaphore(value) (bounded != 0). */
 MPROC_API mproc_sem *mproc_manager_sem(mproc_manager *m, unsigned value, int bounded, int *err);
 /* lock: NULL = a new manager RLock, or a lock of the same manager. */
 MPROC_API mproc_cond *mproc_manager_cond(mproc_manager *m, mproc_lock *lock_or_null, int *err);
+/* manager.Event(). */
 MPROC_API mproc_event *mproc_manager_event(mproc_manager *m, int *err);
 /* timeout: the default for waits with a negative timeout (< 0: none). */
 MPROC_API mproc_barrier *mproc_manager_barrier(mproc_manager *m, unsigned parties, double timeout, int *err);
@@ -850,34 +1055,26 @@ MPROC_API mproc_queue *mproc_manager_queue(mproc_manager *m, mproc_queue_kind ki
  * f and d as MPROC_MV_DOUBLE (an int is accepted). Anything else:
  * MPROC_EINVAL. */
 MPROC_API mproc_mvalue *mproc_manager_value(mproc_manager *m, char typecode, mproc_mval init, int *err);
+/* v.value into *out. */
 MPROC_API int mproc_mvalue_get(mproc_mvalue *v, mproc_mval *out);
+/* v.value = x. */
 MPROC_API int mproc_mvalue_set(mproc_mvalue *v, mproc_mval x);
+/* Frees this proxy (the Value lives while a proxy on it does). */
 MPROC_API void mproc_mvalue_free(mproc_mvalue *v);
 /* init: n elements of the C type of typecode, or NULL for zeros. */
 MPROC_API mproc_marray *mproc_manager_array(mproc_manager *m, char typecode, size_t n, const void *init,
                                             int *err);
+/* a[i] into *out (i < 0 counts from the end; out of range: MPROC_ENOENT). */
 MPROC_API int mproc_marray_get(mproc_marray *a, int64_t i, mproc_mval *out);
+/* a[i] = x (i as for mproc_marray_get). */
 MPROC_API int mproc_marray_set(mproc_marray *a, int64_t i, mproc_mval x);
+/* len(a): >= 0 or an error. */
 MPROC_API int mproc_marray_len(mproc_marray *a);
 /* Copies elements [start, stop) out as the C type (clamped like a slice);
  * *n gets the count; buf has room for cap elements (MPROC_EMSGSIZE if not). */
 MPROC_API int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n);
+/* Frees this proxy (the Array lives while a proxy on it does). */
 MPROC_API void mproc_marray_free(mproc_marray *a);
-
-/* ------------------------------------------------------ fault injection */
-
-/* For tests: the backend's system calls go through a table that a test may
- * change by name (SQLite's xSetSystemCall) to make a call fail at a chosen
- * point. fn must have the signature of the call it replaces (POSIX: "fork",
- * "mmap", "shm_open", "sendmsg", "send" as in libc; "memfd_create" takes a
- * name only, "pipe" and "socketpair" take int[2] and make close-on-exec
- * descriptors; Windows: "CreateProcessW", "CreateFileMappingW",
- * "MapViewOfFile", "WriteFile" as in the Windows API). NULL restores the
- * original. MPROC_EINVAL / NULL for a name the backend does not have. Not
- * thread-safe: change the table while no other thread calls mproc. */
-typedef void (*mproc_syscall_fn)(void);
-MPROC_API int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn);
-MPROC_API mproc_syscall_fn mproc_test_get_syscall(const char *name);
 
 #ifdef __cplusplus
 }

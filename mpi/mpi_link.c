@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_link.c - non-blocking sends and polled receives, and mproc_mpi_init:
  * the part of the MPI pool both kinds of rank share. */
 #include <limits.h>
@@ -7,7 +8,7 @@
 #include "internal.h"
 #include "mpi_link.h"
 
-int sendq_push(sendq *q, int dest, int tag, void *buf, size_t len)
+int mproc__sendq_push(sendq *q, int dest, int tag, void *buf, size_t len)
 {
     if (len > INT_MAX) {
         free(buf);
@@ -30,7 +31,7 @@ int sendq_push(sendq *q, int dest, int tag, void *buf, size_t len)
     return 0;
 }
 
-void sendq_progress(sendq *q, int *failed)
+void mproc__sendq_progress(sendq *q, int *failed)
 {
     *failed = -1;
     for (sendq_item **pp = &q->head; *pp;) {
@@ -49,15 +50,15 @@ void sendq_progress(sendq *q, int *failed)
     }
 }
 
-void sendq_flush(sendq *q, double timeout)
+void mproc__sendq_flush(sendq *q, double timeout)
 {
     double end = be_monotonic() + timeout;
     int failed;
     unsigned idle = 0;
     while (q->head && be_monotonic() < end) {
-        sendq_progress(q, &failed);
+        mproc__sendq_progress(q, &failed);
         if (q->head)
-            be_sleep(link_backoff(idle++));
+            be_sleep(mproc__link_backoff(idle++));
     }
     while (q->head) { /* a peer that never received: give up on it */
         sendq_item *it = q->head;
@@ -69,7 +70,7 @@ void sendq_flush(sendq *q, double timeout)
     }
 }
 
-int link_try_recv(int src, int *from, int *tag, void **buf, size_t *len)
+int mproc__link_try_recv(int src, int *from, int *tag, void **buf, size_t *len)
 {
     int flag = 0, count = 0;
     MPI_Status st;
@@ -99,7 +100,7 @@ int link_try_recv(int src, int *from, int *tag, void **buf, size_t *len)
 /* Busy rounds first (a reply usually follows a task within microseconds),
  * then sleeps growing to 1 ms, so that idle ranks leave the CPU to others
  * (tests run more ranks than cores). */
-double link_backoff(unsigned idle)
+double mproc__link_backoff(unsigned idle)
 {
     if (idle < 64)
         return 0;
@@ -121,6 +122,9 @@ static int mpi_started;
 
 int mproc_mpi_init(int *argc, char ***argv)
 {
+    /* A libmproc of another version: its internals may differ. */
+    if (mproc__mpi_host.size != sizeof mproc__mpi_host || mproc__mpi_host.version != MPROC_VERSION_HEX)
+        return MPROC_ENOSYS;
     core_ensure_init();
     if (mpi_started || !launched_by_mpi())
         return 0;
@@ -139,6 +143,6 @@ int mproc_mpi_init(int *argc, char ***argv)
         return MPROC_ENOSYS;
     }
     if (rank != 0)
-        mpi_rank_serve(); /* never returns */
-    return mpi_master_init(size);
+        mproc__mpi_rank_serve(); /* never returns */
+    return mproc__mpi_master_init(size);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_link.h - what rank 0 (mpi_master.c) and the worker ranks
  * (mpi_rank.c) say to each other over MPI_COMM_WORLD, and the queue of
  * non-blocking sends both sides use. Neither side ever blocks in MPI: a
@@ -8,6 +9,8 @@
 #include <stddef.h>
 
 #include <mpi.h>
+
+#include "mpi_host.h" /* last of the core headers: internal calls go through libmproc's table */
 
 enum {
     /* rank 0 -> worker rank */
@@ -37,25 +40,25 @@ typedef struct sendq {
 
 /* Sends buf (taken: freed once sent). MPROC_EWORKERLOST when MPI reports
  * dest failed, MPROC_EMSGSIZE beyond INT_MAX bytes. */
-int sendq_push(sendq *q, int dest, int tag, void *buf, size_t len);
+int mproc__sendq_push(sendq *q, int dest, int tag, void *buf, size_t len);
 /* Completes what it can; a failed send's destination goes to *failed (-1:
  * none; the others are reported on later calls). */
-void sendq_progress(sendq *q, int *failed);
+void mproc__sendq_progress(sendq *q, int *failed);
 /* Waits for every send, at most timeout seconds; cancels the rest. */
-void sendq_flush(sendq *q, double timeout);
+void mproc__sendq_flush(sendq *q, double timeout);
 
 /* A message waiting from src (MPI_ANY_SOURCE) with any tag: received into
  * *buf (malloc'd; NULL when empty). 1 received, 0 none, < 0 MPI failed
  * (*from says for whom when it knows). */
-int link_try_recv(int src, int *from, int *tag, void **buf, size_t *len);
+int mproc__link_try_recv(int src, int *from, int *tag, void **buf, size_t *len);
 
 /* Idle backoff: how long to wait after `idle` rounds without work. */
-double link_backoff(unsigned idle);
+double mproc__link_backoff(unsigned idle);
 
 /* mpi_rank.c: serves pools until rank 0 says TAG_EXIT; never returns. */
-void mpi_rank_serve(void);
+void mproc__mpi_rank_serve(void);
 /* mpi_master.c: registers the "mpi" transport in rank 0. */
-int mpi_master_init(int size);
-void mpi_master_finalize(void);
+int mproc__mpi_master_init(int size);
+void mproc__mpi_master_finalize(void);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_master.c - rank 0: the "mpi" pool transport. Worker i of the pool is
  * rank i + 1. The pool's result thread talks to each worker over a pipe,
  * as to a worker process; one bridge thread here carries each pipe's
@@ -277,7 +278,7 @@ static int from_ranks(void)
         int from, tag;
         void *buf;
         size_t len;
-        int rc = link_try_recv(MPI_ANY_SOURCE, &from, &tag, &buf, &len);
+        int rc = mproc__link_try_recv(MPI_ANY_SOURCE, &from, &tag, &buf, &len);
         if (rc <= 0) {
             if (rc < 0 && from != MPI_ANY_SOURCE)
                 lose_rank(from);
@@ -313,7 +314,7 @@ static int from_pool(void)
             r->last_seen = be_monotonic();
             r->seq++;
             core_pool_unlock();
-            if (sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
+            if (mproc__sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
                 lose_rank(i);
             n++;
             core_pool_lock();
@@ -326,7 +327,7 @@ static int from_pool(void)
             n++;
             if (mproc_conn_recv_bytes(end, &msg, &len, MPROC_NOLIMIT) != 0) { /* the pool is done with it */
                 end_session(i, 0);
-                if (sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
+                if (mproc__sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
                     lose_rank(i);
                 break;
             }
@@ -334,7 +335,7 @@ static int from_pool(void)
             size_t clen;
             int rc = convert_tasks(r, msg, len, &conv, &clen);
             mproc_free(msg);
-            if (rc == 0 && (rc = sendq_push(&M.q, i, TAG_TASK, conv, clen)) != 0)
+            if (rc == 0 && (rc = mproc__sendq_push(&M.q, i, TAG_TASK, conv, clen)) != 0)
                 lose_rank(i);
             else if (rc)
                 end_session(i, 1);
@@ -356,7 +357,7 @@ static void bridge_main(void *arg)
             break;
         int n = from_ranks() + from_pool();
         int failed;
-        sendq_progress(&M.q, &failed);
+        mproc__sendq_progress(&M.q, &failed);
         if (failed > 0)
             lose_rank(failed);
         double now = be_monotonic();
@@ -367,7 +368,7 @@ static void bridge_main(void *arg)
                     lose_rank(i);
         }
         idle = n ? 0 : idle + 1;
-        double s = link_backoff(idle);
+        double s = mproc__link_backoff(idle);
         if (s > 0)
             be_sleep(s);
     }
@@ -376,7 +377,7 @@ static void bridge_main(void *arg)
         rank_slot *r = &M.ranks[i];
         if (r->end) {
             end_session(i, 0);
-            if (!r->lost && sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
+            if (!r->lost && mproc__sendq_push(&M.q, i, TAG_END, NULL, 0) != 0)
                 lose_rank(i);
         }
         mproc_conn_free(r->pending);
@@ -384,7 +385,7 @@ static void bridge_main(void *arg)
         r->pending = NULL;
         r->start_msg = NULL;
     }
-    sendq_flush(&M.q, 5.0);
+    mproc__sendq_flush(&M.q, 5.0);
 }
 
 /* ---------------------------------------------------------- transport */
@@ -507,8 +508,8 @@ static int finalize(int at_exit)
         t_close(p);
     M.finalized = 1;
     for (int i = 1; i < M.size; i++) /* lost ones too: a rank that was only silent exits with us */
-        sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
-    sendq_flush(&M.q, 5.0);
+        mproc__sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
+    mproc__sendq_flush(&M.q, 5.0);
     MPI_Finalize();
     return 0;
 }
@@ -517,7 +518,7 @@ static void at_exit(void) { finalize(1); }
 
 int mproc_mpi_finalize(void) { return finalize(0); }
 
-int mpi_master_init(int size)
+int mproc__mpi_master_init(int size)
 {
     M.size = size;
     M.pid = be_getpid();

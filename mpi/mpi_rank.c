@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_rank.c - a worker rank: serves the sessions rank 0 opens (one per
  * pool worker it starts on this rank) until rank 0 says TAG_EXIT. A
  * session runs the pool's own worker loop (core_pool_worker_main) on a
@@ -82,11 +83,11 @@ static void send_done(sendq *q, int seq)
     int *b = malloc(sizeof *b);
     if (b) {
         *b = seq;
-        sendq_push(q, 0, TAG_DONE, b, sizeof *b);
+        mproc__sendq_push(q, 0, TAG_DONE, b, sizeof *b);
     }
 }
 
-void mpi_rank_serve(void)
+void mproc__mpi_rank_serve(void)
 {
     session s = {0};
     sendq q = {0};
@@ -98,7 +99,7 @@ void mpi_rank_serve(void)
         void *buf;
         size_t len;
         int rc;
-        while ((rc = link_try_recv(0, &from, &tag, &buf, &len)) == 1) {
+        while ((rc = mproc__link_try_recv(0, &from, &tag, &buf, &len)) == 1) {
             n++;
             if (tag == TAG_START) {
                 session_end(&s); /* never open here: rank 0 ends one before the next */
@@ -132,19 +133,19 @@ void mpi_rank_serve(void)
             if (copy)
                 memcpy(copy, buf, len);
             mproc_free(buf);
-            if (!copy || sendq_push(&q, 0, TAG_REPLY, copy, len) != 0)
+            if (!copy || mproc__sendq_push(&q, 0, TAG_REPLY, copy, len) != 0)
                 goto out;
         }
         double now = be_monotonic();
         if (s.thread && now - last_alive > MPI_ALIVE_EVERY) {
             last_alive = now;
-            sendq_push(&q, 0, TAG_ALIVE, NULL, 0);
+            mproc__sendq_push(&q, 0, TAG_ALIVE, NULL, 0);
         }
-        sendq_progress(&q, &failed);
+        mproc__sendq_progress(&q, &failed);
         if (failed == 0)
             goto out;
         idle = n ? 0 : idle + 1;
-        double sl = link_backoff(idle);
+        double sl = mproc__link_backoff(idle);
         if (sl > 0) {
             if (s.thread)
                 mproc_conn_poll(s.mine, sl); /* a reply ends the wait */
@@ -154,7 +155,7 @@ void mpi_rank_serve(void)
     }
 out:
     session_end(&s);
-    sendq_flush(&q, 5.0);
+    mproc__sendq_flush(&q, 5.0);
     MPI_Finalize();
     exit(0);
 }

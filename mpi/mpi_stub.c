@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /* mpi_stub.c - the MPI pool's entry points in a build without MPI
- * (-DMPROC_WITH_MPI=OFF, or Open MPI not found; always on Windows). */
-#include "internal.h"
+ * (-DMPROC_WITH_MPI=OFF, or Open MPI not found; always on Windows): the
+ * whole of libmproc-mpi there, so that mproc::mpi exists in every build. */
+#include "mproc.h"
 
 int mproc_mpi_init(int *argc, char ***argv)
 {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # demo.sh - installs what is needed (scripts/deps.sh), builds mproc and walks
 # through the seed tutorials' scenarios, one example program each
 # (examples/*.c; each file's header quotes the Python it mirrors).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # deps.sh - installs every Debian package that building and testing mproc
 # needs. Idempotent: runs apt-get (update first) only when something is
 # missing. Needs root (or sudo).
@@ -8,6 +9,8 @@
 #            and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI pool and
 #            its test (label mpi), and valgrind (scripts/test.sh --valgrind)
 #   --docs   also doxygen, for the API reference (cmake --build build --target docs)
+#   --package  also what scripts/package-test.sh needs: doxygen, dpkg-dev
+#            (dpkg-shlibdeps) and file (both for CPack's Debian packages)
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config
@@ -17,7 +20,8 @@ for a in "$@"; do
   case "$a" in
     --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin valgrind) ;;
     --docs) PKGS+=(doxygen) ;;
-    *) echo "usage: $0 [--test] [--docs]" >&2; exit 2 ;;
+    --package) PKGS+=(doxygen dpkg-dev file) ;;
+    *) echo "usage: $0 [--test] [--docs] [--package]" >&2; exit 2 ;;
   esac
 done
 

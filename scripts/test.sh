@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test.sh - installs what is needed, then builds and runs every ctest suite in
 # every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
 # paths), ASan+UBSan (clang), TSan (gcc), and the Windows backend cross-built with
@@ -7,12 +8,15 @@
 #   --fuzz [SECS] only the libFuzzer targets of tests/fuzz, SECS each (60)
 #   --soak        only the soak test (random kills under load, 2 minutes)
 #   --valgrind    only the POSIX suites under valgrind (memcheck)
+#   --package     only the package test (scripts/package-test.sh: Debian
+#                 packages, consumers from outside the tree, the API reference)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 QUICK=0
 SOAK=0
 VALGRIND=0
+PACKAGE=0
 FUZZ=0
 FUZZ_SECS=60
 while [ $# -gt 0 ]; do
@@ -20,10 +24,11 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1 ;;
     --soak) SOAK=1 ;;
     --valgrind) VALGRIND=1 ;;
+    --package) PACKAGE=1 ;;
     --fuzz)
       FUZZ=1
       if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then FUZZ_SECS=$2; shift; fi ;;
-    *) echo "usage: $0 [--quick | --fuzz [SECS] | --soak | --valgrind]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick | --fuzz [SECS] | --soak | --valgrind | --package]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -75,6 +80,14 @@ if [ -n "$bad" ]; then
 else
   echo "ok"
   passed=$((passed + 1))
+fi
+
+# LICENSE and an SPDX line in every file outside core/ and backends/.
+step "license: SPDX lines"
+if bash scripts/check-license.sh; then
+  passed=$((passed + 1))
+else
+  failures+=("license")
 fi
 
 # config NAME CMAKE_ARGS... ; runs ctest (args after --) in build-NAME
@@ -131,6 +144,21 @@ if [ "$VALGRIND" -eq 1 ]; then
   exit $rc
 fi
 
+# The packages as a user gets them: scripts/package-test.sh (a few minutes).
+package_step() {
+  step "package: Debian packages, consumers (find_package, pkg-config; C, C++; shared, static), API reference"
+  if bash scripts/package-test.sh; then
+    passed=$((passed + 1))
+  else
+    failures+=("package")
+  fi
+}
+if [ "$PACKAGE" -eq 1 ]; then
+  package_step
+  [ "${#failures[@]}" -eq 0 ]
+  exit
+fi
+
 config native -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -LE soak
 if [ "$QUICK" -eq 0 ]; then
   config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
@@ -138,6 +166,7 @@ if [ "$QUICK" -eq 0 ]; then
   config asan -DCMAKE_C_COMPILER=clang-19 -DMPROC_SANITIZE=address,undefined \
     -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
   config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
+  package_step
   if [ -f scripts/win-test.sh ]; then
     step "win32: mingw-w64 cross build, ctest under wine"
     if bash scripts/win-test.sh; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # win-deps.sh - everything needed to cross-build mproc for 64-bit Windows and
 # test it under wine, on Debian 12:
 #   1. apt-installs the x86_64 mingw-w64 C compiler (and C++: msgpack-c's

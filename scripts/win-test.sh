@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # win-test.sh [ctest args...] - cross-build mproc for 64-bit Windows with
 # mingw-w64 into build-win/ and run its test suites under wine.
 #   - scripts/win-deps.sh first (packages, CUnit and msgpack-c for mingw);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exit_live.c - a program that ends with every kind of mproc object alive
  * and work in flight, the way Python programs end without closing
  * anything. test_exit.c runs it and checks what it leaves behind.
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
     int by_callback = strcmp(how, "callback") == 0;
     mproc_args *sa = mproc_args_new();
     mproc_args_add_double(sa, by_callback ? 0.01 : 60.0);
-    mproc_async_opts ao = {by_callback ? exit_in_callback : NULL, NULL, NULL};
+    mproc_async_opts ao = MPROC_ASYNC_OPTS_INIT;
+    ao.callback = by_callback ? exit_in_callback : NULL;
     mproc_async *ap = by_callback ? mproc_pool_apply_async(pool, slow_apply, sa, &ao, &err) : NULL;
     if (by_callback && !ap)
         FAIL("apply_async");

@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: MIT
 # install_test.cmake - installs the build tree into a scratch prefix, then
-# builds a consumer against it twice: with find_package(mproc) +
-# mproc::mproc, and with pkg-config mproc. Each consumer must run and print
-# "hello bob" from a child process. Run with cmake -P (SRC, BIN, WORK set).
+# builds a consumer against it: with find_package(mproc) + mproc::mproc
+# and mproc::mproc_static, and with pkg-config mproc and mproc-static.
+# Each consumer must run and print "hello bob" from a child process. Run with cmake -P (SRC, BIN, WORK set).
 file(REMOVE_RECURSE "${WORK}")
 set(PREFIX "${WORK}/prefix")
 
@@ -31,27 +32,29 @@ foreach(kind shared static)
   expect_hello()
 endforeach()
 
-# 2. pkg-config, shared and static.
+# 2. pkg-config: mproc (shared) and mproc-static, the README's two lines.
+#    The static program must not need libmproc.so at run time.
 find_program(PKG_CONFIG pkg-config REQUIRED)
 find_program(CC NAMES cc gcc clang REQUIRED)
+find_program(READELF readelf)
 set(ENV{PKG_CONFIG_PATH} "${PREFIX}/lib/pkgconfig:${PREFIX}/lib64/pkgconfig")
-foreach(mode dynamic static)
-  if(mode STREQUAL "static")
-    run(${PKG_CONFIG} --static --cflags --libs mproc)
-  else()
-    run(${PKG_CONFIG} --cflags --libs mproc)
-  endif()
+foreach(pc mproc mproc-static)
+  run(${PKG_CONFIG} --cflags --libs ${pc})
   string(STRIP "${LAST_OUTPUT}" flags)
   separate_arguments(flags UNIX_COMMAND "${flags}")
-  set(exe "${WORK}/pc-${mode}")
-  if(mode STREQUAL "static")
-    # Pick the archive over the shared library.
-    list(TRANSFORM flags REPLACE "^-lmproc$" "-l:libmproc.a")
-    run(${CC} -DMPROC_STATIC -o "${exe}" "${SRC}/examples/hello.c" ${flags})
+  set(exe "${WORK}/pc-${pc}")
+  run(${CC} -o "${exe}" "${SRC}/examples/hello.c" ${flags})
+  if(pc STREQUAL "mproc-static")
+    set(ENV{LD_LIBRARY_PATH} "")
+    if(READELF)
+      run(${READELF} -d "${exe}")
+      if(LAST_OUTPUT MATCHES "libmproc")
+        message(FATAL_ERROR "${exe} (mproc-static) needs libmproc.so:\n${LAST_OUTPUT}")
+      endif()
+    endif()
   else()
-    run(${CC} -o "${exe}" "${SRC}/examples/hello.c" ${flags})
+    set(ENV{LD_LIBRARY_PATH} "${PREFIX}/lib:${PREFIX}/lib64")
   endif()
-  set(ENV{LD_LIBRARY_PATH} "${PREFIX}/lib:${PREFIX}/lib64")
   run("${exe}")
   expect_hello()
 endforeach()

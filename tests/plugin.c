@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* plugin.c - a spawn target inside a loadable module. Built twice with a
  * different PLUGIN_VARIANT: same layout, different code bytes, so a child
  * that finds variant 2 where the parent had variant 1 must refuse to run. */

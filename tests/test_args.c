@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_args.c - mproc_args values, the msgpack encoding and bad input. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_auth_wire.c - the handshake of Python's multiprocessing.connection,
  * message by message: a keyless connection plays the other side by hand
  * and checks every MAC with OpenSSL directly. Both generations: Python

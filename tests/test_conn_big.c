@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_conn_big.c - a message over 2 GiB through a pipe (CPython
  * gh-61760): 2 GiB + 5 bytes from a child to its parent, checked by
  * length and by a hash of its content. The child makes the message after

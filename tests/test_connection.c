@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_connection.c - Pipe, Connection and wait(), between threads and
  * processes, once per start method (--method NAME). Children get
  * connections through mproc_args_add_obj. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_errors.c - the error table: every code has a distinct value, name and
  * message; unknown codes are handled. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_exit.c - programs that end with their objects alive (issue: a
  * Python program never closes its pools). Runs tests/exit_live.c with the
  * start method under test, ending it each way, and checks that it exits

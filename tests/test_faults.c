@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* test_faults.c - fault injection: system calls made to fail through the
  * backend's table (mproc_test_set_syscall), at the first call and at
  * every later one in turn. Each public call must return a clear error and
  * leave nothing behind: no child, no descriptor, no shared-memory name. */
 #include "testutil.h"
+#include "testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
 
 #ifdef _WIN32
 #include <windows.h>
@@ -192,7 +194,8 @@ static void test_pool_start_fails_anywhere(void)
     int f0 = fds(), s0 = shm_names(), failures = 0, ok = 0;
     for (int after = 0; after < 40 && !ok; after++) {
         INJECT(START_CALL, START_FAIL, START_REAL, after);
-        mproc_pool_opts o = {3, NULL, NULL, 0, NULL};
+        mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+        o.processes = 3;
         int err = 0;
         mproc_pool *p = mproc_pool_new(&o, &err);
         RESTORE(START_CALL);
@@ -221,7 +224,8 @@ static void test_pipes_fail_anywhere(void)
     int f0 = fds(), ok = 0;
     for (int after = 0; after < 40 && !ok; after++) {
         INJECT("socketpair", (mproc_syscall_fn)fail_pair, real_pair, after);
-        mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+        mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+        o.processes = 2;
         int err = 0;
         mproc_pool *p = mproc_pool_new(&o, &err);
         RESTORE("socketpair");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_limits.c - extreme inputs, once per start method: timeouts of
  * INFINITY, 1e19 and 1e300 (forever), NaN (MPROC_EINVAL) at every call
  * that takes a timeout, chunk sizes near SIZE_MAX, and a Condition whose

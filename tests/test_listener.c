@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_listener.c - Listener and Client over tcp and unix addresses, with
  * and without keys, clients in child processes (every start method). A
  * client child returns 0 on success, or 100 + -(error code). */

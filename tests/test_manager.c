@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_manager.c - the Manager: list, dict, Namespace, sync objects, queue,
  * Value and Array served by a server process, used by children that get
  * the proxies through mproc_args_add_obj; remote (tcp) with right and wrong

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mpi.c - the Pool with start_method "mpi": its workers are the other
  * ranks of the MPI job. Run as `mpirun -np 3 test_mpi` (ctest label mpi):
  * rank 0 runs the suite, ranks 1 and 2 serve it from mproc_mpi_init. Run
@@ -152,7 +153,9 @@ static void test_apply_async(void)
     mproc_pool *p = mpi_pool(2, 0, NULL, NULL);
     enum { N = 200 };
     mproc_async *rs[N];
-    mproc_async_opts cb = {on_done, on_error, NULL};
+    mproc_async_opts cb = MPROC_ASYNC_OPTS_INIT;
+    cb.callback = on_done;
+    cb.error_callback = on_error;
     cb_count = errcb_count = 0;
     for (int i = 0; i < N; i++) {
         mproc_args *a = mproc_args_new();

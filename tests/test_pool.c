@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c - Pool: map, starmap, apply, async results and callbacks,
  * imap, initializer, maxtasksperchild, and the failures Python hangs on
  * (a worker killed mid-task, terminate during map, Ctrl-C), once per start
@@ -5,6 +6,7 @@
 #include <stdint.h>
 
 #include "testutil.h"
+#include "testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
 
 #ifndef _WIN32
 #include <fcntl.h>
@@ -437,7 +439,10 @@ static void test_apply_async_callbacks(void)
     mproc_pool *p = pool(2, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     cb_log log = {0};
-    mproc_async_opts o = {on_ok, on_err, &log};
+    mproc_async_opts o = MPROC_ASYNC_OPTS_INIT;
+    o.callback = on_ok;
+    o.error_callback = on_err;
+    o.ctx = &log;
     mproc_args *a = args_iis(40, 2, "answer");
     int err = -1;
     mproc_async *r = mproc_pool_apply_async(p, concat, a, &o, &err);
@@ -514,7 +519,9 @@ static void test_map_async_callback(void)
     mproc_pool *p = pool(2, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     int calls = 0;
-    mproc_async_opts o = {on_map_done, NULL, &calls};
+    mproc_async_opts o = MPROC_ASYNC_OPTS_INIT;
+    o.callback = on_map_done;
+    o.ctx = &calls;
     int64_t *in = iota(1000), out[1000];
     int err;
     mproc_async *r = mproc_pool_map_async(p, square, in, 1000, sizeof *in, out, sizeof *out, 0, &o, &err);
@@ -551,7 +558,10 @@ static void test_map_async_error_callback(void)
     mproc_pool *p = pool(2, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     map_outcome oc = {0, 0, 0};
-    mproc_async_opts o = {on_outcome_done, on_outcome_error, &oc};
+    mproc_async_opts o = MPROC_ASYNC_OPTS_INIT;
+    o.callback = on_outcome_done;
+    o.error_callback = on_outcome_error;
+    o.ctx = &oc;
     int64_t in[25], out[25];
     for (int i = 0; i < 25; i++)
         in[i] = i + 1; /* 10 and 20 fail */
@@ -748,7 +758,10 @@ static void test_initializer(void)
 {
     mproc_args *ia = mproc_args_new();
     mproc_args_add_int(ia, 21);
-    mproc_pool_opts o = {2, init_fn, ia, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
+    o.initializer = init_fn;
+    o.initargs = ia;
     mproc_pool *p = pool(0, &o);
     mproc_args_free(ia); /* copied */
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -766,7 +779,11 @@ static void test_initializer(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(runs);
     mproc_args *va = mproc_args_new();
     mproc_args_add_obj(va, runs);
-    mproc_pool_opts oc = {3, init_count, va, 1, NULL};
+    mproc_pool_opts oc = MPROC_POOL_OPTS_INIT;
+    oc.processes = 3;
+    oc.initializer = init_count;
+    oc.initargs = va;
+    oc.maxtasksperchild = 1;
     p = pool(0, &oc);
     mproc_args_free(va);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -777,7 +794,9 @@ static void test_initializer(void)
     CU_ASSERT(*(int64_t *)mproc_value_ptr(runs) >= 5); /* tasks 4 and 5 ran on replacements */
     mproc_value_free(runs);
 
-    mproc_pool_opts bad = {2, init_fails, NULL, 0, NULL};
+    mproc_pool_opts bad = MPROC_POOL_OPTS_INIT;
+    bad.processes = 2;
+    bad.initializer = init_fails;
     int err = -1;
     CU_ASSERT_PTR_NULL(mproc_pool_new(&bad, &err));
     CHECK_RC(err, MPROC_ETASK);
@@ -807,7 +826,10 @@ static void test_worker_killed(void)
     CU_ASSERT_EQUAL(res[39], 39 * 39);
     /* async: the error callback hears of it */
     cb_log log = {0};
-    mproc_async_opts o = {on_ok, on_err, &log};
+    mproc_async_opts o = MPROC_ASYNC_OPTS_INIT;
+    o.callback = on_ok;
+    o.error_callback = on_err;
+    o.ctx = &log;
     mproc_async *r = mproc_pool_apply_async(p, die, NULL, &o, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CHECK_RC(mproc_async_get(r, 60, NULL, NULL), MPROC_EWORKERLOST);
@@ -849,7 +871,9 @@ static void test_worker_killed_in_batch(void)
 static void test_maxtasksperchild(void)
 {
     /* Python's test: 12 tasks, k = 2 -> 6 pids (here: 1 worker, 6 tasks of 1) */
-    mproc_pool_opts o = {1, NULL, NULL, 2, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 1;
+    o.maxtasksperchild = 2;
     mproc_pool *p = pool(0, &o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     int64_t in[12] = {0}, pids[12];
@@ -865,7 +889,10 @@ static void test_maxtasksperchild(void)
     CU_ASSERT_EQUAL(distinct, 6);
     /* apply tasks: none lost across replacements */
     cb_log log = {0};
-    mproc_async_opts cb = {on_ok, on_err, &log};
+    mproc_async_opts cb = MPROC_ASYNC_OPTS_INIT;
+    cb.callback = on_ok;
+    cb.error_callback = on_err;
+    cb.ctx = &log;
     for (int i = 0; i < 25; i++)
         mproc_async_free(mproc_pool_apply_async(p, pid_text, NULL, &cb, NULL));
     finish(p);
@@ -928,7 +955,8 @@ static void test_close_join_rules(void)
 static int pool_owner(const mproc_args *a)
 {
     mproc_conn *c = mproc_args_obj(a, 0);
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     mproc_pool *p = mproc_pool_new(&o, NULL);
     if (!p)
         return 1;
@@ -998,7 +1026,8 @@ static int map_until_killed(const mproc_args *a)
     real_shm_open = (int (*)(const char *, int, mode_t))mproc_test_get_syscall("shm_open");
     if (mproc_test_set_syscall("shm_open", (mproc_syscall_fn)recording_shm_open) != 0)
         return 1;
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     mproc_pool *p = mproc_pool_new(&o, NULL);
     enum { N = 100000 };
     int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
@@ -1058,13 +1087,16 @@ static void test_map_then_terminated(void) { map_then_killed(1); }
 static void test_bad_input(void)
 {
     int err = 0;
-    mproc_pool_opts o = {0, NULL, NULL, 0, NULL}; /* Pool(0) */
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 0; /* Pool(0) */
     CU_ASSERT_PTR_NULL(mproc_pool_new(&o, &err));
     CHECK_RC(err, MPROC_EINVAL);
     o.processes = -2;
     CU_ASSERT_PTR_NULL(mproc_pool_new(&o, &err));
     CHECK_RC(err, MPROC_EINVAL);
-    mproc_pool_opts m = {1, NULL, NULL, 0, "teleport"};
+    mproc_pool_opts m = MPROC_POOL_OPTS_INIT;
+    m.processes = 1;
+    m.start_method = "teleport";
     CU_ASSERT_PTR_NULL(mproc_pool_new(&m, &err));
     CHECK_RC(err, MPROC_EINVAL);
     mproc_pool *p = pool(1, NULL);
@@ -1191,7 +1223,9 @@ static void test_forkserver_killed_during_map(void)
 {
     if (!forkserver_only())
         return;
-    mproc_pool_opts o = {2, NULL, NULL, 2, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
+    o.maxtasksperchild = 2;
     mproc_pool *p = pool(0, &o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     enum { N = 120, ROUNDS = 12 };
@@ -1245,7 +1279,8 @@ static int role_fs_pool_exit(int argc, char **argv)
         return 2;
     test_setenv("TMPDIR", argv[0]);
     mproc_set_start_method(argc > 1 ? argv[1] : "forkserver");
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     static mproc_pool *p; /* reachable at exit (leak checkers) */
     static mproc_async *inflight;
     p = mproc_pool_new(&o, NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_process.c - Process, run once per start method (--method NAME). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_queue.c - Queue, SimpleQueue and JoinableQueue between processes,
  * once per start method (--method NAME). Children get the queues through
  * mproc_args_add_obj. Messages carry (producer, sequence) and a pattern

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_shared.c - Value, Array and SharedMemory between processes, once
  * per start method, and no leaks of segments or descriptors. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_soak.c - kills at random while pool maps, queue traffic and lock
  * handoffs run (label soak; scripts/test.sh --soak). For --seconds N
  * (default 60) a soak process keeps a pool map in flight, drains a queue
@@ -430,7 +431,8 @@ static void kill_and_reap(mproc_process *p, counts *c)
  * map segment, a waiter's doorbell) exists before the leak baseline. */
 static void warm_up(void)
 {
-    mproc_pool_opts po = {1, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 1;
     mproc_pool *p = mproc_pool_new(&po, NULL);
     int64_t in[ITEMS] = {0}, out[ITEMS];
     if (p)
@@ -461,7 +463,8 @@ static int soak_body(const mproc_args *args)
     mproc_lock *lock = mproc_lock_new(&err);
     int64_t zero = 0;
     mproc_value *val = mproc_value_new('q', &zero, 0, &err);
-    mproc_pool_opts po = {3, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 3;
     mproc_pool *pool = mproc_pool_new(&po, &err);
     unsigned char *big_seen = calloc(1 << 20, 1); /* which big messages a consumer reported */
     if (!q || !bq || !lock || !val || !pool || !big_seen) {
@@ -734,7 +737,8 @@ static int map_in_flight(const mproc_args *a)
 {
     enum { N = 100000 };
     static int64_t in[N], out[N];
-    mproc_pool_opts po = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+    po.processes = 2;
     mproc_pool *p = mproc_pool_new(&po, NULL);
     if (!p || !mproc_pool_map_async(p, slow_square, in, N, sizeof in[0], out, sizeof out[0], 100, NULL, NULL) ||
         mproc_conn_send_bytes(mproc_args_obj(a, 0), "go", 2) != 0)

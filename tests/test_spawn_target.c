@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_spawn_target.c - spawn and forkserver children locate their target
  * by module + offset and verify it: a target in a plugin the child must load
  * itself works; a changed or missing plugin, or a target outside any module,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sync.c - Lock, RLock, Semaphore, Condition, Event, Barrier between
  * processes, once per start method (--method NAME). Children get the
  * objects through mproc_args_add_obj. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tracker.c - the resource tracker (docs/resource-tracker.md), once
  * per start method: what a killed process made under a name (a Manager's
  * or a forkserver's private directory with its socket, a listener's
@@ -207,7 +208,8 @@ static int t_nothing(const mproc_args *a)
 static int t_forkserver_until_killed(const mproc_args *a)
 {
     test_setenv("TMPDIR", mproc_args_str(a, 0));
-    mproc_process_opts o = {NULL, 0, "forkserver"};
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.start_method = "forkserver";
     mproc_process *p = mproc_process_new(t_nothing, NULL, &o, NULL);
     if (!p || mproc_process_start(p) != 0 || mproc_process_join(p, 30) != 0)
         return 1;
@@ -297,7 +299,8 @@ static int killed_child_cleaned(const char *name, const char *method)
     mproc_args *a = mproc_args_new();
     mproc_args_add_str(a, name);
     mproc_args_add_obj(a, w);
-    mproc_process_opts o = {NULL, 0, method};
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+    o.start_method = method;
     mproc_process *p = mproc_process_new(t_shm_until_killed, a, &o, NULL);
     mproc_args_free(a);
     long made = 0;
@@ -375,7 +378,8 @@ static int role_busy(void)
         return 11;
     kill((pid_t)t, SIGINT);
     kill((pid_t)t, SIGTERM);
-    mproc_pool_opts o = {2, NULL, NULL, 0, NULL};
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 2;
     mproc_pool *p = mproc_pool_new(&o, NULL);
     int64_t in[1000], out[1000];
     for (int i = 0; i < 1000; i++)
@@ -394,7 +398,8 @@ static int role_busy(void)
         return 14;
     mproc_args *a = mproc_args_new();
     mproc_args_add_obj(a, w);
-    mproc_process_opts po = {NULL, 0, "forkserver"};
+    mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
+    po.start_method = "forkserver";
     mproc_process *c = mproc_process_new(t_send_parent, a, &po, NULL);
     mproc_args_free(a);
     long server = 0;

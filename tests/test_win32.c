@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_win32.c - what only the Windows backend has: spawn is the only start
  * method; a target in a DLL the child must load itself is found, and a
  * changed or deleted DLL is refused (MPROC_ESPAWN, never foreign code);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_win32_conn.c - connections as only Windows has them: listeners and
  * clients on named pipes (pipe: addresses, Python's AF_PIPE wire form:
  * message mode, no header), Python's framing seen through an mproc_pipe's

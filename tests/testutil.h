@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testutil.h - shared scaffolding for the CUnit suites: every test binary
  * calls mproc_init first (spawned children come back through it), picks the
  * start method from "--method NAME", runs its suites, and exits non-zero if

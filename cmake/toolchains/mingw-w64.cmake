@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mingw-w64.cmake - CMake toolchain file: cross-compile mproc for 64-bit
 # Windows with Debian's x86_64-w64-mingw32 gcc, and run the built programs
 # (ctest, try_run) through wine.

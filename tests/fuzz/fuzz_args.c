@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_args.c - libFuzzer target: the msgpack decoder of mproc_args (what
  * mproc_args_decode accepts from another process), then every accessor on
  * what it produced, then a re-encode that must decode to the same bytes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_auth.c - libFuzzer target: the authentication handshake, both roles.
  * The input (after a first byte choosing the role and the key) is the raw
  * byte stream the peer sends: as server (deliver) mproc sends a challenge

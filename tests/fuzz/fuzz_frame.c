@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_frame.c - libFuzzer target: the connection frame decoder. The input
  * is the raw byte stream a peer sends (Python's framing: 4-byte big-endian
  * length, or -1 and an 8-byte length); mproc reads messages from it until

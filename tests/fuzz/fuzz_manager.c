@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_manager.c - libFuzzer target: the manager server's request decoder
  * and every operation behind it. The input is a sequence of requests, each
  * a 2-byte little-endian length and that many bytes of (usually msgpack)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """make_corpus.py - writes the seed corpora of the fuzz targets into
 tests/fuzz/corpus/<target>/ (checked in; rerun after changing this file)."""
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """interop_peer.py - the Python side of test_interop.
 
 Uses only multiprocessing.connection (Listener / Client), so whatever

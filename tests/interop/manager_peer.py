@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """manager_peer.py ADDRESS KEYHEX - a Manager client in Python, written
 from docs/manager.md alone: multiprocessing.connection for the framing and
 the handshake, a few lines of msgpack by hand. It makes a dict and a list,

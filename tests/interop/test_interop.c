@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_interop.c - a real Python, through multiprocessing.connection's
  * Listener and Client (interop_peer.py), against mproc's client and
  * listener: bytes both ways (0 bytes, a greeting, 10 MiB), over tcp and

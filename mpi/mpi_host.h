@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* mpi_host.h - the internal calls of libmproc that libmproc-mpi makes.
+ *
+ * libmproc exports only its public mproc_* functions; everything else in
+ * it is hidden. The MPI pool lives in its own library (libmproc-mpi, so
+ * that libmproc never links MPI) but drives the pool's internals, so
+ * libmproc exports one table of exactly those internals,
+ * mproc__mpi_host (mpi_host.c, built into libmproc). This header declares
+ * it and, in the MPI sources, turns each listed call into a call through
+ * the table, so the code reads as if it called the internal directly.
+ *
+ * It must be included after every core header (it includes those the MPI
+ * sources use first; their guards keep later includes empty). A new
+ * internal call in mpi/ needs a member here and in mpi_host.c: the
+ * shared libmproc-mpi links with --no-undefined, so a missing one fails
+ * its build. The table is valid only between a libmproc and a
+ * libmproc-mpi of the same version (checked by mproc_mpi_init). */
+#ifndef MPROC_MPI_HOST_H
+#define MPROC_MPI_HOST_H
+
+#include <stddef.h>
+
+#include "args.h"
+#include "conn.h"
+#include "internal.h"
+#include "pool.h"
+
+typedef struct mproc__mpi_host_api {
+    unsigned long version; /* MPROC_VERSION_HEX of the libmproc that filled it */
+    size_t size;           /* sizeof(mproc__mpi_host_api) there */
+    /* backend.h */
+    long (*be_getpid)(void);
+    double (*be_monotonic)(void);
+    void (*be_sleep)(double seconds);
+    int (*be_thread_start)(void (*fn)(void *arg), void *arg, be_thread **out);
+    void (*be_thread_join)(be_thread *t);
+    void *(*be_shm_addr)(const be_shm *m);
+    void (*be_shm_close)(be_shm *m);
+    int (*be_shm_recv)(be_stream *st, double timeout, be_shm **out);
+    /* internal.h, args.h, conn.h */
+    void (*core_ensure_init)(void);
+    int (*core_args_copy)(const mproc_args *src, mproc_args **out);
+    int (*core_args_copy_range)(const mproc_args *src, size_t from, size_t to, mproc_args **out);
+    int (*core_conn_parent_only)(mproc_conn *c);
+    int (*core_conn_hold)(mproc_conn *c, int need_readable, be_stream **s, unsigned *flags);
+    void (*core_conn_unhold)(mproc_conn *c);
+    /* pool.h */
+    void (*core_pool_lock)(void);
+    void (*core_pool_unlock)(void);
+    int (*core_pool_transport_register)(const pool_transport *t);
+    int (*core_pool_worker_main)(const mproc_args *args);
+} mproc__mpi_host_api;
+
+#if defined(__GNUC__) && !defined(_WIN32)
+__attribute__((visibility("default")))
+#endif
+extern const mproc__mpi_host_api mproc__mpi_host;
+
+#ifndef MPROC_MPI_HOST_TABLE /* the MPI sources: calls go through the table */
+#define be_getpid (mproc__mpi_host.be_getpid)
+#define be_monotonic (mproc__mpi_host.be_monotonic)
+#define be_sleep (mproc__mpi_host.be_sleep)
+#define be_thread_start (mproc__mpi_host.be_thread_start)
+#define be_thread_join (mproc__mpi_host.be_thread_join)
+#define be_shm_addr (mproc__mpi_host.be_shm_addr)
+#define be_shm_close (mproc__mpi_host.be_shm_close)
+#define be_shm_recv (mproc__mpi_host.be_shm_recv)
+#define core_ensure_init (mproc__mpi_host.core_ensure_init)
+#define core_args_copy (mproc__mpi_host.core_args_copy)
+#define core_args_copy_range (mproc__mpi_host.core_args_copy_range)
+#define core_conn_parent_only (mproc__mpi_host.core_conn_parent_only)
+#define core_conn_hold (mproc__mpi_host.core_conn_hold)
+#define core_conn_unhold (mproc__mpi_host.core_conn_unhold)
+#define core_pool_lock (mproc__mpi_host.core_pool_lock)
+#define core_pool_unlock (mproc__mpi_host.core_pool_unlock)
+#define core_pool_transport_register (mproc__mpi_host.core_pool_transport_register)
+#define core_pool_worker_main (mproc__mpi_host.core_pool_worker_main)
+#endif
+
+#endif
