@@ -56,7 +56,7 @@ void px_apr_after_fork(void) { atomic_store(&users, 0); }
 void be_shutdown(void)
 {
     px_forkserver_shutdown(); /* before APR goes: it sleeps while it waits */
-    px_net_shutdown();        /* listeners never closed: their socket files */
+    px_net_unlink_all();      /* listeners never closed: their socket files */
     atomic_store(&gone, 1);
     struct timespec ms = {0, 1000000};
     for (int i = 0; i < SHUTDOWN_WAIT_MS && atomic_load(&users) > 0; i++)
@@ -65,6 +65,7 @@ void be_shutdown(void)
      * program left running) keeps APR: process exit reclaims it. */
     if (started && atomic_load(&users) == 0) {
         started = 0;
+        px_net_release_all(); /* our unmanaged pools: APR does not know them */
         apr_terminate();
     }
 }

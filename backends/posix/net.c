@@ -155,11 +155,22 @@ static void remove_socket_file(be_listener *l)
     }
 }
 
-void px_net_shutdown(void)
+void px_net_unlink_all(void)
 {
     pthread_mutex_lock(&open_mu);
     for (be_listener *l = open_listeners; l; l = l->next)
         remove_socket_file(l);
+    pthread_mutex_unlock(&open_mu);
+}
+
+void px_net_release_all(void)
+{
+    pthread_mutex_lock(&open_mu);
+    for (be_listener *l = open_listeners; l; l = l->next) {
+        apr_pool_destroy(l->pool); /* a later close only frees l */
+        l->pool = NULL;
+    }
+    open_listeners = NULL;
     pthread_mutex_unlock(&open_mu);
 }
 

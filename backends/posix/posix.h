@@ -101,7 +101,8 @@ int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
 void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
-void px_net_shutdown(void);                /* be_shutdown: open listeners' socket files */
+void px_net_unlink_all(void);              /* be_shutdown: open listeners' socket files */
+void px_net_release_all(void);             /* be_shutdown, nobody in APR: their pools */
 
 /* shm.c, fdpass.c */
 int px_shm_fd(const be_shm *s);

@@ -133,7 +133,9 @@ int be_sym_locate(be_fnptr fn, be_symref *out)
 static void load_module(const char *path)
 {
     static apr_pool_t *pool;
-    if (!pool && px_apr_pool(&pool) != 0)
+    /* A managed pool (apr_terminate frees it): only spawned and forkserver
+     * children load modules, single-threaded at that point. */
+    if (!pool && apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return;
     apr_dso_handle_t *h;
     apr_dso_load(&h, path, pool);
