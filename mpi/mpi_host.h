@@ -20,10 +20,10 @@
 
 #include <stddef.h>
 
-#include "args.h"
-#include "conn.h"
-#include "internal.h"
-#include "pool.h"
+#include "proc/args.h"
+#include "ipc/conn.h"
+#include "base/base.h"
+#include "pool/pool.h"
 
 typedef struct mproc__mpi_host_api {
     unsigned long version; /* MPROC_VERSION_HEX of the libmproc that filled it */

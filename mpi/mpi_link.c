@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "mpi_link.h"
 
 int mproc__sendq_push(sendq *q, int dest, int tag, void *buf, size_t len)

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "conn.h"
-#include "internal.h"
+#include "proc/args.h"
+#include "ipc/conn.h"
+#include "base/base.h"
 #include "mpi_link.h"
-#include "pool.h"
+#include "pool/pool.h"
 
 /* A map chunk sent inline, awaiting its reply. */
 typedef struct chunk {

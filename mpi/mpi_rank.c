@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "conn.h"
-#include "internal.h"
+#include "proc/args.h"
+#include "ipc/conn.h"
+#include "base/base.h"
 #include "mpi_link.h"
-#include "pool.h"
+#include "pool/pool.h"
 
 typedef struct session {
     mproc_conn *mine;     /* our end of the worker's pipe; NULL: none */

@@ -251,7 +251,7 @@ run "$SUB.log" cmake -S "$ROOT/tests/package/subproject" -B "$SUB" -G Ninja -DMP
   -DCMAKE_DISABLE_FIND_PACKAGE_CUnit=ON -DMPROC_WITH_MPI=OFF
 ok "configured without CUnit: tests, examples and bench are off"
 cmds=$(ninja -C "$SUB" -t commands consumer)
-grep -E -- '-O2 .*-c [^ ]*/core/errors\.c$' <<<"$cmds" >/dev/null ||
+grep -E -- '-O2 .*-c [^ ]*/core/base/errors\.c$' <<<"$cmds" >/dev/null ||
   die "the subproject's mproc is not optimised (no -O2 in its compile line)"
 ok "its library is built with -O2"
 run "$SUB.build.log" cmake --build "$SUB" --target consumer

@@ -7,7 +7,7 @@
  * are read into the current struct (core/opts.h, called directly). */
 #include <stdint.h>
 
-#include "opts.h" /* core/: mproc__opts_read */
+#include "base/opts.h" /* core/: mproc__opts_read */
 #include "testutil.h"
 
 /* ------------------------------------------------------------ version */

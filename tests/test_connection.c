@@ -2,7 +2,7 @@
 /* test_connection.c - Pipe, Connection and wait(), between threads and
  * processes, once per start method (--method NAME). Children get
  * connections through mproc_args_add_obj. */
-#include "frame.h" /* core/: the framing, checked byte by byte */
+#include "ipc/frame.h" /* core/: the framing, checked byte by byte */
 #include "testutil.h"
 
 #ifndef _WIN32

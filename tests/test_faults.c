@@ -4,7 +4,7 @@
  * every later one in turn. Each public call must return a clear error and
  * leave nothing behind: no child, no descriptor, no shared-memory name. */
 #include "testutil.h"
-#include "testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
+#include "base/testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
 
 #ifdef _WIN32
 #include <windows.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "testutil.h"
-#include "testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
+#include "base/testhooks.h" /* mproc_test_set_syscall: core/, not the public header */
 
 #ifndef _WIN32
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alive.c - be_pid_alive: does a process still run? Our own children are
  * told apart from zombies by px_pid_gone (waitid WNOWAIT); anyone else's
  * zombie (a sibling its parent has not reaped yet) only where /proc shows

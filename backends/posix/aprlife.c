@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* aprlife.c - APR's lifetime in this process: initialised by be_init,
  * torn down by be_shutdown as the very last step of the process's end.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fdpass.c - descriptors over a unix socket (SCM_RIGHTS), used to hand
  * shared-memory segments and streams to spawn and forkserver children:
  *   segments: u32 n, u64 sizes[n], then the n descriptors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* forkserver.c - the forkserver start method.
  *
  * On first use the program is run again as a server (spawn), before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hmac.c - be_hmac with OpenSSL's libcrypto (connection authentication). */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

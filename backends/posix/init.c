@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* init.c - POSIX backend start-up: APR, the program path for re-execution,
  * recognising a spawned child or the forkserver, and small system queries. */
 #include <apr_time.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* io.c - descriptor helpers for the POSIX backend: close-on-exec pipes,
  * full reads/writes with timeouts, and writes that never raise SIGPIPE. */
 #include <errno.h>

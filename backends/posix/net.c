@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* net.c - listeners and client connections for tcp and unix addresses,
  * with APR sockets: name resolution, bind, listen, accept and connect
  * with timeouts. A connected socket leaves APR as a plain descriptor (a

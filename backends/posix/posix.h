@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* posix.h - private to the POSIX backend. */
 #ifndef MPROC_POSIX_H
 #define MPROC_POSIX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privaddr.c - be_private_address: a unix socket in a new 0700 directory
  * under $TMPDIR (or /tmp), as Python's arbitrary_address does. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proc.c - starting, waiting for and signalling children (POSIX). fork is
  * here; spawn and forkserver have their own files. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shm.c - shared memory segments. Anonymous ones are a memfd (Linux) or a
  * shm_open name unlinked at once, so nothing is left behind even when every
  * user is SIGKILLed; named ones are Python's SharedMemory (/dev/shm/NAME).

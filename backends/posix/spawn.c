@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spawn.c - the spawn start method: run this program again (with APR's
  * process creation), hand it the payload, segments, streams and the
  * resource tracker's tree channel over a socket pair, and wait until

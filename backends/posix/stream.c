@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stream.c - byte streams (backend.h): connected stream sockets (socket
  * pairs, unix and tcp connections). Descriptors stay in blocking mode
  * (another process may share them and would see an O_NONBLOCK flag too):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* symbols.c - a function as (module, offset, digest) and back, so that a
  * re-executed program (spawn, forkserver) finds the parent's target even
  * with address-space randomisation, and refuses to run anything else.

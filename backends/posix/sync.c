@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sync.c - the two synchronisation records of backend.h, in shared memory.
  *
  * Linux: a robust, process-shared, error-checking pthread mutex (the kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscalls.c - the system calls the POSIX backend makes through a table,
  * so that tests can make any of them fail at a chosen call (SQLite's
  * xSetSystemCall). Entries have the signatures of posix.h's px_syscalls;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thread.c - process-local threads, mutexes and doorbells for the core
  * (pool result handler). */
 #include <errno.h>

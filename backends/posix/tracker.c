@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tracker.c - this process's side of the resource tracker
  * (docs/resource-tracker.md; the tracker itself is tracker_main.c).
  *

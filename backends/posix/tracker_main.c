@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tracker_main.c - the resource tracker process (docs/resource-tracker.md;
  * the processes' side is tracker.c).
  *

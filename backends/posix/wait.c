@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wait.c - be_wait: many streams and processes at once, with an APR
  * pollset (the poll(2) method: no descriptor limit, nothing to set up or
  * tear down in the kernel for a one-shot wait). A process is watched

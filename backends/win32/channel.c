@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* channel.c - the duplex channel between a parent and the child it spawns:
  * a named pipe with exactly one instance, connected by the parent itself
  * before the child exists, so no other process can take its place. The

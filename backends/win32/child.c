@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* child.c - the spawned child's side of the spawn channel: recognise the
  * marker, read the payload, segments and streams, and report whether the
  * target was found. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c - monotonic time, sleeping and millisecond deadlines. */
 #include "win32.h"
 

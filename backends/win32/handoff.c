@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handoff.c - streams handed to a spawned child (be_start.streams), and
  * the child's be_stream_inherited.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hmac.c - be_hmac with BCrypt (connection authentication). Each
  * algorithm provider is opened once per process, on first use, and kept:
  * opening one is slow and a provider handle is safe from any thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* init.c - Windows backend start-up (the program path for re-execution,
  * recognising a spawned child) and small system queries. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* job.c - daemon children die with their parent. Each process that starts
  * children owns one job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE and
  * never lets its handle be inherited: when the process ends, however it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* listener.c - be_listener_* and be_connect: TCP (tcp.c) and named pipes
  * (npipe.c). Unix-domain sockets are refused with MPROC_EINVAL: Windows 10
  * has AF_UNIX, but wine (the test bed) does not, so that code could not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutex.c - be_mutex: a non-recursive lock between processes, recovered
  * from a holder that died (MPROC_EOWNERDEAD).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.c - names of the kernel objects behind sync records and owners. */
 #include <wchar.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* npipe.c - listeners and clients on Windows named pipes (\\.\pipe\NAME),
  * as CPython's PipeListener and PipeClient: message-mode pipes, one pipe
  * message per connection message and no length header (backend.h, message

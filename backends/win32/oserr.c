@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oserr.c - OS errors: every failure the backend reports as MPROC_ESYS or
  * MPROC_ESPAWN goes through here, so mproc_last_os_error() tells why. */
 #include "win32.h"

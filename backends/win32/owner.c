@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* owner.c - the identity of a be_mutex holder and how others learn that it
  * died. Each thread that takes a be_mutex first creates a named kernel
  * mutex, Local\mproc-t-TID-TAG, owned by it for life; its owner word is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipepair.c - be_stream_pair: the two ends of a fresh named pipe with one
  * instance, both overlapped, as CPython's Pipe() makes them on Windows
  * (but in byte mode: the core frames messages itself). The name is random

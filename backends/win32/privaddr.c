@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privaddr.c - be_private_address: a named pipe with a random name
  * (Python's arbitrary_address for AF_PIPE). Pipes vanish with their last
  * handle: nothing to remove. */

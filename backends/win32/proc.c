@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proc.c - starting, waiting for and ending children. Windows has one way
  * to start a process, so spawn is the only start method. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* random.c - cryptographically random bytes from the system RNG. */
 #include "win32.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sem.c - be_sem: a counting semaphore between processes. The count lives
  * in the record, so it is exact and outlives every process that used it;
  * the record's auto-reset event (wake.c) only wakes sleepers. Waiting takes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shm.c - shared memory segments: pagefile-backed sections.
  *
  * Anonymous segments have no name and vanish with their last handle or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spawn.c - the spawn start method: run this program again with
  * CreateProcessW, give it the payload over a private channel, and wait until
  * it reports that it found its target. Only the channel and our current

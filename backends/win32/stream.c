@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stream.c - byte streams (backend.h): the object, its errors, readiness.
  * Every stream is overlapped (a named pipe end or a socket), so that each
  * read, write and wait can be bounded and abandoned; anonymous pipes could

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* streamio.c - reading and writing byte streams: overlapped ReadFile and
  * WriteFile on pipes, WSARecv and WSASend (gathering) on sockets. A call
  * waits on the stream's event for the reader or the writer until its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* symbols.c - a function as (module, offset, digest) and back, so that a
  * re-executed program finds the parent's target whatever address its
  * modules were loaded at (ASLR), and refuses to run anything else.

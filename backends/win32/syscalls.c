@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscalls.c - the Windows calls the backend makes through a table, so
  * that tests can make any of them fail at a chosen call (SQLite's
  * xSetSystemCall). Entries keep the Windows API's signatures. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp.c - TCP listeners and clients with Winsock. Sockets are made
  * overlapped (streams do overlapped I/O on them) and not inheritable. The
  * listening socket is non-blocking: accept waits in select() first, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* text.c - UTF-8 (the core's strings) <-> UTF-16 (the W functions). */
 #include <stdlib.h>
 

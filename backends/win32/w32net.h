@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* w32net.h - private to the Windows backend: Winsock, and the transports
  * behind listeners and clients (TCP sockets, named pipes). */
 #ifndef MPROC_W32NET_H

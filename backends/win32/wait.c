@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wait.c - be_wait: many streams and processes at once, any number of them
  * (CPython gh-94242). Pipes and processes are first asked whether they
  * are ready (no I/O); only when nothing is, and the caller may wait, is a

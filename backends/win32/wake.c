@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wake.c - this process's handles to the wake-up events of sync records:
  * a hash table from record address to HANDLE under one lock. Only waits
  * and wake-ups that cannot be avoided come here, never an uncontended

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* win32.h - private to the Windows backend (native Win32, no APR). */
 #ifndef MPROC_WIN32_H
 #define MPROC_WIN32_H

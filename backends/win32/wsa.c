@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsa.c - Winsock start-up and what every socket of ours gets. */
 #include "w32net.h"
 

@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "ipc/auth.h"
 #include "backend.h"
-#include "handshake.h"
+#include "ipc/handshake.h"
 #include "mproc.h"
 
 /* The listener's handshake stepped until it ends (the input is all there,

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "manager.h"
+#include "manager/manager.h"
 
 #define MAX_REQS 64
 

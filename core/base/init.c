@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* init.c - the lazy init of a program image, its start methods and argv. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/hooks.h"
+
+static struct {
+    atomic_int inited;
+    atomic_int default_method;
+    int argc;
+    char **argv;
+} init;
+
+char *core_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static const char *const method_names[] = {NULL, "fork", "spawn", "forkserver"};
+
+const char *core_method_name(int method)
+{
+    return (method >= BE_FORK && method <= BE_FORKSERVER) ? method_names[method] : NULL;
+}
+
+int core_method_from_name(const char *name)
+{
+    for (int m = BE_FORK; name && m <= BE_FORKSERVER; m++)
+        if (strcmp(name, method_names[m]) == 0)
+            return m;
+    return 0;
+}
+
+/* What a process does on its way out, whether main or child: the exit
+ * hooks the subsystems registered, in their phases, then the backend's
+ * own teardown (hooks.h). */
+void core_exit_path(void) { core_run_exit_hooks(); }
+
+static void at_exit(void) { core_exit_path(); }
+
+int core_init_once(int *argc, char ***argv, void **payload, size_t *len)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&init.inited, &expected, 1))
+        return BE_ROLE_MAIN;
+    atomic_store(&init.default_method, be_method_supported(BE_FORK) ? BE_FORK : BE_SPAWN);
+    /* MPROC_START_METHOD picks the default without a code change. */
+    int env = core_method_from_name(getenv("MPROC_START_METHOD"));
+    if (env && be_method_supported(env))
+        atomic_store(&init.default_method, env);
+    /* Registered before be_init: backend helper processes (the forkserver)
+     * never return from it, and their children need the exit path too. */
+    atexit(at_exit);
+    int role = be_init(argc, argv, payload, len);
+    if (argc && argv)
+        core_save_argv(*argc, *argv);
+    return role;
+}
+
+void core_ensure_init(void)
+{
+    void *payload = NULL;
+    size_t len = 0;
+    core_init_once(NULL, NULL, &payload, &len);
+    free(payload); /* without argv there is no spawn marker: never a child */
+}
+
+void core_save_argv(int argc, char **argv)
+{
+    init.argc = argc;
+    init.argv = argv;
+}
+
+void core_saved_argv(int *argc, char ***argv)
+{
+    *argc = init.argc;
+    *argv = init.argv;
+}
+
+int core_default_method(void)
+{
+    core_ensure_init();
+    return atomic_load(&init.default_method);
+}
+
+void core_set_default_method(int method) { atomic_store(&init.default_method, method); }
+
+int mproc_set_start_method(const char *method)
+{
+    if (!method)
+        return MPROC_EINVAL;
+    int m = core_method_from_name(method);
+    if (!m)
+        return MPROC_EINVAL;
+    core_ensure_init();
+    if (!be_method_supported(m))
+        return MPROC_ENOSYS;
+    core_set_default_method(m);
+    return 0;
+}
+
+const char *mproc_get_start_method(void) { return core_method_name(core_default_method()); }
+
+size_t mproc_get_all_start_methods(const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (int m = BE_FORK; m <= BE_FORKSERVER; m++) {
+        if (!be_method_supported(m))
+            continue;
+        if (out && n < cap)
+            out[n] = method_names[m];
+        n++;
+    }
+    return n;
+}
+
+const char *mproc_backend_name(void) { return be_name(); }
+
+const char *mproc_version(void) { return MPROC_VERSION_STRING; }
+
+int mproc_cpu_count(void) { return be_cpu_count(); }
+
+long mproc_current_pid(void) { return be_getpid(); }

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* manager_proto.c - mproc_mval on the wire (msgpack): nil, int, float64,
+ * str, bin, and proxies as ext MGR_EXT_PROXY. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/manager.h"
+
+static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, const mgr_client *server)
+{
+    const mgr_proxy *p = mgr_proxy_of(proxy, 1u << type);
+    if (!p || (server && p->cl != server))
+        return MPROC_EINVAL;
+    unsigned char ext[9];
+    ext[0] = (unsigned char)type;
+    for (int i = 0; i < 8; i++)
+        ext[1 + i] = (unsigned char)(p->id >> (56 - 8 * i));
+    return msgpack_pack_ext_with_body(pk, ext, sizeof ext, MGR_EXT_PROXY) ? MPROC_ENOMEM : 0;
+}
+
+int mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_client *server)
+{
+    int rc;
+    switch (v->type) {
+    case MPROC_MV_NIL:
+        rc = msgpack_pack_nil(pk);
+        break;
+    case MPROC_MV_INT:
+        rc = msgpack_pack_int64(pk, v->v.i);
+        break;
+    case MPROC_MV_DOUBLE:
+        rc = msgpack_pack_double(pk, v->v.d);
+        break;
+    case MPROC_MV_STR:
+        if (!v->v.s.ptr || v->v.s.len > UINT32_MAX)
+            return MPROC_EINVAL;
+        rc = msgpack_pack_str_with_body(pk, v->v.s.ptr, v->v.s.len);
+        break;
+    case MPROC_MV_BYTES:
+        if ((!v->v.s.ptr && v->v.s.len) || v->v.s.len > UINT32_MAX)
+            return MPROC_EINVAL;
+        rc = msgpack_pack_bin_with_body(pk, v->v.s.ptr, v->v.s.len);
+        break;
+    case MPROC_MV_LIST:
+        return pack_proxy(pk, v->v.list, MT_LIST, server);
+    case MPROC_MV_DICT:
+        return pack_proxy(pk, v->v.dict, MT_DICT, server);
+    default:
+        return MPROC_EINVAL;
+    }
+    return rc ? MPROC_ENOMEM : 0;
+}
+
+static int copy_buf(mproc_mval *out, mproc_mval_type t, const char *p, size_t n)
+{
+    char *b = malloc(n + 1);
+    if (!b)
+        return MPROC_ENOMEM;
+    if (n)
+        memcpy(b, p, n);
+    b[n] = '\0';
+    out->type = t;
+    out->v.s.ptr = b;
+    out->v.s.len = n;
+    return 0;
+}
+
+static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
+{
+    const unsigned char *e = (const unsigned char *)o->via.ext.ptr;
+    if (o->via.ext.type != MGR_EXT_PROXY || o->via.ext.size != 9 || (e[0] != MT_LIST && e[0] != MT_DICT) || !cl)
+        return MPROC_EINVAL;
+    uint64_t id = 0;
+    for (int i = 0; i < 8; i++)
+        id = id << 8 | e[1 + i];
+    int rc = 0;
+    mgr_proxy *p = mgr_proxy_new(cl, e[0], id, 1, &rc); /* the server gave us a reference */
+    if (!p)
+        return rc;
+    out->type = e[0] == MT_LIST ? MPROC_MV_LIST : MPROC_MV_DICT;
+    if (e[0] == MT_LIST)
+        out->v.list = (mproc_mlist *)p;
+    else
+        out->v.dict = (mproc_mdict *)p;
+    return 0;
+}
+
+int mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
+{
+    *out = mproc_mv_nil();
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return 0;
+    case MSGPACK_OBJECT_BOOLEAN:
+        *out = mproc_mv_int(o->via.boolean);
+        return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        out->type = MPROC_MV_INT;
+        return mgr_obj_int(o, &out->v.i);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = mproc_mv_double(o->via.f64);
+        return 0;
+    case MSGPACK_OBJECT_STR:
+        return copy_buf(out, MPROC_MV_STR, o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_BIN:
+        return copy_buf(out, MPROC_MV_BYTES, o->via.bin.ptr, o->via.bin.size);
+    case MSGPACK_OBJECT_EXT:
+        return unpack_proxy(o, cl, out);
+    default:
+        return MPROC_EINVAL;
+    }
+}
+
+int mgr_obj_int(const msgpack_object *o, int64_t *out)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+        *out = (int64_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *out = o->via.i64;
+    else
+        return MPROC_EINVAL;
+    return 0;
+}
+
+int mgr_obj_num(const msgpack_object *o, double *out)
+{
+    int64_t i;
+    if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+        *out = o->via.f64;
+    else if (mgr_obj_int(o, &i) == 0)
+        *out = (double)i;
+    else
+        return MPROC_EINVAL;
+    return 0;
+}
+
+void mproc_mval_clear(mproc_mval *v)
+{
+    if (!v)
+        return;
+    if (v->type == MPROC_MV_STR || v->type == MPROC_MV_BYTES)
+        free((void *)v->v.s.ptr);
+    else if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
+        mgr_proxy_release(mgr_proxy_of(v->type == MPROC_MV_LIST ? (void *)v->v.list : (void *)v->v.dict,
+                                       (1u << MT_LIST) | (1u << MT_DICT)));
+    *v = mproc_mv_nil();
+}
+
+void mproc_mvals_free(mproc_mval *vals, size_t n)
+{
+    for (size_t i = 0; vals && i < n; i++)
+        mproc_mval_clear(&vals[i]);
+    free(vals);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* wait.c - mproc_wait: Python's multiprocessing.connection.wait() over
+ * connections, process sentinels and queues, any number of them.
+ * Connections and sentinels are waited on by the backend; queues live in
+ * shared memory with no OS object to wait on, so while queues are in the
+ * list the backend wait is cut into short slices between which the queues
+ * are looked at (1 ms growing to 20 ms: a queue is noticed within that). */
+#include <stdlib.h>
+
+#include "ipc/conn.h"
+#include "proc/proc.h"
+#include "base/object.h"
+#include "queue/queue.h"
+
+#define QUEUE_SLICE_MIN 0.001
+#define QUEUE_SLICE_MAX 0.02
+
+/* What the backend waits on for object i; conns stay held until undone. */
+static int prepare(void *obj, be_wait_item *it)
+{
+    switch (core_obj_kind(obj)) {
+    case K_CONN:
+        return core_conn_hold(obj, 1, &it->stream, NULL);
+    case K_SENTINEL:
+        return core_sentinel_proc(obj, &it->proc);
+    case K_QUEUE:
+        return 0; /* looked at by wait_slices */
+    default:
+        return MPROC_EINVAL;
+    }
+}
+
+static void undo(void **objects, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (core_obj_kind(objects[i]) == K_CONN)
+            core_conn_unhold(objects[i]);
+}
+
+/* Marks ready queues; returns how many. */
+static int check_queues(void **objects, be_wait_item *items, size_t n)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (core_obj_kind(objects[i]) == K_QUEUE && (items[i].ready = core_queue_readable(objects[i]) > 0))
+            k++;
+    return k;
+}
+
+/* The backend's wait over the non-queue items (packed into `sub`). */
+static int wait_backend(be_wait_item *items, be_wait_item *sub, size_t n, double timeout)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].stream || items[i].proc)
+            sub[m++] = items[i];
+    if (m == 0) {
+        be_sleep(timeout);
+        return 0;
+    }
+    int rc = be_wait(sub, m, timeout);
+    for (size_t i = 0, j = 0; rc >= 0 && i < n; i++)
+        if (items[i].stream || items[i].proc)
+            items[i].ready = sub[j++].ready;
+    return rc;
+}
+
+/* With queues in the list: slices of backend waits, queues in between. */
+static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, size_t n, double timeout)
+{
+    double deadline = core_deadline(timeout), slice = QUEUE_SLICE_MIN;
+    for (;;) {
+        int q = check_queues(objects, items, n);
+        double rem = core_remaining(deadline);
+        double t = q ? 0 : (rem >= 0 && rem < slice ? rem : slice);
+        int rc = wait_backend(items, sub, n, t);
+        if (rc < 0 || rc + q > 0)
+            return rc; /* the caller counts the ready flags */
+        if (core_remaining(deadline) == 0)
+            return 0;
+        if (slice < QUEUE_SLICE_MAX)
+            slice *= 2;
+    }
+}
+
+int mproc_wait(void **objects, size_t n, double timeout, void **ready)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if ((!objects && n) || (n == 0 && timeout < 0))
+        return MPROC_EINVAL;
+    core_ensure_init();
+    be_wait_item *items = calloc(n ? 2 * n : 1, sizeof *items);
+    if (!items)
+        return MPROC_ENOMEM;
+    int rc = 0, queues = 0;
+    size_t prepared = 0;
+    for (; prepared < n && rc == 0; prepared++) {
+        queues |= core_obj_kind(objects[prepared]) == K_QUEUE;
+        if ((rc = prepare(objects[prepared], &items[prepared])) != 0)
+            break;
+    }
+    if (rc == 0)
+        rc = queues ? wait_slices(objects, items, items + n, n, timeout) : be_wait(items, n, timeout);
+    undo(objects, prepared);
+    if (rc >= 0) {
+        int k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].ready) {
+                if (ready)
+                    ready[k] = objects[i];
+                k++;
+            }
+        rc = k;
+    }
+    free(items);
+    return rc;
+}

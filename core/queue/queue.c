@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* queue.c - mproc_queue: making, sharing and freeing queues, and put/get
+ * of messages that fit in the ring (queue.h tells the layout). */
+#include <stdlib.h>
+
+#include "queue/queue.h"
+#include "manager/mproxy.h"
+#include "base/opts.h"
+
+static void destroy(core_rec *r)
+{
+    queue_shared *s = (queue_shared *)r;
+    for (int w = 0; w < W_COUNT; w++)
+        be_sem_destroy(&s->sem[w]);
+    be_mutex_destroy(&s->mu);
+    core_arena_free(s);
+}
+
+/* A handle around a record that holds a reference for us; registers this
+ * process as a holder. */
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_queue *q = core_handle_new(sizeof *q, K_QUEUE, err);
+    if (!q)
+        return NULL;
+    long me = be_getpid();
+    q->s = (queue_shared *)rec;
+    q->owner_pid = me;
+    atomic_init(&q->reg_pid, me);
+    atomic_init(&q->closed, 0);
+    q_lock(q->s);
+    q_hold(q->s, (uint64_t)me, 1);
+    q_unlock(q->s);
+    return q;
+}
+
+static int init_sync(queue_shared *s)
+{
+    int rc = be_mutex_init(&s->mu);
+    if (rc)
+        return rc;
+    for (int w = 0; w < W_COUNT; w++)
+        if ((rc = be_sem_init(&s->sem[w], 0)) != 0) {
+            while (w-- > 0)
+                be_sem_destroy(&s->sem[w]);
+            be_mutex_destroy(&s->mu);
+            return rc;
+        }
+    return 0;
+}
+
+mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
+{
+    mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
+    mproc_queue *q = NULL;
+    int rc = 0;
+    core_ensure_init();
+    if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    uint64_t cap = o.capacity ? q_round8(o.capacity) : MPROC_QUEUE_DEFAULT_CAPACITY;
+    if ((o.kind != MPROC_QUEUE_PLAIN && o.kind != MPROC_QUEUE_SIMPLE && o.kind != MPROC_QUEUE_JOINABLE) ||
+        (o.kind == MPROC_QUEUE_SIMPLE && o.maxsize) || o.capacity > Q_MAX_CAPACITY || cap < Q_MIN_CAPACITY) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    /* Zeroed: both state copies start empty. Past 64 KiB the block gets a
+     * segment of its own, whose pages cost nothing until the ring uses them. */
+    queue_shared *s = core_arena_alloc(sizeof *s + (size_t)cap, &rc);
+    if (!s)
+        goto out;
+    if ((rc = init_sync(s))) {
+        core_arena_free(s);
+        goto out;
+    }
+    s->variant = (uint32_t)o.kind;
+    s->maxsize = o.maxsize;
+    s->cap = cap;
+    s->rec.kind = K_QUEUE;
+    atomic_init(&s->rec.refs, 1);
+    if (!(q = adopt(&s->rec, &rc)))
+        destroy(&s->rec);
+out:
+    if (err)
+        *err = q ? 0 : rc;
+    return q;
+}
+
+mproc_queue *mproc_queue_new(size_t maxsize, int *err)
+{
+    mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
+    o.maxsize = maxsize;
+    return mproc_queue_new_ex(&o, err);
+}
+
+mproc_queue *mproc_simplequeue_new(int *err)
+{
+    mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
+    o.kind = MPROC_QUEUE_SIMPLE;
+    return mproc_queue_new_ex(&o, err);
+}
+
+mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err)
+{
+    mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
+    o.kind = MPROC_QUEUE_JOINABLE;
+    o.maxsize = maxsize;
+    return mproc_queue_new_ex(&o, err);
+}
+
+void mproc_queue_free(mproc_queue *q)
+{
+    if (mgr_is_proxy(q)) {
+        mgr_proxy_free(q);
+        return;
+    }
+    if (core_obj_borrowed(q) || core_obj_kind(q) != K_QUEUE)
+        return;
+    q_untouch(q);
+    /* A handle inherited across fork holds no reference of this process. */
+    if (q->owner_pid == be_getpid())
+        core_rec_release(&q->s->rec, destroy);
+    core_handle_drop(q);
+}
+
+/* ------------------------------------------------------------ put, get */
+
+int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(q))
+        return mgr_queue_put(q, buf, len, timeout);
+    if (core_obj_kind(q) != K_QUEUE || (!buf && len))
+        return MPROC_EINVAL;
+    if ((uint64_t)len > Q_MAX_MESSAGE)
+        return MPROC_EMSGSIZE;
+    if (atomic_load(&q->closed))
+        return MPROC_ECLOSED;
+    q_touch(q);
+    queue_shared *s = q->s;
+    uint64_t f = q_frame(len);
+    q_waiter wt = {core_deadline(timeout), 0};
+    int rc;
+    q_lock(s);
+    if (f > s->cap) {
+        rc = q_stream_put(q, &wt, buf, len);
+    } else {
+        for (;;) {
+            qstate *st = q_st(s);
+            /* No room while a stream is being written: it must not be interleaved. */
+            if (!st->s_wpid && (!s->maxsize || st->count < s->maxsize) && s->cap - (st->tail - st->head) >= f) {
+                q_ring_set_header(s, st->tail, len);
+                if (len)
+                    q_ring_write(s, st->tail + 8, buf, len);
+                qstate *n = q_edit(s);
+                n->tail += f;
+                n->count++;
+                if (s->variant == Q_JOINABLE)
+                    n->unfinished++;
+                q_commit(s);
+                q_wake_one(s, W_ITEMS);
+                rc = 0;
+                break;
+            }
+            if ((rc = q_block(q, &wt, W_SPACE, Q_EOS)) != 0)
+                break;
+        }
+    }
+    q_unlock(s);
+    return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
+}
+
+/* Under mu: takes the message at the head (not a stream). */
+static int take(queue_shared *s, void **buf, size_t *len)
+{
+    qstate *st = q_st(s);
+    uint64_t l = q_ring_header(s, st->head);
+    void *out = malloc(l ? (size_t)l : 1);
+    if (!out)
+        return MPROC_ENOMEM;
+    if (l)
+        q_ring_read(s, st->head + 8, out, l);
+    qstate *n = q_edit(s);
+    n->head += q_frame(l);
+    n->count--;
+    q_commit(s);
+    q_wake_all(s, W_SPACE);
+    if (n->count) /* wake-ups are one at a time: pass it on */
+        q_wake_one(s, W_ITEMS);
+    *buf = out;
+    *len = (size_t)l;
+    return 0;
+}
+
+int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(q))
+        return mgr_queue_get(q, buf, len, timeout);
+    if (core_obj_kind(q) != K_QUEUE || !buf || !len)
+        return MPROC_EINVAL;
+    if (atomic_load(&q->closed))
+        return MPROC_ECLOSED;
+    q_touch(q);
+    queue_shared *s = q->s;
+    q_waiter wt = {core_deadline(timeout), 0};
+    int rc;
+    q_lock(s);
+    for (;;) {
+        qstate *st = q_st(s);
+        if (q_stream_at_head(st)) {
+            rc = q_stream_get(q, buf, len);
+            if (rc == Q_RETRY)
+                continue;
+            if (rc != Q_BUSY)
+                break;
+        } else if (st->head != st->tail) {
+            rc = take(s, buf, len);
+            break;
+        }
+        if ((rc = q_block(q, &wt, W_ITEMS, Q_EOS)) != 0)
+            break;
+    }
+    q_unlock(s);
+    return rc == MPROC_ETIMEDOUT ? MPROC_EEMPTY : rc;
+}
+
+int mproc_queue_put_nowait(mproc_queue *q, const void *buf, size_t len)
+{
+    return mproc_queue_put(q, buf, len, 0);
+}
+
+int mproc_queue_get_nowait(mproc_queue *q, void **buf, size_t *len)
+{
+    return mproc_queue_get(q, buf, len, 0);
+}
+
+int core_queue_readable(void *obj)
+{
+    if (core_obj_kind(obj) != K_QUEUE)
+        return MPROC_EINVAL;
+    mproc_queue *q = obj;
+    q_lock(q->s);
+    qstate *st = q_st(q->s);
+    int ready = st->count > 0 && !(q_stream_at_head(st) && (st->s_rpid || (st->s_flags & S_CANCELLED)));
+    q_unlock(q->s);
+    return ready;
+}
+
+/* ------------------------------------------------------------- sharing */
+
+static core_rec *record(const void *obj) { return &((const mproc_queue *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_queue_free(obj); }
+
+const core_share_ops core_queue_ops = {K_QUEUE, record, core_no_dep, adopt, free_obj, destroy};

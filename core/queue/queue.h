@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* queue.h - Queue, SimpleQueue and JoinableQueue (private).
+ *
+ * One shared record per queue, in the arena: a byte ring of framed
+ * messages ([u64 length][bytes, padded to 8]) after a header holding a
+ * robust mutex, five wake-up semaphores, the ring state and the table of
+ * processes that hold the queue. Any number of producers and consumers in
+ * any processes; put and get copy under the mutex, so a message is never
+ * torn or interleaved, and once put returns the message is in shared memory
+ * (no feeder thread: a producer's exit never waits for a reader).
+ *
+ * Crash safety: the ring state exists twice and the mutex holder edits the
+ * spare copy, then publishes it with one store (q_edit / q_commit). A
+ * process killed inside put or get leaves either the old state or the new
+ * one, never a mix; bytes it wrote past the tail are simply not there yet.
+ *
+ * Messages whose frame is bigger than the ring are streamed (queue_stream.c):
+ * the writer announces the message, then moves it through the ring in
+ * chunks while one reader, which claimed it, takes it out; the writer's put
+ * returns once that reader has all of it. */
+#ifndef MPROC_CORE_QUEUE_H
+#define MPROC_CORE_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "proc/proc.h"
+#include "base/object.h"
+#include "base/spin.h"
+
+#define Q_MIN_CAPACITY 64
+#define Q_MAX_CAPACITY ((uint64_t)1 << 40)
+#define Q_MAX_MESSAGE ((uint64_t)1 << 62)
+#define Q_HOLDERS 128           /* processes tracked per queue */
+#define Q_CHECK_INTERVAL 0.05   /* how often a blocked call looks for dead peers */
+#define Q_FRAME_STREAM ((uint64_t)1 << 63) /* header flag: a streamed message */
+
+/* What a blocked call sleeps on. */
+enum q_wait {
+    W_ITEMS,  /* getters: a message may be there */
+    W_SPACE,  /* putters: room, or the stream writer finished */
+    W_SREAD,  /* the reader of a stream: more of it arrived */
+    W_SWRITE, /* the writer of a stream: the reader made room */
+    W_TASKS,  /* JoinableQueue.join: unfinished tasks reached zero */
+    W_COUNT
+};
+
+enum { Q_PLAIN = 0, Q_SIMPLE = 1, Q_JOINABLE = 2 }; /* = mproc_queue_kind */
+
+/* Stream flags. S_TAKEN: its reader has all of it (its get returns it);
+ * the writer, whose put has not returned yet, still holds s_wpid and lets
+ * go when it sees this. */
+enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
+
+/* Positions are byte counts since the queue was made (never wrap); the
+ * ring index is position % cap. Everything here changes only under the
+ * mutex, through q_edit/q_commit. */
+typedef struct qstate {
+    uint64_t head, tail;  /* next byte to read / to write */
+    uint64_t count;       /* messages not yet taken (a stream counts until claimed) */
+    uint64_t unfinished;  /* JoinableQueue: puts minus task_done calls */
+    /* The one stream in the ring, while S_ACTIVE (or S_TAKEN). */
+    uint64_t s_pos;       /* position of its header */
+    uint64_t s_len;       /* its length */
+    uint64_t s_written;   /* bytes of it in the ring so far (committed) */
+    uint64_t s_read;      /* bytes of it its reader took */
+    uint64_t s_wpid, s_wtid; /* its writer, until its put returns; 0 once gone */
+    uint64_t s_rpid, s_rtid; /* the reader that claimed it; 0 = none */
+    uint64_t s_flags;
+} qstate;
+
+typedef struct q_holder {
+    uint64_t pid;
+    uint64_t count; /* handles (and references on their way to it); 0 = free slot */
+} q_holder;
+
+typedef struct queue_shared {
+    core_rec rec;
+    uint32_t variant; /* Q_PLAIN, Q_SIMPLE, Q_JOINABLE */
+    uint64_t maxsize; /* messages; 0 = only the ring's room */
+    uint64_t cap;     /* ring bytes, a multiple of 8 */
+    be_mutex mu;
+    be_sem sem[W_COUNT];
+    uint32_t waiting[W_COUNT]; /* sleepers per semaphore (under mu) */
+    _Atomic uint32_t cur;      /* which st[] is current */
+    qstate st[2];
+    /* Holders (under mu; see queue_holders.c). */
+    uint64_t first_pid;  /* the first process that held the queue */
+    uint32_t multi;      /* a second process has held it since */
+    uint32_t untracked;  /* holders that found the table full */
+    uint32_t transit;    /* references on their way to a child */
+    q_holder holders[Q_HOLDERS];
+    unsigned char ring[];
+} queue_shared;
+
+struct mproc_queue {
+    core_obj h;
+    queue_shared *s;
+    long owner_pid;        /* the process whose reference this handle holds */
+    _Atomic long reg_pid;  /* the process registered as a holder through it; 0 = none */
+    _Atomic int closed;
+    core_spinner spin;     /* blocked calls spin briefly first (spin.h) */
+};
+
+/* Bytes a message of len takes in the ring. */
+static inline uint64_t q_frame(uint64_t len) { return 8 + ((len + 7) & ~(uint64_t)7); }
+static inline uint64_t q_round8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+
+/* ---------------------------------------------------- queue_state.c */
+void q_lock(queue_shared *s); /* waits as long as it takes; a dead holder is fine */
+void q_unlock(queue_shared *s);
+static inline qstate *q_st(queue_shared *s)
+{
+    return &s->st[atomic_load_explicit(&s->cur, memory_order_relaxed)];
+}
+/* The spare copy, filled with the current state: change it, then commit. */
+qstate *q_edit(queue_shared *s);
+void q_commit(queue_shared *s);
+/* Wake one sleeper / all sleepers of a kind (under mu). */
+void q_wake_one(queue_shared *s, enum q_wait w);
+void q_wake_all(queue_shared *s, enum q_wait w);
+void q_wake_everyone(queue_shared *s);
+
+/* A blocked call: its deadline and when it next looks for dead peers. */
+typedef struct q_waiter {
+    double deadline;
+    double next_check; /* 0 = not blocked yet */
+} q_waiter;
+/* Under mu, when the caller cannot go on: sleeps on w (mu released
+ * meanwhile) and returns 0 to look again; or MPROC_ETIMEDOUT (deadline
+ * passed), MPROC_ECLOSED (q closed meanwhile, unless Q_OPEN_OR_NOT),
+ * MPROC_EOS (with Q_EOS, when every other holder is dead). Repairs a
+ * stream whose writer or reader died. */
+enum { Q_EOS = 1, Q_OPEN_OR_NOT = 2 };
+int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags);
+
+/* ----------------------------------------------------- queue_ring.c */
+void q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n);
+void q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n);
+uint64_t q_ring_header(queue_shared *s, uint64_t pos);
+void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr);
+
+/* -------------------------------------------------- queue_holders.c */
+/* Under mu: pid holds one more / one less handle. */
+void q_hold(queue_shared *s, uint64_t pid, int delta);
+/* Is every other process that held the queue gone (and was there one)? */
+int q_peers_gone(queue_shared *s);
+/* Registers the calling process through q if it is not yet (a handle
+ * inherited across fork); cheap when it is. */
+void q_touch(mproc_queue *q);
+/* Drops the registration made through q, if it is this process's. */
+void q_untouch(mproc_queue *q);
+
+/* --------------------------------------------------- queue_stream.c */
+/* Under mu, with the stream at the head (q_stream_at_head). 0 and the
+ * message; Q_RETRY when a cancelled stream was dropped (look again);
+ * Q_BUSY when another reader has it (wait for W_ITEMS); or an error. */
+#define Q_RETRY 1
+#define Q_BUSY 2
+static inline int q_stream_at_head(const qstate *st) { return (st->s_flags & S_ACTIVE) && st->head >= st->s_pos; }
+int q_stream_get(mproc_queue *q, void **buf, size_t *len);
+/* Under mu: puts a message whose frame is bigger than the ring. */
+int q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
+/* Under mu, while blocked: repairs the stream if its writer or reader died. */
+void q_stream_repair(queue_shared *s);
+
+/* ----------------------------------------------------------- queue.c */
+/* For mproc_wait: 1 if a get on q would find a message now, 0 if not,
+ * MPROC_EINVAL if q is no queue. */
+int core_queue_readable(void *q);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* queue_ring.c - copies in and out of a queue's byte ring, wrapping at its
+ * end. Frame headers sit at multiples of 8 and the capacity is one too, so
+ * a header never wraps. */
+#include <string.h>
+
+#include "queue/queue.h"
+
+void q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n)
+{
+    uint64_t off = pos % s->cap, first = s->cap - off < n ? s->cap - off : n;
+    memcpy(s->ring + off, src, (size_t)first);
+    if (n > first)
+        memcpy(s->ring, (const char *)src + first, (size_t)(n - first));
+}
+
+void q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n)
+{
+    uint64_t off = pos % s->cap, first = s->cap - off < n ? s->cap - off : n;
+    memcpy(dst, s->ring + off, (size_t)first);
+    if (n > first)
+        memcpy((char *)dst + first, s->ring, (size_t)(n - first));
+}
+
+uint64_t q_ring_header(queue_shared *s, uint64_t pos)
+{
+    uint64_t h;
+    memcpy(&h, s->ring + pos % s->cap, sizeof h);
+    return h;
+}
+
+void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr)
+{
+    memcpy(s->ring + pos % s->cap, &hdr, sizeof hdr);
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* barrier.c - mproc_barrier: Python's threading.Barrier (which
+ * multiprocessing shares), on a lock and condition inside one shared
+ * record. States: 0 filling, 1 draining, -1 resetting, -2 broken. The
+ * action is found by module + offset in whichever process runs it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/sync.h"
+#include "manager/mproxy.h"
+#include "base/opts.h"
+
+enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
+
+typedef struct barrier_shared {
+    core_rec rec;
+    lockrec l;
+    condrec c;
+    int32_t state;
+    uint32_t count, parties;
+    double timeout;
+    int has_action;
+    be_symref action;
+} barrier_shared;
+
+struct mproc_barrier {
+    core_obj h;
+    barrier_shared *s;
+};
+
+static void destroy(core_rec *r)
+{
+    barrier_shared *s = (barrier_shared *)r;
+    lockcond_destroy(&s->l, &s->c);
+    core_arena_free(s);
+}
+
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_barrier *b = core_handle_new(sizeof *b, K_BARRIER, err);
+    if (b)
+        b->s = (barrier_shared *)rec;
+    return b;
+}
+
+mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opts, int *err)
+{
+    int rc = 0;
+    mproc_barrier *b = NULL;
+    mproc_barrier_opts o = MPROC_BARRIER_OPTS_INIT;
+    core_ensure_init();
+    if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    opts = opts ? &o : NULL;
+    if (parties == 0 || parties > INT32_MAX || (opts && core_timeout_invalid(opts->timeout))) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    be_symref action;
+    memset(&action, 0, sizeof action);
+    if (opts && opts->action && (rc = be_sym_locate((be_fnptr)opts->action, &action)))
+        goto out;
+    barrier_shared *s = core_arena_alloc(sizeof *s, &rc);
+    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
+        core_arena_free(s);
+        s = NULL;
+    }
+    if (s) {
+        s->parties = parties;
+        s->timeout = opts ? opts->timeout : -1.0;
+        s->has_action = opts && opts->action;
+        s->action = action;
+        s->rec.kind = K_BARRIER;
+        atomic_init(&s->rec.refs, 1);
+        if (!(b = adopt(&s->rec, &rc)))
+            destroy(&s->rec);
+    }
+out:
+    if (err)
+        *err = b ? 0 : rc;
+    return b;
+}
+
+static barrier_shared *rec_of(mproc_barrier *b) { return core_obj_kind(b) == K_BARRIER ? b->s : NULL; }
+
+static void break_it(barrier_shared *s)
+{
+    s->state = BROKEN;
+    condrec_notify(&s->c, &s->l, -1);
+}
+
+/* Waits (lock held) until the state leaves `from` or the deadline. */
+static void wait_while(barrier_shared *s, int from1, int from2, double deadline)
+{
+    while ((s->state == from1 || s->state == from2) && core_remaining(deadline) != 0)
+        condrec_wait(&s->c, &s->l, core_remaining(deadline));
+}
+
+static int run_action(barrier_shared *s)
+{
+    if (!s->has_action)
+        return 0;
+    be_fnptr f;
+    if (be_sym_resolve(&s->action, &f) != 0)
+        return MPROC_ESPAWN;
+    return ((mproc_barrier_action)f)() != 0 ? MPROC_ETASK : 0;
+}
+
+int mproc_barrier_wait(mproc_barrier *b, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(b))
+        return mgr_barrier_wait(b, timeout);
+    barrier_shared *s = rec_of(b);
+    if (!s)
+        return MPROC_EINVAL;
+    if (timeout < 0)
+        timeout = s->timeout;
+    double deadline = core_deadline(timeout);
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    /* Block while the barrier drains or resets. */
+    wait_while(s, DRAINING, RESETTING, deadline);
+    if (s->state != FILLING) {
+        if (s->state != BROKEN)
+            break_it(s); /* timed out while it drained */
+        lockrec_release(&s->l);
+        return MPROC_EBROKEN;
+    }
+    int index = (int)s->count++;
+    int result = index;
+    if ((uint32_t)index + 1 == s->parties) {
+        int arc = run_action(s);
+        if (arc == 0) {
+            s->state = DRAINING;
+            condrec_notify(&s->c, &s->l, -1);
+        } else {
+            break_it(s);
+            result = arc;
+        }
+    } else {
+        wait_while(s, FILLING, FILLING, deadline);
+        if (s->state == FILLING) /* timed out: breaks it for everyone */
+            break_it(s);
+        if (s->state < 0)
+            result = MPROC_EBROKEN;
+    }
+    /* Leave; the last one out lets the next round in. */
+    if (--s->count == 0 && (s->state == RESETTING || s->state == DRAINING)) {
+        s->state = FILLING;
+        condrec_notify(&s->c, &s->l, -1);
+    }
+    lockrec_release(&s->l);
+    return result;
+}
+
+int mproc_barrier_reset(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'r');
+    barrier_shared *s = rec_of(b);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    if (s->count > 0) {
+        if (s->state == FILLING || s->state == BROKEN)
+            s->state = RESETTING;
+    } else {
+        s->state = FILLING;
+    }
+    condrec_notify(&s->c, &s->l, -1);
+    return lockrec_release(&s->l);
+}
+
+int mproc_barrier_abort(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'a');
+    barrier_shared *s = rec_of(b);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    break_it(s);
+    return lockrec_release(&s->l);
+}
+
+int mproc_barrier_broken(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'b');
+    barrier_shared *s = rec_of(b);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    int broken = s->state == BROKEN;
+    lockrec_release(&s->l);
+    return broken;
+}
+
+int mproc_barrier_n_waiting(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'n');
+    barrier_shared *s = rec_of(b);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    int n = s->state == FILLING ? (int)s->count : 0;
+    lockrec_release(&s->l);
+    return n;
+}
+
+int mproc_barrier_parties(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b))
+        return mgr_barrier_op(b, 'p');
+    barrier_shared *s = rec_of(b);
+    return s ? (int)s->parties : MPROC_EINVAL;
+}
+
+void mproc_barrier_free(mproc_barrier *b)
+{
+    if (mgr_is_proxy(b)) {
+        mgr_proxy_free(b);
+        return;
+    }
+    if (core_obj_borrowed(b))
+        return;
+    if (!rec_of(b))
+        return;
+    core_rec_release(&b->s->rec, destroy);
+    core_handle_drop(b);
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_barrier *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_barrier_free(obj); }
+
+const core_share_ops core_barrier_ops = {K_BARRIER, record, core_no_dep, adopt, free_obj, destroy};

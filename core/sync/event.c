@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* event.c - mproc_event: a flag and a condition on an internal lock, all in
+ * one shared record (CPython's Event, without the extra semaphore). */
+#include <stdlib.h>
+
+#include "sync/sync.h"
+#include "manager/mproxy.h"
+
+typedef struct event_shared {
+    core_rec rec;
+    lockrec l;
+    condrec c;
+    _Atomic int flag;
+} event_shared;
+
+struct mproc_event {
+    core_obj h;
+    event_shared *s;
+};
+
+static void destroy(core_rec *r)
+{
+    event_shared *s = (event_shared *)r;
+    lockcond_destroy(&s->l, &s->c);
+    core_arena_free(s);
+}
+
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_event *e = core_handle_new(sizeof *e, K_EVENT, err);
+    if (e)
+        e->s = (event_shared *)rec;
+    return e;
+}
+
+mproc_event *mproc_event_new(int *err)
+{
+    int rc = 0;
+    mproc_event *e = NULL;
+    core_ensure_init();
+    event_shared *s = core_arena_alloc(sizeof *s, &rc);
+    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
+        core_arena_free(s);
+        s = NULL;
+    }
+    if (s) {
+        atomic_init(&s->flag, 0);
+        s->rec.kind = K_EVENT;
+        atomic_init(&s->rec.refs, 1);
+        if (!(e = adopt(&s->rec, &rc)))
+            destroy(&s->rec);
+    }
+    if (err)
+        *err = e ? 0 : rc;
+    return e;
+}
+
+static event_shared *rec_of(mproc_event *e) { return core_obj_kind(e) == K_EVENT ? e->s : NULL; }
+
+int mproc_event_set(mproc_event *e)
+{
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 's');
+    event_shared *s = rec_of(e);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    atomic_store(&s->flag, 1);
+    condrec_notify(&s->c, &s->l, -1);
+    return lockrec_release(&s->l);
+}
+
+int mproc_event_clear(mproc_event *e)
+{
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 'c');
+    event_shared *s = rec_of(e);
+    if (!s)
+        return MPROC_EINVAL;
+    int rc = lockrec_take(&s->l);
+    if (rc)
+        return rc;
+    atomic_store(&s->flag, 0);
+    return lockrec_release(&s->l);
+}
+
+int mproc_event_is_set(mproc_event *e)
+{
+    if (mgr_is_proxy(e))
+        return mgr_event_op(e, 'i');
+    event_shared *s = rec_of(e);
+    return s ? atomic_load(&s->flag) : MPROC_EINVAL;
+}
+
+int mproc_event_wait(mproc_event *e, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(e))
+        return mgr_event_wait(e, timeout);
+    event_shared *s = rec_of(e);
+    if (!s)
+        return MPROC_EINVAL;
+    if (atomic_load(&s->flag))
+        return 0;
+    int rc = lockrec_acquire(&s->l, timeout);
+    if (rc && rc != MPROC_EOWNERDEAD)
+        return rc;
+    /* As in Python: one wait; a set that was cleared again before we
+     * looked counts as not set. */
+    if (!atomic_load(&s->flag))
+        condrec_wait(&s->c, &s->l, timeout);
+    int set = atomic_load(&s->flag);
+    lockrec_release(&s->l);
+    return set ? 0 : MPROC_ETIMEDOUT;
+}
+
+void mproc_event_free(mproc_event *e)
+{
+    if (mgr_is_proxy(e)) {
+        mgr_proxy_free(e);
+        return;
+    }
+    if (core_obj_borrowed(e))
+        return;
+    if (!rec_of(e))
+        return;
+    core_rec_release(&e->s->rec, destroy);
+    core_handle_drop(e);
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_event *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_event_free(obj); }
+
+const core_share_ops core_event_ops = {K_EVENT, record, core_no_dep, adopt, free_obj, destroy};

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* lock.c - mproc_lock: Lock and RLock, shareable. */
+#include <stdlib.h>
+
+#include "sync/sync.h"
+#include "manager/mproxy.h"
+
+typedef struct lock_shared {
+    core_rec rec;
+    lockrec l;
+} lock_shared;
+
+struct mproc_lock {
+    core_obj h;
+    lock_shared *s;
+};
+
+static void destroy(core_rec *r)
+{
+    lock_shared *s = (lock_shared *)r;
+    lockrec_destroy(&s->l);
+    core_arena_free(s);
+}
+
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_lock *l = core_handle_new(sizeof *l, rec->kind, err);
+    if (l)
+        l->s = (lock_shared *)rec;
+    return l;
+}
+
+static mproc_lock *create(int recursive, int *err)
+{
+    int rc;
+    core_ensure_init();
+    lock_shared *s = core_arena_alloc(sizeof *s, &rc);
+    mproc_lock *l = NULL;
+    if (s && (rc = lockrec_init(&s->l, recursive)) != 0) {
+        core_arena_free(s);
+        s = NULL;
+    }
+    if (s) {
+        s->rec.kind = recursive ? K_RLOCK : K_LOCK;
+        atomic_init(&s->rec.refs, 1);
+        l = adopt(&s->rec, &rc);
+        if (!l)
+            destroy(&s->rec);
+    }
+    if (err)
+        *err = l ? 0 : rc;
+    return l;
+}
+
+mproc_lock *mproc_lock_new(int *err) { return create(0, err); }
+
+mproc_lock *mproc_rlock_new(int *err) { return create(1, err); }
+
+static lockrec *rec_of(const mproc_lock *l)
+{
+    core_kind k = core_obj_kind(l);
+    return (k == K_LOCK || k == K_RLOCK) ? &l->s->l : NULL;
+}
+
+lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
+
+int mproc_lock_acquire(mproc_lock *l, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(l))
+        return mgr_acquire(l, timeout);
+    lockrec *r = rec_of(l);
+    return r ? lockrec_acquire(r, timeout) : MPROC_EINVAL;
+}
+
+int mproc_lock_release(mproc_lock *l)
+{
+    if (mgr_is_proxy(l))
+        return mgr_release(l);
+    lockrec *r = rec_of(l);
+    return r ? lockrec_release(r) : MPROC_EINVAL;
+}
+
+int mproc_lock_is_rlock(const mproc_lock *l)
+{
+    if (mgr_is_proxy(l))
+        return mgr_is_rlock(l);
+    lockrec *r = rec_of(l);
+    return r ? (int)r->recursive : MPROC_EINVAL;
+}
+
+void mproc_lock_free(mproc_lock *l)
+{
+    if (mgr_is_proxy(l)) {
+        mgr_proxy_free(l);
+        return;
+    }
+    if (core_obj_borrowed(l))
+        return;
+    if (!rec_of(l))
+        return;
+    core_rec_release(&l->s->rec, destroy);
+    core_handle_drop(l);
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_lock_free(obj); }
+
+const core_share_ops core_lock_ops = {K_LOCK, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_rlock_ops = {K_RLOCK, record, core_no_dep, adopt, free_obj, destroy};
+
+/* A handle on the lock of a value or a condition, holding no reference:
+ * its owner's record keeps the lock record alive, so a killed process
+ * that had it leaves no reference of its own behind. Lent to its owner. */
+mproc_lock *core_lock_view(core_rec *rec, int *err)
+{
+    mproc_lock *n = adopt(rec, err);
+    if (n)
+        core_obj_lend(n, 1);
+    return n;
+}
+
+void core_lock_view_free(mproc_lock *l)
+{
+    if (l)
+        core_handle_drop(l);
+}
+
+core_rec *core_lock_record(const mproc_lock *l) { return &l->s->rec; }
+
+
+void core_lock_rec_release(core_rec *rec) { core_rec_release(rec, destroy); }

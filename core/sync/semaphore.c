@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* semaphore.c - mproc_sem: Semaphore and BoundedSemaphore, shareable. The
+ * bounded check and the post happen under a mutex, so two releasers can
+ * never push the value past its bound together. */
+#include <stdlib.h>
+
+#include "sync/sync.h"
+#include "manager/mproxy.h"
+
+typedef struct sem_shared {
+    core_rec rec;
+    be_sem s;
+    be_mutex bound_mu;
+    uint32_t bounded, maxvalue;
+} sem_shared;
+
+struct mproc_sem {
+    core_obj h;
+    sem_shared *s;
+};
+
+static void destroy(core_rec *r)
+{
+    sem_shared *s = (sem_shared *)r;
+    be_sem_destroy(&s->s);
+    be_mutex_destroy(&s->bound_mu);
+    core_arena_free(s);
+}
+
+static void *adopt(core_rec *rec, int *err)
+{
+    mproc_sem *m = core_handle_new(sizeof *m, K_SEM, err);
+    if (m)
+        m->s = (sem_shared *)rec;
+    return m;
+}
+
+mproc_sem *mproc_sem_new(unsigned value, int bounded, int *err)
+{
+    int rc = 0;
+    mproc_sem *m = NULL;
+    core_ensure_init();
+    if (value > BE_SEM_VALUE_MAX) {
+        rc = MPROC_EINVAL;
+        goto out;
+    }
+    sem_shared *s = core_arena_alloc(sizeof *s, &rc);
+    if (!s)
+        goto out;
+    if ((rc = be_sem_init(&s->s, value))) {
+        core_arena_free(s);
+        goto out;
+    }
+    if ((rc = be_mutex_init(&s->bound_mu))) {
+        be_sem_destroy(&s->s);
+        core_arena_free(s);
+        goto out;
+    }
+    s->bounded = bounded != 0;
+    s->maxvalue = value;
+    s->rec.kind = K_SEM;
+    atomic_init(&s->rec.refs, 1);
+    if (!(m = adopt(&s->rec, &rc)))
+        destroy(&s->rec);
+out:
+    if (err)
+        *err = m ? 0 : rc;
+    return m;
+}
+
+static sem_shared *rec_of(const mproc_sem *m) { return core_obj_kind(m) == K_SEM ? m->s : NULL; }
+
+int mproc_sem_acquire(mproc_sem *m, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    if (mgr_is_proxy(m))
+        return mgr_acquire(m, timeout);
+    sem_shared *s = rec_of(m);
+    return s ? be_sem_wait(&s->s, timeout) : MPROC_EINVAL;
+}
+
+int mproc_sem_release(mproc_sem *m)
+{
+    if (mgr_is_proxy(m))
+        return mgr_release(m);
+    sem_shared *s = rec_of(m);
+    if (!s)
+        return MPROC_EINVAL;
+    if (!s->bounded)
+        return be_sem_post(&s->s);
+    int rc = be_mutex_lock(&s->bound_mu, MPROC_FOREVER);
+    if (rc && rc != MPROC_EOWNERDEAD)
+        return rc;
+    /* semaphore or lock released too many times */
+    rc = (unsigned)be_sem_value(&s->s) >= s->maxvalue ? MPROC_ESTATE : be_sem_post(&s->s);
+    be_mutex_unlock(&s->bound_mu);
+    return rc;
+}
+
+int mproc_sem_get_value(mproc_sem *m)
+{
+    if (mgr_is_proxy(m))
+        return mgr_sem_value(m);
+    sem_shared *s = rec_of(m);
+    return s ? be_sem_value(&s->s) : MPROC_EINVAL;
+}
+
+void mproc_sem_free(mproc_sem *m)
+{
+    if (mgr_is_proxy(m)) {
+        mgr_proxy_free(m);
+        return;
+    }
+    if (core_obj_borrowed(m))
+        return;
+    if (!rec_of(m))
+        return;
+    core_rec_release(&m->s->rec, destroy);
+    core_handle_drop(m);
+}
+
+static core_rec *record(const void *obj) { return &((const mproc_sem *)obj)->s->rec; }
+
+static void free_obj(void *obj) { mproc_sem_free(obj); }
+
+const core_share_ops core_sem_ops = {K_SEM, record, core_no_dep, adopt, free_obj, destroy};

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* sync.h - the building blocks every synchronisation object is made of,
+ * as records placed inside larger shared records:
+ *   lockrec: a Lock or RLock (a robust be_mutex + owner + recursion count)
+ *   condrec: CPython's Condition algorithm over three semaphores. */
+#ifndef MPROC_CORE_SYNC_H
+#define MPROC_CORE_SYNC_H
+
+#include "base/base.h"
+#include "base/object.h"
+
+typedef struct lockrec {
+    be_mutex m;
+    _Atomic uint64_t owner_pid;
+    _Atomic uint64_t owner_tid;
+    _Atomic uint32_t count; /* recursion depth while held */
+    uint32_t recursive; /* RLock */
+} lockrec;
+
+int lockrec_init(lockrec *l, int recursive);
+void lockrec_destroy(lockrec *l);
+int lockrec_acquire(lockrec *l, double timeout); /* 0 | ETIMEDOUT | EOWNERDEAD */
+int lockrec_release(lockrec *l);                 /* ESTATE if not held by this thread */
+/* Takes an object's internal lock (Event, Barrier): a holder that died left
+ * only single-field updates behind, so EOWNERDEAD counts as taken. */
+int lockrec_take(lockrec *l);
+int lockrec_is_mine(lockrec *l);
+/* Releases every level (for Condition.wait) and takes them back. */
+uint32_t lockrec_release_all(lockrec *l);
+int lockrec_restore(lockrec *l, uint32_t count);
+
+/* Each sleeper also holds a slot naming its process (while there are free
+ * ones), so that a notify waiting for a sleeper that was killed can tell
+ * and stop waiting for it. */
+#define CONDREC_SLOTS 32
+typedef struct condrec {
+    be_sem sleeping, woken, wait;
+    _Atomic uint64_t sleeper[CONDREC_SLOTS]; /* pid << 1 | counted; 0 = free */
+} condrec;
+
+int condrec_init(condrec *c);
+void condrec_destroy(condrec *c);
+/* Caller holds l. 0 when notified, MPROC_ETIMEDOUT; l is held again on
+ * return (MPROC_EOWNERDEAD if retaking it found its holder dead). */
+int condrec_wait(condrec *c, lockrec *l, double timeout);
+int condrec_notify(condrec *c, lockrec *l, int n); /* n < 0: all */
+
+/* A plain lock with its condition (Event, Barrier). */
+int lockcond_init(lockrec *l, condrec *c);
+void lockcond_destroy(lockrec *l, condrec *c);
+
+/* Lock handles, for the objects built on a user's lock (lock.c). */
+lockrec *core_lockrec_of(const mproc_lock *l); /* NULL if not a lock */
+core_rec *core_lock_record(const mproc_lock *l);
+mproc_lock *core_lock_view(core_rec *rec, int *err);   /* lent handle, no reference */
+void core_lock_view_free(mproc_lock *l);
+void core_lock_rec_release(core_rec *rec);
+
+
+#endif
