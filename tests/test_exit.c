@@ -90,30 +90,6 @@ static int run_program(char *const argv[], double seconds, int *code, const char
 #endif
 }
 
-static int pid_gone(long pid)
-{
-#ifdef _WIN32
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-    if (!h)
-        return 1;
-    DWORD r = WaitForSingleObject(h, 0);
-    CloseHandle(h);
-    return r == WAIT_OBJECT_0;
-#else
-    if (kill((pid_t)pid, 0) != 0)
-        return errno == ESRCH;
-    /* An orphan that ended but that init has not reaped yet is gone too. */
-    char path[64], state = 0;
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = fscanf(f, "%*d (%*[^)]) %c", &state);
-    fclose(f);
-    return n == 1 && state == 'Z';
-#endif
-}
-
 static int path_gone(const char *path)
 {
 #ifdef _WIN32
@@ -149,7 +125,7 @@ static int gone_soon(int (*what)(const char *), const char *arg)
     return 0;
 }
 
-static int pid_str_gone(const char *s) { return pid_gone(strtol(s, NULL, 10)); }
+static int pid_str_gone(const char *s) { return test_pid_gone(strtol(s, NULL, 10)); }
 
 /* A killed program's own children are left running, as any killed
  * parent's are: end them here. */

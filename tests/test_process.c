@@ -174,21 +174,6 @@ static int t_print(const mproc_args *a)
 
 /* ------------------------------------------------------------- helpers */
 
-/* The process has ended and was reaped (no zombie). */
-static int pid_gone(long pid)
-{
-#ifdef _WIN32
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-    if (!h)
-        return 1;
-    DWORD r = WaitForSingleObject(h, 0);
-    CloseHandle(h);
-    return r == WAIT_OBJECT_0;
-#else
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-#endif
-}
-
 /* Creates an empty file from a XXXXXX template. */
 static int make_temp(char *path)
 {
@@ -531,7 +516,7 @@ static void test_daemon(void)
         remove(path);
         CU_ASSERT_TRUE(pid > 0);
         int gone = 0;
-        for (int tries = 0; tries < 200 && !(gone = pid_gone(pid)); tries++)
+        for (int tries = 0; tries < 200 && !(gone = test_pid_reaped(pid)); tries++)
             test_sleep(0.05);
         CU_ASSERT_TRUE(gone);
     }
@@ -580,7 +565,7 @@ static void test_hundred_children_no_zombies(void)
     }
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
     for (int i = 0; i < N; i++)
-        CU_ASSERT_TRUE(pid_gone(pids[i])); /* reaped: no zombie left */
+        CU_ASSERT_TRUE(test_pid_reaped(pids[i])); /* reaped: no zombie left */
 }
 
 static void test_active_children(void)
@@ -628,7 +613,7 @@ static void test_free_running_child_is_reaped_later(void)
     for (int tries = 0; tries < 600 && mproc_active_children(NULL, 0) != 0; tries++)
         test_sleep(0.05);
     CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
-    CU_ASSERT_TRUE(pid_gone(pid));
+    CU_ASSERT_TRUE(test_pid_reaped(pid));
 }
 
 static void test_close(void)

@@ -32,6 +32,7 @@ static inline void test_setenv(const char *name, const char *value) { _putenv_s(
 static inline double test_now(void) { return (double)GetTickCount64() / 1000.0; }
 #else
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <time.h>
 typedef pthread_t test_thread;
@@ -113,6 +114,21 @@ static inline int test_run_within(mproc_target fn, const mproc_args *a, int *cod
 static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
 {
     return test_run_within(fn, a, code, 60);
+}
+
+/* Has this process ended and been reaped (no zombie left)? */
+static inline int test_pid_reaped(long pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!h)
+        return 1;
+    DWORD r = WaitForSingleObject(h, 0);
+    CloseHandle(h);
+    return r == WAIT_OBJECT_0;
+#else
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+#endif
 }
 
 /* Is this process gone (a zombie counts as gone)? */
