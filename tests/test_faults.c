@@ -16,9 +16,17 @@
 #include <unistd.h>
 #endif
 
-/* A call fails once `left` more calls have gone through. */
-static int left;
-static int due(void) { return left-- <= 0; }
+/* A call fails once `left` more calls have gone through; then `failing`
+ * calls fail (-1: every one) and the later ones go through again. */
+static int left, failing = -1;
+static int due(void)
+{
+    if (left-- > 0 || failing == 0)
+        return 0;
+    if (failing > 0)
+        failing--;
+    return 1;
+}
 
 static int count_dir(const char *path, const char *prefix)
 {
@@ -115,6 +123,7 @@ static ssize_t fail_send(int fd, const void *buf, size_t len, int flags)
         memcpy(&(real), &got_, sizeof got_); /* function pointers: same size */ \
         CU_ASSERT_PTR_NOT_NULL_FATAL(real);                                    \
         left = (after);                                                        \
+        failing = -1;                                                          \
         CHECK_RC(mproc_test_set_syscall(name, (fail)), 0);                     \
     } while (0)
 #define RESTORE(name) CHECK_RC(mproc_test_set_syscall(name, NULL), 0)
@@ -217,6 +226,54 @@ static void test_pool_start_fails_anywhere(void)
     CU_ASSERT_EQUAL(shm_names(), s0);
 }
 
+/* apply: kills its own worker, as an OOM killer would. */
+static int kill_own_worker(const mproc_args *a, mproc_result *r, void *state)
+{
+    (void)a;
+    (void)r;
+    (void)state;
+#ifdef _WIN32
+    TerminateProcess(GetCurrentProcess(), 9);
+#else
+    kill(getpid(), SIGKILL);
+#endif
+    return 0;
+}
+
+/* A replacement worker that cannot start at first is tried again a little
+ * later (a forkserver killed just as it was asked for one, a moment
+ * without processes): the pool goes on. Only failures that last (six in a
+ * row, about three seconds) mark it broken: then waiting tasks fail with
+ * MPROC_EBROKEN, never a hang. */
+static void test_replacement_retried(void)
+{
+    INJECT(START_CALL, START_FAIL, START_REAL, 1 << 30); /* armed below */
+    mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+    o.processes = 1;
+    int err = 0;
+    mproc_pool *p = mproc_pool_new(&o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    void *out = NULL;
+    size_t len = 0;
+    int64_t in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, res[8];
+    left = 0;
+    failing = 3; /* the next three starts fail, then they work again */
+    CHECK_RC(mproc_pool_apply(p, kill_own_worker, NULL, &out, &len), MPROC_EWORKERLOST);
+    CHECK_RC(mproc_pool_map(p, square, in, 8, 8, res, 8, 0), 0);
+    CU_ASSERT_EQUAL(res[7], 64);
+    CU_ASSERT_EQUAL(failing, 0);
+    failing = -1; /* from now on every start fails */
+    CHECK_RC(mproc_pool_apply(p, kill_own_worker, NULL, &out, &len), MPROC_EWORKERLOST);
+    double t0 = test_now();
+    CHECK_RC(mproc_pool_map(p, square, in, 8, 8, res, 8, 0), MPROC_EBROKEN);
+    double took = test_now() - t0;
+    CU_ASSERT(took < 20);
+    CHECK_RC(mproc_pool_apply(p, kill_own_worker, NULL, &out, &len), MPROC_EBROKEN); /* at once */
+    mproc_pool_free(p);
+    RESTORE(START_CALL);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+}
+
 #ifndef _WIN32
 static void test_pipes_fail_anywhere(void)
 {
@@ -269,6 +326,7 @@ int main(int argc, char **argv)
         {"process start fails", test_process_start_fails},
         {"shared memory fails", test_shared_memory_fails},
         {"pool start fails at any worker", test_pool_start_fails_anywhere},
+        {"a replacement that cannot start is tried again", test_replacement_retried},
 #ifndef _WIN32
         {"pipes fail at any call", test_pipes_fail_anywhere},
         {"send fails", test_send_fails},

@@ -167,6 +167,8 @@ typedef struct pool_worker {
     unsigned tasks;          /* tasks given to it (maxtasksperchild) */
     uint64_t seg_ids[PW_POOL_SEGS]; /* the pool segments it holds, by slot (0: none) */
     unsigned seg_next;       /* the slot the next one replaces */
+    unsigned start_failures; /* replacements in a row that could not start */
+    double retry_at;         /* when to try the next one (be_monotonic; 0: none due) */
 } pool_worker;
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };

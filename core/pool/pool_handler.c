@@ -277,6 +277,67 @@ static void fail_queue(mproc_pool *p, int status)
     fail_list(t, status);
 }
 
+
+/* A replacement that cannot start is tried again, a little later each
+ * time: the cause may pass (a forkserver killed just as it was asked for a
+ * child, a moment without memory or processes). Only START_TRIES failures
+ * in a row, over about two seconds, mark the pool broken. */
+#define START_TRIES 6
+#define START_BACKOFF 0.05 /* doubles each time: 0.05 .. 1.6 s */
+
+/* Starts a replacement for the dead worker w if the pool still wants one. */
+static void replace(mproc_pool *p, pool_worker *w)
+{
+    core_pool_lock();
+    w->retry_at = 0;
+    int wanted = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
+    core_pool_unlock();
+    if (wanted) {
+        int rc = pool_worker_start(p, w);
+        core_pool_lock();
+        if (rc == 0)
+            w->start_failures = 0;
+        else if (++w->start_failures < START_TRIES)
+            w->retry_at = be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
+        else if (!p->broken)
+            p->broken = rc;
+        core_pool_unlock();
+    }
+    core_pool_lock();
+    if (p->broken && pool_live_workers(p) == 0)
+        fail_queue(p, MPROC_EBROKEN);
+    else
+        core_pool_unlock();
+}
+
+/* Seconds until the next replacement is due (-1: none waits), after
+ * starting those that are due now. */
+static double replace_due(mproc_pool *p)
+{
+    double next = -1;
+    for (int i = 0; i < p->nworkers; i++) {
+        pool_worker *w = &p->workers[i];
+        core_pool_lock();
+        double at = w->state == W_DEAD ? w->retry_at : 0;
+        core_pool_unlock();
+        if (at <= 0)
+            continue;
+        double left = at - be_monotonic();
+        if (left <= 0) {
+            replace(p, w);
+            core_pool_lock();
+            at = w->retry_at;
+            core_pool_unlock();
+            if (at <= 0)
+                continue;
+            left = at - be_monotonic();
+        }
+        if (next < 0 || left < next)
+            next = left > 0 ? left : 0;
+    }
+    return next;
+}
+
 /* w's process ended. Of the tasks it had and did not answer, those up to
  * the one it had started (its progress slot says which) fail with
  * MPROC_EWORKERLOST: that one was running, any before it had ended but
@@ -301,24 +362,10 @@ static void on_death(mproc_pool *p, pool_worker *w)
         push_front(p, w->sent_head, w->sent_tail, w->nsent);
     w->sent_head = w->sent_tail = NULL;
     w->nsent = 0;
-    int restart = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     core_pool_unlock();
     fail_list(lost, MPROC_EWORKERLOST);
     pool_worker_stop(p, w, 0);
-    if (restart) {
-        int rc = pool_worker_start(p, w);
-        if (rc) {
-            core_pool_lock();
-            if (!p->broken)
-                p->broken = rc;
-            core_pool_unlock();
-        }
-    }
-    core_pool_lock();
-    if (p->broken && pool_live_workers(p) == 0)
-        fail_queue(p, MPROC_EBROKEN);
-    else
-        core_pool_unlock();
+    replace(p, w);
 }
 
 /* Terminate: stop every worker at once, fail whatever did not end. */
@@ -404,6 +451,7 @@ void pool_handler_main(void *arg)
         }
         if (any_dropped)
             continue; /* the queue changed: look again before waiting */
+        double wait_for = replace_due(p); /* first: a worker it starts is waited on below */
         size_t n = 0;
         objs[n++] = p->wake_r;
         for (int i = 0; i < p->nworkers; i++) {
@@ -412,7 +460,7 @@ void pool_handler_main(void *arg)
             if (p->workers[i].proc)
                 objs[n++] = mproc_process_sentinel(p->workers[i].proc);
         }
-        int nr = mproc_wait(objs, n, -1, ready);
+        int nr = mproc_wait(objs, n, wait_for, ready);
         for (int k = 0; k < nr; k++) {
             if (ready[k] == p->wake_r) {
                 drain_wake(p);
