@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* object.c - shared reference counts and the table of shareable kinds. */
+/* object.c - shared reference counts, the live handles, and the lookup
+ * in the table of kinds. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -19,40 +20,25 @@ core_rec *core_no_dep(core_rec *rec)
     return NULL;
 }
 
-extern const core_share_ops core_lock_ops, core_rlock_ops, core_sem_ops, core_cond_ops,
-    core_event_ops, core_barrier_ops, core_value_ops, core_array_ops, core_shm_ops, core_queue_ops;
+/* Filled in at link time (core/kinds.c), as CPython's _PyImport_Inittab. */
+extern const core_share_ops *const core_kinds[K_KIND_MAX];
 
 const core_share_ops *core_share_ops_for(core_kind kind)
 {
-    static const core_share_ops *const table[] = {
-        &core_lock_ops, &core_rlock_ops, &core_sem_ops,   &core_cond_ops, &core_event_ops,
-        &core_barrier_ops, &core_value_ops, &core_array_ops, &core_shm_ops, &core_queue_ops,
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i]->kind == kind)
-            return table[i];
-    return NULL;
+    return (unsigned)kind < K_KIND_MAX ? core_kinds[kind] : NULL;
 }
-
-/* The kinds that track their holders. */
-static const struct {
-    core_kind kind;
-    void (*handover)(core_rec *r, enum core_handover step, long pid);
-} holder_kinds[] = {
-    {K_QUEUE, core_queue_handover},
-};
 
 void core_rec_handover(core_rec *r, enum core_handover step, long pid)
 {
-    for (size_t i = 0; i < sizeof holder_kinds / sizeof holder_kinds[0]; i++)
-        if (holder_kinds[i].kind == (core_kind)r->kind)
-            holder_kinds[i].handover(r, step, pid);
+    const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
+    if (ops && ops->handover)
+        ops->handover(r, step, pid);
 }
 
 void core_rec_release_any(core_rec *r)
 {
     const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
-    if (ops)
+    if (ops && ops->destroy)
         core_rec_release(r, ops->destroy);
 }
 

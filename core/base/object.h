@@ -82,10 +82,45 @@ typedef struct core_rec {
     _Atomic uint32_t refs;
 } core_rec;
 
-/* Shareable objects know how to describe themselves for a child and how to
- * rebuild a wrapper from a record there. */
+/* References handed to a child by process start: taken before the child
+ * exists (SEND), then given to the child's pid or back (SENT, pid 0 when
+ * the start failed); the child's own handle then takes it over (RECEIVED,
+ * in the child). Kinds that track which processes hold them (queues: a
+ * blocked get must learn that every peer died) count these; for the others
+ * this does nothing. */
+enum core_handover { CORE_HANDOVER_SEND, CORE_HANDOVER_SENT, CORE_HANDOVER_RECEIVED };
+
+struct msgpack_packer;
+struct be_stream;
+struct be_wait_item;
+
+/* What an argument list keeps for an item of a kind that hands an OS
+ * stream to a child (hold below). */
+typedef struct core_share_slot {
+    int held;        /* between hold and unhold */
+    uint32_t stream; /* its index in be_start.streams (held, or decoded) */
+    unsigned flags;  /* the kind's own, carried with the stream */
+} core_share_slot;
+
+/* What a kind's unpack is told about the list being decoded. */
+struct core_share_ops;
+typedef struct core_share_decode {
+    int adopt; /* the sender took the references for us (a child's arguments) */
+    /* The handle an earlier item of this list, of the kind being decoded,
+     * decoded from stream, or NULL (no reference taken). */
+    void *(*earlier)(const struct core_share_decode *cx, uint32_t stream);
+    const void *list;
+    const struct core_share_ops *ops; /* the kind being decoded */
+} core_share_decode;
+
+/* One table per kind of object (core/kinds.c lists them, indexed by
+ * kind): how an object crosses into a child (mproc_args, process start)
+ * and how mproc_wait waits on it. A kind fills in one of the first two
+ * groups; every entry marked optional may be NULL. */
 typedef struct core_share_ops {
     core_kind kind;
+
+    /* Kinds with a shared record: the list refers to the record. */
     /* The object's record, and the one other record it uses (a condition's
      * lock, a value's lock) or NULL: both must reach the child. */
     core_rec *(*record)(const void *obj);
@@ -94,9 +129,41 @@ typedef struct core_share_ops {
     void *(*adopt)(core_rec *rec, int *err);
     void (*free)(void *obj);
     void (*destroy)(core_rec *rec); /* when the last reference goes */
+    /* Optional: counts the references in transit (enum core_handover). */
+    void (*handover)(core_rec *rec, enum core_handover step, long pid);
+
+    /* Process-local kinds (record NULL): the list holds a reference on
+     * the handle itself, and the kind describes it in its own msgpack ext
+     * type. */
+    int ext_type;
+    int (*hand)(void *obj);     /* mproc_args_add_obj: the list's reference, or an error */
+    void (*retain)(void *obj);  /* a copy of the list's item */
+    void (*release)(void *obj); /* the list's item goes */
+    /* for_child: slot was filled by hold; else the description must not
+     * need it (MPROC_EINVAL when it does). */
+    int (*pack)(void *obj, const core_share_slot *slot, int for_child, struct msgpack_packer *pk);
+    /* A handle with one reference for the list (slot: what pack wrote). */
+    void *(*unpack)(const void *body, size_t len, const core_share_decode *cx, core_share_slot *slot, int *err);
+    /* Optional: the OS stream the child inherits, kept open until unhold
+     * (need_readable: for mproc_wait; flags may be NULL). */
+    int (*hold)(void *obj, int need_readable, struct be_stream **s, unsigned *flags);
+    void (*unhold)(void *obj);
+
+    /* mproc_wait, optional: what the backend waits on (undone by
+     * wait_undo when set), or for objects with no OS handle a poll
+     * (readable: > 0 ready, 0 not, < 0 an error). */
+    int (*wait_prepare)(void *obj, struct be_wait_item *it);
+    void (*wait_undo)(void *obj);
+    int (*readable)(void *obj);
 } core_share_ops;
 
+/* The ops of kind, or NULL: looked up in the table of every kind, which
+ * is defined at the top of the core (core/kinds.c), so that base/ knows
+ * no kind. */
 const core_share_ops *core_share_ops_for(core_kind kind);
+
+/* 1 if objects of this kind can be put in an mproc_args. */
+static inline int core_share_able(const core_share_ops *ops) { return ops && (ops->record || ops->pack); }
 
 core_rec *core_no_dep(core_rec *rec); /* for kinds without a dependency */
 
@@ -105,14 +172,7 @@ void core_rec_retain(core_rec *r);
 void core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
 void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
 
-/* References handed to a child by process start: taken before the child
- * exists (SEND), then given to the child's pid or back (SENT, pid 0 when
- * the start failed); the child's own handle then takes it over (RECEIVED,
- * in the child). Kinds that track which processes hold them (queues: a
- * blocked get must learn that every peer died) count these; for the others
- * this does nothing. */
-enum core_handover { CORE_HANDOVER_SEND, CORE_HANDOVER_SENT, CORE_HANDOVER_RECEIVED };
+/* The kind's handover step, if it has one. */
 void core_rec_handover(core_rec *r, enum core_handover step, long pid);
-void core_queue_handover(core_rec *r, enum core_handover step, long pid); /* queue_holders.c */
 
 #endif

@@ -8,22 +8,19 @@
 #include <string.h>
 
 #include "proc/args.h"
-#include "ipc/conn.h"
 #include "proc/ledger.h"
-#include "manager/manager.h"
 #include "base/object.h"
 #include "base/unpack.h"
 
-/* msgpack ext type of a shared object: kind u32, segment pid u64, segment
+/* Objects are what their kind's table says (core_share_ops, base/object.h;
+ * the kinds are listed in core/kinds.c): this file knows none by name.
+ * Kinds with a shared record are encoded here, as the record's place;
+ * process-local kinds describe themselves, each in its own ext type. */
+
+/* msgpack ext type of a shared record: kind u32, segment pid u64, segment
  * seq u64, offset u64 (host byte order: only this machine reads it). */
 #define OBJ_EXT_TYPE 1
 #define OBJ_EXT_LEN 28
-/* ... and of a connection handed to a child: kind u32, index of its
- * stream in be_start.streams u32, direction flags u32. A Manager proxy is
- * ext MGR_EXT_PROXY (manager.h): the server's address and key, the
- * object's type and id; the receiver connects on first use. */
-#define CONN_EXT_TYPE 2
-#define CONN_EXT_LEN 12
 
 typedef struct arg_item {
     mproc_arg_type type;
@@ -35,14 +32,13 @@ typedef struct arg_item {
             size_t len;
         } b;
         struct {
-            void *handle;  /* what mproc_args_obj returns */
-            core_rec *rec; /* the shared record; NULL for a connection (process-local) */
-            int owned;     /* 1: handle is ours (decoded); 0: the caller's, and we hold a reference on rec */
-            /* connections: we hold a reference on the handle itself */
-            int held;        /* open until the child has it (core_args_hold_streams) */
-            uint32_t stream; /* its index in be_start.streams (held or decoded) */
-            unsigned flags;  /* its direction, as handed over */
-            int proxy;       /* a Manager proxy: we hold a reference on the handle */
+            void *handle; /* what mproc_args_obj returns */
+            const core_share_ops *ops;
+            /* The shared record, or NULL for a process-local kind: then we
+             * hold a reference on the handle itself (ops->retain). */
+            core_rec *rec;
+            int owned; /* 1: handle is ours (decoded); 0: the caller's, and we hold a reference on rec */
+            core_share_slot slot; /* its stream, while handed to a child (ops->hold) */
             /* a child's: its flag in the parent's ledger (ledger.h) */
             _Atomic unsigned char *held_by_child;
         } o;
@@ -60,16 +56,13 @@ static const arg_item *item(const mproc_args *a, size_t i, mproc_arg_type t);
 
 static void free_obj_item(arg_item *it)
 {
-    if (it->v.o.proxy) {
-        mgr_proxy_release(it->v.o.handle);
-    } else if (!it->v.o.rec) {
-        core_conn_release(it->v.o.handle);
+    if (!it->v.o.rec) {
+        it->v.o.ops->release(it->v.o.handle);
     } else if (it->v.o.owned) {
-        const core_share_ops *ops = core_share_ops_for((core_kind)it->v.o.rec->kind);
         if (it->v.o.held_by_child) /* from here on the reference is gone */
             atomic_store(it->v.o.held_by_child, 0);
         core_obj_lend(it->v.o.handle, 0);
-        ops->free(it->v.o.handle);
+        it->v.o.ops->free(it->v.o.handle);
     } else {
         core_rec_release_any(it->v.o.rec);
     }
@@ -163,48 +156,24 @@ int mproc_args_add_bytes(mproc_args *a, const void *buf, size_t len)
     return add_buf(a, MPROC_ARG_BYTES, buf, len);
 }
 
-static int add_conn(mproc_args *a, mproc_conn *c)
-{
-    if (!core_conn_open(c))
-        return MPROC_ECLOSED;
-    arg_item *it = push(a, MPROC_ARG_OBJ);
-    if (!it)
-        return MPROC_ENOMEM;
-    it->v.o.handle = c;
-    core_conn_retain(c);
-    return 0;
-}
-
-static int add_proxy(mproc_args *a, mgr_proxy *p, int owned)
-{
-    arg_item *it = push(a, MPROC_ARG_OBJ);
-    if (!it)
-        return MPROC_ENOMEM;
-    it->v.o.handle = p;
-    it->v.o.proxy = 1;
-    it->v.o.owned = owned;
-    if (!owned) {
-        mgr_proxy_retain(p);
-        mgr_proxy_claim(p); /* handed on: it must hold a reference of this process */
-    }
-    return 0;
-}
-
 int mproc_args_add_obj(mproc_args *a, void *obj)
 {
-    if (a && core_obj_kind(obj) == K_CONN)
-        return add_conn(a, obj);
-    if (a && core_obj_kind(obj) == K_MPROXY)
-        return add_proxy(a, obj, 0);
     const core_share_ops *ops = core_share_ops_for(core_obj_kind(obj));
-    if (!a || !ops)
+    if (!a || !core_share_able(ops))
         return MPROC_EINVAL;
     arg_item *it = push(a, MPROC_ARG_OBJ);
     if (!it)
         return MPROC_ENOMEM;
     it->v.o.handle = obj;
-    it->v.o.rec = ops->record(obj);
+    it->v.o.ops = ops;
     it->v.o.owned = 0;
+    if (!ops->record) {
+        int rc = ops->hand(obj);
+        if (rc)
+            a->n--; /* refused (a closed one): the item goes again */
+        return rc;
+    }
+    it->v.o.rec = ops->record(obj);
     core_rec_retain(it->v.o.rec);
     return 0;
 }
@@ -270,18 +239,6 @@ const void *mproc_args_bytes(const mproc_args *a, size_t i, size_t *len)
     return it ? it->v.b.p : NULL;
 }
 
-static int pack_conn(const arg_item *it, msgpack_packer *pk, int for_child)
-{
-    if (!for_child || !it->v.o.held)
-        return MPROC_EINVAL;
-    unsigned char ext[CONN_EXT_LEN];
-    uint32_t kind = K_CONN, flags = it->v.o.flags;
-    memcpy(ext, &kind, 4);
-    memcpy(ext + 4, &it->v.o.stream, 4);
-    memcpy(ext + 8, &flags, 4);
-    return msgpack_pack_ext_with_body(pk, ext, CONN_EXT_LEN, CONN_EXT_TYPE) ? MPROC_ENOMEM : 0;
-}
-
 int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
 {
     size_t n = a ? a->n : 0;
@@ -304,16 +261,10 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
             rc = msgpack_pack_bin_with_body(pk, it->v.b.p, it->v.b.len);
             break;
         case MPROC_ARG_OBJ: {
-            if (it->v.o.proxy) {
-                int prc = mgr_proxy_pack(it->v.o.handle, pk);
-                if (prc)
-                    return prc;
-                break;
-            }
             if (!it->v.o.rec) {
-                int crc = pack_conn(it, pk, for_child);
-                if (crc)
-                    return crc;
+                int orc = it->v.o.ops->pack(it->v.o.handle, &it->v.o.slot, for_child, pk);
+                if (orc)
+                    return orc;
                 break;
             }
             core_ref ref;
@@ -337,36 +288,45 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
     return 0;
 }
 
-/* A connection our parent handed us: its stream, taken once; the same
- * stream twice in one args list is one handle, as Python's pickling of one
- * object twice gives one object. */
-static int add_decoded_conn(mproc_args *a, const msgpack_object *v)
+/* An earlier item of the list being decoded, of the same kind, on the
+ * same stream (core_share_decode.earlier). */
+static void *earlier(const core_share_decode *cx, uint32_t stream)
 {
-    uint32_t kind, index, flags;
-    memcpy(&kind, v->via.ext.ptr, 4);
-    memcpy(&index, v->via.ext.ptr + 4, 4);
-    memcpy(&flags, v->via.ext.ptr + 8, 4);
-    if (kind != K_CONN)
+    const mproc_args *a = cx->list;
+    for (size_t i = 0; i < a->n; i++) {
+        const arg_item *it = &a->items[i];
+        if (it->type == MPROC_ARG_OBJ && !it->v.o.rec && it->v.o.ops == cx->ops && it->v.o.slot.stream == stream)
+            return it->v.o.handle;
+    }
+    return NULL;
+}
+
+/* A process-local object: its kind decodes it, found by ext type. */
+static int add_decoded_local(mproc_args *a, const msgpack_object *v, int adopt)
+{
+    const core_share_ops *ops = NULL;
+    for (int k = 0; k < K_KIND_MAX && !ops; k++) {
+        const core_share_ops *o = core_share_ops_for((core_kind)k);
+        if (o && o->unpack && o->ext_type == v->via.ext.type)
+            ops = o;
+    }
+    if (!ops)
         return MPROC_EINVAL;
-    mproc_conn *c = NULL;
-    for (size_t i = 0; i < a->n && !c; i++)
-        if (a->items[i].type == MPROC_ARG_OBJ && !a->items[i].v.o.rec && !a->items[i].v.o.proxy &&
-            a->items[i].v.o.stream == index) {
-            c = a->items[i].v.o.handle;
-            core_conn_retain(c);
-        }
-    int rc = 0;
-    if (!c && !(c = core_conn_inherit(index, flags, &rc)))
-        return rc;
+    core_share_decode cx = {adopt, earlier, a, ops};
+    core_share_slot slot = {0};
+    int err = 0;
+    void *h = ops->unpack(v->via.ext.ptr, v->via.ext.size, &cx, &slot, &err);
+    if (!h)
+        return err ? err : MPROC_EINVAL;
     arg_item *it = push(a, MPROC_ARG_OBJ);
     if (!it) {
-        core_conn_release(c);
+        ops->release(h);
         return MPROC_ENOMEM;
     }
-    it->v.o.handle = c;
+    it->v.o.handle = h;
+    it->v.o.ops = ops;
     it->v.o.owned = 1;
-    it->v.o.stream = index;
-    it->v.o.flags = flags;
+    it->v.o.slot = slot;
     return 0;
 }
 
@@ -374,18 +334,9 @@ static int add_decoded_conn(mproc_args *a, const msgpack_object *v)
  * took a reference for us (a child's arguments); else take our own. */
 static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
 {
-    if (adopt && v->via.ext.type == CONN_EXT_TYPE && v->via.ext.size == CONN_EXT_LEN)
-        return add_decoded_conn(a, v);
-    if (v->via.ext.type == MGR_EXT_PROXY) {
-        mgr_proxy *p = NULL;
-        int rc = mgr_proxy_unpack(v->via.ext.ptr, v->via.ext.size, &p);
-        if (rc == 0 && (rc = add_proxy(a, p, 1)) != 0)
-            mgr_proxy_release(p);
-        if (rc == 0)
-            core_obj_lend(p, 1);
-        return rc;
-    }
-    if (v->via.ext.type != OBJ_EXT_TYPE || v->via.ext.size != OBJ_EXT_LEN)
+    if (v->via.ext.type != OBJ_EXT_TYPE)
+        return add_decoded_local(a, v, adopt);
+    if (v->via.ext.size != OBJ_EXT_LEN)
         return MPROC_EINVAL;
     uint32_t kind;
     core_ref ref;
@@ -395,7 +346,7 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
     memcpy(&ref.offset, v->via.ext.ptr + 20, 8);
     const core_share_ops *ops = core_share_ops_for((core_kind)kind);
     core_rec *rec = core_arena_resolve(&ref);
-    if (!ops || !rec || rec->kind != kind)
+    if (!ops || !ops->record || !rec || rec->kind != kind)
         return MPROC_EINVAL;
     if (!adopt)
         core_rec_retain(rec);
@@ -415,6 +366,7 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
     }
     core_obj_lend(h, 1);
     it->v.o.handle = h;
+    it->v.o.ops = ops;
     it->v.o.rec = rec;
     it->v.o.owned = 1;
     return 0;
@@ -507,15 +459,13 @@ static int copy_obj(mproc_args *a, const arg_item *src)
     if (!it)
         return MPROC_ENOMEM;
     it->v.o.handle = src->v.o.handle;
+    it->v.o.ops = src->v.o.ops;
     it->v.o.rec = src->v.o.rec;
     it->v.o.owned = 0;
-    it->v.o.proxy = src->v.o.proxy;
-    if (it->v.o.proxy)
-        mgr_proxy_retain(it->v.o.handle);
-    else if (it->v.o.rec)
+    if (it->v.o.rec)
         core_rec_retain(it->v.o.rec);
     else
-        core_conn_retain(it->v.o.handle);
+        it->v.o.ops->retain(it->v.o.handle);
     return 0;
 }
 
@@ -523,13 +473,13 @@ int core_args_hold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
-        if (it->type != MPROC_ARG_OBJ || it->v.o.rec || it->v.o.proxy)
+        if (it->type != MPROC_ARG_OBJ || !it->v.o.ops->hold)
             continue;
         be_stream *s;
-        int rc = core_conn_hold(it->v.o.handle, 0, &s, &it->v.o.flags);
+        int rc = it->v.o.ops->hold(it->v.o.handle, 0, &s, &it->v.o.slot.flags);
         if (rc)
             return rc; /* the caller unholds what was held */
-        it->v.o.held = 1;
+        it->v.o.slot.held = 1;
         size_t k = 0;
         while (k < t->n && t->streams[k] != s)
             k++;
@@ -544,7 +494,7 @@ int core_args_hold_streams(mproc_args *a, core_stream_table *t)
             }
             t->streams[t->n++] = s;
         }
-        it->v.o.stream = (uint32_t)k;
+        it->v.o.slot.stream = (uint32_t)k;
     }
     return 0;
 }
@@ -553,9 +503,9 @@ void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
-        if (it->type == MPROC_ARG_OBJ && !it->v.o.rec && !it->v.o.proxy && it->v.o.held) {
-            it->v.o.held = 0;
-            core_conn_unhold(it->v.o.handle);
+        if (it->type == MPROC_ARG_OBJ && it->v.o.slot.held) {
+            it->v.o.slot.held = 0;
+            it->v.o.ops->unhold(it->v.o.handle);
         }
     }
     free(t->streams);

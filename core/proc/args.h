@@ -7,9 +7,9 @@
 
 #include "mproc.h"
 
-/* a may be NULL: []. for_child: connections are encoded as the index of
- * their stream in the table of core_args_hold_streams; without it they
- * cannot be encoded (MPROC_EINVAL). */
+/* a may be NULL: []. for_child: objects that hand a stream to the child
+ * (connections) are encoded as the index of their stream in the table of
+ * core_args_hold_streams; without it they cannot be encoded (MPROC_EINVAL). */
 int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child);
 /* adopt: object references come with a reference taken by the sender. */
 int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt);
@@ -23,10 +23,11 @@ int core_args_copy(const mproc_args *src, mproc_args **out); /* src may be NULL 
 /* Items [from, to) of src (objects shared, not moved). */
 int core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out);
 
-/* The streams of the connections in a, each once, for be_start.streams.
- * Holding them keeps the connections open (a close by another thread
- * waits) until unhold, which also frees the table. MPROC_ECLOSED when one
- * is closed already. */
+/* The streams of the objects in a whose kind hands one to the child
+ * (core_share_ops.hold: connections), each once, for be_start.streams.
+ * Holding them keeps them open (a close by another thread waits) until
+ * unhold, which also frees the table. MPROC_ECLOSED when one is closed
+ * already. */
 typedef struct be_stream be_stream;
 typedef struct core_stream_table {
     be_stream **streams;

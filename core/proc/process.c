@@ -500,6 +500,11 @@ int core_sentinel_proc(void *obj, be_proc **out)
     return 0;
 }
 
+/* A sentinel's kind (core/kinds.c): not shareable, only waited on. */
+static int sentinel_wait_prepare(void *obj, be_wait_item *it) { return core_sentinel_proc(obj, &it->proc); }
+
+const core_share_ops core_sentinel_ops = {.kind = K_SENTINEL, .wait_prepare = sentinel_wait_prepare};
+
 size_t mproc_active_children(mproc_process **out, size_t cap)
 {
     core_ensure_init();

@@ -1,53 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /* wait.c - mproc_wait: Python's multiprocessing.connection.wait() over
- * connections, process sentinels and queues, any number of them.
- * Connections and sentinels are waited on by the backend; queues live in
- * shared memory with no OS object to wait on, so while queues are in the
- * list the backend wait is cut into short slices between which the queues
- * are looked at (1 ms growing to 20 ms: a queue is noticed within that). */
+ * connections, process sentinels and queues, any number of them. Each
+ * kind says how it is waited on (core_share_ops, base/object.h): through
+ * the backend (an OS stream or process), or, for objects with no OS handle
+ * such as queues in shared memory, by a readable poll. While polled
+ * objects are in the list the backend wait is cut into short slices
+ * between which they are looked at (1 ms growing to 20 ms: one is noticed
+ * within that). */
 #include <stdlib.h>
 
-#include "ipc/conn.h"
 #include "proc/proc.h"
 #include "base/object.h"
-#include "queue/queue.h"
 
-#define QUEUE_SLICE_MIN 0.001
-#define QUEUE_SLICE_MAX 0.02
+#define POLL_SLICE_MIN 0.001
+#define POLL_SLICE_MAX 0.02
 
-/* What the backend waits on for object i; conns stay held until undone. */
+static const core_share_ops *wait_ops(const void *obj) { return core_share_ops_for(core_obj_kind(obj)); }
+
+/* What the backend waits on for object i; stays held until undone. */
 static int prepare(void *obj, be_wait_item *it)
 {
-    switch (core_obj_kind(obj)) {
-    case K_CONN:
-        return core_conn_hold(obj, 1, &it->stream, NULL);
-    case K_SENTINEL:
-        return core_sentinel_proc(obj, &it->proc);
-    case K_QUEUE:
+    const core_share_ops *ops = wait_ops(obj);
+    if (ops && ops->readable)
         return 0; /* looked at by wait_slices */
-    default:
-        return MPROC_EINVAL;
-    }
+    if (ops && ops->wait_prepare)
+        return ops->wait_prepare(obj, it);
+    return MPROC_EINVAL;
 }
 
 static void undo(void **objects, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (core_obj_kind(objects[i]) == K_CONN)
-            core_conn_unhold(objects[i]);
+    for (size_t i = 0; i < n; i++) {
+        const core_share_ops *ops = wait_ops(objects[i]);
+        if (ops && !ops->readable && ops->wait_undo)
+            ops->wait_undo(objects[i]);
+    }
 }
 
-/* Marks ready queues; returns how many. */
-static int check_queues(void **objects, be_wait_item *items, size_t n)
+/* Marks the polled objects that are ready; returns how many. */
+static int check_polled(void **objects, be_wait_item *items, size_t n)
 {
     int k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (core_obj_kind(objects[i]) == K_QUEUE && (items[i].ready = core_queue_readable(objects[i]) > 0))
+    for (size_t i = 0; i < n; i++) {
+        const core_share_ops *ops = wait_ops(objects[i]);
+        if (ops && ops->readable && (items[i].ready = ops->readable(objects[i]) > 0))
             k++;
+    }
     return k;
 }
 
-/* The backend's wait over the non-queue items (packed into `sub`). */
+/* The backend's wait over the items not polled (packed into `sub`). */
 static int wait_backend(be_wait_item *items, be_wait_item *sub, size_t n, double timeout)
 {
     size_t m = 0;
@@ -65,12 +67,12 @@ static int wait_backend(be_wait_item *items, be_wait_item *sub, size_t n, double
     return rc;
 }
 
-/* With queues in the list: slices of backend waits, queues in between. */
+/* With polled objects in the list: slices of backend waits, polls in between. */
 static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout), slice = QUEUE_SLICE_MIN;
+    double deadline = core_deadline(timeout), slice = POLL_SLICE_MIN;
     for (;;) {
-        int q = check_queues(objects, items, n);
+        int q = check_polled(objects, items, n);
         double rem = core_remaining(deadline);
         double t = q ? 0 : (rem >= 0 && rem < slice ? rem : slice);
         int rc = wait_backend(items, sub, n, t);
@@ -78,7 +80,7 @@ static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, s
             return rc; /* the caller counts the ready flags */
         if (core_remaining(deadline) == 0)
             return 0;
-        if (slice < QUEUE_SLICE_MAX)
+        if (slice < POLL_SLICE_MAX)
             slice *= 2;
     }
 }
@@ -93,15 +95,16 @@ int mproc_wait(void **objects, size_t n, double timeout, void **ready)
     be_wait_item *items = calloc(n ? 2 * n : 1, sizeof *items);
     if (!items)
         return MPROC_ENOMEM;
-    int rc = 0, queues = 0;
+    int rc = 0, polled = 0;
     size_t prepared = 0;
     for (; prepared < n && rc == 0; prepared++) {
-        queues |= core_obj_kind(objects[prepared]) == K_QUEUE;
+        const core_share_ops *ops = wait_ops(objects[prepared]);
+        polled |= ops && ops->readable;
         if ((rc = prepare(objects[prepared], &items[prepared])) != 0)
             break;
     }
     if (rc == 0)
-        rc = queues ? wait_slices(objects, items, items + n, n, timeout) : be_wait(items, n, timeout);
+        rc = polled ? wait_slices(objects, items, items + n, n, timeout) : be_wait(items, n, timeout);
     undo(objects, prepared);
     if (rc >= 0) {
         int k = 0;

@@ -256,4 +256,13 @@ static core_rec *record(const void *obj) { return &((const mproc_queue *)obj)->s
 
 static void free_obj(void *obj) { mproc_queue_free(obj); }
 
-const core_share_ops core_queue_ops = {K_QUEUE, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_queue_ops = {
+    .kind = K_QUEUE,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+    .handover = core_queue_handover,
+    .readable = core_queue_readable,
+};

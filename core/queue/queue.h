@@ -150,6 +150,9 @@ int q_peers_gone(queue_shared *s);
 void q_touch(mproc_queue *q);
 /* Drops the registration made through q, if it is this process's. */
 void q_untouch(mproc_queue *q);
+/* Its handover step (core_share_ops.handover): the references in transit
+ * to a child count as held. */
+void core_queue_handover(core_rec *r, enum core_handover step, long pid);
 
 /* --------------------------------------------------- queue_stream.c */
 /* Under mu, with the stream at the head (q_stream_at_head). 0 and the

@@ -246,4 +246,11 @@ static core_rec *record(const void *obj) { return &((const mproc_shm *)obj)->s->
 
 static void free_obj(void *obj) { mproc_shm_close(obj); }
 
-const core_share_ops core_shm_ops = {K_SHM, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_shm_ops = {
+    .kind = K_SHM,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

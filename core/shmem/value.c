@@ -214,5 +214,19 @@ static core_rec *record(const void *obj) { return &((const shared_buf *)obj)->s-
 
 static void free_obj(void *obj) { buf_free(obj); }
 
-const core_share_ops core_value_ops = {K_VALUE, record, dep, adopt, free_obj, destroy};
-const core_share_ops core_array_ops = {K_ARRAY, record, dep, adopt, free_obj, destroy};
+const core_share_ops core_value_ops = {
+    .kind = K_VALUE,
+    .record = record,
+    .dep = dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};
+const core_share_ops core_array_ops = {
+    .kind = K_ARRAY,
+    .record = record,
+    .dep = dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

@@ -248,4 +248,11 @@ static core_rec *record(const void *obj) { return &((const mproc_barrier *)obj)-
 
 static void free_obj(void *obj) { mproc_barrier_free(obj); }
 
-const core_share_ops core_barrier_ops = {K_BARRIER, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_barrier_ops = {
+    .kind = K_BARRIER,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

@@ -170,4 +170,11 @@ static core_rec *record(const void *obj) { return &((const mproc_cond *)obj)->s-
 
 static void free_obj(void *obj) { mproc_cond_free(obj); }
 
-const core_share_ops core_cond_ops = {K_COND, record, dep, adopt, free_obj, destroy};
+const core_share_ops core_cond_ops = {
+    .kind = K_COND,
+    .record = record,
+    .dep = dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

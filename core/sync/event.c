@@ -135,4 +135,11 @@ static core_rec *record(const void *obj) { return &((const mproc_event *)obj)->s
 
 static void free_obj(void *obj) { mproc_event_free(obj); }
 
-const core_share_ops core_event_ops = {K_EVENT, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_event_ops = {
+    .kind = K_EVENT,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

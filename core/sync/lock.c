@@ -108,8 +108,22 @@ static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s-
 
 static void free_obj(void *obj) { mproc_lock_free(obj); }
 
-const core_share_ops core_lock_ops = {K_LOCK, record, core_no_dep, adopt, free_obj, destroy};
-const core_share_ops core_rlock_ops = {K_RLOCK, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_lock_ops = {
+    .kind = K_LOCK,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};
+const core_share_ops core_rlock_ops = {
+    .kind = K_RLOCK,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};
 
 /* A handle on the lock of a value or a condition, holding no reference:
  * its owner's record keeps the lock record alive, so a killed process

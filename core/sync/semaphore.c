@@ -124,4 +124,11 @@ static core_rec *record(const void *obj) { return &((const mproc_sem *)obj)->s->
 
 static void free_obj(void *obj) { mproc_sem_free(obj); }
 
-const core_share_ops core_sem_ops = {K_SEM, record, core_no_dep, adopt, free_obj, destroy};
+const core_share_ops core_sem_ops = {
+    .kind = K_SEM,
+    .record = record,
+    .dep = core_no_dep,
+    .adopt = adopt,
+    .free = free_obj,
+    .destroy = destroy,
+};

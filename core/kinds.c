@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* kinds.c - the table of every kind of object, indexed by kind: how it
+ * crosses into a child and how mproc_wait waits on it (core_share_ops,
+ * base/object.h). It sits at the top of the core, above every subsystem,
+ * so that nothing below has to know the kinds above it (as CPython's
+ * config.c lists the built-in modules in _PyImport_Inittab). A new kind
+ * plugs in with its table, defined in its own folder, and one line here.
+ * Kinds missing here (a listener, a Manager handle) are not shareable. */
+#include "base/object.h"
+
+extern const core_share_ops core_sentinel_ops;                      /* proc/process.c */
+extern const core_share_ops core_lock_ops, core_rlock_ops;           /* sync/lock.c */
+extern const core_share_ops core_sem_ops;                            /* sync/semaphore.c */
+extern const core_share_ops core_cond_ops;                           /* sync/condition.c */
+extern const core_share_ops core_event_ops;                          /* sync/event.c */
+extern const core_share_ops core_barrier_ops;                        /* sync/barrier.c */
+extern const core_share_ops core_value_ops, core_array_ops;          /* shmem/value.c */
+extern const core_share_ops core_shm_ops;                            /* shmem/shm.c */
+extern const core_share_ops core_conn_share_ops;                     /* ipc/conn_share.c */
+extern const core_share_ops core_queue_ops;                          /* queue/queue.c */
+extern const core_share_ops core_mproxy_share_ops;                   /* manager/manager_share.c */
+
+const core_share_ops *const core_kinds[K_KIND_MAX] = {
+    [K_SENTINEL] = &core_sentinel_ops,
+    [K_LOCK] = &core_lock_ops,
+    [K_RLOCK] = &core_rlock_ops,
+    [K_SEM] = &core_sem_ops,
+    [K_COND] = &core_cond_ops,
+    [K_EVENT] = &core_event_ops,
+    [K_BARRIER] = &core_barrier_ops,
+    [K_VALUE] = &core_value_ops,
+    [K_ARRAY] = &core_array_ops,
+    [K_SHM] = &core_shm_ops,
+    [K_CONN] = &core_conn_share_ops,
+    [K_QUEUE] = &core_queue_ops,
+    [K_MPROXY] = &core_mproxy_share_ops,
+};
