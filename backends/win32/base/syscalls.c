@@ -3,38 +3,20 @@
  * that tests can make any of them fail at a chosen call (SQLite's
  * xSetSystemCall). Entries keep the Windows API's signatures. */
 #include <stddef.h>
-#include <string.h>
 
 #include "win32.h"
 
 static const w32_syscalls defaults = {CreateProcessW, CreateFileMappingW, MapViewOfFile, WriteFile};
 w32_syscalls w32_sys = {CreateProcessW, CreateFileMappingW, MapViewOfFile, WriteFile};
 
+/* The names tests use (be_syscalls; the core looks them up). */
 #define ENTRY(field) {#field, offsetof(w32_syscalls, field)}
-static const struct {
-    const char *name;
-    size_t offset;
-} entries[] = {ENTRY(CreateProcessW), ENTRY(CreateFileMappingW), ENTRY(MapViewOfFile), ENTRY(WriteFile)};
+static const be_syscall_name names[] = {
+    ENTRY(CreateProcessW), ENTRY(CreateFileMappingW), ENTRY(MapViewOfFile), ENTRY(WriteFile),
+};
 
-static be_fnptr *slot(w32_syscalls *t, const char *name)
+const be_syscall_table *be_syscalls(void)
 {
-    for (size_t i = 0; name && i < sizeof entries / sizeof entries[0]; i++)
-        if (strcmp(entries[i].name, name) == 0)
-            return (be_fnptr *)((char *)t + entries[i].offset);
-    return NULL;
-}
-
-int be_syscall_set(const char *name, be_fnptr fn)
-{
-    be_fnptr *s = slot(&w32_sys, name);
-    if (!s)
-        return MPROC_EINVAL;
-    *s = fn ? fn : *slot((w32_syscalls *)&defaults, name);
-    return 0;
-}
-
-be_fnptr be_syscall_get(const char *name)
-{
-    be_fnptr *s = slot(&w32_sys, name);
-    return s ? *s : NULL;
+    static const be_syscall_table table = {&w32_sys, &defaults, names, sizeof names / sizeof names[0]};
+    return &table;
 }
