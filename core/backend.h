@@ -10,6 +10,11 @@
  * core_set_os_error() first.
  *
  * Core -> backend calls are be_*; backend -> core calls are core_*.
+ * Sections follow the subsystems (each backend's folders mirror them):
+ * identity and start-up, processes, code location, shared memory, sync
+ * records, byte streams, listen/connect, wait, HMAC, threads, fault
+ * injection, misc (time, ids, CPUs). An entry is here because only the OS
+ * can do it; what the core can build from these, it builds itself.
  */
 #ifndef MPROC_CORE_BACKEND_H
 #define MPROC_CORE_BACKEND_H
@@ -19,10 +24,16 @@
 
 #include "mproc.h"
 
-#define BE_INTERFACE_VERSION 5
+/* Bumped whenever an entry is added, removed or changes its contract.
+ * 6: be_syscalls replaces be_syscall_set/get, be_interface_version added,
+ * be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
+#define BE_INTERFACE_VERSION 6
 
 /* ------------------------------------------------------------- identity */
 const char *be_name(void); /* "posix" | "win32" */
+/* BE_INTERFACE_VERSION as the backend was compiled; the core refuses a
+ * mismatch at init (MPROC_ENOSYS from mproc_init, a line on stderr). */
+int be_interface_version(void);
 
 /* -------------------------------------------------------------- start-up */
 
@@ -34,10 +45,12 @@ typedef enum be_role {
 
 /* Called once by mproc_init. Records argv for re-execution. If this process
  * was started by BE_SPAWN it reads the parent's payload (malloc'd, the core
- * frees it) and returns BE_ROLE_CHILD; the backend has then already removed
- * its own markers from argv. A backend that runs helper processes of its own
- * (the POSIX forkserver) may never return from here in those processes.
- * Returns a be_role or a negative error. */
+ * frees it) and returns BE_ROLE_CHILD; the core then removes the
+ * BE_SPAWN_ARGS arguments after argv[0] (the backend's marker and channel)
+ * that every spawned child's command line has. A backend that runs helper
+ * processes of its own (the POSIX forkserver) may never return from here in
+ * those processes. Returns a be_role or a negative error. */
+#define BE_SPAWN_ARGS 2
 int be_init(int *argc, char ***argv, void **payload, size_t *len);
 
 /* The core's child entry: decodes the payload, runs the target, exits. The
@@ -106,7 +119,7 @@ typedef struct be_start {
 /* Creates and starts a child. MPROC_ENOSYS for a method this backend lacks,
  * MPROC_ESPAWN when the OS refused. Never leaves a child behind on failure. */
 int be_proc_start(const be_start *how, be_proc **out);
-long be_proc_pid(const be_proc *);
+long be_proc_pid(const be_proc *); /* the child's OS process id */
 /* Waits up to timeout (<0 forever, 0 poll) for the child to exit and reaps
  * it. 0 and *exitcode (target's return value, or -N for signal N; -15 for
  * BE_TERMINATE and -9 for BE_KILL on every backend) or MPROC_ETIMEDOUT.
@@ -169,12 +182,12 @@ int be_shm_create(size_t size, be_shm **out);
 #define BE_SHM_NAME_MAX 30
 int be_shm_open(const char *name, size_t size, int create, be_shm **out);
 int be_shm_unlink(const char *name); /* MPROC_ENOENT if missing */
-void *be_shm_addr(const be_shm *);
-size_t be_shm_size(const be_shm *);
+void *be_shm_addr(const be_shm *);  /* where it is mapped in this process */
+size_t be_shm_size(const be_shm *); /* its mapped size in bytes */
 void be_shm_close(be_shm *); /* unmaps and frees the handle */
 /* In a child: the segments of be_start.shms, mapped (at the same address
  * after fork). The caller owns the handle. MPROC_EINVAL past the end. */
-size_t be_shm_inherited_count(void);
+size_t be_shm_inherited_count(void); /* how many this child got */
 int be_shm_inherited(size_t index, be_shm **out);
 
 /* Hands an anonymous segment to a process that is already running (a pool
@@ -215,17 +228,17 @@ typedef struct be_sem {
 /* A lock owned by the thread that took it. lock: 0, MPROC_ETIMEDOUT, or
  * MPROC_EOWNERDEAD when the holder died: the caller then holds it and it is
  * usable again. unlock: MPROC_ESTATE unless the calling thread holds it. */
-int be_mutex_init(be_mutex *);
-int be_mutex_lock(be_mutex *, double timeout);
-int be_mutex_unlock(be_mutex *);
-void be_mutex_destroy(be_mutex *);
+int be_mutex_init(be_mutex *);                 /* unlocked; 0 or an error */
+int be_mutex_lock(be_mutex *, double timeout); /* see above */
+int be_mutex_unlock(be_mutex *);               /* see above */
+void be_mutex_destroy(be_mutex *);             /* by its creator, once nobody uses it */
 /* A counting semaphore. post: MPROC_ESTATE at the OS maximum. */
 #define BE_SEM_VALUE_MAX 2147483647
-int be_sem_init(be_sem *, unsigned value);
+int be_sem_init(be_sem *, unsigned value); /* value <= BE_SEM_VALUE_MAX */
 int be_sem_wait(be_sem *, double timeout); /* 0 | MPROC_ETIMEDOUT */
-int be_sem_post(be_sem *);
-int be_sem_value(be_sem *);
-void be_sem_destroy(be_sem *);
+int be_sem_post(be_sem *);                 /* 0 | MPROC_ESTATE (at the maximum) */
+int be_sem_value(be_sem *);                /* the count now (a snapshot) */
+void be_sem_destroy(be_sem *);             /* by its creator, once nobody uses it */
 
 /* ---------------------------------------------------------- byte streams */
 
@@ -261,7 +274,9 @@ int be_stream_write(be_stream *, const be_iov *iov, size_t n, double timeout);
 int be_stream_poll(be_stream *, double timeout);
 
 /* Message streams: Windows message-mode named pipes (pipe: listeners and
- * clients, as Python's AF_PIPE). One be_stream_write is one message, with
+ * clients, as Python's AF_PIPE). A backend capability, not one feature's:
+ * the OS keeps the boundaries, so the core cannot build it from byte reads;
+ * connections and handshakes frame by it (no length header). One be_stream_write is one message, with
  * the boundaries the OS keeps (so no length header is needed); the reader
  * takes the next message's size from be_stream_next_message, then reads
  * exactly that many bytes with be_stream_read, in pieces if it likes. An
@@ -272,7 +287,7 @@ int be_stream_is_message(const be_stream *); /* 1 or 0 (POSIX: always 0) */
  * nothing was consumed), MPROC_ESYS. Only called on a message stream:
  * MPROC_ENOSYS on backends that have none (POSIX). */
 int be_stream_next_message(be_stream *, size_t *size, double timeout);
-void be_stream_close(be_stream *); /* NULL is ignored */
+void be_stream_close(be_stream *); /* closes the OS object and frees; NULL is ignored */
 /* The OS object (POSIX descriptor, Windows HANDLE) as an integer, for a
  * user's own event loop. The stream keeps owning it. */
 intptr_t be_stream_os_handle(const be_stream *);
@@ -280,7 +295,7 @@ intptr_t be_stream_os_handle(const be_stream *);
  * taken once and the caller then owns it (after fork it is the very
  * descriptor the child inherited, so closing it really closes the child's
  * end). Taken already: MPROC_ESTATE; past the end: MPROC_EINVAL. */
-size_t be_stream_inherited_count(void);
+size_t be_stream_inherited_count(void); /* how many this child got */
 int be_stream_inherited(size_t index, be_stream **out);
 
 /* ------------------------------------------------------- listen, connect */
@@ -315,7 +330,9 @@ int be_connect(const be_addr *addr, double timeout, be_stream **out);
 /* A fresh address for a listener only this user can reach (the Manager's
  * default, like Python's arbitrary_address): POSIX a socket in a new 0700
  * directory, Windows a pipe with a random name. remove: cleans up after
- * the listener has closed (POSIX: the directory). */
+ * the listener has closed (POSIX: the directory). Kept in the backend: a
+ * private directory (and its resource-tracker entry) or the pipe namespace
+ * is the OS's; the core only formats and listens on what it gets. */
 int be_private_address(be_addr *out);
 void be_private_address_remove(const be_addr *a);
 
@@ -329,8 +346,9 @@ typedef struct be_wait_item {
     int ready;         /* out: 1 ready, 0 not */
 } be_wait_item;
 /* Waits until at least one item is ready or timeout passes; sets every
- * item's ready flag. Any n (no 64-object limit). Returns how many are
- * ready (0 at the timeout) or a negative error. */
+ * item's ready flag. Any n >= 1 (no 64-object limit; the core never asks
+ * for n == 0, it sleeps instead). Returns how many are ready (0 at the
+ * timeout) or a negative error. */
 int be_wait(be_wait_item *items, size_t n, double timeout);
 
 /* ------------------------------------------------------------------ HMAC */
@@ -354,38 +372,50 @@ void be_thread_join(be_thread *); /* waits for it to end, then frees it */
 
 /* A process-local mutex. */
 typedef struct be_tlock be_tlock;
-int be_tlock_new(be_tlock **out);
-void be_tlock_free(be_tlock *); /* NULL is ignored */
-void be_tlock_lock(be_tlock *);
-void be_tlock_unlock(be_tlock *);
+int be_tlock_new(be_tlock **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
+void be_tlock_free(be_tlock *);   /* NULL is ignored */
+void be_tlock_lock(be_tlock *);   /* not recursive */
+void be_tlock_unlock(be_tlock *); /* by the thread that locked it */
 
 /* A process-local doorbell: any thread rings it, one thread at a time
  * waits. A ring while nobody waits is kept for the next wait (rings do not
  * add up). */
 typedef struct be_bell be_bell;
-int be_bell_new(be_bell **out);
-void be_bell_free(be_bell *); /* NULL is ignored */
-void be_bell_ring(be_bell *);
+int be_bell_new(be_bell **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
+void be_bell_free(be_bell *);   /* NULL is ignored */
+void be_bell_ring(be_bell *);   /* from any thread, never blocks */
 /* 0 (it rang; consumed), MPROC_ETIMEDOUT, or MPROC_EINTR when a signal
  * handler ran in this thread during the wait (POSIX; on Windows a console
  * Ctrl-C handler runs on a thread of its own and interrupts nothing). */
 int be_bell_wait(be_bell *, double timeout);
 
-/* In a pool worker: the terminal's interrupt (Ctrl-C: SIGINT to the
- * process group, the console's CTRL_C_EVENT) is for the parent only. */
+/* This process leaves the terminal's interrupt (Ctrl-C: SIGINT to the
+ * process group, the console's CTRL_C_EVENT) to its parent: pool workers
+ * and manager servers, as Python's. Kept in the backend: signals and
+ * console handlers are the OS's, and the core may name neither. */
 void be_ignore_interrupts(void);
 
 /* ------------------------------------------------------ fault injection */
 
 /* The backend makes its system calls through a table (SQLite's
- * xSetSystemCall), so that tests can make one fail at a chosen call: set
- * replaces the named entry (NULL restores the original), get returns the
- * current one. MPROC_EINVAL / NULL for a name this backend does not have.
+ * xSetSystemCall), so that tests can make one fail at a chosen call. The
+ * backend describes its table; the core (base/fault.c) looks names up and
+ * replaces entries (mproc_test_set_syscall). live and defaults are tables
+ * of function pointers; names[i].offset is an entry's byte offset in both.
  * POSIX: "fork" "mmap" "memfd_create" "shm_open" "pipe" "socketpair"
  * "sendmsg" "send"; Windows: "CreateProcessW" "CreateFileMappingW"
  * "MapViewOfFile" "WriteFile". Signatures: each backend's private header. */
-int be_syscall_set(const char *name, be_fnptr fn);
-be_fnptr be_syscall_get(const char *name);
+typedef struct be_syscall_name {
+    const char *name;
+    size_t offset;
+} be_syscall_name;
+typedef struct be_syscall_table {
+    void *live;                   /* the table the backend calls through */
+    const void *defaults;         /* the same table as built */
+    const be_syscall_name *names; /* every entry tests may replace */
+    size_t n;
+} be_syscall_table;
+const be_syscall_table *be_syscalls(void); /* never NULL */
 
 /* ---------------------------------------------------------------- misc */
 
@@ -395,7 +425,7 @@ int be_random(void *buf, size_t len);
 /* Unique among the live threads of this process. */
 uint64_t be_thread_id(void);
 
-long be_getpid(void);
+long be_getpid(void); /* this process's id (cheap: cached where it is a system call) */
 /* Is process pid still running? 1 yes (or it exists and we may not ask),
  * 0 gone; a zombie counts as gone where the OS can tell (POSIX: always
  * for our own children). Costs a system call or two: blocked waits ask it
@@ -403,9 +433,12 @@ long be_getpid(void);
 int be_pid_alive(long pid);
 int be_cpu_count(void);      /* usable CPUs, at least 1 */
 double be_monotonic(void);   /* seconds from an arbitrary start */
-void be_sleep(double seconds);
-/* One process-local lock for the core's own bookkeeping (children list). */
+void be_sleep(double seconds); /* at least that long (< 0: returns at once) */
+/* The process-local lock of the core's own bookkeeping (children, segments,
+ * connections, managers, arenas: every subsystem). Not a be_tlock: it must
+ * work before anything was created (making one lazily would need a lock)
+ * and be free again in a forked child, which the backend arranges. */
 void be_core_lock(void);
-void be_core_unlock(void);
+void be_core_unlock(void); /* by the thread that locked it */
 
 #endif

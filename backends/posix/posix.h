@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* posix.h - private to the POSIX backend. */
+/* posix.h - private to the POSIX backend. Its sources mirror the core's
+ * subsystems: base/ (init, system-call table, threads, APR, descriptors,
+ * HMAC), proc/ (processes, start methods, wait, code location), sync/,
+ * shm/ (segments and the resource tracker), net/ (streams, descriptor
+ * passing, listeners and connections). */
 #ifndef MPROC_POSIX_H
 #define MPROC_POSIX_H
 
@@ -31,7 +35,7 @@ struct be_proc {
     int exitcode;
 };
 
-/* syscalls.c: the system calls that tests may replace (be_syscall_set).
+/* base/syscalls.c: the system calls that tests may replace (be_syscall_set).
  * All members are stored as function pointers of these exact types. */
 #include <sys/socket.h>
 typedef struct px_syscalls {
@@ -46,7 +50,7 @@ typedef struct px_syscalls {
 } px_syscalls;
 extern px_syscalls px_sys;
 
-/* io.c: descriptor helpers. Timeouts as in backend.h. */
+/* base/io.c: descriptor helpers. Timeouts as in backend.h. */
 int px_cloexec(int fd, int on);
 int px_pipe(int fds[2]);                    /* close-on-exec */
 int px_socketpair(int fds[2]);              /* AF_UNIX stream, close-on-exec */
@@ -66,7 +70,7 @@ typedef struct px_sigpipe {
 void px_sigpipe_hold(px_sigpipe *st);
 void px_sigpipe_release(px_sigpipe *st, int got_epipe);
 
-/* aprlife.c: every use of APR's pools is inside enter (0 or MPROC_ESTATE
+/* base/aprlife.c: every use of APR's pools is inside enter (0 or MPROC_ESTATE
  * after be_shutdown) and leave. */
 int px_apr_start(void);
 typedef struct apr_pool_t apr_pool_t;
@@ -75,7 +79,7 @@ int px_apr_enter(void);
 void px_apr_leave(void);
 void px_apr_after_fork(void);
 
-/* init.c */
+/* base/init.c */
 extern int px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
 extern int px_report_fd; /* where be_child_started writes, or -1 */
 const char *px_exe_path(void);
@@ -83,21 +87,21 @@ char *const *px_argv0(void);
 void px_after_fork_child(void);
 int px_pidfd_usable(void);
 
-/* proc.c */
+/* proc/proc.c */
 void px_proc_after_fork(void);
 int px_proc_wait_fd(const be_proc *bp); /* readable once the child ended, or -1 */
 int px_proc_ended(be_proc *bp);         /* reaped, or (no descriptor) gone; never reaps */
 
-/* stream.c */
+/* net/stream.c */
 int px_stream_wrap(int fd, be_stream **out); /* takes a stream socket; MPROC_EINVAL otherwise */
 int px_stream_fd(const be_stream *s);
 void px_stream_set_inherited(const int *fds, size_t n); /* takes the fds */
 
-/* spawn.c */
+/* proc/spawn.c */
 int px_spawn(const char *marker, int child_fd, pid_t *pid);
 int px_spawn_start(const be_start *how, be_proc *bp);
 
-/* forkserver.c */
+/* proc/forkserver.c */
 int px_forkserver_start(const be_start *how, be_proc *bp);
 void px_forkserver_main(int fd);            /* never returns */
 void px_forkserver_after_fork(void);
@@ -105,7 +109,7 @@ void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
 void px_net_unlink_all(void);              /* be_shutdown: open listeners' socket files */
 void px_net_release_all(void);             /* be_shutdown, nobody in APR: their pools */
 
-/* shm.c, fdpass.c */
+/* shm/shm.c, net/fdpass.c */
 int px_shm_fd(const be_shm *s);
 void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n); /* takes the fds */
 /* Sends buf with n (<= 64) descriptors attached / receives up to maxfds. */
@@ -117,10 +121,10 @@ int px_send_streams(int sock, be_stream *const *streams, size_t n);
 int px_recv_streams(int sock, int **fds, size_t *n, double timeout);
 void px_close_fds(int *fds, size_t n);
 
-/* sync.c */
+/* sync/sync.c */
 int px_pid_gone(pid_t pid);
 
-/* tracker.c: this process's side of the resource tracker
+/* shm/tracker.c: this process's side of the resource tracker
  * (docs/resource-tracker.md). px_track registers (add 1) what this process
  * created, or forgets it (add 0) once it removed it; best effort: 0, or
  * why it could not be tracked. Paths are made absolute. */
@@ -129,7 +133,7 @@ int px_track(int kind, const char *path, int add);
 void px_tracker_ensure(void);                 /* one now, if this process has none */
 int px_tracker_send(int sock);                /* hands the tree channel (or none) to a new process */
 int px_tracker_recv(int sock, double timeout); /* ... which takes it with this */
-/* tracker_main.c: the tracker process; never returns. */
+/* shm/tracker_main.c: the tracker process; never returns. */
 void px_tracker_main(int tree_fd);
 
 /* A process's channel carries these, each followed by len bytes of name

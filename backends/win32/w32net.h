@@ -11,7 +11,7 @@
 
 #include "win32.h"
 
-/* wsa.c: WSAStartup once per process. 0 or MPROC_ESYS (recorded). */
+/* net/wsa.c: WSAStartup once per process. 0 or MPROC_ESYS (recorded). */
 int w32_net_init(void);
 /* WSAGetLastError() recorded; returns code. */
 int w32_wsa_fail(int code);
@@ -19,12 +19,12 @@ int w32_wsa_fail(int code);
  * delay. Takes s (closed on failure). */
 int w32_socket_stream(SOCKET s, be_stream **out);
 
-/* tcp.c */
+/* net/tcp.c */
 int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound);
 int w32_tcp_accept(SOCKET l, double timeout, be_stream **out);
 int w32_tcp_connect(const be_addr *addr, double timeout, be_stream **out);
 
-/* npipe.c: Windows named pipes (\\.\pipe\NAME), message mode. */
+/* net/npipe.c: Windows named pipes (\\.\pipe\NAME), message mode. */
 typedef struct w32_npipe w32_npipe;
 int w32_npipe_listen(const char *name, w32_npipe **out);
 int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* win32.h - private to the Windows backend (native Win32, no APR). */
+/* win32.h - private to the Windows backend (native Win32, no APR). Its
+ * sources mirror the core's subsystems, as the POSIX backend's do: base/
+ * (init, system-call table, threads, clock, errors, text, names, random,
+ * HMAC), proc/ (processes, spawn channel and hand-off, wait, code
+ * location), sync/, shm/, net/ (streams, named pipes, TCP, listeners). */
 #ifndef MPROC_WIN32_H
 #define MPROC_WIN32_H
 
@@ -24,7 +28,7 @@
 #define W32_NOINLINE
 #endif
 
-/* syscalls.c: the calls that tests may replace (be_syscall_set). */
+/* base/syscalls.c: the calls that tests may replace (be_syscall_set). */
 typedef struct w32_syscalls {
     BOOL(WINAPI *CreateProcessW)(LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES, BOOL, DWORD, LPVOID,
                                  LPCWSTR, LPSTARTUPINFOW, LPPROCESS_INFORMATION);
@@ -69,25 +73,25 @@ typedef struct w32_spawn_shm {
 } w32_spawn_shm;
 #define W32_SPAWN_SHMS_MAX 65536 /* more on the channel means it is corrupt */
 
-/* oserr.c: record an OS error for mproc_last_os_error and return code. */
+/* base/oserr.c: record an OS error for mproc_last_os_error and return code. */
 int w32_fail(int code, DWORD os_error);
 int w32_last_error(int code); /* w32_fail(code, GetLastError()) */
 
-/* clock.c: the time left until a core_deadline() in milliseconds, rounded
+/* base/clock.c: the time left until a core_deadline() in milliseconds, rounded
  * up; INFINITE when there is none. */
 DWORD w32_remaining_ms(double deadline);
 
-/* text.c: UTF-8 <-> UTF-16. */
+/* base/text.c: UTF-8 <-> UTF-16. */
 wchar_t *w32_wide(const char *utf8);                           /* malloc'd, NULL on failure */
 int w32_utf8(const wchar_t *wide, char *out, size_t cap);      /* 0 or MPROC_EINVAL (too long) */
 wchar_t *w32_module_path(HMODULE mod);                         /* malloc'd, NULL on failure */
 /* v in lower-case hex with a NUL (at most 16 digits); returns the digits. */
 size_t w32_hex(wchar_t *out, uint64_t v);
 
-/* init.c */
+/* base/init.c */
 const wchar_t *w32_exe_path(void); /* this program, for re-execution; NULL if unknown */
 
-/* channel.c: the parent's end of a spawn channel (overlapped named pipe)
+/* proc/channel.c: the parent's end of a spawn channel (overlapped named pipe)
  * and the inheritable child end. */
 typedef struct w32_channel {
     HANDLE parent;  /* overlapped, not inheritable */
@@ -105,23 +109,23 @@ int w32_channel_io(w32_channel *ch, int writing, void *buf, size_t len, HANDLE p
 int w32_read_full(HANDLE h, void *buf, size_t len);
 int w32_write_full(HANDLE h, const void *buf, size_t len);
 
-/* job.c: the job object holding this process's daemon children. NULL if
+/* proc/job.c: the job object holding this process's daemon children. NULL if
  * none could be made (then daemons just do not die with us). */
 HANDLE w32_daemon_job(void);
 
-/* child.c: a spawned child; BE_ROLE_MAIN if argv has no spawn marker, else
+/* proc/child.c: a spawned child; BE_ROLE_MAIN if argv has no spawn marker, else
  * reads the payload (exits if it cannot) and returns BE_ROLE_CHILD. */
 int w32_child_init(int *argc, char ***argv, void **payload, size_t *len);
 
-/* spawn.c */
+/* proc/spawn.c */
 int w32_spawn_start(const be_start *how, be_proc *bp);
 
-/* shm.c: the section behind a segment, and the segments a spawned child
+/* shm/shm.c: the section behind a segment, and the segments a spawned child
  * got from its parent (takes the malloc'd list; NULL if n is 0). */
 HANDLE w32_shm_section(const be_shm *s);
 void w32_shm_set_inherited(w32_spawn_shm *list, size_t n);
 
-/* stream.c: a byte stream is one end of an overlapped named pipe or an
+/* net/stream.c: a byte stream is one end of an overlapped named pipe or an
  * overlapped socket. One reader and one writer may use it at once, each
  * with its own event; a poll or wait takes the probe event, or makes one
  * when another thread has it. */
@@ -153,13 +157,13 @@ int w32_probe_finish(be_stream *s, OVERLAPPED *ov);
  * error; MPROC_ENOSYS for a socket (probe it). */
 int w32_stream_peek(be_stream *s);
 
-/* handoff.c: streams for a spawned child. The parent makes the part of the
+/* proc/handoff.c: streams for a spawned child. The parent makes the part of the
  * channel that carries them (handles duplicated into the child, sockets
  * shared with it), the child reads it right after its segments. */
 int w32_streams_export(const be_start *how, HANDLE child, DWORD child_pid, void **blob, size_t *len);
 int w32_streams_import(HANDLE channel); /* 0 or an error: the child gives up */
 
-/* names.c: kernel object names in the session namespace (Local\). */
+/* base/names.c: kernel object names in the session namespace (Local\). */
 #define W32_NAME_MAX 96
 /* L"Local\\mproc-" tag "-" hex(a) "-" hex(b) into out[W32_NAME_MAX]. */
 void w32_object_name(wchar_t *out, const char *tag, uint64_t a, uint64_t b);
@@ -174,7 +178,7 @@ typedef struct w32_sync_id {
 #define W32_SYNC_MAGIC 0x6d707379u /* "mpsy" */
 int w32_sync_id_init(w32_sync_id *id);
 
-/* wake.c: the auto-reset event that wakes a record's sleepers, opened on
+/* sync/wake.c: the auto-reset event that wakes a record's sleepers, opened on
  * first use and cached per process (by record address, checked against
  * the id so that a reused address gets its own event). NULL on failure,
  * OS error recorded. */
@@ -182,7 +186,7 @@ HANDLE w32_wake_event(const void *rec, const w32_sync_id *id);
 void w32_wake_forget(const void *rec);                 /* closes our handle */
 void w32_wake_forget_range(const void *base, size_t len); /* a segment unmapped */
 
-/* owner.c: who holds a be_mutex. A thread that takes one gets an owner word
+/* sync/owner.c: who holds a be_mutex. A thread that takes one gets an owner word
  * (its thread id and a random tag, never 0) and a named kernel mutex that
  * it owns for life: when the thread or its process dies, that mutex is
  * abandoned or gone, which is how others see that the holder died. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* init.c - the lazy init of a program image, its start methods and argv. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,13 @@ int core_init_once(int *argc, char ***argv, void **payload, size_t *len)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&init.inited, &expected, 1))
         return BE_ROLE_MAIN;
+    /* A backend built against another backend.h would misbehave in ways
+     * hard to trace: refuse it before its first call. */
+    if (be_interface_version() != BE_INTERFACE_VERSION) {
+        fprintf(stderr, "mproc: backend %s has interface version %d, the core needs %d\n", be_name(),
+                be_interface_version(), BE_INTERFACE_VERSION);
+        return MPROC_ENOSYS;
+    }
     atomic_store(&init.default_method, be_method_supported(BE_FORK) ? BE_FORK : BE_SPAWN);
     /* MPROC_START_METHOD picks the default without a code change. */
     int env = core_method_from_name(getenv("MPROC_START_METHOD"));
@@ -59,6 +67,13 @@ int core_init_once(int *argc, char ***argv, void **payload, size_t *len)
      * never return from it, and their children need the exit path too. */
     atexit(at_exit);
     int role = be_init(argc, argv, payload, len);
+    if (role == BE_ROLE_CHILD && argc && argv && *argc > BE_SPAWN_ARGS) {
+        /* Drop the backend's spawn arguments (after argv[0]), with the NULL
+         * at argv[argc]; mproc_init then installs the parent's argv. */
+        for (int i = 1 + BE_SPAWN_ARGS; i <= *argc; i++)
+            (*argv)[i - BE_SPAWN_ARGS] = (*argv)[i];
+        *argc -= BE_SPAWN_ARGS;
+    }
     if (argc && argv)
         core_save_argv(*argc, *argv);
     return role;

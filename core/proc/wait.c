@@ -104,7 +104,9 @@ int mproc_wait(void **objects, size_t n, double timeout, void **ready)
             break;
     }
     if (rc == 0)
-        rc = polled ? wait_slices(objects, items, items + n, n, timeout) : be_wait(items, n, timeout);
+        rc = polled ? wait_slices(objects, items, items + n, n, timeout)
+             : n ? be_wait(items, n, timeout)
+                 : (be_sleep(timeout), 0); /* nothing to wait for; be_wait needs n >= 1 */
     undo(objects, prepared);
     if (rc >= 0) {
         int k = 0;

@@ -5,7 +5,6 @@
  * "pipe" and "socketpair" are the close-on-exec forms the backend uses. */
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,34 +51,15 @@ static int sys_memfd(const char *name)
 static const px_syscalls defaults = {fork, mmap, sys_memfd, shm_open, sys_pipe, sys_socketpair, sendmsg, send};
 px_syscalls px_sys = {fork, mmap, sys_memfd, shm_open, sys_pipe, sys_socketpair, sendmsg, send};
 
+/* The names tests use (be_syscalls; the core looks them up). */
 #define ENTRY(field) {#field, offsetof(px_syscalls, field)}
-static const struct {
-    const char *name;
-    size_t offset;
-} entries[] = {
+static const be_syscall_name names[] = {
     ENTRY(fork), ENTRY(mmap), ENTRY(memfd_create), ENTRY(shm_open),
     ENTRY(pipe), ENTRY(socketpair), ENTRY(sendmsg), ENTRY(send),
 };
 
-static be_fnptr *slot(px_syscalls *t, const char *name)
+const be_syscall_table *be_syscalls(void)
 {
-    for (size_t i = 0; name && i < sizeof entries / sizeof entries[0]; i++)
-        if (strcmp(entries[i].name, name) == 0)
-            return (be_fnptr *)((char *)t + entries[i].offset);
-    return NULL;
-}
-
-int be_syscall_set(const char *name, be_fnptr fn)
-{
-    be_fnptr *s = slot(&px_sys, name);
-    if (!s)
-        return MPROC_EINVAL;
-    *s = fn ? fn : *slot((px_syscalls *)&defaults, name);
-    return 0;
-}
-
-be_fnptr be_syscall_get(const char *name)
-{
-    be_fnptr *s = slot(&px_sys, name);
-    return s ? *s : NULL;
+    static const be_syscall_table table = {&px_sys, &defaults, names, sizeof names / sizeof names[0]};
+    return &table;
 }

@@ -26,6 +26,8 @@ static char exe_path[PATH_MAX];
 static char **saved_argv;
 static int pidfd_ok = -1;
 
+int be_interface_version(void) { return BE_INTERFACE_VERSION; }
+
 const char *be_name(void) { return "posix"; }
 
 char *const *px_argv0(void) { return saved_argv; }
@@ -137,11 +139,7 @@ int be_init(int *argc, char ***argv, void **payload, size_t *len)
     }
     px_child_fd = fd;
     px_report_fd = fd;
-    /* Drop our markers; the core installs the parent's argv. */
-    for (int i = 3; i <= *argc; i++)
-        av[i - 2] = av[i];
-    *argc -= 2;
-    return BE_ROLE_CHILD;
+    return BE_ROLE_CHILD; /* the core drops our BE_SPAWN_ARGS arguments */
 }
 
 void be_child_started(int status)

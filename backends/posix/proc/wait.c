@@ -103,12 +103,6 @@ static int poll_once(poll_plan *pp, be_wait_item *items, double wait, size_t *nr
 
 int be_wait(be_wait_item *items, size_t n, double timeout)
 {
-    if (n == 0) {
-        if (timeout < 0)
-            return MPROC_EINVAL; /* would never return */
-        be_sleep(timeout);
-        return 0;
-    }
     for (size_t i = 0; i < n; i++)
         items[i].ready = 0;
     int rc = px_apr_enter();

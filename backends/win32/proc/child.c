@@ -82,11 +82,7 @@ int w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
     SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
     read_payload(h, payload, len);
     channel = h;
-    /* Drop our markers; the core installs the parent's argv. */
-    for (int i = 3; i <= *argc; i++)
-        av[i - 2] = av[i];
-    *argc -= 2;
-    return BE_ROLE_CHILD;
+    return BE_ROLE_CHILD; /* the core drops our BE_SPAWN_ARGS arguments */
 }
 
 void be_child_started(int status)

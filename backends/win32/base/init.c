@@ -9,6 +9,8 @@
 static wchar_t *exe_path;
 static SRWLOCK core_mu = SRWLOCK_INIT;
 
+int be_interface_version(void) { return BE_INTERFACE_VERSION; }
+
 const char *be_name(void) { return "win32"; }
 
 const wchar_t *w32_exe_path(void) { return exe_path; }

@@ -164,12 +164,6 @@ static int arm(be_wait_item *items, size_t n, int waiting, OVERLAPPED *ov, HANDL
 
 int be_wait(be_wait_item *items, size_t n, double timeout)
 {
-    if (n == 0) {
-        if (timeout < 0)
-            return MPROC_EINVAL; /* would never return */
-        be_sleep(timeout);
-        return 0;
-    }
     double deadline = core_deadline(timeout);
     OVERLAPPED *ov = calloc(n, sizeof *ov);
     HANDLE *h = calloc(n, sizeof *h);
