@@ -69,6 +69,17 @@ static HANDLE WINAPI fail_mapping(HANDLE a, LPSECURITY_ATTRIBUTES b, DWORD c, DW
     SetLastError(ERROR_COMMITMENT_LIMIT);
     return NULL;
 }
+/* Wine's report of a child that died in wine's own start-up: the first
+ * `early_deaths` calls fail so; every call is counted. */
+static int early_deaths, create_calls;
+static BOOL WINAPI died_early(LPCWSTR a, LPWSTR b, LPSECURITY_ATTRIBUTES c, LPSECURITY_ATTRIBUTES d, BOOL e,
+                             DWORD f, LPVOID g, LPCWSTR h, LPSTARTUPINFOW i, LPPROCESS_INFORMATION j)
+{
+    if (create_calls++ >= early_deaths)
+        return real_create_process(a, b, c, d, e, f, g, h, i, j);
+    SetLastError(ERROR_INTERNAL_ERROR);
+    return FALSE;
+}
 #define START_CALL "CreateProcessW"
 #define START_FAIL ((mproc_syscall_fn)fail_create_process)
 #define START_REAL real_create_process
@@ -318,6 +329,39 @@ static void test_send_fails(void)
 }
 #endif
 
+#ifdef _WIN32
+/* A child that died inside wine's start-up is launched again, a bounded
+ * number of times, and runs once. */
+static void test_start_died_early(void)
+{
+    int code = -1;
+    for (int deaths = 1; deaths <= 2; deaths++) {
+        early_deaths = deaths;
+        create_calls = 0;
+        INJECT(START_CALL, (mproc_syscall_fn)died_early, real_create_process, 0);
+        int rc = test_run(t_noop, NULL, &code);
+        RESTORE(START_CALL);
+        CHECK_RC(rc, 0);
+        CU_ASSERT_EQUAL(code, 0);
+        CU_ASSERT_EQUAL(create_calls, deaths + 1);
+    }
+    /* Always dying: the start fails with wine's error, no child left. */
+    early_deaths = 1000;
+    create_calls = 0;
+    INJECT(START_CALL, (mproc_syscall_fn)died_early, real_create_process, 0);
+    mproc_process *p = mproc_process_new(t_noop, NULL, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    int rc = mproc_process_start(p);
+    int os = mproc_last_os_error();
+    RESTORE(START_CALL);
+    CHECK_RC(rc, MPROC_ESPAWN);
+    CU_ASSERT_EQUAL(os, ERROR_INTERNAL_ERROR);
+    CU_ASSERT(create_calls > 1 && create_calls <= 5);
+    CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
+    mproc_process_free(p);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     mproc_init(&argc, &argv);
@@ -330,6 +374,8 @@ int main(int argc, char **argv)
 #ifndef _WIN32
         {"pipes fail at any call", test_pipes_fail_anywhere},
         {"send fails", test_send_fails},
+#else
+        {"a child that died in wine's start-up is launched again", test_start_died_early},
 #endif
         {NULL, NULL},
     };

@@ -177,33 +177,58 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD c
     return 0;
 }
 
+/* Opens a fresh channel and starts the child on it; on success only the
+ * child holds the channel's child end. */
+static int launch(const wchar_t *exe, w32_channel *ch, PROCESS_INFORMATION *pi)
+{
+    int rc = w32_channel_open(ch);
+    if (rc)
+        return rc;
+    wchar_t *cmd = command_line(exe, ch->child);
+    if (!cmd) {
+        w32_channel_close(ch);
+        return MPROC_ENOMEM;
+    }
+    std_set std;
+    std_open(&std);
+    rc = create(exe, cmd, ch->child, &std, pi);
+    std_close(&std);
+    free(cmd);
+    /* Only the child holds its end now: its death breaks the pipe. */
+    CloseHandle(ch->child);
+    ch->child = INVALID_HANDLE_VALUE;
+    if (rc)
+        w32_channel_close(ch);
+    return rc;
+}
+
+/* Wine fails CreateProcessW with ERROR_INTERNAL_ERROR (STATUS_INTERNAL_ERROR
+ * from NtCreateUserProcess) when the new process dies inside wine's own
+ * start-up, before it tells the server its initialisation is done, with no
+ * exit status; seen now and then on a loaded machine. Such a process ran no
+ * code of ours (not even its DLLs' entry points), is gone, and the failed
+ * call leaves no handle to it, so launching again cannot run a child twice. */
+#define LAUNCH_TRIES 3
+
+static int launch_died_early(int rc)
+{
+    return rc == MPROC_ESPAWN && mproc_last_os_error() == ERROR_INTERNAL_ERROR;
+}
+
 int w32_spawn_start(const be_start *how, be_proc *bp)
 {
     const wchar_t *exe = w32_exe_path();
     if (!exe)
         return w32_fail(MPROC_ESPAWN, ERROR_FILE_NOT_FOUND);
     w32_channel ch;
-    int rc = w32_channel_open(&ch);
+    PROCESS_INFORMATION pi;
+    int rc = launch(exe, &ch, &pi);
+    for (int tries = 1; tries < LAUNCH_TRIES && launch_died_early(rc); tries++) {
+        Sleep(10 * tries); /* let a loaded machine breathe */
+        rc = launch(exe, &ch, &pi);
+    }
     if (rc)
         return rc;
-    wchar_t *cmd = command_line(exe, ch.child);
-    if (!cmd) {
-        w32_channel_close(&ch);
-        return MPROC_ENOMEM;
-    }
-    std_set std;
-    std_open(&std);
-    PROCESS_INFORMATION pi;
-    rc = create(exe, cmd, ch.child, &std, &pi);
-    std_close(&std);
-    free(cmd);
-    /* Only the child holds its end now: its death breaks the pipe. */
-    CloseHandle(ch.child);
-    ch.child = INVALID_HANDLE_VALUE;
-    if (rc) {
-        w32_channel_close(&ch);
-        return rc;
-    }
     CloseHandle(pi.hThread);
     rc = handshake(&ch, how, pi.hProcess, pi.dwProcessId);
     w32_channel_close(&ch);
