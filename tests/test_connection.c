@@ -4,6 +4,7 @@
  * connections through mproc_args_add_obj. */
 #include "ipc/frame.h" /* core/: the framing, checked byte by byte */
 #include "testutil.h"
+#include <stdatomic.h>
 
 #ifndef _WIN32
 #include <signal.h>
@@ -376,12 +377,14 @@ typedef struct blocked_arg {
     mproc_conn *c;
     int rc;
     size_t len;
+    atomic_int started; /* about to call recv */
 } blocked_arg;
 
 static TEST_THREAD_FN(blocked_reader)
 {
     blocked_arg *r = arg;
     void *buf = NULL;
+    atomic_store(&r->started, 1);
     r->rc = mproc_conn_recv_bytes(r->c, &buf, &r->len, MPROC_NOLIMIT);
     mproc_free(buf);
     return 0;
@@ -393,10 +396,14 @@ static void test_close_while_reading(void)
 {
     mproc_conn *a, *b;
     pipe_pair(1, &a, &b);
-    blocked_arg r = {a, -1000, 0};
+    blocked_arg r = {a, -1000, 0, 0};
     test_thread t;
     CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, blocked_reader, &r), 0);
-    test_sleep(0.1);
+    /* The thread must be inside recv before the close (a loaded machine
+     * may start it late): seen starting, then given time to block. */
+    while (!atomic_load(&r.started))
+        test_sleep(0.001);
+    test_sleep(0.2);
     CHECK_RC(mproc_conn_close(a), 0);
     CHECK_RC(mproc_conn_poll(a, 0), MPROC_ECLOSED); /* closed for every new call */
     send_str(b, "wake up");
