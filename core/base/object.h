@@ -45,6 +45,10 @@ typedef struct core_obj {
      * handles a program never freed stay reachable until it ends: leak
      * checkers see them as live, as Python's objects are until exit. */
     struct core_obj *live_prev, *live_next;
+    /* Kinds with more than one implementation (the sync objects and queues:
+     * local, or a Manager proxy) point at their operations table here; it
+     * begins with the kind whose API it serves. NULL for the others. */
+    const void *methods;
 } core_obj;
 
 /* The kind of a pointer claimed to be an mproc object, or K_NONE. */
@@ -54,6 +58,14 @@ static inline core_kind core_obj_kind(const void *p)
     if (!o || (o->magic != CORE_OBJ_MAGIC && o->magic != CORE_OBJ_MAGIC_BORROWED) || o->kind >= K_KIND_MAX)
         return K_NONE;
     return (core_kind)o->kind;
+}
+
+/* h's operations table when it serves the API of kind `api`, else NULL
+ * (not an mproc object, another kind, or a proxy of another type). */
+static inline const void *core_obj_methods(const void *h, core_kind api)
+{
+    const void *m = core_obj_kind(h) != K_NONE ? ((const core_obj *)h)->methods : NULL;
+    return m && *(const core_kind *)m == api ? m : NULL;
 }
 
 /* Handles that belong to something else (a child's args, a value's or a

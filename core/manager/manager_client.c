@@ -17,6 +17,7 @@
 #include "ipc/conn.h"
 #include "base/hooks.h"
 #include "manager/manager.h"
+#include "manager/mproxy.h"
 #include "base/unpack.h"
 
 struct mgr_client {
@@ -344,6 +345,7 @@ mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, i
     mgr_proxy *p = core_handle_new(sizeof *p, K_MPROXY, err);
     if (!p)
         return NULL;
+    p->h.methods = mgr_proxy_methods(type); /* how mproc_lock_acquire & co. reach it */
     p->type = type;
     p->id = id;
     p->cl = cl;

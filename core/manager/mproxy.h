@@ -1,29 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* mproxy.h - the local sync and queue calls on a Manager proxy: lock.c,
- * semaphore.c, ... hand a proxy to these (manager_sync_proxy.c), so one
- * API serves local objects and manager ones, as in Python. */
+/* mproxy.h - the proxies of the Manager types that have a local
+ * implementation too (Lock, RLock, Semaphore, Condition, Event, Barrier,
+ * Queue): their operations tables (sync/methods.h, queue/methods.h).
+ * mgr_proxy_new puts the one for its type into the handle, so the public
+ * calls (mproc_lock_acquire, mproc_queue_put, ...) reach the Manager
+ * without sync/ or queue/ knowing it exists. */
 #ifndef MPROC_CORE_MPROXY_H
 #define MPROC_CORE_MPROXY_H
 
-#include "base/object.h"
+#include "manager/manager.h"
+#include "queue/methods.h"
+#include "sync/methods.h"
 
-static inline int mgr_is_proxy(const void *p) { return core_obj_kind(p) == K_MPROXY; }
+extern const core_lock_methods mgr_lock_methods; /* Lock and RLock */
+extern const core_sem_methods mgr_sem_methods;
+extern const core_cond_methods mgr_cond_methods;
+extern const core_event_methods mgr_event_methods;
+extern const core_barrier_methods mgr_barrier_methods;
+extern const core_queue_methods mgr_queue_methods; /* manager_queue_proxy.c */
 
-int mgr_acquire(void *obj, double timeout); /* lock, rlock, semaphore, condition */
-int mgr_release(void *obj);
-int mgr_is_rlock(const void *obj);
-int mgr_sem_value(void *obj);
-int mgr_cond_wait(void *obj, double timeout);
-int mgr_cond_wait_for(void *obj, mproc_predicate pred, void *arg, double timeout);
-int mgr_cond_notify(void *obj, int n); /* n < 0: all */
-int mgr_event_op(void *obj, char what); /* 's'et, 'c'lear, 'i's_set */
-int mgr_event_wait(void *obj, double timeout);
-int mgr_barrier_wait(void *obj, double timeout);
-int mgr_barrier_op(void *obj, char what); /* 'r'eset, 'a'bort, 'b'roken, 'n'_waiting, 'p'arties */
-int mgr_queue_put(void *obj, const void *buf, size_t len, double timeout);
-int mgr_queue_get(void *obj, void **buf, size_t *len, double timeout);
-int mgr_queue_op(void *obj, char what); /* 'q'size, 'e'mpty, 'f'ull, 'c'lose, 'j'oin_thread, 'x' cancel, 't'ask_done */
-int mgr_queue_join(void *obj, double timeout);
-void mgr_proxy_free(void *obj); /* a handle owned by args: nothing */
+/* The table for proxies of this type (enum mgr_type), or NULL for the
+ * types that only the Manager's own API serves (list, dict, ...). */
+const void *mgr_proxy_methods(uint32_t type);
+
+/* [op, id, (timeout), ints...] on a proxy of one of `types` (mask of
+ * 1u << type); the reply's integer in *out if asked. */
+int mgr_sync_call(const void *obj, unsigned types, int op, int timed, double timeout, const int64_t *ints,
+                  size_t n, int64_t *out);
+/* A call's status, or its integer reply (MPROC_EBROKEN if out of range). */
+int mgr_int_result(int rc, int64_t v);
 
 #endif

@@ -3,8 +3,8 @@
  * of messages that fit in the ring (queue.h tells the layout). */
 #include <stdlib.h>
 
+#include "queue/methods.h"
 #include "queue/queue.h"
-#include "manager/mproxy.h"
 #include "base/opts.h"
 
 static void destroy(core_rec *r)
@@ -16,6 +16,8 @@ static void destroy(core_rec *r)
     core_arena_free(s);
 }
 
+static const core_queue_methods local_methods;
+
 /* A handle around a record that holds a reference for us; registers this
  * process as a holder. */
 static void *adopt(core_rec *rec, int *err)
@@ -24,6 +26,7 @@ static void *adopt(core_rec *rec, int *err)
     if (!q)
         return NULL;
     long me = be_getpid();
+    q->h.methods = &local_methods;
     q->s = (queue_shared *)rec;
     q->owner_pid = me;
     atomic_init(&q->reg_pid, me);
@@ -109,14 +112,8 @@ mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err)
     return mproc_queue_new_ex(&o, err);
 }
 
-void mproc_queue_free(mproc_queue *q)
+static void local_free(mproc_queue *q)
 {
-    if (mgr_is_proxy(q)) {
-        mgr_proxy_free(q);
-        return;
-    }
-    if (core_obj_borrowed(q) || core_obj_kind(q) != K_QUEUE)
-        return;
     q_untouch(q);
     /* A handle inherited across fork holds no reference of this process. */
     if (q->owner_pid == be_getpid())
@@ -124,15 +121,11 @@ void mproc_queue_free(mproc_queue *q)
     core_handle_drop(q);
 }
 
-/* ------------------------------------------------------------ put, get */
+/* ------------------------------------------------------------ local put, get */
 
-int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
+static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(q))
-        return mgr_queue_put(q, buf, len, timeout);
-    if (core_obj_kind(q) != K_QUEUE || (!buf && len))
+    if (!buf && len)
         return MPROC_EINVAL;
     if ((uint64_t)len > Q_MAX_MESSAGE)
         return MPROC_EMSGSIZE;
@@ -194,14 +187,8 @@ static int take(queue_shared *s, void **buf, size_t *len)
     return 0;
 }
 
-int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
+static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(q))
-        return mgr_queue_get(q, buf, len, timeout);
-    if (core_obj_kind(q) != K_QUEUE || !buf || !len)
-        return MPROC_EINVAL;
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
     q_touch(q);
@@ -226,6 +213,46 @@ int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
     }
     q_unlock(s);
     return rc == MPROC_ETIMEDOUT ? MPROC_EEMPTY : rc;
+}
+
+static const core_queue_methods local_methods = {
+    .kind = K_QUEUE,
+    .put = local_put,
+    .get = local_get,
+    .qsize = q_local_qsize,
+    .empty = q_local_empty,
+    .full = q_local_full,
+    .close = q_local_close,
+    .join_thread = q_local_join_thread,
+    .cancel_join_thread = q_local_cancel_join_thread,
+    .task_done = q_local_task_done,
+    .join = q_local_join,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->put(q, buf, len, timeout) : MPROC_EINVAL;
+}
+
+int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m && buf && len ? m->get(q, buf, len, timeout) : MPROC_EINVAL;
+}
+
+void mproc_queue_free(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    if (m && !core_obj_borrowed(q))
+        m->free(q);
 }
 
 int mproc_queue_put_nowait(mproc_queue *q, const void *buf, size_t len)

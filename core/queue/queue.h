@@ -167,6 +167,17 @@ int q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
 /* Under mu, while blocked: repairs the stream if its writer or reader died. */
 void q_stream_repair(queue_shared *s);
 
+/* ------------------------------------------------------ queue_misc.c */
+/* The local implementation's other methods (queue.c's table lists them). */
+int q_local_qsize(mproc_queue *q);
+int q_local_empty(mproc_queue *q);
+int q_local_full(mproc_queue *q);
+int q_local_close(mproc_queue *q);
+int q_local_join_thread(mproc_queue *q);
+int q_local_cancel_join_thread(mproc_queue *q);
+int q_local_task_done(mproc_queue *q);
+int q_local_join(mproc_queue *q, double timeout);
+
 /* ----------------------------------------------------------- queue.c */
 /* For mproc_wait: 1 if a get on q would find a message now, 0 if not,
  * MPROC_EINVAL if q is no queue. */

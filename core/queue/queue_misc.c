@@ -5,31 +5,23 @@
  * JoinableQueue's task_done/join. */
 #include <limits.h>
 
+#include "queue/methods.h"
 #include "queue/queue.h"
-#include "manager/mproxy.h"
 
-static queue_shared *rec_of(mproc_queue *q) { return core_obj_kind(q) == K_QUEUE ? q->s : NULL; }
+/* ------------------------------------------------ local (queue.c's table) */
 
-int mproc_queue_qsize(mproc_queue *q)
+int q_local_qsize(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'q');
-    queue_shared *s = rec_of(q);
-    if (!s)
-        return MPROC_EINVAL;
+    queue_shared *s = q->s;
     q_lock(s);
     uint64_t n = q_st(s)->count;
     q_unlock(s);
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int mproc_queue_empty(mproc_queue *q)
+int q_local_empty(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'e');
-    queue_shared *s = rec_of(q);
-    if (!s)
-        return MPROC_EINVAL;
+    queue_shared *s = q->s;
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
     q_lock(s);
@@ -38,13 +30,9 @@ int mproc_queue_empty(mproc_queue *q)
     return empty;
 }
 
-int mproc_queue_full(mproc_queue *q)
+int q_local_full(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'f');
-    queue_shared *s = rec_of(q);
-    if (!s)
-        return MPROC_EINVAL;
+    queue_shared *s = q->s;
     q_lock(s);
     int full = s->maxsize && q_st(s)->count >= s->maxsize;
     q_unlock(s);
@@ -53,45 +41,29 @@ int mproc_queue_full(mproc_queue *q)
 
 /* This handle stops working; its process no longer counts as a holder
  * through it (so peers blocked on the queue may learn that nobody is left). */
-int mproc_queue_close(mproc_queue *q)
+int q_local_close(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'c');
-    if (!rec_of(q))
-        return MPROC_EINVAL;
     atomic_store(&q->closed, 1);
     q_untouch(q);
     return 0;
 }
 
-int mproc_queue_join_thread(mproc_queue *q)
+int q_local_join_thread(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'j');
-    queue_shared *s = rec_of(q);
-    if (!s || s->variant == Q_SIMPLE)
+    if (q->s->variant == Q_SIMPLE)
         return MPROC_EINVAL;
     return atomic_load(&q->closed) ? 0 : MPROC_ESTATE; /* Queue.join_thread() before close() */
 }
 
-int mproc_queue_cancel_join_thread(mproc_queue *q)
+int q_local_cancel_join_thread(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 'x');
-    queue_shared *s = rec_of(q);
-    return (!s || s->variant == Q_SIMPLE) ? MPROC_EINVAL : 0;
+    return q->s->variant == Q_SIMPLE ? MPROC_EINVAL : 0;
 }
 
-static queue_shared *joinable(mproc_queue *q)
-{
-    queue_shared *s = rec_of(q);
-    return s && s->variant == Q_JOINABLE ? s : NULL;
-}
+static queue_shared *joinable(mproc_queue *q) { return q->s->variant == Q_JOINABLE ? q->s : NULL; }
 
-int mproc_queue_task_done(mproc_queue *q)
+int q_local_task_done(mproc_queue *q)
 {
-    if (mgr_is_proxy(q))
-        return mgr_queue_op(q, 't');
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;
@@ -110,12 +82,8 @@ int mproc_queue_task_done(mproc_queue *q)
     return rc;
 }
 
-int mproc_queue_join(mproc_queue *q, double timeout)
+int q_local_join(mproc_queue *q, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(q))
-        return mgr_queue_join(q, timeout);
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;
@@ -127,4 +95,56 @@ int mproc_queue_join(mproc_queue *q, double timeout)
         ;
     q_unlock(s);
     return rc;
+}
+
+/* ------------------------------------------------------------ public */
+
+int mproc_queue_qsize(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->qsize(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_empty(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->empty(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_full(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->full(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_close(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->close(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_join_thread(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->join_thread(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_cancel_join_thread(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->cancel_join_thread(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_task_done(mproc_queue *q)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->task_done(q) : MPROC_EINVAL;
+}
+
+int mproc_queue_join(mproc_queue *q, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m ? m->join(q, timeout) : MPROC_EINVAL;
 }

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/methods.h"
 #include "sync/sync.h"
-#include "manager/mproxy.h"
 #include "base/opts.h"
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
@@ -35,11 +35,15 @@ static void destroy(core_rec *r)
     core_arena_free(s);
 }
 
+static const core_barrier_methods local_methods;
+
 static void *adopt(core_rec *rec, int *err)
 {
     mproc_barrier *b = core_handle_new(sizeof *b, K_BARRIER, err);
-    if (b)
+    if (b) {
+        b->h.methods = &local_methods;
         b->s = (barrier_shared *)rec;
+    }
     return b;
 }
 
@@ -83,7 +87,7 @@ out:
     return b;
 }
 
-static barrier_shared *rec_of(mproc_barrier *b) { return core_obj_kind(b) == K_BARRIER ? b->s : NULL; }
+/* ------------------------------------------------------------ local */
 
 static void break_it(barrier_shared *s)
 {
@@ -108,15 +112,9 @@ static int run_action(barrier_shared *s)
     return ((mproc_barrier_action)f)() != 0 ? MPROC_ETASK : 0;
 }
 
-int mproc_barrier_wait(mproc_barrier *b, double timeout)
+static int local_wait(mproc_barrier *b, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(b))
-        return mgr_barrier_wait(b, timeout);
-    barrier_shared *s = rec_of(b);
-    if (!s)
-        return MPROC_EINVAL;
+    barrier_shared *s = b->s;
     if (timeout < 0)
         timeout = s->timeout;
     double deadline = core_deadline(timeout);
@@ -158,13 +156,9 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout)
     return result;
 }
 
-int mproc_barrier_reset(mproc_barrier *b)
+static int local_reset(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b))
-        return mgr_barrier_op(b, 'r');
-    barrier_shared *s = rec_of(b);
-    if (!s)
-        return MPROC_EINVAL;
+    barrier_shared *s = b->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -178,13 +172,9 @@ int mproc_barrier_reset(mproc_barrier *b)
     return lockrec_release(&s->l);
 }
 
-int mproc_barrier_abort(mproc_barrier *b)
+static int local_abort(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b))
-        return mgr_barrier_op(b, 'a');
-    barrier_shared *s = rec_of(b);
-    if (!s)
-        return MPROC_EINVAL;
+    barrier_shared *s = b->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -192,13 +182,9 @@ int mproc_barrier_abort(mproc_barrier *b)
     return lockrec_release(&s->l);
 }
 
-int mproc_barrier_broken(mproc_barrier *b)
+static int local_broken(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b))
-        return mgr_barrier_op(b, 'b');
-    barrier_shared *s = rec_of(b);
-    if (!s)
-        return MPROC_EINVAL;
+    barrier_shared *s = b->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -207,13 +193,9 @@ int mproc_barrier_broken(mproc_barrier *b)
     return broken;
 }
 
-int mproc_barrier_n_waiting(mproc_barrier *b)
+static int local_n_waiting(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b))
-        return mgr_barrier_op(b, 'n');
-    barrier_shared *s = rec_of(b);
-    if (!s)
-        return MPROC_EINVAL;
+    barrier_shared *s = b->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -222,26 +204,72 @@ int mproc_barrier_n_waiting(mproc_barrier *b)
     return n;
 }
 
+static int local_parties(mproc_barrier *b) { return (int)b->s->parties; }
+
+static void local_free(mproc_barrier *b)
+{
+    core_rec_release(&b->s->rec, destroy);
+    core_handle_drop(b);
+}
+
+static const core_barrier_methods local_methods = {
+    .kind = K_BARRIER,
+    .wait = local_wait,
+    .reset = local_reset,
+    .abort = local_abort,
+    .broken = local_broken,
+    .n_waiting = local_n_waiting,
+    .parties = local_parties,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+static const core_barrier_methods *methods(const mproc_barrier *b) { return core_obj_methods(b, K_BARRIER); }
+
+int mproc_barrier_wait(mproc_barrier *b, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_barrier_methods *m = methods(b);
+    return m ? m->wait(b, timeout) : MPROC_EINVAL;
+}
+
+int mproc_barrier_reset(mproc_barrier *b)
+{
+    const core_barrier_methods *m = methods(b);
+    return m ? m->reset(b) : MPROC_EINVAL;
+}
+
+int mproc_barrier_abort(mproc_barrier *b)
+{
+    const core_barrier_methods *m = methods(b);
+    return m ? m->abort(b) : MPROC_EINVAL;
+}
+
+int mproc_barrier_broken(mproc_barrier *b)
+{
+    const core_barrier_methods *m = methods(b);
+    return m ? m->broken(b) : MPROC_EINVAL;
+}
+
+int mproc_barrier_n_waiting(mproc_barrier *b)
+{
+    const core_barrier_methods *m = methods(b);
+    return m ? m->n_waiting(b) : MPROC_EINVAL;
+}
+
 int mproc_barrier_parties(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b))
-        return mgr_barrier_op(b, 'p');
-    barrier_shared *s = rec_of(b);
-    return s ? (int)s->parties : MPROC_EINVAL;
+    const core_barrier_methods *m = methods(b);
+    return m ? m->parties(b) : MPROC_EINVAL;
 }
 
 void mproc_barrier_free(mproc_barrier *b)
 {
-    if (mgr_is_proxy(b)) {
-        mgr_proxy_free(b);
-        return;
-    }
-    if (core_obj_borrowed(b))
-        return;
-    if (!rec_of(b))
-        return;
-    core_rec_release(&b->s->rec, destroy);
-    core_handle_drop(b);
+    const core_barrier_methods *m = methods(b);
+    if (m && !core_obj_borrowed(b))
+        m->free(b);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_barrier *)obj)->s->rec; }

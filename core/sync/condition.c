@@ -4,8 +4,8 @@
  * record, so the lock lives as long as any condition using it. */
 #include <stdlib.h>
 
+#include "sync/methods.h"
 #include "sync/sync.h"
-#include "manager/mproxy.h"
 
 typedef struct cond_shared {
     core_rec rec;
@@ -31,6 +31,8 @@ static void destroy(core_rec *r)
 
 static core_rec *dep(core_rec *rec) { return core_arena_resolve(&((cond_shared *)rec)->lock_ref); }
 
+static const core_cond_methods local_methods;
+
 /* Takes over one reference on rec; the lock is a view (no reference). */
 static void *adopt(core_rec *rec, int *err)
 {
@@ -44,8 +46,10 @@ static void *adopt(core_rec *rec, int *err)
         core_handle_drop(c);
         c = NULL;
     }
-    if (c)
+    if (c) {
+        c->h.methods = &local_methods;
         c->s = (cond_shared *)rec;
+    }
     return c;
 }
 
@@ -82,42 +86,20 @@ out:
     return c;
 }
 
-static mproc_cond *valid(mproc_cond *c) { return core_obj_kind(c) == K_COND ? c : NULL; }
+/* ------------------------------------------------------------ local */
 
-int mproc_cond_acquire(mproc_cond *c, double timeout)
-{
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(c))
-        return mgr_acquire(c, timeout);
-    return valid(c) ? mproc_lock_acquire(c->lock, timeout) : MPROC_EINVAL;
-}
+/* The lock is always a local one (mproc_cond_new refuses others). */
+static lockrec *lock_of(mproc_cond *c) { return core_lockrec_of(c->lock); }
 
-int mproc_cond_release(mproc_cond *c)
-{
-    if (mgr_is_proxy(c))
-        return mgr_release(c);
-    return valid(c) ? mproc_lock_release(c->lock) : MPROC_EINVAL;
-}
+static int local_acquire(mproc_cond *c, double timeout) { return lockrec_acquire(lock_of(c), timeout); }
 
-int mproc_cond_wait(mproc_cond *c, double timeout)
-{
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(c))
-        return mgr_cond_wait(c, timeout);
-    return valid(c) ? condrec_wait(&c->s->c, core_lockrec_of(c->lock), timeout) : MPROC_EINVAL;
-}
+static int local_release(mproc_cond *c) { return lockrec_release(lock_of(c)); }
 
-int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
+static int local_wait(mproc_cond *c, double timeout) { return condrec_wait(&c->s->c, lock_of(c), timeout); }
+
+static int local_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(c))
-        return mgr_cond_wait_for(c, pred, arg, timeout);
-    if (!valid(c) || !pred)
-        return MPROC_EINVAL;
-    if (!lockrec_is_mine(core_lockrec_of(c->lock)))
+    if (!lockrec_is_mine(lock_of(c)))
         return MPROC_ESTATE;
     double deadline = core_deadline(timeout);
     int result = pred(arg);
@@ -125,7 +107,7 @@ int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double t
         double rem = core_remaining(deadline);
         if (rem == 0)
             break;
-        int rc = mproc_cond_wait(c, rem);
+        int rc = local_wait(c, rem);
         if (rc && rc != MPROC_ETIMEDOUT && rc != MPROC_EOWNERDEAD)
             return rc;
         result = pred(arg);
@@ -133,37 +115,85 @@ int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double t
     return result < 0 ? 1 : result; /* a negative "true" must not read as an error */
 }
 
+static int local_notify(mproc_cond *c, int n)
+{
+    return n < 0 ? MPROC_EINVAL : condrec_notify(&c->s->c, lock_of(c), n);
+}
+
+static int local_notify_all(mproc_cond *c) { return condrec_notify(&c->s->c, lock_of(c), -1); }
+
+static void local_free(mproc_cond *c)
+{
+    core_lock_view_free(c->lock);
+    core_rec_release(&c->s->rec, destroy);
+    core_handle_drop(c);
+}
+
+static const core_cond_methods local_methods = {
+    .kind = K_COND,
+    .acquire = local_acquire,
+    .release = local_release,
+    .wait = local_wait,
+    .wait_for = local_wait_for,
+    .notify = local_notify,
+    .notify_all = local_notify_all,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+static const core_cond_methods *methods(const mproc_cond *c) { return core_obj_methods(c, K_COND); }
+
+int mproc_cond_acquire(mproc_cond *c, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_cond_methods *m = methods(c);
+    return m ? m->acquire(c, timeout) : MPROC_EINVAL;
+}
+
+int mproc_cond_release(mproc_cond *c)
+{
+    const core_cond_methods *m = methods(c);
+    return m ? m->release(c) : MPROC_EINVAL;
+}
+
+int mproc_cond_wait(mproc_cond *c, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_cond_methods *m = methods(c);
+    return m ? m->wait(c, timeout) : MPROC_EINVAL;
+}
+
+int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_cond_methods *m = methods(c);
+    return m && pred ? m->wait_for(c, pred, arg, timeout) : MPROC_EINVAL;
+}
+
 int mproc_cond_notify(mproc_cond *c, int n)
 {
-    if (mgr_is_proxy(c))
-        return mgr_cond_notify(c, n);
-    if (!valid(c) || n < 0)
-        return MPROC_EINVAL;
-    return condrec_notify(&c->s->c, core_lockrec_of(c->lock), n);
+    const core_cond_methods *m = methods(c);
+    return m ? m->notify(c, n) : MPROC_EINVAL;
 }
 
 int mproc_cond_notify_all(mproc_cond *c)
 {
-    if (mgr_is_proxy(c))
-        return mgr_cond_notify(c, -1);
-    return valid(c) ? condrec_notify(&c->s->c, core_lockrec_of(c->lock), -1) : MPROC_EINVAL;
+    const core_cond_methods *m = methods(c);
+    return m ? m->notify_all(c) : MPROC_EINVAL;
 }
 
-mproc_lock *mproc_cond_get_lock(mproc_cond *c) { return valid(c) ? c->lock : NULL; }
+/* A proxy's lock lives in the Manager: NULL, as for a wrong handle. */
+mproc_lock *mproc_cond_get_lock(mproc_cond *c) { return core_obj_kind(c) == K_COND ? c->lock : NULL; }
 
 void mproc_cond_free(mproc_cond *c)
 {
-    if (mgr_is_proxy(c)) {
-        mgr_proxy_free(c);
-        return;
-    }
-    if (core_obj_borrowed(c))
-        return;
-    if (!valid(c))
-        return;
-    core_lock_view_free(c->lock);
-    core_rec_release(&c->s->rec, destroy);
-    core_handle_drop(c);
+    const core_cond_methods *m = methods(c);
+    if (m && !core_obj_borrowed(c))
+        m->free(c);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_cond *)obj)->s->rec; }

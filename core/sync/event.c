@@ -3,8 +3,8 @@
  * one shared record (CPython's Event, without the extra semaphore). */
 #include <stdlib.h>
 
+#include "sync/methods.h"
 #include "sync/sync.h"
-#include "manager/mproxy.h"
 
 typedef struct event_shared {
     core_rec rec;
@@ -25,11 +25,15 @@ static void destroy(core_rec *r)
     core_arena_free(s);
 }
 
+static const core_event_methods local_methods;
+
 static void *adopt(core_rec *rec, int *err)
 {
     mproc_event *e = core_handle_new(sizeof *e, K_EVENT, err);
-    if (e)
+    if (e) {
+        e->h.methods = &local_methods;
         e->s = (event_shared *)rec;
+    }
     return e;
 }
 
@@ -55,15 +59,11 @@ mproc_event *mproc_event_new(int *err)
     return e;
 }
 
-static event_shared *rec_of(mproc_event *e) { return core_obj_kind(e) == K_EVENT ? e->s : NULL; }
+/* ------------------------------------------------------------ local */
 
-int mproc_event_set(mproc_event *e)
+static int local_set(mproc_event *e)
 {
-    if (mgr_is_proxy(e))
-        return mgr_event_op(e, 's');
-    event_shared *s = rec_of(e);
-    if (!s)
-        return MPROC_EINVAL;
+    event_shared *s = e->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -72,13 +72,9 @@ int mproc_event_set(mproc_event *e)
     return lockrec_release(&s->l);
 }
 
-int mproc_event_clear(mproc_event *e)
+static int local_clear(mproc_event *e)
 {
-    if (mgr_is_proxy(e))
-        return mgr_event_op(e, 'c');
-    event_shared *s = rec_of(e);
-    if (!s)
-        return MPROC_EINVAL;
+    event_shared *s = e->s;
     int rc = lockrec_take(&s->l);
     if (rc)
         return rc;
@@ -86,23 +82,11 @@ int mproc_event_clear(mproc_event *e)
     return lockrec_release(&s->l);
 }
 
-int mproc_event_is_set(mproc_event *e)
-{
-    if (mgr_is_proxy(e))
-        return mgr_event_op(e, 'i');
-    event_shared *s = rec_of(e);
-    return s ? atomic_load(&s->flag) : MPROC_EINVAL;
-}
+static int local_is_set(mproc_event *e) { return atomic_load(&e->s->flag); }
 
-int mproc_event_wait(mproc_event *e, double timeout)
+static int local_wait(mproc_event *e, double timeout)
 {
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(e))
-        return mgr_event_wait(e, timeout);
-    event_shared *s = rec_of(e);
-    if (!s)
-        return MPROC_EINVAL;
+    event_shared *s = e->s;
     if (atomic_load(&s->flag))
         return 0;
     int rc = lockrec_acquire(&s->l, timeout);
@@ -117,18 +101,56 @@ int mproc_event_wait(mproc_event *e, double timeout)
     return set ? 0 : MPROC_ETIMEDOUT;
 }
 
-void mproc_event_free(mproc_event *e)
+static void local_free(mproc_event *e)
 {
-    if (mgr_is_proxy(e)) {
-        mgr_proxy_free(e);
-        return;
-    }
-    if (core_obj_borrowed(e))
-        return;
-    if (!rec_of(e))
-        return;
     core_rec_release(&e->s->rec, destroy);
     core_handle_drop(e);
+}
+
+static const core_event_methods local_methods = {
+    .kind = K_EVENT,
+    .set = local_set,
+    .clear = local_clear,
+    .is_set = local_is_set,
+    .wait = local_wait,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+static const core_event_methods *methods(const mproc_event *e) { return core_obj_methods(e, K_EVENT); }
+
+int mproc_event_set(mproc_event *e)
+{
+    const core_event_methods *m = methods(e);
+    return m ? m->set(e) : MPROC_EINVAL;
+}
+
+int mproc_event_clear(mproc_event *e)
+{
+    const core_event_methods *m = methods(e);
+    return m ? m->clear(e) : MPROC_EINVAL;
+}
+
+int mproc_event_is_set(mproc_event *e)
+{
+    const core_event_methods *m = methods(e);
+    return m ? m->is_set(e) : MPROC_EINVAL;
+}
+
+int mproc_event_wait(mproc_event *e, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_event_methods *m = methods(e);
+    return m ? m->wait(e, timeout) : MPROC_EINVAL;
+}
+
+void mproc_event_free(mproc_event *e)
+{
+    const core_event_methods *m = methods(e);
+    if (m && !core_obj_borrowed(e))
+        m->free(e);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_event *)obj)->s->rec; }

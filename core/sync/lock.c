@@ -2,8 +2,8 @@
 /* lock.c - mproc_lock: Lock and RLock, shareable. */
 #include <stdlib.h>
 
+#include "sync/methods.h"
 #include "sync/sync.h"
-#include "manager/mproxy.h"
 
 typedef struct lock_shared {
     core_rec rec;
@@ -22,11 +22,15 @@ static void destroy(core_rec *r)
     core_arena_free(s);
 }
 
+static const core_lock_methods local_methods;
+
 static void *adopt(core_rec *rec, int *err)
 {
     mproc_lock *l = core_handle_new(sizeof *l, rec->kind, err);
-    if (l)
+    if (l) {
+        l->h.methods = &local_methods;
         l->s = (lock_shared *)rec;
+    }
     return l;
 }
 
@@ -64,44 +68,57 @@ static lockrec *rec_of(const mproc_lock *l)
 
 lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
 
+/* ------------------------------------------------------------ local */
+
+static int local_acquire(mproc_lock *l, double timeout) { return lockrec_acquire(&l->s->l, timeout); }
+
+static int local_release(mproc_lock *l) { return lockrec_release(&l->s->l); }
+
+static int local_is_rlock(const mproc_lock *l) { return (int)l->s->l.recursive; }
+
+static void local_free(mproc_lock *l)
+{
+    core_rec_release(&l->s->rec, destroy);
+    core_handle_drop(l);
+}
+
+static const core_lock_methods local_methods = {
+    .kind = K_LOCK,
+    .acquire = local_acquire,
+    .release = local_release,
+    .is_rlock = local_is_rlock,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+static const core_lock_methods *methods(const mproc_lock *l) { return core_obj_methods(l, K_LOCK); }
+
 int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
     if (core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(l))
-        return mgr_acquire(l, timeout);
-    lockrec *r = rec_of(l);
-    return r ? lockrec_acquire(r, timeout) : MPROC_EINVAL;
+    const core_lock_methods *m = methods(l);
+    return m ? m->acquire(l, timeout) : MPROC_EINVAL;
 }
 
 int mproc_lock_release(mproc_lock *l)
 {
-    if (mgr_is_proxy(l))
-        return mgr_release(l);
-    lockrec *r = rec_of(l);
-    return r ? lockrec_release(r) : MPROC_EINVAL;
+    const core_lock_methods *m = methods(l);
+    return m ? m->release(l) : MPROC_EINVAL;
 }
 
 int mproc_lock_is_rlock(const mproc_lock *l)
 {
-    if (mgr_is_proxy(l))
-        return mgr_is_rlock(l);
-    lockrec *r = rec_of(l);
-    return r ? (int)r->recursive : MPROC_EINVAL;
+    const core_lock_methods *m = methods(l);
+    return m ? m->is_rlock(l) : MPROC_EINVAL;
 }
 
 void mproc_lock_free(mproc_lock *l)
 {
-    if (mgr_is_proxy(l)) {
-        mgr_proxy_free(l);
-        return;
-    }
-    if (core_obj_borrowed(l))
-        return;
-    if (!rec_of(l))
-        return;
-    core_rec_release(&l->s->rec, destroy);
-    core_handle_drop(l);
+    const core_lock_methods *m = methods(l);
+    if (m && !core_obj_borrowed(l))
+        m->free(l);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s->rec; }

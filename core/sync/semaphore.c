@@ -4,8 +4,8 @@
  * never push the value past its bound together. */
 #include <stdlib.h>
 
+#include "sync/methods.h"
 #include "sync/sync.h"
-#include "manager/mproxy.h"
 
 typedef struct sem_shared {
     core_rec rec;
@@ -27,11 +27,15 @@ static void destroy(core_rec *r)
     core_arena_free(s);
 }
 
+static const core_sem_methods local_methods;
+
 static void *adopt(core_rec *rec, int *err)
 {
     mproc_sem *m = core_handle_new(sizeof *m, K_SEM, err);
-    if (m)
+    if (m) {
+        m->h.methods = &local_methods;
         m->s = (sem_shared *)rec;
+    }
     return m;
 }
 
@@ -68,25 +72,13 @@ out:
     return m;
 }
 
-static sem_shared *rec_of(const mproc_sem *m) { return core_obj_kind(m) == K_SEM ? m->s : NULL; }
+/* ------------------------------------------------------------ local */
 
-int mproc_sem_acquire(mproc_sem *m, double timeout)
-{
-    if (core_timeout_invalid(timeout))
-        return MPROC_EINVAL; /* NaN */
-    if (mgr_is_proxy(m))
-        return mgr_acquire(m, timeout);
-    sem_shared *s = rec_of(m);
-    return s ? be_sem_wait(&s->s, timeout) : MPROC_EINVAL;
-}
+static int local_acquire(mproc_sem *m, double timeout) { return be_sem_wait(&m->s->s, timeout); }
 
-int mproc_sem_release(mproc_sem *m)
+static int local_release(mproc_sem *m)
 {
-    if (mgr_is_proxy(m))
-        return mgr_release(m);
-    sem_shared *s = rec_of(m);
-    if (!s)
-        return MPROC_EINVAL;
+    sem_shared *s = m->s;
     if (!s->bounded)
         return be_sem_post(&s->s);
     int rc = be_mutex_lock(&s->bound_mu, MPROC_FOREVER);
@@ -98,26 +90,51 @@ int mproc_sem_release(mproc_sem *m)
     return rc;
 }
 
+static int local_get_value(mproc_sem *m) { return be_sem_value(&m->s->s); }
+
+static void local_free(mproc_sem *m)
+{
+    core_rec_release(&m->s->rec, destroy);
+    core_handle_drop(m);
+}
+
+static const core_sem_methods local_methods = {
+    .kind = K_SEM,
+    .acquire = local_acquire,
+    .release = local_release,
+    .get_value = local_get_value,
+    .free = local_free,
+};
+
+/* ------------------------------------------------------------ public */
+
+static const core_sem_methods *methods(const mproc_sem *m) { return core_obj_methods(m, K_SEM); }
+
+int mproc_sem_acquire(mproc_sem *m, double timeout)
+{
+    if (core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_sem_methods *t = methods(m);
+    return t ? t->acquire(m, timeout) : MPROC_EINVAL;
+}
+
+int mproc_sem_release(mproc_sem *m)
+{
+    const core_sem_methods *t = methods(m);
+    return t ? t->release(m) : MPROC_EINVAL;
+}
+
 int mproc_sem_get_value(mproc_sem *m)
 {
-    if (mgr_is_proxy(m))
-        return mgr_sem_value(m);
-    sem_shared *s = rec_of(m);
-    return s ? be_sem_value(&s->s) : MPROC_EINVAL;
+    const core_sem_methods *t = methods(m);
+    return t ? t->get_value(m) : MPROC_EINVAL;
 }
 
 void mproc_sem_free(mproc_sem *m)
 {
-    if (mgr_is_proxy(m)) {
-        mgr_proxy_free(m);
-        return;
-    }
-    if (core_obj_borrowed(m))
-        return;
-    if (!rec_of(m))
-        return;
-    core_rec_release(&m->s->rec, destroy);
-    core_handle_drop(m);
+    const core_sem_methods *t = methods(m);
+    if (t && !core_obj_borrowed(m))
+        t->free(m);
 }
 
 static core_rec *record(const void *obj) { return &((const mproc_sem *)obj)->s->rec; }

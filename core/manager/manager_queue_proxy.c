@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* manager_queue_proxy.c - Queue calls on Manager proxies: the operations
+ * table mproxy.h names. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/mproxy.h"
+
+#define T_QUEUE (1u << MT_QUEUE)
+
+static mgr_proxy *queue(void *obj) { return mgr_proxy_of(obj, T_QUEUE); }
+
+/* close() is this handle's own business, as for a local queue. */
+static int closed_flag(void *obj) { return atomic_load(&((mgr_proxy *)obj)->closed); }
+
+static int put(mproc_queue *q, const void *buf, size_t len, double timeout)
+{
+    mgr_proxy *p = queue(q);
+    if (!p || (!buf && len) || len > UINT32_MAX)
+        return p && len > UINT32_MAX ? MPROC_EMSGSIZE : MPROC_EINVAL;
+    if (closed_flag(q))
+        return MPROC_ECLOSED;
+    mgr_call c;
+    mgr_call_begin(&c, OP_Q_PUT, p->id, 2);
+    msgpack_pack_bin_with_body(&c.pk, buf, len);
+    msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
+    int rc = mgr_proxy_call(&c, p, timeout);
+    mgr_call_end(&c);
+    return rc;
+}
+
+static int get(mproc_queue *q, void **buf, size_t *len, double timeout)
+{
+    mgr_proxy *p = queue(q);
+    if (!p)
+        return MPROC_EINVAL;
+    if (closed_flag(q))
+        return MPROC_ECLOSED;
+    mgr_call c;
+    mgr_call_begin(&c, OP_Q_GET, p->id, 1);
+    msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
+    int rc = mgr_proxy_call(&c, p, timeout);
+    if (rc == 0 && c.value->type != MSGPACK_OBJECT_BIN)
+        rc = MPROC_EBROKEN;
+    if (rc == 0) {
+        size_t n = c.value->via.bin.size;
+        if (!(*buf = malloc(n ? n : 1)))
+            rc = MPROC_ENOMEM;
+        else if (n)
+            memcpy(*buf, c.value->via.bin.ptr, n);
+        *len = n;
+    }
+    mgr_call_end(&c);
+    return rc;
+}
+
+/* A call whose reply is a count or a flag (or nothing: v stays 0). */
+static int int_call(mproc_queue *q, int op, int has_value)
+{
+    int64_t v = 0;
+    int rc = mgr_sync_call(q, T_QUEUE, op, 0, 0, NULL, 0, has_value ? &v : NULL);
+    return mgr_int_result(rc, v);
+}
+
+static int qsize(mproc_queue *q) { return int_call(q, OP_Q_QSIZE, 1); }
+
+static int empty(mproc_queue *q) { return closed_flag(q) ? MPROC_ECLOSED : int_call(q, OP_Q_EMPTY, 1); }
+
+static int full(mproc_queue *q) { return int_call(q, OP_Q_FULL, 1); }
+
+static int close_q(mproc_queue *q)
+{
+    atomic_store(&((mgr_proxy *)q)->closed, 1);
+    return 0;
+}
+
+static int join_thread(mproc_queue *q) { return closed_flag(q) ? 0 : MPROC_ESTATE; }
+
+static int cancel_join_thread(mproc_queue *q)
+{
+    (void)q;
+    return 0;
+}
+
+static int task_done(mproc_queue *q) { return int_call(q, OP_Q_TASK_DONE, 0); }
+
+static int join(mproc_queue *q, double timeout)
+{
+    return mgr_sync_call(q, T_QUEUE, OP_Q_JOIN, 1, timeout, NULL, 0, NULL);
+}
+
+/* The public functions only reach this with a queue proxy. */
+static void free_q(mproc_queue *q) { mgr_proxy_release((mgr_proxy *)q); }
+
+const core_queue_methods mgr_queue_methods = {
+    .kind = K_QUEUE,
+    .put = put,
+    .get = get,
+    .qsize = qsize,
+    .empty = empty,
+    .full = full,
+    .close = close_q,
+    .join_thread = join_thread,
+    .cancel_join_thread = cancel_join_thread,
+    .task_done = task_done,
+    .join = join,
+    .free = free_q,
+};

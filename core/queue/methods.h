@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* methods.h - a queue's operations, as a table (sync/methods.h tells the
+ * scheme): the local implementation in queue/, or one that something
+ * above fills in (a Manager's queue proxies). The public functions check
+ * NaN timeouts, the handle's kind, get's out-pointers and borrowed handles
+ * on free; the rest is each implementation's own. */
+#ifndef MPROC_CORE_QUEUE_METHODS_H
+#define MPROC_CORE_QUEUE_METHODS_H
+
+#include "mproc.h"
+
+#include "base/object.h"
+
+typedef struct core_queue_methods {
+    core_kind kind; /* K_QUEUE, for Queue, SimpleQueue and JoinableQueue */
+    int (*put)(mproc_queue *q, const void *buf, size_t len, double timeout);
+    int (*get)(mproc_queue *q, void **buf, size_t *len, double timeout); /* buf, len != NULL */
+    int (*qsize)(mproc_queue *q);
+    int (*empty)(mproc_queue *q);
+    int (*full)(mproc_queue *q);
+    int (*close)(mproc_queue *q);
+    int (*join_thread)(mproc_queue *q);
+    int (*cancel_join_thread)(mproc_queue *q);
+    int (*task_done)(mproc_queue *q);
+    int (*join)(mproc_queue *q, double timeout);
+    void (*free)(mproc_queue *q); /* never called on a borrowed handle */
+} core_queue_methods;
+
+static inline const core_queue_methods *core_queue_methods_of(const mproc_queue *q)
+{
+    return core_obj_methods(q, K_QUEUE);
+}
+
+#endif
