@@ -7,7 +7,7 @@
  * compiled in and implements every function here with these exact
  * signatures. Functions return 0 or a negative MPROC_E* code; on MPROC_ESYS
  * or MPROC_ESPAWN the backend has recorded the OS error with
- * core_set_os_error() first.
+ * mproc__core_set_os_error() first.
  *
  * Core -> backend calls are be_*; backend -> core calls are core_*.
  * Sections follow the subsystems (each backend's folders mirror them):
@@ -25,22 +25,22 @@
 #include "mproc.h"
 
 /* Bumped whenever an entry is added, removed or changes its contract.
- * 6: be_syscalls replaces be_syscall_set/get, be_interface_version added,
- * be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
+ * 6: mproc__be_syscalls replaces be_syscall_set/get, mproc__be_interface_version added,
+ * mproc__be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
 #define BE_INTERFACE_VERSION 6
 
 /* ------------------------------------------------------------- identity */
-const char *be_name(void); /* "posix" | "win32" */
+const char *mproc__be_name(void); /* "posix" | "win32" */
 /* BE_INTERFACE_VERSION as the backend was compiled; the core refuses a
  * mismatch at init (MPROC_ENOSYS from mproc_init, a line on stderr). */
-int be_interface_version(void);
+int mproc__be_interface_version(void);
 
 /* -------------------------------------------------------------- start-up */
 
 /* What mproc_init found out about this process. */
 typedef enum be_role {
     BE_ROLE_MAIN = 0,   /* an ordinary program start */
-    BE_ROLE_CHILD = 1,  /* started by be_proc_start(BE_SPAWN): *payload set */
+    BE_ROLE_CHILD = 1,  /* started by mproc__be_proc_start(BE_SPAWN): *payload set */
 } be_role;
 
 /* Called once by mproc_init. Records argv for re-execution. If this process
@@ -51,49 +51,49 @@ typedef enum be_role {
  * processes of its own (the POSIX forkserver) may never return from here in
  * those processes. Returns a be_role or a negative error. */
 #define BE_SPAWN_ARGS 2
-int be_init(int *argc, char ***argv, void **payload, size_t *len);
+int mproc__be_init(int *argc, char ***argv, void **payload, size_t *len);
 
 /* The core's child entry: decodes the payload, runs the target, exits. The
  * backend calls it in a child created with BE_FORK or BE_FORKSERVER (after
- * the fork); spawned children reach it through be_init/mproc_init. */
-void core_child_main(const void *payload, size_t len);
+ * the fork); spawned children reach it through mproc__be_init/mproc_init. */
+void mproc__core_child_main(const void *payload, size_t len);
 
 /* Called by the core in every child once the target was resolved (status 0)
  * or could not be (MPROC_ESPAWN), before the target runs. A spawned child
- * reports it to the parent, whose be_proc_start is waiting for it, so that a
+ * reports it to the parent, whose mproc__be_proc_start is waiting for it, so that a
  * child that cannot run its target makes mproc_process_start fail. */
-void be_child_started(int status);
+void mproc__be_child_started(int status);
 
 /* Exit code of a child that could not run its target. */
 #define BE_CHILD_BADTARGET 255
 
 /* Records an OS error number for mproc_last_os_error(). */
-void core_set_os_error(int os_error);
+void mproc__core_set_os_error(int os_error);
 
 /* Timeouts (timeout.c). The API's timeouts are seconds: negative = wait
  * forever; so is anything beyond CORE_TIMEOUT_MAX (INFINITY, 1e300: too
  * long to mean anything else); NaN is refused at the API with
- * MPROC_EINVAL (core_timeout_invalid) and counts as 0 anywhere else.
- * Deadlines are on be_monotonic(): a deadline (< 0: none) and the time
+ * MPROC_EINVAL (mproc__core_timeout_invalid) and counts as 0 anywhere else.
+ * Deadlines are on mproc__be_monotonic(): a deadline (< 0: none) and the time
  * left until it (< 0: forever, 0: passed). */
 #define CORE_TIMEOUT_MAX 1e9 /* seconds, about 31 years */
-int core_timeout_invalid(double timeout); /* 1 for NaN */
-double core_deadline(double timeout);
-double core_remaining(double deadline);
+int mproc__core_timeout_invalid(double timeout); /* 1 for NaN */
+double mproc__core_deadline(double timeout);
+double mproc__core_remaining(double deadline);
 /* The one conversion of a timeout to an OS unit, for every backend: -1
  * for forever, else the count of 1/per_second units, rounded up (a wait
  * never ends early), at most max. A wait cut short by max must wait again
  * for what remains until its deadline. */
-int64_t core_timeout_units(double timeout, int64_t per_second, int64_t max);
+int64_t mproc__core_timeout_units(double timeout, int64_t per_second, int64_t max);
 
 /* Is this a valid shared-memory name (BE_SHM_NAME_MAX of [A-Za-z0-9_.-])? */
-int core_shm_name_valid(const char *name);
+int mproc__core_shm_name_valid(const char *name);
 
 /* ------------------------------------------------------------- processes */
 
 enum be_method { BE_FORK = 1, BE_SPAWN = 2, BE_FORKSERVER = 3 };
 /* Is the method available in this build and on this machine? */
-int be_method_supported(int method);
+int mproc__be_method_supported(int method);
 
 typedef struct be_proc be_proc; /* backend-defined */
 
@@ -109,34 +109,34 @@ typedef struct be_stream be_stream; /* backend-defined; see "byte streams" below
 typedef struct be_start {
     int method;          /* enum be_method */
     const void *payload; /* core-encoded child description, delivered to */
-    size_t payload_len;  /* core_child_main() in the child */
+    size_t payload_len;  /* mproc__core_child_main() in the child */
     be_shm *const *shms; /* segments the child gets, in this order (see */
-    size_t nshms;        /* be_shm_inherited); may be NULL/0 */
+    size_t nshms;        /* mproc__be_shm_inherited); may be NULL/0 */
     be_stream *const *streams; /* streams the child gets, in this order (see */
-    size_t nstreams;           /* be_stream_inherited); may be NULL/0 */
+    size_t nstreams;           /* mproc__be_stream_inherited); may be NULL/0 */
 } be_start;
 
 /* Creates and starts a child. MPROC_ENOSYS for a method this backend lacks,
  * MPROC_ESPAWN when the OS refused. Never leaves a child behind on failure. */
-int be_proc_start(const be_start *how, be_proc **out);
-long be_proc_pid(const be_proc *); /* the child's OS process id */
+int mproc__be_proc_start(const be_start *how, be_proc **out);
+long mproc__be_proc_pid(const be_proc *); /* the child's OS process id */
 /* Waits up to timeout (<0 forever, 0 poll) for the child to exit and reaps
  * it. 0 and *exitcode (target's return value, or -N for signal N; -15 for
  * BE_TERMINATE and -9 for BE_KILL on every backend) or MPROC_ETIMEDOUT.
  * Repeatable after exit. */
-int be_proc_wait(be_proc *, double timeout, int *exitcode);
+int mproc__be_proc_wait(be_proc *, double timeout, int *exitcode);
 
 enum be_signal { BE_TERMINATE = 15, BE_KILL = 9 };
 /* Sends the signal; 0 if the child has already exited. */
-int be_proc_signal(be_proc *, int how);
+int mproc__be_proc_signal(be_proc *, int how);
 /* Releases the handle. Only called once the child was reaped, or in a
  * forked child for handles inherited from its parent (then it must neither
  * wait nor signal: it just frees memory and closes descriptors). */
-void be_proc_free(be_proc *);
+void mproc__be_proc_free(be_proc *);
 
 /* Ends this process at once with code (stdio is flushed first; no atexit
  * handlers run). */
-void be_exit(int code);
+void mproc__be_exit(int code);
 
 /* The backend's own teardown: the last step of a process's end, after
  * every core exit hook (hooks.h). Backend calls made later (by threads the
@@ -144,7 +144,7 @@ void be_exit(int code);
  * down; a call still inside the backend when it runs is waited for
  * briefly, and if it does not leave, the teardown is skipped (the OS
  * reclaims it all a moment later). */
-void be_shutdown(void);
+void mproc__be_shutdown(void);
 
 /* ------------------------------------------------- code location (spawn) */
 
@@ -162,47 +162,47 @@ typedef struct be_symref {
 /* The digest both backends compute over up to BE_DIGEST_BYTES of code
  * (FNV-1a; the core provides it so that the two can never disagree). */
 #define BE_DIGEST_BYTES 64
-uint64_t core_code_digest(const unsigned char *code, size_t n);
+uint64_t mproc__core_code_digest(const unsigned char *code, size_t n);
 
 typedef void (*be_fnptr)(void);
-int be_sym_locate(be_fnptr fn, be_symref *out); /* MPROC_ESPAWN if not in a module */
+int mproc__be_sym_locate(be_fnptr fn, be_symref *out); /* MPROC_ESPAWN if not in a module */
 /* Finds and verifies the function; MPROC_ESPAWN when the module is missing
  * or the code there is not the code the parent described. */
-int be_sym_resolve(const be_symref *ref, be_fnptr *fn);
+int mproc__be_sym_resolve(const be_symref *ref, be_fnptr *fn);
 
 /* -------------------------------------------------------- shared memory */
 
 /* Anonymous segment, zero-filled: it has no name anywhere and vanishes with
  * its last user, even after SIGKILL (POSIX: memfd or a shm name unlinked at
  * once; Windows: a pagefile-backed mapping). */
-int be_shm_create(size_t size, be_shm **out);
+int mproc__be_shm_create(size_t size, be_shm **out);
 /* Named segment (Python's SharedMemory): name without any OS prefix, at most
  * BE_SHM_NAME_MAX bytes of [A-Za-z0-9_.-]. create: MPROC_EEXIST if taken,
  * zero-filled; attach: MPROC_ENOENT if missing, size 0 = whole segment. */
 #define BE_SHM_NAME_MAX 30
-int be_shm_open(const char *name, size_t size, int create, be_shm **out);
-int be_shm_unlink(const char *name); /* MPROC_ENOENT if missing */
-void *be_shm_addr(const be_shm *);  /* where it is mapped in this process */
-size_t be_shm_size(const be_shm *); /* its mapped size in bytes */
-void be_shm_close(be_shm *); /* unmaps and frees the handle */
+int mproc__be_shm_open(const char *name, size_t size, int create, be_shm **out);
+int mproc__be_shm_unlink(const char *name); /* MPROC_ENOENT if missing */
+void *mproc__be_shm_addr(const be_shm *);  /* where it is mapped in this process */
+size_t mproc__be_shm_size(const be_shm *); /* its mapped size in bytes */
+void mproc__be_shm_close(be_shm *); /* unmaps and frees the handle */
 /* In a child: the segments of be_start.shms, mapped (at the same address
  * after fork). The caller owns the handle. MPROC_EINVAL past the end. */
-size_t be_shm_inherited_count(void); /* how many this child got */
-int be_shm_inherited(size_t index, be_shm **out);
+size_t mproc__be_shm_inherited_count(void); /* how many this child got */
+int mproc__be_shm_inherited(size_t index, be_shm **out);
 
 /* Hands an anonymous segment to a process that is already running (a pool
  * worker): send writes it to stream st, whose other end is read by peer
  * (Windows duplicates the section handle into it; NULL = this process),
  * waiting at most timeout for room on the stream.
- * The reader must take it with be_shm_recv as the very next thing it reads
+ * The reader must take it with mproc__be_shm_recv as the very next thing it reads
  * from its end, so nothing read before may have read ahead (the core's
  * connections read exactly one frame at a time). send: 0, MPROC_EINVAL
  * for a named segment, MPROC_EOS (the reader is gone), MPROC_ESYS; after a
  * failure the stream may be out of step. recv: 0 and a new mapping the
  * caller owns, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_EINVAL (no segment came:
  * the stream is out of step), MPROC_ESYS/MPROC_ENOMEM. */
-int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout);
-int be_shm_recv(be_stream *st, double timeout, be_shm **out);
+int mproc__be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout);
+int mproc__be_shm_recv(be_stream *st, double timeout, be_shm **out);
 
 /* The resource tracker (docs/resource-tracker.md): a named segment this
  * process created (add 1) and has not unlinked yet (add 0 after unlink)
@@ -211,7 +211,7 @@ int be_shm_recv(be_stream *st, double timeout, be_shm **out);
  * run) never fails the caller's operation, which may ignore it; the
  * segment is then only removed at a normal exit. Windows: nothing to do
  * (a section goes with its last handle), always 0. */
-int be_shm_track(const char *name, int add);
+int mproc__be_shm_track(const char *name, int add);
 
 /* ------------------------------------------------- synchronisation records */
 
@@ -228,17 +228,17 @@ typedef struct be_sem {
 /* A lock owned by the thread that took it. lock: 0, MPROC_ETIMEDOUT, or
  * MPROC_EOWNERDEAD when the holder died: the caller then holds it and it is
  * usable again. unlock: MPROC_ESTATE unless the calling thread holds it. */
-int be_mutex_init(be_mutex *);                 /* unlocked; 0 or an error */
-int be_mutex_lock(be_mutex *, double timeout); /* see above */
-int be_mutex_unlock(be_mutex *);               /* see above */
-void be_mutex_destroy(be_mutex *);             /* by its creator, once nobody uses it */
+int mproc__be_mutex_init(be_mutex *);                 /* unlocked; 0 or an error */
+int mproc__be_mutex_lock(be_mutex *, double timeout); /* see above */
+int mproc__be_mutex_unlock(be_mutex *);               /* see above */
+void mproc__be_mutex_destroy(be_mutex *);             /* by its creator, once nobody uses it */
 /* A counting semaphore. post: MPROC_ESTATE at the OS maximum. */
 #define BE_SEM_VALUE_MAX 2147483647
-int be_sem_init(be_sem *, unsigned value); /* value <= BE_SEM_VALUE_MAX */
-int be_sem_wait(be_sem *, double timeout); /* 0 | MPROC_ETIMEDOUT */
-int be_sem_post(be_sem *);                 /* 0 | MPROC_ESTATE (at the maximum) */
-int be_sem_value(be_sem *);                /* the count now (a snapshot) */
-void be_sem_destroy(be_sem *);             /* by its creator, once nobody uses it */
+int mproc__be_sem_init(be_sem *, unsigned value); /* value <= BE_SEM_VALUE_MAX */
+int mproc__be_sem_wait(be_sem *, double timeout); /* 0 | MPROC_ETIMEDOUT */
+int mproc__be_sem_post(be_sem *);                 /* 0 | MPROC_ESTATE (at the maximum) */
+int mproc__be_sem_value(be_sem *);                /* the count now (a snapshot) */
+void mproc__be_sem_destroy(be_sem *);             /* by its creator, once nobody uses it */
 
 /* ---------------------------------------------------------- byte streams */
 
@@ -251,16 +251,16 @@ void be_sem_destroy(be_sem *);             /* by its creator, once nobody uses i
  * One stream may be used by one reader and one writer thread at a time. */
 
 /* duplex: both ends read and write. Otherwise a only reads, b only writes. */
-int be_stream_pair(int duplex, be_stream **a, be_stream **b);
+int mproc__be_stream_pair(int duplex, be_stream **a, be_stream **b);
 /* Exactly len bytes: 0, MPROC_EOS (end of stream or reset before len
  * bytes), MPROC_ETIMEDOUT, MPROC_ESYS. */
-int be_stream_read(be_stream *, void *buf, size_t len, double timeout);
+int mproc__be_stream_read(be_stream *, void *buf, size_t len, double timeout);
 /* What is there now, up to cap bytes (cap > 0), waiting up to timeout
  * for the first byte: 0 and *got >= 1, MPROC_ETIMEDOUT when nothing came
  * (nothing was consumed), MPROC_EOS at the end of the stream, MPROC_ESYS.
  * Never reads more than cap, so a caller can stop exactly at a message
  * boundary. Byte streams only: MPROC_ENOSYS on a message stream. */
-int be_stream_read_some(be_stream *, void *buf, size_t cap, double timeout, size_t *got);
+int mproc__be_stream_read_some(be_stream *, void *buf, size_t cap, double timeout, size_t *got);
 typedef struct be_iov {
     const void *buf;
     size_t len;
@@ -268,35 +268,35 @@ typedef struct be_iov {
 /* All n buffers, in order, as one stream of bytes (one system call where
  * the OS allows): 0, MPROC_EOS (the reader is gone), MPROC_ETIMEDOUT,
  * MPROC_ESYS. */
-int be_stream_write(be_stream *, const be_iov *iov, size_t n, double timeout);
+int mproc__be_stream_write(be_stream *, const be_iov *iov, size_t n, double timeout);
 /* 1 when a read would not block (data, end of stream or error), 0 when
  * nothing came within timeout, or a negative error. */
-int be_stream_poll(be_stream *, double timeout);
+int mproc__be_stream_poll(be_stream *, double timeout);
 
 /* Message streams: Windows message-mode named pipes (pipe: listeners and
  * clients, as Python's AF_PIPE). A backend capability, not one feature's:
  * the OS keeps the boundaries, so the core cannot build it from byte reads;
- * connections and handshakes frame by it (no length header). One be_stream_write is one message, with
+ * connections and handshakes frame by it (no length header). One mproc__be_stream_write is one message, with
  * the boundaries the OS keeps (so no length header is needed); the reader
- * takes the next message's size from be_stream_next_message, then reads
- * exactly that many bytes with be_stream_read, in pieces if it likes. An
- * empty message is consumed by be_stream_next_message itself. Readiness
+ * takes the next message's size from mproc__be_stream_next_message, then reads
+ * exactly that many bytes with mproc__be_stream_read, in pieces if it likes. An
+ * empty message is consumed by mproc__be_stream_next_message itself. Readiness
  * (poll, wait) counts an empty message too. */
-int be_stream_is_message(const be_stream *); /* 1 or 0 (POSIX: always 0) */
+int mproc__be_stream_is_message(const be_stream *); /* 1 or 0 (POSIX: always 0) */
 /* Waits for the next message: 0 and *size, MPROC_EOS, MPROC_ETIMEDOUT (then
  * nothing was consumed), MPROC_ESYS. Only called on a message stream:
  * MPROC_ENOSYS on backends that have none (POSIX). */
-int be_stream_next_message(be_stream *, size_t *size, double timeout);
-void be_stream_close(be_stream *); /* closes the OS object and frees; NULL is ignored */
+int mproc__be_stream_next_message(be_stream *, size_t *size, double timeout);
+void mproc__be_stream_close(be_stream *); /* closes the OS object and frees; NULL is ignored */
 /* The OS object (POSIX descriptor, Windows HANDLE) as an integer, for a
  * user's own event loop. The stream keeps owning it. */
-intptr_t be_stream_os_handle(const be_stream *);
+intptr_t mproc__be_stream_os_handle(const be_stream *);
 /* In a child: the streams of be_start.streams, in order. Each can be
  * taken once and the caller then owns it (after fork it is the very
  * descriptor the child inherited, so closing it really closes the child's
  * end). Taken already: MPROC_ESTATE; past the end: MPROC_EINVAL. */
-size_t be_stream_inherited_count(void); /* how many this child got */
-int be_stream_inherited(size_t index, be_stream **out);
+size_t mproc__be_stream_inherited_count(void); /* how many this child got */
+int mproc__be_stream_inherited(size_t index, be_stream **out);
 
 /* ------------------------------------------------------- listen, connect */
 
@@ -317,15 +317,15 @@ typedef struct be_listener be_listener; /* backend-defined */
  * the actual port for TCP, the path (absolute) for UNIX. MPROC_EINVAL for
  * a family this backend lacks or a bad name; MPROC_ESYS (address in use,
  * host not found, ...). */
-int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound);
+int mproc__be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound);
 /* A connected stream, or MPROC_ETIMEDOUT. Safe from several threads. */
-int be_listener_accept(be_listener *, double timeout, be_stream **out);
+int mproc__be_listener_accept(be_listener *, double timeout, be_stream **out);
 /* Stops listening; a UNIX socket file is removed (by the process that
  * created it only). NULL is ignored. */
-void be_listener_close(be_listener *);
+void mproc__be_listener_close(be_listener *);
 /* A stream connected to addr, or MPROC_ETIMEDOUT; nobody listening /
  * missing path / unknown host: MPROC_ESYS with the OS error recorded. */
-int be_connect(const be_addr *addr, double timeout, be_stream **out);
+int mproc__be_connect(const be_addr *addr, double timeout, be_stream **out);
 
 /* A fresh address for a listener only this user can reach (the Manager's
  * default, like Python's arbitrary_address): POSIX a socket in a new 0700
@@ -333,8 +333,8 @@ int be_connect(const be_addr *addr, double timeout, be_stream **out);
  * the listener has closed (POSIX: the directory). Kept in the backend: a
  * private directory (and its resource-tracker entry) or the pipe namespace
  * is the OS's; the core only formats and listens on what it gets. */
-int be_private_address(be_addr *out);
-void be_private_address_remove(const be_addr *a);
+int mproc__be_private_address(be_addr *out);
+void mproc__be_private_address_remove(const be_addr *a);
 
 /* ---------------------------------------------------------------- wait */
 
@@ -349,7 +349,7 @@ typedef struct be_wait_item {
  * item's ready flag. Any n >= 1 (no 64-object limit; the core never asks
  * for n == 0, it sleeps instead). Returns how many are ready (0 at the
  * timeout) or a negative error. */
-int be_wait(be_wait_item *items, size_t n, double timeout);
+int mproc__be_wait(be_wait_item *items, size_t n, double timeout);
 
 /* ------------------------------------------------------------------ HMAC */
 
@@ -358,7 +358,7 @@ int be_wait(be_wait_item *items, size_t n, double timeout);
  * "sha3_256" or "sha3_384". key may be NULL when keylen is 0. *outlen gets
  * the digest size. MPROC_EINVAL for any other name or one the crypto
  * library refuses (FIPS mode and md5). */
-int be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
+int mproc__be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
             unsigned char out[BE_HMAC_MAX], size_t *outlen);
 
 /* --------------------------------------------- threads (process-local) */
@@ -366,34 +366,34 @@ int be_hmac(const char *digest, const void *key, size_t keylen, const void *msg,
 typedef struct be_thread be_thread;
 /* Runs fn(arg) on a new thread of this process. The thread blocks every
  * asynchronous signal, so that a user's signal handler (Ctrl-C) runs in a
- * user's thread and interrupts its wait (be_bell_wait). MPROC_ESYS. */
-int be_thread_start(void (*fn)(void *arg), void *arg, be_thread **out);
-void be_thread_join(be_thread *); /* waits for it to end, then frees it */
+ * user's thread and interrupts its wait (mproc__be_bell_wait). MPROC_ESYS. */
+int mproc__be_thread_start(void (*fn)(void *arg), void *arg, be_thread **out);
+void mproc__be_thread_join(be_thread *); /* waits for it to end, then frees it */
 
 /* A process-local mutex. */
 typedef struct be_tlock be_tlock;
-int be_tlock_new(be_tlock **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
-void be_tlock_free(be_tlock *);   /* NULL is ignored */
-void be_tlock_lock(be_tlock *);   /* not recursive */
-void be_tlock_unlock(be_tlock *); /* by the thread that locked it */
+int mproc__be_tlock_new(be_tlock **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
+void mproc__be_tlock_free(be_tlock *);   /* NULL is ignored */
+void mproc__be_tlock_lock(be_tlock *);   /* not recursive */
+void mproc__be_tlock_unlock(be_tlock *); /* by the thread that locked it */
 
 /* A process-local doorbell: any thread rings it, one thread at a time
  * waits. A ring while nobody waits is kept for the next wait (rings do not
  * add up). */
 typedef struct be_bell be_bell;
-int be_bell_new(be_bell **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
-void be_bell_free(be_bell *);   /* NULL is ignored */
-void be_bell_ring(be_bell *);   /* from any thread, never blocks */
+int mproc__be_bell_new(be_bell **out); /* 0 or MPROC_ENOMEM/MPROC_ESYS */
+void mproc__be_bell_free(be_bell *);   /* NULL is ignored */
+void mproc__be_bell_ring(be_bell *);   /* from any thread, never blocks */
 /* 0 (it rang; consumed), MPROC_ETIMEDOUT, or MPROC_EINTR when a signal
  * handler ran in this thread during the wait (POSIX; on Windows a console
  * Ctrl-C handler runs on a thread of its own and interrupts nothing). */
-int be_bell_wait(be_bell *, double timeout);
+int mproc__be_bell_wait(be_bell *, double timeout);
 
 /* This process leaves the terminal's interrupt (Ctrl-C: SIGINT to the
  * process group, the console's CTRL_C_EVENT) to its parent: pool workers
  * and manager servers, as Python's. Kept in the backend: signals and
  * console handlers are the OS's, and the core may name neither. */
-void be_ignore_interrupts(void);
+void mproc__be_ignore_interrupts(void);
 
 /* ------------------------------------------------------ fault injection */
 
@@ -415,30 +415,30 @@ typedef struct be_syscall_table {
     const be_syscall_name *names; /* every entry tests may replace */
     size_t n;
 } be_syscall_table;
-const be_syscall_table *be_syscalls(void); /* never NULL */
+const be_syscall_table *mproc__be_syscalls(void); /* never NULL */
 
 /* ---------------------------------------------------------------- misc */
 
 /* Cryptographically random bytes (names, tokens). */
-int be_random(void *buf, size_t len);
+int mproc__be_random(void *buf, size_t len);
 
 /* Unique among the live threads of this process. */
-uint64_t be_thread_id(void);
+uint64_t mproc__be_thread_id(void);
 
-long be_getpid(void); /* this process's id (cheap: cached where it is a system call) */
+long mproc__be_getpid(void); /* this process's id (cheap: cached where it is a system call) */
 /* Is process pid still running? 1 yes (or it exists and we may not ask),
  * 0 gone; a zombie counts as gone where the OS can tell (POSIX: always
  * for our own children). Costs a system call or two: blocked waits ask it
  * now and then, never a fast path. */
-int be_pid_alive(long pid);
-int be_cpu_count(void);      /* usable CPUs, at least 1 */
-double be_monotonic(void);   /* seconds from an arbitrary start */
-void be_sleep(double seconds); /* at least that long (< 0: returns at once) */
+int mproc__be_pid_alive(long pid);
+int mproc__be_cpu_count(void);      /* usable CPUs, at least 1 */
+double mproc__be_monotonic(void);   /* seconds from an arbitrary start */
+void mproc__be_sleep(double seconds); /* at least that long (< 0: returns at once) */
 /* The process-local lock of the core's own bookkeeping (children, segments,
  * connections, managers, arenas: every subsystem). Not a be_tlock: it must
  * work before anything was created (making one lazily would need a lock)
  * and be free again in a forked child, which the backend arranges. */
-void be_core_lock(void);
-void be_core_unlock(void); /* by the thread that locked it */
+void mproc__be_core_lock(void);
+void mproc__be_core_unlock(void); /* by the thread that locked it */
 
 #endif

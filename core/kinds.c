@@ -8,30 +8,30 @@
  * Kinds missing here (a listener, a Manager handle) are not shareable. */
 #include "base/object.h"
 
-extern const core_share_ops core_sentinel_ops;                      /* proc/process.c */
-extern const core_share_ops core_lock_ops, core_rlock_ops;           /* sync/lock.c */
-extern const core_share_ops core_sem_ops;                            /* sync/semaphore.c */
-extern const core_share_ops core_cond_ops;                           /* sync/condition.c */
-extern const core_share_ops core_event_ops;                          /* sync/event.c */
-extern const core_share_ops core_barrier_ops;                        /* sync/barrier.c */
-extern const core_share_ops core_value_ops, core_array_ops;          /* shmem/value.c */
-extern const core_share_ops core_shm_ops;                            /* shmem/shm.c */
-extern const core_share_ops core_conn_share_ops;                     /* ipc/conn_share.c */
-extern const core_share_ops core_queue_ops;                          /* queue/queue.c */
-extern const core_share_ops core_mproxy_share_ops;                   /* manager/manager_share.c */
+extern const core_share_ops mproc__core_sentinel_ops;                      /* proc/process.c */
+extern const core_share_ops mproc__core_lock_ops, mproc__core_rlock_ops;           /* sync/lock.c */
+extern const core_share_ops mproc__core_sem_ops;                            /* sync/semaphore.c */
+extern const core_share_ops mproc__core_cond_ops;                           /* sync/condition.c */
+extern const core_share_ops mproc__core_event_ops;                          /* sync/event.c */
+extern const core_share_ops mproc__core_barrier_ops;                        /* sync/barrier.c */
+extern const core_share_ops mproc__core_value_ops, mproc__core_array_ops;          /* shmem/value.c */
+extern const core_share_ops mproc__core_shm_ops;                            /* shmem/shm.c */
+extern const core_share_ops mproc__core_conn_share_ops;                     /* ipc/conn_share.c */
+extern const core_share_ops mproc__core_queue_ops;                          /* queue/queue.c */
+extern const core_share_ops mproc__core_mproxy_share_ops;                   /* manager/manager_share.c */
 
-const core_share_ops *const core_kinds[K_KIND_MAX] = {
-    [K_SENTINEL] = &core_sentinel_ops,
-    [K_LOCK] = &core_lock_ops,
-    [K_RLOCK] = &core_rlock_ops,
-    [K_SEM] = &core_sem_ops,
-    [K_COND] = &core_cond_ops,
-    [K_EVENT] = &core_event_ops,
-    [K_BARRIER] = &core_barrier_ops,
-    [K_VALUE] = &core_value_ops,
-    [K_ARRAY] = &core_array_ops,
-    [K_SHM] = &core_shm_ops,
-    [K_CONN] = &core_conn_share_ops,
-    [K_QUEUE] = &core_queue_ops,
-    [K_MPROXY] = &core_mproxy_share_ops,
+const core_share_ops *const mproc__core_kinds[K_KIND_MAX] = {
+    [K_SENTINEL] = &mproc__core_sentinel_ops,
+    [K_LOCK] = &mproc__core_lock_ops,
+    [K_RLOCK] = &mproc__core_rlock_ops,
+    [K_SEM] = &mproc__core_sem_ops,
+    [K_COND] = &mproc__core_cond_ops,
+    [K_EVENT] = &mproc__core_event_ops,
+    [K_BARRIER] = &mproc__core_barrier_ops,
+    [K_VALUE] = &mproc__core_value_ops,
+    [K_ARRAY] = &mproc__core_array_ops,
+    [K_SHM] = &mproc__core_shm_ops,
+    [K_CONN] = &mproc__core_conn_share_ops,
+    [K_QUEUE] = &mproc__core_queue_ops,
+    [K_MPROXY] = &mproc__core_mproxy_share_ops,
 };

@@ -29,26 +29,26 @@ typedef struct mproc__mpi_host_api {
     unsigned long version; /* MPROC_VERSION_HEX of the libmproc that filled it */
     size_t size;           /* sizeof(mproc__mpi_host_api) there */
     /* backend.h */
-    long (*be_getpid)(void);
-    double (*be_monotonic)(void);
-    void (*be_sleep)(double seconds);
-    int (*be_thread_start)(void (*fn)(void *arg), void *arg, be_thread **out);
-    void (*be_thread_join)(be_thread *t);
-    void *(*be_shm_addr)(const be_shm *m);
-    void (*be_shm_close)(be_shm *m);
-    int (*be_shm_recv)(be_stream *st, double timeout, be_shm **out);
+    long (*mproc__be_getpid)(void);
+    double (*mproc__be_monotonic)(void);
+    void (*mproc__be_sleep)(double seconds);
+    int (*mproc__be_thread_start)(void (*fn)(void *arg), void *arg, be_thread **out);
+    void (*mproc__be_thread_join)(be_thread *t);
+    void *(*mproc__be_shm_addr)(const be_shm *m);
+    void (*mproc__be_shm_close)(be_shm *m);
+    int (*mproc__be_shm_recv)(be_stream *st, double timeout, be_shm **out);
     /* internal.h, args.h, conn.h */
-    void (*core_ensure_init)(void);
-    int (*core_args_copy)(const mproc_args *src, mproc_args **out);
-    int (*core_args_copy_range)(const mproc_args *src, size_t from, size_t to, mproc_args **out);
-    int (*core_conn_parent_only)(mproc_conn *c);
-    int (*core_conn_hold)(mproc_conn *c, int need_readable, be_stream **s, unsigned *flags);
-    void (*core_conn_unhold)(mproc_conn *c);
+    void (*mproc__core_ensure_init)(void);
+    int (*mproc__core_args_copy)(const mproc_args *src, mproc_args **out);
+    int (*mproc__core_args_copy_range)(const mproc_args *src, size_t from, size_t to, mproc_args **out);
+    int (*mproc__core_conn_parent_only)(mproc_conn *c);
+    int (*mproc__core_conn_hold)(mproc_conn *c, int need_readable, be_stream **s, unsigned *flags);
+    void (*mproc__core_conn_unhold)(mproc_conn *c);
     /* pool.h */
-    void (*core_pool_lock)(void);
-    void (*core_pool_unlock)(void);
-    int (*core_pool_transport_register)(const pool_transport *t);
-    int (*core_pool_worker_main)(const mproc_args *args);
+    void (*mproc__core_pool_lock)(void);
+    void (*mproc__core_pool_unlock)(void);
+    int (*mproc__core_pool_transport_register)(const pool_transport *t);
+    int (*mproc__core_pool_worker_main)(const mproc_args *args);
 } mproc__mpi_host_api;
 
 #if defined(__GNUC__) && !defined(_WIN32)
@@ -57,24 +57,24 @@ __attribute__((visibility("default")))
 extern const mproc__mpi_host_api mproc__mpi_host;
 
 #ifndef MPROC_MPI_HOST_TABLE /* the MPI sources: calls go through the table */
-#define be_getpid (mproc__mpi_host.be_getpid)
-#define be_monotonic (mproc__mpi_host.be_monotonic)
-#define be_sleep (mproc__mpi_host.be_sleep)
-#define be_thread_start (mproc__mpi_host.be_thread_start)
-#define be_thread_join (mproc__mpi_host.be_thread_join)
-#define be_shm_addr (mproc__mpi_host.be_shm_addr)
-#define be_shm_close (mproc__mpi_host.be_shm_close)
-#define be_shm_recv (mproc__mpi_host.be_shm_recv)
-#define core_ensure_init (mproc__mpi_host.core_ensure_init)
-#define core_args_copy (mproc__mpi_host.core_args_copy)
-#define core_args_copy_range (mproc__mpi_host.core_args_copy_range)
-#define core_conn_parent_only (mproc__mpi_host.core_conn_parent_only)
-#define core_conn_hold (mproc__mpi_host.core_conn_hold)
-#define core_conn_unhold (mproc__mpi_host.core_conn_unhold)
-#define core_pool_lock (mproc__mpi_host.core_pool_lock)
-#define core_pool_unlock (mproc__mpi_host.core_pool_unlock)
-#define core_pool_transport_register (mproc__mpi_host.core_pool_transport_register)
-#define core_pool_worker_main (mproc__mpi_host.core_pool_worker_main)
+#define mproc__be_getpid (mproc__mpi_host.mproc__be_getpid)
+#define mproc__be_monotonic (mproc__mpi_host.mproc__be_monotonic)
+#define mproc__be_sleep (mproc__mpi_host.mproc__be_sleep)
+#define mproc__be_thread_start (mproc__mpi_host.mproc__be_thread_start)
+#define mproc__be_thread_join (mproc__mpi_host.mproc__be_thread_join)
+#define mproc__be_shm_addr (mproc__mpi_host.mproc__be_shm_addr)
+#define mproc__be_shm_close (mproc__mpi_host.mproc__be_shm_close)
+#define mproc__be_shm_recv (mproc__mpi_host.mproc__be_shm_recv)
+#define mproc__core_ensure_init (mproc__mpi_host.mproc__core_ensure_init)
+#define mproc__core_args_copy (mproc__mpi_host.mproc__core_args_copy)
+#define mproc__core_args_copy_range (mproc__mpi_host.mproc__core_args_copy_range)
+#define mproc__core_conn_parent_only (mproc__mpi_host.mproc__core_conn_parent_only)
+#define mproc__core_conn_hold (mproc__mpi_host.mproc__core_conn_hold)
+#define mproc__core_conn_unhold (mproc__mpi_host.mproc__core_conn_unhold)
+#define mproc__core_pool_lock (mproc__mpi_host.mproc__core_pool_lock)
+#define mproc__core_pool_unlock (mproc__mpi_host.mproc__core_pool_unlock)
+#define mproc__core_pool_transport_register (mproc__mpi_host.mproc__core_pool_transport_register)
+#define mproc__core_pool_worker_main (mproc__mpi_host.mproc__core_pool_worker_main)
 #endif
 
 #endif

@@ -52,13 +52,13 @@ void mproc__sendq_progress(sendq *q, int *failed)
 
 void mproc__sendq_flush(sendq *q, double timeout)
 {
-    double end = be_monotonic() + timeout;
+    double end = mproc__be_monotonic() + timeout;
     int failed;
     unsigned idle = 0;
-    while (q->head && be_monotonic() < end) {
+    while (q->head && mproc__be_monotonic() < end) {
         mproc__sendq_progress(q, &failed);
         if (q->head)
-            be_sleep(mproc__link_backoff(idle++));
+            mproc__be_sleep(mproc__link_backoff(idle++));
     }
     while (q->head) { /* a peer that never received: give up on it */
         sendq_item *it = q->head;
@@ -125,7 +125,7 @@ int mproc_mpi_init(int *argc, char ***argv)
     /* A libmproc of another version: its internals may differ. */
     if (mproc__mpi_host.size != sizeof mproc__mpi_host || mproc__mpi_host.version != MPROC_VERSION_HEX)
         return MPROC_ENOSYS;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (mpi_started || !launched_by_mpi())
         return 0;
     int provided = 0, rank = 0, size = 0;

@@ -69,7 +69,7 @@ static char *seg_ptr(rank_slot *r, const char *name, uint64_t id, uint64_t slot,
     int err;
     *m = NULL;
     if (name[0] == '\0')
-        return slot < PW_POOL_SEGS && r->own[slot].map && r->own[slot].id == id ? be_shm_addr(r->own[slot].map)
+        return slot < PW_POOL_SEGS && r->own[slot].map && r->own[slot].id == id ? mproc__be_shm_addr(r->own[slot].map)
                                                                                   : NULL;
     *m = mproc_shm_open(name, 0, 0, &err);
     return *m ? mproc_shm_ptr(*m) : NULL;
@@ -78,7 +78,7 @@ static char *seg_ptr(rank_slot *r, const char *name, uint64_t id, uint64_t slot,
 static void release_own(rank_slot *r)
 {
     for (int i = 0; i < PW_POOL_SEGS; i++) {
-        be_shm_close(r->own[i].map);
+        mproc__be_shm_close(r->own[i].map);
         r->own[i] = (own_seg){0, NULL};
     }
 }
@@ -90,12 +90,12 @@ static int take_segment(rank_slot *r, const pw_task *t)
     be_shm *m = NULL;
     if (t->seg_slot >= PW_POOL_SEGS)
         return MPROC_EINVAL;
-    int rc = core_conn_hold(r->end, 1, &s, NULL);
+    int rc = mproc__core_conn_hold(r->end, 1, &s, NULL);
     if (rc)
         return rc;
-    rc = be_shm_recv(s, 10.0, &m); /* sent right after the message, by this process */
-    core_conn_unhold(r->end);
-    be_shm_close(r->own[t->seg_slot].map);
+    rc = mproc__be_shm_recv(s, 10.0, &m); /* sent right after the message, by this process */
+    mproc__core_conn_unhold(r->end);
+    mproc__be_shm_close(r->own[t->seg_slot].map);
     r->own[t->seg_slot] = (own_seg){m ? t->seg_id : 0, m};
     return rc;
 }
@@ -246,7 +246,7 @@ static void drop_chunks(rank_slot *r)
 static void end_session(int i, int lost)
 {
     rank_slot *r = &M.ranks[i];
-    core_pool_lock();
+    mproc__core_pool_lock();
     mproc_conn *end = r->end;
     r->end = NULL;
     if (lost) {
@@ -254,7 +254,7 @@ static void end_session(int i, int lost)
         if (M.pool)
             ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = INT64_MAX;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     drop_chunks(r);
     release_own(r); /* the pool starts a new worker with none */
     if (end) { /* the pool reads the end of its pipe as the worker's death */
@@ -287,7 +287,7 @@ static int from_ranks(void)
         n++;
         rank_slot *r = from > 0 && from < M.size ? &M.ranks[from] : NULL;
         if (r && !r->lost) {
-            r->last_seen = be_monotonic();
+            r->last_seen = mproc__be_monotonic();
             if (tag == TAG_REPLY && r->end) {
                 len = convert_replies(r, buf, len);
                 if (mproc_conn_send_bytes(r->end, buf, len) != 0)
@@ -305,22 +305,22 @@ static int from_pool(void)
     int n = 0;
     for (int i = 1; i < M.size; i++) {
         rank_slot *r = &M.ranks[i];
-        core_pool_lock();
+        mproc__core_pool_lock();
         if (!r->end && r->pending && !r->lost) { /* open the next session */
             r->end = r->pending;
             r->pending = NULL;
             void *msg = r->start_msg;
             r->start_msg = NULL;
-            r->last_seen = be_monotonic();
+            r->last_seen = mproc__be_monotonic();
             r->seq++;
-            core_pool_unlock();
+            mproc__core_pool_unlock();
             if (mproc__sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
                 lose_rank(i);
             n++;
-            core_pool_lock();
+            mproc__core_pool_lock();
         }
         mproc_conn *end = r->end;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         for (int k = 0; end && k < 64 && mproc_conn_poll(end, 0) == 1; k++) {
             void *msg;
             size_t len;
@@ -348,11 +348,11 @@ static void bridge_main(void *arg)
 {
     (void)arg;
     unsigned idle = 0;
-    double last_check = be_monotonic();
+    double last_check = mproc__be_monotonic();
     for (;;) {
-        core_pool_lock();
+        mproc__core_pool_lock();
         int stop = M.stop;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         if (stop)
             break;
         int n = from_ranks() + from_pool();
@@ -360,7 +360,7 @@ static void bridge_main(void *arg)
         mproc__sendq_progress(&M.q, &failed);
         if (failed > 0)
             lose_rank(failed);
-        double now = be_monotonic();
+        double now = mproc__be_monotonic();
         if (now - last_check > 0.25) {
             last_check = now;
             for (int i = 1; i < M.size; i++)
@@ -370,7 +370,7 @@ static void bridge_main(void *arg)
         idle = n ? 0 : idle + 1;
         double s = mproc__link_backoff(idle);
         if (s > 0)
-            be_sleep(s);
+            mproc__be_sleep(s);
     }
     /* The pool is gone: end every session still open. */
     for (int i = 1; i < M.size; i++) {
@@ -399,7 +399,7 @@ static int t_open(mproc_pool *p, int *n)
         *n = have;
     if (*n < 1 || *n > have)
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int busy = M.pool != NULL;
     if (!busy) {
         M.pool = p;
@@ -407,14 +407,14 @@ static int t_open(mproc_pool *p, int *n)
         for (int i = 1; i < M.size; i++)
             M.ranks[i].widx = i - 1;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (busy)
         return MPROC_ESTATE; /* the ranks serve one pool at a time */
-    int rc = be_thread_start(bridge_main, NULL, &M.bridge);
+    int rc = mproc__be_thread_start(bridge_main, NULL, &M.bridge);
     if (rc) {
-        core_pool_lock();
+        mproc__core_pool_lock();
         M.pool = NULL;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         return rc;
     }
     p->tr_ctx = &M;
@@ -432,7 +432,7 @@ static int t_start(mproc_pool *p, pool_worker *w)
     mproc_conn *mine = NULL, *theirs = NULL;
     void *msg = NULL;
     size_t len = 0;
-    int rc = core_args_copy(p->initargs, &a);
+    int rc = mproc__core_args_copy(p->initargs, &a);
     if (!rc)
         rc = mproc_args_add_str(a, p->init_ref.module);
     if (!rc)
@@ -444,10 +444,10 @@ static int t_start(mproc_pool *p, pool_worker *w)
     if (!rc)
         rc = mproc_args_encode(a, &msg, &len);
     mproc_args_free(a);
-    if (!rc && !(rc = mproc_pipe(1, &mine, &theirs)) && !(rc = core_conn_parent_only(mine)))
-        rc = core_conn_parent_only(theirs);
+    if (!rc && !(rc = mproc_pipe(1, &mine, &theirs)) && !(rc = mproc__core_conn_parent_only(mine)))
+        rc = mproc__core_conn_parent_only(theirs);
     if (!rc) {
-        core_pool_lock();
+        mproc__core_pool_lock();
         if (r->lost) {
             rc = MPROC_EWORKERLOST;
         } else {
@@ -459,7 +459,7 @@ static int t_start(mproc_pool *p, pool_worker *w)
             theirs = NULL;
             msg = NULL;
         }
-        core_pool_unlock();
+        mproc__core_pool_unlock();
     }
     free(msg);
     mproc_conn_free(theirs);
@@ -478,16 +478,16 @@ static void t_stop(mproc_pool *p, pool_worker *w, int how)
 
 static void t_close(mproc_pool *p)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     M.stop = 1;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (M.bridge)
-        be_thread_join(M.bridge);
+        mproc__be_thread_join(M.bridge);
     M.bridge = NULL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     if (M.pool == p)
         M.pool = NULL;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     p->tr_ctx = NULL;
 }
 
@@ -497,11 +497,11 @@ static const pool_transport mpi_transport = {"mpi", t_open, t_start, t_stop, t_c
 
 static int finalize(int at_exit)
 {
-    if (!M.size || M.finalized || be_getpid() != M.pid) /* not in a forked child */
+    if (!M.size || M.finalized || mproc__be_getpid() != M.pid) /* not in a forked child */
         return 0;
-    core_pool_lock();
+    mproc__core_pool_lock();
     mproc_pool *p = M.pool;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (p && !at_exit)
         return MPROC_ERUNNING;
     if (p) /* exiting with a pool alive: its ranks' sessions end first */
@@ -521,11 +521,11 @@ int mproc_mpi_finalize(void) { return finalize(0); }
 int mproc__mpi_master_init(int size)
 {
     M.size = size;
-    M.pid = be_getpid();
+    M.pid = mproc__be_getpid();
     const char *t = getenv("MPROC_MPI_TIMEOUT");
     M.timeout = t && atof(t) > 0 ? atof(t) : 30.0;
     if (!(M.ranks = calloc((size_t)size, sizeof *M.ranks)))
         return MPROC_ENOMEM;
     atexit(at_exit);
-    return size > 1 ? core_pool_transport_register(&mpi_transport) : 0;
+    return size > 1 ? mproc__core_pool_transport_register(&mpi_transport) : 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mpi_rank.c - a worker rank: serves the sessions rank 0 opens (one per
  * pool worker it starts on this rank) until rank 0 says TAG_EXIT. A
- * session runs the pool's own worker loop (core_pool_worker_main) on a
+ * session runs the pool's own worker loop (mproc__core_pool_worker_main) on a
  * thread, over a pipe that this rank's main thread bridges to MPI, so a
  * rank runs tasks exactly as a worker process does. The main thread also
  * sends the heartbeats that tell rank 0 this rank is alive while a long
@@ -28,7 +28,7 @@ typedef struct session {
 static void worker_thread(void *arg)
 {
     session *s = arg;
-    core_pool_worker_main(s->args);
+    mproc__core_pool_worker_main(s->args);
     mproc_conn_close(s->theirs);
 }
 
@@ -46,7 +46,7 @@ static void session_end(session *s)
     if (!s->thread)
         return;
     mproc_conn_close(s->mine); /* the worker reads the end of its pipe and returns */
-    be_thread_join(s->thread);
+    mproc__be_thread_join(s->thread);
     session_free(s);
 }
 
@@ -60,7 +60,7 @@ static int session_start(session *s, const void *msg, size_t len)
     size_t n = mproc_args_count(in), base = n - 4;
     if (n < 4 || !mproc_args_str(in, base))
         rc = MPROC_EINVAL;
-    if (!rc && !(rc = core_args_copy_range(in, 0, base, &a)) && !(rc = mproc_pipe(1, &s->mine, &s->theirs)) &&
+    if (!rc && !(rc = mproc__core_args_copy_range(in, 0, base, &a)) && !(rc = mproc_pipe(1, &s->mine, &s->theirs)) &&
         (s->progress = mproc_array_new('q', 1, NULL, 0, &rc)) != NULL && !(rc = mproc_args_add_obj(a, s->theirs)) &&
         !(rc = mproc_args_add_str(a, mproc_args_str(in, base))) &&
         !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 1))) &&
@@ -69,7 +69,7 @@ static int session_start(session *s, const void *msg, size_t len)
         !(rc = mproc_args_add_int(a, 0))) {
         s->args = a;
         a = NULL;
-        rc = be_thread_start(worker_thread, s, &s->thread);
+        rc = mproc__be_thread_start(worker_thread, s, &s->thread);
     }
     mproc_args_free(in);
     mproc_args_free(a);
@@ -106,7 +106,7 @@ void mproc__mpi_rank_serve(void)
                 seq++;
                 if (session_start(&s, buf, len) != 0)
                     send_done(&q, seq); /* rank 0 sees the worker die at its start */
-                last_alive = be_monotonic();
+                last_alive = mproc__be_monotonic();
             } else if (tag == TAG_TASK && s.thread) {
                 if (mproc_conn_send_bytes(s.mine, buf, len) != 0) {
                     session_end(&s);
@@ -136,7 +136,7 @@ void mproc__mpi_rank_serve(void)
             if (!copy || mproc__sendq_push(&q, 0, TAG_REPLY, copy, len) != 0)
                 goto out;
         }
-        double now = be_monotonic();
+        double now = mproc__be_monotonic();
         if (s.thread && now - last_alive > MPI_ALIVE_EVERY) {
             last_alive = now;
             mproc__sendq_push(&q, 0, TAG_ALIVE, NULL, 0);
@@ -150,7 +150,7 @@ void mproc__mpi_rank_serve(void)
             if (s.thread)
                 mproc_conn_poll(s.mine, sl); /* a reply ends the wait */
             else
-                be_sleep(sl);
+                mproc__be_sleep(sl);
         }
     }
 out:

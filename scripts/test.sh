@@ -160,6 +160,14 @@ if [ "$PACKAGE" -eq 1 ]; then
 fi
 
 config native -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -LE soak
+# The core's folders use only those below them (docs/architecture.md), and
+# the static archives define no global name outside mproc_* and mproc__*.
+step "native: the core's layers, the archives' symbols"
+if bash scripts/check-layers.sh "$ROOT/build-test-native" && bash scripts/check-symbols.sh "$ROOT/build-test-native"; then
+  passed=$((passed + 1))
+else
+  failures+=("layers-symbols")
+fi
 if [ "$QUICK" -eq 0 ]; then
   config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
   # clang-19: its ASan allocator is fork-safe in threaded programs (GCC 12's is not)

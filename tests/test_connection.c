@@ -785,27 +785,27 @@ static void test_frame_bytes(void)
 {
     unsigned char h[FRAME_HDR_MAX];
     static const unsigned char five[] = {0, 0, 0, 5};
-    CU_ASSERT_EQUAL(core_frame_encode(5, h), 4);
+    CU_ASSERT_EQUAL(mproc__core_frame_encode(5, h), 4);
     CU_ASSERT_EQUAL(memcmp(h, five, 4), 0);
     static const unsigned char max_short[] = {0x7f, 0xff, 0xff, 0xff};
-    CU_ASSERT_EQUAL(core_frame_encode(0x7FFFFFFFu, h), 4);
+    CU_ASSERT_EQUAL(mproc__core_frame_encode(0x7FFFFFFFu, h), 4);
     CU_ASSERT_EQUAL(memcmp(h, max_short, 4), 0);
     static const unsigned char two_gib[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0};
-    CU_ASSERT_EQUAL(core_frame_encode(0x80000000u, h), 12);
+    CU_ASSERT_EQUAL(mproc__core_frame_encode(0x80000000u, h), 12);
     CU_ASSERT_EQUAL(memcmp(h, two_gib, 12), 0);
     uint64_t len = 0;
-    CU_ASSERT_EQUAL(core_frame_decode_short(five, &len), 0);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_short(five, &len), 0);
     CU_ASSERT_EQUAL(len, 5);
-    CU_ASSERT_EQUAL(core_frame_decode_short(two_gib, &len), 1);
-    CU_ASSERT_EQUAL(core_frame_decode_long(two_gib + 4, &len), 0);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_short(two_gib, &len), 1);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_long(two_gib + 4, &len), 0);
     CU_ASSERT_EQUAL(len, 0x80000000u);
     static const unsigned char long_small[] = {0, 0, 0, 0, 0, 0, 0, 7};
-    CU_ASSERT_EQUAL(core_frame_decode_long(long_small, &len), 0);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_long(long_small, &len), 0);
     CU_ASSERT_EQUAL(len, 7);
     static const unsigned char minus_two[] = {0xff, 0xff, 0xff, 0xfe};
-    CU_ASSERT_EQUAL(core_frame_decode_short(minus_two, &len), MPROC_EOS);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_short(minus_two, &len), MPROC_EOS);
     static const unsigned char huge[] = {0x80, 0, 0, 0, 0, 0, 0, 0};
-    CU_ASSERT_EQUAL(core_frame_decode_long(huge, &len), MPROC_EOS);
+    CU_ASSERT_EQUAL(mproc__core_frame_decode_long(huge, &len), MPROC_EOS);
 }
 
 int main(int argc, char **argv)

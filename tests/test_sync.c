@@ -166,7 +166,7 @@ static void test_owner_death(void)
 
 /* Bytes of shared records this process's arena still holds (core/arena.h,
  * an internal call: the static library has it). */
-size_t core_arena_in_use(void);
+size_t mproc__core_arena_in_use(void);
 
 /* args: any object. Waits until killed. */
 static int t_hold_until_killed(const mproc_args *a)
@@ -215,9 +215,9 @@ static void test_killed_holders_leave_no_records(void)
         mproc_sem_free(s);
         mproc_lock_free(l);
         if (round == 1)
-            base = core_arena_in_use(); /* the first rounds may size the arena */
+            base = mproc__core_arena_in_use(); /* the first rounds may size the arena */
     }
-    size_t now = core_arena_in_use();
+    size_t now = mproc__core_arena_in_use();
     if (now != base)
         fprintf(stderr, "\n  arena: %zu bytes in use after 10 killed holders, %zu before\n", now, base);
     CU_ASSERT_EQUAL(now, base);

@@ -7,7 +7,7 @@
  * POSIX only). A client child returns 0 on success, or 100 + -(error). */
 #include <stdint.h>
 
-#include "backend.h" /* be_hmac: the MACs themselves, not just a handshake */
+#include "backend.h" /* mproc__be_hmac: the MACs themselves, not just a handshake */
 #include "testutil.h"
 
 #define CLIENT_FAILED(err) (100 - (err))
@@ -110,11 +110,11 @@ static int t_take_twice(const mproc_args *a)
     if (mproc_args_obj(a, 0) != mproc_args_obj(a, 1))
         return 1;
     be_stream *s = NULL;
-    if (be_stream_inherited_count() != 1)
+    if (mproc__be_stream_inherited_count() != 1)
         return 2;
-    if (be_stream_inherited(0, &s) != MPROC_ESTATE || s)
+    if (mproc__be_stream_inherited(0, &s) != MPROC_ESTATE || s)
         return 3;
-    if (be_stream_inherited(1, &s) != MPROC_EINVAL)
+    if (mproc__be_stream_inherited(1, &s) != MPROC_EINVAL)
         return 4;
     return mproc_conn_send_bytes(mproc_args_obj(a, 0), "still mine", 10) == 0 ? 0 : 5;
 }
@@ -520,7 +520,7 @@ static void expect_mac(const char *digest, const char *key, const char *msg, con
     unsigned char mac[BE_HMAC_MAX];
     char got[2 * BE_HMAC_MAX + 1] = "";
     size_t n = 0;
-    CHECK_RC(be_hmac(digest, key, strlen(key), msg, strlen(msg), mac, &n), 0);
+    CHECK_RC(mproc__be_hmac(digest, key, strlen(key), msg, strlen(msg), mac, &n), 0);
     CU_ASSERT_EQUAL(n * 2, strlen(want));
     hex(mac, n, got);
     if (strcmp(got, want) != 0)
@@ -548,16 +548,16 @@ static void test_hmac_known_answers(void)
     unsigned char mac[BE_HMAC_MAX];
     size_t n;
     for (int i = 0; i < 2; i++) {
-        int rc = be_hmac(sha3[i][0], "Jefe", 4, jefe, strlen(jefe), mac, &n);
+        int rc = mproc__be_hmac(sha3[i][0], "Jefe", 4, jefe, strlen(jefe), mac, &n);
         if (rc == 0)
             expect_mac(sha3[i][0], "Jefe", jefe, sha3[i][1]);
         else
             CHECK_RC(rc, MPROC_EINVAL);
     }
-    CHECK_RC(be_hmac("sha1", "k", 1, "m", 1, mac, &n), MPROC_EINVAL);
-    CHECK_RC(be_hmac("sha256", NULL, 1, "m", 1, mac, &n), MPROC_EINVAL);
-    CHECK_RC(be_hmac(NULL, "k", 1, "m", 1, mac, &n), MPROC_EINVAL);
-    CHECK_RC(be_hmac("sha256", NULL, 0, NULL, 0, mac, &n), 0); /* empty key, empty message */
+    CHECK_RC(mproc__be_hmac("sha1", "k", 1, "m", 1, mac, &n), MPROC_EINVAL);
+    CHECK_RC(mproc__be_hmac("sha256", NULL, 1, "m", 1, mac, &n), MPROC_EINVAL);
+    CHECK_RC(mproc__be_hmac(NULL, "k", 1, "m", 1, mac, &n), MPROC_EINVAL);
+    CHECK_RC(mproc__be_hmac("sha256", NULL, 0, NULL, 0, mac, &n), 0); /* empty key, empty message */
     CU_ASSERT_EQUAL(n, 32);
 }
 

@@ -48,18 +48,18 @@ typedef struct px_syscalls {
     ssize_t (*sendmsg)(int, const struct msghdr *, int);
     ssize_t (*send)(int, const void *, size_t, int);
 } px_syscalls;
-extern px_syscalls px_sys;
+extern px_syscalls mproc__px_sys;
 
 /* base/io.c: descriptor helpers. Timeouts as in backend.h. */
-int px_cloexec(int fd, int on);
-int px_pipe(int fds[2]);                    /* close-on-exec */
-int px_socketpair(int fds[2]);              /* AF_UNIX stream, close-on-exec */
-int px_poll_in(int fd, double timeout);     /* 1 readable/EOF, 0 timeout, <0 error */
-int px_poll_out(int fd, double timeout);    /* 1 writable/error, 0 timeout, <0 error */
-int px_read_full(int fd, void *buf, size_t len, double timeout); /* 0, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_ESYS */
-int px_write_full(int fd, const void *buf, size_t len);          /* 0, MPROC_EOS, MPROC_ESYS; never SIGPIPE */
-int px_sys_error(int err);                  /* records errno, returns MPROC_ESYS */
-int px_exit_code(int status);               /* waitpid status -> code or -signal */
+int mproc__px_cloexec(int fd, int on);
+int mproc__px_pipe(int fds[2]);                    /* close-on-exec */
+int mproc__px_socketpair(int fds[2]);              /* AF_UNIX stream, close-on-exec */
+int mproc__px_poll_in(int fd, double timeout);     /* 1 readable/EOF, 0 timeout, <0 error */
+int mproc__px_poll_out(int fd, double timeout);    /* 1 writable/error, 0 timeout, <0 error */
+int mproc__px_read_full(int fd, void *buf, size_t len, double timeout); /* 0, MPROC_EOS, MPROC_ETIMEDOUT, MPROC_ESYS */
+int mproc__px_write_full(int fd, const void *buf, size_t len);          /* 0, MPROC_EOS, MPROC_ESYS; never SIGPIPE */
+int mproc__px_sys_error(int err);                  /* records errno, returns MPROC_ESYS */
+int mproc__px_exit_code(int status);               /* waitpid status -> code or -signal */
 /* Around a write that may raise SIGPIPE: blocks it in this thread, and on
  * release swallows the one the write raised (got_epipe) unless one was
  * pending before. errno is kept. */
@@ -67,74 +67,74 @@ typedef struct px_sigpipe {
     sigset_t old;
     int was_pending;
 } px_sigpipe;
-void px_sigpipe_hold(px_sigpipe *st);
-void px_sigpipe_release(px_sigpipe *st, int got_epipe);
+void mproc__px_sigpipe_hold(px_sigpipe *st);
+void mproc__px_sigpipe_release(px_sigpipe *st, int got_epipe);
 
 /* base/aprlife.c: every use of APR's pools is inside enter (0 or MPROC_ESTATE
- * after be_shutdown) and leave. */
-int px_apr_start(void);
+ * after mproc__be_shutdown) and leave. */
+int mproc__px_apr_start(void);
 typedef struct apr_pool_t apr_pool_t;
-int px_apr_pool(apr_pool_t **pool); /* 0 or MPROC_ENOMEM; fork-safe */
-int px_apr_enter(void);
-void px_apr_leave(void);
-void px_apr_after_fork(void);
+int mproc__px_apr_pool(apr_pool_t **pool); /* 0 or MPROC_ENOMEM; fork-safe */
+int mproc__px_apr_enter(void);
+void mproc__px_apr_leave(void);
+void mproc__px_apr_after_fork(void);
 
 /* base/init.c */
-extern int px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
-extern int px_report_fd; /* where be_child_started writes, or -1 */
-const char *px_exe_path(void);
-char *const *px_argv0(void);
-void px_after_fork_child(void);
-int px_pidfd_usable(void);
+extern int mproc__px_child_fd; /* a spawned child's channel to its parent (status + sentinel), or -1 */
+extern int mproc__px_report_fd; /* where mproc__be_child_started writes, or -1 */
+const char *mproc__px_exe_path(void);
+char *const *mproc__px_argv0(void);
+void mproc__px_after_fork_child(void);
+int mproc__px_pidfd_usable(void);
 
 /* proc/proc.c */
-void px_proc_after_fork(void);
-int px_proc_wait_fd(const be_proc *bp); /* readable once the child ended, or -1 */
-int px_proc_ended(be_proc *bp);         /* reaped, or (no descriptor) gone; never reaps */
+void mproc__px_proc_after_fork(void);
+int mproc__px_proc_wait_fd(const be_proc *bp); /* readable once the child ended, or -1 */
+int mproc__px_proc_ended(be_proc *bp);         /* reaped, or (no descriptor) gone; never reaps */
 
 /* net/stream.c */
-int px_stream_wrap(int fd, be_stream **out); /* takes a stream socket; MPROC_EINVAL otherwise */
-int px_stream_fd(const be_stream *s);
-void px_stream_set_inherited(const int *fds, size_t n); /* takes the fds */
+int mproc__px_stream_wrap(int fd, be_stream **out); /* takes a stream socket; MPROC_EINVAL otherwise */
+int mproc__px_stream_fd(const be_stream *s);
+void mproc__px_stream_set_inherited(const int *fds, size_t n); /* takes the fds */
 
 /* proc/spawn.c */
-int px_spawn(const char *marker, int child_fd, pid_t *pid);
-int px_spawn_start(const be_start *how, be_proc *bp);
+int mproc__px_spawn(const char *marker, int child_fd, pid_t *pid);
+int mproc__px_spawn_start(const be_start *how, be_proc *bp);
 
 /* proc/forkserver.c */
-int px_forkserver_start(const be_start *how, be_proc *bp);
-void px_forkserver_main(int fd);            /* never returns */
-void px_forkserver_after_fork(void);
-void px_forkserver_shutdown(void);         /* be_shutdown: stops our server */
-void px_net_unlink_all(void);              /* be_shutdown: open listeners' socket files */
-void px_net_release_all(void);             /* be_shutdown, nobody in APR: their pools */
+int mproc__px_forkserver_start(const be_start *how, be_proc *bp);
+void mproc__px_forkserver_main(int fd);            /* never returns */
+void mproc__px_forkserver_after_fork(void);
+void mproc__px_forkserver_shutdown(void);         /* mproc__be_shutdown: stops our server */
+void mproc__px_net_unlink_all(void);              /* mproc__be_shutdown: open listeners' socket files */
+void mproc__px_net_release_all(void);             /* mproc__be_shutdown, nobody in APR: their pools */
 
 /* shm/shm.c, net/fdpass.c */
-int px_shm_fd(const be_shm *s);
-void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n); /* takes the fds */
+int mproc__px_shm_fd(const be_shm *s);
+void mproc__px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n); /* takes the fds */
 /* Sends buf with n (<= 64) descriptors attached / receives up to maxfds. */
-int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
-int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout);
-int px_send_segments(int sock, be_shm *const *shms, size_t n);
-int px_recv_segments(int sock, int **fds, uint64_t **sizes, size_t *n, double timeout);
-int px_send_streams(int sock, be_stream *const *streams, size_t n);
-int px_recv_streams(int sock, int **fds, size_t *n, double timeout);
-void px_close_fds(int *fds, size_t n);
+int mproc__px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+int mproc__px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout);
+int mproc__px_send_segments(int sock, be_shm *const *shms, size_t n);
+int mproc__px_recv_segments(int sock, int **fds, uint64_t **sizes, size_t *n, double timeout);
+int mproc__px_send_streams(int sock, be_stream *const *streams, size_t n);
+int mproc__px_recv_streams(int sock, int **fds, size_t *n, double timeout);
+void mproc__px_close_fds(int *fds, size_t n);
 
 /* sync/sync.c */
-int px_pid_gone(pid_t pid);
+int mproc__px_pid_gone(pid_t pid);
 
 /* shm/tracker.c: this process's side of the resource tracker
- * (docs/resource-tracker.md). px_track registers (add 1) what this process
+ * (docs/resource-tracker.md). mproc__px_track registers (add 1) what this process
  * created, or forgets it (add 0) once it removed it; best effort: 0, or
  * why it could not be tracked. Paths are made absolute. */
 enum { PX_TRK_SHM = 1, PX_TRK_FILE = 2, PX_TRK_DIR = 3 };
-int px_track(int kind, const char *path, int add);
-void px_tracker_ensure(void);                 /* one now, if this process has none */
-int px_tracker_send(int sock);                /* hands the tree channel (or none) to a new process */
-int px_tracker_recv(int sock, double timeout); /* ... which takes it with this */
+int mproc__px_track(int kind, const char *path, int add);
+void mproc__px_tracker_ensure(void);                 /* one now, if this process has none */
+int mproc__px_tracker_send(int sock);                /* hands the tree channel (or none) to a new process */
+int mproc__px_tracker_recv(int sock, double timeout); /* ... which takes it with this */
 /* shm/tracker_main.c: the tracker process; never returns. */
-void px_tracker_main(int tree_fd);
+void mproc__px_tracker_main(int tree_fd);
 
 /* A process's channel carries these, each followed by len bytes of name
  * (no NUL); the tree channel carries one byte with a channel attached,

@@ -56,9 +56,9 @@ static int add_seg(be_shm *shm, uint64_t pid, uint64_t seq)
     }
     core_seg *s = &segs[nsegs++];
     s->shm = shm;
-    s->base = be_shm_addr(shm);
+    s->base = mproc__be_shm_addr(shm);
     s->h = (seg_header *)s->base;
-    s->size = be_shm_size(shm);
+    s->size = mproc__be_shm_size(shm);
     s->pid = pid;
     s->seq = seq;
     return 0;
@@ -69,18 +69,18 @@ static int new_seg(size_t need)
     size_t hdr = round16(sizeof(seg_header));
     size_t size = need + hdr > SEG_DEFAULT_SIZE ? round16(need + hdr) : SEG_DEFAULT_SIZE;
     be_shm *shm;
-    int rc = be_shm_create(size, &shm);
+    int rc = mproc__be_shm_create(size, &shm);
     if (rc)
         return rc;
-    seg_header *h = be_shm_addr(shm);
-    h->pid = (uint64_t)be_getpid();
+    seg_header *h = mproc__be_shm_addr(shm);
+    h->pid = (uint64_t)mproc__be_getpid();
     h->seq = ++next_seq;
     h->size = size;
     h->bump = hdr;
     memset(h->free_head, 0, sizeof h->free_head);
     h->dedicated = need > (MIN_CLASS_SIZE << (NCLASSES - 1));
-    if ((rc = be_mutex_init(&h->mu)) || (rc = add_seg(shm, h->pid, h->seq))) {
-        be_shm_close(shm);
+    if ((rc = mproc__be_mutex_init(&h->mu)) || (rc = add_seg(shm, h->pid, h->seq))) {
+        mproc__be_shm_close(shm);
         return rc;
     }
     h->magic = SEG_MAGIC;
@@ -89,7 +89,7 @@ static int new_seg(size_t need)
 
 /* A robust lock: a holder that died leaves the list as it was between
  * two single-word updates, which is consistent enough to go on. */
-static void seg_lock(seg_header *h) { be_mutex_lock(&h->mu, MPROC_FOREVER); }
+static void seg_lock(seg_header *h) { mproc__be_mutex_lock(&h->mu, MPROC_FOREVER); }
 
 /* The class of a block size (NCLASSES if too big for any). */
 static int class_of(size_t need)
@@ -121,7 +121,7 @@ static void *seg_alloc(core_seg *s, size_t need)
     }
     if (out && !h->dedicated)
         h->in_use += bsize;
-    be_mutex_unlock(&h->mu);
+    mproc__be_mutex_unlock(&h->mu);
     /* A dedicated segment is fresh and zero-filled already: not touching it
      * keeps its pages unbacked until used (a queue's ring). */
     if (out && !h->dedicated)
@@ -129,13 +129,13 @@ static void *seg_alloc(core_seg *s, size_t need)
     return out;
 }
 
-void *core_arena_alloc(size_t size, int *err)
+void *mproc__core_arena_alloc(size_t size, int *err)
 {
     size_t need = round16(size) + BLOCK_HDR;
-    uint64_t me = (uint64_t)be_getpid();
+    uint64_t me = (uint64_t)mproc__be_getpid();
     void *p = NULL;
     int rc = 0;
-    be_core_lock();
+    mproc__be_core_lock();
     /* Our own segments only: after fork the parent's are shared, but new
      * objects of a child are the child's, as in CPython's heap. */
     for (size_t i = nsegs; i-- > 0 && !p && class_of(need) < NCLASSES;)
@@ -143,7 +143,7 @@ void *core_arena_alloc(size_t size, int *err)
             p = seg_alloc(&segs[i], need);
     if (!p && (rc = new_seg(need)) == 0)
         p = seg_alloc(&segs[nsegs - 1], need);
-    be_core_unlock();
+    mproc__be_core_unlock();
     if (!p && !rc)
         rc = MPROC_ENOMEM;
     if (err)
@@ -160,21 +160,21 @@ static core_seg *seg_of(const void *p)
     return NULL;
 }
 
-void core_arena_free(void *p)
+void mproc__core_arena_free(void *p)
 {
     if (!p)
         return;
-    be_core_lock();
+    mproc__be_core_lock();
     core_seg *s = seg_of(p);
     if (s && s->h->dedicated) {
         /* Its record is dead everywhere: drop our mapping of it. */
         be_shm *shm = s->shm;
         *s = segs[--nsegs];
-        be_core_unlock();
-        be_shm_close(shm);
+        mproc__be_core_unlock();
+        mproc__be_shm_close(shm);
         return;
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     if (!s)
         return;
     block *b = (block *)((char *)p - BLOCK_HDR);
@@ -185,76 +185,76 @@ void core_arena_free(void *p)
     b->next = s->h->free_head[k];
     s->h->free_head[k] = (uint64_t)((char *)b - s->base);
     s->h->in_use -= b->size;
-    be_mutex_unlock(&s->h->mu);
+    mproc__be_mutex_unlock(&s->h->mu);
 }
 
-size_t core_arena_in_use(void)
+size_t mproc__core_arena_in_use(void)
 {
-    uint64_t me = (uint64_t)be_getpid(), n = 0;
-    be_core_lock();
+    uint64_t me = (uint64_t)mproc__be_getpid(), n = 0;
+    mproc__be_core_lock();
     for (size_t i = 0; i < nsegs; i++)
         if (segs[i].pid == me && !segs[i].h->dedicated)
             n += segs[i].h->in_use;
-    be_core_unlock();
+    mproc__be_core_unlock();
     return (size_t)n;
 }
 
-int core_arena_ref(const void *p, core_ref *out)
+int mproc__core_arena_ref(const void *p, core_ref *out)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     core_seg *s = seg_of(p);
     if (s) {
         out->seg_pid = s->pid;
         out->seg_seq = s->seq;
         out->offset = (uint64_t)((const char *)p - s->base);
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     return s ? 0 : MPROC_EINVAL;
 }
 
-void *core_arena_resolve(const core_ref *ref)
+void *mproc__core_arena_resolve(const core_ref *ref)
 {
     void *p = NULL;
-    be_core_lock();
+    mproc__be_core_lock();
     for (size_t i = 0; i < nsegs; i++)
         if (segs[i].pid == ref->seg_pid && segs[i].seq == ref->seg_seq && ref->offset >= BLOCK_HDR &&
             ref->offset < segs[i].size)
             p = segs[i].base + ref->offset;
-    be_core_unlock();
+    mproc__be_core_unlock();
     return p;
 }
 
-be_shm *core_arena_shm_of(const void *p, uint64_t *pid, uint64_t *seq)
+be_shm *mproc__core_arena_shm_of(const void *p, uint64_t *pid, uint64_t *seq)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     core_seg *s = seg_of(p);
     be_shm *shm = s ? s->shm : NULL;
     if (s) {
         *pid = s->pid;
         *seq = s->seq;
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     return shm;
 }
 
-int core_arena_adopt(size_t index, uint64_t pid, uint64_t seq)
+int mproc__core_arena_adopt(size_t index, uint64_t pid, uint64_t seq)
 {
     core_ref probe = {pid, seq, BLOCK_HDR};
-    if (core_arena_resolve(&probe))
+    if (mproc__core_arena_resolve(&probe))
         return 0; /* mapped already (fork) */
     be_shm *shm;
-    int rc = be_shm_inherited(index, &shm);
+    int rc = mproc__be_shm_inherited(index, &shm);
     if (rc)
         return rc;
-    seg_header *h = be_shm_addr(shm);
-    if (be_shm_size(shm) < sizeof *h || h->magic != SEG_MAGIC || h->pid != pid || h->seq != seq) {
-        be_shm_close(shm);
+    seg_header *h = mproc__be_shm_addr(shm);
+    if (mproc__be_shm_size(shm) < sizeof *h || h->magic != SEG_MAGIC || h->pid != pid || h->seq != seq) {
+        mproc__be_shm_close(shm);
         return MPROC_EINVAL;
     }
-    be_core_lock();
+    mproc__be_core_lock();
     rc = add_seg(shm, pid, seq);
-    be_core_unlock();
+    mproc__be_core_unlock();
     if (rc)
-        be_shm_close(shm);
+        mproc__be_shm_close(shm);
     return rc;
 }

@@ -18,24 +18,24 @@
 #include "backend.h"
 
 /* Once per program image, whether or not the user called mproc_init:
- * registers the exit path and starts the backend (be_init), which tells
+ * registers the exit path and starts the backend (mproc__be_init), which tells
  * this process's role; a child's payload comes back in *payload (the
  * caller frees it). Later calls return BE_ROLE_MAIN and touch nothing. */
-int core_init_once(int *argc, char ***argv, void **payload, size_t *len);
-void core_ensure_init(void); /* lazy init for callers that skipped mproc_init */
+int mproc__core_init_once(int *argc, char ***argv, void **payload, size_t *len);
+void mproc__core_ensure_init(void); /* lazy init for callers that skipped mproc_init */
 
-int core_default_method(void);
-void core_set_default_method(int method);
-const char *core_method_name(int method);
-int core_method_from_name(const char *name); /* 0 if unknown */
+int mproc__core_default_method(void);
+void mproc__core_set_default_method(int method);
+const char *mproc__core_method_name(int method);
+int mproc__core_method_from_name(const char *name); /* 0 if unknown */
 
 /* The program's argv as mproc_init saw it (a spawn child's: the parent's). */
-void core_saved_argv(int *argc, char ***argv);
-void core_save_argv(int argc, char **argv);
+void mproc__core_saved_argv(int *argc, char ***argv);
+void mproc__core_save_argv(int argc, char **argv);
 
 /* Runs the exit hooks in their phases, then the backend's teardown. */
-void core_exit_path(void);
+void mproc__core_exit_path(void);
 
-char *core_strdup(const char *s);
+char *mproc__core_strdup(const char *s);
 
 #endif

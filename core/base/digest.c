@@ -2,7 +2,7 @@
 /* digest.c - the digest of a spawn target's code (see backend.h). */
 #include "backend.h"
 
-uint64_t core_code_digest(const unsigned char *p, size_t n)
+uint64_t mproc__core_code_digest(const unsigned char *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, 64 bit */
     for (size_t i = 0; i < n; i++) {

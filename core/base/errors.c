@@ -35,6 +35,6 @@ const char *mproc_err_name(int err)
     }
 }
 
-void core_set_os_error(int os_error) { last_os_error = os_error; }
+void mproc__core_set_os_error(int os_error) { last_os_error = os_error; }
 
 int mproc_last_os_error(void) { return last_os_error; }

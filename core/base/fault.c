@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fault.c - the door to the backend's system-call table, for tests that
  * make a system call fail; declared in testhooks.h. The lookup by name is
- * done here once for every backend (be_syscalls gives the table). */
+ * done here once for every backend (mproc__be_syscalls gives the table). */
 #include <string.h>
 
 #include "backend.h"
@@ -18,7 +18,7 @@ static be_fnptr *slot(const be_syscall_table *t, const void *table, const char *
 
 int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn)
 {
-    const be_syscall_table *t = be_syscalls();
+    const be_syscall_table *t = mproc__be_syscalls();
     be_fnptr *s = slot(t, t ? t->live : NULL, name);
     if (!s)
         return MPROC_EINVAL;
@@ -28,7 +28,7 @@ int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn)
 
 mproc_syscall_fn mproc_test_get_syscall(const char *name)
 {
-    const be_syscall_table *t = be_syscalls();
+    const be_syscall_table *t = mproc__be_syscalls();
     be_fnptr *s = slot(t, t ? t->live : NULL, name);
     return s ? (mproc_syscall_fn)*s : NULL;
 }

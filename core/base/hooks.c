@@ -23,23 +23,23 @@ static void push(core_hook *_Atomic *list, core_hook *h)
     while (!atomic_compare_exchange_weak(list, &old, h));
 }
 
-void core_exit_hook_add(core_hook *h)
+void mproc__core_exit_hook_add(core_hook *h)
 {
     if (h && h->phase >= 0 && h->phase < CORE_EXIT_PHASES)
         push(&exit_hooks[h->phase], h);
 }
 
-void core_child_hook_add(core_hook *h)
+void mproc__core_child_hook_add(core_hook *h)
 {
     if (h)
         push(&child_hooks, h);
 }
 
-int core_exiting(void) { return atomic_load(&exiting_pid) == be_getpid(); }
+int mproc__core_exiting(void) { return atomic_load(&exiting_pid) == mproc__be_getpid(); }
 
-void core_run_exit_hooks(void)
+void mproc__core_run_exit_hooks(void)
 {
-    long me = be_getpid();
+    long me = mproc__be_getpid();
     /* Once per process: a forked child inherits its parent's mark, which
      * names another pid. */
     if (atomic_exchange(&exiting_pid, me) == me)
@@ -47,7 +47,7 @@ void core_run_exit_hooks(void)
     for (int phase = 0; phase < CORE_EXIT_PHASES; phase++)
         for (core_hook *h = atomic_load(&exit_hooks[phase]); h; h = h->next)
             h->fn();
-    be_shutdown();
+    mproc__be_shutdown();
 }
 
 static void run_oldest_first(core_hook *h)
@@ -58,4 +58,4 @@ static void run_oldest_first(core_hook *h)
     h->fn();
 }
 
-void core_run_child_hooks(void) { run_oldest_first(atomic_load(&child_hooks)); }
+void mproc__core_run_child_hooks(void) { run_oldest_first(atomic_load(&child_hooks)); }

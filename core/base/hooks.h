@@ -6,7 +6,7 @@
  *
  * The end of a process runs every exit hook once, phase by phase in the
  * order of enum core_exit_phase (within a phase the last registered runs
- * first, as atexit does), then the backend's own teardown (be_shutdown)
+ * first, as atexit does), then the backend's own teardown (mproc__be_shutdown)
  * last. It runs from atexit (return from main, exit() from any thread) and
  * from the child entry after a target returned. */
 #ifndef MPROC_CORE_HOOKS_H
@@ -33,17 +33,17 @@ typedef struct core_hook {
 
 /* Register once (later calls with the same hook do nothing); lock-free, so
  * safe from any thread and under any lock. */
-void core_exit_hook_add(core_hook *h);
-void core_child_hook_add(core_hook *h); /* phase ignored */
+void mproc__core_exit_hook_add(core_hook *h);
+void mproc__core_child_hook_add(core_hook *h); /* phase ignored */
 
-/* Runs the exit hooks, then be_shutdown(); only the first call in a
+/* Runs the exit hooks, then mproc__be_shutdown(); only the first call in a
  * process does anything (a forked child may run its own). */
-void core_run_exit_hooks(void);
+void mproc__core_run_exit_hooks(void);
 /* In a new child, before its target: the hooks in registration order. */
-void core_run_child_hooks(void);
+void mproc__core_run_child_hooks(void);
 
 /* Is this process on its way out (the exit hooks have started)? Blocking
  * calls of other threads may give up early then. */
-int core_exiting(void);
+int mproc__core_exiting(void);
 
 #endif

@@ -15,7 +15,7 @@ static struct {
     char **argv;
 } init;
 
-char *core_strdup(const char *s)
+char *mproc__core_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
     char *d = malloc(n);
@@ -26,12 +26,12 @@ char *core_strdup(const char *s)
 
 static const char *const method_names[] = {NULL, "fork", "spawn", "forkserver"};
 
-const char *core_method_name(int method)
+const char *mproc__core_method_name(int method)
 {
     return (method >= BE_FORK && method <= BE_FORKSERVER) ? method_names[method] : NULL;
 }
 
-int core_method_from_name(const char *name)
+int mproc__core_method_from_name(const char *name)
 {
     for (int m = BE_FORK; name && m <= BE_FORKSERVER; m++)
         if (strcmp(name, method_names[m]) == 0)
@@ -42,31 +42,31 @@ int core_method_from_name(const char *name)
 /* What a process does on its way out, whether main or child: the exit
  * hooks the subsystems registered, in their phases, then the backend's
  * own teardown (hooks.h). */
-void core_exit_path(void) { core_run_exit_hooks(); }
+void mproc__core_exit_path(void) { mproc__core_run_exit_hooks(); }
 
-static void at_exit(void) { core_exit_path(); }
+static void at_exit(void) { mproc__core_exit_path(); }
 
-int core_init_once(int *argc, char ***argv, void **payload, size_t *len)
+int mproc__core_init_once(int *argc, char ***argv, void **payload, size_t *len)
 {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&init.inited, &expected, 1))
         return BE_ROLE_MAIN;
     /* A backend built against another backend.h would misbehave in ways
      * hard to trace: refuse it before its first call. */
-    if (be_interface_version() != BE_INTERFACE_VERSION) {
-        fprintf(stderr, "mproc: backend %s has interface version %d, the core needs %d\n", be_name(),
-                be_interface_version(), BE_INTERFACE_VERSION);
+    if (mproc__be_interface_version() != BE_INTERFACE_VERSION) {
+        fprintf(stderr, "mproc: backend %s has interface version %d, the core needs %d\n", mproc__be_name(),
+                mproc__be_interface_version(), BE_INTERFACE_VERSION);
         return MPROC_ENOSYS;
     }
-    atomic_store(&init.default_method, be_method_supported(BE_FORK) ? BE_FORK : BE_SPAWN);
+    atomic_store(&init.default_method, mproc__be_method_supported(BE_FORK) ? BE_FORK : BE_SPAWN);
     /* MPROC_START_METHOD picks the default without a code change. */
-    int env = core_method_from_name(getenv("MPROC_START_METHOD"));
-    if (env && be_method_supported(env))
+    int env = mproc__core_method_from_name(getenv("MPROC_START_METHOD"));
+    if (env && mproc__be_method_supported(env))
         atomic_store(&init.default_method, env);
-    /* Registered before be_init: backend helper processes (the forkserver)
+    /* Registered before mproc__be_init: backend helper processes (the forkserver)
      * never return from it, and their children need the exit path too. */
     atexit(at_exit);
-    int role = be_init(argc, argv, payload, len);
+    int role = mproc__be_init(argc, argv, payload, len);
     if (role == BE_ROLE_CHILD && argc && argv && *argc > BE_SPAWN_ARGS) {
         /* Drop the backend's spawn arguments (after argv[0]), with the NULL
          * at argv[argc]; mproc_init then installs the parent's argv. */
@@ -75,59 +75,59 @@ int core_init_once(int *argc, char ***argv, void **payload, size_t *len)
         *argc -= BE_SPAWN_ARGS;
     }
     if (argc && argv)
-        core_save_argv(*argc, *argv);
+        mproc__core_save_argv(*argc, *argv);
     return role;
 }
 
-void core_ensure_init(void)
+void mproc__core_ensure_init(void)
 {
     void *payload = NULL;
     size_t len = 0;
-    core_init_once(NULL, NULL, &payload, &len);
+    mproc__core_init_once(NULL, NULL, &payload, &len);
     free(payload); /* without argv there is no spawn marker: never a child */
 }
 
-void core_save_argv(int argc, char **argv)
+void mproc__core_save_argv(int argc, char **argv)
 {
     init.argc = argc;
     init.argv = argv;
 }
 
-void core_saved_argv(int *argc, char ***argv)
+void mproc__core_saved_argv(int *argc, char ***argv)
 {
     *argc = init.argc;
     *argv = init.argv;
 }
 
-int core_default_method(void)
+int mproc__core_default_method(void)
 {
-    core_ensure_init();
+    mproc__core_ensure_init();
     return atomic_load(&init.default_method);
 }
 
-void core_set_default_method(int method) { atomic_store(&init.default_method, method); }
+void mproc__core_set_default_method(int method) { atomic_store(&init.default_method, method); }
 
 int mproc_set_start_method(const char *method)
 {
     if (!method)
         return MPROC_EINVAL;
-    int m = core_method_from_name(method);
+    int m = mproc__core_method_from_name(method);
     if (!m)
         return MPROC_EINVAL;
-    core_ensure_init();
-    if (!be_method_supported(m))
+    mproc__core_ensure_init();
+    if (!mproc__be_method_supported(m))
         return MPROC_ENOSYS;
-    core_set_default_method(m);
+    mproc__core_set_default_method(m);
     return 0;
 }
 
-const char *mproc_get_start_method(void) { return core_method_name(core_default_method()); }
+const char *mproc_get_start_method(void) { return mproc__core_method_name(mproc__core_default_method()); }
 
 size_t mproc_get_all_start_methods(const char **out, size_t cap)
 {
     size_t n = 0;
     for (int m = BE_FORK; m <= BE_FORKSERVER; m++) {
-        if (!be_method_supported(m))
+        if (!mproc__be_method_supported(m))
             continue;
         if (out && n < cap)
             out[n] = method_names[m];
@@ -136,10 +136,10 @@ size_t mproc_get_all_start_methods(const char **out, size_t cap)
     return n;
 }
 
-const char *mproc_backend_name(void) { return be_name(); }
+const char *mproc_backend_name(void) { return mproc__be_name(); }
 
 const char *mproc_version(void) { return MPROC_VERSION_STRING; }
 
-int mproc_cpu_count(void) { return be_cpu_count(); }
+int mproc_cpu_count(void) { return mproc__be_cpu_count(); }
 
-long mproc_current_pid(void) { return be_getpid(); }
+long mproc_current_pid(void) { return mproc__be_getpid(); }

@@ -6,40 +6,40 @@
 
 #include "base/object.h"
 
-void core_rec_retain(core_rec *r) { atomic_fetch_add(&r->refs, 1); }
+void mproc__core_rec_retain(core_rec *r) { atomic_fetch_add(&r->refs, 1); }
 
-void core_rec_release(core_rec *r, void (*destroy)(core_rec *r))
+void mproc__core_rec_release(core_rec *r, void (*destroy)(core_rec *r))
 {
     if (atomic_fetch_sub(&r->refs, 1) == 1)
         destroy(r);
 }
 
-core_rec *core_no_dep(core_rec *rec)
+core_rec *mproc__core_no_dep(core_rec *rec)
 {
     (void)rec;
     return NULL;
 }
 
 /* Filled in at link time (core/kinds.c), as CPython's _PyImport_Inittab. */
-extern const core_share_ops *const core_kinds[K_KIND_MAX];
+extern const core_share_ops *const mproc__core_kinds[K_KIND_MAX];
 
-const core_share_ops *core_share_ops_for(core_kind kind)
+const core_share_ops *mproc__core_share_ops_for(core_kind kind)
 {
-    return (unsigned)kind < K_KIND_MAX ? core_kinds[kind] : NULL;
+    return (unsigned)kind < K_KIND_MAX ? mproc__core_kinds[kind] : NULL;
 }
 
-void core_rec_handover(core_rec *r, enum core_handover step, long pid)
+void mproc__core_rec_handover(core_rec *r, enum core_handover step, long pid)
 {
-    const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
+    const core_share_ops *ops = mproc__core_share_ops_for((core_kind)r->kind);
     if (ops && ops->handover)
         ops->handover(r, step, pid);
 }
 
-void core_rec_release_any(core_rec *r)
+void mproc__core_rec_release_any(core_rec *r)
 {
-    const core_share_ops *ops = core_share_ops_for((core_kind)r->kind);
+    const core_share_ops *ops = mproc__core_share_ops_for((core_kind)r->kind);
     if (ops && ops->destroy)
-        core_rec_release(r, ops->destroy);
+        mproc__core_rec_release(r, ops->destroy);
 }
 
 static core_obj *live_handles;      /* newest first */
@@ -53,9 +53,9 @@ static void live_lock_take(void)
 
 static void live_lock_give(void) { atomic_flag_clear_explicit(&live_lock, memory_order_release); }
 
-void core_handles_after_fork(void) { atomic_flag_clear(&live_lock); }
+void mproc__core_handles_after_fork(void) { atomic_flag_clear(&live_lock); }
 
-void *core_handle_new(size_t size, core_kind kind, int *err)
+void *mproc__core_handle_new(size_t size, core_kind kind, int *err)
 {
     core_obj *h = calloc(1, size);
     if (!h) {
@@ -73,7 +73,7 @@ void *core_handle_new(size_t size, core_kind kind, int *err)
     return h;
 }
 
-void core_handle_drop(void *handle)
+void mproc__core_handle_drop(void *handle)
 {
     core_obj *h = handle;
     h->magic = 0;

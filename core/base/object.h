@@ -82,11 +82,11 @@ static inline void core_obj_lend(void *p, int lent)
 
 /* A zeroed handle of `size` bytes starting with a core_obj of this kind
  * (NULL and *err = MPROC_ENOMEM on failure); and its disposal. */
-void *core_handle_new(size_t size, core_kind kind, int *err);
-void core_handle_drop(void *handle);
+void *mproc__core_handle_new(size_t size, core_kind kind, int *err);
+void mproc__core_handle_drop(void *handle);
 /* In a forked child, first thing: another thread of the parent may have
  * been inside the handle list when it forked. */
-void core_handles_after_fork(void);
+void mproc__core_handles_after_fork(void);
 
 /* Every shared record begins with this. */
 typedef struct core_rec {
@@ -172,19 +172,19 @@ typedef struct core_share_ops {
 /* The ops of kind, or NULL: looked up in the table of every kind, which
  * is defined at the top of the core (core/kinds.c), so that base/ knows
  * no kind. */
-const core_share_ops *core_share_ops_for(core_kind kind);
+const core_share_ops *mproc__core_share_ops_for(core_kind kind);
 
 /* 1 if objects of this kind can be put in an mproc_args. */
 static inline int core_share_able(const core_share_ops *ops) { return ops && (ops->record || ops->pack); }
 
-core_rec *core_no_dep(core_rec *rec); /* for kinds without a dependency */
+core_rec *mproc__core_no_dep(core_rec *rec); /* for kinds without a dependency */
 
 /* Takes / drops a reference on a record; the last drop calls destroy. */
-void core_rec_retain(core_rec *r);
-void core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
-void core_rec_release_any(core_rec *r); /* destroy found from r->kind */
+void mproc__core_rec_retain(core_rec *r);
+void mproc__core_rec_release(core_rec *r, void (*destroy)(core_rec *r));
+void mproc__core_rec_release_any(core_rec *r); /* destroy found from r->kind */
 
 /* The kind's handover step, if it has one. */
-void core_rec_handover(core_rec *r, enum core_handover step, long pid);
+void mproc__core_rec_handover(core_rec *r, enum core_handover step, long pid);
 
 #endif

@@ -12,7 +12,7 @@
 
 static _Atomic long window_ns = -1; /* -1: not decided yet */
 
-double core_spin_window(void)
+double mproc__core_spin_window(void)
 {
     long ns = atomic_load_explicit(&window_ns, memory_order_relaxed);
     if (ns < 0) { /* racing first calls decide the same */
@@ -20,7 +20,7 @@ double core_spin_window(void)
         char *end = NULL;
         long us = env && *env ? strtol(env, &end, 10) : -1;
         if (us < 0 || us > MAX_WINDOW_US || (end && *end))
-            us = be_cpu_count() > 1 ? DEFAULT_WINDOW_US : 0;
+            us = mproc__be_cpu_count() > 1 ? DEFAULT_WINDOW_US : 0;
         ns = us * 1000;
         atomic_store_explicit(&window_ns, ns, memory_order_relaxed);
     }
@@ -31,7 +31,7 @@ typedef int (*probe_fn)(void *arg); /* > 0 ready, 0 not, < 0 error; never blocks
 
 static int spin(core_spinner *sp, double timeout, probe_fn probe, void *arg)
 {
-    double w = core_spin_window();
+    double w = mproc__core_spin_window();
     if (w <= 0 || timeout == 0)
         return 0;
     if (atomic_load_explicit(&sp->misses, memory_order_relaxed) >= SPIN_MISSES &&
@@ -39,7 +39,7 @@ static int spin(core_spinner *sp, double timeout, probe_fn probe, void *arg)
         return 0;
     if (timeout > 0 && timeout < w)
         w = timeout;
-    double end = be_monotonic() + w;
+    double end = mproc__be_monotonic() + w;
     do {
         int r = probe(arg);
         if (r != 0) {
@@ -47,24 +47,24 @@ static int spin(core_spinner *sp, double timeout, probe_fn probe, void *arg)
                 atomic_store_explicit(&sp->misses, 0, memory_order_relaxed);
             return r;
         }
-    } while (be_monotonic() < end);
+    } while (mproc__be_monotonic() < end);
     if (atomic_load_explicit(&sp->misses, memory_order_relaxed) < SPIN_MISSES)
         atomic_fetch_add_explicit(&sp->misses, 1, memory_order_relaxed);
     return 0;
 }
 
-static int probe_stream(void *s) { return be_stream_poll(s, 0); }
+static int probe_stream(void *s) { return mproc__be_stream_poll(s, 0); }
 
-int core_spin_stream(core_spinner *sp, be_stream *s, double timeout)
+int mproc__core_spin_stream(core_spinner *sp, be_stream *s, double timeout)
 {
     return spin(sp, timeout, probe_stream, s);
 }
 
-int core_poll_stream(core_spinner *sp, be_stream *s, double timeout)
+int mproc__core_poll_stream(core_spinner *sp, be_stream *s, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int r = spin(sp, timeout, probe_stream, s);
-    return r != 0 ? r : be_stream_poll(s, core_remaining(deadline));
+    return r != 0 ? r : mproc__be_stream_poll(s, mproc__core_remaining(deadline));
 }
 
 typedef struct wait_set {
@@ -75,21 +75,21 @@ typedef struct wait_set {
 static int probe_set(void *arg)
 {
     wait_set *w = arg;
-    return be_wait(w->items, w->n, 0);
+    return mproc__be_wait(w->items, w->n, 0);
 }
 
-int core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout)
+int mproc__core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     wait_set w = {items, n};
     int r = spin(sp, timeout, probe_set, &w);
-    return r != 0 ? r : be_wait(items, n, core_remaining(deadline));
+    return r != 0 ? r : mproc__be_wait(items, n, mproc__core_remaining(deadline));
 }
 
-static int probe_sem(void *sem) { return be_sem_wait(sem, 0) == 0; }
+static int probe_sem(void *sem) { return mproc__be_sem_wait(sem, 0) == 0; }
 
-int core_wait_sem(core_spinner *sp, be_sem *sem, double timeout)
+int mproc__core_wait_sem(core_spinner *sp, be_sem *sem, double timeout)
 {
-    double deadline = core_deadline(timeout);
-    return spin(sp, timeout, probe_sem, sem) ? 0 : be_sem_wait(sem, core_remaining(deadline));
+    double deadline = mproc__core_deadline(timeout);
+    return spin(sp, timeout, probe_sem, sem) ? 0 : mproc__be_sem_wait(sem, mproc__core_remaining(deadline));
 }

@@ -25,18 +25,18 @@ typedef struct core_spinner {
 } core_spinner;
 
 /* The spin window in seconds (0 = never spin). */
-double core_spin_window(void);
+double mproc__core_spin_window(void);
 
 /* Looks at s without blocking for up to the window (never longer than
  * timeout; timeout 0 = try: no spinning). 1 when s became readable (or
  * reached its end), 0 when the caller should block as usual, < 0 an error
- * of be_stream_poll. */
-int core_spin_stream(core_spinner *sp, be_stream *s, double timeout);
+ * of mproc__be_stream_poll. */
+int mproc__core_spin_stream(core_spinner *sp, be_stream *s, double timeout);
 
-/* Spin, then block for what is left of timeout: be_stream_poll,
- * be_wait and be_sem_wait with spinning first, and their results. */
-int core_poll_stream(core_spinner *sp, be_stream *s, double timeout);
-int core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout);
-int core_wait_sem(core_spinner *sp, be_sem *sem, double timeout);
+/* Spin, then block for what is left of timeout: mproc__be_stream_poll,
+ * mproc__be_wait and mproc__be_sem_wait with spinning first, and their results. */
+int mproc__core_poll_stream(core_spinner *sp, be_stream *s, double timeout);
+int mproc__core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double timeout);
+int mproc__core_wait_sem(core_spinner *sp, be_sem *sem, double timeout);
 
 #endif

@@ -5,27 +5,27 @@
 
 #include "backend.h"
 
-int core_timeout_invalid(double timeout) { return timeout != timeout; }
+int mproc__core_timeout_invalid(double timeout) { return timeout != timeout; }
 
 /* Forever: negative or beyond CORE_TIMEOUT_MAX; NaN is not forever. */
 static int forever(double timeout) { return timeout < 0 || timeout > CORE_TIMEOUT_MAX; }
 
-double core_deadline(double timeout)
+double mproc__core_deadline(double timeout)
 {
     if (forever(timeout))
         return -1.0;
-    return be_monotonic() + (timeout > 0 ? timeout : 0.0); /* NaN: now */
+    return mproc__be_monotonic() + (timeout > 0 ? timeout : 0.0); /* NaN: now */
 }
 
-double core_remaining(double deadline)
+double mproc__core_remaining(double deadline)
 {
     if (deadline < 0)
         return -1.0;
-    double r = deadline - be_monotonic();
+    double r = deadline - mproc__be_monotonic();
     return r > 0 ? r : 0.0;
 }
 
-int64_t core_timeout_units(double timeout, int64_t per_second, int64_t max)
+int64_t mproc__core_timeout_units(double timeout, int64_t per_second, int64_t max)
 {
     if (forever(timeout))
         return -1;

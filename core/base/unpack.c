@@ -110,7 +110,7 @@ static int plausible(const unsigned char *p, size_t len)
     return 1;
 }
 
-msgpack_unpack_return core_unpack(msgpack_unpacked *up, const char *buf, size_t len, size_t *off)
+msgpack_unpack_return mproc__core_unpack(msgpack_unpacked *up, const char *buf, size_t len, size_t *off)
 {
     if (!buf || *off >= len || !plausible((const unsigned char *)buf + *off, len - *off))
         return MSGPACK_UNPACK_PARSE_ERROR;

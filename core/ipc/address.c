@@ -60,7 +60,7 @@ static int parse_tcp(const char *p, be_addr *a)
     return rc ? rc : parse_port(colon + 1, &a->port);
 }
 
-int core_addr_parse(const char *s, be_addr *a)
+int mproc__core_addr_parse(const char *s, be_addr *a)
 {
     if (!s || !a)
         return MPROC_EINVAL;
@@ -80,7 +80,7 @@ int core_addr_parse(const char *s, be_addr *a)
     return copy_name(a, rest, strlen(rest));
 }
 
-int core_addr_format(const be_addr *a, char *buf, size_t cap)
+int mproc__core_addr_format(const be_addr *a, char *buf, size_t cap)
 {
     int n;
     switch (a->family) {

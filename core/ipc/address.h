@@ -8,9 +8,9 @@
 #include "backend.h"
 
 /* MPROC_EINVAL for anything else, a port over 65535 or a name too long. */
-int core_addr_parse(const char *s, be_addr *out);
+int mproc__core_addr_parse(const char *s, be_addr *out);
 /* The string form (what mproc_listener_address gives); MPROC_EINVAL if
  * it does not fit cap bytes. */
-int core_addr_format(const be_addr *a, char *buf, size_t cap);
+int mproc__core_addr_format(const be_addr *a, char *buf, size_t cap);
 
 #endif

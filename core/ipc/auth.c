@@ -19,7 +19,7 @@ _Static_assert(DIGEST_NAME_MAX + 2 + BE_HMAC_MAX == CORE_AUTH_ANSWER_MAX, "answe
 
 static const char *const allowed[] = {"md5", "sha256", "sha384", "sha3_256", "sha3_384"};
 
-int core_auth_digest_of(const unsigned char *msg, size_t len, char name[16], size_t *payload_at)
+int mproc__core_auth_digest_of(const unsigned char *msg, size_t len, char name[16], size_t *payload_at)
 {
     name[0] = '\0';
     *payload_at = 0;
@@ -52,13 +52,13 @@ static int equal_ct(const unsigned char *a, const unsigned char *b, size_t n)
 
 static int send_str(mproc_conn *c, const char *s, double deadline)
 {
-    return core_conn_send_timed(c, s, strlen(s), core_remaining(deadline));
+    return mproc__core_conn_send_timed(c, s, strlen(s), mproc__core_remaining(deadline));
 }
 
 /* An auth message; longer than AUTH_MSG_MAX is an auth failure. */
 static int recv_auth(mproc_conn *c, unsigned char *buf, size_t *len, double deadline)
 {
-    int rc = core_conn_recv_timed(c, buf, AUTH_MSG_MAX, len, core_remaining(deadline));
+    int rc = mproc__core_conn_recv_timed(c, buf, AUTH_MSG_MAX, len, mproc__core_remaining(deadline));
     return rc == MPROC_EMSGSIZE ? MPROC_EAUTH : rc;
 }
 
@@ -70,54 +70,54 @@ static int verify(const void *key, size_t keylen, const unsigned char *message, 
 {
     char name[16];
     size_t at;
-    if (core_auth_digest_of(answer, alen, name, &at) != 0)
+    if (mproc__core_auth_digest_of(answer, alen, name, &at) != 0)
         return MPROC_EAUTH;
     unsigned char expected[BE_HMAC_MAX];
     size_t elen;
-    if (be_hmac(name[0] ? name : "md5", key, keylen, message, mlen, expected, &elen) != 0)
+    if (mproc__be_hmac(name[0] ? name : "md5", key, keylen, message, mlen, expected, &elen) != 0)
         return MPROC_EAUTH;
     if (alen - at != elen || !equal_ct(expected, answer + at, elen))
         return MPROC_EAUTH;
     return 0;
 }
 
-int core_auth_make_challenge(unsigned char msg[CORE_AUTH_CHALLENGE_LEN])
+int mproc__core_auth_make_challenge(unsigned char msg[CORE_AUTH_CHALLENGE_LEN])
 {
     size_t clen = sizeof CHALLENGE - 1, plen = sizeof "{" OUR_DIGEST "}" - 1;
     _Static_assert(sizeof CHALLENGE - 1 + sizeof "{" OUR_DIGEST "}" - 1 + RANDOM_LEN == CORE_AUTH_CHALLENGE_LEN,
                    "challenge length");
     memcpy(msg, CHALLENGE, clen);
     memcpy(msg + clen, "{" OUR_DIGEST "}", plen);
-    return be_random(msg + clen + plen, RANDOM_LEN);
+    return mproc__be_random(msg + clen + plen, RANDOM_LEN);
 }
 
-int core_auth_check_answer(const void *key, size_t keylen, const unsigned char challenge[CORE_AUTH_CHALLENGE_LEN],
+int mproc__core_auth_check_answer(const void *key, size_t keylen, const unsigned char challenge[CORE_AUTH_CHALLENGE_LEN],
                            const unsigned char *answer, size_t alen)
 {
     size_t clen = sizeof CHALLENGE - 1;
     return verify(key, keylen, challenge + clen, CORE_AUTH_CHALLENGE_LEN - clen, answer, alen);
 }
 
-const char *core_auth_verdict(int ok) { return ok ? WELCOME : FAILURE; }
+const char *mproc__core_auth_verdict(int ok) { return ok ? WELCOME : FAILURE; }
 
-int core_auth_is_welcome(const unsigned char *msg, size_t len)
+int mproc__core_auth_is_welcome(const unsigned char *msg, size_t len)
 {
     return len == sizeof WELCOME - 1 && memcmp(msg, WELCOME, len) == 0;
 }
 
-int core_auth_deliver(mproc_conn *c, const void *key, size_t keylen, double deadline)
+int mproc__core_auth_deliver(mproc_conn *c, const void *key, size_t keylen, double deadline)
 {
     unsigned char msg[CORE_AUTH_CHALLENGE_LEN];
-    int rc = core_auth_make_challenge(msg);
+    int rc = mproc__core_auth_make_challenge(msg);
     if (rc == 0)
-        rc = core_conn_send_timed(c, msg, sizeof msg, core_remaining(deadline));
+        rc = mproc__core_conn_send_timed(c, msg, sizeof msg, mproc__core_remaining(deadline));
     unsigned char answer[AUTH_MSG_MAX];
     size_t alen = 0;
     if (rc == 0)
         rc = recv_auth(c, answer, &alen, deadline);
     if (rc)
         return rc;
-    if (core_auth_check_answer(key, keylen, msg, answer, alen) != 0) {
+    if (mproc__core_auth_check_answer(key, keylen, msg, answer, alen) != 0) {
         send_str(c, FAILURE, deadline); /* the peer may be gone already */
         return MPROC_EAUTH;
     }
@@ -131,7 +131,7 @@ static int respond(const void *key, size_t keylen, const unsigned char *challeng
 {
     char name[16];
     size_t at;
-    if (core_auth_digest_of(challenge, len, name, &at) != 0)
+    if (mproc__core_auth_digest_of(challenge, len, name, &at) != 0)
         return MPROC_EAUTH;
     size_t prefix = name[0] ? strlen(name) + 2 : 0;
     if (prefix) {
@@ -140,13 +140,13 @@ static int respond(const void *key, size_t keylen, const unsigned char *challeng
         out[prefix - 1] = '}';
     }
     size_t mlen;
-    if (be_hmac(name[0] ? name : "md5", key, keylen, challenge, len, out + prefix, &mlen) != 0)
+    if (mproc__be_hmac(name[0] ? name : "md5", key, keylen, challenge, len, out + prefix, &mlen) != 0)
         return MPROC_EAUTH;
     *outlen = prefix + mlen;
     return 0;
 }
 
-int core_auth_make_answer(const void *key, size_t keylen, const unsigned char *msg, size_t len,
+int mproc__core_auth_make_answer(const void *key, size_t keylen, const unsigned char *msg, size_t len,
                           unsigned char out[CORE_AUTH_ANSWER_MAX], size_t *outlen)
 {
     size_t clen = sizeof CHALLENGE - 1;
@@ -155,7 +155,7 @@ int core_auth_make_answer(const void *key, size_t keylen, const unsigned char *m
     return respond(key, keylen, msg + clen, len - clen, out, outlen);
 }
 
-int core_auth_answer(mproc_conn *c, const void *key, size_t keylen, double deadline)
+int mproc__core_auth_answer(mproc_conn *c, const void *key, size_t keylen, double deadline)
 {
     unsigned char msg[AUTH_MSG_MAX];
     size_t len = 0;
@@ -164,11 +164,11 @@ int core_auth_answer(mproc_conn *c, const void *key, size_t keylen, double deadl
         return rc;
     unsigned char answer[CORE_AUTH_ANSWER_MAX];
     size_t alen;
-    if ((rc = core_auth_make_answer(key, keylen, msg, len, answer, &alen)) != 0 ||
-        (rc = core_conn_send_timed(c, answer, alen, core_remaining(deadline))) != 0 ||
+    if ((rc = mproc__core_auth_make_answer(key, keylen, msg, len, answer, &alen)) != 0 ||
+        (rc = mproc__core_conn_send_timed(c, answer, alen, mproc__core_remaining(deadline))) != 0 ||
         (rc = recv_auth(c, msg, &len, deadline)) != 0)
         return rc;
-    if (!core_auth_is_welcome(msg, len))
+    if (!mproc__core_auth_is_welcome(msg, len))
         return MPROC_EAUTH; /* "digest sent was rejected" */
     return 0;
 }

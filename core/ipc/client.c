@@ -10,14 +10,14 @@ mproc_conn *mproc_client_timeout(const char *address, const void *authkey, size_
     be_addr a;
     be_stream *s = NULL;
     mproc_conn *c = NULL;
-    core_ensure_init();
-    double deadline = core_deadline(timeout);
-    int rc = (!authkey && keylen) || core_timeout_invalid(timeout) ? MPROC_EINVAL : core_addr_parse(address, &a);
-    if (rc == 0 && (rc = be_connect(&a, timeout, &s)) == 0)
-        c = core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc);
+    mproc__core_ensure_init();
+    double deadline = mproc__core_deadline(timeout);
+    int rc = (!authkey && keylen) || mproc__core_timeout_invalid(timeout) ? MPROC_EINVAL : mproc__core_addr_parse(address, &a);
+    if (rc == 0 && (rc = mproc__be_connect(&a, timeout, &s)) == 0)
+        c = mproc__core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, &rc);
     if (c && authkey &&
-        ((rc = core_auth_answer(c, authkey, keylen, deadline)) != 0 ||
-         (rc = core_auth_deliver(c, authkey, keylen, deadline)) != 0)) {
+        ((rc = mproc__core_auth_answer(c, authkey, keylen, deadline)) != 0 ||
+         (rc = mproc__core_auth_deliver(c, authkey, keylen, deadline)) != 0)) {
         mproc_conn_free(c);
         c = NULL;
     }

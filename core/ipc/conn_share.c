@@ -18,15 +18,15 @@
 
 static int hand(void *obj)
 {
-    if (!core_conn_open(obj))
+    if (!mproc__core_conn_open(obj))
         return MPROC_ECLOSED;
-    core_conn_retain(obj);
+    mproc__core_conn_retain(obj);
     return 0;
 }
 
-static void retain(void *obj) { core_conn_retain(obj); }
+static void retain(void *obj) { mproc__core_conn_retain(obj); }
 
-static void release(void *obj) { core_conn_release(obj); }
+static void release(void *obj) { mproc__core_conn_release(obj); }
 
 /* Only a child's arguments can carry one, and only while it is held. */
 static int pack(void *obj, const core_share_slot *slot, int for_child, msgpack_packer *pk)
@@ -58,8 +58,8 @@ static void *unpack(const void *body, size_t len, const core_share_decode *cx, c
         return NULL;
     mproc_conn *c = cx->earlier(cx, index);
     if (c)
-        core_conn_retain(c);
-    else if (!(c = core_conn_inherit(index, flags, err)))
+        mproc__core_conn_retain(c);
+    else if (!(c = mproc__core_conn_inherit(index, flags, err)))
         return NULL;
     slot->stream = index;
     slot->flags = flags;
@@ -68,14 +68,14 @@ static void *unpack(const void *body, size_t len, const core_share_decode *cx, c
 
 static int hold(void *obj, int need_readable, be_stream **s, unsigned *flags)
 {
-    return core_conn_hold(obj, need_readable, s, flags);
+    return mproc__core_conn_hold(obj, need_readable, s, flags);
 }
 
-static void unhold(void *obj) { core_conn_unhold(obj); }
+static void unhold(void *obj) { mproc__core_conn_unhold(obj); }
 
-static int wait_prepare(void *obj, be_wait_item *it) { return core_conn_hold(obj, 1, &it->stream, NULL); }
+static int wait_prepare(void *obj, be_wait_item *it) { return mproc__core_conn_hold(obj, 1, &it->stream, NULL); }
 
-const core_share_ops core_conn_share_ops = {
+const core_share_ops mproc__core_conn_share_ops = {
     .kind = K_CONN,
     .ext_type = CONN_EXT_TYPE,
     .hand = hand,

@@ -30,31 +30,31 @@ struct mproc_conn {
     atomic_int write_ended; /* a bounded send stopped inside a message */
     be_mutex send_mu, recv_mu;
     _Atomic long mu_pid;    /* the process the mutexes were made for */
-    int parent_only;        /* in the parent-only list (core_conn_parent_only) */
+    int parent_only;        /* in the parent-only list (mproc__core_conn_parent_only) */
     core_spinner spin;      /* readers spin briefly before blocking (spin.h) */
 };
 
 /* -------------------------------------------------------------- handles */
 
-mproc_conn *core_conn_wrap(be_stream *s, unsigned flags, int *err)
+mproc_conn *mproc__core_conn_wrap(be_stream *s, unsigned flags, int *err)
 {
     int rc = 0;
-    mproc_conn *c = core_handle_new(sizeof *c, K_CONN, &rc);
+    mproc_conn *c = mproc__core_handle_new(sizeof *c, K_CONN, &rc);
     if (c) {
         c->s = s;
         c->flags = flags;
         atomic_init(&c->refs, 1);
         atomic_init(&c->spin.misses, 0);
         atomic_init(&c->spin.waits, 0);
-        if ((rc = be_mutex_init(&c->send_mu)) != 0 || (rc = be_mutex_init(&c->recv_mu)) != 0) {
-            core_handle_drop(c);
+        if ((rc = mproc__be_mutex_init(&c->send_mu)) != 0 || (rc = mproc__be_mutex_init(&c->recv_mu)) != 0) {
+            mproc__core_handle_drop(c);
             c = NULL;
         } else {
-            atomic_init(&c->mu_pid, be_getpid());
+            atomic_init(&c->mu_pid, mproc__be_getpid());
         }
     }
     if (!c)
-        be_stream_close(s);
+        mproc__be_stream_close(s);
     if (err)
         *err = c ? 0 : rc;
     return c;
@@ -65,18 +65,18 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b)
     if (!a || !b)
         return MPROC_EINVAL;
     *a = *b = NULL;
-    core_ensure_init();
+    mproc__core_ensure_init();
     be_stream *sa, *sb;
-    int rc = be_stream_pair(duplex != 0, &sa, &sb);
+    int rc = mproc__be_stream_pair(duplex != 0, &sa, &sb);
     if (rc)
         return rc;
     unsigned both = CONN_READABLE | CONN_WRITABLE;
-    mproc_conn *ca = core_conn_wrap(sa, duplex ? both : CONN_READABLE, &rc);
+    mproc_conn *ca = mproc__core_conn_wrap(sa, duplex ? both : CONN_READABLE, &rc);
     if (!ca) {
-        be_stream_close(sb);
+        mproc__be_stream_close(sb);
         return rc;
     }
-    mproc_conn *cb = core_conn_wrap(sb, duplex ? both : CONN_WRITABLE, &rc);
+    mproc_conn *cb = mproc__core_conn_wrap(sb, duplex ? both : CONN_WRITABLE, &rc);
     if (!cb) {
         mproc_conn_free(ca);
         return rc;
@@ -90,21 +90,21 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b)
  * that do not exist in the child: each process makes its own on first use. */
 static int own_mutexes(mproc_conn *c)
 {
-    long me = be_getpid();
+    long me = mproc__be_getpid();
     if (atomic_load_explicit(&c->mu_pid, memory_order_acquire) == me)
         return 0;
     int rc = 0;
-    be_core_lock();
-    if (atomic_load(&c->mu_pid) != me && (rc = be_mutex_init(&c->send_mu)) == 0 &&
-        (rc = be_mutex_init(&c->recv_mu)) == 0)
+    mproc__be_core_lock();
+    if (atomic_load(&c->mu_pid) != me && (rc = mproc__be_mutex_init(&c->send_mu)) == 0 &&
+        (rc = mproc__be_mutex_init(&c->recv_mu)) == 0)
         atomic_store(&c->mu_pid, me);
-    be_core_unlock();
+    mproc__be_core_unlock();
     return rc;
 }
 
 static void release_stream(mproc_conn *c)
 {
-    be_stream_close(c->s);
+    mproc__be_stream_close(c->s);
     c->s = NULL;
 }
 
@@ -133,12 +133,12 @@ int mproc_conn_close(mproc_conn *c)
     return 0;
 }
 
-int core_conn_open(const mproc_conn *c)
+int mproc__core_conn_open(const mproc_conn *c)
 {
     return core_obj_kind(c) == K_CONN && !core_gate_closed(&c->gate);
 }
 
-void core_conn_retain(mproc_conn *c) { atomic_fetch_add(&c->refs, 1); }
+void mproc__core_conn_retain(mproc_conn *c) { atomic_fetch_add(&c->refs, 1); }
 
 /* ------------------------------------------------ parent-only handles */
 
@@ -146,33 +146,33 @@ typedef struct parent_only {
     mproc_conn *c;
     struct parent_only *next;
 } parent_only;
-static parent_only *parent_only_list; /* under be_core_lock */
+static parent_only *parent_only_list; /* under mproc__be_core_lock */
 
 static void close_parent_only(void);
 static core_hook close_hook = CORE_HOOK_INIT(close_parent_only, 0);
 
-int core_conn_parent_only(mproc_conn *c)
+int mproc__core_conn_parent_only(mproc_conn *c)
 {
-    core_child_hook_add(&close_hook);
+    mproc__core_child_hook_add(&close_hook);
     parent_only *e = malloc(sizeof *e);
     if (!e)
         return MPROC_ENOMEM;
     e->c = c;
-    be_core_lock();
+    mproc__be_core_lock();
     e->next = parent_only_list;
     parent_only_list = e;
     c->parent_only = 1;
-    be_core_unlock();
+    mproc__be_core_unlock();
     return 0;
 }
 
 /* Only for handles that were registered, so that releasing any other
- * never takes be_core_lock (callers may hold it). */
+ * never takes mproc__be_core_lock (callers may hold it). */
 static void forget_parent_only(mproc_conn *c)
 {
     if (!c->parent_only)
         return;
-    be_core_lock();
+    mproc__be_core_lock();
     for (parent_only **pp = &parent_only_list; *pp; pp = &(*pp)->next)
         if ((*pp)->c == c) {
             parent_only *e = *pp;
@@ -180,12 +180,12 @@ static void forget_parent_only(mproc_conn *c)
             free(e);
             break;
         }
-    be_core_unlock();
+    mproc__be_core_unlock();
 }
 
 static void close_parent_only(void)
 {
-    /* Only the forking thread exists here, and it held be_core_lock while
+    /* Only the forking thread exists here, and it held mproc__be_core_lock while
      * it forked: the list is whole, and no call is inside any handle (the
      * counts copied from the parent mean its threads). */
     parent_only *e = parent_only_list;
@@ -193,24 +193,24 @@ static void close_parent_only(void)
     while (e) {
         parent_only *next = e->next;
         atomic_store(&e->c->gate.state, 1u);
-        be_stream_close(e->c->s);
+        mproc__be_stream_close(e->c->s);
         e->c->s = NULL;
         free(e);
         e = next;
     }
 }
 
-void core_conn_release(mproc_conn *c)
+void mproc__core_conn_release(mproc_conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     forget_parent_only(c);
     mproc_conn_close(c);
-    if (atomic_load(&c->mu_pid) == be_getpid()) {
-        be_mutex_destroy(&c->send_mu);
-        be_mutex_destroy(&c->recv_mu);
+    if (atomic_load(&c->mu_pid) == mproc__be_getpid()) {
+        mproc__be_mutex_destroy(&c->send_mu);
+        mproc__be_mutex_destroy(&c->recv_mu);
     }
-    core_handle_drop(c);
+    mproc__core_handle_drop(c);
 }
 
 void mproc_conn_free(mproc_conn *c)
@@ -218,7 +218,7 @@ void mproc_conn_free(mproc_conn *c)
     if (core_obj_kind(c) != K_CONN)
         return;
     mproc_conn_close(c);
-    core_conn_release(c);
+    mproc__core_conn_release(c);
 }
 
 int mproc_conn_fileno(mproc_conn *c, intptr_t *handle)
@@ -228,7 +228,7 @@ int mproc_conn_fileno(mproc_conn *c, intptr_t *handle)
     int rc = conn_enter(c);
     if (rc)
         return rc;
-    *handle = be_stream_os_handle(c->s);
+    *handle = mproc__be_stream_os_handle(c->s);
     conn_leave(c);
     return 0;
 }
@@ -237,11 +237,11 @@ int mproc_conn_fileno(mproc_conn *c, intptr_t *handle)
 
 static int lock_for(be_mutex *m, double deadline)
 {
-    int rc = be_mutex_lock(m, core_remaining(deadline));
+    int rc = mproc__be_mutex_lock(m, mproc__core_remaining(deadline));
     return rc == MPROC_EOWNERDEAD ? 0 : rc; /* a thread died holding it: nothing was half-done in memory */
 }
 
-int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double timeout)
+int mproc__core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double timeout)
 {
     if ((!buf && len) || (uint64_t)len > INT64_MAX)
         return MPROC_EINVAL;
@@ -253,14 +253,14 @@ int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double time
     else if (atomic_load(&c->write_ended))
         rc = MPROC_ECLOSED;
     else {
-        double deadline = core_deadline(timeout);
-        int msg = be_stream_is_message(c->s);
+        double deadline = mproc__core_deadline(timeout);
+        int msg = mproc__be_stream_is_message(c->s);
         /* Header and payload in one system call: no Nagle delay on TCP
          * (CPython bpo-20540) and no separate tiny write. A small message
          * is copied behind its header: one buffer is cheaper for the OS
          * than two. */
         unsigned char one[FRAME_HDR_MAX + SMALL_SEND];
-        size_t hl = core_frame_encode(len, one);
+        size_t hl = mproc__core_frame_encode(len, one);
         be_iov iov[2] = {{one, hl}, {buf, len}};
         size_t niov = 2;
         if (msg) { /* the OS keeps the boundary: no header (Python's AF_PIPE) */
@@ -273,10 +273,10 @@ int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double time
             niov = 1;
         }
         if ((rc = lock_for(&c->send_mu, deadline)) == 0) {
-            rc = be_stream_write(c->s, iov, niov, core_remaining(deadline));
+            rc = mproc__be_stream_write(c->s, iov, niov, mproc__core_remaining(deadline));
             if (rc == MPROC_ETIMEDOUT)
                 atomic_store(&c->write_ended, 1); /* part of a message may have gone */
-            be_mutex_unlock(&c->send_mu);
+            mproc__be_mutex_unlock(&c->send_mu);
         }
     }
     conn_leave(c);
@@ -285,7 +285,7 @@ int core_conn_send_timed(mproc_conn *c, const void *buf, size_t len, double time
 
 int mproc_conn_send_bytes(mproc_conn *c, const void *buf, size_t len)
 {
-    return core_conn_send_timed(c, buf, len, MPROC_FOREVER);
+    return mproc__core_conn_send_timed(c, buf, len, MPROC_FOREVER);
 }
 
 /* -------------------------------------------------------------- receive */
@@ -305,14 +305,14 @@ typedef struct sink {
 static int read_header(mproc_conn *c, uint64_t *len, double deadline, int *corrupt)
 {
     unsigned char h[FRAME_HDR_MAX];
-    int rc = be_stream_read(c->s, h, FRAME_SHORT, core_remaining(deadline));
+    int rc = mproc__be_stream_read(c->s, h, FRAME_SHORT, mproc__core_remaining(deadline));
     if (rc)
         return rc;
-    rc = core_frame_decode_short(h, len);
+    rc = mproc__core_frame_decode_short(h, len);
     if (rc == 1) {
-        if ((rc = be_stream_read(c->s, h + FRAME_SHORT, FRAME_LONG, core_remaining(deadline))) != 0)
+        if ((rc = mproc__be_stream_read(c->s, h + FRAME_SHORT, FRAME_LONG, mproc__core_remaining(deadline))) != 0)
             return rc;
-        rc = core_frame_decode_long(h + FRAME_SHORT, len);
+        rc = mproc__core_frame_decode_long(h + FRAME_SHORT, len);
     }
     *corrupt = rc != 0;
     return rc;
@@ -326,7 +326,7 @@ static int discard(mproc_conn *c, uint64_t n, double deadline)
     int rc = 0;
     while (rc == 0 && n > 0) {
         size_t k = n < DISCARD_CHUNK ? (size_t)n : DISCARD_CHUNK;
-        rc = be_stream_read(c->s, tmp, k, core_remaining(deadline));
+        rc = mproc__be_stream_read(c->s, tmp, k, mproc__core_remaining(deadline));
         n -= k;
     }
     free(tmp);
@@ -338,8 +338,8 @@ static int read_frame_header(mproc_conn *c, uint64_t *n, double deadline, int *o
 {
     /* Bounded: wait for the first byte first, so that a timeout leaves
      * the stream where it was. Unbounded: the read below waits. */
-    int r = deadline >= 0 ? core_poll_stream(&c->spin, c->s, core_remaining(deadline))
-                          : core_spin_stream(&c->spin, c->s, MPROC_FOREVER);
+    int r = deadline >= 0 ? mproc__core_poll_stream(&c->spin, c->s, mproc__core_remaining(deadline))
+                          : mproc__core_spin_stream(&c->spin, c->s, MPROC_FOREVER);
     if (r < 0)
         return r;
     if (r == 0 && deadline >= 0)
@@ -370,7 +370,7 @@ static int read_body(mproc_conn *c, sink *k, uint64_t n, double deadline, int *o
         *out_of_step = 1;
         return MPROC_ENOMEM;
     }
-    rc = be_stream_read(c->s, dst, (size_t)n, core_remaining(deadline));
+    rc = mproc__be_stream_read(c->s, dst, (size_t)n, mproc__core_remaining(deadline));
     if (rc) {
         if (k->alloc)
             free(dst);
@@ -388,11 +388,11 @@ static int read_message(mproc_conn *c, sink *k, double deadline, int *out_of_ste
 {
     uint64_t n = 0;
     int rc;
-    if (be_stream_is_message(c->s)) {
+    if (mproc__be_stream_is_message(c->s)) {
         /* The size comes first, so a long message is refused before any
          * of it is read, as Python's message-mode reader does. */
         size_t sz = 0;
-        rc = be_stream_next_message(c->s, &sz, core_remaining(deadline));
+        rc = mproc__be_stream_next_message(c->s, &sz, mproc__core_remaining(deadline));
         if (rc) {
             *out_of_step = rc != MPROC_EOS && rc != MPROC_ETIMEDOUT;
             return rc;
@@ -410,7 +410,7 @@ static int recv_msg(mproc_conn *c, sink *k, double timeout)
     if (rc)
         return rc;
     int close_it = 0;
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     if (!(c->flags & CONN_READABLE))
         rc = MPROC_EINVAL; /* Python: "connection is write-only" */
     else if (atomic_load(&c->read_ended))
@@ -427,7 +427,7 @@ static int recv_msg(mproc_conn *c, sink *k, double timeout)
             atomic_store(&c->read_ended, 1);
             close_it = !(c->flags & CONN_WRITABLE);
         }
-        be_mutex_unlock(&c->recv_mu);
+        mproc__be_mutex_unlock(&c->recv_mu);
     }
     conn_leave(c);
     if (close_it)
@@ -462,7 +462,7 @@ int mproc_conn_recv_bytes_into(mproc_conn *c, void *buf, size_t cap, size_t *len
     return rc;
 }
 
-int core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, double timeout)
+int mproc__core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, double timeout)
 {
     sink k = {NULL, MPROC_NOLIMIT, 1, 0, NULL, 0};
     int rc = recv_msg(c, &k, timeout);
@@ -471,7 +471,7 @@ int core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, double ti
     return rc;
 }
 
-int core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, double timeout)
+int mproc__core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, double timeout)
 {
     sink k = {buf, cap, 0, 0, NULL, 0};
     int rc = recv_msg(c, &k, timeout);
@@ -481,7 +481,7 @@ int core_conn_recv_timed(mproc_conn *c, void *buf, size_t cap, size_t *len, doub
 
 int mproc_conn_poll(mproc_conn *c, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     int rc = conn_enter(c);
     if (rc)
@@ -491,14 +491,14 @@ int mproc_conn_poll(mproc_conn *c, double timeout)
     else if (atomic_load(&c->read_ended))
         rc = MPROC_ECLOSED;
     else
-        rc = core_poll_stream(&c->spin, c->s, timeout);
+        rc = mproc__core_poll_stream(&c->spin, c->s, timeout);
     conn_leave(c);
     return rc;
 }
 
 /* ------------------------------------------------- children, mproc_wait */
 
-int core_conn_hold(mproc_conn *c, int need_readable, be_stream **s, unsigned *flags)
+int mproc__core_conn_hold(mproc_conn *c, int need_readable, be_stream **s, unsigned *flags)
 {
     int rc = conn_enter(c);
     if (rc)
@@ -518,15 +518,15 @@ int core_conn_hold(mproc_conn *c, int need_readable, be_stream **s, unsigned *fl
     return 0;
 }
 
-void core_conn_unhold(mproc_conn *c) { conn_leave(c); }
+void mproc__core_conn_unhold(mproc_conn *c) { conn_leave(c); }
 
-mproc_conn *core_conn_inherit(size_t index, unsigned flags, int *err)
+mproc_conn *mproc__core_conn_inherit(size_t index, unsigned flags, int *err)
 {
     be_stream *s;
-    int rc = be_stream_inherited(index, &s);
+    int rc = mproc__be_stream_inherited(index, &s);
     if (rc) {
         *err = rc;
         return NULL;
     }
-    return core_conn_wrap(s, flags & (CONN_READABLE | CONN_WRITABLE), err);
+    return mproc__core_conn_wrap(s, flags & (CONN_READABLE | CONN_WRITABLE), err);
 }

@@ -20,7 +20,7 @@ static uint64_t get_be(const unsigned char *p, int n)
     return v;
 }
 
-size_t core_frame_encode(uint64_t len, unsigned char hdr[FRAME_HDR_MAX])
+size_t mproc__core_frame_encode(uint64_t len, unsigned char hdr[FRAME_HDR_MAX])
 {
     if (len <= FRAME_SHORT_MAX) {
         put_be(hdr, len, FRAME_SHORT);
@@ -31,7 +31,7 @@ size_t core_frame_encode(uint64_t len, unsigned char hdr[FRAME_HDR_MAX])
     return FRAME_HDR_MAX;
 }
 
-int core_frame_decode_short(const unsigned char hdr[FRAME_SHORT], uint64_t *len)
+int mproc__core_frame_decode_short(const unsigned char hdr[FRAME_SHORT], uint64_t *len)
 {
     uint64_t v = get_be(hdr, FRAME_SHORT);
     if (v <= FRAME_SHORT_MAX) {
@@ -43,7 +43,7 @@ int core_frame_decode_short(const unsigned char hdr[FRAME_SHORT], uint64_t *len)
     return v == 0xFFFFFFFFu ? 1 : MPROC_EOS;
 }
 
-int core_frame_decode_long(const unsigned char hdr[FRAME_LONG], uint64_t *len)
+int mproc__core_frame_decode_long(const unsigned char hdr[FRAME_LONG], uint64_t *len)
 {
     uint64_t v = get_be(hdr, FRAME_LONG);
     if (v >> 63)

@@ -15,11 +15,11 @@
 #define FRAME_SHORT_MAX 0x7FFFFFFFu
 
 /* The header for a payload of len bytes; returns its size (4 or 12). */
-size_t core_frame_encode(uint64_t len, unsigned char hdr[FRAME_HDR_MAX]);
+size_t mproc__core_frame_encode(uint64_t len, unsigned char hdr[FRAME_HDR_MAX]);
 /* The first 4 bytes: 0 with *len, 1 when FRAME_LONG length bytes follow,
  * or MPROC_EOS for any other negative length (a corrupt stream). */
-int core_frame_decode_short(const unsigned char hdr[FRAME_SHORT], uint64_t *len);
+int mproc__core_frame_decode_short(const unsigned char hdr[FRAME_SHORT], uint64_t *len);
 /* The 8 length bytes: 0 with *len, MPROC_EOS when >= 2^63 (corrupt). */
-int core_frame_decode_long(const unsigned char hdr[FRAME_LONG], uint64_t *len);
+int mproc__core_frame_decode_long(const unsigned char hdr[FRAME_LONG], uint64_t *len);
 
 #endif

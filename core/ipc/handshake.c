@@ -40,22 +40,22 @@ static int send_msg(core_hs *h, const void *buf, size_t len)
     unsigned char one[FRAME_HDR_MAX + CORE_AUTH_MSG_MAX];
     if (len > CORE_AUTH_MSG_MAX)
         return MPROC_EINVAL;
-    size_t hl = h->message ? 0 : core_frame_encode(len, one);
+    size_t hl = h->message ? 0 : mproc__core_frame_encode(len, one);
     memcpy(one + hl, buf, len);
     be_iov iov = {one, hl + len};
-    return be_stream_write(h->s, &iov, 1, WRITE_TIMEOUT);
+    return mproc__be_stream_write(h->s, &iov, 1, WRITE_TIMEOUT);
 }
 
 /* A message pipe: the next message if one is there. */
 static int recv_message(core_hs *h)
 {
     size_t size;
-    int rc = be_stream_next_message(h->s, &size, 0);
+    int rc = mproc__be_stream_next_message(h->s, &size, 0);
     if (rc)
         return rc == MPROC_ETIMEDOUT ? 0 : rc;
     if (size > CORE_AUTH_MSG_MAX)
         return MPROC_EAUTH;
-    if (size && (rc = be_stream_read(h->s, h->body, size, MESSAGE_READ_TIMEOUT)) != 0)
+    if (size && (rc = mproc__be_stream_read(h->s, h->body, size, MESSAGE_READ_TIMEOUT)) != 0)
         return rc;
     h->bgot = size;
     return 1;
@@ -66,7 +66,7 @@ static int fill(be_stream *s, unsigned char *buf, size_t *got, size_t need)
 {
     while (*got < need) {
         size_t n = 0;
-        int rc = be_stream_read_some(s, buf + *got, need - *got, 0, &n);
+        int rc = mproc__be_stream_read_some(s, buf + *got, need - *got, 0, &n);
         if (rc)
             return rc == MPROC_ETIMEDOUT ? 0 : rc;
         *got += n;
@@ -84,13 +84,13 @@ static int recv_framed(core_hs *h)
             return rc;
         uint64_t len;
         if (h->hneed == FRAME_SHORT) {
-            if ((rc = core_frame_decode_short(h->hdr, &len)) < 0)
+            if ((rc = mproc__core_frame_decode_short(h->hdr, &len)) < 0)
                 return MPROC_EAUTH; /* no sender of the protocol makes it */
             if (rc == 1) {
                 h->hneed = FRAME_HDR_MAX; /* the long form, any size */
                 continue;
             }
-        } else if (core_frame_decode_long(h->hdr + FRAME_SHORT, &len) != 0) {
+        } else if (mproc__core_frame_decode_long(h->hdr + FRAME_SHORT, &len) != 0) {
             return MPROC_EAUTH;
         }
         if (len > CORE_AUTH_MSG_MAX)
@@ -107,25 +107,25 @@ static int recv_framed(core_hs *h)
     return 1;
 }
 
-int core_hs_start(be_stream *s, const void *key, size_t keylen, double deadline, core_hs **out)
+int mproc__core_hs_start(be_stream *s, const void *key, size_t keylen, double deadline, core_hs **out)
 {
     core_hs *h = calloc(1, sizeof *h);
     if (!h) {
-        be_stream_close(s);
+        mproc__be_stream_close(s);
         return MPROC_ENOMEM;
     }
     h->s = s;
-    h->message = be_stream_is_message(s);
+    h->message = mproc__be_stream_is_message(s);
     h->key = key;
     h->keylen = keylen;
     h->deadline = deadline;
     h->hneed = FRAME_SHORT;
     h->step = key ? HS_ANSWER : HS_DONE;
     int rc = 0;
-    if (key && (rc = core_auth_make_challenge(h->challenge)) == 0)
+    if (key && (rc = mproc__core_auth_make_challenge(h->challenge)) == 0)
         rc = send_msg(h, h->challenge, sizeof h->challenge);
     if (rc) {
-        core_hs_free(h);
+        mproc__core_hs_free(h);
         return rc;
     }
     *out = h;
@@ -141,8 +141,8 @@ static int on_message(core_hs *h)
     int rc;
     switch (h->step) {
     case HS_ANSWER:
-        rc = core_auth_check_answer(h->key, h->keylen, h->challenge, h->body, h->bgot);
-        verdict = core_auth_verdict(rc == 0);
+        rc = mproc__core_auth_check_answer(h->key, h->keylen, h->challenge, h->body, h->bgot);
+        verdict = mproc__core_auth_verdict(rc == 0);
         if (rc) {
             send_msg(h, verdict, strlen(verdict)); /* the peer may be gone already */
             return MPROC_EAUTH;
@@ -150,12 +150,12 @@ static int on_message(core_hs *h)
         h->step = HS_CHALLENGE;
         return send_msg(h, verdict, strlen(verdict));
     case HS_CHALLENGE:
-        if ((rc = core_auth_make_answer(h->key, h->keylen, h->body, h->bgot, answer, &alen)) != 0)
+        if ((rc = mproc__core_auth_make_answer(h->key, h->keylen, h->body, h->bgot, answer, &alen)) != 0)
             return rc;
         h->step = HS_VERDICT;
         return send_msg(h, answer, alen);
     case HS_VERDICT:
-        if (!core_auth_is_welcome(h->body, h->bgot))
+        if (!mproc__core_auth_is_welcome(h->body, h->bgot))
             return MPROC_EAUTH; /* "digest sent was rejected" */
         h->step = HS_DONE;
         return 0;
@@ -164,7 +164,7 @@ static int on_message(core_hs *h)
     }
 }
 
-int core_hs_step(core_hs *h)
+int mproc__core_hs_step(core_hs *h)
 {
     while (h->step != HS_DONE) {
         int rc = h->message ? recv_message(h) : recv_framed(h);
@@ -176,24 +176,24 @@ int core_hs_step(core_hs *h)
     return 1;
 }
 
-int core_hs_done(const core_hs *h) { return h->step == HS_DONE; }
+int mproc__core_hs_done(const core_hs *h) { return h->step == HS_DONE; }
 
-be_stream *core_hs_stream(const core_hs *h) { return h->s; }
+be_stream *mproc__core_hs_stream(const core_hs *h) { return h->s; }
 
-double core_hs_deadline(const core_hs *h) { return h->deadline; }
+double mproc__core_hs_deadline(const core_hs *h) { return h->deadline; }
 
-mproc_conn *core_hs_finish(core_hs *h, int *err)
+mproc_conn *mproc__core_hs_finish(core_hs *h, int *err)
 {
     be_stream *s = h->s;
     free(h);
-    return core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, err);
+    return mproc__core_conn_wrap(s, CONN_READABLE | CONN_WRITABLE, err);
 }
 
-void core_hs_free(core_hs *h)
+void mproc__core_hs_free(core_hs *h)
 {
     if (!h)
         return;
-    be_stream_close(h->s);
+    mproc__be_stream_close(h->s);
     free(h);
 }
 
@@ -205,22 +205,22 @@ static void remove_at(core_hs_set *set, size_t i)
     set->n--;
 }
 
-void core_hs_set_add(core_hs_set *set, core_hs *h)
+void mproc__core_hs_set_add(core_hs_set *set, core_hs *h)
 {
     if (set->n == CORE_HS_PENDING_MAX) {
-        core_hs_free(set->v[0]);
+        mproc__core_hs_free(set->v[0]);
         remove_at(set, 0);
     }
     set->v[set->n++] = h;
 }
 
-double core_hs_set_expire(core_hs_set *set, double now)
+double mproc__core_hs_set_expire(core_hs_set *set, double now)
 {
     double next = -1;
     for (size_t i = set->n; i-- > 0;) {
         double d = set->v[i]->deadline;
         if (d >= 0 && d <= now) {
-            core_hs_free(set->v[i]);
+            mproc__core_hs_free(set->v[i]);
             remove_at(set, i);
         } else if (d >= 0 && (next < 0 || d - now < next)) {
             next = d - now;
@@ -229,37 +229,37 @@ double core_hs_set_expire(core_hs_set *set, double now)
     return next;
 }
 
-void core_hs_set_items(const core_hs_set *set, be_wait_item *items)
+void mproc__core_hs_set_items(const core_hs_set *set, be_wait_item *items)
 {
     for (size_t i = 0; i < set->n; i++)
         items[i] = (be_wait_item){set->v[i]->s, NULL, 0};
 }
 
-int core_hs_set_step(core_hs_set *set, size_t i, mproc_conn **out)
+int mproc__core_hs_set_step(core_hs_set *set, size_t i, mproc_conn **out)
 {
     core_hs *h = set->v[i];
-    int rc = core_hs_step(h);
+    int rc = mproc__core_hs_step(h);
     if (rc == 0)
         return 0;
     remove_at(set, i);
     if (rc < 0) {
-        core_hs_free(h);
+        mproc__core_hs_free(h);
         return rc;
     }
-    *out = core_hs_finish(h, &rc);
+    *out = mproc__core_hs_finish(h, &rc);
     return *out ? 1 : rc;
 }
 
-void core_hs_set_move(core_hs_set *to, core_hs_set *from)
+void mproc__core_hs_set_move(core_hs_set *to, core_hs_set *from)
 {
     for (size_t i = 0; i < from->n; i++)
-        core_hs_set_add(to, from->v[i]);
+        mproc__core_hs_set_add(to, from->v[i]);
     from->n = 0;
 }
 
-void core_hs_set_clear(core_hs_set *set)
+void mproc__core_hs_set_clear(core_hs_set *set)
 {
     for (size_t i = 0; i < set->n; i++)
-        core_hs_free(set->v[i]);
+        mproc__core_hs_free(set->v[i]);
     set->n = 0;
 }

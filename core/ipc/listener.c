@@ -32,11 +32,11 @@ struct mproc_listener {
 static void release(mproc_listener *l)
 {
     if (l->park_mu) {
-        be_tlock_lock(l->park_mu);
-        core_hs_set_clear(&l->parked);
-        be_tlock_unlock(l->park_mu);
+        mproc__be_tlock_lock(l->park_mu);
+        mproc__core_hs_set_clear(&l->parked);
+        mproc__be_tlock_unlock(l->park_mu);
     }
-    be_listener_close(l->bl);
+    mproc__be_listener_close(l->bl);
     l->bl = NULL;
 }
 
@@ -45,8 +45,8 @@ static void drop(mproc_listener *l)
     if (l->key)
         memset(l->key, 0, l->keylen);
     free(l->key);
-    be_tlock_free(l->park_mu);
-    core_handle_drop(l);
+    mproc__be_tlock_free(l->park_mu);
+    mproc__core_handle_drop(l);
 }
 
 mproc_listener *mproc_listener_new(const char *address, const void *authkey, size_t keylen, int *err)
@@ -54,12 +54,12 @@ mproc_listener *mproc_listener_new(const char *address, const void *authkey, siz
     int rc = 0;
     mproc_listener *l = NULL;
     be_addr want, bound;
-    core_ensure_init();
-    if ((!authkey && keylen) || (rc = core_addr_parse(address, &want)) != 0) {
+    mproc__core_ensure_init();
+    if ((!authkey && keylen) || (rc = mproc__core_addr_parse(address, &want)) != 0) {
         rc = rc ? rc : MPROC_EINVAL;
         goto out;
     }
-    if (!(l = core_handle_new(sizeof *l, K_LISTENER, &rc)))
+    if (!(l = mproc__core_handle_new(sizeof *l, K_LISTENER, &rc)))
         goto out;
     l->keyed = authkey != NULL;
     l->keylen = keylen;
@@ -68,9 +68,9 @@ mproc_listener *mproc_listener_new(const char *address, const void *authkey, siz
     else if (l->keyed && keylen)
         memcpy(l->key, authkey, keylen);
     if (rc == 0)
-        rc = be_tlock_new(&l->park_mu);
-    if (rc == 0 && (rc = be_listener_open(&want, LISTEN_BACKLOG, &l->bl, &bound)) == 0 &&
-        (rc = core_addr_format(&bound, l->address, sizeof l->address)) != 0)
+        rc = mproc__be_tlock_new(&l->park_mu);
+    if (rc == 0 && (rc = mproc__be_listener_open(&want, LISTEN_BACKLOG, &l->bl, &bound)) == 0 &&
+        (rc = mproc__core_addr_format(&bound, l->address, sizeof l->address)) != 0)
         release(l);
     if (rc) {
         drop(l);
@@ -90,13 +90,13 @@ static mproc_listener *valid(const mproc_listener *l)
 /* A new client's handshake (none without a key). */
 static int start_hs(mproc_listener *l, be_stream *s, double timeout, core_hs **out)
 {
-    return core_hs_start(s, l->keyed ? l->key : NULL, l->keylen, core_deadline(timeout), out);
+    return mproc__core_hs_start(s, l->keyed ? l->key : NULL, l->keylen, mproc__core_deadline(timeout), out);
 }
 
-int core_listener_accept_hs(mproc_listener *l, double timeout, core_hs **out)
+int mproc__core_listener_accept_hs(mproc_listener *l, double timeout, core_hs **out)
 {
     be_stream *s;
-    int rc = valid(l) ? be_listener_accept(l->bl, 0, &s) : MPROC_EINVAL;
+    int rc = valid(l) ? mproc__be_listener_accept(l->bl, 0, &s) : MPROC_EINVAL;
     return rc ? rc : start_hs(l, s, timeout, out);
 }
 
@@ -106,14 +106,14 @@ static int take_new(mproc_listener *l, core_hs_set *set, mproc_conn **out)
 {
     for (int k = 0; k < ACCEPT_BATCH; k++) {
         core_hs *h;
-        int rc = core_listener_accept_hs(l, MPROC_CONNECT_TIMEOUT, &h);
+        int rc = mproc__core_listener_accept_hs(l, MPROC_CONNECT_TIMEOUT, &h);
         if (rc)
             return rc == MPROC_ETIMEDOUT ? 0 : rc;
-        if (core_hs_done(h)) {
-            *out = core_hs_finish(h, &rc);
+        if (mproc__core_hs_done(h)) {
+            *out = mproc__core_hs_finish(h, &rc);
             return *out ? 1 : rc;
         }
-        core_hs_set_add(set, h);
+        mproc__core_hs_set_add(set, h);
     }
     return 0;
 }
@@ -123,12 +123,12 @@ static int take_new(mproc_listener *l, core_hs_set *set, mproc_conn **out)
  * (Python's accept raises it too). */
 static int step_pending(core_hs_set *set, double wait, be_wait_item *items, mproc_conn **out)
 {
-    core_hs_set_items(set, items);
-    int r = be_wait(items, set->n, wait);
+    mproc__core_hs_set_items(set, items);
+    int r = mproc__be_wait(items, set->n, wait);
     for (size_t i = set->n; r > 0 && i-- > 0;) {
         if (!items[i].ready)
             continue;
-        int rc = core_hs_set_step(set, i, out);
+        int rc = mproc__core_hs_set_step(set, i, out);
         if (rc != 0)
             return rc;
     }
@@ -138,20 +138,20 @@ static int step_pending(core_hs_set *set, double wait, be_wait_item *items, mpro
 /* One round of an accept call: a new client, or news from the pending
  * ones. With none pending it simply waits for a client; else new clients
  * are looked for every ACCEPT_SLICE, since a listening socket cannot join
- * be_wait on every backend (a Windows pipe listener is an instance waiting
+ * mproc__be_wait on every backend (a Windows pipe listener is an instance waiting
  * in ConnectNamedPipe). */
 static int accept_round(mproc_listener *l, core_hs_set *set, double deadline, mproc_conn **out)
 {
-    double left = core_remaining(deadline);
-    double next = core_hs_set_expire(set, be_monotonic());
+    double left = mproc__core_remaining(deadline);
+    double next = mproc__core_hs_set_expire(set, mproc__be_monotonic());
     if (set->n == 0) {
         be_stream *s;
         core_hs *h;
-        int rc = be_listener_accept(l->bl, left, &s);
+        int rc = mproc__be_listener_accept(l->bl, left, &s);
         if (rc == 0 && (rc = start_hs(l, s, MPROC_CONNECT_TIMEOUT, &h)) == 0) {
-            if (core_hs_done(h))
-                return (*out = core_hs_finish(h, &rc)) ? 1 : rc;
-            core_hs_set_add(set, h);
+            if (mproc__core_hs_done(h))
+                return (*out = mproc__core_hs_finish(h, &rc)) ? 1 : rc;
+            mproc__core_hs_set_add(set, h);
         }
         return rc;
     }
@@ -174,24 +174,24 @@ static int accept_round(mproc_listener *l, core_hs_set *set, double deadline, mp
  * is not lost by its end. */
 static void take_parked(mproc_listener *l, core_hs_set *set)
 {
-    be_tlock_lock(l->park_mu);
-    core_hs_set_move(set, &l->parked);
-    be_tlock_unlock(l->park_mu);
+    mproc__be_tlock_lock(l->park_mu);
+    mproc__core_hs_set_move(set, &l->parked);
+    mproc__be_tlock_unlock(l->park_mu);
 }
 
 static void park(mproc_listener *l, core_hs_set *set)
 {
-    be_tlock_lock(l->park_mu);
-    core_hs_set_move(&l->parked, set);
-    be_tlock_unlock(l->park_mu);
+    mproc__be_tlock_lock(l->park_mu);
+    mproc__core_hs_set_move(&l->parked, set);
+    mproc__be_tlock_unlock(l->park_mu);
 }
 
 mproc_conn *mproc_listener_accept(mproc_listener *l, double timeout, int *err)
 {
-    int rc = valid(l) && !core_timeout_invalid(timeout) ? core_gate_enter(&l->gate) : MPROC_EINVAL;
+    int rc = valid(l) && !mproc__core_timeout_invalid(timeout) ? core_gate_enter(&l->gate) : MPROC_EINVAL;
     mproc_conn *c = NULL;
     if (rc == 0) {
-        double deadline = core_deadline(timeout);
+        double deadline = mproc__core_deadline(timeout);
         core_hs_set set = {.n = 0};
         take_parked(l, &set);
         while ((rc = accept_round(l, &set, deadline, &c)) == 0 && !core_gate_closed(&l->gate))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* manager.c - mproc_manager: start a server process (or attach to one) and
- * make proxies. The server is a daemonic child running core_manager_serve,
+ * make proxies. The server is a daemonic child running mproc__core_manager_serve,
  * so it starts the same way under fork, spawn and forkserver; it reports
  * the address it bound over a pipe. */
 #include <stdlib.h>
@@ -26,7 +26,7 @@ struct mproc_manager {
 
 static int shutdown_within(mproc_manager *m, double timeout);
 
-/* Managers whose server this process started, under be_core_lock. At exit
+/* Managers whose server this process started, under mproc__be_core_lock. At exit
  * each server is shut down (Python's manager finalizer): asked to stop,
  * then terminated after a grace. The handles stay valid. */
 static mproc_manager *live_managers;
@@ -34,14 +34,14 @@ static mproc_manager *live_managers;
 
 static mproc_manager *next_to_stop(void)
 {
-    long me = be_getpid();
-    be_core_lock();
+    long me = mproc__be_getpid();
+    mproc__be_core_lock();
     mproc_manager *m = live_managers;
     while (m && (m->exit_done || m->creator_pid != me))
         m = m->live_next;
     if (m)
         m->exit_done = 1;
-    be_core_unlock();
+    mproc__be_core_unlock();
     return m;
 }
 
@@ -55,23 +55,23 @@ static core_hook exit_hook = CORE_HOOK_INIT(stop_live_servers, CORE_EXIT_OWNERS)
 
 static void live_add(mproc_manager *m)
 {
-    core_exit_hook_add(&exit_hook);
-    m->creator_pid = be_getpid();
-    be_core_lock();
+    mproc__core_exit_hook_add(&exit_hook);
+    m->creator_pid = mproc__be_getpid();
+    mproc__be_core_lock();
     m->live_next = live_managers;
     live_managers = m;
-    be_core_unlock();
+    mproc__be_core_unlock();
 }
 
 static void live_del(mproc_manager *m)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     for (mproc_manager **pp = &live_managers; *pp; pp = &(*pp)->live_next)
         if (*pp == m) {
             *pp = m->live_next;
             break;
         }
-    be_core_unlock();
+    mproc__be_core_unlock();
 }
 
 static mproc_manager *valid(const mproc_manager *m)
@@ -108,15 +108,15 @@ static int start_server(mproc_manager *m, const mproc_manager_opts *o, const voi
     if (!rc && !a)
         rc = MPROC_ENOMEM;
     if (!rc && !(rc = mproc_args_add_str(a, o && o->address ? o->address : "")) &&
-        !(rc = mproc_args_add_bytes(a, key, keylen)) && !(rc = mproc_args_add_int(a, be_getpid())))
+        !(rc = mproc_args_add_bytes(a, key, keylen)) && !(rc = mproc_args_add_int(a, mproc__be_getpid())))
         rc = mproc_args_add_obj(a, w);
     mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
     po.daemon = 1; /* ends with us even if nobody calls shutdown */
     po.start_method = o ? o->start_method : NULL;
     if (!rc)
-        m->server = mproc_process_new(core_manager_serve, a, &po, &rc);
+        m->server = mproc_process_new(mproc__core_manager_serve, a, &po, &rc);
     if (!rc)
-        rc = core_process_name_as(m->server, "SyncManager");
+        rc = mproc__core_process_name_as(m->server, "SyncManager");
     if (!rc)
         rc = mproc_process_start(m->server);
     mproc_args_free(a);
@@ -149,8 +149,8 @@ static mproc_manager *finish(mproc_manager *m, int rc, int *err)
             mproc_process_kill(m->server);
             stop_server(m);
         }
-        mgr_client_release(m->cl);
-        core_handle_drop(m);
+        mproc__mgr_client_release(m->cl);
+        mproc__core_handle_drop(m);
         m = NULL;
     }
     if (err)
@@ -169,19 +169,19 @@ mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err)
     const void *key = opts ? opts->authkey : NULL;
     size_t keylen = opts ? opts->keylen : 0;
     char address[BE_ADDR_MAX + 32];
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (!key && keylen)
         return finish(NULL, MPROC_EINVAL, err);
     if (!key) {
-        if ((rc = be_random(genkey, sizeof genkey)) != 0)
+        if ((rc = mproc__be_random(genkey, sizeof genkey)) != 0)
             return finish(NULL, rc, err);
         key = genkey;
         keylen = sizeof genkey;
     }
-    mproc_manager *m = core_handle_new(sizeof *m, K_MANAGER, &rc);
+    mproc_manager *m = mproc__core_handle_new(sizeof *m, K_MANAGER, &rc);
     if (m && (rc = start_server(m, opts, key, keylen, address, sizeof address)) == 0 &&
-        (m->cl = mgr_client_get(address, key, keylen, &rc)) != NULL)
-        rc = mgr_client_probe(m->cl);
+        (m->cl = mproc__mgr_client_get(address, key, keylen, &rc)) != NULL)
+        rc = mproc__mgr_client_probe(m->cl);
     if (rc == 0)
         live_add(m);
     memset(genkey, 0, sizeof genkey);
@@ -191,12 +191,12 @@ mproc_manager *mproc_manager_start(const mproc_manager_opts *opts, int *err)
 mproc_manager *mproc_manager_connect(const char *address, const void *authkey, size_t keylen, int *err)
 {
     int rc = 0;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (!address || !authkey)
         return finish(NULL, MPROC_EINVAL, err);
-    mproc_manager *m = core_handle_new(sizeof *m, K_MANAGER, &rc);
-    if (m && (m->cl = mgr_client_get(address, authkey, keylen, &rc)) != NULL)
-        rc = mgr_client_probe(m->cl);
+    mproc_manager *m = mproc__core_handle_new(sizeof *m, K_MANAGER, &rc);
+    if (m && (m->cl = mproc__mgr_client_get(address, authkey, keylen, &rc)) != NULL)
+        rc = mproc__mgr_client_probe(m->cl);
     return finish(m, rc, err);
 }
 
@@ -204,13 +204,13 @@ mproc_process *mproc_manager_process(mproc_manager *m) { return valid(m) ? m->se
 
 const char *mproc_manager_address(const mproc_manager *m)
 {
-    return valid(m) ? mgr_client_address(m->cl) : NULL;
+    return valid(m) ? mproc__mgr_client_address(m->cl) : NULL;
 }
 
 const void *mproc_manager_authkey(const mproc_manager *m, size_t *keylen)
 {
     size_t n = 0;
-    const void *k = valid(m) ? mgr_client_key(m->cl, &n) : NULL;
+    const void *k = valid(m) ? mproc__mgr_client_key(m->cl, &n) : NULL;
     if (keylen)
         *keylen = n;
     return k;
@@ -222,10 +222,10 @@ static int shutdown_within(mproc_manager *m, double timeout)
         return 0;
     m->shut = 1;
     mgr_call c;
-    mgr_call_begin(&c, OP_SHUTDOWN, 0, 0);
-    int rc = mgr_call_run(&c, m->cl, timeout);
-    mgr_call_end(&c);
-    mgr_client_gone(m->cl); /* proxies freed from now on need not tell it */
+    mproc__mgr_call_begin(&c, OP_SHUTDOWN, 0, 0);
+    int rc = mproc__mgr_call_run(&c, m->cl, timeout);
+    mproc__mgr_call_end(&c);
+    mproc__mgr_client_gone(m->cl); /* proxies freed from now on need not tell it */
     stop_server(m);
     return rc == MPROC_EBROKEN && !m->server ? 0 : rc;
 }
@@ -242,7 +242,7 @@ int mproc_manager_object_count(mproc_manager *m)
     if (!valid(m))
         return MPROC_EINVAL;
     int64_t n = 0;
-    int rc = mgr_client_simple(m->cl, OP_COUNT, 0, &n);
+    int rc = mproc__mgr_client_simple(m->cl, OP_COUNT, 0, &n);
     if (rc)
         return rc;
     return n >= 0 && n <= INT32_MAX ? (int)n : MPROC_EBROKEN;
@@ -255,8 +255,8 @@ void mproc_manager_free(mproc_manager *m)
     live_del(m);
     if (m->server)
         mproc_manager_shutdown(m);
-    mgr_client_release(m->cl);
-    core_handle_drop(m);
+    mproc__mgr_client_release(m->cl);
+    mproc__core_handle_drop(m);
 }
 
 /* ------------------------------------------------------------ creation */
@@ -270,16 +270,16 @@ static void *create(mproc_manager *m, uint32_t type, size_t nparams, int (*pack)
     mgr_proxy *p = NULL;
     if (rc == 0) {
         mgr_call c;
-        mgr_call_begin(&c, OP_CREATE, 0, 1 + nparams);
+        mproc__mgr_call_begin(&c, OP_CREATE, 0, 1 + nparams);
         msgpack_pack_uint32(&c.pk, type);
         if (pack)
             rc = pack(&c.pk, ctx);
         int64_t id = 0;
-        if (rc == 0 && (rc = mgr_call_run(&c, m->cl, MGR_NOW)) == 0 && mgr_obj_int(c.value, &id) != 0)
+        if (rc == 0 && (rc = mproc__mgr_call_run(&c, m->cl, MGR_NOW)) == 0 && mproc__mgr_obj_int(c.value, &id) != 0)
             rc = MPROC_EBROKEN;
-        if (rc == 0 && !(p = mgr_proxy_new(m->cl, type, (uint64_t)id, 1, &rc)))
-            mgr_client_simple(m->cl, OP_DECREF, (uint64_t)id, NULL); /* nobody will hold it */
-        mgr_call_end(&c);
+        if (rc == 0 && !(p = mproc__mgr_proxy_new(m->cl, type, (uint64_t)id, 1, &rc)))
+            mproc__mgr_client_simple(m->cl, OP_DECREF, (uint64_t)id, NULL); /* nobody will hold it */
+        mproc__mgr_call_end(&c);
     }
     if (err)
         *err = rc;
@@ -323,13 +323,13 @@ mproc_sem *mproc_manager_sem(mproc_manager *m, unsigned value, int bounded, int 
 mproc_cond *mproc_manager_cond(mproc_manager *m, mproc_lock *lock, int *err)
 {
     int rc = 0;
-    mgr_proxy *own = NULL, *l = lock ? mgr_proxy_of(lock, (1u << MT_LOCK) | (1u << MT_RLOCK)) : NULL;
+    mgr_proxy *own = NULL, *l = lock ? mproc__mgr_proxy_of(lock, (1u << MT_LOCK) | (1u << MT_RLOCK)) : NULL;
     if (lock && (!l || !valid(m) || l->cl != m->cl))
         rc = MPROC_EINVAL;
     else if (!lock && (own = (mgr_proxy *)mproc_manager_rlock(m, &rc)) != NULL)
         l = own;
     mproc_cond *c = rc ? NULL : create_ints(m, MT_COND, (int64_t)l->id, 0, 1, &rc);
-    mgr_proxy_release(own); /* the server keeps the lock */
+    mproc__mgr_proxy_release(own); /* the server keeps the lock */
     if (err)
         *err = rc;
     return c;
@@ -345,7 +345,7 @@ static int pack_barrier(msgpack_packer *pk, const void *ctx)
 mproc_barrier *mproc_manager_barrier(mproc_manager *m, unsigned parties, double timeout, int *err)
 {
     double v[2] = {(double)parties, timeout < 0 ? -1.0 : timeout};
-    if (parties == 0 || parties > INT32_MAX || core_timeout_invalid(timeout)) {
+    if (parties == 0 || parties > INT32_MAX || mproc__core_timeout_invalid(timeout)) {
         if (err)
             *err = MPROC_EINVAL;
         return NULL;
@@ -374,7 +374,7 @@ static int pack_value(msgpack_packer *pk, const void *ctx)
 {
     const value_init *vi = ctx;
     msgpack_pack_int(pk, vi->tc);
-    return mgr_pack_mval(pk, vi->v, NULL);
+    return mproc__mgr_pack_mval(pk, vi->v, NULL);
 }
 
 static int pack_array(msgpack_packer *pk, const void *ctx)

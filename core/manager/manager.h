@@ -62,7 +62,7 @@ enum mgr_op {
  * MPROC_MANAGER_TIMEOUT seconds from the environment. A server that is
  * stopped, or a remote host that vanished without closing the connection,
  * then gives MPROC_ETIMEDOUT instead of a hang. */
-double mgr_reply_slack(void);
+double mproc__mgr_reply_slack(void);
 /* The wait of a call the server answers at once (no blocking on its side). */
 #define MGR_NOW 0.0
 
@@ -71,31 +71,31 @@ double mgr_reply_slack(void);
 /* Packs a caller's value (a proxy must be of the manager `server` names,
  * else MPROC_EINVAL; server NULL skips that check). */
 struct mgr_client;
-int mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const struct mgr_client *server);
+int mproc__mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const struct mgr_client *server);
 /* Decodes a reply value into an owned mproc_mval (proxies become new
  * proxies on cl). */
-int mgr_unpack_mval(const msgpack_object *o, struct mgr_client *cl, mproc_mval *out);
-int mgr_obj_int(const msgpack_object *o, int64_t *out); /* MPROC_EINVAL unless an integer */
-int mgr_obj_num(const msgpack_object *o, double *out);  /* integer or float */
+int mproc__mgr_unpack_mval(const msgpack_object *o, struct mgr_client *cl, mproc_mval *out);
+int mproc__mgr_obj_int(const msgpack_object *o, int64_t *out); /* MPROC_EINVAL unless an integer */
+int mproc__mgr_obj_num(const msgpack_object *o, double *out);  /* integer or float */
 
 /* ------------------------------------------------------------ client */
 
 /* One server as seen by this process: address, key, idle connections. */
 typedef struct mgr_client mgr_client;
-mgr_client *mgr_client_get(const char *address, const void *key, size_t keylen, int *err);
-void mgr_client_retain(mgr_client *cl);
-void mgr_client_release(mgr_client *cl);
-const char *mgr_client_address(const mgr_client *cl);
-const void *mgr_client_key(const mgr_client *cl, size_t *keylen);
+mgr_client *mproc__mgr_client_get(const char *address, const void *key, size_t keylen, int *err);
+void mproc__mgr_client_retain(mgr_client *cl);
+void mproc__mgr_client_release(mgr_client *cl);
+const char *mproc__mgr_client_address(const mgr_client *cl);
+const void *mproc__mgr_client_key(const mgr_client *cl, size_t *keylen);
 /* Checks that a connection can be made (and authenticated) now. */
-int mgr_client_probe(mgr_client *cl);
+int mproc__mgr_client_probe(mgr_client *cl);
 /* 0 after a call found the server gone or mute (until a new connection
- * works), or after mgr_client_gone (the server was shut down). */
-int mgr_client_reachable(const mgr_client *cl);
-void mgr_client_gone(mgr_client *cl);
+ * works), or after mproc__mgr_client_gone (the server was shut down). */
+int mproc__mgr_client_reachable(const mgr_client *cl);
+void mproc__mgr_client_gone(mgr_client *cl);
 /* [op, id] answered at once (INCREF, DECREF, COUNT): the status, and the
  * integer value when out is not NULL. */
-int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out);
+int mproc__mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out);
 
 /* A call in progress: the request being built, then the reply. */
 typedef struct mgr_call {
@@ -106,12 +106,12 @@ typedef struct mgr_call {
     const msgpack_object *value; /* the reply's value */
 } mgr_call;
 /* Starts a request [op, id, + nargs more]. */
-void mgr_call_begin(mgr_call *c, int op, uint64_t id, size_t nargs);
+void mproc__mgr_call_begin(mgr_call *c, int op, uint64_t id, size_t nargs);
 /* Sends, waits for the reply (wait: the call's own timeout, < 0 none) and
- * returns its status; c->value is valid until mgr_call_end. A lost server:
+ * returns its status; c->value is valid until mproc__mgr_call_end. A lost server:
  * MPROC_EBROKEN. */
-int mgr_call_run(mgr_call *c, mgr_client *cl, double wait);
-void mgr_call_end(mgr_call *c);
+int mproc__mgr_call_run(mgr_call *c, mgr_client *cl, double wait);
+void mproc__mgr_call_end(mgr_call *c);
 
 /* ------------------------------------------------------------ proxies */
 
@@ -134,27 +134,27 @@ typedef struct mgr_proxy {
 
 /* A handle on object id. held: the server gave this process a reference
  * for it (CREATE, a proxy in a reply); else it takes one at first use. */
-mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err);
+mgr_proxy *mproc__mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err);
 /* Takes this process's own reference if the handle has none yet (a proxy
  * decoded from args): before its first call, or before it is handed on. */
-void mgr_proxy_claim(mgr_proxy *p);
-/* mgr_call_run for a call on p (claims first). */
-int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait);
+void mproc__mgr_proxy_claim(mgr_proxy *p);
+/* mproc__mgr_call_run for a call on p (claims first). */
+int mproc__mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait);
 /* The proxy when p is one of these types (mask of 1u << type), else NULL. */
-mgr_proxy *mgr_proxy_of(const void *p, unsigned types);
-void mgr_proxy_retain(mgr_proxy *p);
-void mgr_proxy_release(mgr_proxy *p);
+mgr_proxy *mproc__mgr_proxy_of(const void *p, unsigned types);
+void mproc__mgr_proxy_retain(mgr_proxy *p);
+void mproc__mgr_proxy_release(mgr_proxy *p);
 /* For mproc_args: the description a child needs, and the way back. */
-int mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk);
-int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out);
+int mproc__mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk);
+int mproc__mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out);
 
 
 /* ------------------------------------------------------------ server */
 
 /* The server's process target. */
-int core_manager_serve(const mproc_args *args);
+int mproc__core_manager_serve(const mproc_args *args);
 /* The fuzz harness (tests/fuzz): runs n requests through a server state in
  * this process, on one client connection, replies read and dropped. */
-int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n);
+int mproc__core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n);
 
 #endif

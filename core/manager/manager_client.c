@@ -22,7 +22,7 @@
 
 struct mgr_client {
     mgr_client *next;
-    int refs; /* under be_core_lock */
+    int refs; /* under mproc__be_core_lock */
     char *address;
     unsigned char *key;
     size_t keylen;
@@ -42,7 +42,7 @@ struct mgr_client {
     atomic_int unreachable;
 };
 
-static mgr_client *clients; /* under be_core_lock */
+static mgr_client *clients; /* under mproc__be_core_lock */
 
 static void drop_retired(mgr_client *cl)
 {
@@ -62,8 +62,8 @@ static void drop_idle(mgr_client *cl)
 /* A connection that failed a call; see struct mgr_client. */
 static void retire(mgr_client *cl, mproc_conn *c)
 {
-    be_core_lock();
-    if (cl->pid == be_getpid() && cl->nretired == cl->capretired) {
+    mproc__be_core_lock();
+    if (cl->pid == mproc__be_getpid() && cl->nretired == cl->capretired) {
         size_t cap = cl->capretired ? cl->capretired * 2 : 4;
         mproc_conn **n = realloc(cl->retired, cap * sizeof *n);
         if (n) {
@@ -71,22 +71,22 @@ static void retire(mgr_client *cl, mproc_conn *c)
             cl->capretired = cap;
         }
     }
-    if (cl->pid == be_getpid() && cl->nretired < cl->capretired) {
+    if (cl->pid == mproc__be_getpid() && cl->nretired < cl->capretired) {
         cl->retired[cl->nretired++] = c;
         c = NULL;
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     mproc_conn_free(c);
 }
 
-/* Under be_core_lock: make the record this process's own. */
+/* Under mproc__be_core_lock: make the record this process's own. */
 static void own(mgr_client *cl)
 {
-    long pid = be_getpid();
+    long pid = mproc__be_getpid();
     if (cl->pid == pid)
         return;
     drop_idle(cl);
-    be_random(cl->token, sizeof cl->token);
+    mproc__be_random(cl->token, sizeof cl->token);
     cl->pid = pid;
 }
 
@@ -101,21 +101,21 @@ static void forget_clients(void)
 
 static core_hook forget_hook = CORE_HOOK_INIT(forget_clients, 0);
 
-mgr_client *mgr_client_get(const char *address, const void *key, size_t keylen, int *err)
+mgr_client *mproc__mgr_client_get(const char *address, const void *key, size_t keylen, int *err)
 {
-    core_child_hook_add(&forget_hook);
+    mproc__core_child_hook_add(&forget_hook);
     if (!address || (!key && keylen)) {
         *err = MPROC_EINVAL;
         return NULL;
     }
-    be_core_lock();
+    mproc__be_core_lock();
     mgr_client *cl = clients;
     while (cl && !(strcmp(cl->address, address) == 0 && cl->keylen == keylen &&
                    (keylen == 0 || memcmp(cl->key, key, keylen) == 0)))
         cl = cl->next;
     if (cl) {
         cl->refs++;
-    } else if ((cl = calloc(1, sizeof *cl)) != NULL && (cl->address = core_strdup(address)) != NULL &&
+    } else if ((cl = calloc(1, sizeof *cl)) != NULL && (cl->address = mproc__core_strdup(address)) != NULL &&
                (cl->key = malloc(keylen ? keylen : 1)) != NULL) {
         if (keylen)
             memcpy(cl->key, key, keylen);
@@ -128,33 +128,33 @@ mgr_client *mgr_client_get(const char *address, const void *key, size_t keylen, 
         free(cl);
         cl = NULL;
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     *err = cl ? 0 : MPROC_ENOMEM;
     return cl;
 }
 
-void mgr_client_retain(mgr_client *cl)
+void mproc__mgr_client_retain(mgr_client *cl)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     cl->refs++;
-    be_core_unlock();
+    mproc__be_core_unlock();
 }
 
-void mgr_client_release(mgr_client *cl)
+void mproc__mgr_client_release(mgr_client *cl)
 {
     if (!cl)
         return;
-    be_core_lock();
+    mproc__be_core_lock();
     int last = --cl->refs == 0;
     if (last) {
         mgr_client **pp = &clients;
         while (*pp != cl)
             pp = &(*pp)->next;
         *pp = cl->next;
-        if (cl->pid == be_getpid())
+        if (cl->pid == mproc__be_getpid())
             drop_idle(cl);
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     if (last) {
         free(cl->idle);
         free(cl->retired);
@@ -165,9 +165,9 @@ void mgr_client_release(mgr_client *cl)
     }
 }
 
-const char *mgr_client_address(const mgr_client *cl) { return cl->address; }
+const char *mproc__mgr_client_address(const mgr_client *cl) { return cl->address; }
 
-const void *mgr_client_key(const mgr_client *cl, size_t *keylen)
+const void *mproc__mgr_client_key(const mgr_client *cl, size_t *keylen)
 {
     *keylen = cl->keylen;
     return cl->key;
@@ -177,17 +177,17 @@ const void *mgr_client_key(const mgr_client *cl, size_t *keylen)
 static mproc_conn *connect_new(mgr_client *cl, int *err)
 {
     unsigned char token[MGR_TOKEN_LEN];
-    be_core_lock();
+    mproc__be_core_lock();
     own(cl);
     memcpy(token, cl->token, sizeof token);
-    be_core_unlock();
+    mproc__be_core_unlock();
     mproc_conn *c = mproc_client(cl->address, cl->key, cl->keylen, err);
     if (!c)
         return NULL;
     mgr_call call;
-    mgr_call_begin(&call, OP_HELLO, 0, 2);
+    mproc__mgr_call_begin(&call, OP_HELLO, 0, 2);
     msgpack_pack_bin_with_body(&call.pk, token, sizeof token);
-    msgpack_pack_int64(&call.pk, be_getpid());
+    msgpack_pack_int64(&call.pk, mproc__be_getpid());
     int rc = mproc_conn_send_bytes(c, call.sb.data, call.sb.size);
     void *buf = NULL;
     size_t len;
@@ -196,16 +196,16 @@ static mproc_conn *connect_new(mgr_client *cl, int *err)
     else if (rc == 0)
         rc = MPROC_ETIMEDOUT;
     mproc_free(buf);
-    mgr_call_end(&call);
+    mproc__mgr_call_end(&call);
     if (rc) {
         mproc_conn_free(c);
         *err = rc == MPROC_EOS ? MPROC_EBROKEN : rc;
         return NULL;
     }
-    be_core_lock();
-    if (cl->pid == be_getpid())
+    mproc__be_core_lock();
+    if (cl->pid == mproc__be_getpid())
         drop_retired(cl); /* this one carries the session now */
-    be_core_unlock();
+    mproc__be_core_unlock();
     atomic_store(&cl->unreachable, 0);
     return c;
 }
@@ -213,18 +213,18 @@ static mproc_conn *connect_new(mgr_client *cl, int *err)
 static mproc_conn *take_conn(mgr_client *cl, int *err)
 {
     mproc_conn *c = NULL;
-    be_core_lock();
+    mproc__be_core_lock();
     own(cl);
     if (cl->nidle)
         c = cl->idle[--cl->nidle];
-    be_core_unlock();
+    mproc__be_core_unlock();
     return c ? c : connect_new(cl, err);
 }
 
 static void give_back(mgr_client *cl, mproc_conn *c)
 {
-    be_core_lock();
-    if (cl->pid == be_getpid() && (cl->nidle < cl->cap || (cl->cap < 64 && cl->nidle == cl->cap))) {
+    mproc__be_core_lock();
+    if (cl->pid == mproc__be_getpid() && (cl->nidle < cl->cap || (cl->cap < 64 && cl->nidle == cl->cap))) {
         if (cl->nidle == cl->cap) {
             size_t cap = cl->cap ? cl->cap * 2 : 4;
             mproc_conn **n = realloc(cl->idle, cap * sizeof *n);
@@ -238,11 +238,11 @@ static void give_back(mgr_client *cl, mproc_conn *c)
             c = NULL;
         }
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     mproc_conn_free(c);
 }
 
-int mgr_client_probe(mgr_client *cl)
+int mproc__mgr_client_probe(mgr_client *cl)
 {
     int rc = 0;
     mproc_conn *c = take_conn(cl, &rc);
@@ -251,22 +251,22 @@ int mgr_client_probe(mgr_client *cl)
     return rc;
 }
 
-int mgr_client_reachable(const mgr_client *cl) { return !atomic_load(&cl->unreachable); }
+int mproc__mgr_client_reachable(const mgr_client *cl) { return !atomic_load(&cl->unreachable); }
 
-void mgr_client_gone(mgr_client *cl) { atomic_store(&cl->unreachable, 1); }
+void mproc__mgr_client_gone(mgr_client *cl) { atomic_store(&cl->unreachable, 1); }
 
-int mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out)
+int mproc__mgr_client_simple(mgr_client *cl, int op, uint64_t id, int64_t *out)
 {
     mgr_call c;
-    mgr_call_begin(&c, op, id, 0);
-    int rc = mgr_call_run(&c, cl, MGR_NOW);
-    if (rc == 0 && out && mgr_obj_int(c.value, out) != 0)
+    mproc__mgr_call_begin(&c, op, id, 0);
+    int rc = mproc__mgr_call_run(&c, cl, MGR_NOW);
+    if (rc == 0 && out && mproc__mgr_obj_int(c.value, out) != 0)
         rc = MPROC_EBROKEN;
-    mgr_call_end(&c);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 
-void mgr_call_begin(mgr_call *c, int op, uint64_t id, size_t nargs)
+void mproc__mgr_call_begin(mgr_call *c, int op, uint64_t id, size_t nargs)
 {
     memset(c, 0, sizeof *c);
     msgpack_sbuffer_init(&c->sb);
@@ -283,8 +283,8 @@ static int parse_reply(mgr_call *c, size_t len)
     size_t off = 0;
     const msgpack_object *o = &c->up.data;
     int64_t status;
-    if (core_unpack(&c->up, c->buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
-        o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 || mgr_obj_int(&o->via.array.ptr[0], &status) ||
+    if (mproc__core_unpack(&c->up, c->buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+        o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 || mproc__mgr_obj_int(&o->via.array.ptr[0], &status) ||
         status > 0 || status < -1000)
         return MPROC_EBROKEN;
     c->value = &o->via.array.ptr[1];
@@ -293,7 +293,7 @@ static int parse_reply(mgr_call *c, size_t len)
 
 /* Read at each call (a lookup in the environment costs far less than the
  * round trip), so a program may change it between calls. */
-double mgr_reply_slack(void)
+double mproc__mgr_reply_slack(void)
 {
     const char *env = getenv("MPROC_MANAGER_TIMEOUT");
     char *end = NULL;
@@ -301,7 +301,7 @@ double mgr_reply_slack(void)
     return t > 0 && t < 1e6 && end && *end == '\0' ? t : 30.0;
 }
 
-int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
+int mproc__mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
 {
     if (!cl)
         return MPROC_EINVAL;
@@ -320,7 +320,7 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     /* A blocking call's reply comes within its timeout; the slack covers a
      * busy server. A server that died closes the socket: MPROC_EOS. */
     if (rc == 0)
-        rc = core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mgr_reply_slack() : MPROC_FOREVER);
+        rc = mproc__core_conn_recv_alloc_timed(conn, &c->buf, &len, wait >= 0 ? wait + mproc__mgr_reply_slack() : MPROC_FOREVER);
     if (rc) {
         retire(cl, conn); /* out of step or dead */
         atomic_store(&cl->unreachable, 1);
@@ -330,7 +330,7 @@ int mgr_call_run(mgr_call *c, mgr_client *cl, double wait)
     return parse_reply(c, len);
 }
 
-void mgr_call_end(mgr_call *c)
+void mproc__mgr_call_end(mgr_call *c)
 {
     msgpack_sbuffer_destroy(&c->sb);
     msgpack_unpacked_destroy(&c->up);
@@ -340,24 +340,24 @@ void mgr_call_end(mgr_call *c)
 
 /* ------------------------------------------------------------ proxies */
 
-mgr_proxy *mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err)
+mgr_proxy *mproc__mgr_proxy_new(mgr_client *cl, uint32_t type, uint64_t id, int held, int *err)
 {
-    mgr_proxy *p = core_handle_new(sizeof *p, K_MPROXY, err);
+    mgr_proxy *p = mproc__core_handle_new(sizeof *p, K_MPROXY, err);
     if (!p)
         return NULL;
-    p->h.methods = mgr_proxy_methods(type); /* how mproc_lock_acquire & co. reach it */
+    p->h.methods = mproc__mgr_proxy_methods(type); /* how mproc_lock_acquire & co. reach it */
     p->type = type;
     p->id = id;
     p->cl = cl;
     atomic_init(&p->held, held);
     atomic_init(&p->unclaimed, !held);
-    p->holder = be_getpid();
+    p->holder = mproc__be_getpid();
     atomic_init(&p->refs, 1);
-    mgr_client_retain(cl);
+    mproc__mgr_client_retain(cl);
     return p;
 }
 
-mgr_proxy *mgr_proxy_of(const void *p, unsigned types)
+mgr_proxy *mproc__mgr_proxy_of(const void *p, unsigned types)
 {
     if (core_obj_kind(p) != K_MPROXY)
         return NULL;
@@ -365,39 +365,39 @@ mgr_proxy *mgr_proxy_of(const void *p, unsigned types)
     return m->type < 32 && (types >> m->type & 1u) ? m : NULL;
 }
 
-void mgr_proxy_retain(mgr_proxy *p) { atomic_fetch_add(&p->refs, 1); }
+void mproc__mgr_proxy_retain(mgr_proxy *p) { atomic_fetch_add(&p->refs, 1); }
 
 /* The last handle on an object anywhere frees it in the server (a failure
  * here only means the server is gone or this process's session ended:
  * either way it no longer counts this reference). */
-void mgr_proxy_release(mgr_proxy *p)
+void mproc__mgr_proxy_release(mgr_proxy *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
-    if (atomic_load(&p->held) && p->holder == be_getpid() && mgr_client_reachable(p->cl))
-        mgr_client_simple(p->cl, OP_DECREF, p->id, NULL);
-    mgr_client_release(p->cl);
-    core_handle_drop(p);
+    if (atomic_load(&p->held) && p->holder == mproc__be_getpid() && mproc__mgr_client_reachable(p->cl))
+        mproc__mgr_client_simple(p->cl, OP_DECREF, p->id, NULL);
+    mproc__mgr_client_release(p->cl);
+    mproc__core_handle_drop(p);
 }
 
 /* The sender's reference lasts until then: a process handle keeps its
  * args until the child has ended. One thread claims; the others go on
  * meanwhile (the sender's reference still holds). A server that cannot
  * be reached leaves the handle without one; its calls fail anyway. */
-void mgr_proxy_claim(mgr_proxy *p)
+void mproc__mgr_proxy_claim(mgr_proxy *p)
 {
-    if (atomic_load(&p->unclaimed) && p->holder == be_getpid() && atomic_exchange(&p->unclaimed, 0))
-        atomic_store(&p->held, mgr_client_simple(p->cl, OP_INCREF, p->id, NULL) == 0);
+    if (atomic_load(&p->unclaimed) && p->holder == mproc__be_getpid() && atomic_exchange(&p->unclaimed, 0))
+        atomic_store(&p->held, mproc__mgr_client_simple(p->cl, OP_INCREF, p->id, NULL) == 0);
 }
 
-int mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait)
+int mproc__mgr_proxy_call(mgr_call *c, mgr_proxy *p, double wait)
 {
-    mgr_proxy_claim(p);
-    return mgr_call_run(c, p->cl, wait);
+    mproc__mgr_proxy_claim(p);
+    return mproc__mgr_call_run(c, p->cl, wait);
 }
 
 /* [type, id, address, key] */
-int mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk)
+int mproc__mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -412,7 +412,7 @@ int mgr_proxy_pack(const mgr_proxy *p, msgpack_packer *pk)
     return rc ? MPROC_ENOMEM : 0;
 }
 
-int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
+int mproc__mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
 {
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -420,20 +420,20 @@ int mgr_proxy_unpack(const void *body, size_t len, mgr_proxy **out)
     int rc = MPROC_EINVAL;
     const msgpack_object *a = &up.data, *f;
     int64_t type, id;
-    if (core_unpack(&up, body, len, &off) == MSGPACK_UNPACK_SUCCESS && a->type == MSGPACK_OBJECT_ARRAY &&
-        a->via.array.size == 4 && (f = a->via.array.ptr) != NULL && mgr_obj_int(&f[0], &type) == 0 &&
-        type > 0 && type < MT_MAX && mgr_obj_int(&f[1], &id) == 0 && id > 0 && f[2].type == MSGPACK_OBJECT_STR &&
+    if (mproc__core_unpack(&up, body, len, &off) == MSGPACK_UNPACK_SUCCESS && a->type == MSGPACK_OBJECT_ARRAY &&
+        a->via.array.size == 4 && (f = a->via.array.ptr) != NULL && mproc__mgr_obj_int(&f[0], &type) == 0 &&
+        type > 0 && type < MT_MAX && mproc__mgr_obj_int(&f[1], &id) == 0 && id > 0 && f[2].type == MSGPACK_OBJECT_STR &&
         f[2].via.str.size < BE_ADDR_MAX + 16 && f[3].type == MSGPACK_OBJECT_BIN) {
         char address[BE_ADDR_MAX + 16];
         if (f[2].via.str.size) /* an empty str may have no pointer */
             memcpy(address, f[2].via.str.ptr, f[2].via.str.size);
         address[f[2].via.str.size] = '\0';
-        mgr_client *cl = mgr_client_get(address, f[3].via.bin.ptr, f[3].via.bin.size, &rc);
+        mgr_client *cl = mproc__mgr_client_get(address, f[3].via.bin.ptr, f[3].via.bin.size, &rc);
         if (cl) {
-            *out = mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, 0, &rc);
-            mgr_client_release(cl);
+            *out = mproc__mgr_proxy_new(cl, (uint32_t)type, (uint64_t)id, 0, &rc);
+            mproc__mgr_client_release(cl);
         }
-        /* It takes its own reference at first use (mgr_proxy_claim):
+        /* It takes its own reference at first use (mproc__mgr_proxy_claim):
          * decoding never talks to a server. */
     }
     msgpack_unpacked_destroy(&up);

@@ -36,20 +36,20 @@ static int list_extend(mgr_server *S, sobj *o, const msgpack_object *arr)
     int rc = 0;
     for (uint32_t i = 0; i < arr->via.array.size && rc == 0; i++) {
         blob b;
-        if ((rc = blob_canon(&arr->via.array.ptr[i], 0, S, &b)) == 0 && (rc = list_push(o, o->u.list.n, b)) != 0)
-            val_free(S, &b);
+        if ((rc = mproc__blob_canon(&arr->via.array.ptr[i], 0, S, &b)) == 0 && (rc = list_push(o, o->u.list.n, b)) != 0)
+            mproc__val_free(S, &b);
     }
     while (rc && o->u.list.n > n0)
-        val_free(S, &o->u.list.v[--o->u.list.n]);
+        mproc__val_free(S, &o->u.list.v[--o->u.list.n]);
     return rc;
 }
 
 static int create_array(sobj *o, const msgpack_object *a, uint32_t n)
 {
     int64_t tc, count = 1;
-    if (srv_arg_int(a, n, 1, &tc) || tc <= 0 || tc > 127 || tc == 'u' || !mproc_typecode_size((char)tc))
+    if (mproc__srv_arg_int(a, n, 1, &tc) || tc <= 0 || tc > 127 || tc == 'u' || !mproc_typecode_size((char)tc))
         return MPROC_EINVAL;
-    if (o->type == MT_ARRAY && (srv_arg_int(a, n, 2, &count) || count < 0 || count > (1 << 28)))
+    if (o->type == MT_ARRAY && (mproc__srv_arg_int(a, n, 2, &count) || count < 0 || count > (1 << 28)))
         return MPROC_EINVAL;
     o->u.arr.tc = (char)tc;
     o->u.arr.size = mproc_typecode_size((char)tc);
@@ -57,7 +57,7 @@ static int create_array(sobj *o, const msgpack_object *a, uint32_t n)
     if (!(o->u.arr.data = calloc(count ? (size_t)count : 1, o->u.arr.size)))
         return MPROC_ENOMEM;
     if (o->type == MT_VALUE)
-        return n > 2 && a[2].type != MSGPACK_OBJECT_NIL ? tc_store(o->u.arr.tc, o->u.arr.data, &a[2]) : 0;
+        return n > 2 && a[2].type != MSGPACK_OBJECT_NIL ? mproc__tc_store(o->u.arr.tc, o->u.arr.data, &a[2]) : 0;
     if (n > 3 && a[3].type == MSGPACK_OBJECT_BIN) {
         if (a[3].via.bin.size != o->u.arr.n * o->u.arr.size)
             return MPROC_EINVAL;
@@ -66,11 +66,11 @@ static int create_array(sobj *o, const msgpack_object *a, uint32_t n)
     return 0;
 }
 
-int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out)
+int mproc__srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out)
 {
     (void)c;
     int64_t type;
-    if (srv_arg_int(a, n, 0, &type) || type <= 0 || type >= MT_MAX)
+    if (mproc__srv_arg_int(a, n, 0, &type) || type <= 0 || type >= MT_MAX)
         return MPROC_EINVAL;
     sobj *o = calloc(1, sizeof *o);
     if (!o)
@@ -82,27 +82,27 @@ int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sob
     else if (type == MT_VALUE || type == MT_ARRAY)
         rc = create_array(o, a, n);
     else if (type != MT_LIST && type != MT_DICT && type != MT_NAMESPACE)
-        rc = srv_create_sync(o, a, n, S);
+        rc = mproc__srv_create_sync(o, a, n, S);
     if (rc) {
-        srv_destroy_obj(S, o);
+        mproc__srv_destroy_obj(S, o);
         return rc;
     }
     *out = o;
     return 0;
 }
 
-void srv_destroy_obj(mgr_server *S, sobj *o)
+void mproc__srv_destroy_obj(mgr_server *S, sobj *o)
 {
     if (o->type == MT_LIST) {
         for (size_t i = 0; i < o->u.list.n; i++)
-            val_free(S, &o->u.list.v[i]);
+            mproc__val_free(S, &o->u.list.v[i]);
         free(o->u.list.v);
     } else if (o->type == MT_DICT || o->type == MT_NAMESPACE) {
-        dict_clear(S, &o->u.dict);
+        mproc__dict_clear(S, &o->u.dict);
     } else if (o->type == MT_VALUE || o->type == MT_ARRAY) {
         free(o->u.arr.data);
     } else {
-        srv_destroy_sync(S, o);
+        mproc__srv_destroy_sync(S, o);
     }
     free(o);
 }
@@ -111,7 +111,7 @@ void srv_destroy_obj(mgr_server *S, sobj *o)
 static int list_index(const sobj *o, const msgpack_object *a, uint32_t n, uint32_t i, size_t *at)
 {
     int64_t k;
-    if (srv_arg_int(a, n, i, &k))
+    if (mproc__srv_arg_int(a, n, i, &k))
         return MPROC_EINVAL;
     int64_t len = (int64_t)o->u.list.n;
     if (k < 0)
@@ -132,9 +132,9 @@ static size_t clamp(int64_t k, size_t len)
 
 static void reply_blob(mgr_server *S, sconn *c, const blob *b)
 {
-    blob_pack(srv_begin(S, 0), b);
-    srv_give(S, c, b);
-    srv_send(S, c);
+    mproc__blob_pack(mproc__srv_begin(S, 0), b);
+    mproc__srv_give(S, c, b);
+    mproc__srv_send(S, c);
 }
 
 static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
@@ -148,11 +148,11 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     case OP_L_INSERT: {
         uint32_t vi = op == OP_L_APPEND ? 0 : 1;
         at = o->u.list.n;
-        if (op == OP_L_INSERT && (rc = srv_arg_int(a, n, 0, &k1)) == 0)
+        if (op == OP_L_INSERT && (rc = mproc__srv_arg_int(a, n, 0, &k1)) == 0)
             at = clamp(k1, o->u.list.n);
-        if (rc == 0 && (rc = n > vi ? blob_canon(&a[vi], 0, S, &b) : MPROC_EINVAL) == 0 &&
+        if (rc == 0 && (rc = n > vi ? mproc__blob_canon(&a[vi], 0, S, &b) : MPROC_EINVAL) == 0 &&
             (rc = list_push(o, at, b)) != 0)
-            val_free(S, &b);
+            mproc__val_free(S, &b);
         break;
     }
     case OP_L_EXTEND:
@@ -165,8 +165,8 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         }
         break;
     case OP_L_SET:
-        if ((rc = list_index(o, a, n, 0, &at)) == 0 && (rc = n > 1 ? blob_canon(&a[1], 0, S, &b) : MPROC_EINVAL) == 0) {
-            val_free(S, &o->u.list.v[at]);
+        if ((rc = list_index(o, a, n, 0, &at)) == 0 && (rc = n > 1 ? mproc__blob_canon(&a[1], 0, S, &b) : MPROC_EINVAL) == 0) {
+            mproc__val_free(S, &o->u.list.v[at]);
             o->u.list.v[at] = b;
         }
         break;
@@ -175,12 +175,12 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
             b = o->u.list.v[at];
             memmove(o->u.list.v + at, o->u.list.v + at + 1, (--o->u.list.n - at) * sizeof(blob));
             reply_blob(S, c, &b);
-            val_free(S, &b);
+            mproc__val_free(S, &b);
             return;
         }
         break;
     case OP_L_LEN:
-        srv_int(S, c, (int64_t)o->u.list.n);
+        mproc__srv_int(S, c, (int64_t)o->u.list.n);
         return;
     case OP_L_REVERSE:
         for (size_t i = 0, j = o->u.list.n; i + 1 < j; i++, j--) {
@@ -190,21 +190,21 @@ static void on_list(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         }
         break;
     case OP_L_SLICE:
-        if ((rc = srv_arg_int(a, n, 0, &k1)) == 0 && (rc = srv_arg_int(a, n, 1, &k2)) == 0) {
+        if ((rc = mproc__srv_arg_int(a, n, 0, &k1)) == 0 && (rc = mproc__srv_arg_int(a, n, 1, &k2)) == 0) {
             size_t s = clamp(k1, o->u.list.n), e = clamp(k2, o->u.list.n);
             e = e < s ? s : e;
-            msgpack_packer *pk = srv_begin(S, 0);
+            msgpack_packer *pk = mproc__srv_begin(S, 0);
             msgpack_pack_array(pk, e - s);
             for (size_t i = s; i < e; i++) {
-                blob_pack(pk, &o->u.list.v[i]);
-                srv_give(S, c, &o->u.list.v[i]);
+                mproc__blob_pack(pk, &o->u.list.v[i]);
+                mproc__srv_give(S, c, &o->u.list.v[i]);
             }
-            srv_send(S, c);
+            mproc__srv_send(S, c);
             return;
         }
         break;
     }
-    srv_status(S, c, rc);
+    mproc__srv_status(S, c, rc);
 }
 
 static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
@@ -213,38 +213,38 @@ static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     blob key = {0}, val = {0};
     int rc = 0, at = -1;
     if (op == OP_D_LEN) {
-        srv_int(S, c, (int64_t)d->live);
+        mproc__srv_int(S, c, (int64_t)d->live);
         return;
     }
     if (op == OP_D_KEYS || op == OP_D_ITEMS) {
-        msgpack_packer *pk = srv_begin(S, 0);
+        msgpack_packer *pk = mproc__srv_begin(S, 0);
         msgpack_pack_array(pk, op == OP_D_KEYS ? d->live : 2 * d->live);
         for (size_t i = 0; i < d->ne; i++)
             if (d->e[i].live) {
-                blob_pack(pk, &d->e[i].key);
+                mproc__blob_pack(pk, &d->e[i].key);
                 if (op == OP_D_ITEMS) {
-                    blob_pack(pk, &d->e[i].val);
-                    srv_give(S, c, &d->e[i].val);
+                    mproc__blob_pack(pk, &d->e[i].val);
+                    mproc__srv_give(S, c, &d->e[i].val);
                 }
             }
-        srv_send(S, c);
+        mproc__srv_send(S, c);
         return;
     }
     /* The rest take a key; a Namespace's keys are names. */
     if (n < 1 || (o->type == MT_NAMESPACE && a[0].type != MSGPACK_OBJECT_STR)) {
-        srv_status(S, c, MPROC_EINVAL);
+        mproc__srv_status(S, c, MPROC_EINVAL);
         return;
     }
-    if ((rc = blob_canon(&a[0], 1, S, &key)) != 0) {
-        srv_status(S, c, rc);
+    if ((rc = mproc__blob_canon(&a[0], 1, S, &key)) != 0) {
+        mproc__srv_status(S, c, rc);
         return;
     }
     if (op != OP_D_SET)
-        at = dict_find(d, &key, blob_hash(&key));
+        at = mproc__dict_find(d, &key, mproc__blob_hash(&key));
     int replied = 0;
     switch (op) {
     case OP_D_SET:
-        if ((rc = n > 1 ? blob_canon(&a[1], 0, S, &val) : MPROC_EINVAL) == 0 && (rc = dict_set(S, d, &key, &val)) == 0)
+        if ((rc = n > 1 ? mproc__blob_canon(&a[1], 0, S, &val) : MPROC_EINVAL) == 0 && (rc = mproc__dict_set(S, d, &key, &val)) == 0)
             key.p = val.p = NULL; /* taken */
         break;
     case OP_D_GET:
@@ -255,16 +255,16 @@ static void on_dict(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
         rc = MPROC_ENOENT;
         break;
     case OP_D_DEL:
-        rc = at >= 0 ? dict_del(S, d, (size_t)at) : MPROC_ENOENT;
+        rc = at >= 0 ? mproc__dict_del(S, d, (size_t)at) : MPROC_ENOENT;
         break;
     default: /* OP_D_CONTAINS */
-        srv_int(S, c, at >= 0);
+        mproc__srv_int(S, c, at >= 0);
         replied = 1;
     }
-    blob_free(&key);
-    val_free(S, &val);
+    mproc__blob_free(&key);
+    mproc__val_free(S, &val);
     if (!replied)
-        srv_status(S, c, rc);
+        mproc__srv_status(S, c, rc);
 }
 
 static int array_index(const sobj *o, const msgpack_object *a, uint32_t n, size_t *at)
@@ -274,7 +274,7 @@ static int array_index(const sobj *o, const msgpack_object *a, uint32_t n, size_
         *at = 0;
         return 0;
     }
-    if (srv_arg_int(a, n, 0, &k))
+    if (mproc__srv_arg_int(a, n, 0, &k))
         return MPROC_EINVAL;
     if (k < 0)
         k += (int64_t)o->u.arr.n;
@@ -294,35 +294,35 @@ static void on_array(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obj
     case OP_A_GET:
         if ((rc = array_index(o, a, n, &at)) != 0)
             break;
-        tc_load(o->u.arr.tc, o->u.arr.data + at * sz, srv_begin(S, 0));
-        srv_send(S, c);
+        mproc__tc_load(o->u.arr.tc, o->u.arr.data + at * sz, mproc__srv_begin(S, 0));
+        mproc__srv_send(S, c);
         return;
     case OP_V_SET:
     case OP_A_SET: {
         uint32_t vi = op == OP_V_SET ? 0 : 1;
         if ((rc = array_index(o, a, n, &at)) == 0)
-            rc = n > vi ? tc_store(o->u.arr.tc, o->u.arr.data + at * sz, &a[vi]) : MPROC_EINVAL;
+            rc = n > vi ? mproc__tc_store(o->u.arr.tc, o->u.arr.data + at * sz, &a[vi]) : MPROC_EINVAL;
         break;
     }
     case OP_A_LEN:
-        srv_int(S, c, (int64_t)o->u.arr.n);
+        mproc__srv_int(S, c, (int64_t)o->u.arr.n);
         return;
     default: /* OP_A_READ */
-        if ((rc = srv_arg_int(a, n, 0, &k1)) == 0 && (rc = srv_arg_int(a, n, 1, &k2)) == 0) {
+        if ((rc = mproc__srv_arg_int(a, n, 0, &k1)) == 0 && (rc = mproc__srv_arg_int(a, n, 1, &k2)) == 0) {
             size_t s = clamp(k1, o->u.arr.n), e = clamp(k2, o->u.arr.n);
             e = e < s ? s : e;
-            msgpack_packer *pk = srv_begin(S, 0);
+            msgpack_packer *pk = mproc__srv_begin(S, 0);
             msgpack_pack_array(pk, 2);
             msgpack_pack_uint64(pk, sz);
             msgpack_pack_bin_with_body(pk, o->u.arr.data + s * sz, (e - s) * sz);
-            srv_send(S, c);
+            mproc__srv_send(S, c);
             return;
         }
     }
-    srv_status(S, c, rc);
+    mproc__srv_status(S, c, rc);
 }
 
-int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
+int mproc__srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
 {
     if (o->type == MT_LIST)
         on_list(S, c, op, o, a, n);
@@ -335,7 +335,7 @@ int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     return 0;
 }
 
-unsigned srv_op_types(int op)
+unsigned mproc__srv_op_types(int op)
 {
     const unsigned locks = BIT(MT_LOCK) | BIT(MT_RLOCK);
     if (op >= OP_L_APPEND && op <= OP_L_SLICE)

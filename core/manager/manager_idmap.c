@@ -21,7 +21,7 @@ static size_t find(const mgr_idmap *m, uint64_t key)
     return s;
 }
 
-int idmap_get(const mgr_idmap *m, uint64_t key, uint64_t *val)
+int mproc__idmap_get(const mgr_idmap *m, uint64_t key, uint64_t *val)
 {
     if (!m->cap || !key)
         return 0;
@@ -54,7 +54,7 @@ static int resize(mgr_idmap *m, size_t cap)
     return 0;
 }
 
-int idmap_put(mgr_idmap *m, uint64_t key, uint64_t val)
+int mproc__idmap_put(mgr_idmap *m, uint64_t key, uint64_t val)
 {
     if (!key)
         return MPROC_EINVAL;
@@ -72,7 +72,7 @@ int idmap_put(mgr_idmap *m, uint64_t key, uint64_t val)
     return 0;
 }
 
-int idmap_del(mgr_idmap *m, uint64_t key)
+int mproc__idmap_del(mgr_idmap *m, uint64_t key)
 {
     if (!m->cap || !key)
         return 0;
@@ -96,7 +96,7 @@ int idmap_del(mgr_idmap *m, uint64_t key)
     return 1;
 }
 
-void idmap_free(mgr_idmap *m)
+void mproc__idmap_free(mgr_idmap *m)
 {
     free(m->keys);
     free(m->vals);

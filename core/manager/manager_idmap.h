@@ -18,12 +18,12 @@ typedef struct mgr_idmap {
 } mgr_idmap;
 
 /* 1 and *val when key is there, else 0. val may be NULL. */
-int idmap_get(const mgr_idmap *m, uint64_t key, uint64_t *val);
+int mproc__idmap_get(const mgr_idmap *m, uint64_t key, uint64_t *val);
 /* Inserts or replaces: 0 or MPROC_ENOMEM (then m is unchanged). */
-int idmap_put(mgr_idmap *m, uint64_t key, uint64_t val);
+int mproc__idmap_put(mgr_idmap *m, uint64_t key, uint64_t val);
 /* 1 if it was there. */
-int idmap_del(mgr_idmap *m, uint64_t key);
-void idmap_free(mgr_idmap *m);
+int mproc__idmap_del(mgr_idmap *m, uint64_t key);
+void mproc__idmap_free(mgr_idmap *m);
 /* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->keys[i]) ...;
  * no changes to m meanwhile. */
 

@@ -8,7 +8,7 @@
 
 static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, const mgr_client *server)
 {
-    const mgr_proxy *p = mgr_proxy_of(proxy, 1u << type);
+    const mgr_proxy *p = mproc__mgr_proxy_of(proxy, 1u << type);
     if (!p || (server && p->cl != server))
         return MPROC_EINVAL;
     unsigned char ext[9];
@@ -18,7 +18,7 @@ static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, cons
     return msgpack_pack_ext_with_body(pk, ext, sizeof ext, MGR_EXT_PROXY) ? MPROC_ENOMEM : 0;
 }
 
-int mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_client *server)
+int mproc__mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_client *server)
 {
     int rc;
     switch (v->type) {
@@ -74,7 +74,7 @@ static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out
     for (int i = 0; i < 8; i++)
         id = id << 8 | e[1 + i];
     int rc = 0;
-    mgr_proxy *p = mgr_proxy_new(cl, e[0], id, 1, &rc); /* the server gave us a reference */
+    mgr_proxy *p = mproc__mgr_proxy_new(cl, e[0], id, 1, &rc); /* the server gave us a reference */
     if (!p)
         return rc;
     out->type = e[0] == MT_LIST ? MPROC_MV_LIST : MPROC_MV_DICT;
@@ -85,7 +85,7 @@ static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out
     return 0;
 }
 
-int mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
+int mproc__mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
 {
     *out = mproc_mv_nil();
     switch (o->type) {
@@ -97,7 +97,7 @@ int mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         out->type = MPROC_MV_INT;
-        return mgr_obj_int(o, &out->v.i);
+        return mproc__mgr_obj_int(o, &out->v.i);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         *out = mproc_mv_double(o->via.f64);
@@ -113,7 +113,7 @@ int mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
     }
 }
 
-int mgr_obj_int(const msgpack_object *o, int64_t *out)
+int mproc__mgr_obj_int(const msgpack_object *o, int64_t *out)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
         *out = (int64_t)o->via.u64;
@@ -124,12 +124,12 @@ int mgr_obj_int(const msgpack_object *o, int64_t *out)
     return 0;
 }
 
-int mgr_obj_num(const msgpack_object *o, double *out)
+int mproc__mgr_obj_num(const msgpack_object *o, double *out)
 {
     int64_t i;
     if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
         *out = o->via.f64;
-    else if (mgr_obj_int(o, &i) == 0)
+    else if (mproc__mgr_obj_int(o, &i) == 0)
         *out = (double)i;
     else
         return MPROC_EINVAL;
@@ -143,7 +143,7 @@ void mproc_mval_clear(mproc_mval *v)
     if (v->type == MPROC_MV_STR || v->type == MPROC_MV_BYTES)
         free((void *)v->v.s.ptr);
     else if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
-        mgr_proxy_release(mgr_proxy_of(v->type == MPROC_MV_LIST ? (void *)v->v.list : (void *)v->v.dict,
+        mproc__mgr_proxy_release(mproc__mgr_proxy_of(v->type == MPROC_MV_LIST ? (void *)v->v.list : (void *)v->v.dict,
                                        (1u << MT_LIST) | (1u << MT_DICT)));
     *v = mproc_mv_nil();
 }

@@ -16,21 +16,21 @@
 static int call(const void *proxy, unsigned types, int op, const int64_t *ints, size_t ni, const mproc_mval *vals,
                 size_t nv, mproc_mval *out)
 {
-    mgr_proxy *p = mgr_proxy_of(proxy, types);
+    mgr_proxy *p = mproc__mgr_proxy_of(proxy, types);
     if (!p)
         return MPROC_EINVAL;
     mgr_call c;
-    mgr_call_begin(&c, op, p->id, ni + nv);
+    mproc__mgr_call_begin(&c, op, p->id, ni + nv);
     int rc = 0;
     for (size_t i = 0; i < ni; i++)
         msgpack_pack_int64(&c.pk, ints[i]);
     for (size_t i = 0; i < nv && rc == 0; i++)
-        rc = mgr_pack_mval(&c.pk, &vals[i], p->cl);
+        rc = mproc__mgr_pack_mval(&c.pk, &vals[i], p->cl);
     if (rc == 0)
-        rc = mgr_proxy_call(&c, p, MGR_NOW);
+        rc = mproc__mgr_proxy_call(&c, p, MGR_NOW);
     if (rc == 0 && out)
-        rc = mgr_unpack_mval(c.value, p->cl, out);
-    mgr_call_end(&c);
+        rc = mproc__mgr_unpack_mval(c.value, p->cl, out);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 
@@ -49,16 +49,16 @@ static int call_int(const void *proxy, unsigned types, int op, const mproc_mval 
 static int call_array(const void *proxy, unsigned types, int op, const int64_t *ints, size_t ni, mproc_mval **vals,
                       size_t *n)
 {
-    mgr_proxy *p = mgr_proxy_of(proxy, types);
+    mgr_proxy *p = mproc__mgr_proxy_of(proxy, types);
     if (!p || !vals || !n)
         return MPROC_EINVAL;
     *vals = NULL;
     *n = 0;
     mgr_call c;
-    mgr_call_begin(&c, op, p->id, ni);
+    mproc__mgr_call_begin(&c, op, p->id, ni);
     for (size_t i = 0; i < ni; i++)
         msgpack_pack_int64(&c.pk, ints[i]);
-    int rc = mgr_proxy_call(&c, p, MGR_NOW);
+    int rc = mproc__mgr_proxy_call(&c, p, MGR_NOW);
     if (rc == 0 && c.value->type != MSGPACK_OBJECT_ARRAY)
         rc = MPROC_EBROKEN;
     size_t k = rc == 0 ? c.value->via.array.size : 0;
@@ -66,8 +66,8 @@ static int call_array(const void *proxy, unsigned types, int op, const int64_t *
     if (rc == 0 && !out)
         rc = MPROC_ENOMEM;
     for (size_t i = 0; i < k && rc == 0; i++)
-        rc = mgr_unpack_mval(&c.value->via.array.ptr[i], p->cl, &out[i]);
-    mgr_call_end(&c);
+        rc = mproc__mgr_unpack_mval(&c.value->via.array.ptr[i], p->cl, &out[i]);
+    mproc__mgr_call_end(&c);
     if (rc) {
         mproc_mvals_free(out, k);
         return rc;
@@ -81,7 +81,7 @@ static void release(void *proxy, unsigned types)
 {
     /* A handle that belongs to a child's args is theirs to free. */
     if (!core_obj_borrowed(proxy))
-        mgr_proxy_release(mgr_proxy_of(proxy, types));
+        mproc__mgr_proxy_release(mproc__mgr_proxy_of(proxy, types));
 }
 
 /* ------------------------------------------------------------ list */
@@ -90,18 +90,18 @@ int mproc_mlist_append(mproc_mlist *l, mproc_mval v) { return call(l, T_LIST, OP
 
 int mproc_mlist_extend(mproc_mlist *l, const mproc_mval *vals, size_t n)
 {
-    mgr_proxy *p = mgr_proxy_of(l, T_LIST);
+    mgr_proxy *p = mproc__mgr_proxy_of(l, T_LIST);
     if (!p || (!vals && n) || n > UINT32_MAX)
         return MPROC_EINVAL;
     mgr_call c;
-    mgr_call_begin(&c, OP_L_EXTEND, p->id, 1);
+    mproc__mgr_call_begin(&c, OP_L_EXTEND, p->id, 1);
     msgpack_pack_array(&c.pk, n);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = mgr_pack_mval(&c.pk, &vals[i], p->cl);
+        rc = mproc__mgr_pack_mval(&c.pk, &vals[i], p->cl);
     if (rc == 0)
-        rc = mgr_proxy_call(&c, p, MGR_NOW);
-    mgr_call_end(&c);
+        rc = mproc__mgr_proxy_call(&c, p, MGR_NOW);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 
@@ -219,19 +219,19 @@ int mproc_marray_len(mproc_marray *a) { return call_int(a, T_ARRAY, OP_A_LEN, NU
 /* The reply is [element size, bytes]. */
 int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n)
 {
-    mgr_proxy *p = mgr_proxy_of(a, T_ARRAY);
+    mgr_proxy *p = mproc__mgr_proxy_of(a, T_ARRAY);
     if (!p || (!buf && cap) || !n)
         return MPROC_EINVAL;
     *n = 0;
     mgr_call c;
-    mgr_call_begin(&c, OP_A_READ, p->id, 2);
+    mproc__mgr_call_begin(&c, OP_A_READ, p->id, 2);
     msgpack_pack_int64(&c.pk, start);
     msgpack_pack_int64(&c.pk, stop);
-    int rc = mgr_proxy_call(&c, p, MGR_NOW);
+    int rc = mproc__mgr_proxy_call(&c, p, MGR_NOW);
     int64_t size = 0;
     const msgpack_object *v = c.value;
     if (rc == 0 && (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2 ||
-                    mgr_obj_int(&v->via.array.ptr[0], &size) || size <= 0 ||
+                    mproc__mgr_obj_int(&v->via.array.ptr[0], &size) || size <= 0 ||
                     v->via.array.ptr[1].type != MSGPACK_OBJECT_BIN))
         rc = MPROC_EBROKEN;
     if (rc == 0) {
@@ -243,7 +243,7 @@ int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, s
         else if (count)
             memcpy(buf, b->via.bin.ptr, b->via.bin.size);
     }
-    mgr_call_end(&c);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 

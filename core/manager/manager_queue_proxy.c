@@ -8,7 +8,7 @@
 
 #define T_QUEUE (1u << MT_QUEUE)
 
-static mgr_proxy *queue(void *obj) { return mgr_proxy_of(obj, T_QUEUE); }
+static mgr_proxy *queue(void *obj) { return mproc__mgr_proxy_of(obj, T_QUEUE); }
 
 /* close() is this handle's own business, as for a local queue. */
 static int closed_flag(void *obj) { return atomic_load(&((mgr_proxy *)obj)->closed); }
@@ -21,11 +21,11 @@ static int put(mproc_queue *q, const void *buf, size_t len, double timeout)
     if (closed_flag(q))
         return MPROC_ECLOSED;
     mgr_call c;
-    mgr_call_begin(&c, OP_Q_PUT, p->id, 2);
+    mproc__mgr_call_begin(&c, OP_Q_PUT, p->id, 2);
     msgpack_pack_bin_with_body(&c.pk, buf, len);
     msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
-    int rc = mgr_proxy_call(&c, p, timeout);
-    mgr_call_end(&c);
+    int rc = mproc__mgr_proxy_call(&c, p, timeout);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 
@@ -37,9 +37,9 @@ static int get(mproc_queue *q, void **buf, size_t *len, double timeout)
     if (closed_flag(q))
         return MPROC_ECLOSED;
     mgr_call c;
-    mgr_call_begin(&c, OP_Q_GET, p->id, 1);
+    mproc__mgr_call_begin(&c, OP_Q_GET, p->id, 1);
     msgpack_pack_double(&c.pk, timeout < 0 ? -1.0 : timeout);
-    int rc = mgr_proxy_call(&c, p, timeout);
+    int rc = mproc__mgr_proxy_call(&c, p, timeout);
     if (rc == 0 && c.value->type != MSGPACK_OBJECT_BIN)
         rc = MPROC_EBROKEN;
     if (rc == 0) {
@@ -50,7 +50,7 @@ static int get(mproc_queue *q, void **buf, size_t *len, double timeout)
             memcpy(*buf, c.value->via.bin.ptr, n);
         *len = n;
     }
-    mgr_call_end(&c);
+    mproc__mgr_call_end(&c);
     return rc;
 }
 
@@ -58,8 +58,8 @@ static int get(mproc_queue *q, void **buf, size_t *len, double timeout)
 static int int_call(mproc_queue *q, int op, int has_value)
 {
     int64_t v = 0;
-    int rc = mgr_sync_call(q, T_QUEUE, op, 0, 0, NULL, 0, has_value ? &v : NULL);
-    return mgr_int_result(rc, v);
+    int rc = mproc__mgr_sync_call(q, T_QUEUE, op, 0, 0, NULL, 0, has_value ? &v : NULL);
+    return mproc__mgr_int_result(rc, v);
 }
 
 static int qsize(mproc_queue *q) { return int_call(q, OP_Q_QSIZE, 1); }
@@ -86,13 +86,13 @@ static int task_done(mproc_queue *q) { return int_call(q, OP_Q_TASK_DONE, 0); }
 
 static int join(mproc_queue *q, double timeout)
 {
-    return mgr_sync_call(q, T_QUEUE, OP_Q_JOIN, 1, timeout, NULL, 0, NULL);
+    return mproc__mgr_sync_call(q, T_QUEUE, OP_Q_JOIN, 1, timeout, NULL, 0, NULL);
 }
 
 /* The public functions only reach this with a queue proxy. */
-static void free_q(mproc_queue *q) { mgr_proxy_release((mgr_proxy *)q); }
+static void free_q(mproc_queue *q) { mproc__mgr_proxy_release((mgr_proxy *)q); }
 
-const core_queue_methods mgr_queue_methods = {
+const core_queue_methods mproc__mgr_queue_methods = {
     .kind = K_QUEUE,
     .put = put,
     .get = get,

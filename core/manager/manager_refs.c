@@ -8,7 +8,7 @@
  * connection ends, so a client killed with SIGKILL gives them back too.
  *
  * An object whose last reference goes leaves the id map at once (later
- * requests find nothing) but is freed by srv_reap after the request that
+ * requests find nothing) but is freed by mproc__srv_reap after the request that
  * dropped it: the request may still be working on it. */
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +18,15 @@
 static sobj *lookup(const mgr_server *S, uint64_t id)
 {
     uint64_t v;
-    return idmap_get(&S->objs, id, &v) ? (sobj *)(uintptr_t)v : NULL;
+    return mproc__idmap_get(&S->objs, id, &v) ? (sobj *)(uintptr_t)v : NULL;
 }
 
-int srv_add_obj(mgr_server *S, sobj *o, msess *owner)
+int mproc__srv_add_obj(mgr_server *S, sobj *o, msess *owner)
 {
     uint64_t id = S->last_id + 1;
-    int rc = idmap_put(&S->objs, id, (uint64_t)(uintptr_t)o);
-    if (rc == 0 && (rc = idmap_put(&owner->refs, id, 1)) != 0)
-        idmap_del(&S->objs, id);
+    int rc = mproc__idmap_put(&S->objs, id, (uint64_t)(uintptr_t)o);
+    if (rc == 0 && (rc = mproc__idmap_put(&owner->refs, id, 1)) != 0)
+        mproc__idmap_del(&S->objs, id);
     if (rc)
         return rc;
     S->last_id = id;
@@ -35,57 +35,57 @@ int srv_add_obj(mgr_server *S, sobj *o, msess *owner)
     return 0;
 }
 
-void srv_ref(sobj *o) { o->refs++; }
+void mproc__srv_ref(sobj *o) { o->refs++; }
 
-void srv_unref(mgr_server *S, sobj *o)
+void mproc__srv_unref(mgr_server *S, sobj *o)
 {
     if (S->closing || --o->refs > 0)
         return;
-    idmap_del(&S->objs, o->id);
+    mproc__idmap_del(&S->objs, o->id);
     o->next_doomed = S->doomed;
     S->doomed = o;
 }
 
-int srv_incref(mgr_server *S, msess *s, uint64_t id)
+int mproc__srv_incref(mgr_server *S, msess *s, uint64_t id)
 {
     sobj *o = lookup(S, id);
     uint64_t held = 0;
     if (!o)
         return MPROC_ENOENT;
-    idmap_get(&s->refs, id, &held);
-    int rc = idmap_put(&s->refs, id, held + 1);
+    mproc__idmap_get(&s->refs, id, &held);
+    int rc = mproc__idmap_put(&s->refs, id, held + 1);
     if (rc == 0)
-        srv_ref(o);
+        mproc__srv_ref(o);
     return rc;
 }
 
-int srv_decref(mgr_server *S, msess *s, uint64_t id)
+int mproc__srv_decref(mgr_server *S, msess *s, uint64_t id)
 {
     uint64_t held = 0;
     /* A client can only give back what it holds: a proxy a forked child
      * copied from its parent's memory holds nothing of the child's. */
-    if (!idmap_get(&s->refs, id, &held))
+    if (!mproc__idmap_get(&s->refs, id, &held))
         return lookup(S, id) ? MPROC_ESTATE : MPROC_ENOENT;
     if (held > 1)
-        idmap_put(&s->refs, id, held - 1); /* the slot exists: no allocation */
+        mproc__idmap_put(&s->refs, id, held - 1); /* the slot exists: no allocation */
     else
-        idmap_del(&s->refs, id);
+        mproc__idmap_del(&s->refs, id);
     sobj *o = lookup(S, id);
     if (o)
-        srv_unref(S, o);
+        mproc__srv_unref(S, o);
     return 0;
 }
 
-void srv_give(mgr_server *S, sconn *c, const blob *b)
+void mproc__srv_give(mgr_server *S, sconn *c, const blob *b)
 {
-    uint64_t id = blob_proxy_id(b);
+    uint64_t id = mproc__blob_proxy_id(b);
     /* Failing (no memory) leaves the client's proxy without a reference:
      * it works while others keep the object alive. */
     if (id && c->sess)
-        srv_incref(S, c->sess, id);
+        mproc__srv_incref(S, c->sess, id);
 }
 
-msess *srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
+msess *mproc__srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
 {
     for (msess *s = S->sessions; s; s = s->next)
         if (memcmp(s->token, token, MGR_TOKEN_LEN) == 0)
@@ -99,7 +99,7 @@ msess *srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
     return s;
 }
 
-void srv_session_end(mgr_server *S, msess *s)
+void mproc__srv_session_end(mgr_server *S, msess *s)
 {
     msess **pp = &S->sessions;
     while (*pp && *pp != s)
@@ -111,9 +111,9 @@ void srv_session_end(mgr_server *S, msess *s)
         if (!o)
             continue;
         o->refs -= (int64_t)s->refs.vals[i] - 1;
-        srv_unref(S, o);
+        mproc__srv_unref(S, o);
     }
-    idmap_free(&s->refs);
+    mproc__idmap_free(&s->refs);
     free(s);
 }
 
@@ -122,15 +122,15 @@ void srv_session_end(mgr_server *S, msess *s)
 static void drop_waiters(mgr_server *S, sobj *o)
 {
     while (o->head)
-        srv_finish(S, o->head, MPROC_ENOENT);
+        mproc__srv_finish(S, o->head, MPROC_ENOENT);
 }
 
-void srv_reap(mgr_server *S)
+void mproc__srv_reap(mgr_server *S)
 {
     while (S->doomed) {
         sobj *o = S->doomed;
         S->doomed = o->next_doomed;
         drop_waiters(S, o);
-        srv_destroy_obj(S, o); /* may doom more: the loop takes them too */
+        mproc__srv_destroy_obj(S, o); /* may doom more: the loop takes them too */
     }
 }

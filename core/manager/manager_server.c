@@ -25,7 +25,7 @@
 
 /* ------------------------------------------------------------ replies */
 
-msgpack_packer *srv_begin(mgr_server *S, int status)
+msgpack_packer *mproc__srv_begin(mgr_server *S, int status)
 {
     msgpack_sbuffer_clear(&S->out);
     msgpack_pack_array(&S->pk, 2);
@@ -33,43 +33,43 @@ msgpack_packer *srv_begin(mgr_server *S, int status)
     return &S->pk;
 }
 
-void srv_send(mgr_server *S, sconn *c)
+void mproc__srv_send(mgr_server *S, sconn *c)
 {
     if (c->gone)
         return;
-    if (!S->out.data || core_conn_send_timed(c->c, S->out.data, S->out.size, SEND_TIMEOUT) != 0)
+    if (!S->out.data || mproc__core_conn_send_timed(c->c, S->out.data, S->out.size, SEND_TIMEOUT) != 0)
         c->gone = 1;
 }
 
-void srv_status(mgr_server *S, sconn *c, int status)
+void mproc__srv_status(mgr_server *S, sconn *c, int status)
 {
-    msgpack_pack_nil(srv_begin(S, status));
-    srv_send(S, c);
+    msgpack_pack_nil(mproc__srv_begin(S, status));
+    mproc__srv_send(S, c);
 }
 
-void srv_int(mgr_server *S, sconn *c, int64_t v)
+void mproc__srv_int(mgr_server *S, sconn *c, int64_t v)
 {
-    msgpack_pack_int64(srv_begin(S, 0), v);
-    srv_send(S, c);
+    msgpack_pack_int64(mproc__srv_begin(S, 0), v);
+    mproc__srv_send(S, c);
 }
 
 /* ------------------------------------------------------------ helpers */
 
-sobj *srv_obj(mgr_server *S, uint64_t id, unsigned types)
+sobj *mproc__srv_obj(mgr_server *S, uint64_t id, unsigned types)
 {
     uint64_t v;
-    if (!idmap_get(&S->objs, id, &v))
+    if (!mproc__idmap_get(&S->objs, id, &v))
         return NULL;
     sobj *o = (sobj *)(uintptr_t)v;
     return (types >> o->type & 1u) ? o : NULL;
 }
 
-int srv_arg_int(const msgpack_object *a, uint32_t n, uint32_t i, int64_t *out)
+int mproc__srv_arg_int(const msgpack_object *a, uint32_t n, uint32_t i, int64_t *out)
 {
-    return i < n ? mgr_obj_int(&a[i], out) : MPROC_EINVAL;
+    return i < n ? mproc__mgr_obj_int(&a[i], out) : MPROC_EINVAL;
 }
 
-int srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out)
+int mproc__srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out)
 {
     if (i >= n)
         return MPROC_EINVAL;
@@ -77,10 +77,10 @@ int srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out
         *out = -1.0;
         return 0;
     }
-    return mgr_obj_num(&a[i], out);
+    return mproc__mgr_obj_num(&a[i], out);
 }
 
-waiter *srv_wait(sobj *o, sconn *c, int op, double timeout)
+waiter *mproc__srv_wait(sobj *o, sconn *c, int op, double timeout)
 {
     waiter *w = calloc(1, sizeof *w);
     if (!w)
@@ -88,7 +88,7 @@ waiter *srv_wait(sobj *o, sconn *c, int op, double timeout)
     w->conn = c;
     w->obj = o;
     w->op = op;
-    w->deadline = core_deadline(timeout);
+    w->deadline = mproc__core_deadline(timeout);
     if (o->tail)
         o->tail->next = w;
     else
@@ -98,7 +98,7 @@ waiter *srv_wait(sobj *o, sconn *c, int op, double timeout)
     return w;
 }
 
-void srv_unlink(waiter *w)
+void mproc__srv_unlink(waiter *w)
 {
     sobj *o = w->obj;
     waiter **pp = &o->head, *prev = NULL;
@@ -114,18 +114,18 @@ void srv_unlink(waiter *w)
     w->next = NULL;
 }
 
-void srv_drop_waiter(waiter *w)
+void mproc__srv_drop_waiter(waiter *w)
 {
-    srv_unlink(w);
+    mproc__srv_unlink(w);
     w->conn->pending = NULL;
-    blob_free(&w->item);
+    mproc__blob_free(&w->item);
     free(w);
 }
 
-void srv_finish(mgr_server *S, waiter *w, int status)
+void mproc__srv_finish(mgr_server *S, waiter *w, int status)
 {
-    srv_status(S, w->conn, status);
-    srv_drop_waiter(w);
+    mproc__srv_status(S, w->conn, status);
+    mproc__srv_drop_waiter(w);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -136,34 +136,34 @@ static void on_hello(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t 
 {
     msess *s;
     if (n < 1 || a[0].type != MSGPACK_OBJECT_BIN || a[0].via.bin.size != MGR_TOKEN_LEN) {
-        srv_status(S, c, MPROC_EINVAL);
+        mproc__srv_status(S, c, MPROC_EINVAL);
         return;
     }
     if (c->hello) { /* one client per connection */
-        srv_status(S, c, MPROC_ESTATE);
+        mproc__srv_status(S, c, MPROC_ESTATE);
         return;
     }
-    if (!(s = srv_session(S, (const unsigned char *)a[0].via.bin.ptr))) {
-        srv_status(S, c, MPROC_ENOMEM);
+    if (!(s = mproc__srv_session(S, (const unsigned char *)a[0].via.bin.ptr))) {
+        mproc__srv_status(S, c, MPROC_ENOMEM);
         return;
     }
     memcpy(c->token, s->token, MGR_TOKEN_LEN);
     c->sess = s;
     s->nconns++;
     c->hello = 1;
-    srv_status(S, c, 0);
+    mproc__srv_status(S, c, 0);
 }
 
 static void on_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
 {
     sobj *o = NULL;
-    int rc = srv_create(S, c, a, n, &o);
-    if (rc == 0 && (rc = srv_add_obj(S, o, c->sess)) != 0)
-        srv_destroy_obj(S, o);
+    int rc = mproc__srv_create(S, c, a, n, &o);
+    if (rc == 0 && (rc = mproc__srv_add_obj(S, o, c->sess)) != 0)
+        mproc__srv_destroy_obj(S, o);
     if (rc)
-        srv_status(S, c, rc);
+        mproc__srv_status(S, c, rc);
     else
-        srv_int(S, c, (int64_t)o->id);
+        mproc__srv_int(S, c, (int64_t)o->id);
 }
 
 static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
@@ -173,10 +173,10 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
     size_t off = 0;
     const msgpack_object *r = &up.data;
     int64_t op, id;
-    if (core_unpack(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
-        r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < 2 || mgr_obj_int(&r->via.array.ptr[0], &op) ||
-        mgr_obj_int(&r->via.array.ptr[1], &id)) {
-        srv_status(S, c, MPROC_EINVAL);
+    if (mproc__core_unpack(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+        r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < 2 || mproc__mgr_obj_int(&r->via.array.ptr[0], &op) ||
+        mproc__mgr_obj_int(&r->via.array.ptr[1], &id)) {
+        mproc__srv_status(S, c, MPROC_EINVAL);
         msgpack_unpacked_destroy(&up);
         return;
     }
@@ -187,32 +187,32 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
     if (op == OP_HELLO) {
         on_hello(S, c, a, n);
     } else if (!c->hello) {
-        srv_status(S, c, MPROC_ESTATE);
+        mproc__srv_status(S, c, MPROC_ESTATE);
     } else if (op == OP_CREATE) {
         on_create(S, c, a, n);
     } else if (op == OP_SHUTDOWN) {
         S->shutdown = 1;
-        srv_status(S, c, 0);
+        mproc__srv_status(S, c, 0);
     } else if (op == OP_COUNT) {
-        srv_int(S, c, (int64_t)S->objs.n);
+        mproc__srv_int(S, c, (int64_t)S->objs.n);
     } else if (op == OP_INCREF) {
-        srv_status(S, c, srv_incref(S, c->sess, (uint64_t)id));
+        mproc__srv_status(S, c, mproc__srv_incref(S, c->sess, (uint64_t)id));
     } else if (op == OP_DECREF) {
-        srv_status(S, c, srv_decref(S, c->sess, (uint64_t)id));
+        mproc__srv_status(S, c, mproc__srv_decref(S, c->sess, (uint64_t)id));
     } else if (op == OP_TYPE) {
-        o = srv_obj(S, (uint64_t)id, ~0u);
+        o = mproc__srv_obj(S, (uint64_t)id, ~0u);
         if (o)
-            srv_int(S, c, o->type);
+            mproc__srv_int(S, c, o->type);
         else
-            srv_status(S, c, MPROC_ENOENT);
-    } else if ((types = srv_op_types((int)op)) == 0) {
-        srv_status(S, c, MPROC_EINVAL);
-    } else if ((o = srv_obj(S, (uint64_t)id, ~0u)) == NULL) {
-        srv_status(S, c, MPROC_ENOENT);
+            mproc__srv_status(S, c, MPROC_ENOENT);
+    } else if ((types = mproc__srv_op_types((int)op)) == 0) {
+        mproc__srv_status(S, c, MPROC_EINVAL);
+    } else if ((o = mproc__srv_obj(S, (uint64_t)id, ~0u)) == NULL) {
+        mproc__srv_status(S, c, MPROC_ENOENT);
     } else if (!(types >> o->type & 1u)) {
-        srv_status(S, c, MPROC_EINVAL);
-    } else if (srv_handle_data(S, c, (int)op, o, a, n) != 0 && srv_handle_sync(S, c, (int)op, o, a, n) != 0) {
-        srv_status(S, c, MPROC_EINVAL);
+        mproc__srv_status(S, c, MPROC_EINVAL);
+    } else if (mproc__srv_handle_data(S, c, (int)op, o, a, n) != 0 && mproc__srv_handle_sync(S, c, (int)op, o, a, n) != 0) {
+        mproc__srv_status(S, c, MPROC_EINVAL);
     }
     msgpack_unpacked_destroy(&up);
 }
@@ -231,7 +231,7 @@ static void add_conn(mgr_server *S, mproc_conn *c)
             S->capconns = cap;
         }
     }
-    if (!sc || S->nconns == S->capconns || core_conn_hold(c, 1, &sc->s, &flags) != 0) {
+    if (!sc || S->nconns == S->capconns || mproc__core_conn_hold(c, 1, &sc->s, &flags) != 0) {
         free(sc);
         mproc_conn_free(c);
         return;
@@ -247,14 +247,14 @@ static void drop_conn(mgr_server *S, size_t i)
 {
     sconn *c = S->conns[i];
     if (c->pending)
-        srv_drop_waiter(c->pending);
-    core_conn_unhold(c->c);
+        mproc__srv_drop_waiter(c->pending);
+    mproc__core_conn_unhold(c->c);
     mproc_conn_free(c->c);
     S->conns[i] = S->conns[--S->nconns];
     if (c->sess && --c->sess->nconns == 0) {
-        srv_client_gone(S, c->token);
-        srv_session_end(S, c->sess);
-        srv_reap(S);
+        mproc__srv_client_gone(S, c->token);
+        mproc__srv_session_end(S, c->sess);
+        mproc__srv_reap(S);
     }
     free(c);
 }
@@ -268,7 +268,7 @@ static void read_one(mgr_server *S, sconn *c)
         c->gone = 1;
     else
         handle(S, c, buf, len);
-    srv_reap(S); /* what the request left without references */
+    mproc__srv_reap(S); /* what the request left without references */
     mproc_free(buf);
 }
 
@@ -278,17 +278,17 @@ static void accept_all(mgr_server *S, mproc_listener *l)
 {
     for (int k = 0; k < 16; k++) {
         core_hs *h;
-        int rc = core_listener_accept_hs(l, HANDSHAKE_TIMEOUT, &h);
+        int rc = mproc__core_listener_accept_hs(l, HANDSHAKE_TIMEOUT, &h);
         if (rc == MPROC_ETIMEDOUT)
             return; /* nobody waiting */
         if (rc)
             continue; /* this client failed at once (or an OS error: the next round tries again) */
-        if (core_hs_done(h)) {
-            mproc_conn *c = core_hs_finish(h, &rc);
+        if (mproc__core_hs_done(h)) {
+            mproc_conn *c = mproc__core_hs_finish(h, &rc);
             if (c)
                 add_conn(S, c);
         } else {
-            core_hs_set_add(&S->pending, h);
+            mproc__core_hs_set_add(&S->pending, h);
         }
     }
 }
@@ -296,13 +296,13 @@ static void accept_all(mgr_server *S, mproc_listener *l)
 /* Deadlines that passed; the time until the next one (< 0: none). */
 static double expire(mgr_server *S, double now)
 {
-    double next = core_hs_set_expire(&S->pending, now);
+    double next = mproc__core_hs_set_expire(&S->pending, now);
     for (size_t i = 0; i < S->nconns; i++) {
         waiter *w = S->conns[i]->pending;
         if (!w || w->deadline < 0)
             continue;
         if (w->deadline <= now)
-            srv_timeout(S, w);
+            mproc__srv_timeout(S, w);
         else if (next < 0 || w->deadline - now < next)
             next = w->deadline - now;
     }
@@ -314,7 +314,7 @@ static void step_handshakes(mgr_server *S, const be_wait_item *items)
 {
     for (size_t i = S->pending.n; i-- > 0;) {
         mproc_conn *c = NULL;
-        if (items[i].ready && core_hs_set_step(&S->pending, i, &c) == 1)
+        if (items[i].ready && mproc__core_hs_set_step(&S->pending, i, &c) == 1)
             add_conn(S, c);
     }
 }
@@ -325,11 +325,11 @@ static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size
 {
     size_t k = S->nconns, n = k + S->pending.n;
     if (n == 0) {
-        be_sleep(timeout);
+        mproc__be_sleep(timeout);
         return 0;
     }
     if (n == 1 && k == 1) { /* the common case, without building a poll set */
-        int r = core_poll_stream(&S->spin, S->conns[0]->s, timeout);
+        int r = mproc__core_poll_stream(&S->spin, S->conns[0]->s, timeout);
         if (r == 1)
             read_one(S, S->conns[0]);
         return r < 0 ? r : 0;
@@ -343,8 +343,8 @@ static int serve_ready(mgr_server *S, double timeout, be_wait_item **items, size
     }
     for (size_t i = 0; i < k; i++)
         (*items)[i] = (be_wait_item){S->conns[i]->s, NULL, 0};
-    core_hs_set_items(&S->pending, *items + k);
-    int r = core_wait_set(&S->spin, *items, n, timeout);
+    mproc__core_hs_set_items(&S->pending, *items + k);
+    int r = mproc__core_wait_set(&S->spin, *items, n, timeout);
     for (size_t i = 0; r > 0 && i < k; i++)
         if ((*items)[i].ready)
             read_one(S, S->conns[i]);
@@ -359,10 +359,10 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
     size_t cap = 0;
     double next_accept = 0, next_owner = 0;
     while (!S->shutdown) {
-        double now = be_monotonic();
+        double now = mproc__be_monotonic();
         double t = expire(S, now);
         if (now >= next_owner) {
-            if (owner && !be_pid_alive(owner))
+            if (owner && !mproc__be_pid_alive(owner))
                 break;
             next_owner = now + OWNER_EVERY;
         }
@@ -374,7 +374,7 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
         if (t < 0 || t > until)
             t = until;
         if (serve_ready(S, t < 0 ? 0 : t, &items, &cap) != 0)
-            be_sleep(0.001);
+            mproc__be_sleep(0.001);
         for (size_t i = S->nconns; i-- > 0;)
             if (S->conns[i]->gone)
                 drop_conn(S, i);
@@ -387,17 +387,17 @@ static void run(mgr_server *S, mproc_listener *l, long owner)
 /* Teardown shared by the server and the fuzz harness. */
 static void server_clear(mgr_server *S)
 {
-    core_hs_set_clear(&S->pending);
+    mproc__core_hs_set_clear(&S->pending);
     S->closing = 1; /* everything goes: no counting, no cascades */
     while (S->nconns)
         drop_conn(S, S->nconns - 1);
     while (S->sessions)
-        srv_session_end(S, S->sessions);
-    srv_reap(S);
+        mproc__srv_session_end(S, S->sessions);
+    mproc__srv_reap(S);
     for (size_t i = 0; i < S->objs.cap; i++)
         if (S->objs.keys[i])
-            srv_destroy_obj(S, (sobj *)(uintptr_t)S->objs.vals[i]);
-    idmap_free(&S->objs);
+            mproc__srv_destroy_obj(S, (sobj *)(uintptr_t)S->objs.vals[i]);
+    mproc__idmap_free(&S->objs);
     free(S->conns);
     msgpack_sbuffer_destroy(&S->out);
     msgpack_sbuffer_destroy(&S->scratch);
@@ -411,7 +411,7 @@ static void server_init(mgr_server *S)
     msgpack_packer_init(&S->pk, &S->out, msgpack_sbuffer_write);
 }
 
-int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
+int mproc__core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
 {
     mproc_conn *srv, *cli;
     int rc = mproc_pipe(1, &srv, &cli);
@@ -425,7 +425,7 @@ int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
         if (c->pending) /* a request while one is parked: the server drops the client */
             break;
         handle(&S, c, reqs[i], lens[i]);
-        srv_reap(&S);
+        mproc__srv_reap(&S);
         while (mproc_conn_poll(cli, 0) == 1) { /* the replies, read and dropped */
             void *buf;
             size_t len;
@@ -439,11 +439,11 @@ int core_manager_fuzz(const void *const *reqs, const size_t *lens, size_t n)
     return 0;
 }
 
-int core_manager_serve(const mproc_args *args)
+int mproc__core_manager_serve(const mproc_args *args)
 {
     /* Ctrl-C at the terminal is for the program, not its server (which it
      * may still need to clean up), as in Python (bpo-36368). */
-    be_ignore_interrupts();
+    mproc__be_ignore_interrupts();
     const char *address = mproc_args_str(args, 0);
     size_t keylen = 0;
     const void *key = mproc_args_bytes(args, 1, &keylen);
@@ -453,8 +453,8 @@ int core_manager_serve(const mproc_args *args)
     be_addr priv;
     char buf[BE_ADDR_MAX + 16];
     int private = address == NULL || *address == '\0';
-    if (private && (rc = be_private_address(&priv)) == 0)
-        rc = core_addr_format(&priv, buf, sizeof buf);
+    if (private && (rc = mproc__be_private_address(&priv)) == 0)
+        rc = mproc__core_addr_format(&priv, buf, sizeof buf);
     mproc_listener *l = rc ? NULL : mproc_listener_new(private ? buf : address, key, keylen, &rc);
     const char *bound = l ? mproc_listener_address(l) : "";
     char msg[BE_ADDR_MAX + 32]; /* the address, or "!" and the error code */
@@ -463,7 +463,7 @@ int core_manager_serve(const mproc_args *args)
     mproc_conn_close(report);
     if (!l) {
         if (private)
-            be_private_address_remove(&priv);
+            mproc__be_private_address_remove(&priv);
         return 1;
     }
     mgr_server S;
@@ -471,7 +471,7 @@ int core_manager_serve(const mproc_args *args)
     run(&S, l, owner);
     mproc_listener_free(l);
     if (private)
-        be_private_address_remove(&priv);
+        mproc__be_private_address_remove(&priv);
     server_clear(&S);
     return 0;
 }

@@ -7,20 +7,20 @@
 
 static int hand(void *obj)
 {
-    mgr_proxy_retain(obj);
-    mgr_proxy_claim(obj); /* handed on: it must hold a reference of this process */
+    mproc__mgr_proxy_retain(obj);
+    mproc__mgr_proxy_claim(obj); /* handed on: it must hold a reference of this process */
     return 0;
 }
 
-static void retain(void *obj) { mgr_proxy_retain(obj); }
+static void retain(void *obj) { mproc__mgr_proxy_retain(obj); }
 
-static void release(void *obj) { mgr_proxy_release(obj); }
+static void release(void *obj) { mproc__mgr_proxy_release(obj); }
 
 static int pack(void *obj, const core_share_slot *slot, int for_child, msgpack_packer *pk)
 {
     (void)slot;
     (void)for_child;
-    return mgr_proxy_pack(obj, pk);
+    return mproc__mgr_proxy_pack(obj, pk);
 }
 
 /* The list owns the decoded handle: freeing it by mistake does nothing. */
@@ -29,13 +29,13 @@ static void *unpack(const void *body, size_t len, const core_share_decode *cx, c
     (void)cx;
     (void)slot;
     mgr_proxy *p = NULL;
-    if ((*err = mgr_proxy_unpack(body, len, &p)) != 0)
+    if ((*err = mproc__mgr_proxy_unpack(body, len, &p)) != 0)
         return NULL;
     core_obj_lend(p, 1);
     return p;
 }
 
-const core_share_ops core_mproxy_share_ops = {
+const core_share_ops mproc__core_mproxy_share_ops = {
     .kind = K_MPROXY,
     .ext_type = MGR_EXT_PROXY,
     .hand = hand,

@@ -117,7 +117,7 @@ struct sobj {
 typedef struct mgr_server {
     mgr_idmap objs;   /* id -> sobj * */
     uint64_t last_id; /* ids are never reused: a stale proxy finds nothing */
-    sobj *doomed;     /* no references left; freed by srv_reap */
+    sobj *doomed;     /* no references left; freed by mproc__srv_reap */
     msess *sessions;
     int closing;      /* teardown: objects go without counting */
     sconn **conns;
@@ -131,64 +131,64 @@ typedef struct mgr_server {
 } mgr_server;
 
 /* Replies: begin packs [status, then the caller packs one value, send. */
-msgpack_packer *srv_begin(mgr_server *S, int status);
-void srv_send(mgr_server *S, sconn *c);
-void srv_status(mgr_server *S, sconn *c, int status); /* [status, nil] */
-void srv_int(mgr_server *S, sconn *c, int64_t v);     /* [0, v] */
+msgpack_packer *mproc__srv_begin(mgr_server *S, int status);
+void mproc__srv_send(mgr_server *S, sconn *c);
+void mproc__srv_status(mgr_server *S, sconn *c, int status); /* [status, nil] */
+void mproc__srv_int(mgr_server *S, sconn *c, int64_t v);     /* [0, v] */
 
-sobj *srv_obj(mgr_server *S, uint64_t id, unsigned types);
-int srv_arg_int(const msgpack_object *a, uint32_t n, uint32_t i, int64_t *out);
-int srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out);
+sobj *mproc__srv_obj(mgr_server *S, uint64_t id, unsigned types);
+int mproc__srv_arg_int(const msgpack_object *a, uint32_t n, uint32_t i, int64_t *out);
+int mproc__srv_arg_timeout(const msgpack_object *a, uint32_t n, uint32_t i, double *out);
 
 /* Waiters. */
-waiter *srv_wait(sobj *o, sconn *c, int op, double timeout);
-void srv_unlink(waiter *w);      /* off its object's FIFO */
-void srv_drop_waiter(waiter *w); /* unlinks and frees, no reply */
-void srv_finish(mgr_server *S, waiter *w, int status); /* replies [status, nil], then drops */
+waiter *mproc__srv_wait(sobj *o, sconn *c, int op, double timeout);
+void mproc__srv_unlink(waiter *w);      /* off its object's FIFO */
+void mproc__srv_drop_waiter(waiter *w); /* unlinks and frees, no reply */
+void mproc__srv_finish(mgr_server *S, waiter *w, int status); /* replies [status, nil], then drops */
 
 /* Values (manager_store.c). A value blob that is a proxy holds a
- * reference on its object from blob_canon to val_free. */
-int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out);
-void blob_free(blob *b); /* keys and queue items */
-void val_free(mgr_server *S, blob *b);
+ * reference on its object from mproc__blob_canon to mproc__val_free. */
+int mproc__blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out);
+void mproc__blob_free(blob *b); /* keys and queue items */
+void mproc__val_free(mgr_server *S, blob *b);
 /* The object a value names, when it is a proxy (else 0). */
-uint64_t blob_proxy_id(const blob *b);
-void blob_pack(msgpack_packer *pk, const blob *b);
-int dict_find(const sdict *d, const blob *key, uint64_t hash);
-uint64_t blob_hash(const blob *b);
-int dict_set(mgr_server *S, sdict *d, blob *key, blob *val); /* takes both */
-int dict_del(mgr_server *S, sdict *d, size_t i);
-void dict_clear(mgr_server *S, sdict *d);
+uint64_t mproc__blob_proxy_id(const blob *b);
+void mproc__blob_pack(msgpack_packer *pk, const blob *b);
+int mproc__dict_find(const sdict *d, const blob *key, uint64_t hash);
+uint64_t mproc__blob_hash(const blob *b);
+int mproc__dict_set(mgr_server *S, sdict *d, blob *key, blob *val); /* takes both */
+int mproc__dict_del(mgr_server *S, sdict *d, size_t i);
+void mproc__dict_clear(mgr_server *S, sdict *d);
 
 /* References (manager_refs.c). */
-int srv_add_obj(mgr_server *S, sobj *o, msess *owner); /* a new id; the owner's first reference */
-void srv_ref(sobj *o);                 /* the server's own */
-void srv_unref(mgr_server *S, sobj *o);
-int srv_incref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ENOENT: no such object */
-int srv_decref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ESTATE: the client holds none */
+int mproc__srv_add_obj(mgr_server *S, sobj *o, msess *owner); /* a new id; the owner's first reference */
+void mproc__srv_ref(sobj *o);                 /* the server's own */
+void mproc__srv_unref(mgr_server *S, sobj *o);
+int mproc__srv_incref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ENOENT: no such object */
+int mproc__srv_decref(mgr_server *S, msess *s, uint64_t id); /* MPROC_ESTATE: the client holds none */
 /* A value going out in a reply: a proxy gives the receiving client a
  * reference, which its new proxy owns. */
-void srv_give(mgr_server *S, sconn *c, const blob *b);
-msess *srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]); /* found or new */
-void srv_session_end(mgr_server *S, msess *s); /* its references go; frees it */
+void mproc__srv_give(mgr_server *S, sconn *c, const blob *b);
+msess *mproc__srv_session(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]); /* found or new */
+void mproc__srv_session_end(mgr_server *S, msess *s); /* its references go; frees it */
 /* Frees the doomed objects (their waiters get MPROC_ENOENT); after each
  * request, and after a client left. */
-void srv_reap(mgr_server *S);
-int tc_store(char tc, unsigned char *at, const msgpack_object *v);
-void tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
+void mproc__srv_reap(mgr_server *S);
+int mproc__tc_store(char tc, unsigned char *at, const msgpack_object *v);
+void mproc__tc_load(char tc, const unsigned char *at, msgpack_packer *pk);
 
 /* Object types: create and request handlers. */
-int srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
-int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
-void srv_destroy_obj(mgr_server *S, sobj *o); /* drops the references it held */
-void srv_destroy_sync(mgr_server *S, sobj *o);
-int srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
-int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
-unsigned srv_op_types(int op); /* the object types an op applies to, 0 = unknown op */
+int mproc__srv_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n, sobj **out);
+int mproc__srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S); /* manager_sync.c */
+void mproc__srv_destroy_obj(mgr_server *S, sobj *o); /* drops the references it held */
+void mproc__srv_destroy_sync(mgr_server *S, sobj *o);
+int mproc__srv_handle_data(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
+int mproc__srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n);
+unsigned mproc__srv_op_types(int op); /* the object types an op applies to, 0 = unknown op */
 /* A waiter's deadline passed. */
-void srv_timeout(mgr_server *S, waiter *w);
+void mproc__srv_timeout(mgr_server *S, waiter *w);
 /* The last connection of a client went: locks it held become free with
  * their owner dead. */
-void srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]);
+void mproc__srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN]);
 
 #endif

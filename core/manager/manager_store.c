@@ -18,7 +18,7 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
     switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        if (mgr_obj_int(o, &i))
+        if (mproc__mgr_obj_int(o, &i))
             return MPROC_EINVAL;
         return packed(msgpack_pack_int64(pk, i));
     case MSGPACK_OBJECT_FLOAT32:
@@ -40,7 +40,7 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
         uint64_t id = 0;
         for (int k = 0; k < 8; k++)
             id = id << 8 | e[1 + k];
-        if ((e[0] != MT_LIST && e[0] != MT_DICT) || !srv_obj(S, id, 1u << e[0]))
+        if ((e[0] != MT_LIST && e[0] != MT_DICT) || !mproc__srv_obj(S, id, 1u << e[0]))
             return MPROC_EINVAL;
         return packed(msgpack_pack_ext_with_body(pk, e, 9, MGR_EXT_PROXY)); /* the caller takes the reference */
     }
@@ -51,7 +51,7 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
 
 /* Packed into the server's scratch buffer, then copied out at its size
  * (an sbuffer's own allocation starts at 8 KiB: too much per item). */
-int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out)
+int mproc__blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out)
 {
     msgpack_sbuffer_clear(&S->scratch);
     msgpack_packer pk;
@@ -63,13 +63,13 @@ int blob_canon(const msgpack_object *o, int key, mgr_server *S, blob *out)
         return MPROC_ENOMEM;
     memcpy(out->p, S->scratch.data, S->scratch.size);
     out->n = S->scratch.size;
-    uint64_t id = blob_proxy_id(out);
+    uint64_t id = mproc__blob_proxy_id(out);
     if (id)
-        srv_ref(srv_obj(S, id, ~0u)); /* pack_canon found it */
+        mproc__srv_ref(mproc__srv_obj(S, id, ~0u)); /* pack_canon found it */
     return 0;
 }
 
-void blob_free(blob *b)
+void mproc__blob_free(blob *b)
 {
     free(b->p);
     b->p = NULL;
@@ -78,7 +78,7 @@ void blob_free(blob *b)
 
 /* A canonical proxy is msgpack ext 8: c7, size 9, type 16, then the
  * object type and its big-endian id. */
-uint64_t blob_proxy_id(const blob *b)
+uint64_t mproc__blob_proxy_id(const blob *b)
 {
     if (!b->p || b->n != 12 || b->p[0] != 0xc7 || b->p[1] != 9 || b->p[2] != MGR_EXT_PROXY)
         return 0;
@@ -88,19 +88,19 @@ uint64_t blob_proxy_id(const blob *b)
     return id;
 }
 
-void val_free(mgr_server *S, blob *b)
+void mproc__val_free(mgr_server *S, blob *b)
 {
-    uint64_t id = S->closing ? 0 : blob_proxy_id(b); /* teardown: nothing is counted */
-    sobj *o = id ? srv_obj(S, id, ~0u) : NULL; /* NULL: doomed already */
+    uint64_t id = S->closing ? 0 : mproc__blob_proxy_id(b); /* teardown: nothing is counted */
+    sobj *o = id ? mproc__srv_obj(S, id, ~0u) : NULL; /* NULL: doomed already */
     if (o)
-        srv_unref(S, o);
-    blob_free(b);
+        mproc__srv_unref(S, o);
+    mproc__blob_free(b);
 }
 
 /* A stored msgpack object goes out as it is. */
-void blob_pack(msgpack_packer *pk, const blob *b) { msgpack_sbuffer_write(pk->data, (const char *)b->p, b->n); }
+void mproc__blob_pack(msgpack_packer *pk, const blob *b) { msgpack_sbuffer_write(pk->data, (const char *)b->p, b->n); }
 
-uint64_t blob_hash(const blob *b)
+uint64_t mproc__blob_hash(const blob *b)
 {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
     for (size_t i = 0; i < b->n; i++)
@@ -112,7 +112,7 @@ uint64_t blob_hash(const blob *b)
 
 static size_t probe_start(const sdict *d, uint64_t hash) { return (size_t)(hash ^ (hash >> 29)) & d->mask; }
 
-int dict_find(const sdict *d, const blob *key, uint64_t hash)
+int mproc__dict_find(const sdict *d, const blob *key, uint64_t hash)
 {
     if (!d->index)
         return -1;
@@ -152,14 +152,14 @@ static int rebuild(sdict *d)
     return 0;
 }
 
-int dict_set(mgr_server *S, sdict *d, blob *key, blob *val)
+int mproc__dict_set(mgr_server *S, sdict *d, blob *key, blob *val)
 {
-    uint64_t h = blob_hash(key);
-    int at = dict_find(d, key, h);
+    uint64_t h = mproc__blob_hash(key);
+    int at = mproc__dict_find(d, key, h);
     if (at >= 0) {
-        val_free(S, &d->e[at].val);
+        mproc__val_free(S, &d->e[at].val);
         d->e[at].val = *val;
-        blob_free(key);
+        mproc__blob_free(key);
         return 0;
     }
     /* Entries (deleted ones included) fill at most half of the index. */
@@ -190,20 +190,20 @@ int dict_set(mgr_server *S, sdict *d, blob *key, blob *val)
 }
 
 /* The entry stays in the index as a tombstone until the next rebuild. */
-int dict_del(mgr_server *S, sdict *d, size_t i)
+int mproc__dict_del(mgr_server *S, sdict *d, size_t i)
 {
-    blob_free(&d->e[i].key);
-    val_free(S, &d->e[i].val);
+    mproc__blob_free(&d->e[i].key);
+    mproc__val_free(S, &d->e[i].val);
     d->e[i].live = 0;
     d->live--;
     return 0;
 }
 
-void dict_clear(mgr_server *S, sdict *d)
+void mproc__dict_clear(mgr_server *S, sdict *d)
 {
     for (size_t i = 0; i < d->ne; i++)
         if (d->e[i].live)
-            dict_del(S, d, i);
+            mproc__dict_del(S, d, i);
     free(d->e);
     free(d->index);
     memset(d, 0, sizeof *d);
@@ -212,13 +212,13 @@ void dict_clear(mgr_server *S, sdict *d)
 /* ------------------------------------------------------ typecodes */
 
 /* Integers wrap to the element's width (ctypes does the same). */
-int tc_store(char tc, unsigned char *at, const msgpack_object *v)
+int mproc__tc_store(char tc, unsigned char *at, const msgpack_object *v)
 {
     int64_t i = 0;
     double d;
     size_t size = mproc_typecode_size(tc);
     if (tc == 'f' || tc == 'd') {
-        if (mgr_obj_num(v, &d))
+        if (mproc__mgr_obj_num(v, &d))
             return MPROC_EINVAL;
         if (tc == 'f') {
             float f = (float)d;
@@ -228,7 +228,7 @@ int tc_store(char tc, unsigned char *at, const msgpack_object *v)
         }
         return 0;
     }
-    if (mgr_obj_int(v, &i)) {
+    if (mproc__mgr_obj_int(v, &i)) {
         if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             return MPROC_EINVAL;
         i = (int64_t)v->via.u64; /* Q above INT64_MAX */
@@ -249,7 +249,7 @@ int tc_store(char tc, unsigned char *at, const msgpack_object *v)
 
 static int tc_signed(char tc) { return tc == 'c' || tc == 'b' || tc == 'h' || tc == 'i' || tc == 'l' || tc == 'q'; }
 
-void tc_load(char tc, const unsigned char *at, msgpack_packer *pk)
+void mproc__tc_load(char tc, const unsigned char *at, msgpack_packer *pk)
 {
     size_t size = mproc_typecode_size(tc);
     if (tc == 'f') {

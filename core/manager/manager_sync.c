@@ -25,9 +25,9 @@ static void enqueue(sobj *o, waiter *w)
 
 static waiter *park(mgr_server *S, sobj *o, sconn *c, int op, double timeout)
 {
-    waiter *w = srv_wait(o, c, op, timeout);
+    waiter *w = mproc__srv_wait(o, c, op, timeout);
     if (!w)
-        srv_status(S, c, MPROC_ENOMEM);
+        mproc__srv_status(S, c, MPROC_ENOMEM);
     return w;
 }
 
@@ -54,27 +54,27 @@ static void lock_kick(mgr_server *S, sobj *l)
     while (!l->u.lock.held && l->head) {
         waiter *w = l->head;
         if (w->conn->gone) { /* dying: do not hand it the lock */
-            srv_drop_waiter(w);
+            mproc__srv_drop_waiter(w);
             continue;
         }
         int st = grant(l, w->conn, w->tid, w->n);
         if (w->op == OP_COND_WAIT && st == 0)
             st = w->result;
-        srv_finish(S, w, st);
+        mproc__srv_finish(S, w, st);
     }
 }
 
 static void lock_acquire(mgr_server *S, sconn *c, sobj *l, double timeout, uint64_t tid)
 {
     if (!l->u.lock.held) {
-        srv_status(S, c, grant(l, c, tid, 1));
+        mproc__srv_status(S, c, grant(l, c, tid, 1));
     } else if (l->type == MT_RLOCK && owns(l, c, tid)) {
         l->u.lock.count++;
-        srv_status(S, c, 0);
+        mproc__srv_status(S, c, 0);
     } else if (timeout == 0) {
-        srv_status(S, c, MPROC_ETIMEDOUT);
+        mproc__srv_status(S, c, MPROC_ETIMEDOUT);
     } else if (timeout < 0 && owns(l, c, tid)) {
-        srv_status(S, c, MPROC_ESTATE); /* would wait forever, as a local Lock says */
+        mproc__srv_status(S, c, MPROC_ESTATE); /* would wait forever, as a local Lock says */
     } else {
         waiter *w = park(S, l, c, OP_ACQUIRE, timeout);
         if (w) {
@@ -87,16 +87,16 @@ static void lock_acquire(mgr_server *S, sconn *c, sobj *l, double timeout, uint6
 static void lock_release(mgr_server *S, sconn *c, sobj *l, uint64_t tid)
 {
     if (!owns(l, c, tid)) {
-        srv_status(S, c, MPROC_ESTATE);
+        mproc__srv_status(S, c, MPROC_ESTATE);
         return;
     }
     if (--l->u.lock.count == 0)
         l->u.lock.held = 0;
-    srv_status(S, c, 0);
+    mproc__srv_status(S, c, 0);
     lock_kick(S, l);
 }
 
-void srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
+void mproc__srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
 {
     for (size_t i = 0; i < S->objs.cap; i++) {
         sobj *l = S->objs.keys[i] ? (sobj *)(uintptr_t)S->objs.vals[i] : NULL;
@@ -116,14 +116,14 @@ void srv_client_gone(mgr_server *S, const unsigned char token[MGR_TOKEN_LEN])
 
 static sobj *cond_lock(mgr_server *S, const sobj *cv)
 {
-    return srv_obj(S, cv->u.cond.lock, (1u << MT_LOCK) | (1u << MT_RLOCK));
+    return mproc__srv_obj(S, cv->u.cond.lock, (1u << MT_LOCK) | (1u << MT_RLOCK));
 }
 
 static void cond_wait(mgr_server *S, sconn *c, sobj *cv, double timeout, uint64_t tid)
 {
     sobj *l = cond_lock(S, cv);
     if (!owns(l, c, tid)) {
-        srv_status(S, c, MPROC_ESTATE);
+        mproc__srv_status(S, c, MPROC_ESTATE);
         return;
     }
     waiter *w = park(S, cv, c, OP_COND_WAIT, timeout);
@@ -140,7 +140,7 @@ static void cond_wait(mgr_server *S, sconn *c, sobj *cv, double timeout, uint64_
 static void cond_wake(mgr_server *S, waiter *w, int result)
 {
     sobj *l = cond_lock(S, w->obj);
-    srv_unlink(w);
+    mproc__srv_unlink(w);
     w->phase = 1;
     w->result = result;
     w->deadline = -1;
@@ -151,12 +151,12 @@ static void cond_wake(mgr_server *S, waiter *w, int result)
 static void cond_notify(mgr_server *S, sconn *c, sobj *cv, int64_t n, uint64_t tid)
 {
     if (!owns(cond_lock(S, cv), c, tid)) {
-        srv_status(S, c, MPROC_ESTATE);
+        mproc__srv_status(S, c, MPROC_ESTATE);
         return;
     }
     while (cv->head && n-- != 0)
         cond_wake(S, cv->head, 0);
-    srv_status(S, c, 0);
+    mproc__srv_status(S, c, 0);
 }
 
 /* ------------------------------------------------------------ semaphore */
@@ -167,27 +167,27 @@ static void sem_kick(mgr_server *S, sobj *s)
         waiter *w = s->head;
         if (!w->conn->gone)
             s->u.sem.value--;
-        srv_finish(S, w, 0);
+        mproc__srv_finish(S, w, 0);
     }
 }
 
 static void sem_op(mgr_server *S, sconn *c, sobj *s, int op, double timeout)
 {
     if (op == OP_SEM_VALUE) {
-        srv_int(S, c, s->u.sem.value);
+        mproc__srv_int(S, c, s->u.sem.value);
     } else if (op == OP_RELEASE) {
         if ((s->u.sem.max >= 0 && s->u.sem.value >= s->u.sem.max) || s->u.sem.value >= BE_SEM_VALUE_MAX) {
-            srv_status(S, c, MPROC_ESTATE);
+            mproc__srv_status(S, c, MPROC_ESTATE);
             return;
         }
         s->u.sem.value++;
-        srv_status(S, c, 0);
+        mproc__srv_status(S, c, 0);
         sem_kick(S, s);
     } else if (s->u.sem.value > 0) {
         s->u.sem.value--;
-        srv_status(S, c, 0);
+        mproc__srv_status(S, c, 0);
     } else if (timeout == 0) {
-        srv_status(S, c, MPROC_ETIMEDOUT);
+        mproc__srv_status(S, c, MPROC_ETIMEDOUT);
     } else {
         park(S, s, c, OP_ACQUIRE, timeout);
     }
@@ -201,22 +201,22 @@ static void event_op(mgr_server *S, sconn *c, sobj *e, int op, double timeout)
     case OP_EV_SET:
         e->u.ev.flag = 1;
         while (e->head)
-            srv_finish(S, e->head, 0);
+            mproc__srv_finish(S, e->head, 0);
         break;
     case OP_EV_CLEAR:
         e->u.ev.flag = 0;
         break;
     case OP_EV_IS_SET:
-        srv_int(S, c, e->u.ev.flag);
+        mproc__srv_int(S, c, e->u.ev.flag);
         return;
     default: /* OP_EV_WAIT */
         if (!e->u.ev.flag && timeout != 0)
             park(S, e, c, op, timeout);
         else
-            srv_status(S, c, e->u.ev.flag ? 0 : MPROC_ETIMEDOUT);
+            mproc__srv_status(S, c, e->u.ev.flag ? 0 : MPROC_ETIMEDOUT);
         return;
     }
-    srv_status(S, c, 0);
+    mproc__srv_status(S, c, 0);
 }
 
 /* ------------------------------------------------------------ barrier */
@@ -226,7 +226,7 @@ static void barrier_break(mgr_server *S, sobj *b, int broken)
     b->u.bar.broken = broken;
     b->u.bar.count = 0;
     while (b->head)
-        srv_finish(S, b->head, MPROC_EBROKEN);
+        mproc__srv_finish(S, b->head, MPROC_EBROKEN);
 }
 
 static void barrier_op(mgr_server *S, sconn *c, sobj *b, int op, double timeout)
@@ -234,7 +234,7 @@ static void barrier_op(mgr_server *S, sconn *c, sobj *b, int op, double timeout)
     switch (op) {
     case OP_B_WAIT: {
         if (b->u.bar.broken) {
-            srv_status(S, c, MPROC_EBROKEN);
+            mproc__srv_status(S, c, MPROC_EBROKEN);
             return;
         }
         int64_t index = b->u.bar.count++;
@@ -248,12 +248,12 @@ static void barrier_op(mgr_server *S, sconn *c, sobj *b, int op, double timeout)
         }
         while (b->head) { /* the last one in releases the others */
             waiter *w = b->head;
-            srv_int(S, w->conn, w->n);
-            srv_drop_waiter(w);
+            mproc__srv_int(S, w->conn, w->n);
+            mproc__srv_drop_waiter(w);
         }
         b->u.bar.count = 0;
         b->u.bar.gen++;
-        srv_int(S, c, index);
+        mproc__srv_int(S, c, index);
         return;
     }
     case OP_B_RESET:
@@ -263,16 +263,16 @@ static void barrier_op(mgr_server *S, sconn *c, sobj *b, int op, double timeout)
         barrier_break(S, b, 1);
         break;
     case OP_B_BROKEN:
-        srv_int(S, c, b->u.bar.broken);
+        mproc__srv_int(S, c, b->u.bar.broken);
         return;
     case OP_B_N_WAITING:
-        srv_int(S, c, b->u.bar.count);
+        mproc__srv_int(S, c, b->u.bar.count);
         return;
     default: /* OP_B_PARTIES */
-        srv_int(S, c, b->u.bar.parties);
+        mproc__srv_int(S, c, b->u.bar.parties);
         return;
     }
-    srv_status(S, c, 0);
+    mproc__srv_status(S, c, 0);
 }
 
 /* ------------------------------------------------------------ queue */
@@ -304,15 +304,15 @@ static void q_reply_get(mgr_server *S, sconn *c, sobj *q)
     blob b = q->u.q.ring[q->u.q.head];
     q->u.q.head = (q->u.q.head + 1) % q->u.q.cap;
     q->u.q.n--;
-    msgpack_pack_bin_with_body(srv_begin(S, 0), b.p, b.n);
-    srv_send(S, c);
+    msgpack_pack_bin_with_body(mproc__srv_begin(S, 0), b.p, b.n);
+    mproc__srv_send(S, c);
     if (c->gone) { /* the getter died: the item goes back to the front, not lost */
         q->u.q.head = (q->u.q.head + q->u.q.cap - 1) % q->u.q.cap;
         q->u.q.ring[q->u.q.head] = b;
         q->u.q.n++;
         return;
     }
-    blob_free(&b);
+    mproc__blob_free(&b);
 }
 
 /* Serves waiting getters, putters and joiners while it can. */
@@ -323,14 +323,14 @@ static void q_kick(mgr_server *S, sobj *q)
         if (w->op == OP_Q_GET && q->u.q.n > 0) {
             if (!w->conn->gone)
                 q_reply_get(S, w->conn, q);
-            srv_drop_waiter(w);
+            mproc__srv_drop_waiter(w);
             next = q->head;
         } else if (w->op == OP_Q_PUT && !q_full(q) && q_push(q, w->item) == 0) {
             w->item.p = NULL;
-            srv_finish(S, w, 0);
+            mproc__srv_finish(S, w, 0);
             next = q->head;
         } else if (w->op == OP_Q_JOIN && q->u.q.unfinished == 0) {
-            srv_finish(S, w, 0);
+            mproc__srv_finish(S, w, 0);
             next = q->head;
         }
         w = next;
@@ -343,7 +343,7 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
     int joinable = q->u.q.kind == MPROC_QUEUE_JOINABLE, rc = 0;
     switch (op) {
     case OP_Q_PUT:
-        if (n < 2 || a[0].type != MSGPACK_OBJECT_BIN || srv_arg_timeout(a, n, 1, &timeout)) {
+        if (n < 2 || a[0].type != MSGPACK_OBJECT_BIN || mproc__srv_arg_timeout(a, n, 1, &timeout)) {
             rc = MPROC_EINVAL;
         } else if (q_full(q) && timeout == 0) {
             rc = MPROC_EFULL;
@@ -358,15 +358,15 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
                 if (w)
                     w->item = b;
                 else
-                    blob_free(&b);
+                    mproc__blob_free(&b);
                 return;
             }
             if (rc == 0 && (rc = q_push(q, b)) != 0)
-                blob_free(&b);
+                mproc__blob_free(&b);
         }
         break;
     case OP_Q_GET:
-        if ((rc = srv_arg_timeout(a, n, 0, &timeout)) != 0)
+        if ((rc = mproc__srv_arg_timeout(a, n, 0, &timeout)) != 0)
             break;
         if (q->u.q.n > 0) {
             q_reply_get(S, c, q);
@@ -376,16 +376,16 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
         if (timeout != 0)
             park(S, q, c, op, timeout);
         else
-            srv_status(S, c, MPROC_EEMPTY);
+            mproc__srv_status(S, c, MPROC_EEMPTY);
         return;
     case OP_Q_QSIZE:
-        srv_int(S, c, (int64_t)q->u.q.n);
+        mproc__srv_int(S, c, (int64_t)q->u.q.n);
         return;
     case OP_Q_EMPTY:
-        srv_int(S, c, q->u.q.n == 0);
+        mproc__srv_int(S, c, q->u.q.n == 0);
         return;
     case OP_Q_FULL:
-        srv_int(S, c, q_full(q));
+        mproc__srv_int(S, c, q_full(q));
         return;
     case OP_Q_TASK_DONE:
         rc = !joinable ? MPROC_EINVAL : q->u.q.unfinished == 0 ? MPROC_ESTATE : 0;
@@ -393,7 +393,7 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
             q->u.q.unfinished--;
         break;
     default: /* OP_Q_JOIN */
-        if (!joinable || srv_arg_timeout(a, n, 0, &timeout)) {
+        if (!joinable || mproc__srv_arg_timeout(a, n, 0, &timeout)) {
             rc = MPROC_EINVAL;
         } else if (q->u.q.unfinished && timeout != 0) {
             park(S, q, c, op, timeout);
@@ -402,14 +402,14 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
             rc = q->u.q.unfinished ? MPROC_ETIMEDOUT : 0;
         }
     }
-    srv_status(S, c, rc);
+    mproc__srv_status(S, c, rc);
     if (rc == 0)
         q_kick(S, q);
 }
 
 /* ------------------------------------------------------------ dispatch */
 
-int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
+int mproc__srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
 {
     int64_t x = 0, y = 0;
     double t = -1;
@@ -419,25 +419,25 @@ int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
     case MT_EVENT:
         return 0;
     case MT_SEM: /* value, bounded */
-        if (srv_arg_int(a, n, 1, &x) || srv_arg_int(a, n, 2, &y) || x < 0 || x > BE_SEM_VALUE_MAX)
+        if (mproc__srv_arg_int(a, n, 1, &x) || mproc__srv_arg_int(a, n, 2, &y) || x < 0 || x > BE_SEM_VALUE_MAX)
             return MPROC_EINVAL;
         o->u.sem.value = x;
         o->u.sem.max = y ? x : -1;
         return 0;
     case MT_COND: /* lock id */
-        if (srv_arg_int(a, n, 1, &x) || !srv_obj(S, (uint64_t)x, (1u << MT_LOCK) | (1u << MT_RLOCK)))
+        if (mproc__srv_arg_int(a, n, 1, &x) || !mproc__srv_obj(S, (uint64_t)x, (1u << MT_LOCK) | (1u << MT_RLOCK)))
             return MPROC_EINVAL;
         o->u.cond.lock = (uint64_t)x;
-        srv_ref(cond_lock(S, o)); /* the lock lives as long as its condition */
+        mproc__srv_ref(cond_lock(S, o)); /* the lock lives as long as its condition */
         return 0;
     case MT_BARRIER: /* parties, default timeout */
-        if (srv_arg_int(a, n, 1, &x) || x <= 0 || x > INT32_MAX || srv_arg_timeout(a, n, 2, &t))
+        if (mproc__srv_arg_int(a, n, 1, &x) || x <= 0 || x > INT32_MAX || mproc__srv_arg_timeout(a, n, 2, &t))
             return MPROC_EINVAL;
         o->u.bar.parties = x;
         o->u.bar.timeout = t;
         return 0;
     case MT_QUEUE: /* kind, maxsize */
-        if (srv_arg_int(a, n, 1, &x) || srv_arg_int(a, n, 2, &y) || x < 0 || x > MPROC_QUEUE_JOINABLE || y < 0 ||
+        if (mproc__srv_arg_int(a, n, 1, &x) || mproc__srv_arg_int(a, n, 2, &y) || x < 0 || x > MPROC_QUEUE_JOINABLE || y < 0 ||
             (x == MPROC_QUEUE_SIMPLE && y))
             return MPROC_EINVAL;
         o->u.q.kind = (int)x;
@@ -448,30 +448,30 @@ int srv_create_sync(sobj *o, const msgpack_object *a, uint32_t n, mgr_server *S)
     }
 }
 
-void srv_destroy_sync(mgr_server *S, sobj *o)
+void mproc__srv_destroy_sync(mgr_server *S, sobj *o)
 {
     if (o->type == MT_COND && !S->closing) { /* at teardown the lock may be gone already */
         sobj *l = cond_lock(S, o);
         if (l)
-            srv_unref(S, l);
+            mproc__srv_unref(S, l);
     } else if (o->type == MT_QUEUE) {
         for (size_t i = 0; i < o->u.q.n; i++)
-            blob_free(&o->u.q.ring[(o->u.q.head + i) % o->u.q.cap]);
+            mproc__blob_free(&o->u.q.ring[(o->u.q.head + i) % o->u.q.cap]);
         free(o->u.q.ring);
     }
 }
 
-int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
+int mproc__srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_object *a, uint32_t n)
 {
     double timeout = 0;
     int64_t tid = 0, k = 0;
     /* [timeout, tid] for acquire and wait, [tid] for release, [n, tid] for notify */
     int takes_timeout = op == OP_ACQUIRE || op == OP_COND_WAIT || op == OP_EV_WAIT || op == OP_B_WAIT;
-    if (takes_timeout && srv_arg_timeout(a, n, 0, &timeout))
+    if (takes_timeout && mproc__srv_arg_timeout(a, n, 0, &timeout))
         return MPROC_EINVAL;
-    if ((op == OP_ACQUIRE || op == OP_COND_WAIT || op == OP_COND_NOTIFY) && srv_arg_int(a, n, 1, &tid))
+    if ((op == OP_ACQUIRE || op == OP_COND_WAIT || op == OP_COND_NOTIFY) && mproc__srv_arg_int(a, n, 1, &tid))
         return MPROC_EINVAL;
-    if (op == OP_RELEASE && o->type != MT_SEM && srv_arg_int(a, n, 0, &tid))
+    if (op == OP_RELEASE && o->type != MT_SEM && mproc__srv_arg_int(a, n, 0, &tid))
         return MPROC_EINVAL;
     if (o->type == MT_COND && (op == OP_ACQUIRE || op == OP_RELEASE))
         o = cond_lock(S, o);
@@ -479,7 +479,7 @@ int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     case MT_LOCK:
     case MT_RLOCK:
         if (op == OP_IS_RLOCK)
-            srv_int(S, c, o->type == MT_RLOCK);
+            mproc__srv_int(S, c, o->type == MT_RLOCK);
         else if (op == OP_ACQUIRE)
             lock_acquire(S, c, o, timeout, (uint64_t)tid);
         else
@@ -488,7 +488,7 @@ int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     case MT_COND:
         if (op == OP_COND_WAIT)
             cond_wait(S, c, o, timeout, (uint64_t)tid);
-        else if (srv_arg_int(a, n, 0, &k) == 0)
+        else if (mproc__srv_arg_int(a, n, 0, &k) == 0)
             cond_notify(S, c, o, k, (uint64_t)tid);
         else
             return MPROC_EINVAL;
@@ -510,7 +510,7 @@ int srv_handle_sync(mgr_server *S, sconn *c, int op, sobj *o, const msgpack_obje
     }
 }
 
-void srv_timeout(mgr_server *S, waiter *w)
+void mproc__srv_timeout(mgr_server *S, waiter *w)
 {
     switch (w->op) {
     case OP_COND_WAIT:
@@ -518,17 +518,17 @@ void srv_timeout(mgr_server *S, waiter *w)
         break;
     case OP_B_WAIT: { /* a timeout breaks the barrier for everyone (Python) */
         sobj *b = w->obj;
-        srv_finish(S, w, MPROC_EBROKEN);
+        mproc__srv_finish(S, w, MPROC_EBROKEN);
         barrier_break(S, b, 1);
         break;
     }
     case OP_Q_GET:
-        srv_finish(S, w, MPROC_EEMPTY);
+        mproc__srv_finish(S, w, MPROC_EEMPTY);
         break;
     case OP_Q_PUT:
-        srv_finish(S, w, MPROC_EFULL);
+        mproc__srv_finish(S, w, MPROC_EFULL);
         break;
     default:
-        srv_finish(S, w, MPROC_ETIMEDOUT);
+        mproc__srv_finish(S, w, MPROC_ETIMEDOUT);
     }
 }

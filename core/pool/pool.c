@@ -18,7 +18,7 @@
 
 static const char *worker_prefix(const char *method)
 {
-    int m = method ? core_method_from_name(method) : core_default_method();
+    int m = method ? mproc__core_method_from_name(method) : mproc__core_default_method();
     return m == BE_SPAWN ? "SpawnPoolWorker" : m == BE_FORKSERVER ? "ForkServerPoolWorker" : "ForkPoolWorker";
 }
 
@@ -27,11 +27,11 @@ static const char *worker_prefix(const char *method)
 #define TRANSPORTS_MAX 4
 static const pool_transport *transports[TRANSPORTS_MAX];
 
-int core_pool_transport_register(const pool_transport *t)
+int mproc__core_pool_transport_register(const pool_transport *t)
 {
-    if (!t || !t->name || !t->open || !t->start || !t->stop || !t->close || core_method_from_name(t->name))
+    if (!t || !t->name || !t->open || !t->start || !t->stop || !t->close || mproc__core_method_from_name(t->name))
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int rc = MPROC_ENOMEM;
     for (int i = 0; i < TRANSPORTS_MAX; i++) {
         if (transports[i] == t || (transports[i] && strcmp(transports[i]->name, t->name) == 0)) {
@@ -44,22 +44,22 @@ int core_pool_transport_register(const pool_transport *t)
             break;
         }
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc;
 }
 
 static const pool_transport *transport_find(const char *name)
 {
     const pool_transport *t = NULL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     for (int i = 0; i < TRANSPORTS_MAX && transports[i] && !t; i++)
         if (strcmp(transports[i]->name, name) == 0)
             t = transports[i];
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return t;
 }
 
-int pool_worker_start(mproc_pool *p, pool_worker *w)
+int mproc__pool_worker_start(mproc_pool *p, pool_worker *w)
 {
     memset(w->seg_ids, 0, sizeof w->seg_ids); /* a new worker holds no segment */
     w->seg_next = 0;
@@ -77,9 +77,9 @@ int pool_worker_start(mproc_pool *p, pool_worker *w)
     int rc = mproc_pipe(1, &mine, &theirs);
     if (rc)
         return rc;
-    if ((rc = core_conn_parent_only(mine)))
+    if ((rc = mproc__core_conn_parent_only(mine)))
         goto out;
-    if ((rc = core_args_copy(p->initargs, &a)))
+    if ((rc = mproc__core_args_copy(p->initargs, &a)))
         goto out;
     const be_symref *init = &p->init_ref;
     if ((rc = mproc_args_add_obj(a, theirs)) || (rc = mproc_args_add_str(a, init->module)) ||
@@ -91,12 +91,12 @@ int pool_worker_start(mproc_pool *p, pool_worker *w)
     mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     o.daemon = 1;
     o.start_method = p->method;
-    w->proc = mproc_process_new(core_pool_worker_main, a, &o, &rc);
+    w->proc = mproc_process_new(mproc__core_pool_worker_main, a, &o, &rc);
     if (!w->proc)
         goto out;
     /* Python's names: the role and the process's identity, so the number
      * counts every child of this process (ForkPoolWorker-3) */
-    if ((rc = core_process_name_as(w->proc, worker_prefix(p->method))) || (rc = mproc_process_start(w->proc))) {
+    if ((rc = mproc__core_process_name_as(w->proc, worker_prefix(p->method))) || (rc = mproc_process_start(w->proc))) {
         mproc_process_free(w->proc);
         w->proc = NULL;
         goto out;
@@ -114,7 +114,7 @@ out:
     return rc;
 }
 
-int pool_worker_ready(pool_worker *w, double timeout)
+int mproc__pool_worker_ready(pool_worker *w, double timeout)
 {
     int rc = mproc_conn_poll(w->conn, timeout);
     if (rc == 0)
@@ -137,7 +137,7 @@ int pool_worker_ready(pool_worker *w, double timeout)
 }
 
 /* how: 0 = it is ending by itself; BE_TERMINATE / BE_KILL */
-void pool_worker_stop(mproc_pool *p, pool_worker *w, int how)
+void mproc__pool_worker_stop(mproc_pool *p, pool_worker *w, int how)
 {
     if (p->tr && w->conn)
         p->tr->stop(p, w, how);
@@ -160,7 +160,7 @@ void pool_worker_stop(mproc_pool *p, pool_worker *w, int how)
 
 /* ---------------------------------------------------------------- tasks */
 
-const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err)
+const pool_fnref *mproc__pool_fn(mproc_pool *p, be_fnptr fn, int *err)
 {
     for (pool_fnref *f = p->fns; f; f = f->next)
         if (f->fn == fn)
@@ -170,7 +170,7 @@ const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err)
         *err = MPROC_ENOMEM;
         return NULL;
     }
-    int rc = be_sym_locate(fn, &f->ref);
+    int rc = mproc__be_sym_locate(fn, &f->ref);
     if (rc) {
         free(f);
         *err = rc == MPROC_ESPAWN ? MPROC_EINVAL : rc; /* not code of a loaded module */
@@ -182,9 +182,9 @@ const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err)
     return f;
 }
 
-pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err)
+pool_task *mproc__pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err)
 {
-    const pool_fnref *f = pool_fn(p, fn, err);
+    const pool_fnref *f = mproc__pool_fn(p, fn, err);
     if (!f)
         return NULL;
     pool_task *t = a->kind == A_APPLY ? &a->task1 : calloc(1, sizeof *t);
@@ -205,7 +205,7 @@ pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, s
     return t;
 }
 
-void pool_task_free(pool_task *t)
+void mproc__pool_task_free(pool_task *t)
 {
     if (!t)
         return;
@@ -215,7 +215,7 @@ void pool_task_free(pool_task *t)
         free(t);
 }
 
-void pool_wake(mproc_pool *p)
+void mproc__pool_wake(mproc_pool *p)
 {
     if (p->wake_pending)
         return;
@@ -224,7 +224,7 @@ void pool_wake(mproc_pool *p)
     mproc_conn_send_bytes(p->wake_w, &c, 1);
 }
 
-int pool_live_workers(const mproc_pool *p)
+int mproc__pool_live_workers(const mproc_pool *p)
 {
     int n = 0;
     for (int i = 0; i < p->nworkers; i++)
@@ -232,13 +232,13 @@ int pool_live_workers(const mproc_pool *p)
     return n;
 }
 
-int pool_submit(mproc_pool *p, pool_task *t)
+int mproc__pool_submit(mproc_pool *p, pool_task *t)
 {
     if (p->state != POOL_RUNNING)
         return MPROC_ESTATE;
-    if (p->broken && pool_live_workers(p) == 0)
+    if (p->broken && mproc__pool_live_workers(p) == 0)
         return MPROC_EBROKEN;
-    pool_async_track(t->async);
+    mproc__pool_async_track(t->async);
     t->next = NULL;
     if (p->qtail)
         p->qtail->next = t;
@@ -246,13 +246,13 @@ int pool_submit(mproc_pool *p, pool_task *t)
         p->qhead = t;
     p->qtail = t;
     p->qlen++;
-    pool_wake(p);
+    mproc__pool_wake(p);
     return 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
 
-/* Pools alive in this process, under core_pool_lock. At exit each one this
+/* Pools alive in this process, under mproc__core_pool_lock. At exit each one this
  * process created is terminated, as Python's Pool finalizer does: workers
  * stopped, the result thread joined, pending results MPROC_ECLOSED. The
  * memory stays (other threads may still hold the handle). */
@@ -261,27 +261,27 @@ static _Atomic long pools_pid; /* the last process that made a pool */
 
 static mproc_pool *next_to_end(void)
 {
-    long me = be_getpid();
-    core_pool_lock();
+    long me = mproc__be_getpid();
+    mproc__core_pool_lock();
     mproc_pool *p = live_pools;
     while (p && (p->exit_done || p->creator_pid != me))
         p = p->live_next;
     if (p)
         p->exit_done = 1;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return p;
 }
 
 static void terminate_live_pools(void)
 {
-    if (atomic_load(&pools_pid) != be_getpid())
+    if (atomic_load(&pools_pid) != mproc__be_getpid())
         return; /* none of ours (a forked child holds only its parent's) */
     for (mproc_pool *p; (p = next_to_end()) != NULL;) {
-        core_pool_lock();
-        int in_handler = p->handler && p->handler_tid == be_thread_id();
+        mproc__core_pool_lock();
+        int in_handler = p->handler && p->handler_tid == mproc__be_thread_id();
         if (in_handler)
             p->state = POOL_TERMINATED;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         if (!in_handler) {
             mproc_pool_terminate(p);
             continue;
@@ -290,7 +290,7 @@ static void terminate_live_pools(void)
          * one ending the process and cannot be joined; stop the workers
          * from here. */
         for (int i = 0; i < p->nworkers; i++)
-            pool_worker_stop(p, &p->workers[i], BE_KILL);
+            mproc__pool_worker_stop(p, &p->workers[i], BE_KILL);
     }
 }
 
@@ -298,30 +298,30 @@ static core_hook exit_hook = CORE_HOOK_INIT(terminate_live_pools, CORE_EXIT_OWNE
 
 static void live_add(mproc_pool *p)
 {
-    core_exit_hook_add(&exit_hook);
-    atomic_store(&pools_pid, be_getpid());
-    core_pool_lock();
+    mproc__core_exit_hook_add(&exit_hook);
+    atomic_store(&pools_pid, mproc__be_getpid());
+    mproc__core_pool_lock();
     p->live_next = live_pools;
     live_pools = p;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
 }
 
 static void live_del(mproc_pool *p)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     for (mproc_pool **pp = &live_pools; *pp; pp = &(*pp)->live_next)
         if (*pp == p) {
             *pp = p->live_next;
             break;
         }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
 }
 
 static void pool_destroy(mproc_pool *p)
 {
     live_del(p);
     for (int i = 0; i < p->nworkers; i++)
-        pool_worker_stop(p, &p->workers[i], BE_KILL);
+        mproc__pool_worker_stop(p, &p->workers[i], BE_KILL);
     if (p->tr && p->tr_ctx)
         p->tr->close(p);
     free(p->workers);
@@ -335,9 +335,9 @@ static void pool_destroy(mproc_pool *p)
     mproc_conn_free(p->wake_r);
     mproc_conn_free(p->wake_w);
     if (p->done) {
-        core_pool_lock();
-        pool_async_release(p->done);
-        core_pool_unlock();
+        mproc__core_pool_lock();
+        mproc__pool_async_release(p->done);
+        mproc__core_pool_unlock();
     }
     free(p);
 }
@@ -345,7 +345,7 @@ static void pool_destroy(mproc_pool *p)
 /* *tr: the transport the start method names, or NULL for processes. */
 static int check_opts(const mproc_pool_opts *o, int *n, const pool_transport **tr)
 {
-    *tr = o && o->start_method && !core_method_from_name(o->start_method) ? transport_find(o->start_method) : NULL;
+    *tr = o && o->start_method && !mproc__core_method_from_name(o->start_method) ? transport_find(o->start_method) : NULL;
     if (*tr) {
         *n = o->processes;
         return *n < 1 && *n != MPROC_POOL_CPUS ? MPROC_EINVAL : 0;
@@ -354,10 +354,10 @@ static int check_opts(const mproc_pool_opts *o, int *n, const pool_transport **t
     if (*n < 1)
         return MPROC_EINVAL;
     if (o && o->start_method) {
-        int m = core_method_from_name(o->start_method);
+        int m = mproc__core_method_from_name(o->start_method);
         if (!m)
             return MPROC_EINVAL;
-        if (!be_method_supported(m))
+        if (!mproc__be_method_supported(m))
             return MPROC_ENOSYS;
     }
     return 0;
@@ -365,7 +365,7 @@ static int check_opts(const mproc_pool_opts *o, int *n, const pool_transport **t
 
 mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
 {
-    core_ensure_init();
+    mproc__core_ensure_init();
     const pool_transport *tr = NULL;
     mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
     int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, NULL, 0) : 0;
@@ -379,7 +379,7 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
         rc = MPROC_ENOMEM;
         goto out;
     }
-    p->creator_pid = be_getpid();
+    p->creator_pid = mproc__be_getpid();
     if (tr) {
         p->tr = tr;
         if ((rc = tr->open(p, &n)) != 0) /* sets p->tr_ctx */
@@ -392,31 +392,31 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
     p->nworkers = n;
     if (opts) {
         p->maxtasks = opts->maxtasksperchild;
-        p->method = tr ? NULL : core_method_name(core_method_from_name(opts->start_method));
+        p->method = tr ? NULL : mproc__core_method_name(mproc__core_method_from_name(opts->start_method));
         if (opts->initializer) {
-            if ((rc = be_sym_locate((be_fnptr)opts->initializer, &p->init_ref)))
+            if ((rc = mproc__be_sym_locate((be_fnptr)opts->initializer, &p->init_ref)))
                 goto out;
             p->has_init = 1;
         }
     }
     if (!(p->progress = mproc_array_new('q', (size_t)n, NULL, 0, &rc)))
         goto out;
-    if ((rc = core_args_copy(opts ? opts->initargs : NULL, &p->initargs)) ||
-        (rc = mproc_pipe(0, &p->wake_r, &p->wake_w)) || (rc = core_conn_parent_only(p->wake_r)) ||
-        (rc = core_conn_parent_only(p->wake_w)))
+    if ((rc = mproc__core_args_copy(opts ? opts->initargs : NULL, &p->initargs)) ||
+        (rc = mproc_pipe(0, &p->wake_r, &p->wake_w)) || (rc = mproc__core_conn_parent_only(p->wake_r)) ||
+        (rc = mproc__core_conn_parent_only(p->wake_w)))
         goto out;
-    if (!(p->done = pool_async_new(A_DONE, 1, NULL, &rc)))
+    if (!(p->done = mproc__pool_async_new(A_DONE, 1, NULL, &rc)))
         goto out;
     for (int i = 0; i < n && !rc; i++)
-        rc = pool_worker_start(p, &p->workers[i]);
+        rc = mproc__pool_worker_start(p, &p->workers[i]);
     /* Python starts workers without waiting; we wait for their
      * initializers, so that a failing one is an error here, not a hang. */
     for (int i = 0; i < n && !rc; i++)
-        rc = pool_worker_ready(&p->workers[i], -1);
+        rc = mproc__pool_worker_ready(&p->workers[i], -1);
     if (rc)
         goto out;
     p->done->refs++; /* the handler's */
-    if ((rc = be_thread_start(pool_handler_main, p, &p->handler))) {
+    if ((rc = mproc__be_thread_start(mproc__pool_handler_main, p, &p->handler))) {
         p->done->refs--;
         goto out;
     }
@@ -434,18 +434,18 @@ out:
 
 int mproc_pool_processes(const mproc_pool *p) { return p ? p->nworkers : MPROC_EINVAL; }
 
-static int usable(const mproc_pool *p) { return !p ? MPROC_EINVAL : p->creator_pid != be_getpid() ? MPROC_ESTATE : 0; }
+static int usable(const mproc_pool *p) { return !p ? MPROC_EINVAL : p->creator_pid != mproc__be_getpid() ? MPROC_ESTATE : 0; }
 
 int mproc_pool_close(mproc_pool *p)
 {
     int rc = usable(p);
     if (rc)
         return rc;
-    core_pool_lock();
+    mproc__core_pool_lock();
     if (p->state == POOL_RUNNING)
         p->state = POOL_CLOSED;
-    pool_wake(p);
-    core_pool_unlock();
+    mproc__pool_wake(p);
+    mproc__core_pool_unlock();
     return 0;
 }
 
@@ -458,14 +458,14 @@ static int handler_done(mproc_async *a, void *ctx)
 /* Waits for the result thread to finish, then reaps it. */
 static int wait_handler(mproc_pool *p, double timeout)
 {
-    core_pool_lock();
-    int rc = pool_async_wait_locked(p->done, core_deadline(timeout), handler_done, NULL);
+    mproc__core_pool_lock();
+    int rc = mproc__pool_async_wait_locked(p->done, mproc__core_deadline(timeout), handler_done, NULL);
     be_thread *t = rc == 0 ? p->handler : NULL; /* one caller joins it */
     if (t)
         p->handler = NULL;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (t)
-        be_thread_join(t);
+        mproc__be_thread_join(t);
     return rc;
 }
 
@@ -474,23 +474,23 @@ int mproc_pool_terminate(mproc_pool *p)
     int rc = usable(p);
     if (rc)
         return rc;
-    core_pool_lock();
+    mproc__core_pool_lock();
     p->state = POOL_TERMINATED;
-    pool_wake(p);
-    core_pool_unlock();
+    mproc__pool_wake(p);
+    mproc__core_pool_unlock();
     return wait_handler(p, -1);
 }
 
 int mproc_pool_join(mproc_pool *p, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     int rc = usable(p);
     if (rc)
         return rc;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int running = p->state == POOL_RUNNING;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (running)
         return MPROC_ESTATE; /* Python: ValueError("Pool is still running") */
     return wait_handler(p, timeout);
@@ -500,7 +500,7 @@ void mproc_pool_free(mproc_pool *p)
 {
     if (!p)
         return;
-    if (p->creator_pid == be_getpid())
+    if (p->creator_pid == mproc__be_getpid())
         mproc_pool_terminate(p);
     pool_destroy(p);
 }

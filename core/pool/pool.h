@@ -9,7 +9,7 @@
  * MPROC_EWORKERLOST, the tasks queued behind it go back to the queue.
  *
  * All pool and async state is guarded by one process-wide lock
- * (core_pool_lock): there is little contention, and asyncs outlive their
+ * (mproc__core_pool_lock): there is little contention, and asyncs outlive their
  * pool. */
 #ifndef MPROC_CORE_POOL_H
 #define MPROC_CORE_POOL_H
@@ -34,9 +34,9 @@ enum pool_task_type {
 /* Map data that is not in the caller's own mproc_shm lives in a segment of
  * the pool's: anonymous (no name anywhere, so nothing outlives its last
  * user, even after SIGKILL). Workers are running already, so each gets it
- * handed over (be_shm_send) once, announced by a PT_SEGMENT record: the
+ * handed over (mproc__be_shm_send) once, announced by a PT_SEGMENT record: the
  * message's frame is followed on the stream by one segment per such
- * record, in order, which the worker takes (be_shm_recv) as it reads the
+ * record, in order, which the worker takes (mproc__be_shm_recv) as it reads the
  * record. That works because connections read exactly one frame at a
  * time. The parent decides which of the worker's PW_POOL_SEGS slots it
  * goes to, so both sides always agree on what the worker holds. */
@@ -75,7 +75,7 @@ typedef struct pw_reply {
 
 /* The worker process's target (pool_worker.c). Its args: the initializer's
  * arguments, then the items below. */
-int core_pool_worker_main(const mproc_args *args);
+int mproc__core_pool_worker_main(const mproc_args *args);
 enum {
     PW_ARG_CONN,
     PW_ARG_INIT_MODULE,
@@ -89,8 +89,8 @@ enum {
 
 /* ------------------------------------------------------------- the parent */
 
-void core_pool_lock(void);
-void core_pool_unlock(void);
+void mproc__core_pool_lock(void);
+void mproc__core_pool_unlock(void);
 
 typedef struct pool_slot {
     int done;
@@ -168,7 +168,7 @@ typedef struct pool_worker {
     uint64_t seg_ids[PW_POOL_SEGS]; /* the pool segments it holds, by slot (0: none) */
     unsigned seg_next;       /* the slot the next one replaces */
     unsigned start_failures; /* replacements in a row that could not start */
-    double retry_at;         /* when to try the next one (be_monotonic; 0: none due) */
+    double retry_at;         /* when to try the next one (mproc__be_monotonic; 0: none due) */
 } pool_worker;
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
@@ -196,7 +196,7 @@ typedef struct pool_transport {
 } pool_transport;
 
 /* Makes t selectable by its name; MPROC_EEXIST if that name is taken. */
-int core_pool_transport_register(const pool_transport *t);
+int mproc__core_pool_transport_register(const pool_transport *t);
 
 struct mproc_pool {
     int nworkers;
@@ -215,7 +215,7 @@ struct mproc_pool {
     mproc_conn *wake_r, *wake_w;
     int wake_pending;
     be_thread *handler;
-    uint64_t handler_tid;    /* its be_thread_id */
+    uint64_t handler_tid;    /* its mproc__be_thread_id */
     int handler_running;
     struct mproc_pool *live_next; /* live pools of this process (pool.c) */
     int exit_done;           /* the exit hook has dealt with it */
@@ -227,35 +227,35 @@ struct mproc_pool {
 };
 
 /* pool.c */
-void pool_wake(mproc_pool *p);                       /* lock held */
-int pool_submit(mproc_pool *p, pool_task *t);        /* lock held: queues or refuses */
-int pool_live_workers(const mproc_pool *p);          /* lock held */
-const pool_fnref *pool_fn(mproc_pool *p, be_fnptr fn, int *err); /* lock held */
-pool_task *pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err);
-void pool_task_free(pool_task *t);
-int pool_worker_start(mproc_pool *p, pool_worker *w);  /* lock not held */
-int pool_worker_ready(pool_worker *w, double timeout); /* reads the start report */
-void pool_worker_stop(mproc_pool *p, pool_worker *w, int how); /* signal, join, free; lock not held */
+void mproc__pool_wake(mproc_pool *p);                       /* lock held */
+int mproc__pool_submit(mproc_pool *p, pool_task *t);        /* lock held: queues or refuses */
+int mproc__pool_live_workers(const mproc_pool *p);          /* lock held */
+const pool_fnref *mproc__pool_fn(mproc_pool *p, be_fnptr fn, int *err); /* lock held */
+pool_task *mproc__pool_task_new(mproc_pool *p, int type, be_fnptr fn, mproc_async *a, size_t slot, int *err);
+void mproc__pool_task_free(pool_task *t);
+int mproc__pool_worker_start(mproc_pool *p, pool_worker *w);  /* lock not held */
+int mproc__pool_worker_ready(pool_worker *w, double timeout); /* reads the start report */
+void mproc__pool_worker_stop(mproc_pool *p, pool_worker *w, int how); /* signal, join, free; lock not held */
 
 /* pool_handler.c */
-void pool_handler_main(void *pool);
+void mproc__pool_handler_main(void *pool);
 
 /* pool_async.c (lock held unless said) */
-mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err);
+mproc_async *mproc__pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err);
 /* A task ended; takes data. Runs callbacks and completes the async when it
  * was the last one: called without the lock. */
-void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
+void mproc__pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
                           size_t len);
-void pool_async_release(mproc_async *a);              /* drops a reference */
-int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx),
+void mproc__pool_async_release(mproc_async *a);              /* drops a reference */
+int mproc__pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx),
                            void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
-void pool_async_wake_all(mproc_async *a);
-void pool_async_track(mproc_async *a);                /* on its first submission */
+void mproc__pool_async_wake_all(mproc_async *a);
+void mproc__pool_async_track(mproc_async *a);                /* on its first submission */
 /* A segment of at least size bytes for a map (lock held); it returns to a
  * spare slot when the map's async goes. */
-pool_seg *pool_seg_take(size_t size, int *err);
+pool_seg *mproc__pool_seg_take(size_t size, int *err);
 
 /* The failure behind this thread's last synchronous ETASK/EWORKERLOST. */
-void pool_set_failure(int rc, size_t index, int code);
+void mproc__pool_set_failure(int rc, size_t index, int code);
 
 #endif

@@ -11,21 +11,21 @@
 
 static _Atomic(be_tlock *) pool_mu;
 
-void core_pool_lock(void)
+void mproc__core_pool_lock(void)
 {
     be_tlock *mu;
     while (!(mu = atomic_load_explicit(&pool_mu, memory_order_acquire))) {
-        be_core_lock();
-        if (!atomic_load_explicit(&pool_mu, memory_order_relaxed) && be_tlock_new(&mu) == 0)
+        mproc__be_core_lock();
+        if (!atomic_load_explicit(&pool_mu, memory_order_relaxed) && mproc__be_tlock_new(&mu) == 0)
             atomic_store_explicit(&pool_mu, mu, memory_order_release);
-        be_core_unlock();
+        mproc__be_core_unlock();
         if (!atomic_load_explicit(&pool_mu, memory_order_acquire))
-            be_sleep(0.01); /* no memory for a mutex: wait for some */
+            mproc__be_sleep(0.01); /* no memory for a mutex: wait for some */
     }
-    be_tlock_lock(mu);
+    mproc__be_tlock_lock(mu);
 }
 
-void core_pool_unlock(void) { be_tlock_unlock(atomic_load_explicit(&pool_mu, memory_order_relaxed)); }
+void mproc__core_pool_unlock(void) { mproc__be_tlock_unlock(atomic_load_explicit(&pool_mu, memory_order_relaxed)); }
 
 /* Bells of finished waits, for the next (process-wide, under the lock). */
 static pool_waiter *spare_waiters;
@@ -46,7 +46,7 @@ static _Thread_local struct {
     int code;
 } last_failure;
 
-void pool_set_failure(int rc, size_t index, int code)
+void mproc__pool_set_failure(int rc, size_t index, int code)
 {
     last_failure.set = rc == MPROC_ETASK || rc == MPROC_EWORKERLOST;
     last_failure.index = index;
@@ -64,7 +64,7 @@ int mproc_pool_failure(size_t *index, int *code)
     return 0;
 }
 
-mproc_async *pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err)
+mproc_async *mproc__pool_async_new(int kind, size_t ntasks, const mproc_async_opts *opts, int *err)
 {
     mproc_async_opts cb = MPROC_ASYNC_OPTS_INIT;
     if (opts && mproc__opts_read(&cb, sizeof cb, opts, NULL, 0)) {
@@ -97,21 +97,21 @@ static uint64_t last_seg_id;
 
 static void seg_drop(pool_seg *g)
 {
-    be_shm_close(g->map); /* the memory goes with the workers' mappings */
+    mproc__be_shm_close(g->map); /* the memory goes with the workers' mappings */
     free(g);
 }
 
-pool_seg *pool_seg_take(size_t size, int *err)
+pool_seg *mproc__pool_seg_take(size_t size, int *err)
 {
-    if (spare && spare_pid != be_getpid())
+    if (spare && spare_pid != mproc__be_getpid())
         spare = NULL; /* a forked child: the parent's, not ours to touch */
-    if (spare && be_shm_size(spare->map) >= size) {
+    if (spare && mproc__be_shm_size(spare->map) >= size) {
         pool_seg *g = spare;
         spare = NULL;
         return g;
     }
     pool_seg *g = calloc(1, sizeof *g);
-    int rc = g ? be_shm_create(size, &g->map) : MPROC_ENOMEM;
+    int rc = g ? mproc__be_shm_create(size, &g->map) : MPROC_ENOMEM;
     if (rc) {
         free(g);
         *err = rc;
@@ -123,20 +123,20 @@ pool_seg *pool_seg_take(size_t size, int *err)
 
 static void seg_give(pool_seg *g)
 {
-    int ours = spare && spare_pid == be_getpid();
-    if (be_shm_size(g->map) > SPARE_MAX || (ours && be_shm_size(spare->map) >= be_shm_size(g->map))) {
+    int ours = spare && spare_pid == mproc__be_getpid();
+    if (mproc__be_shm_size(g->map) > SPARE_MAX || (ours && mproc__be_shm_size(spare->map) >= mproc__be_shm_size(g->map))) {
         seg_drop(g);
         return;
     }
     if (ours)
         seg_drop(spare);
     spare = g;
-    spare_pid = be_getpid();
+    spare_pid = mproc__be_getpid();
 }
 
 static mproc_async *live_asyncs;
 
-void pool_async_track(mproc_async *a)
+void mproc__pool_async_track(mproc_async *a)
 {
     if (a->live)
         return;
@@ -171,16 +171,16 @@ static void destroy(mproc_async *a)
     free(a);
 }
 
-void pool_async_release(mproc_async *a)
+void mproc__pool_async_release(mproc_async *a)
 {
     if (--a->refs == 0)
         destroy(a);
 }
 
-void pool_async_wake_all(mproc_async *a)
+void mproc__pool_async_wake_all(mproc_async *a)
 {
     for (pool_waiter *w = a->waiters; w; w = w->next)
-        be_bell_ring(w->bell);
+        mproc__be_bell_ring(w->bell);
 }
 
 /* Copies a map's output to the caller's buffer unless the caller gave up. */
@@ -188,13 +188,13 @@ static void map_copy_out(mproc_async *a)
 {
     if (a->kind != A_MAP || !a->seg || a->user_freed || !a->out_total)
         return;
-    memcpy(a->out, (char *)be_shm_addr(a->seg->map) + a->out_off, a->out_total);
+    memcpy(a->out, (char *)mproc__be_shm_addr(a->seg->map) + a->out_off, a->out_total);
 }
 
-void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
+void mproc__pool_async_task_done(mproc_async *a, size_t slot, int status, int code, size_t index, void *data,
                           size_t len)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     pool_slot *s = &a->slots[slot];
     free(s->data);
     *s = (pool_slot){1, status, code, index, data, len};
@@ -206,10 +206,10 @@ void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, siz
     a->ndone++;
     int last = a->kind != A_IMAP && a->ndone == a->ntasks;
     if (a->kind == A_IMAP)
-        pool_async_wake_all(a);
+        mproc__pool_async_wake_all(a);
     if (!last) {
-        pool_async_release(a);
-        core_pool_unlock();
+        mproc__pool_async_release(a);
+        mproc__core_pool_unlock();
         return;
     }
     map_copy_out(a);
@@ -217,12 +217,12 @@ void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, siz
     int st = a->status;
     if (!cb.callback && !cb.error_callback) { /* ready at once, in the same hold */
         a->ready = 1;
-        pool_async_wake_all(a);
-        pool_async_release(a);
-        core_pool_unlock();
+        mproc__pool_async_wake_all(a);
+        mproc__pool_async_release(a);
+        mproc__core_pool_unlock();
         return;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     /* Python: ready() turns true only after the callback ran. */
     in_callback = a;
     if (st == 0 && cb.callback)
@@ -230,14 +230,14 @@ void pool_async_task_done(mproc_async *a, size_t slot, int status, int code, siz
     else if (st != 0 && cb.error_callback)
         cb.error_callback(a, st, cb.ctx);
     in_callback = NULL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     a->ready = 1;
-    pool_async_wake_all(a);
-    pool_async_release(a);
-    core_pool_unlock();
+    mproc__pool_async_wake_all(a);
+    mproc__pool_async_release(a);
+    mproc__core_pool_unlock();
 }
 
-int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx), void *ctx)
+int mproc__pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_async *a, void *ctx), void *ctx)
 {
     if (done(a, ctx))
         return 0;
@@ -246,7 +246,7 @@ int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_as
         spare_waiters = w->next;
     } else {
         w = calloc(1, sizeof *w);
-        if (!w || be_bell_new(&w->bell) != 0) {
+        if (!w || mproc__be_bell_new(&w->bell) != 0) {
             free(w);
             return MPROC_ENOMEM;
         }
@@ -255,14 +255,14 @@ int pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(mproc_as
     a->waiters = w;
     int rc = 0;
     while (!done(a, ctx)) {
-        double rem = core_remaining(deadline);
+        double rem = mproc__core_remaining(deadline);
         if (rem == 0) {
             rc = MPROC_ETIMEDOUT;
             break;
         }
-        core_pool_unlock();
-        int r = be_bell_wait(w->bell, rem);
-        core_pool_lock();
+        mproc__core_pool_unlock();
+        int r = mproc__be_bell_wait(w->bell, rem);
+        mproc__core_pool_lock();
         if (r == MPROC_EINTR && !done(a, ctx)) {
             rc = r;
             break;
@@ -304,12 +304,12 @@ static int copy_bytes(const void *src, size_t n, void **out, size_t *len)
 
 int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
-    core_pool_lock();
-    int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
+    mproc__core_pool_lock();
+    int rc = mproc__pool_async_wait_locked(a, mproc__core_deadline(timeout), is_ready, NULL);
     if (rc == 0)
         rc = a->status;
     if (rc == 0 && a->kind == A_APPLY)
@@ -318,7 +318,7 @@ int mproc_async_get(mproc_async *a, double timeout, void **out, size_t *len)
         *len = 0;
     if (rc != 0 && out)
         *out = NULL;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc;
 }
 
@@ -326,23 +326,23 @@ int mproc_async_item(mproc_async *a, size_t i, void **out, size_t *len)
 {
     if (!usable(a) || a->kind != A_STARMAP)
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int rc = !readable(a) ? MPROC_ESTATE : i >= a->ntasks ? MPROC_EINVAL : a->status;
     if (rc == 0)
         rc = copy_bytes(a->slots[i].data, a->slots[i].len, out, len);
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc;
 }
 
 int mproc_async_wait(mproc_async *a, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     if (!usable(a) || a->kind == A_IMAP || a->kind == A_DONE)
         return MPROC_EINVAL;
-    core_pool_lock();
-    int rc = pool_async_wait_locked(a, core_deadline(timeout), is_ready, NULL);
-    core_pool_unlock();
+    mproc__core_pool_lock();
+    int rc = mproc__pool_async_wait_locked(a, mproc__core_deadline(timeout), is_ready, NULL);
+    mproc__core_pool_unlock();
     return rc;
 }
 
@@ -350,9 +350,9 @@ int mproc_async_ready(mproc_async *a)
 {
     if (!usable(a))
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int r = a->ready;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return r;
 }
 
@@ -360,9 +360,9 @@ int mproc_async_successful(mproc_async *a)
 {
     if (!usable(a))
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int r = !readable(a) ? MPROC_ESTATE : a->status == 0;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return r;
 }
 
@@ -370,7 +370,7 @@ int mproc_async_failure(mproc_async *a, size_t *index, int *code)
 {
     if (!usable(a))
         return MPROC_EINVAL;
-    core_pool_lock();
+    mproc__core_pool_lock();
     int rc = !readable(a) || (a->status != MPROC_ETASK && a->status != MPROC_EWORKERLOST) ? MPROC_ESTATE : 0;
     if (rc == 0) {
         if (index)
@@ -378,7 +378,7 @@ int mproc_async_failure(mproc_async *a, size_t *index, int *code)
         if (code)
             *code = a->fail_code;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc;
 }
 
@@ -386,10 +386,10 @@ void mproc_async_free(mproc_async *a)
 {
     if (!a)
         return;
-    core_pool_lock();
+    mproc__core_pool_lock();
     if (!a->user_freed) {
         a->user_freed = 1;
-        pool_async_release(a);
+        mproc__pool_async_release(a);
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
 }

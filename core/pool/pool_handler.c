@@ -71,8 +71,8 @@ static void fail_task(pool_task *t, int status)
 {
     mproc_async *a = t->async;
     size_t slot = t->slot, start = (size_t)t->w.start;
-    pool_task_free(t); /* first: it may live inside a */
-    pool_async_task_done(a, slot, status, 0, start, NULL, 0);
+    mproc__pool_task_free(t); /* first: it may live inside a */
+    mproc__pool_async_task_done(a, slot, status, 0, start, NULL, 0);
 }
 
 /* The slot of w that holds t's pool segment; one not holding it yet gets
@@ -171,10 +171,10 @@ static int send_segment(pool_worker *w, be_shm *seg)
 {
     be_stream *s;
     be_proc *peer = NULL; /* a transport's worker is served in this process */
-    int rc = w->proc ? core_sentinel_proc(mproc_process_sentinel(w->proc), &peer) : 0;
-    if (rc == 0 && (rc = core_conn_hold(w->conn, 0, &s, NULL)) == 0) {
-        rc = be_shm_send(s, peer, seg, SEG_SEND_TIMEOUT);
-        core_conn_unhold(w->conn);
+    int rc = w->proc ? mproc__core_sentinel_proc(mproc_process_sentinel(w->proc), &peer) : 0;
+    if (rc == 0 && (rc = mproc__core_conn_hold(w->conn, 0, &s, NULL)) == 0) {
+        rc = mproc__be_shm_send(s, peer, seg, SEG_SEND_TIMEOUT);
+        mproc__core_conn_unhold(w->conn);
     }
     return rc;
 }
@@ -182,18 +182,18 @@ static int send_segment(pool_worker *w, be_shm *seg)
 /* One reply from w (lock not held). */
 static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const char *data)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     if (rep->id == 0) { /* a replacement's start report */
         if (rep->status == 0)
             w->state = W_READY;
         else if (!p->broken)
             p->broken = rep->status;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         return;
     }
     pool_task *t = w->sent_head;
     if (!t || t->w.id != rep->id) { /* never happens: the worker answers in order */
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         return;
     }
     w->sent_head = t->next;
@@ -202,7 +202,7 @@ static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const c
     w->nsent--;
     if (t->w.type == PT_CHUNK_SHM && rep->status && rep->status != MPROC_ETASK)
         memset(w->seg_ids, 0, sizeof w->seg_ids); /* it may not hold what we think */
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     int status = rep->status;
     void *copy = NULL;
     size_t len = (size_t)rep->datalen;
@@ -212,8 +212,8 @@ static void on_reply(mproc_pool *p, pool_worker *w, const pw_reply *rep, const c
         status = MPROC_ENOMEM;
     mproc_async *a = t->async;
     size_t slot = t->slot;
-    pool_task_free(t); /* first: it may live inside a */
-    pool_async_task_done(a, slot, status, rep->code, (size_t)rep->index, copy, copy ? len : 0);
+    mproc__pool_task_free(t); /* first: it may live inside a */
+    mproc__pool_async_task_done(a, slot, status, rep->code, (size_t)rep->index, copy, copy ? len : 0);
 }
 
 /* A message from w: its replies back to back. */
@@ -273,7 +273,7 @@ static void fail_queue(mproc_pool *p, int status)
     pool_task *t = p->qhead;
     p->qhead = p->qtail = NULL;
     p->qlen = 0;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     fail_list(t, status);
 }
 
@@ -288,26 +288,26 @@ static void fail_queue(mproc_pool *p, int status)
 /* Starts a replacement for the dead worker w if the pool still wants one. */
 static void replace(mproc_pool *p, pool_worker *w)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     w->retry_at = 0;
     int wanted = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (wanted) {
-        int rc = pool_worker_start(p, w);
-        core_pool_lock();
+        int rc = mproc__pool_worker_start(p, w);
+        mproc__core_pool_lock();
         if (rc == 0)
             w->start_failures = 0;
         else if (++w->start_failures < START_TRIES)
-            w->retry_at = be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
+            w->retry_at = mproc__be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
         else if (!p->broken)
             p->broken = rc;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
     }
-    core_pool_lock();
-    if (p->broken && pool_live_workers(p) == 0)
+    mproc__core_pool_lock();
+    if (p->broken && mproc__pool_live_workers(p) == 0)
         fail_queue(p, MPROC_EBROKEN);
     else
-        core_pool_unlock();
+        mproc__core_pool_unlock();
 }
 
 /* Seconds until the next replacement is due (-1: none waits), after
@@ -317,20 +317,20 @@ static double replace_due(mproc_pool *p)
     double next = -1;
     for (int i = 0; i < p->nworkers; i++) {
         pool_worker *w = &p->workers[i];
-        core_pool_lock();
+        mproc__core_pool_lock();
         double at = w->state == W_DEAD ? w->retry_at : 0;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         if (at <= 0)
             continue;
-        double left = at - be_monotonic();
+        double left = at - mproc__be_monotonic();
         if (left <= 0) {
             replace(p, w);
-            core_pool_lock();
+            mproc__core_pool_lock();
             at = w->retry_at;
-            core_pool_unlock();
+            mproc__core_pool_unlock();
             if (at <= 0)
                 continue;
-            left = at - be_monotonic();
+            left = at - mproc__be_monotonic();
         }
         if (next < 0 || left < next)
             next = left > 0 ? left : 0;
@@ -347,7 +347,7 @@ static double replace_due(mproc_pool *p)
 static void on_death(mproc_pool *p, pool_worker *w)
 {
     drain(p, w);
-    core_pool_lock();
+    mproc__core_pool_lock();
     int64_t started = ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers];
     pool_task *lost = NULL, **lost_tail = &lost;
     while (w->sent_head && (int64_t)w->sent_head->w.id <= started) {
@@ -362,9 +362,9 @@ static void on_death(mproc_pool *p, pool_worker *w)
         push_front(p, w->sent_head, w->sent_tail, w->nsent);
     w->sent_head = w->sent_tail = NULL;
     w->nsent = 0;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     fail_list(lost, MPROC_EWORKERLOST);
-    pool_worker_stop(p, w, 0);
+    mproc__pool_worker_stop(p, w, 0);
     replace(p, w);
 }
 
@@ -376,15 +376,15 @@ static void terminate_all(mproc_pool *p)
             mproc_process_terminate(p->workers[i].proc);
     for (int i = 0; i < p->nworkers; i++) {
         pool_worker *w = &p->workers[i];
-        core_pool_lock();
+        mproc__core_pool_lock();
         pool_task *t = w->sent_head;
         w->sent_head = w->sent_tail = NULL;
         w->nsent = 0;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         fail_list(t, MPROC_ECLOSED);
-        pool_worker_stop(p, w, BE_TERMINATE);
+        mproc__pool_worker_stop(p, w, BE_TERMINATE);
     }
-    core_pool_lock();
+    mproc__core_pool_lock();
     fail_queue(p, MPROC_ECLOSED);
 }
 
@@ -395,7 +395,7 @@ static void close_all(mproc_pool *p)
         if (p->workers[i].conn)
             mproc_conn_close(p->workers[i].conn);
     for (int i = 0; i < p->nworkers; i++)
-        pool_worker_stop(p, &p->workers[i], 0);
+        mproc__pool_worker_stop(p, &p->workers[i], 0);
 }
 
 static void drain_wake(mproc_pool *p)
@@ -406,26 +406,26 @@ static void drain_wake(mproc_pool *p)
         if (mproc_conn_recv_bytes_into(p->wake_r, c, sizeof c, &len) != 0)
             break;
     }
-    core_pool_lock();
+    mproc__core_pool_lock();
     p->wake_pending = 0;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
 }
 
-void pool_handler_main(void *arg)
+void mproc__pool_handler_main(void *arg)
 {
     mproc_pool *p = arg;
-    core_pool_lock();
-    p->handler_tid = be_thread_id(); /* an exit() from a callback runs here */
-    core_pool_unlock();
+    mproc__core_pool_lock();
+    p->handler_tid = mproc__be_thread_id(); /* an exit() from a callback runs here */
+    mproc__core_pool_unlock();
     size_t cap = 1 + 2 * (size_t)p->nworkers;
     void **objs = calloc(cap, sizeof *objs), **ready = calloc(cap, sizeof *ready);
     outgoing *out = calloc((size_t)p->nworkers, sizeof *out);
     for (;;) {
         pool_task *dropped = NULL;
-        core_pool_lock();
+        mproc__core_pool_lock();
         int state = p->state;
         if (state == POOL_TERMINATED || (state == POOL_CLOSED && !work_left(p)) || !objs || !ready || !out) {
-            core_pool_unlock();
+            mproc__core_pool_unlock();
             if (state == POOL_CLOSED)
                 close_all(p);
             else
@@ -433,7 +433,7 @@ void pool_handler_main(void *arg)
             break;
         }
         size_t nout = dispatch(p, out, &dropped);
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         int any_dropped = dropped != NULL;
         fail_list(dropped, MPROC_ECLOSED);
         for (size_t i = 0; i < nout; i++) {
@@ -479,10 +479,10 @@ void pool_handler_main(void *arg)
             }
         }
         if (nr < 0)
-            be_sleep(0.001); /* a worker's handle went bad: its death shows next time */
+            mproc__be_sleep(0.001); /* a worker's handle went bad: its death shows next time */
     }
     free(objs);
     free(ready);
     free(out);
-    pool_async_task_done(p->done, 0, 0, 0, 0, NULL, 0);
+    mproc__pool_async_task_done(p->done, 0, 0, 0, 0, NULL, 0);
 }

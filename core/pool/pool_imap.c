@@ -34,10 +34,10 @@ static int slot_busy(const mproc_imap *m, size_t s) { return m->count[s] != 0 &&
  * room or no more input, < 0 an error that is not the input's. */
 static int feed_one(mproc_imap *m)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     size_t s = m->submitted % m->ahead;
     int room = !m->input_done && !slot_busy(m, s) && !(m->ordered && m->submitted - m->consumed >= m->ahead);
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (!room)
         return 0;
     size_t n = 0;
@@ -54,11 +54,11 @@ static int feed_one(mproc_imap *m)
         return 0;
     int rc = 0;
     void *data = malloc(n * m->in_size);
-    core_pool_lock();
-    pool_task *t = data ? pool_task_new(m->pool, PT_CHUNK_INLINE, (be_fnptr)m->fn, m->a, s, &rc) : NULL;
+    mproc__core_pool_lock();
+    pool_task *t = data ? mproc__pool_task_new(m->pool, PT_CHUNK_INLINE, (be_fnptr)m->fn, m->a, s, &rc) : NULL;
     if (!t) {
         free(data);
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         return data ? rc : MPROC_ENOMEM;
     }
     memcpy(data, m->buf, n * m->in_size);
@@ -75,15 +75,15 @@ static int feed_one(mproc_imap *m)
     m->count[s] = n;
     m->taken[s] = 0;
     m->first[s] = m->items_read;
-    if ((rc = pool_submit(m->pool, t)) != 0) {
+    if ((rc = mproc__pool_submit(m->pool, t)) != 0) {
         m->count[s] = 0;
-        pool_task_free(t); /* first: a task may live inside its async */
-        pool_async_release(m->a);
+        mproc__pool_task_free(t); /* first: a task may live inside its async */
+        mproc__pool_async_release(m->a);
     } else {
         m->items_read += n;
         m->submitted++;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc ? rc : 1;
 }
 
@@ -102,7 +102,7 @@ static mproc_imap *imap_new(mproc_pool *p, mproc_map_fn fn, mproc_input_fn next,
     mproc_imap *m = NULL;
     if (!p || !fn || !next || !in_size || !out_size)
         rc = MPROC_EINVAL;
-    else if (p->creator_pid != be_getpid())
+    else if (p->creator_pid != mproc__be_getpid())
         rc = MPROC_ESTATE;
     if (!chunksize)
         chunksize = 1;
@@ -125,13 +125,13 @@ static mproc_imap *imap_new(mproc_pool *p, mproc_map_fn fn, mproc_input_fn next,
     m->taken = calloc(m->ahead, sizeof *m->taken);
     m->first = calloc(m->ahead, sizeof *m->first);
     m->buf = malloc(chunksize * in_size);
-    if (!m->count || !m->taken || !m->first || !m->buf || !(m->a = pool_async_new(A_IMAP, m->ahead, NULL, &rc))) {
+    if (!m->count || !m->taken || !m->first || !m->buf || !(m->a = mproc__pool_async_new(A_IMAP, m->ahead, NULL, &rc))) {
         rc = rc ? rc : MPROC_ENOMEM;
         goto out;
     }
-    core_pool_lock();
+    mproc__core_pool_lock();
     rc = p->state != POOL_RUNNING ? MPROC_ESTATE : 0;
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (!rc) {
         rc = feed(m);
         rc = rc == 1 ? 0 : rc;
@@ -204,13 +204,13 @@ static int take(mproc_imap *m, size_t s, void *out, size_t *index)
             memcpy(&code, (char *)sl->data + outlen + i * sizeof code, sizeof code);
             if (code) {
                 rc = MPROC_ETASK;
-                pool_set_failure(rc, m->first[s] + i, code);
+                mproc__pool_set_failure(rc, m->first[s] + i, code);
             } else if (out) {
                 memcpy(out, (char *)sl->data + i * m->out_size, m->out_size);
             }
         }
     } else if (rc == MPROC_EWORKERLOST) {
-        pool_set_failure(rc, m->first[s] + i, 0);
+        mproc__pool_set_failure(rc, m->first[s] + i, 0);
     }
     if (m->taken[s] == m->count[s]) {
         free(sl->data);
@@ -224,15 +224,15 @@ static int take(mproc_imap *m, size_t s, void *out, size_t *index)
 
 int mproc_imap_next(mproc_imap *m, void *out, size_t *index, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     if (!m)
         return MPROC_EINVAL;
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int rc = feed(m);
     if (rc < 0)
         return rc;
-    core_pool_lock();
+    mproc__core_pool_lock();
     for (;;) {
         long s = ready_slot(m);
         if (s >= 0) {
@@ -248,11 +248,11 @@ int mproc_imap_next(mproc_imap *m, void *out, size_t *index, double timeout)
             }
             break;
         }
-        rc = pool_async_wait_locked(m->a, deadline, some_ready, m);
+        rc = mproc__pool_async_wait_locked(m->a, deadline, some_ready, m);
         if (rc)
             break;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     if (rc != MPROC_ETIMEDOUT && rc != MPROC_EINTR && feed(m) < 0)
         return rc ? rc : 0; /* the next call reports a feeding error again */
     return rc;
@@ -263,10 +263,10 @@ void mproc_imap_free(mproc_imap *m)
     if (!m)
         return;
     if (m->a) {
-        core_pool_lock();
+        mproc__core_pool_lock();
         m->a->user_freed = 1; /* its queued chunks are dropped */
-        pool_async_release(m->a);
-        core_pool_unlock();
+        mproc__pool_async_release(m->a);
+        mproc__core_pool_unlock();
     }
     free(m->count);
     free(m->taken);

@@ -13,7 +13,7 @@ static int pool_usable(const mproc_pool *p, const void *fn)
 {
     if (!p || !fn)
         return MPROC_EINVAL;
-    if (p->creator_pid != be_getpid())
+    if (p->creator_pid != mproc__be_getpid())
         return MPROC_ESTATE;
     return 0;
 }
@@ -23,33 +23,33 @@ static int pool_usable(const mproc_pool *p, const void *fn)
 static void task_drop(pool_task *t)
 {
     mproc_async *a = t->async;
-    pool_task_free(t);
-    pool_async_release(a);
+    mproc__pool_task_free(t);
+    mproc__pool_async_release(a);
 }
 
 /* Queues every task, or none (lock not held; tasks hold async refs). */
 static int submit_all(mproc_pool *p, pool_task **tasks, size_t n)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     int rc = p->state != POOL_RUNNING ? MPROC_ESTATE : 0;
     for (size_t i = 0; i < n && !rc; i++)
-        rc = pool_submit(p, tasks[i]);
-    if (rc) /* pool_submit refuses the first one or none */
+        rc = mproc__pool_submit(p, tasks[i]);
+    if (rc) /* mproc__pool_submit refuses the first one or none */
         for (size_t i = 0; i < n; i++)
             task_drop(tasks[i]);
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return rc;
 }
 
 static mproc_async *give_up(mproc_async *a, pool_task **tasks, size_t n, int rc, int *err)
 {
-    core_pool_lock();
+    mproc__core_pool_lock();
     for (size_t i = 0; i < n; i++)
         if (tasks[i])
             task_drop(tasks[i]);
     if (a)
-        pool_async_release(a);
-    core_pool_unlock();
+        mproc__pool_async_release(a);
+    mproc__core_pool_unlock();
     free(tasks);
     if (err)
         *err = rc;
@@ -74,17 +74,17 @@ static mproc_async *submit_or_give_up(mproc_pool *p, mproc_async *a, pool_task *
 static mproc_async *empty_async(int kind, const mproc_async_opts *opts, int *err)
 {
     int rc = 0;
-    mproc_async *a = pool_async_new(kind, 1, opts, &rc);
+    mproc_async *a = mproc__pool_async_new(kind, 1, opts, &rc);
     if (!a) {
         if (err)
             *err = rc;
         return NULL;
     }
-    core_pool_lock();
+    mproc__core_pool_lock();
     a->refs++;
     a->ntasks = 1;
-    core_pool_unlock();
-    pool_async_task_done(a, 0, 0, 0, 0, NULL, 0);
+    mproc__core_pool_unlock();
+    mproc__pool_async_task_done(a, 0, 0, 0, 0, NULL, 0);
     if (err)
         *err = 0;
     return a;
@@ -114,9 +114,9 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         return NULL;
     }
     if (n == 0) {
-        core_pool_lock();
+        mproc__core_pool_lock();
         rc = p->state != POOL_RUNNING ? MPROC_ESTATE : 0;
-        core_pool_unlock();
+        mproc__core_pool_unlock();
         if (rc) {
             if (err)
                 *err = rc;
@@ -131,7 +131,7 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
     size_t nchunks = n / chunksize + (n % chunksize != 0);
     size_t in_total = n * in_size, out_off = ALIGN64(in_total);
     pool_task **tasks = calloc(nchunks, sizeof *tasks);
-    mproc_async *a = tasks ? pool_async_new(A_MAP, nchunks, opts, &rc) : NULL;
+    mproc_async *a = tasks ? mproc__pool_async_new(A_MAP, nchunks, opts, &rc) : NULL;
     if (!a)
         return give_up(NULL, tasks, 0, tasks ? rc : MPROC_ENOMEM, err);
     /* The data path: buffers in the caller's own mproc_shm segments are
@@ -140,13 +140,13 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
      * the output copied back once. */
     char seg[PW_SEG_MAX] = {0}, seg_out[PW_SEG_MAX] = {0}; /* sent whole: no stray bytes */
     size_t in_base, out_base;
-    if (core_shm_locate(in, in_total, seg, &in_base) != 0 || core_shm_locate(out, n * out_size, seg_out, &out_base) != 0) {
-        core_pool_lock();
-        a->seg = pool_seg_take(out_off + n * out_size, &rc);
-        core_pool_unlock();
+    if (mproc__core_shm_locate(in, in_total, seg, &in_base) != 0 || mproc__core_shm_locate(out, n * out_size, seg_out, &out_base) != 0) {
+        mproc__core_pool_lock();
+        a->seg = mproc__pool_seg_take(out_off + n * out_size, &rc);
+        mproc__core_pool_unlock();
         if (!a->seg)
             return give_up(a, tasks, 0, rc, err);
-        memcpy(be_shm_addr(a->seg->map), in, in_total);
+        memcpy(mproc__be_shm_addr(a->seg->map), in, in_total);
         a->out = out;
         a->out_total = n * out_size;
         a->out_off = out_off;
@@ -155,9 +155,9 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         in_base = 0;
         out_base = out_off;
     }
-    core_pool_lock();
+    mproc__core_pool_lock();
     for (size_t c = 0; c < nchunks && !rc; c++) {
-        pool_task *t = tasks[c] = pool_task_new(p, PT_CHUNK_SHM, (be_fnptr)fn, a, c, &rc);
+        pool_task *t = tasks[c] = mproc__pool_task_new(p, PT_CHUNK_SHM, (be_fnptr)fn, a, c, &rc);
         if (!t)
             break;
         size_t start = c * chunksize, count = n - start < chunksize ? n - start : chunksize;
@@ -172,7 +172,7 @@ mproc_async *mproc_pool_map_async(mproc_pool *p, mproc_map_fn fn, const void *in
         t->w.seg_id = a->seg ? a->seg->id : 0; /* its slot: when it is sent */
         t->one_at_a_time = 1;
     }
-    core_pool_unlock();
+    mproc__core_pool_unlock();
     return submit_or_give_up(p, a, tasks, nchunks, rc, err);
 }
 
@@ -181,9 +181,9 @@ static int finish_sync(mproc_async *a, void **out, size_t *len)
 {
     int rc = mproc_async_get(a, -1, out, len);
     if (rc == MPROC_ETASK || rc == MPROC_EWORKERLOST) {
-        core_pool_lock();
-        pool_set_failure(rc, a->fail_index, a->fail_code);
-        core_pool_unlock();
+        mproc__core_pool_lock();
+        mproc__pool_set_failure(rc, a->fail_index, a->fail_code);
+        mproc__core_pool_unlock();
     }
     return rc;
 }
@@ -230,7 +230,7 @@ static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, c
     if (n == 0)
         return empty_async(kind, opts, err);
     pool_task **tasks = calloc(n, sizeof *tasks);
-    mproc_async *a = tasks ? pool_async_new(kind, n, opts, &rc) : NULL;
+    mproc_async *a = tasks ? mproc__pool_async_new(kind, n, opts, &rc) : NULL;
     if (!a)
         return give_up(NULL, tasks, 0, tasks ? rc : MPROC_ENOMEM, err);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -238,9 +238,9 @@ static mproc_async *submit_applies(mproc_pool *p, int kind, mproc_apply_fn fn, c
         size_t len = 0;
         if ((rc = args_sendable(args[i])) || (rc = mproc_args_encode(args[i], &buf, &len)))
             break;
-        core_pool_lock();
-        pool_task *t = tasks[i] = pool_task_new(p, PT_APPLY, (be_fnptr)fn, a, i, &rc);
-        core_pool_unlock();
+        mproc__core_pool_lock();
+        pool_task *t = tasks[i] = mproc__pool_task_new(p, PT_APPLY, (be_fnptr)fn, a, i, &rc);
+        mproc__core_pool_unlock();
         if (!t) {
             free(buf);
             break;

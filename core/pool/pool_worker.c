@@ -50,7 +50,7 @@ static int resolve(const pw_task *t, const char *module, be_fnptr *out)
         }
     be_symref ref = {{0}, t->fn_offset, t->fn_digest};
     memcpy(ref.module, module, t->modlen);
-    int rc = be_sym_resolve(&ref, out);
+    int rc = mproc__be_sym_resolve(&ref, out);
     if (rc == 0) {
         size_t i = nfns++ % FN_CACHE;
         fns[i].ref = ref;
@@ -93,7 +93,7 @@ static struct {
 static void release_own(void)
 {
     for (int i = 0; i < PW_POOL_SEGS; i++) {
-        be_shm_close(own[i].map);
+        mproc__be_shm_close(own[i].map);
         own[i].map = NULL;
         own[i].id = 0;
     }
@@ -111,13 +111,13 @@ static int take_segment(mproc_conn *conn, const pw_task *t)
         return MPROC_EINVAL;
     be_stream *s;
     be_shm *m = NULL;
-    int rc = core_conn_hold(conn, 1, &s, NULL);
+    int rc = mproc__core_conn_hold(conn, 1, &s, NULL);
     if (rc)
         return rc;
-    rc = be_shm_recv(s, SEG_RECV_TIMEOUT, &m);
-    core_conn_unhold(conn);
+    rc = mproc__be_shm_recv(s, SEG_RECV_TIMEOUT, &m);
+    mproc__core_conn_unhold(conn);
     size_t i = (size_t)t->seg_slot;
-    be_shm_close(own[i].map);
+    mproc__be_shm_close(own[i].map);
     own[i].map = m;
     own[i].id = m ? t->seg_id : 0;
     own[i].err = rc;
@@ -179,7 +179,7 @@ static int send_reply(worker *w, pw_reply *rep, const void *data, size_t len)
         w->cap = cap;
     }
     if (!w->len)
-        w->oldest = be_monotonic();
+        w->oldest = mproc__be_monotonic();
     memcpy(w->out + w->len, rep, sizeof *rep);
     if (len)
         memcpy(w->out + w->len + sizeof *rep, data, len);
@@ -217,7 +217,7 @@ static int run_chunk_shm(worker *c, const pw_task *t, be_fnptr f, void *state)
     if (t->seg[0] == '\0') { /* the pool's segment, input and output */
         size_t i = (size_t)t->seg_slot;
         if (i < PW_POOL_SEGS && own[i].map && own[i].id == t->seg_id)
-            in = out = be_shm_addr(own[i].map);
+            in = out = mproc__be_shm_addr(own[i].map);
         else /* it could not be mapped here, or we are out of step */
             rep.status = i < PW_POOL_SEGS && own[i].err ? own[i].err : MPROC_ENOENT;
     } else {
@@ -286,7 +286,7 @@ static int run_message(worker *c, const char *msg, size_t len, void *state, uint
                 return rc;
             continue;
         }
-        if (c->len && be_monotonic() - c->oldest > FLUSH_AFTER && flush(c) != 0)
+        if (c->len && mproc__be_monotonic() - c->oldest > FLUSH_AFTER && flush(c) != 0)
             return MPROC_EOS;
         /* From here on a death of ours is this task's (pool_handler.c). */
         atomic_store(c->started, (int64_t)t.id);
@@ -325,10 +325,10 @@ static int run_initializer(const mproc_args *args, size_t base, void **state, in
         return MPROC_EINVAL;
     strcpy(ref.module, module);
     be_fnptr f;
-    int rc = be_sym_resolve(&ref, &f);
+    int rc = mproc__be_sym_resolve(&ref, &f);
     if (rc)
         return rc;
-    if ((rc = core_args_copy_range(args, 0, base, initargs)))
+    if ((rc = mproc__core_args_copy_range(args, 0, base, initargs)))
         return rc;
     /* initargs stay alive for the worker's life: state may point into them
      * (freed when it ends: a worker on an MPI rank is a thread, not a process) */
@@ -336,7 +336,7 @@ static int run_initializer(const mproc_args *args, size_t base, void **state, in
     return *code ? MPROC_ETASK : 0;
 }
 
-int core_pool_worker_main(const mproc_args *args)
+int mproc__core_pool_worker_main(const mproc_args *args)
 {
     size_t n = mproc_args_count(args);
     if (n < PW_NARGS)
@@ -349,7 +349,7 @@ int core_pool_worker_main(const mproc_args *args)
     if (!c.conn || !progress || index < 0 || (size_t)index >= mproc_array_len(progress))
         return 1;
     c.started = (_Atomic int64_t *)mproc_array_ptr(progress) + index;
-    be_ignore_interrupts();
+    mproc__be_ignore_interrupts();
 
     void *state = NULL;
     pw_reply rep = {0, 0, 0, 0, 0};

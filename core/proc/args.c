@@ -64,7 +64,7 @@ static void free_obj_item(arg_item *it)
         core_obj_lend(it->v.o.handle, 0);
         it->v.o.ops->free(it->v.o.handle);
     } else {
-        core_rec_release_any(it->v.o.rec);
+        mproc__core_rec_release_any(it->v.o.rec);
     }
 }
 
@@ -158,7 +158,7 @@ int mproc_args_add_bytes(mproc_args *a, const void *buf, size_t len)
 
 int mproc_args_add_obj(mproc_args *a, void *obj)
 {
-    const core_share_ops *ops = core_share_ops_for(core_obj_kind(obj));
+    const core_share_ops *ops = mproc__core_share_ops_for(core_obj_kind(obj));
     if (!a || !core_share_able(ops))
         return MPROC_EINVAL;
     arg_item *it = push(a, MPROC_ARG_OBJ);
@@ -174,7 +174,7 @@ int mproc_args_add_obj(mproc_args *a, void *obj)
         return rc;
     }
     it->v.o.rec = ops->record(obj);
-    core_rec_retain(it->v.o.rec);
+    mproc__core_rec_retain(it->v.o.rec);
     return 0;
 }
 
@@ -184,19 +184,19 @@ void *mproc_args_obj(const mproc_args *a, size_t i)
     return it ? it->v.o.handle : NULL;
 }
 
-void core_args_each_obj(const mproc_args *a, void (*fn)(core_rec *rec, void *ctx), void *ctx)
+void mproc__core_args_each_obj(const mproc_args *a, void (*fn)(core_rec *rec, void *ctx), void *ctx)
 {
     for (size_t i = 0; a && i < a->n; i++)
         if (a->items[i].type == MPROC_ARG_OBJ && a->items[i].v.o.rec)
             fn(a->items[i].v.o.rec, ctx);
 }
 
-void core_args_attach_ledger(mproc_args *a, core_ledger *l)
+void mproc__core_args_attach_ledger(mproc_args *a, core_ledger *l)
 {
     size_t k = 0;
     for (size_t i = 0; a && l && i < a->n; i++)
         if (a->items[i].type == MPROC_ARG_OBJ && a->items[i].v.o.rec && a->items[i].v.o.owned)
-            a->items[i].v.o.held_by_child = core_ledger_flag(l, k++);
+            a->items[i].v.o.held_by_child = mproc__core_ledger_flag(l, k++);
 }
 
 size_t mproc_args_count(const mproc_args *a) { return a ? a->n : 0; }
@@ -239,7 +239,7 @@ const void *mproc_args_bytes(const mproc_args *a, size_t i, size_t *len)
     return it ? it->v.b.p : NULL;
 }
 
-int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
+int mproc__core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
 {
     size_t n = a ? a->n : 0;
     if (msgpack_pack_array(pk, n))
@@ -268,7 +268,7 @@ int core_args_pack(const mproc_args *a, msgpack_packer *pk, int for_child)
                 break;
             }
             core_ref ref;
-            if (core_arena_ref(it->v.o.rec, &ref))
+            if (mproc__core_arena_ref(it->v.o.rec, &ref))
                 return MPROC_EINVAL;
             unsigned char ext[OBJ_EXT_LEN];
             uint32_t kind = it->v.o.rec->kind;
@@ -306,7 +306,7 @@ static int add_decoded_local(mproc_args *a, const msgpack_object *v, int adopt)
 {
     const core_share_ops *ops = NULL;
     for (int k = 0; k < K_KIND_MAX && !ops; k++) {
-        const core_share_ops *o = core_share_ops_for((core_kind)k);
+        const core_share_ops *o = mproc__core_share_ops_for((core_kind)k);
         if (o && o->unpack && o->ext_type == v->via.ext.type)
             ops = o;
     }
@@ -344,21 +344,21 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
     memcpy(&ref.seg_pid, v->via.ext.ptr + 4, 8);
     memcpy(&ref.seg_seq, v->via.ext.ptr + 12, 8);
     memcpy(&ref.offset, v->via.ext.ptr + 20, 8);
-    const core_share_ops *ops = core_share_ops_for((core_kind)kind);
-    core_rec *rec = core_arena_resolve(&ref);
+    const core_share_ops *ops = mproc__core_share_ops_for((core_kind)kind);
+    core_rec *rec = mproc__core_arena_resolve(&ref);
     if (!ops || !ops->record || !rec || rec->kind != kind)
         return MPROC_EINVAL;
     if (!adopt)
-        core_rec_retain(rec);
+        mproc__core_rec_retain(rec);
     int err = 0;
     void *h = ops->adopt(rec, &err);
     if (!h) {
         if (!adopt)
-            core_rec_release(rec, ops->destroy);
+            mproc__core_rec_release(rec, ops->destroy);
         return err ? err : MPROC_EINVAL;
     }
     if (adopt)
-        core_rec_handover(rec, CORE_HANDOVER_RECEIVED, 0);
+        mproc__core_rec_handover(rec, CORE_HANDOVER_RECEIVED, 0);
     arg_item *it = push(a, MPROC_ARG_OBJ);
     if (!it) {
         ops->free(h);
@@ -372,7 +372,7 @@ static int add_decoded_obj(mproc_args *a, const msgpack_object *v, int adopt)
     return 0;
 }
 
-int core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt)
+int mproc__core_args_from_object(const msgpack_object *o, mproc_args **out, int adopt)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return MPROC_EINVAL;
@@ -425,7 +425,7 @@ int mproc_args_encode(const mproc_args *a, void **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = core_args_pack(a, &pk, 0);
+    int rc = mproc__core_args_pack(a, &pk, 0);
     if (rc) {
         msgpack_sbuffer_destroy(&sb);
         return rc;
@@ -443,8 +443,8 @@ mproc_args *mproc_args_decode(const void *buf, size_t len, int *err)
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         size_t off = 0;
-        if (buf && core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
-            rc = core_args_from_object(&up.data, &a, 0);
+        if (buf && mproc__core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
+            rc = mproc__core_args_from_object(&up.data, &a, 0);
         msgpack_unpacked_destroy(&up);
     }
     if (err)
@@ -463,13 +463,13 @@ static int copy_obj(mproc_args *a, const arg_item *src)
     it->v.o.rec = src->v.o.rec;
     it->v.o.owned = 0;
     if (it->v.o.rec)
-        core_rec_retain(it->v.o.rec);
+        mproc__core_rec_retain(it->v.o.rec);
     else
         it->v.o.ops->retain(it->v.o.handle);
     return 0;
 }
 
-int core_args_hold_streams(mproc_args *a, core_stream_table *t)
+int mproc__core_args_hold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
@@ -499,7 +499,7 @@ int core_args_hold_streams(mproc_args *a, core_stream_table *t)
     return 0;
 }
 
-void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
+void mproc__core_args_unhold_streams(mproc_args *a, core_stream_table *t)
 {
     for (size_t i = 0; a && i < a->n; i++) {
         arg_item *it = &a->items[i];
@@ -513,12 +513,12 @@ void core_args_unhold_streams(mproc_args *a, core_stream_table *t)
     t->n = t->cap = 0;
 }
 
-int core_args_copy(const mproc_args *src, mproc_args **out)
+int mproc__core_args_copy(const mproc_args *src, mproc_args **out)
 {
-    return core_args_copy_range(src, 0, src ? src->n : 0, out);
+    return mproc__core_args_copy_range(src, 0, src ? src->n : 0, out);
 }
 
-int core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out)
+int mproc__core_args_copy_range(const mproc_args *src, size_t from, size_t to, mproc_args **out)
 {
     if (to > (src ? src->n : 0) || from > to)
         return MPROC_EINVAL;

@@ -22,37 +22,37 @@ static struct {
  * start method's child takes. */
 static void child_run(core_child_desc *d)
 {
-    core_become_child(d);
+    mproc__core_become_child(d);
     mproc_target fn = d->fn;
     if (d->method != BE_FORK) {
         be_fnptr f;
-        int rc = be_sym_resolve(&d->target, &f);
-        be_child_started(rc);
+        int rc = mproc__be_sym_resolve(&d->target, &f);
+        mproc__be_child_started(rc);
         if (rc != 0) {
             fprintf(stderr, "mproc: %s: target function not found or not the parent's code "
                             "(module \"%s\" + 0x%llx); not running it\n",
                     d->name ? d->name : "child", d->target.module,
                     (unsigned long long)d->target.offset);
-            be_exit(BE_CHILD_BADTARGET);
+            mproc__be_exit(BE_CHILD_BADTARGET);
         }
         fn = (mproc_target)f;
     } else {
-        be_child_started(0);
+        mproc__be_child_started(0);
     }
     int code = fn(d->args);
     mproc_args_free(d->args); /* gives back the references on shared objects */
     d->args = NULL;
-    core_exit_path();
-    be_exit(code);
+    mproc__core_exit_path();
+    mproc__be_exit(code);
 }
 
-void core_child_main(const void *payload, size_t len)
+void mproc__core_child_main(const void *payload, size_t len)
 {
-    core_handles_after_fork();
+    mproc__core_handles_after_fork();
     core_child_desc d;
-    if (core_desc_decode(payload, len, &d) != 0) {
+    if (mproc__core_desc_decode(payload, len, &d) != 0) {
         fprintf(stderr, "mproc: corrupt child payload (%zu bytes); exiting\n", len);
-        be_exit(BE_CHILD_BADTARGET);
+        mproc__be_exit(BE_CHILD_BADTARGET);
     }
     child_run(&d);
 }
@@ -61,22 +61,22 @@ int mproc_init(int *argc, char ***argv)
 {
     void *payload = NULL;
     size_t len = 0;
-    int role = core_init_once(argc, argv, &payload, &len);
+    int role = mproc__core_init_once(argc, argv, &payload, &len);
     if (role < 0)
         return role;
     if (role != BE_ROLE_CHILD)
         return 0;
     core_child_desc d;
-    if (core_desc_decode(payload, len, &d) != 0) {
+    if (mproc__core_desc_decode(payload, len, &d) != 0) {
         fprintf(stderr, "mproc: corrupt spawn payload (%zu bytes); exiting\n", len);
-        be_exit(BE_CHILD_BADTARGET);
+        mproc__be_exit(BE_CHILD_BADTARGET);
     }
     free(payload);
     /* The child sees the parent's argv, as Python's spawn children do. */
     if (argc && argv && d.argv) {
         *argc = d.argc;
         *argv = d.argv;
-        core_save_argv(d.argc, d.argv);
+        mproc__core_save_argv(d.argc, d.argv);
         d.argv = NULL; /* now owned by the program */
         d.argc = 0;
     }
@@ -84,21 +84,21 @@ int mproc_init(int *argc, char ***argv)
     return 0; /* not reached */
 }
 
-void core_become_child(const core_child_desc *d)
+void mproc__core_become_child(const core_child_desc *d)
 {
-    core_run_child_hooks();
+    mproc__core_run_child_hooks();
     cur.name = d->name;
     cur.identity = d->identity;
     cur.parent_pid = d->parent_pid;
     cur.daemon = d->daemon;
     atomic_store(&cur.counter, 0);
     if (d->default_method)
-        core_set_default_method(d->default_method);
+        mproc__core_set_default_method(d->default_method);
 }
 
-const char *core_identity(void) { return cur.identity ? cur.identity : ""; }
+const char *mproc__core_identity(void) { return cur.identity ? cur.identity : ""; }
 
-unsigned long core_next_child_number(void) { return atomic_fetch_add(&cur.counter, 1) + 1; }
+unsigned long mproc__core_next_child_number(void) { return atomic_fetch_add(&cur.counter, 1) + 1; }
 
 long mproc_parent_pid(void) { return cur.parent_pid; }
 

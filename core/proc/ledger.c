@@ -19,14 +19,14 @@ static void count(core_rec *rec, void *ctx)
     (*(size_t *)ctx)++;
 }
 
-core_ledger *core_ledger_new(const mproc_args *a, int *err)
+core_ledger *mproc__core_ledger_new(const mproc_args *a, int *err)
 {
     size_t n = 0;
     *err = 0;
-    core_args_each_obj(a, count, &n);
+    mproc__core_args_each_obj(a, count, &n);
     if (n == 0 || n > UINT32_MAX)
         return NULL;
-    core_ledger *l = core_arena_alloc(sizeof *l + n, err);
+    core_ledger *l = mproc__core_arena_alloc(sizeof *l + n, err);
     if (!l)
         return NULL;
     l->magic = LEDGER_MAGIC;
@@ -45,24 +45,24 @@ static void settle_one(core_rec *rec, void *ctx)
 {
     settling *s = ctx;
     if (s->i < s->l->n && atomic_exchange(&s->l->held[s->i], 0))
-        core_rec_release_any(rec);
+        mproc__core_rec_release_any(rec);
     s->i++;
 }
 
-void core_ledger_settle(core_ledger *l, const mproc_args *a)
+void mproc__core_ledger_settle(core_ledger *l, const mproc_args *a)
 {
     if (!l)
         return;
     settling s = {l, 0};
-    core_args_each_obj(a, settle_one, &s);
+    mproc__core_args_each_obj(a, settle_one, &s);
     l->magic = 0;
-    core_arena_free(l);
+    mproc__core_arena_free(l);
 }
 
-core_ledger *core_ledger_resolve(const core_ref *ref)
+core_ledger *mproc__core_ledger_resolve(const core_ref *ref)
 {
-    core_ledger *l = core_arena_resolve(ref);
+    core_ledger *l = mproc__core_arena_resolve(ref);
     return l && l->magic == LEDGER_MAGIC ? l : NULL;
 }
 
-_Atomic unsigned char *core_ledger_flag(core_ledger *l, size_t i) { return l && i < l->n ? &l->held[i] : NULL; }
+_Atomic unsigned char *mproc__core_ledger_flag(core_ledger *l, size_t i) { return l && i < l->n ? &l->held[i] : NULL; }

@@ -24,7 +24,7 @@ static int pack_str(msgpack_packer *pk, const char *s)
     return msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
+int mproc__core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -43,7 +43,7 @@ int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
         bad |= msgpack_pack_uint64(&pk, d->seg_pids[i]);
         bad |= msgpack_pack_uint64(&pk, d->seg_seqs[i]);
     }
-    if (!bad && core_args_pack(d->args, &pk, 1))
+    if (!bad && mproc__core_args_pack(d->args, &pk, 1))
         bad = 1;
     bad |= pack_str(&pk, d->name);
     bad |= pack_str(&pk, d->identity);
@@ -54,7 +54,7 @@ int core_desc_encode(const core_child_desc *d, void **buf, size_t *len)
     for (int i = 0; d->argv && i < d->argc; i++)
         bad |= pack_str(&pk, d->argv[i]);
     core_ref lr;
-    if (d->ledger && core_arena_ref(d->ledger, &lr) == 0) {
+    if (d->ledger && mproc__core_arena_ref(d->ledger, &lr) == 0) {
         bad |= msgpack_pack_array(&pk, 3);
         bad |= msgpack_pack_uint64(&pk, lr.seg_pid);
         bad |= msgpack_pack_uint64(&pk, lr.seg_seq);
@@ -119,7 +119,7 @@ static int adopt_segments(const msgpack_object *o)
         if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2 ||
             (rc = get_u64(&p->via.array.ptr[0], &pid)) || (rc = get_u64(&p->via.array.ptr[1], &seq)))
             return MPROC_EINVAL;
-        if ((rc = core_arena_adopt(i, pid, seq)))
+        if ((rc = mproc__core_arena_adopt(i, pid, seq)))
             return rc;
     }
     return 0;
@@ -134,10 +134,10 @@ static int decode_ledger(const msgpack_object *o, mproc_args *args)
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 || get_u64(&o->via.array.ptr[0], &r.seg_pid) ||
         get_u64(&o->via.array.ptr[1], &r.seg_seq) || get_u64(&o->via.array.ptr[2], &r.offset))
         return MPROC_EINVAL;
-    core_ledger *l = core_ledger_resolve(&r);
+    core_ledger *l = mproc__core_ledger_resolve(&r);
     if (!l)
         return MPROC_EINVAL;
-    core_args_attach_ledger(args, l);
+    mproc__core_args_attach_ledger(args, l);
     return 0;
 }
 
@@ -158,7 +158,7 @@ static int decode_fields(const msgpack_object *f, core_child_desc *d)
         strcpy(d->target.module, module);
     free(module);
     if (rc || (rc = get_u64(&f[4], &d->target.offset)) || (rc = get_u64(&f[5], &d->target.digest)) ||
-        (rc = adopt_segments(&f[6])) || (rc = core_args_from_object(&f[7], &d->args, 1)) ||
+        (rc = adopt_segments(&f[6])) || (rc = mproc__core_args_from_object(&f[7], &d->args, 1)) ||
         (rc = get_str(&f[8], &d->name)) || (rc = get_str(&f[9], &d->identity)) ||
         (rc = get_int(&f[10], &pid)) || (rc = get_int(&f[11], &daemon)) ||
         (rc = get_int(&f[12], &defm)))
@@ -184,23 +184,23 @@ static int decode_fields(const msgpack_object *f, core_child_desc *d)
     return decode_ledger(&f[14], d->args);
 }
 
-int core_desc_decode(const void *buf, size_t len, core_child_desc *d)
+int mproc__core_desc_decode(const void *buf, size_t len, core_child_desc *d)
 {
     memset(d, 0, sizeof *d);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = MPROC_EINVAL;
-    if (core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+    if (mproc__core_unpack(&up, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size == PAYLOAD_FIELDS)
         rc = decode_fields(up.data.via.array.ptr, d);
     msgpack_unpacked_destroy(&up);
     if (rc)
-        core_desc_clear(d);
+        mproc__core_desc_clear(d);
     return rc;
 }
 
-void core_desc_clear(core_child_desc *d)
+void mproc__core_desc_clear(core_child_desc *d)
 {
     mproc_args_free(d->args);
     free(d->name);

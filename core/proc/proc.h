@@ -31,20 +31,20 @@ typedef struct core_child_desc {
     const void *ledger;  /* the args' ledger (ledger.h), or NULL (encode only) */
 } core_child_desc;
 
-int core_desc_encode(const core_child_desc *d, void **buf, size_t *len);
-int core_desc_decode(const void *buf, size_t len, core_child_desc *d);
-void core_desc_clear(core_child_desc *d);
+int mproc__core_desc_encode(const core_child_desc *d, void **buf, size_t *len);
+int mproc__core_desc_decode(const void *buf, size_t len, core_child_desc *d);
+void mproc__core_desc_clear(core_child_desc *d);
 
 /* This process (child.c). */
-const char *core_identity(void);      /* "" in the main process */
-unsigned long core_next_child_number(void);
+const char *mproc__core_identity(void);      /* "" in the main process */
+unsigned long mproc__core_next_child_number(void);
 /* Names a new process after its role, as Python does ("SyncManager-3":
  * the prefix and the process's identity). */
-int core_process_name_as(mproc_process *p, const char *prefix);
-void core_become_child(const core_child_desc *d);
+int mproc__core_process_name_as(mproc_process *p, const char *prefix);
+void mproc__core_become_child(const core_child_desc *d);
 
 /* The child behind a sentinel (mproc_process_sentinel): MPROC_ECLOSED
  * once the process was closed, MPROC_ESTATE when not started here. */
-int core_sentinel_proc(void *sentinel, be_proc **out);
+int mproc__core_sentinel_proc(void *sentinel, be_proc **out);
 
 #endif

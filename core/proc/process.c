@@ -2,7 +2,7 @@
 /* process.c - mproc_process: Python's Process, on top of be_proc_*.
  *
  * Every started, not yet reaped child sits in one list (the "children"),
- * guarded by be_core_lock. A freed process whose child is still alive stays
+ * guarded by mproc__be_core_lock. A freed process whose child is still alive stays
  * there, detached, until a later call reaps it. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,8 +51,8 @@ static core_hook exit_hook = CORE_HOOK_INIT(children_at_exit, CORE_EXIT_CHILDREN
 
 static void list_add(mproc_process *p)
 {
-    core_child_hook_add(&forget_hook);
-    core_exit_hook_add(&exit_hook);
+    mproc__core_child_hook_add(&forget_hook);
+    mproc__core_exit_hook_add(&exit_hook);
     p->prev = NULL;
     p->next = children;
     if (children)
@@ -72,13 +72,13 @@ static void list_del(mproc_process *p)
 }
 
 /* The child has ended: the references it could not give back (it was
- * killed) go back now. Once; never under be_core_lock (a record destroyed
+ * killed) go back now. Once; never under mproc__be_core_lock (a record destroyed
  * here frees arena memory, which takes it). */
 static void settle(mproc_process *p)
 {
     core_ledger *l = atomic_exchange(&p->ledger, NULL);
     if (l)
-        core_ledger_settle(l, p->args);
+        mproc__core_ledger_settle(l, p->args);
 }
 
 static void destroy(mproc_process *p)
@@ -87,7 +87,7 @@ static void destroy(mproc_process *p)
     mproc_args_free(p->args);
     free(p->name);
     free(p->identity);
-    core_handle_drop(p); /* the sentinel is its handle header */
+    mproc__core_handle_drop(p); /* the sentinel is its handle header */
 }
 
 mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
@@ -96,7 +96,7 @@ mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
     int rc = 0;
     mproc_process *p = NULL;
     mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (!fn || (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0))) {
         rc = MPROC_EINVAL;
         goto out;
@@ -104,33 +104,33 @@ mproc_process *mproc_process_new(mproc_target fn, const mproc_args *args,
     opts = opts ? &o : NULL;
     int method = 0;
     if (opts && opts->start_method) {
-        method = core_method_from_name(opts->start_method);
+        method = mproc__core_method_from_name(opts->start_method);
         if (!method) {
             rc = MPROC_EINVAL;
             goto out;
         }
-        if (!be_method_supported(method)) {
+        if (!mproc__be_method_supported(method)) {
             rc = MPROC_ENOSYS;
             goto out;
         }
     }
-    p = core_handle_new(sizeof *p, K_SENTINEL, &rc);
+    p = mproc__core_handle_new(sizeof *p, K_SENTINEL, &rc);
     if (!p)
         goto out;
     p->sentinel.p = p;
     p->fn = fn;
     p->method = method;
     p->daemon = opts ? opts->daemon != 0 : 0;
-    if ((rc = core_args_copy(args, &p->args)))
+    if ((rc = mproc__core_args_copy(args, &p->args)))
         goto out;
     /* Python: identity = creator's identity + (counter,), name from it. */
     char ident[256];
-    const char *parent = core_identity();
-    snprintf(ident, sizeof ident, "%s%s%lu", parent, *parent ? ":" : "", core_next_child_number());
+    const char *parent = mproc__core_identity();
+    snprintf(ident, sizeof ident, "%s%s%lu", parent, *parent ? ":" : "", mproc__core_next_child_number());
     char defname[300];
     snprintf(defname, sizeof defname, "Process-%s", ident);
-    p->identity = core_strdup(ident);
-    p->name = core_strdup(opts && opts->name ? opts->name : defname);
+    p->identity = mproc__core_strdup(ident);
+    p->name = mproc__core_strdup(opts && opts->name ? opts->name : defname);
     if (!p->identity || !p->name)
         rc = MPROC_ENOMEM;
 out:
@@ -143,11 +143,11 @@ out:
     return p;
 }
 
-int core_process_name_as(mproc_process *p, const char *prefix)
+int mproc__core_process_name_as(mproc_process *p, const char *prefix)
 {
     char buf[320];
     snprintf(buf, sizeof buf, "%s-%s", prefix, p->identity);
-    char *n = core_strdup(buf);
+    char *n = mproc__core_strdup(buf);
     if (!n)
         return MPROC_ENOMEM;
     free(p->name);
@@ -163,7 +163,7 @@ static int usable(const mproc_process *p)
         return MPROC_EINVAL;
     if (p->state == P_CLOSED)
         return MPROC_ESTATE;
-    if (p->state != P_NEW && p->creator_pid != be_getpid())
+    if (p->state != P_NEW && p->creator_pid != mproc__be_getpid())
         return MPROC_ESTATE;
     return 0;
 }
@@ -179,9 +179,9 @@ static void reap_detached_locked(void)
     for (; p; p = next) {
         next = p->next;
         int code;
-        if (p->detached && be_proc_wait(p->bp, 0, &code) == 0) {
+        if (p->detached && mproc__be_proc_wait(p->bp, 0, &code) == 0) {
             list_del(p);
-            be_proc_free(p->bp);
+            mproc__be_proc_free(p->bp);
             p->next = reaped;
             reaped = p;
         }
@@ -190,10 +190,10 @@ static void reap_detached_locked(void)
 
 static void destroy_reaped(void)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     mproc_process *p = reaped;
     reaped = NULL;
-    be_core_unlock();
+    mproc__be_core_unlock();
     while (p) {
         mproc_process *next = p->next;
         destroy(p);
@@ -213,7 +213,7 @@ typedef struct share_list {
 static void share_segment(share_list *l, const void *rec)
 {
     uint64_t pid, seq;
-    be_shm *shm = core_arena_shm_of(rec, &pid, &seq);
+    be_shm *shm = mproc__core_arena_shm_of(rec, &pid, &seq);
     if (!shm) {
         l->failed = MPROC_EINVAL;
         return;
@@ -247,9 +247,9 @@ static void share_segment(share_list *l, const void *rec)
 static void share_add(core_rec *rec, void *ctx)
 {
     share_list *l = ctx;
-    const core_share_ops *ops = core_share_ops_for((core_kind)rec->kind);
-    core_rec_retain(rec);
-    core_rec_handover(rec, CORE_HANDOVER_SEND, 0);
+    const core_share_ops *ops = mproc__core_share_ops_for((core_kind)rec->kind);
+    mproc__core_rec_retain(rec);
+    mproc__core_rec_handover(rec, CORE_HANDOVER_SEND, 0);
     share_segment(l, rec);
     core_rec *dep = ops ? ops->dep(rec) : NULL;
     if (dep)
@@ -260,13 +260,13 @@ static void share_add(core_rec *rec, void *ctx)
  * taken for it are its own, or go back. */
 static void share_sent(core_rec *rec, void *ctx)
 {
-    core_rec_handover(rec, CORE_HANDOVER_SENT, ctx ? *(const long *)ctx : 0);
+    mproc__core_rec_handover(rec, CORE_HANDOVER_SENT, ctx ? *(const long *)ctx : 0);
 }
 
 static void share_undo(core_rec *rec, void *ctx)
 {
     share_sent(rec, ctx);
-    core_rec_release_any(rec);
+    mproc__core_rec_release_any(rec);
 }
 
 int mproc_process_start(mproc_process *p)
@@ -280,22 +280,22 @@ int mproc_process_start(mproc_process *p)
         return MPROC_ESTATE; /* daemonic processes are not allowed to have children */
     core_child_desc d;
     memset(&d, 0, sizeof d);
-    d.method = p->method ? p->method : core_default_method();
-    if (!be_method_supported(d.method))
+    d.method = p->method ? p->method : mproc__core_default_method();
+    if (!mproc__be_method_supported(d.method))
         return MPROC_ENOSYS;
     d.fn = p->fn;
-    if (d.method != BE_FORK && (rc = be_sym_locate((be_fnptr)p->fn, &d.target)))
+    if (d.method != BE_FORK && (rc = mproc__be_sym_locate((be_fnptr)p->fn, &d.target)))
         return rc;
     d.args = p->args;
     d.name = p->name;
     d.identity = p->identity;
-    d.parent_pid = be_getpid();
+    d.parent_pid = mproc__be_getpid();
     d.daemon = p->daemon;
-    d.default_method = core_default_method();
-    core_saved_argv(&d.argc, &d.argv);
+    d.default_method = mproc__core_default_method();
+    mproc__core_saved_argv(&d.argc, &d.argv);
     share_list sl = {0};
-    core_args_each_obj(p->args, share_add, &sl);
-    core_ledger *ledger = sl.failed ? NULL : core_ledger_new(p->args, &sl.failed);
+    mproc__core_args_each_obj(p->args, share_add, &sl);
+    core_ledger *ledger = sl.failed ? NULL : mproc__core_ledger_new(p->args, &sl.failed);
     if (ledger)
         share_segment(&sl, ledger);
     d.ledger = ledger;
@@ -305,11 +305,11 @@ int mproc_process_start(mproc_process *p)
     size_t len = 0;
     if (sl.failed) {
         rc = sl.failed;
-    } else if ((rc = core_args_hold_streams(p->args, &st)) == 0) {
+    } else if ((rc = mproc__core_args_hold_streams(p->args, &st)) == 0) {
         d.nsegs = sl.n;
         d.seg_pids = sl.pids;
         d.seg_seqs = sl.seqs;
-        rc = core_desc_encode(&d, &payload, &len);
+        rc = mproc__core_desc_encode(&d, &payload, &len);
         if (rc == 0 && len > BE_PAYLOAD_MAX)
             rc = MPROC_EMSGSIZE;
     }
@@ -317,25 +317,25 @@ int mproc_process_start(mproc_process *p)
         /* Buffered output would otherwise be written twice, by parent and child. */
         fflush(NULL);
         be_start how = {d.method, payload, len, sl.shms, sl.n, st.streams, st.n};
-        be_core_lock();
+        mproc__be_core_lock();
         reap_detached_locked();
-        rc = be_proc_start(&how, &p->bp);
+        rc = mproc__be_proc_start(&how, &p->bp);
         if (rc == 0) {
             p->state = P_STARTED;
-            p->pid = be_proc_pid(p->bp);
-            p->creator_pid = be_getpid();
+            p->pid = mproc__be_proc_pid(p->bp);
+            p->creator_pid = mproc__be_getpid();
             atomic_store(&p->ledger, ledger);
             list_add(p);
         }
-        be_core_unlock();
+        mproc__be_core_unlock();
         destroy_reaped();
     }
-    core_args_unhold_streams(p->args, &st);
+    mproc__core_args_unhold_streams(p->args, &st);
     if (rc) { /* the child never ran: the references we took for it go back */
-        core_args_each_obj(p->args, share_undo, NULL);
-        core_arena_free(ledger);
+        mproc__core_args_each_obj(p->args, share_undo, NULL);
+        mproc__core_arena_free(ledger);
     } else {
-        core_args_each_obj(p->args, share_sent, &p->pid);
+        mproc__core_args_each_obj(p->args, share_sent, &p->pid);
     }
     free(payload);
     free(sl.shms);
@@ -349,16 +349,16 @@ static int wait_child(mproc_process *p, double timeout)
 {
     if (p->state != P_EXITED) {
         int code;
-        int rc = be_proc_wait(p->bp, timeout, &code);
+        int rc = mproc__be_proc_wait(p->bp, timeout, &code);
         if (rc)
             return rc;
-        be_core_lock();
+        mproc__be_core_lock();
         if (p->state == P_STARTED) {
             p->exitcode = code;
             p->state = P_EXITED;
             list_del(p);
         }
-        be_core_unlock();
+        mproc__be_core_unlock();
     }
     settle(p);
     return 0;
@@ -366,7 +366,7 @@ static int wait_child(mproc_process *p, double timeout)
 
 int mproc_process_join(mproc_process *p, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     int rc = usable(p);
     if (rc)
@@ -415,7 +415,7 @@ static int send_signal(mproc_process *p, int how)
         return MPROC_ESTATE;
     if (p->state == P_EXITED)
         return 0; /* no-op after exit, as in Python */
-    return be_proc_signal(p->bp, how);
+    return mproc__be_proc_signal(p->bp, how);
 }
 
 int mproc_process_terminate(mproc_process *p) { return send_signal(p, BE_TERMINATE); }
@@ -452,8 +452,8 @@ int mproc_process_close(mproc_process *p)
         if (rc < 0)
             return rc;
     }
-    if (p->bp && p->creator_pid == be_getpid())
-        be_proc_free(p->bp);
+    if (p->bp && p->creator_pid == mproc__be_getpid())
+        mproc__be_proc_free(p->bp);
     p->bp = NULL;
     p->state = P_CLOSED;
     return 0;
@@ -463,19 +463,19 @@ void mproc_process_free(mproc_process *p)
 {
     if (!p)
         return;
-    if (p->state == P_STARTED && p->creator_pid == be_getpid()) {
-        be_core_lock();
+    if (p->state == P_STARTED && p->creator_pid == mproc__be_getpid()) {
+        mproc__be_core_lock();
         if (p->state == P_STARTED) {
             p->detached = 1; /* reaped later, by start/active_children/exit */
             reap_detached_locked();
-            be_core_unlock();
+            mproc__be_core_unlock();
             destroy_reaped();
             return;
         }
-        be_core_unlock();
+        mproc__be_core_unlock();
     }
-    if (p->bp && p->creator_pid == be_getpid())
-        be_proc_free(p->bp);
+    if (p->bp && p->creator_pid == mproc__be_getpid())
+        mproc__be_proc_free(p->bp);
     destroy(p);
 }
 
@@ -486,7 +486,7 @@ void *mproc_process_sentinel(mproc_process *p)
     return &p->sentinel;
 }
 
-int core_sentinel_proc(void *obj, be_proc **out)
+int mproc__core_sentinel_proc(void *obj, be_proc **out)
 {
     sentinel *s = obj;
     if (core_obj_kind(s) != K_SENTINEL)
@@ -494,28 +494,28 @@ int core_sentinel_proc(void *obj, be_proc **out)
     mproc_process *p = s->p;
     if (p->state == P_CLOSED)
         return MPROC_ECLOSED;
-    if (p->state == P_NEW || p->creator_pid != be_getpid())
+    if (p->state == P_NEW || p->creator_pid != mproc__be_getpid())
         return MPROC_ESTATE;
     *out = p->bp;
     return 0;
 }
 
 /* A sentinel's kind (core/kinds.c): not shareable, only waited on. */
-static int sentinel_wait_prepare(void *obj, be_wait_item *it) { return core_sentinel_proc(obj, &it->proc); }
+static int sentinel_wait_prepare(void *obj, be_wait_item *it) { return mproc__core_sentinel_proc(obj, &it->proc); }
 
-const core_share_ops core_sentinel_ops = {.kind = K_SENTINEL, .wait_prepare = sentinel_wait_prepare};
+const core_share_ops mproc__core_sentinel_ops = {.kind = K_SENTINEL, .wait_prepare = sentinel_wait_prepare};
 
 size_t mproc_active_children(mproc_process **out, size_t cap)
 {
-    core_ensure_init();
+    mproc__core_ensure_init();
     size_t n = 0;
-    be_core_lock();
+    mproc__be_core_lock();
     reap_detached_locked();
     mproc_process *p = children, *next;
     for (; p; p = next) {
         next = p->next;
         int code;
-        if (be_proc_wait(p->bp, 0, &code) == 0) {
+        if (mproc__be_proc_wait(p->bp, 0, &code) == 0) {
             if (!p->detached) {
                 p->exitcode = code;
                 p->state = P_EXITED;
@@ -527,7 +527,7 @@ size_t mproc_active_children(mproc_process **out, size_t cap)
             out[n] = p;
         n++;
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     destroy_reaped();
     return n;
 }
@@ -542,26 +542,26 @@ static void children_forget(void)
 static void children_at_exit(void)
 {
     /* Python's _exit_function: terminate daemonic children, then join all. */
-    be_core_lock();
+    mproc__be_core_lock();
     for (mproc_process *p = children; p; p = p->next)
         if (p->daemon)
-            be_proc_signal(p->bp, BE_TERMINATE);
+            mproc__be_proc_signal(p->bp, BE_TERMINATE);
     while (children) {
         mproc_process *p = children;
         int code;
         list_del(p);
-        be_core_unlock();
-        be_proc_wait(p->bp, MPROC_FOREVER, &code);
+        mproc__be_core_unlock();
+        mproc__be_proc_wait(p->bp, MPROC_FOREVER, &code);
         settle(p);
         if (p->detached) { /* out of the list: only we know it */
-            be_proc_free(p->bp);
+            mproc__be_proc_free(p->bp);
             destroy(p);
-            be_core_lock();
+            mproc__be_core_lock();
         } else {
-            be_core_lock();
+            mproc__be_core_lock();
             p->exitcode = code;
             p->state = P_EXITED;
         }
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
 }

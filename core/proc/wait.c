@@ -15,7 +15,7 @@
 #define POLL_SLICE_MIN 0.001
 #define POLL_SLICE_MAX 0.02
 
-static const core_share_ops *wait_ops(const void *obj) { return core_share_ops_for(core_obj_kind(obj)); }
+static const core_share_ops *wait_ops(const void *obj) { return mproc__core_share_ops_for(core_obj_kind(obj)); }
 
 /* What the backend waits on for object i; stays held until undone. */
 static int prepare(void *obj, be_wait_item *it)
@@ -57,10 +57,10 @@ static int wait_backend(be_wait_item *items, be_wait_item *sub, size_t n, double
         if (items[i].stream || items[i].proc)
             sub[m++] = items[i];
     if (m == 0) {
-        be_sleep(timeout);
+        mproc__be_sleep(timeout);
         return 0;
     }
-    int rc = be_wait(sub, m, timeout);
+    int rc = mproc__be_wait(sub, m, timeout);
     for (size_t i = 0, j = 0; rc >= 0 && i < n; i++)
         if (items[i].stream || items[i].proc)
             items[i].ready = sub[j++].ready;
@@ -70,15 +70,15 @@ static int wait_backend(be_wait_item *items, be_wait_item *sub, size_t n, double
 /* With polled objects in the list: slices of backend waits, polls in between. */
 static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout), slice = POLL_SLICE_MIN;
+    double deadline = mproc__core_deadline(timeout), slice = POLL_SLICE_MIN;
     for (;;) {
         int q = check_polled(objects, items, n);
-        double rem = core_remaining(deadline);
+        double rem = mproc__core_remaining(deadline);
         double t = q ? 0 : (rem >= 0 && rem < slice ? rem : slice);
         int rc = wait_backend(items, sub, n, t);
         if (rc < 0 || rc + q > 0)
             return rc; /* the caller counts the ready flags */
-        if (core_remaining(deadline) == 0)
+        if (mproc__core_remaining(deadline) == 0)
             return 0;
         if (slice < POLL_SLICE_MAX)
             slice *= 2;
@@ -87,11 +87,11 @@ static int wait_slices(void **objects, be_wait_item *items, be_wait_item *sub, s
 
 int mproc_wait(void **objects, size_t n, double timeout, void **ready)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     if ((!objects && n) || (n == 0 && timeout < 0))
         return MPROC_EINVAL;
-    core_ensure_init();
+    mproc__core_ensure_init();
     be_wait_item *items = calloc(n ? 2 * n : 1, sizeof *items);
     if (!items)
         return MPROC_ENOMEM;
@@ -105,8 +105,8 @@ int mproc_wait(void **objects, size_t n, double timeout, void **ready)
     }
     if (rc == 0)
         rc = polled ? wait_slices(objects, items, items + n, n, timeout)
-             : n ? be_wait(items, n, timeout)
-                 : (be_sleep(timeout), 0); /* nothing to wait for; be_wait needs n >= 1 */
+             : n ? mproc__be_wait(items, n, timeout)
+                 : (mproc__be_sleep(timeout), 0); /* nothing to wait for; mproc__be_wait needs n >= 1 */
     undo(objects, prepared);
     if (rc >= 0) {
         int k = 0;

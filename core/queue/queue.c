@@ -11,9 +11,9 @@ static void destroy(core_rec *r)
 {
     queue_shared *s = (queue_shared *)r;
     for (int w = 0; w < W_COUNT; w++)
-        be_sem_destroy(&s->sem[w]);
-    be_mutex_destroy(&s->mu);
-    core_arena_free(s);
+        mproc__be_sem_destroy(&s->sem[w]);
+    mproc__be_mutex_destroy(&s->mu);
+    mproc__core_arena_free(s);
 }
 
 static const core_queue_methods local_methods;
@@ -22,31 +22,31 @@ static const core_queue_methods local_methods;
  * process as a holder. */
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_queue *q = core_handle_new(sizeof *q, K_QUEUE, err);
+    mproc_queue *q = mproc__core_handle_new(sizeof *q, K_QUEUE, err);
     if (!q)
         return NULL;
-    long me = be_getpid();
+    long me = mproc__be_getpid();
     q->h.methods = &local_methods;
     q->s = (queue_shared *)rec;
     q->owner_pid = me;
     atomic_init(&q->reg_pid, me);
     atomic_init(&q->closed, 0);
-    q_lock(q->s);
-    q_hold(q->s, (uint64_t)me, 1);
-    q_unlock(q->s);
+    mproc__q_lock(q->s);
+    mproc__q_hold(q->s, (uint64_t)me, 1);
+    mproc__q_unlock(q->s);
     return q;
 }
 
 static int init_sync(queue_shared *s)
 {
-    int rc = be_mutex_init(&s->mu);
+    int rc = mproc__be_mutex_init(&s->mu);
     if (rc)
         return rc;
     for (int w = 0; w < W_COUNT; w++)
-        if ((rc = be_sem_init(&s->sem[w], 0)) != 0) {
+        if ((rc = mproc__be_sem_init(&s->sem[w], 0)) != 0) {
             while (w-- > 0)
-                be_sem_destroy(&s->sem[w]);
-            be_mutex_destroy(&s->mu);
+                mproc__be_sem_destroy(&s->sem[w]);
+            mproc__be_mutex_destroy(&s->mu);
             return rc;
         }
     return 0;
@@ -57,7 +57,7 @@ mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
     mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
     mproc_queue *q = NULL;
     int rc = 0;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
         rc = MPROC_EINVAL;
         goto out;
@@ -70,11 +70,11 @@ mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
     }
     /* Zeroed: both state copies start empty. Past 64 KiB the block gets a
      * segment of its own, whose pages cost nothing until the ring uses them. */
-    queue_shared *s = core_arena_alloc(sizeof *s + (size_t)cap, &rc);
+    queue_shared *s = mproc__core_arena_alloc(sizeof *s + (size_t)cap, &rc);
     if (!s)
         goto out;
     if ((rc = init_sync(s))) {
-        core_arena_free(s);
+        mproc__core_arena_free(s);
         goto out;
     }
     s->variant = (uint32_t)o.kind;
@@ -114,11 +114,11 @@ mproc_queue *mproc_joinablequeue_new(size_t maxsize, int *err)
 
 static void local_free(mproc_queue *q)
 {
-    q_untouch(q);
+    mproc__q_untouch(q);
     /* A handle inherited across fork holds no reference of this process. */
-    if (q->owner_pid == be_getpid())
-        core_rec_release(&q->s->rec, destroy);
-    core_handle_drop(q);
+    if (q->owner_pid == mproc__be_getpid())
+        mproc__core_rec_release(&q->s->rec, destroy);
+    mproc__core_handle_drop(q);
 }
 
 /* ------------------------------------------------------------ local put, get */
@@ -131,37 +131,37 @@ static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout
         return MPROC_EMSGSIZE;
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
-    q_touch(q);
+    mproc__q_touch(q);
     queue_shared *s = q->s;
     uint64_t f = q_frame(len);
-    q_waiter wt = {core_deadline(timeout), 0};
+    q_waiter wt = {mproc__core_deadline(timeout), 0};
     int rc;
-    q_lock(s);
+    mproc__q_lock(s);
     if (f > s->cap) {
-        rc = q_stream_put(q, &wt, buf, len);
+        rc = mproc__q_stream_put(q, &wt, buf, len);
     } else {
         for (;;) {
             qstate *st = q_st(s);
             /* No room while a stream is being written: it must not be interleaved. */
             if (!st->s_wpid && (!s->maxsize || st->count < s->maxsize) && s->cap - (st->tail - st->head) >= f) {
-                q_ring_set_header(s, st->tail, len);
+                mproc__q_ring_set_header(s, st->tail, len);
                 if (len)
-                    q_ring_write(s, st->tail + 8, buf, len);
-                qstate *n = q_edit(s);
+                    mproc__q_ring_write(s, st->tail + 8, buf, len);
+                qstate *n = mproc__q_edit(s);
                 n->tail += f;
                 n->count++;
                 if (s->variant == Q_JOINABLE)
                     n->unfinished++;
-                q_commit(s);
-                q_wake_one(s, W_ITEMS);
+                mproc__q_commit(s);
+                mproc__q_wake_one(s, W_ITEMS);
                 rc = 0;
                 break;
             }
-            if ((rc = q_block(q, &wt, W_SPACE, Q_EOS)) != 0)
+            if ((rc = mproc__q_block(q, &wt, W_SPACE, Q_EOS)) != 0)
                 break;
         }
     }
-    q_unlock(s);
+    mproc__q_unlock(s);
     return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
 }
 
@@ -169,19 +169,19 @@ static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout
 static int take(queue_shared *s, void **buf, size_t *len)
 {
     qstate *st = q_st(s);
-    uint64_t l = q_ring_header(s, st->head);
+    uint64_t l = mproc__q_ring_header(s, st->head);
     void *out = malloc(l ? (size_t)l : 1);
     if (!out)
         return MPROC_ENOMEM;
     if (l)
-        q_ring_read(s, st->head + 8, out, l);
-    qstate *n = q_edit(s);
+        mproc__q_ring_read(s, st->head + 8, out, l);
+    qstate *n = mproc__q_edit(s);
     n->head += q_frame(l);
     n->count--;
-    q_commit(s);
-    q_wake_all(s, W_SPACE);
+    mproc__q_commit(s);
+    mproc__q_wake_all(s, W_SPACE);
     if (n->count) /* wake-ups are one at a time: pass it on */
-        q_wake_one(s, W_ITEMS);
+        mproc__q_wake_one(s, W_ITEMS);
     *buf = out;
     *len = (size_t)l;
     return 0;
@@ -191,15 +191,15 @@ static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
 {
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
-    q_touch(q);
+    mproc__q_touch(q);
     queue_shared *s = q->s;
-    q_waiter wt = {core_deadline(timeout), 0};
+    q_waiter wt = {mproc__core_deadline(timeout), 0};
     int rc;
-    q_lock(s);
+    mproc__q_lock(s);
     for (;;) {
         qstate *st = q_st(s);
         if (q_stream_at_head(st)) {
-            rc = q_stream_get(q, buf, len);
+            rc = mproc__q_stream_get(q, buf, len);
             if (rc == Q_RETRY)
                 continue;
             if (rc != Q_BUSY)
@@ -208,10 +208,10 @@ static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
             rc = take(s, buf, len);
             break;
         }
-        if ((rc = q_block(q, &wt, W_ITEMS, Q_EOS)) != 0)
+        if ((rc = mproc__q_block(q, &wt, W_ITEMS, Q_EOS)) != 0)
             break;
     }
-    q_unlock(s);
+    mproc__q_unlock(s);
     return rc == MPROC_ETIMEDOUT ? MPROC_EEMPTY : rc;
 }
 
@@ -219,14 +219,14 @@ static const core_queue_methods local_methods = {
     .kind = K_QUEUE,
     .put = local_put,
     .get = local_get,
-    .qsize = q_local_qsize,
-    .empty = q_local_empty,
-    .full = q_local_full,
-    .close = q_local_close,
-    .join_thread = q_local_join_thread,
-    .cancel_join_thread = q_local_cancel_join_thread,
-    .task_done = q_local_task_done,
-    .join = q_local_join,
+    .qsize = mproc__q_local_qsize,
+    .empty = mproc__q_local_empty,
+    .full = mproc__q_local_full,
+    .close = mproc__q_local_close,
+    .join_thread = mproc__q_local_join_thread,
+    .cancel_join_thread = mproc__q_local_cancel_join_thread,
+    .task_done = mproc__q_local_task_done,
+    .join = mproc__q_local_join,
     .free = local_free,
 };
 
@@ -234,7 +234,7 @@ static const core_queue_methods local_methods = {
 
 int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_queue_methods *m = core_queue_methods_of(q);
     return m ? m->put(q, buf, len, timeout) : MPROC_EINVAL;
@@ -242,7 +242,7 @@ int mproc_queue_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 
 int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_queue_methods *m = core_queue_methods_of(q);
     return m && buf && len ? m->get(q, buf, len, timeout) : MPROC_EINVAL;
@@ -265,15 +265,15 @@ int mproc_queue_get_nowait(mproc_queue *q, void **buf, size_t *len)
     return mproc_queue_get(q, buf, len, 0);
 }
 
-int core_queue_readable(void *obj)
+int mproc__core_queue_readable(void *obj)
 {
     if (core_obj_kind(obj) != K_QUEUE)
         return MPROC_EINVAL;
     mproc_queue *q = obj;
-    q_lock(q->s);
+    mproc__q_lock(q->s);
     qstate *st = q_st(q->s);
     int ready = st->count > 0 && !(q_stream_at_head(st) && (st->s_rpid || (st->s_flags & S_CANCELLED)));
-    q_unlock(q->s);
+    mproc__q_unlock(q->s);
     return ready;
 }
 
@@ -283,13 +283,13 @@ static core_rec *record(const void *obj) { return &((const mproc_queue *)obj)->s
 
 static void free_obj(void *obj) { mproc_queue_free(obj); }
 
-const core_share_ops core_queue_ops = {
+const core_share_ops mproc__core_queue_ops = {
     .kind = K_QUEUE,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,
-    .handover = core_queue_handover,
-    .readable = core_queue_readable,
+    .handover = mproc__core_queue_handover,
+    .readable = mproc__core_queue_readable,
 };

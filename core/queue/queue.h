@@ -10,7 +10,7 @@
  * (no feeder thread: a producer's exit never waits for a reader).
  *
  * Crash safety: the ring state exists twice and the mutex holder edits the
- * spare copy, then publishes it with one store (q_edit / q_commit). A
+ * spare copy, then publishes it with one store (mproc__q_edit / mproc__q_commit). A
  * process killed inside put or get leaves either the old state or the new
  * one, never a mix; bytes it wrote past the tail are simply not there yet.
  *
@@ -54,7 +54,7 @@ enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
 
 /* Positions are byte counts since the queue was made (never wrap); the
  * ring index is position % cap. Everything here changes only under the
- * mutex, through q_edit/q_commit. */
+ * mutex, through mproc__q_edit/mproc__q_commit. */
 typedef struct qstate {
     uint64_t head, tail;  /* next byte to read / to write */
     uint64_t count;       /* messages not yet taken (a stream counts until claimed) */
@@ -107,19 +107,19 @@ static inline uint64_t q_frame(uint64_t len) { return 8 + ((len + 7) & ~(uint64_
 static inline uint64_t q_round8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* ---------------------------------------------------- queue_state.c */
-void q_lock(queue_shared *s); /* waits as long as it takes; a dead holder is fine */
-void q_unlock(queue_shared *s);
+void mproc__q_lock(queue_shared *s); /* waits as long as it takes; a dead holder is fine */
+void mproc__q_unlock(queue_shared *s);
 static inline qstate *q_st(queue_shared *s)
 {
     return &s->st[atomic_load_explicit(&s->cur, memory_order_relaxed)];
 }
 /* The spare copy, filled with the current state: change it, then commit. */
-qstate *q_edit(queue_shared *s);
-void q_commit(queue_shared *s);
+qstate *mproc__q_edit(queue_shared *s);
+void mproc__q_commit(queue_shared *s);
 /* Wake one sleeper / all sleepers of a kind (under mu). */
-void q_wake_one(queue_shared *s, enum q_wait w);
-void q_wake_all(queue_shared *s, enum q_wait w);
-void q_wake_everyone(queue_shared *s);
+void mproc__q_wake_one(queue_shared *s, enum q_wait w);
+void mproc__q_wake_all(queue_shared *s, enum q_wait w);
+void mproc__q_wake_everyone(queue_shared *s);
 
 /* A blocked call: its deadline and when it next looks for dead peers. */
 typedef struct q_waiter {
@@ -132,27 +132,27 @@ typedef struct q_waiter {
  * MPROC_EOS (with Q_EOS, when every other holder is dead). Repairs a
  * stream whose writer or reader died. */
 enum { Q_EOS = 1, Q_OPEN_OR_NOT = 2 };
-int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags);
+int mproc__q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags);
 
 /* ----------------------------------------------------- queue_ring.c */
-void q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n);
-void q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n);
-uint64_t q_ring_header(queue_shared *s, uint64_t pos);
-void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr);
+void mproc__q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n);
+void mproc__q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n);
+uint64_t mproc__q_ring_header(queue_shared *s, uint64_t pos);
+void mproc__q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr);
 
 /* -------------------------------------------------- queue_holders.c */
 /* Under mu: pid holds one more / one less handle. */
-void q_hold(queue_shared *s, uint64_t pid, int delta);
+void mproc__q_hold(queue_shared *s, uint64_t pid, int delta);
 /* Is every other process that held the queue gone (and was there one)? */
-int q_peers_gone(queue_shared *s);
+int mproc__q_peers_gone(queue_shared *s);
 /* Registers the calling process through q if it is not yet (a handle
  * inherited across fork); cheap when it is. */
-void q_touch(mproc_queue *q);
+void mproc__q_touch(mproc_queue *q);
 /* Drops the registration made through q, if it is this process's. */
-void q_untouch(mproc_queue *q);
+void mproc__q_untouch(mproc_queue *q);
 /* Its handover step (core_share_ops.handover): the references in transit
  * to a child count as held. */
-void core_queue_handover(core_rec *r, enum core_handover step, long pid);
+void mproc__core_queue_handover(core_rec *r, enum core_handover step, long pid);
 
 /* --------------------------------------------------- queue_stream.c */
 /* Under mu, with the stream at the head (q_stream_at_head). 0 and the
@@ -161,26 +161,26 @@ void core_queue_handover(core_rec *r, enum core_handover step, long pid);
 #define Q_RETRY 1
 #define Q_BUSY 2
 static inline int q_stream_at_head(const qstate *st) { return (st->s_flags & S_ACTIVE) && st->head >= st->s_pos; }
-int q_stream_get(mproc_queue *q, void **buf, size_t *len);
+int mproc__q_stream_get(mproc_queue *q, void **buf, size_t *len);
 /* Under mu: puts a message whose frame is bigger than the ring. */
-int q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
+int mproc__q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
 /* Under mu, while blocked: repairs the stream if its writer or reader died. */
-void q_stream_repair(queue_shared *s);
+void mproc__q_stream_repair(queue_shared *s);
 
 /* ------------------------------------------------------ queue_misc.c */
 /* The local implementation's other methods (queue.c's table lists them). */
-int q_local_qsize(mproc_queue *q);
-int q_local_empty(mproc_queue *q);
-int q_local_full(mproc_queue *q);
-int q_local_close(mproc_queue *q);
-int q_local_join_thread(mproc_queue *q);
-int q_local_cancel_join_thread(mproc_queue *q);
-int q_local_task_done(mproc_queue *q);
-int q_local_join(mproc_queue *q, double timeout);
+int mproc__q_local_qsize(mproc_queue *q);
+int mproc__q_local_empty(mproc_queue *q);
+int mproc__q_local_full(mproc_queue *q);
+int mproc__q_local_close(mproc_queue *q);
+int mproc__q_local_join_thread(mproc_queue *q);
+int mproc__q_local_cancel_join_thread(mproc_queue *q);
+int mproc__q_local_task_done(mproc_queue *q);
+int mproc__q_local_join(mproc_queue *q, double timeout);
 
 /* ----------------------------------------------------------- queue.c */
 /* For mproc_wait: 1 if a get on q would find a message now, 0 if not,
  * MPROC_EINVAL if q is no queue. */
-int core_queue_readable(void *q);
+int mproc__core_queue_readable(void *q);
 
 #endif

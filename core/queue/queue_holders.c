@@ -40,7 +40,7 @@ static q_holder *take_slot(queue_shared *s)
             return &s->holders[i];
     for (size_t i = 0; i < Q_HOLDERS; i++) {
         q_holder *h = &s->holders[i];
-        if (!be_pid_alive((long)h->pid)) {
+        if (!mproc__be_pid_alive((long)h->pid)) {
             h->count = 0;
             return h;
         }
@@ -59,7 +59,7 @@ static q_holder *slot_of(queue_shared *s, uint64_t pid)
     return h;
 }
 
-void q_hold(queue_shared *s, uint64_t pid, int delta)
+void mproc__q_hold(queue_shared *s, uint64_t pid, int delta)
 {
     q_holder *h = find(s, pid);
     if (delta < 0) {
@@ -79,44 +79,44 @@ void q_hold(queue_shared *s, uint64_t pid, int delta)
         s->untracked++; /* never reports peers gone while it counts */
 }
 
-int q_peers_gone(queue_shared *s)
+int mproc__q_peers_gone(queue_shared *s)
 {
     if (!s->multi || s->transit || s->untracked)
         return 0;
-    uint64_t me = (uint64_t)be_getpid();
+    uint64_t me = (uint64_t)mproc__be_getpid();
     for (size_t i = 0; i < Q_HOLDERS; i++)
-        if (s->holders[i].count && s->holders[i].pid != me && be_pid_alive((long)s->holders[i].pid))
+        if (s->holders[i].count && s->holders[i].pid != me && mproc__be_pid_alive((long)s->holders[i].pid))
             return 0;
     return 1;
 }
 
-void q_touch(mproc_queue *q)
+void mproc__q_touch(mproc_queue *q)
 {
-    long me = be_getpid();
+    long me = mproc__be_getpid();
     long reg = atomic_load_explicit(&q->reg_pid, memory_order_relaxed);
     if (reg == me || atomic_load(&q->closed))
         return;
     if (!atomic_compare_exchange_strong(&q->reg_pid, &reg, me))
         return; /* another thread of ours did it */
-    q_lock(q->s);
-    q_hold(q->s, (uint64_t)me, 1);
-    q_unlock(q->s);
+    mproc__q_lock(q->s);
+    mproc__q_hold(q->s, (uint64_t)me, 1);
+    mproc__q_unlock(q->s);
 }
 
-void q_untouch(mproc_queue *q)
+void mproc__q_untouch(mproc_queue *q)
 {
-    long me = be_getpid();
+    long me = mproc__be_getpid();
     if (!atomic_compare_exchange_strong(&q->reg_pid, &me, 0))
         return;
-    q_lock(q->s);
-    q_hold(q->s, (uint64_t)me, -1);
-    q_unlock(q->s);
+    mproc__q_lock(q->s);
+    mproc__q_hold(q->s, (uint64_t)me, -1);
+    mproc__q_unlock(q->s);
 }
 
-void core_queue_handover(core_rec *r, enum core_handover step, long pid)
+void mproc__core_queue_handover(core_rec *r, enum core_handover step, long pid)
 {
     queue_shared *s = (queue_shared *)r;
-    q_lock(s);
+    mproc__q_lock(s);
     switch (step) {
     case CORE_HANDOVER_SEND:
         s->transit++;
@@ -125,11 +125,11 @@ void core_queue_handover(core_rec *r, enum core_handover step, long pid)
         if (s->transit)
             s->transit--;
         if (pid > 0)
-            q_hold(s, (uint64_t)pid, 1);
+            mproc__q_hold(s, (uint64_t)pid, 1);
         break;
     case CORE_HANDOVER_RECEIVED: /* our new handle counts it now */
-        q_hold(s, (uint64_t)be_getpid(), -1);
+        mproc__q_hold(s, (uint64_t)mproc__be_getpid(), -1);
         break;
     }
-    q_unlock(s);
+    mproc__q_unlock(s);
 }

@@ -10,90 +10,90 @@
 
 /* ------------------------------------------------ local (queue.c's table) */
 
-int q_local_qsize(mproc_queue *q)
+int mproc__q_local_qsize(mproc_queue *q)
 {
     queue_shared *s = q->s;
-    q_lock(s);
+    mproc__q_lock(s);
     uint64_t n = q_st(s)->count;
-    q_unlock(s);
+    mproc__q_unlock(s);
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int q_local_empty(mproc_queue *q)
+int mproc__q_local_empty(mproc_queue *q)
 {
     queue_shared *s = q->s;
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
-    q_lock(s);
+    mproc__q_lock(s);
     int empty = q_st(s)->count == 0;
-    q_unlock(s);
+    mproc__q_unlock(s);
     return empty;
 }
 
-int q_local_full(mproc_queue *q)
+int mproc__q_local_full(mproc_queue *q)
 {
     queue_shared *s = q->s;
-    q_lock(s);
+    mproc__q_lock(s);
     int full = s->maxsize && q_st(s)->count >= s->maxsize;
-    q_unlock(s);
+    mproc__q_unlock(s);
     return full;
 }
 
 /* This handle stops working; its process no longer counts as a holder
  * through it (so peers blocked on the queue may learn that nobody is left). */
-int q_local_close(mproc_queue *q)
+int mproc__q_local_close(mproc_queue *q)
 {
     atomic_store(&q->closed, 1);
-    q_untouch(q);
+    mproc__q_untouch(q);
     return 0;
 }
 
-int q_local_join_thread(mproc_queue *q)
+int mproc__q_local_join_thread(mproc_queue *q)
 {
     if (q->s->variant == Q_SIMPLE)
         return MPROC_EINVAL;
     return atomic_load(&q->closed) ? 0 : MPROC_ESTATE; /* Queue.join_thread() before close() */
 }
 
-int q_local_cancel_join_thread(mproc_queue *q)
+int mproc__q_local_cancel_join_thread(mproc_queue *q)
 {
     return q->s->variant == Q_SIMPLE ? MPROC_EINVAL : 0;
 }
 
 static queue_shared *joinable(mproc_queue *q) { return q->s->variant == Q_JOINABLE ? q->s : NULL; }
 
-int q_local_task_done(mproc_queue *q)
+int mproc__q_local_task_done(mproc_queue *q)
 {
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;
     int rc = 0;
-    q_lock(s);
+    mproc__q_lock(s);
     if (q_st(s)->unfinished == 0) {
         rc = MPROC_ESTATE; /* task_done() called too many times */
     } else {
-        qstate *n = q_edit(s);
+        qstate *n = mproc__q_edit(s);
         n->unfinished--;
-        q_commit(s);
+        mproc__q_commit(s);
         if (n->unfinished == 0)
-            q_wake_all(s, W_TASKS);
+            mproc__q_wake_all(s, W_TASKS);
     }
-    q_unlock(s);
+    mproc__q_unlock(s);
     return rc;
 }
 
-int q_local_join(mproc_queue *q, double timeout)
+int mproc__q_local_join(mproc_queue *q, double timeout)
 {
     queue_shared *s = joinable(q);
     if (!s)
         return MPROC_EINVAL;
-    q_touch(q);
-    q_waiter wt = {core_deadline(timeout), 0};
+    mproc__q_touch(q);
+    q_waiter wt = {mproc__core_deadline(timeout), 0};
     int rc = 0;
-    q_lock(s);
-    while (q_st(s)->unfinished && (rc = q_block(q, &wt, W_TASKS, Q_EOS | Q_OPEN_OR_NOT)) == 0)
+    mproc__q_lock(s);
+    while (q_st(s)->unfinished && (rc = mproc__q_block(q, &wt, W_TASKS, Q_EOS | Q_OPEN_OR_NOT)) == 0)
         ;
-    q_unlock(s);
+    mproc__q_unlock(s);
     return rc;
 }
 
@@ -143,7 +143,7 @@ int mproc_queue_task_done(mproc_queue *q)
 
 int mproc_queue_join(mproc_queue *q, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_queue_methods *m = core_queue_methods_of(q);
     return m ? m->join(q, timeout) : MPROC_EINVAL;

@@ -6,7 +6,7 @@
 
 #include "queue/queue.h"
 
-void q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n)
+void mproc__q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n)
 {
     uint64_t off = pos % s->cap, first = s->cap - off < n ? s->cap - off : n;
     memcpy(s->ring + off, src, (size_t)first);
@@ -14,7 +14,7 @@ void q_ring_write(queue_shared *s, uint64_t pos, const void *src, uint64_t n)
         memcpy(s->ring, (const char *)src + first, (size_t)(n - first));
 }
 
-void q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n)
+void mproc__q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n)
 {
     uint64_t off = pos % s->cap, first = s->cap - off < n ? s->cap - off : n;
     memcpy(dst, s->ring + off, (size_t)first);
@@ -22,14 +22,14 @@ void q_ring_read(queue_shared *s, uint64_t pos, void *dst, uint64_t n)
         memcpy((char *)dst + first, s->ring, (size_t)(n - first));
 }
 
-uint64_t q_ring_header(queue_shared *s, uint64_t pos)
+uint64_t mproc__q_ring_header(queue_shared *s, uint64_t pos)
 {
     uint64_t h;
     memcpy(&h, s->ring + pos % s->cap, sizeof h);
     return h;
 }
 
-void q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr)
+void mproc__q_ring_set_header(queue_shared *s, uint64_t pos, uint64_t hdr)
 {
     memcpy(s->ring + pos % s->cap, &hdr, sizeof hdr);
 }

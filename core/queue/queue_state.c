@@ -16,19 +16,19 @@
  * arena's lock makes the same assumption): try again rather than return
  * with the state unguarded. A holder that died is fine: the state is
  * whole, as the holder only ever published complete copies. */
-void q_lock(queue_shared *s)
+void mproc__q_lock(queue_shared *s)
 {
     for (;;) {
-        int rc = be_mutex_lock(&s->mu, MPROC_FOREVER);
+        int rc = mproc__be_mutex_lock(&s->mu, MPROC_FOREVER);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
             return;
-        be_sleep(0.001);
+        mproc__be_sleep(0.001);
     }
 }
 
-void q_unlock(queue_shared *s) { be_mutex_unlock(&s->mu); }
+void mproc__q_unlock(queue_shared *s) { mproc__be_mutex_unlock(&s->mu); }
 
-qstate *q_edit(queue_shared *s)
+qstate *mproc__q_edit(queue_shared *s)
 {
     uint32_t c = atomic_load_explicit(&s->cur, memory_order_relaxed);
     s->st[!c] = s->st[c];
@@ -38,50 +38,50 @@ qstate *q_edit(queue_shared *s)
 /* The release store keeps every write to the spare copy (and to the ring)
  * before the switch, for the compiler too: a process killed anywhere leaves
  * the old state or the new one. */
-void q_commit(queue_shared *s)
+void mproc__q_commit(queue_shared *s)
 {
     uint32_t c = atomic_load_explicit(&s->cur, memory_order_relaxed);
     atomic_store_explicit(&s->cur, !c, memory_order_release);
 }
 
-void q_wake_one(queue_shared *s, enum q_wait w)
+void mproc__q_wake_one(queue_shared *s, enum q_wait w)
 {
-    if (s->waiting[w] && be_sem_value(&s->sem[w]) == 0)
-        be_sem_post(&s->sem[w]);
+    if (s->waiting[w] && mproc__be_sem_value(&s->sem[w]) == 0)
+        mproc__be_sem_post(&s->sem[w]);
 }
 
-void q_wake_all(queue_shared *s, enum q_wait w)
+void mproc__q_wake_all(queue_shared *s, enum q_wait w)
 {
-    int v = be_sem_value(&s->sem[w]);
+    int v = mproc__be_sem_value(&s->sem[w]);
     for (int64_t k = (int64_t)s->waiting[w] - v; k > 0; k--)
-        be_sem_post(&s->sem[w]);
+        mproc__be_sem_post(&s->sem[w]);
 }
 
-void q_wake_everyone(queue_shared *s)
+void mproc__q_wake_everyone(queue_shared *s)
 {
     for (int w = 0; w < W_COUNT; w++)
-        q_wake_all(s, (enum q_wait)w);
+        mproc__q_wake_all(s, (enum q_wait)w);
 }
 
-int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
+int mproc__q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
 {
     queue_shared *s = q->s;
     if (!(flags & Q_OPEN_OR_NOT) && atomic_load(&q->closed))
         return MPROC_ECLOSED;
-    double rem = core_remaining(wt->deadline);
+    double rem = mproc__core_remaining(wt->deadline);
     if (rem == 0)
         return MPROC_ETIMEDOUT;
-    double now = be_monotonic();
+    double now = mproc__be_monotonic();
     if (wt->next_check == 0) {
         /* Most waits are short: the first look for dead peers comes only
          * after a full interval, so a busy queue never pays for it. */
         wt->next_check = now + Q_CHECK_INTERVAL;
     } else if (now >= wt->next_check) {
         wt->next_check = now + Q_CHECK_INTERVAL;
-        q_stream_repair(s);
+        mproc__q_stream_repair(s);
         /* A getter's queue must be empty too: another thread of ours may be
          * reading a stream with messages behind it. */
-        if ((flags & Q_EOS) && !(w == W_ITEMS && q_st(s)->count) && q_peers_gone(s))
+        if ((flags & Q_EOS) && !(w == W_ITEMS && q_st(s)->count) && mproc__q_peers_gone(s))
             return MPROC_EOS;
         return 0; /* the repair may have changed what the caller waits for */
     }
@@ -89,9 +89,9 @@ int q_block(mproc_queue *q, q_waiter *wt, enum q_wait w, int flags)
     if (rem > 0 && rem < slice)
         slice = rem;
     s->waiting[w]++;
-    q_unlock(s);
-    core_wait_sem(&q->spin, &s->sem[w], slice);
-    q_lock(s);
+    mproc__q_unlock(s);
+    mproc__core_wait_sem(&q->spin, &s->sem[w], slice);
+    mproc__q_lock(s);
     s->waiting[w]--;
     return 0;
 }

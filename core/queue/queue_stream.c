@@ -71,22 +71,22 @@ static void reader_gone(qstate *n)
     tidy(n);
 }
 
-void q_stream_repair(queue_shared *s)
+void mproc__q_stream_repair(queue_shared *s)
 {
     qstate *st = q_st(s);
     if (!(st->s_flags & (S_ACTIVE | S_TAKEN)))
         return;
-    int wdead = st->s_wpid && !be_pid_alive((long)st->s_wpid);
-    int rdead = st->s_rpid && !be_pid_alive((long)st->s_rpid);
+    int wdead = st->s_wpid && !mproc__be_pid_alive((long)st->s_wpid);
+    int rdead = st->s_rpid && !mproc__be_pid_alive((long)st->s_rpid);
     if (!wdead && !rdead)
         return;
-    qstate *n = q_edit(s);
+    qstate *n = mproc__q_edit(s);
     if (wdead)
         writer_gone(n);
     if (rdead && n->s_rpid)
         reader_gone(n);
-    q_commit(s);
-    q_wake_everyone(s);
+    mproc__q_commit(s);
+    mproc__q_wake_everyone(s);
 }
 
 /* ------------------------------------------------------------- reader */
@@ -95,16 +95,16 @@ void q_stream_repair(queue_shared *s)
  * may return. */
 static void reader_took_all(queue_shared *s)
 {
-    qstate *n = q_edit(s);
+    qstate *n = mproc__q_edit(s);
     n->s_flags = S_TAKEN;
     n->s_rpid = n->s_rtid = 0;
     if (s->variant == Q_JOINABLE)
         n->unfinished++;
-    q_commit(s);
-    q_wake_one(s, W_SWRITE);
+    mproc__q_commit(s);
+    mproc__q_wake_one(s, W_SWRITE);
 }
 
-int q_stream_get(mproc_queue *q, void **buf, size_t *len)
+int mproc__q_stream_get(mproc_queue *q, void **buf, size_t *len)
 {
     queue_shared *s = q->s;
     qstate *st = q_st(s);
@@ -113,13 +113,13 @@ int q_stream_get(mproc_queue *q, void **buf, size_t *len)
     char *out = malloc(st->s_len ? (size_t)st->s_len : 1);
     if (!out)
         return MPROC_ENOMEM;
-    qstate *n = q_edit(s);
-    n->s_rpid = (uint64_t)be_getpid();
-    n->s_rtid = be_thread_id();
+    qstate *n = mproc__q_edit(s);
+    n->s_rpid = (uint64_t)mproc__be_getpid();
+    n->s_rtid = mproc__be_thread_id();
     n->count--;
     n->head = n->s_pos + 8;
-    q_commit(s);
-    q_wake_one(s, W_SWRITE);
+    mproc__q_commit(s);
+    mproc__q_wake_one(s, W_SWRITE);
     /* As Python's get, which reads a whole message once it has begun: the
      * timeout bounded the wait for a message, not its transfer. The writer
      * is alive and moving (else the repair ends the stream), or it gives up
@@ -128,26 +128,26 @@ int q_stream_get(mproc_queue *q, void **buf, size_t *len)
     for (;;) {
         st = q_st(s);
         if (st->s_flags & S_CANCELLED) { /* its writer gave up or died */
-            n = q_edit(s);
+            n = mproc__q_edit(s);
             n->s_rpid = n->s_rtid = 0;
             tidy(n);
-            q_commit(s);
-            q_wake_all(s, W_ITEMS);
-            q_wake_all(s, W_SPACE);
+            mproc__q_commit(s);
+            mproc__q_wake_all(s, W_ITEMS);
+            mproc__q_wake_all(s, W_SPACE);
             free(out);
             return Q_RETRY;
         }
         uint64_t avail = st->s_written - st->s_read;
         if (avail) {
             uint64_t from = st->head, off = st->s_read;
-            q_unlock(s);
-            q_ring_read(s, from, out + off, avail);
-            q_lock(s);
-            n = q_edit(s);
+            mproc__q_unlock(s);
+            mproc__q_ring_read(s, from, out + off, avail);
+            mproc__q_lock(s);
+            n = mproc__q_edit(s);
             n->s_read += avail;
             n->head = n->s_pos + 8 + q_round8(n->s_read);
-            q_commit(s);
-            q_wake_one(s, W_SWRITE);
+            mproc__q_commit(s);
+            mproc__q_wake_one(s, W_SWRITE);
             continue;
         }
         if (st->s_read == st->s_len) {
@@ -156,12 +156,12 @@ int q_stream_get(mproc_queue *q, void **buf, size_t *len)
             reader_took_all(s);
             return 0;
         }
-        int rc = q_block(q, &rw, W_SREAD, 0);
+        int rc = mproc__q_block(q, &rw, W_SREAD, 0);
         if (rc) { /* closed meanwhile: the writer will send it again */
-            n = q_edit(s);
+            n = mproc__q_edit(s);
             reader_gone(n);
-            q_commit(s);
-            q_wake_everyone(s);
+            mproc__q_commit(s);
+            mproc__q_wake_everyone(s);
             free(out);
             return rc;
         }
@@ -180,10 +180,10 @@ static int can_start(const queue_shared *s, const qstate *st)
  * with rc) and returns rc. */
 static int let_go(queue_shared *s, int rc)
 {
-    qstate *n = q_edit(s);
+    qstate *n = mproc__q_edit(s);
     writer_gone(n);
-    q_commit(s);
-    q_wake_everyone(s); /* putters waited for us; a reader may have to drop it */
+    mproc__q_commit(s);
+    mproc__q_wake_everyone(s); /* putters waited for us; a reader may have to drop it */
     return rc;
 }
 
@@ -203,50 +203,50 @@ static int send_bytes(mproc_queue *q, q_waiter *wt, const char *buf, uint64_t le
         uint64_t room = s->cap - (st->tail - st->head), done = st->s_written;
         if (done < len && room) {
             uint64_t chunk = len - done < room ? len - done : room, at = st->tail;
-            q_unlock(s);
-            q_ring_write(s, at, buf + done, chunk);
-            q_lock(s);
+            mproc__q_unlock(s);
+            mproc__q_ring_write(s, at, buf + done, chunk);
+            mproc__q_lock(s);
             if (q_st(s)->s_flags & S_CANCELLED)
                 continue;
-            n = q_edit(s);
+            n = mproc__q_edit(s);
             n->s_written += chunk;
             n->tail += q_round8(chunk);
-            q_commit(s);
-            q_wake_one(s, W_SREAD);
+            mproc__q_commit(s);
+            mproc__q_wake_one(s, W_SREAD);
             continue;
         }
         /* The ring is full, or all of it is in and its reader has yet to
          * take the rest. A reader that took it all meanwhile wins over our
          * timeout: the message is delivered. */
-        int rc = q_block(q, wt, W_SWRITE, Q_EOS);
+        int rc = mproc__q_block(q, wt, W_SWRITE, Q_EOS);
         if (rc && !(q_st(s)->s_flags & S_TAKEN))
             return let_go(s, rc);
     }
 }
 
-int q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len)
+int mproc__q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len)
 {
     queue_shared *s = q->s;
     for (;;) {
         qstate *st;
         while (!can_start(s, st = q_st(s))) {
-            int rc = q_block(q, wt, W_SPACE, Q_EOS);
+            int rc = mproc__q_block(q, wt, W_SPACE, Q_EOS);
             if (rc)
                 return rc;
         }
-        q_ring_set_header(s, st->tail, Q_FRAME_STREAM | (uint64_t)len);
-        qstate *n = q_edit(s);
+        mproc__q_ring_set_header(s, st->tail, Q_FRAME_STREAM | (uint64_t)len);
+        qstate *n = mproc__q_edit(s);
         n->s_pos = n->tail;
         n->tail += 8;
         n->s_len = len;
         n->s_written = n->s_read = 0;
-        n->s_wpid = (uint64_t)be_getpid();
-        n->s_wtid = be_thread_id();
+        n->s_wpid = (uint64_t)mproc__be_getpid();
+        n->s_wtid = mproc__be_thread_id();
         n->s_rpid = n->s_rtid = 0;
         n->s_flags = S_ACTIVE;
         n->count++;
-        q_commit(s);
-        q_wake_one(s, W_ITEMS);
+        mproc__q_commit(s);
+        mproc__q_wake_one(s, W_ITEMS);
         int rc = send_bytes(q, wt, buf, len);
         if (rc != Q_RETRY)
             return rc;

@@ -3,7 +3,7 @@
  * programs can attach); a small arena record carries name and size to
  * children, which attach by name. A process unlinks at exit the segments
  * it created and did not unlink; should it be killed first, the resource
- * tracker does (be_shm_track), as Python's does. */
+ * tracker does (mproc__be_shm_track), as Python's does. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,15 +38,15 @@ static core_hook exit_hook = CORE_HOOK_INIT(unlink_created, CORE_EXIT_RESOURCES)
 
 static void track(const char *name, int add)
 {
-    core_exit_hook_add(&exit_hook);
-    be_core_lock();
-    if (created_pid != be_getpid()) { /* a forked child owns none of them */
+    mproc__core_exit_hook_add(&exit_hook);
+    mproc__be_core_lock();
+    if (created_pid != mproc__be_getpid()) { /* a forked child owns none of them */
         while (created_list) { /* our copy of the parent's list */
             created *c = created_list;
             created_list = c->next;
             free(c);
         }
-        created_pid = be_getpid();
+        created_pid = mproc__be_getpid();
     }
     created **pp = &created_list;
     while (*pp && strcmp((*pp)->name, name) != 0)
@@ -59,34 +59,34 @@ static void track(const char *name, int add)
         *pp = c->next;
         free(c);
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     /* The resource tracker unlinks it should we be killed before we do
      * (best effort: at a normal exit unlink_created does it anyway). */
     if (add || known)
-        be_shm_track(name, add);
+        mproc__be_shm_track(name, add);
 }
 
 /* Python's resource tracker unlinks what a process left behind; we do it
  * on the way out (and ours does it if we are killed). */
 static void unlink_created(void)
 {
-    be_core_lock();
-    int ours = created_pid == be_getpid(); /* else a forked child's copy of the list */
+    mproc__be_core_lock();
+    int ours = created_pid == mproc__be_getpid(); /* else a forked child's copy of the list */
     created *c = created_list;
     created_list = NULL;
-    be_core_unlock();
+    mproc__be_core_unlock();
     while (c) {
         created *next = c->next;
         if (ours) {
-            be_shm_unlink(c->name);
-            be_shm_track(c->name, 0);
+            mproc__be_shm_unlink(c->name);
+            mproc__be_shm_track(c->name, 0);
         }
         free(c);
         c = next;
     }
 }
 
-int core_shm_name_valid(const char *name)
+int mproc__core_shm_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > BE_SHM_NAME_MAX)
@@ -100,9 +100,9 @@ int core_shm_name_valid(const char *name)
     return 1;
 }
 
-static void destroy(core_rec *r) { core_arena_free(r); }
+static void destroy(core_rec *r) { mproc__core_arena_free(r); }
 
-/* Segments mapped here, for core_shm_locate (under be_core_lock). */
+/* Segments mapped here, for mproc__core_shm_locate (under mproc__be_core_lock). */
 typedef struct open_seg {
     mproc_shm *m;
     struct open_seg *next;
@@ -111,7 +111,7 @@ static open_seg *open_list;
 
 static void register_open(mproc_shm *m, int add)
 {
-    be_core_lock();
+    mproc__be_core_lock();
     open_seg **pp = &open_list;
     while (*pp && (*pp)->m != m)
         pp = &(*pp)->next;
@@ -122,17 +122,17 @@ static void register_open(mproc_shm *m, int add)
         *pp = e->next;
         free(e);
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
 }
 
-int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset)
+int mproc__core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset)
 {
     int rc = MPROC_ENOENT;
     const char *c = p;
-    be_core_lock();
+    mproc__be_core_lock();
     for (open_seg *e = open_list; e; e = e->next) {
-        const char *base = be_shm_addr(e->m->map);
-        size_t size = be_shm_size(e->m->map);
+        const char *base = mproc__be_shm_addr(e->m->map);
+        size_t size = mproc__be_shm_size(e->m->map);
         if (c >= base && c - base <= (ptrdiff_t)size && len <= size - (size_t)(c - base)) {
             strcpy(name, e->m->s->name);
             *offset = (size_t)(c - base);
@@ -140,18 +140,18 @@ int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], s
             break;
         }
     }
-    be_core_unlock();
+    mproc__be_core_unlock();
     return rc;
 }
 
 static void *adopt(core_rec *rec, int *err)
 {
     shm_shared *s = (shm_shared *)rec;
-    mproc_shm *m = core_handle_new(sizeof *m, K_SHM, err);
-    int rc = m ? be_shm_open(s->name, (size_t)s->size, 0, &m->map) : MPROC_ENOMEM;
+    mproc_shm *m = mproc__core_handle_new(sizeof *m, K_SHM, err);
+    int rc = m ? mproc__be_shm_open(s->name, (size_t)s->size, 0, &m->map) : MPROC_ENOMEM;
     if (rc) {
         if (m)
-            core_handle_drop(m);
+            mproc__core_handle_drop(m);
         *err = rc;
         return NULL;
     }
@@ -165,7 +165,7 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
     int rc = 0;
     mproc_shm *m = NULL;
     char gen[BE_SHM_NAME_MAX + 1];
-    core_ensure_init();
+    mproc__core_ensure_init();
     if ((!name && !create) || (create && size == 0)) {
         rc = MPROC_EINVAL;
         goto out;
@@ -175,30 +175,30 @@ mproc_shm *mproc_shm_open(const char *name, size_t size, int create, int *err)
         /* Python's prefix, 64 random bits (Python: 32): not guessable, and
          * created exclusively (mode 0600), so not pre-creatable either */
         unsigned char r[8];
-        if ((rc = be_random(r, sizeof r)))
+        if ((rc = mproc__be_random(r, sizeof r)))
             goto out;
         snprintf(gen, sizeof gen, "psm_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
                  r[7]);
-        rc = be_shm_open(gen, size, 1, &map);
+        rc = mproc__be_shm_open(gen, size, 1, &map);
         if (rc != MPROC_EEXIST)
             break;
     }
     if (name)
-        rc = be_shm_open(name, size, create, &map);
+        rc = mproc__be_shm_open(name, size, create, &map);
     if (rc)
         goto out;
     const char *used = name ? name : gen;
-    shm_shared *s = core_arena_alloc(sizeof *s, &rc);
-    m = s ? core_handle_new(sizeof *m, K_SHM, &rc) : NULL;
+    shm_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
+    m = s ? mproc__core_handle_new(sizeof *m, K_SHM, &rc) : NULL;
     if (!m) {
-        core_arena_free(s);
+        mproc__core_arena_free(s);
         if (create)
-            be_shm_unlink(used);
-        be_shm_close(map);
+            mproc__be_shm_unlink(used);
+        mproc__be_shm_close(map);
         goto out;
     }
     strcpy(s->name, used);
-    s->size = be_shm_size(map);
+    s->size = mproc__be_shm_size(map);
     s->rec.kind = K_SHM;
     atomic_init(&s->rec.refs, 1);
     m->s = s;
@@ -214,9 +214,9 @@ out:
 
 static mproc_shm *valid(const mproc_shm *m) { return core_obj_kind(m) == K_SHM ? (mproc_shm *)m : NULL; }
 
-void *mproc_shm_ptr(mproc_shm *m) { return valid(m) ? be_shm_addr(m->map) : NULL; }
+void *mproc_shm_ptr(mproc_shm *m) { return valid(m) ? mproc__be_shm_addr(m->map) : NULL; }
 
-size_t mproc_shm_size(const mproc_shm *m) { return valid(m) ? be_shm_size(m->map) : 0; }
+size_t mproc_shm_size(const mproc_shm *m) { return valid(m) ? mproc__be_shm_size(m->map) : 0; }
 
 const char *mproc_shm_name(const mproc_shm *m) { return valid(m) ? m->s->name : NULL; }
 
@@ -224,7 +224,7 @@ int mproc_shm_unlink(mproc_shm *m)
 {
     if (!valid(m))
         return MPROC_EINVAL;
-    int rc = be_shm_unlink(m->s->name);
+    int rc = mproc__be_shm_unlink(m->s->name);
     track(m->s->name, 0);
     return rc;
 }
@@ -236,9 +236,9 @@ int mproc_shm_close(mproc_shm *m)
     if (core_obj_borrowed(m))
         return MPROC_ESTATE; /* owned by the args it came in */
     register_open(m, 0);
-    be_shm_close(m->map);
-    core_rec_release(&m->s->rec, destroy);
-    core_handle_drop(m);
+    mproc__be_shm_close(m->map);
+    mproc__core_rec_release(&m->s->rec, destroy);
+    mproc__core_handle_drop(m);
     return 0;
 }
 
@@ -246,10 +246,10 @@ static core_rec *record(const void *obj) { return &((const mproc_shm *)obj)->s->
 
 static void free_obj(void *obj) { mproc_shm_close(obj); }
 
-const core_share_ops core_shm_ops = {
+const core_share_ops mproc__core_shm_ops = {
     .kind = K_SHM,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,

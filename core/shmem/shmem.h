@@ -12,6 +12,6 @@
 
 /* The mproc_shm segment mapped here that holds [p, p + len): its name and
  * p's offset in it, or MPROC_ENOENT. */
-int core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset);
+int mproc__core_shm_locate(const void *p, size_t len, char name[BE_SHM_NAME_MAX + 1], size_t *offset);
 
 #endif

@@ -61,17 +61,17 @@ static void destroy(core_rec *r)
 {
     value_shared *s = (value_shared *)r;
     if (s->lock_ref.offset) {
-        core_rec *lock = core_arena_resolve(&s->lock_ref);
+        core_rec *lock = mproc__core_arena_resolve(&s->lock_ref);
         if (lock)
-            core_lock_rec_release(lock);
+            mproc__core_lock_rec_release(lock);
     }
-    core_arena_free(s);
+    mproc__core_arena_free(s);
 }
 
 static core_rec *dep(core_rec *rec)
 {
     value_shared *s = (value_shared *)rec;
-    return s->lock_ref.offset ? core_arena_resolve(&s->lock_ref) : NULL;
+    return s->lock_ref.offset ? mproc__core_arena_resolve(&s->lock_ref) : NULL;
 }
 
 static void *adopt(core_rec *rec, int *err)
@@ -82,9 +82,9 @@ static void *adopt(core_rec *rec, int *err)
         *err = MPROC_EINVAL;
         return NULL;
     }
-    shared_buf *b = core_handle_new(sizeof *b, (core_kind)rec->kind, err);
-    if (b && lrec && !(b->lock = core_lock_view(lrec, err))) {
-        core_handle_drop(b);
+    shared_buf *b = mproc__core_handle_new(sizeof *b, (core_kind)rec->kind, err);
+    if (b && lrec && !(b->lock = mproc__core_lock_view(lrec, err))) {
+        mproc__core_handle_drop(b);
         b = NULL;
     }
     if (b)
@@ -96,7 +96,7 @@ static shared_buf *create(core_kind kind, char tc, size_t n, const void *init, i
 {
     int rc = 0;
     shared_buf *b = NULL;
-    core_ensure_init();
+    mproc__core_ensure_init();
     size_t elem = mproc_typecode_size(tc);
     if (!elem || n > (SIZE_MAX - sizeof(value_shared)) / elem) {
         rc = MPROC_EINVAL;
@@ -105,7 +105,7 @@ static shared_buf *create(core_kind kind, char tc, size_t n, const void *init, i
     mproc_lock *lock = locked ? mproc_rlock_new(&rc) : NULL;
     if (locked && !lock)
         goto out;
-    value_shared *s = core_arena_alloc(sizeof *s + n * elem, &rc);
+    value_shared *s = mproc__core_arena_alloc(sizeof *s + n * elem, &rc);
     if (s) {
         s->n = n;
         s->elem = elem;
@@ -113,8 +113,8 @@ static shared_buf *create(core_kind kind, char tc, size_t n, const void *init, i
         if (init && n)
             memcpy(s->data, init, n * elem);
         if (lock) {
-            core_arena_ref(core_lock_record(lock), &s->lock_ref);
-            core_rec_retain(core_lock_record(lock)); /* the record's reference */
+            mproc__core_arena_ref(mproc__core_lock_record(lock), &s->lock_ref);
+            mproc__core_rec_retain(mproc__core_lock_record(lock)); /* the record's reference */
         }
         s->rec.kind = kind;
         atomic_init(&s->rec.refs, 1);
@@ -135,9 +135,9 @@ static shared_buf *buf_of(const void *p, core_kind kind)
 
 static void buf_free(shared_buf *b)
 {
-    core_lock_view_free(b->lock);
-    core_rec_release(&b->s->rec, destroy);
-    core_handle_drop(b);
+    mproc__core_lock_view_free(b->lock);
+    mproc__core_rec_release(&b->s->rec, destroy);
+    mproc__core_handle_drop(b);
 }
 
 mproc_value *mproc_value_new(char tc, const void *init, int locked, int *err)
@@ -214,7 +214,7 @@ static core_rec *record(const void *obj) { return &((const shared_buf *)obj)->s-
 
 static void free_obj(void *obj) { buf_free(obj); }
 
-const core_share_ops core_value_ops = {
+const core_share_ops mproc__core_value_ops = {
     .kind = K_VALUE,
     .record = record,
     .dep = dep,
@@ -222,7 +222,7 @@ const core_share_ops core_value_ops = {
     .free = free_obj,
     .destroy = destroy,
 };
-const core_share_ops core_array_ops = {
+const core_share_ops mproc__core_array_ops = {
     .kind = K_ARRAY,
     .record = record,
     .dep = dep,

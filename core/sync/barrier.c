@@ -31,15 +31,15 @@ struct mproc_barrier {
 static void destroy(core_rec *r)
 {
     barrier_shared *s = (barrier_shared *)r;
-    lockcond_destroy(&s->l, &s->c);
-    core_arena_free(s);
+    mproc__lockcond_destroy(&s->l, &s->c);
+    mproc__core_arena_free(s);
 }
 
 static const core_barrier_methods local_methods;
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_barrier *b = core_handle_new(sizeof *b, K_BARRIER, err);
+    mproc_barrier *b = mproc__core_handle_new(sizeof *b, K_BARRIER, err);
     if (b) {
         b->h.methods = &local_methods;
         b->s = (barrier_shared *)rec;
@@ -52,23 +52,23 @@ mproc_barrier *mproc_barrier_new(unsigned parties, const mproc_barrier_opts *opt
     int rc = 0;
     mproc_barrier *b = NULL;
     mproc_barrier_opts o = MPROC_BARRIER_OPTS_INIT;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (opts && mproc__opts_read(&o, sizeof o, opts, NULL, 0)) {
         rc = MPROC_EINVAL;
         goto out;
     }
     opts = opts ? &o : NULL;
-    if (parties == 0 || parties > INT32_MAX || (opts && core_timeout_invalid(opts->timeout))) {
+    if (parties == 0 || parties > INT32_MAX || (opts && mproc__core_timeout_invalid(opts->timeout))) {
         rc = MPROC_EINVAL;
         goto out;
     }
     be_symref action;
     memset(&action, 0, sizeof action);
-    if (opts && opts->action && (rc = be_sym_locate((be_fnptr)opts->action, &action)))
+    if (opts && opts->action && (rc = mproc__be_sym_locate((be_fnptr)opts->action, &action)))
         goto out;
-    barrier_shared *s = core_arena_alloc(sizeof *s, &rc);
-    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
-        core_arena_free(s);
+    barrier_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
+    if (s && (rc = mproc__lockcond_init(&s->l, &s->c)) != 0) {
+        mproc__core_arena_free(s);
         s = NULL;
     }
     if (s) {
@@ -92,14 +92,14 @@ out:
 static void break_it(barrier_shared *s)
 {
     s->state = BROKEN;
-    condrec_notify(&s->c, &s->l, -1);
+    mproc__condrec_notify(&s->c, &s->l, -1);
 }
 
 /* Waits (lock held) until the state leaves `from` or the deadline. */
 static void wait_while(barrier_shared *s, int from1, int from2, double deadline)
 {
-    while ((s->state == from1 || s->state == from2) && core_remaining(deadline) != 0)
-        condrec_wait(&s->c, &s->l, core_remaining(deadline));
+    while ((s->state == from1 || s->state == from2) && mproc__core_remaining(deadline) != 0)
+        mproc__condrec_wait(&s->c, &s->l, mproc__core_remaining(deadline));
 }
 
 static int run_action(barrier_shared *s)
@@ -107,7 +107,7 @@ static int run_action(barrier_shared *s)
     if (!s->has_action)
         return 0;
     be_fnptr f;
-    if (be_sym_resolve(&s->action, &f) != 0)
+    if (mproc__be_sym_resolve(&s->action, &f) != 0)
         return MPROC_ESPAWN;
     return ((mproc_barrier_action)f)() != 0 ? MPROC_ETASK : 0;
 }
@@ -117,8 +117,8 @@ static int local_wait(mproc_barrier *b, double timeout)
     barrier_shared *s = b->s;
     if (timeout < 0)
         timeout = s->timeout;
-    double deadline = core_deadline(timeout);
-    int rc = lockrec_take(&s->l);
+    double deadline = mproc__core_deadline(timeout);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     /* Block while the barrier drains or resets. */
@@ -126,7 +126,7 @@ static int local_wait(mproc_barrier *b, double timeout)
     if (s->state != FILLING) {
         if (s->state != BROKEN)
             break_it(s); /* timed out while it drained */
-        lockrec_release(&s->l);
+        mproc__lockrec_release(&s->l);
         return MPROC_EBROKEN;
     }
     int index = (int)s->count++;
@@ -135,7 +135,7 @@ static int local_wait(mproc_barrier *b, double timeout)
         int arc = run_action(s);
         if (arc == 0) {
             s->state = DRAINING;
-            condrec_notify(&s->c, &s->l, -1);
+            mproc__condrec_notify(&s->c, &s->l, -1);
         } else {
             break_it(s);
             result = arc;
@@ -150,16 +150,16 @@ static int local_wait(mproc_barrier *b, double timeout)
     /* Leave; the last one out lets the next round in. */
     if (--s->count == 0 && (s->state == RESETTING || s->state == DRAINING)) {
         s->state = FILLING;
-        condrec_notify(&s->c, &s->l, -1);
+        mproc__condrec_notify(&s->c, &s->l, -1);
     }
-    lockrec_release(&s->l);
+    mproc__lockrec_release(&s->l);
     return result;
 }
 
 static int local_reset(mproc_barrier *b)
 {
     barrier_shared *s = b->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     if (s->count > 0) {
@@ -168,39 +168,39 @@ static int local_reset(mproc_barrier *b)
     } else {
         s->state = FILLING;
     }
-    condrec_notify(&s->c, &s->l, -1);
-    return lockrec_release(&s->l);
+    mproc__condrec_notify(&s->c, &s->l, -1);
+    return mproc__lockrec_release(&s->l);
 }
 
 static int local_abort(mproc_barrier *b)
 {
     barrier_shared *s = b->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     break_it(s);
-    return lockrec_release(&s->l);
+    return mproc__lockrec_release(&s->l);
 }
 
 static int local_broken(mproc_barrier *b)
 {
     barrier_shared *s = b->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     int broken = s->state == BROKEN;
-    lockrec_release(&s->l);
+    mproc__lockrec_release(&s->l);
     return broken;
 }
 
 static int local_n_waiting(mproc_barrier *b)
 {
     barrier_shared *s = b->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     int n = s->state == FILLING ? (int)s->count : 0;
-    lockrec_release(&s->l);
+    mproc__lockrec_release(&s->l);
     return n;
 }
 
@@ -208,8 +208,8 @@ static int local_parties(mproc_barrier *b) { return (int)b->s->parties; }
 
 static void local_free(mproc_barrier *b)
 {
-    core_rec_release(&b->s->rec, destroy);
-    core_handle_drop(b);
+    mproc__core_rec_release(&b->s->rec, destroy);
+    mproc__core_handle_drop(b);
 }
 
 static const core_barrier_methods local_methods = {
@@ -229,7 +229,7 @@ static const core_barrier_methods *methods(const mproc_barrier *b) { return core
 
 int mproc_barrier_wait(mproc_barrier *b, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_barrier_methods *m = methods(b);
     return m ? m->wait(b, timeout) : MPROC_EINVAL;
@@ -276,10 +276,10 @@ static core_rec *record(const void *obj) { return &((const mproc_barrier *)obj)-
 
 static void free_obj(void *obj) { mproc_barrier_free(obj); }
 
-const core_share_ops core_barrier_ops = {
+const core_share_ops mproc__core_barrier_ops = {
     .kind = K_BARRIER,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,

@@ -22,14 +22,14 @@ struct mproc_cond {
 static void destroy(core_rec *r)
 {
     cond_shared *s = (cond_shared *)r;
-    condrec_destroy(&s->c);
-    core_rec *lock = core_arena_resolve(&s->lock_ref);
+    mproc__condrec_destroy(&s->c);
+    core_rec *lock = mproc__core_arena_resolve(&s->lock_ref);
     if (lock)
-        core_lock_rec_release(lock);
-    core_arena_free(s);
+        mproc__core_lock_rec_release(lock);
+    mproc__core_arena_free(s);
 }
 
-static core_rec *dep(core_rec *rec) { return core_arena_resolve(&((cond_shared *)rec)->lock_ref); }
+static core_rec *dep(core_rec *rec) { return mproc__core_arena_resolve(&((cond_shared *)rec)->lock_ref); }
 
 static const core_cond_methods local_methods;
 
@@ -41,9 +41,9 @@ static void *adopt(core_rec *rec, int *err)
         *err = MPROC_EINVAL;
         return NULL;
     }
-    mproc_cond *c = core_handle_new(sizeof *c, K_COND, err);
-    if (c && !(c->lock = core_lock_view(lrec, err))) {
-        core_handle_drop(c);
+    mproc_cond *c = mproc__core_handle_new(sizeof *c, K_COND, err);
+    if (c && !(c->lock = mproc__core_lock_view(lrec, err))) {
+        mproc__core_handle_drop(c);
         c = NULL;
     }
     if (c) {
@@ -57,8 +57,8 @@ mproc_cond *mproc_cond_new(mproc_lock *lock, int *err)
 {
     int rc = 0;
     mproc_cond *c = NULL;
-    core_ensure_init();
-    if (lock && !core_lockrec_of(lock)) {
+    mproc__core_ensure_init();
+    if (lock && !mproc__core_lockrec_of(lock)) {
         rc = MPROC_EINVAL;
         goto out;
     }
@@ -66,14 +66,14 @@ mproc_cond *mproc_cond_new(mproc_lock *lock, int *err)
     if (!lock && !own)
         goto out;
     mproc_lock *use = lock ? lock : own;
-    cond_shared *s = core_arena_alloc(sizeof *s, &rc);
-    if (s && (rc = condrec_init(&s->c)) != 0) {
-        core_arena_free(s);
+    cond_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
+    if (s && (rc = mproc__condrec_init(&s->c)) != 0) {
+        mproc__core_arena_free(s);
         s = NULL;
     }
     if (s) {
-        core_arena_ref(core_lock_record(use), &s->lock_ref);
-        core_rec_retain(core_lock_record(use)); /* the record's reference */
+        mproc__core_arena_ref(mproc__core_lock_record(use), &s->lock_ref);
+        mproc__core_rec_retain(mproc__core_lock_record(use)); /* the record's reference */
         s->rec.kind = K_COND;
         atomic_init(&s->rec.refs, 1);
         if (!(c = adopt(&s->rec, &rc)))
@@ -89,22 +89,22 @@ out:
 /* ------------------------------------------------------------ local */
 
 /* The lock is always a local one (mproc_cond_new refuses others). */
-static lockrec *lock_of(mproc_cond *c) { return core_lockrec_of(c->lock); }
+static lockrec *lock_of(mproc_cond *c) { return mproc__core_lockrec_of(c->lock); }
 
-static int local_acquire(mproc_cond *c, double timeout) { return lockrec_acquire(lock_of(c), timeout); }
+static int local_acquire(mproc_cond *c, double timeout) { return mproc__lockrec_acquire(lock_of(c), timeout); }
 
-static int local_release(mproc_cond *c) { return lockrec_release(lock_of(c)); }
+static int local_release(mproc_cond *c) { return mproc__lockrec_release(lock_of(c)); }
 
-static int local_wait(mproc_cond *c, double timeout) { return condrec_wait(&c->s->c, lock_of(c), timeout); }
+static int local_wait(mproc_cond *c, double timeout) { return mproc__condrec_wait(&c->s->c, lock_of(c), timeout); }
 
 static int local_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
 {
-    if (!lockrec_is_mine(lock_of(c)))
+    if (!mproc__lockrec_is_mine(lock_of(c)))
         return MPROC_ESTATE;
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int result = pred(arg);
     while (!result) {
-        double rem = core_remaining(deadline);
+        double rem = mproc__core_remaining(deadline);
         if (rem == 0)
             break;
         int rc = local_wait(c, rem);
@@ -117,16 +117,16 @@ static int local_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double
 
 static int local_notify(mproc_cond *c, int n)
 {
-    return n < 0 ? MPROC_EINVAL : condrec_notify(&c->s->c, lock_of(c), n);
+    return n < 0 ? MPROC_EINVAL : mproc__condrec_notify(&c->s->c, lock_of(c), n);
 }
 
-static int local_notify_all(mproc_cond *c) { return condrec_notify(&c->s->c, lock_of(c), -1); }
+static int local_notify_all(mproc_cond *c) { return mproc__condrec_notify(&c->s->c, lock_of(c), -1); }
 
 static void local_free(mproc_cond *c)
 {
-    core_lock_view_free(c->lock);
-    core_rec_release(&c->s->rec, destroy);
-    core_handle_drop(c);
+    mproc__core_lock_view_free(c->lock);
+    mproc__core_rec_release(&c->s->rec, destroy);
+    mproc__core_handle_drop(c);
 }
 
 static const core_cond_methods local_methods = {
@@ -146,7 +146,7 @@ static const core_cond_methods *methods(const mproc_cond *c) { return core_obj_m
 
 int mproc_cond_acquire(mproc_cond *c, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_cond_methods *m = methods(c);
     return m ? m->acquire(c, timeout) : MPROC_EINVAL;
@@ -160,7 +160,7 @@ int mproc_cond_release(mproc_cond *c)
 
 int mproc_cond_wait(mproc_cond *c, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_cond_methods *m = methods(c);
     return m ? m->wait(c, timeout) : MPROC_EINVAL;
@@ -168,7 +168,7 @@ int mproc_cond_wait(mproc_cond *c, double timeout)
 
 int mproc_cond_wait_for(mproc_cond *c, mproc_predicate pred, void *arg, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_cond_methods *m = methods(c);
     return m && pred ? m->wait_for(c, pred, arg, timeout) : MPROC_EINVAL;
@@ -200,7 +200,7 @@ static core_rec *record(const void *obj) { return &((const mproc_cond *)obj)->s-
 
 static void free_obj(void *obj) { mproc_cond_free(obj); }
 
-const core_share_ops core_cond_ops = {
+const core_share_ops mproc__core_cond_ops = {
     .kind = K_COND,
     .record = record,
     .dep = dep,

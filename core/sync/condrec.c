@@ -16,25 +16,25 @@
 #define NOTIFY_ACK_TIMEOUT 10.0
 #define REAP_INTERVAL 0.02 /* a late ack: look for dead sleepers this often */
 
-int condrec_init(condrec *c)
+int mproc__condrec_init(condrec *c)
 {
     for (int i = 0; i < CONDREC_SLOTS; i++)
         atomic_init(&c->sleeper[i], 0);
-    int rc = be_sem_init(&c->sleeping, 0);
-    if (!rc && (rc = be_sem_init(&c->woken, 0)))
-        be_sem_destroy(&c->sleeping);
-    if (!rc && (rc = be_sem_init(&c->wait, 0))) {
-        be_sem_destroy(&c->sleeping);
-        be_sem_destroy(&c->woken);
+    int rc = mproc__be_sem_init(&c->sleeping, 0);
+    if (!rc && (rc = mproc__be_sem_init(&c->woken, 0)))
+        mproc__be_sem_destroy(&c->sleeping);
+    if (!rc && (rc = mproc__be_sem_init(&c->wait, 0))) {
+        mproc__be_sem_destroy(&c->sleeping);
+        mproc__be_sem_destroy(&c->woken);
     }
     return rc;
 }
 
-void condrec_destroy(condrec *c)
+void mproc__condrec_destroy(condrec *c)
 {
-    be_sem_destroy(&c->sleeping);
-    be_sem_destroy(&c->woken);
-    be_sem_destroy(&c->wait);
+    mproc__be_sem_destroy(&c->sleeping);
+    mproc__be_sem_destroy(&c->woken);
+    mproc__be_sem_destroy(&c->wait);
 }
 
 /* Condition waits spin briefly first (spin.h); one spinner for the
@@ -58,7 +58,7 @@ static void leave(condrec *c, int slot, uint64_t pid)
 {
     uint64_t mine = pid << 1 | 1;
     if (slot < 0 || atomic_compare_exchange_strong(&c->sleeper[slot], &mine, 0))
-        be_sem_post(&c->woken);
+        mproc__be_sem_post(&c->woken);
 }
 
 /* Frees the slots of sleepers whose process is gone, posting `woken` for
@@ -67,71 +67,71 @@ static void reap_dead_sleepers(condrec *c)
 {
     for (int i = 0; i < CONDREC_SLOTS; i++) {
         uint64_t v = atomic_load(&c->sleeper[i]);
-        if (v == 0 || be_pid_alive((long)(v >> 1)))
+        if (v == 0 || mproc__be_pid_alive((long)(v >> 1)))
             continue;
         if (atomic_compare_exchange_strong(&c->sleeper[i], &v, 0) && (v & 1))
-            be_sem_post(&c->woken);
+            mproc__be_sem_post(&c->woken);
     }
 }
 
-int condrec_wait(condrec *c, lockrec *l, double timeout)
+int mproc__condrec_wait(condrec *c, lockrec *l, double timeout)
 {
-    if (!lockrec_is_mine(l))
+    if (!mproc__lockrec_is_mine(l))
         return MPROC_ESTATE; /* must acquire() condition before using wait() */
-    uint64_t pid = (uint64_t)be_getpid();
+    uint64_t pid = (uint64_t)mproc__be_getpid();
     int slot = slot_claim(c, pid);
     /* Counted as a sleeper before the lock goes, as in CPython: a notify
      * that comes in between must see us, or its wake-up is lost. */
-    be_sem_post(&c->sleeping);
+    mproc__be_sem_post(&c->sleeping);
     if (slot >= 0)
         atomic_store(&c->sleeper[slot], pid << 1 | 1);
-    uint32_t levels = lockrec_release_all(l);
-    int rc = core_wait_sem(&cond_spin, &c->wait, timeout);
+    uint32_t levels = mproc__lockrec_release_all(l);
+    int rc = mproc__core_wait_sem(&cond_spin, &c->wait, timeout);
     leave(c, slot, pid);
-    int rc2 = lockrec_restore(l, levels);
+    int rc2 = mproc__lockrec_restore(l, levels);
     return rc ? rc : (rc2 == MPROC_EOWNERDEAD ? rc2 : 0);
 }
 
-int condrec_notify(condrec *c, lockrec *l, int n)
+int mproc__condrec_notify(condrec *c, lockrec *l, int n)
 {
-    if (!lockrec_is_mine(l))
+    if (!mproc__lockrec_is_mine(l))
         return MPROC_ESTATE; /* lock is not owned */
     /* Account for sleepers that timed out since the last notify. */
-    while (be_sem_wait(&c->woken, 0) == 0)
-        be_sem_wait(&c->sleeping, 0);
+    while (mproc__be_sem_wait(&c->woken, 0) == 0)
+        mproc__be_sem_wait(&c->sleeping, 0);
     int sleepers = 0;
-    while ((n < 0 || sleepers < n) && be_sem_wait(&c->sleeping, 0) == 0) {
-        be_sem_post(&c->wait);
+    while ((n < 0 || sleepers < n) && mproc__be_sem_wait(&c->sleeping, 0) == 0) {
+        mproc__be_sem_post(&c->wait);
         sleepers++;
     }
     if (sleepers) {
-        double deadline = core_deadline(NOTIFY_ACK_TIMEOUT);
+        double deadline = mproc__core_deadline(NOTIFY_ACK_TIMEOUT);
         for (int acked = 0; acked < sleepers;) {
-            double rem = core_remaining(deadline);
+            double rem = mproc__core_remaining(deadline);
             if (rem == 0)
                 break;
-            if (be_sem_wait(&c->woken, rem < REAP_INTERVAL ? rem : REAP_INTERVAL) == 0)
+            if (mproc__be_sem_wait(&c->woken, rem < REAP_INTERVAL ? rem : REAP_INTERVAL) == 0)
                 acked++;
             else
                 reap_dead_sleepers(c);
         }
         /* Tokens nobody took (their sleeper timed out meanwhile). */
-        while (be_sem_wait(&c->wait, 0) == 0)
+        while (mproc__be_sem_wait(&c->wait, 0) == 0)
             ;
     }
     return 0;
 }
 
-int lockcond_init(lockrec *l, condrec *c)
+int mproc__lockcond_init(lockrec *l, condrec *c)
 {
-    int rc = lockrec_init(l, 0);
-    if (!rc && (rc = condrec_init(c)))
-        lockrec_destroy(l);
+    int rc = mproc__lockrec_init(l, 0);
+    if (!rc && (rc = mproc__condrec_init(c)))
+        mproc__lockrec_destroy(l);
     return rc;
 }
 
-void lockcond_destroy(lockrec *l, condrec *c)
+void mproc__lockcond_destroy(lockrec *l, condrec *c)
 {
-    condrec_destroy(c);
-    lockrec_destroy(l);
+    mproc__condrec_destroy(c);
+    mproc__lockrec_destroy(l);
 }

@@ -21,15 +21,15 @@ struct mproc_event {
 static void destroy(core_rec *r)
 {
     event_shared *s = (event_shared *)r;
-    lockcond_destroy(&s->l, &s->c);
-    core_arena_free(s);
+    mproc__lockcond_destroy(&s->l, &s->c);
+    mproc__core_arena_free(s);
 }
 
 static const core_event_methods local_methods;
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_event *e = core_handle_new(sizeof *e, K_EVENT, err);
+    mproc_event *e = mproc__core_handle_new(sizeof *e, K_EVENT, err);
     if (e) {
         e->h.methods = &local_methods;
         e->s = (event_shared *)rec;
@@ -41,10 +41,10 @@ mproc_event *mproc_event_new(int *err)
 {
     int rc = 0;
     mproc_event *e = NULL;
-    core_ensure_init();
-    event_shared *s = core_arena_alloc(sizeof *s, &rc);
-    if (s && (rc = lockcond_init(&s->l, &s->c)) != 0) {
-        core_arena_free(s);
+    mproc__core_ensure_init();
+    event_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
+    if (s && (rc = mproc__lockcond_init(&s->l, &s->c)) != 0) {
+        mproc__core_arena_free(s);
         s = NULL;
     }
     if (s) {
@@ -64,22 +64,22 @@ mproc_event *mproc_event_new(int *err)
 static int local_set(mproc_event *e)
 {
     event_shared *s = e->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     atomic_store(&s->flag, 1);
-    condrec_notify(&s->c, &s->l, -1);
-    return lockrec_release(&s->l);
+    mproc__condrec_notify(&s->c, &s->l, -1);
+    return mproc__lockrec_release(&s->l);
 }
 
 static int local_clear(mproc_event *e)
 {
     event_shared *s = e->s;
-    int rc = lockrec_take(&s->l);
+    int rc = mproc__lockrec_take(&s->l);
     if (rc)
         return rc;
     atomic_store(&s->flag, 0);
-    return lockrec_release(&s->l);
+    return mproc__lockrec_release(&s->l);
 }
 
 static int local_is_set(mproc_event *e) { return atomic_load(&e->s->flag); }
@@ -89,22 +89,22 @@ static int local_wait(mproc_event *e, double timeout)
     event_shared *s = e->s;
     if (atomic_load(&s->flag))
         return 0;
-    int rc = lockrec_acquire(&s->l, timeout);
+    int rc = mproc__lockrec_acquire(&s->l, timeout);
     if (rc && rc != MPROC_EOWNERDEAD)
         return rc;
     /* As in Python: one wait; a set that was cleared again before we
      * looked counts as not set. */
     if (!atomic_load(&s->flag))
-        condrec_wait(&s->c, &s->l, timeout);
+        mproc__condrec_wait(&s->c, &s->l, timeout);
     int set = atomic_load(&s->flag);
-    lockrec_release(&s->l);
+    mproc__lockrec_release(&s->l);
     return set ? 0 : MPROC_ETIMEDOUT;
 }
 
 static void local_free(mproc_event *e)
 {
-    core_rec_release(&e->s->rec, destroy);
-    core_handle_drop(e);
+    mproc__core_rec_release(&e->s->rec, destroy);
+    mproc__core_handle_drop(e);
 }
 
 static const core_event_methods local_methods = {
@@ -140,7 +140,7 @@ int mproc_event_is_set(mproc_event *e)
 
 int mproc_event_wait(mproc_event *e, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_event_methods *m = methods(e);
     return m ? m->wait(e, timeout) : MPROC_EINVAL;
@@ -157,10 +157,10 @@ static core_rec *record(const void *obj) { return &((const mproc_event *)obj)->s
 
 static void free_obj(void *obj) { mproc_event_free(obj); }
 
-const core_share_ops core_event_ops = {
+const core_share_ops mproc__core_event_ops = {
     .kind = K_EVENT,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,

@@ -18,15 +18,15 @@ struct mproc_lock {
 static void destroy(core_rec *r)
 {
     lock_shared *s = (lock_shared *)r;
-    lockrec_destroy(&s->l);
-    core_arena_free(s);
+    mproc__lockrec_destroy(&s->l);
+    mproc__core_arena_free(s);
 }
 
 static const core_lock_methods local_methods;
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_lock *l = core_handle_new(sizeof *l, rec->kind, err);
+    mproc_lock *l = mproc__core_handle_new(sizeof *l, rec->kind, err);
     if (l) {
         l->h.methods = &local_methods;
         l->s = (lock_shared *)rec;
@@ -37,11 +37,11 @@ static void *adopt(core_rec *rec, int *err)
 static mproc_lock *create(int recursive, int *err)
 {
     int rc;
-    core_ensure_init();
-    lock_shared *s = core_arena_alloc(sizeof *s, &rc);
+    mproc__core_ensure_init();
+    lock_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
     mproc_lock *l = NULL;
-    if (s && (rc = lockrec_init(&s->l, recursive)) != 0) {
-        core_arena_free(s);
+    if (s && (rc = mproc__lockrec_init(&s->l, recursive)) != 0) {
+        mproc__core_arena_free(s);
         s = NULL;
     }
     if (s) {
@@ -66,20 +66,20 @@ static lockrec *rec_of(const mproc_lock *l)
     return (k == K_LOCK || k == K_RLOCK) ? &l->s->l : NULL;
 }
 
-lockrec *core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
+lockrec *mproc__core_lockrec_of(const mproc_lock *l) { return rec_of(l); }
 
 /* ------------------------------------------------------------ local */
 
-static int local_acquire(mproc_lock *l, double timeout) { return lockrec_acquire(&l->s->l, timeout); }
+static int local_acquire(mproc_lock *l, double timeout) { return mproc__lockrec_acquire(&l->s->l, timeout); }
 
-static int local_release(mproc_lock *l) { return lockrec_release(&l->s->l); }
+static int local_release(mproc_lock *l) { return mproc__lockrec_release(&l->s->l); }
 
 static int local_is_rlock(const mproc_lock *l) { return (int)l->s->l.recursive; }
 
 static void local_free(mproc_lock *l)
 {
-    core_rec_release(&l->s->rec, destroy);
-    core_handle_drop(l);
+    mproc__core_rec_release(&l->s->rec, destroy);
+    mproc__core_handle_drop(l);
 }
 
 static const core_lock_methods local_methods = {
@@ -96,7 +96,7 @@ static const core_lock_methods *methods(const mproc_lock *l) { return core_obj_m
 
 int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_lock_methods *m = methods(l);
     return m ? m->acquire(l, timeout) : MPROC_EINVAL;
@@ -125,18 +125,18 @@ static core_rec *record(const void *obj) { return &((const mproc_lock *)obj)->s-
 
 static void free_obj(void *obj) { mproc_lock_free(obj); }
 
-const core_share_ops core_lock_ops = {
+const core_share_ops mproc__core_lock_ops = {
     .kind = K_LOCK,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,
 };
-const core_share_ops core_rlock_ops = {
+const core_share_ops mproc__core_rlock_ops = {
     .kind = K_RLOCK,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,
@@ -145,7 +145,7 @@ const core_share_ops core_rlock_ops = {
 /* A handle on the lock of a value or a condition, holding no reference:
  * its owner's record keeps the lock record alive, so a killed process
  * that had it leaves no reference of its own behind. Lent to its owner. */
-mproc_lock *core_lock_view(core_rec *rec, int *err)
+mproc_lock *mproc__core_lock_view(core_rec *rec, int *err)
 {
     mproc_lock *n = adopt(rec, err);
     if (n)
@@ -153,13 +153,13 @@ mproc_lock *core_lock_view(core_rec *rec, int *err)
     return n;
 }
 
-void core_lock_view_free(mproc_lock *l)
+void mproc__core_lock_view_free(mproc_lock *l)
 {
     if (l)
-        core_handle_drop(l);
+        mproc__core_handle_drop(l);
 }
 
-core_rec *core_lock_record(const mproc_lock *l) { return &l->s->rec; }
+core_rec *mproc__core_lock_record(const mproc_lock *l) { return &l->s->rec; }
 
 
-void core_lock_rec_release(core_rec *rec) { core_rec_release(rec, destroy); }
+void mproc__core_lock_rec_release(core_rec *rec) { mproc__core_rec_release(rec, destroy); }

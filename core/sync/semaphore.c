@@ -22,16 +22,16 @@ struct mproc_sem {
 static void destroy(core_rec *r)
 {
     sem_shared *s = (sem_shared *)r;
-    be_sem_destroy(&s->s);
-    be_mutex_destroy(&s->bound_mu);
-    core_arena_free(s);
+    mproc__be_sem_destroy(&s->s);
+    mproc__be_mutex_destroy(&s->bound_mu);
+    mproc__core_arena_free(s);
 }
 
 static const core_sem_methods local_methods;
 
 static void *adopt(core_rec *rec, int *err)
 {
-    mproc_sem *m = core_handle_new(sizeof *m, K_SEM, err);
+    mproc_sem *m = mproc__core_handle_new(sizeof *m, K_SEM, err);
     if (m) {
         m->h.methods = &local_methods;
         m->s = (sem_shared *)rec;
@@ -43,21 +43,21 @@ mproc_sem *mproc_sem_new(unsigned value, int bounded, int *err)
 {
     int rc = 0;
     mproc_sem *m = NULL;
-    core_ensure_init();
+    mproc__core_ensure_init();
     if (value > BE_SEM_VALUE_MAX) {
         rc = MPROC_EINVAL;
         goto out;
     }
-    sem_shared *s = core_arena_alloc(sizeof *s, &rc);
+    sem_shared *s = mproc__core_arena_alloc(sizeof *s, &rc);
     if (!s)
         goto out;
-    if ((rc = be_sem_init(&s->s, value))) {
-        core_arena_free(s);
+    if ((rc = mproc__be_sem_init(&s->s, value))) {
+        mproc__core_arena_free(s);
         goto out;
     }
-    if ((rc = be_mutex_init(&s->bound_mu))) {
-        be_sem_destroy(&s->s);
-        core_arena_free(s);
+    if ((rc = mproc__be_mutex_init(&s->bound_mu))) {
+        mproc__be_sem_destroy(&s->s);
+        mproc__core_arena_free(s);
         goto out;
     }
     s->bounded = bounded != 0;
@@ -74,28 +74,28 @@ out:
 
 /* ------------------------------------------------------------ local */
 
-static int local_acquire(mproc_sem *m, double timeout) { return be_sem_wait(&m->s->s, timeout); }
+static int local_acquire(mproc_sem *m, double timeout) { return mproc__be_sem_wait(&m->s->s, timeout); }
 
 static int local_release(mproc_sem *m)
 {
     sem_shared *s = m->s;
     if (!s->bounded)
-        return be_sem_post(&s->s);
-    int rc = be_mutex_lock(&s->bound_mu, MPROC_FOREVER);
+        return mproc__be_sem_post(&s->s);
+    int rc = mproc__be_mutex_lock(&s->bound_mu, MPROC_FOREVER);
     if (rc && rc != MPROC_EOWNERDEAD)
         return rc;
     /* semaphore or lock released too many times */
-    rc = (unsigned)be_sem_value(&s->s) >= s->maxvalue ? MPROC_ESTATE : be_sem_post(&s->s);
-    be_mutex_unlock(&s->bound_mu);
+    rc = (unsigned)mproc__be_sem_value(&s->s) >= s->maxvalue ? MPROC_ESTATE : mproc__be_sem_post(&s->s);
+    mproc__be_mutex_unlock(&s->bound_mu);
     return rc;
 }
 
-static int local_get_value(mproc_sem *m) { return be_sem_value(&m->s->s); }
+static int local_get_value(mproc_sem *m) { return mproc__be_sem_value(&m->s->s); }
 
 static void local_free(mproc_sem *m)
 {
-    core_rec_release(&m->s->rec, destroy);
-    core_handle_drop(m);
+    mproc__core_rec_release(&m->s->rec, destroy);
+    mproc__core_handle_drop(m);
 }
 
 static const core_sem_methods local_methods = {
@@ -112,7 +112,7 @@ static const core_sem_methods *methods(const mproc_sem *m) { return core_obj_met
 
 int mproc_sem_acquire(mproc_sem *m, double timeout)
 {
-    if (core_timeout_invalid(timeout))
+    if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_sem_methods *t = methods(m);
     return t ? t->acquire(m, timeout) : MPROC_EINVAL;
@@ -141,10 +141,10 @@ static core_rec *record(const void *obj) { return &((const mproc_sem *)obj)->s->
 
 static void free_obj(void *obj) { mproc_sem_free(obj); }
 
-const core_share_ops core_sem_ops = {
+const core_share_ops mproc__core_sem_ops = {
     .kind = K_SEM,
     .record = record,
-    .dep = core_no_dep,
+    .dep = mproc__core_no_dep,
     .adopt = adopt,
     .free = free_obj,
     .destroy = destroy,

@@ -17,17 +17,17 @@ typedef struct lockrec {
     uint32_t recursive; /* RLock */
 } lockrec;
 
-int lockrec_init(lockrec *l, int recursive);
-void lockrec_destroy(lockrec *l);
-int lockrec_acquire(lockrec *l, double timeout); /* 0 | ETIMEDOUT | EOWNERDEAD */
-int lockrec_release(lockrec *l);                 /* ESTATE if not held by this thread */
+int mproc__lockrec_init(lockrec *l, int recursive);
+void mproc__lockrec_destroy(lockrec *l);
+int mproc__lockrec_acquire(lockrec *l, double timeout); /* 0 | ETIMEDOUT | EOWNERDEAD */
+int mproc__lockrec_release(lockrec *l);                 /* ESTATE if not held by this thread */
 /* Takes an object's internal lock (Event, Barrier): a holder that died left
  * only single-field updates behind, so EOWNERDEAD counts as taken. */
-int lockrec_take(lockrec *l);
-int lockrec_is_mine(lockrec *l);
+int mproc__lockrec_take(lockrec *l);
+int mproc__lockrec_is_mine(lockrec *l);
 /* Releases every level (for Condition.wait) and takes them back. */
-uint32_t lockrec_release_all(lockrec *l);
-int lockrec_restore(lockrec *l, uint32_t count);
+uint32_t mproc__lockrec_release_all(lockrec *l);
+int mproc__lockrec_restore(lockrec *l, uint32_t count);
 
 /* Each sleeper also holds a slot naming its process (while there are free
  * ones), so that a notify waiting for a sleeper that was killed can tell
@@ -38,23 +38,23 @@ typedef struct condrec {
     _Atomic uint64_t sleeper[CONDREC_SLOTS]; /* pid << 1 | counted; 0 = free */
 } condrec;
 
-int condrec_init(condrec *c);
-void condrec_destroy(condrec *c);
+int mproc__condrec_init(condrec *c);
+void mproc__condrec_destroy(condrec *c);
 /* Caller holds l. 0 when notified, MPROC_ETIMEDOUT; l is held again on
  * return (MPROC_EOWNERDEAD if retaking it found its holder dead). */
-int condrec_wait(condrec *c, lockrec *l, double timeout);
-int condrec_notify(condrec *c, lockrec *l, int n); /* n < 0: all */
+int mproc__condrec_wait(condrec *c, lockrec *l, double timeout);
+int mproc__condrec_notify(condrec *c, lockrec *l, int n); /* n < 0: all */
 
 /* A plain lock with its condition (Event, Barrier). */
-int lockcond_init(lockrec *l, condrec *c);
-void lockcond_destroy(lockrec *l, condrec *c);
+int mproc__lockcond_init(lockrec *l, condrec *c);
+void mproc__lockcond_destroy(lockrec *l, condrec *c);
 
 /* Lock handles, for the objects built on a user's lock (lock.c). */
-lockrec *core_lockrec_of(const mproc_lock *l); /* NULL if not a lock */
-core_rec *core_lock_record(const mproc_lock *l);
-mproc_lock *core_lock_view(core_rec *rec, int *err);   /* lent handle, no reference */
-void core_lock_view_free(mproc_lock *l);
-void core_lock_rec_release(core_rec *rec);
+lockrec *mproc__core_lockrec_of(const mproc_lock *l); /* NULL if not a lock */
+core_rec *mproc__core_lock_record(const mproc_lock *l);
+mproc_lock *mproc__core_lock_view(core_rec *rec, int *err);   /* lent handle, no reference */
+void mproc__core_lock_view_free(mproc_lock *l);
+void mproc__core_lock_rec_release(core_rec *rec);
 
 
 #endif

@@ -20,9 +20,9 @@
 static void listener_role(const uint8_t *data, size_t size, const void *key, size_t keylen)
 {
     be_stream *mine, *peer;
-    if (be_stream_pair(1, &mine, &peer) != 0)
+    if (mproc__be_stream_pair(1, &mine, &peer) != 0)
         return;
-    int fd = (int)be_stream_os_handle(peer);
+    int fd = (int)mproc__be_stream_os_handle(peer);
     for (size_t off = 0; off < size;) {
         ssize_t w = write(fd, data + off, size - off);
         if (w <= 0)
@@ -31,16 +31,16 @@ static void listener_role(const uint8_t *data, size_t size, const void *key, siz
     }
     shutdown(fd, SHUT_WR);
     core_hs *h;
-    if (core_hs_start(mine, key, keylen, core_deadline(0.2), &h) == 0) {
+    if (mproc__core_hs_start(mine, key, keylen, mproc__core_deadline(0.2), &h) == 0) {
         int rc;
-        while ((rc = core_hs_step(h)) == 0 && be_stream_poll(core_hs_stream(h), 0.2) == 1)
+        while ((rc = mproc__core_hs_step(h)) == 0 && mproc__be_stream_poll(mproc__core_hs_stream(h), 0.2) == 1)
             ;
         if (rc == 1)
-            mproc_conn_free(core_hs_finish(h, &rc));
+            mproc_conn_free(mproc__core_hs_finish(h, &rc));
         else
-            core_hs_free(h);
+            mproc__core_hs_free(h);
     }
-    be_stream_close(peer);
+    mproc__be_stream_close(peer);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,14 +68,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shutdown((int)fd, SHUT_WR); /* reads see the end; our writes still land */
     static const char key[] = "fuzzing key";
     size_t keylen = (data[0] & 2) ? 0 : sizeof key - 1;
-    double deadline = core_deadline(0.2);
+    double deadline = mproc__core_deadline(0.2);
     if (data[0] & 1)
-        core_auth_deliver(a, key, keylen, deadline);
+        mproc__core_auth_deliver(a, key, keylen, deadline);
     else
-        core_auth_answer(a, key, keylen, deadline);
+        mproc__core_auth_answer(a, key, keylen, deadline);
     char name[16];
     size_t at;
-    core_auth_digest_of(data, size, name, &at);
+    mproc__core_auth_digest_of(data, size, name, &at);
     mproc_conn_free(a);
     mproc_conn_free(b);
     return 0;

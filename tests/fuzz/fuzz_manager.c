@@ -3,7 +3,7 @@
  * and every operation behind it. The input is a sequence of requests, each
  * a 2-byte little-endian length and that many bytes of (usually msgpack)
  * request, run in order on one client connection of an in-process server
- * state (core_manager_fuzz). */
+ * state (mproc__core_manager_fuzz). */
 #include <stdint.h>
 #include <string.h>
 
@@ -24,6 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lens[n++] = len;
         pos += len;
     }
-    core_manager_fuzz(reqs, lens, n);
+    mproc__core_manager_fuzz(reqs, lens, n);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hmac.c - be_hmac with OpenSSL's libcrypto (connection authentication). */
+/* hmac.c - mproc__be_hmac with OpenSSL's libcrypto (connection authentication). */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <string.h>
@@ -21,7 +21,7 @@ static const EVP_MD *digest_by_name(const char *name)
     return NULL;
 }
 
-int be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
+int mproc__be_hmac(const char *digest, const void *key, size_t keylen, const void *msg, size_t len,
             unsigned char out[BE_HMAC_MAX], size_t *outlen)
 {
     static const unsigned char empty[1];

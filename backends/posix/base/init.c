@@ -15,24 +15,24 @@
 
 #include "posix.h"
 
-int px_child_fd = -1;
+int mproc__px_child_fd = -1;
 
 static void refresh_pid(void);
 static void install_pid_cache(void) { pthread_atfork(NULL, NULL, refresh_pid); }
-int px_report_fd = -1;
+int mproc__px_report_fd = -1;
 
 static pthread_mutex_t core_mu = PTHREAD_MUTEX_INITIALIZER;
 static char exe_path[PATH_MAX];
 static char **saved_argv;
 static int pidfd_ok = -1;
 
-int be_interface_version(void) { return BE_INTERFACE_VERSION; }
+int mproc__be_interface_version(void) { return BE_INTERFACE_VERSION; }
 
-const char *be_name(void) { return "posix"; }
+const char *mproc__be_name(void) { return "posix"; }
 
-char *const *px_argv0(void) { return saved_argv; }
+char *const *mproc__px_argv0(void) { return saved_argv; }
 
-const char *px_exe_path(void) { return exe_path[0] ? exe_path : NULL; }
+const char *mproc__px_exe_path(void) { return exe_path[0] ? exe_path : NULL; }
 
 /* Finds the running program's file so that spawn can run it again. */
 static void find_exe(const char *argv0)
@@ -80,7 +80,7 @@ static int parse_fd(const char *s)
 static int read_payload(int fd, void **payload, size_t *len)
 {
     uint64_t n;
-    int rc = px_read_full(fd, &n, sizeof n, PX_SPAWN_ACK_TIMEOUT);
+    int rc = mproc__px_read_full(fd, &n, sizeof n, PX_SPAWN_ACK_TIMEOUT);
     if (rc)
         return rc;
     if (n > BE_PAYLOAD_MAX)
@@ -91,21 +91,21 @@ static int read_payload(int fd, void **payload, size_t *len)
     int *fds = NULL, *sfds = NULL;
     uint64_t *sizes = NULL;
     size_t nseg = 0, nstreams = 0;
-    if ((rc = px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT)) ||
-        (rc = px_recv_segments(fd, &fds, &sizes, &nseg, PX_SPAWN_ACK_TIMEOUT))) {
+    if ((rc = mproc__px_read_full(fd, buf, (size_t)n, PX_SPAWN_ACK_TIMEOUT)) ||
+        (rc = mproc__px_recv_segments(fd, &fds, &sizes, &nseg, PX_SPAWN_ACK_TIMEOUT))) {
         free(buf);
         return rc;
     }
-    px_shm_set_inherited(fds, sizes, nseg);
+    mproc__px_shm_set_inherited(fds, sizes, nseg);
     free(fds);
     free(sizes);
-    if ((rc = px_recv_streams(fd, &sfds, &nstreams, PX_SPAWN_ACK_TIMEOUT))) {
+    if ((rc = mproc__px_recv_streams(fd, &sfds, &nstreams, PX_SPAWN_ACK_TIMEOUT))) {
         free(buf);
         return rc;
     }
-    px_stream_set_inherited(sfds, nstreams);
+    mproc__px_stream_set_inherited(sfds, nstreams);
     free(sfds);
-    if ((rc = px_tracker_recv(fd, PX_SPAWN_ACK_TIMEOUT))) {
+    if ((rc = mproc__px_tracker_recv(fd, PX_SPAWN_ACK_TIMEOUT))) {
         free(buf);
         return rc;
     }
@@ -114,9 +114,9 @@ static int read_payload(int fd, void **payload, size_t *len)
     return 0;
 }
 
-int be_init(int *argc, char ***argv, void **payload, size_t *len)
+int mproc__be_init(int *argc, char ***argv, void **payload, size_t *len)
 {
-    int rc = px_apr_start(); /* torn down by be_shutdown, the core's last exit step */
+    int rc = mproc__px_apr_start(); /* torn down by mproc__be_shutdown, the core's last exit step */
     if (rc)
         return rc;
     char **av = (argc && argv) ? *argv : NULL;
@@ -126,55 +126,55 @@ int be_init(int *argc, char ***argv, void **payload, size_t *len)
         return BE_ROLE_MAIN;
     int fd = parse_fd(av[2]);
     if (strcmp(av[1], PX_FORKSERVER_MARKER) == 0 && fd >= 0)
-        px_forkserver_main(fd); /* does not return */
+        mproc__px_forkserver_main(fd); /* does not return */
     if (strcmp(av[1], PX_TRACKER_MARKER) == 0 && fd >= 0)
-        px_tracker_main(fd); /* does not return */
+        mproc__px_tracker_main(fd); /* does not return */
     if (strcmp(av[1], PX_SPAWN_MARKER) != 0 || fd < 0)
         return BE_ROLE_MAIN;
-    px_cloexec(fd, 1);
+    mproc__px_cloexec(fd, 1);
     rc = read_payload(fd, payload, len);
     if (rc) {
         fprintf(stderr, "mproc: spawned child could not read its payload: %s\n", mproc_strerror(rc));
         _exit(BE_CHILD_BADTARGET);
     }
-    px_child_fd = fd;
-    px_report_fd = fd;
+    mproc__px_child_fd = fd;
+    mproc__px_report_fd = fd;
     return BE_ROLE_CHILD; /* the core drops our BE_SPAWN_ARGS arguments */
 }
 
-void be_child_started(int status)
+void mproc__be_child_started(int status)
 {
-    if (px_report_fd < 0)
+    if (mproc__px_report_fd < 0)
         return;
     int32_t s = status;
-    int rc = px_write_full(px_report_fd, &s, sizeof s);
-    if (px_report_fd != px_child_fd) {
-        close(px_report_fd); /* forkserver children report through a pipe */
+    int rc = mproc__px_write_full(mproc__px_report_fd, &s, sizeof s);
+    if (mproc__px_report_fd != mproc__px_child_fd) {
+        close(mproc__px_report_fd); /* forkserver children report through a pipe */
         /* to their keeper: without it nobody could wait for us */
         if (rc != 0)
             _exit(BE_CHILD_BADTARGET);
     }
-    px_report_fd = -1;
+    mproc__px_report_fd = -1;
 }
 
-void px_after_fork_child(void)
+void mproc__px_after_fork_child(void)
 {
     /* The forking thread may have held the lock; only it exists here. */
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     core_mu = fresh;
-    px_apr_after_fork();
-    px_proc_after_fork();
+    mproc__px_apr_after_fork();
+    mproc__px_proc_after_fork();
     /* Our own sentinel/status channel belongs to us, not to our children:
      * if they kept it, our parent would not see us exit. */
-    if (px_child_fd >= 0) {
-        close(px_child_fd);
-        px_child_fd = -1;
+    if (mproc__px_child_fd >= 0) {
+        close(mproc__px_child_fd);
+        mproc__px_child_fd = -1;
     }
-    px_report_fd = -1;
-    px_forkserver_after_fork();
+    mproc__px_report_fd = -1;
+    mproc__px_forkserver_after_fork();
 }
 
-void be_exit(int code)
+void mproc__be_exit(int code)
 {
     fflush(NULL);
     _exit(code & 0xFF);
@@ -186,7 +186,7 @@ static _Atomic long cached_pid;
 
 static void refresh_pid(void) { atomic_store(&cached_pid, (long)getpid()); }
 
-long be_getpid(void)
+long mproc__be_getpid(void)
 {
     long pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
     if (pid == 0) {
@@ -198,7 +198,7 @@ long be_getpid(void)
     return pid;
 }
 
-int be_cpu_count(void)
+int mproc__be_cpu_count(void)
 {
 #if MPROC_HAVE_SCHED_GETAFFINITY
     cpu_set_t set;
@@ -212,25 +212,25 @@ int be_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-void be_sleep(double seconds)
+void mproc__be_sleep(double seconds)
 {
-    int64_t us = core_timeout_units(seconds, 1000000, INT64_MAX);
+    int64_t us = mproc__core_timeout_units(seconds, 1000000, INT64_MAX);
     if (us > 0)
         apr_sleep((apr_interval_time_t)us);
 }
 
-void be_core_lock(void) { pthread_mutex_lock(&core_mu); }
+void mproc__be_core_lock(void) { pthread_mutex_lock(&core_mu); }
 
-void be_core_unlock(void) { pthread_mutex_unlock(&core_mu); }
+void mproc__be_core_unlock(void) { pthread_mutex_unlock(&core_mu); }
 
-int be_random(void *buf, size_t len)
+int mproc__be_random(void *buf, size_t len)
 {
     if (apr_generate_random_bytes(buf, len) != APR_SUCCESS)
         return MPROC_ESYS;
     return 0;
 }
 
-int px_pidfd_usable(void)
+int mproc__px_pidfd_usable(void)
 {
 #if MPROC_HAVE_PIDFD
     if (pidfd_ok < 0) {

@@ -14,13 +14,13 @@
 
 #include "posix.h"
 
-int px_sys_error(int err)
+int mproc__px_sys_error(int err)
 {
-    core_set_os_error(err);
+    mproc__core_set_os_error(err);
     return MPROC_ESYS;
 }
 
-int px_cloexec(int fd, int on)
+int mproc__px_cloexec(int fd, int on)
 {
     int fl = fcntl(fd, F_GETFD);
     if (fl < 0)
@@ -29,11 +29,11 @@ int px_cloexec(int fd, int on)
     return fcntl(fd, F_SETFD, fl);
 }
 
-int px_pipe(int fds[2]) { return px_sys.pipe(fds); }
+int mproc__px_pipe(int fds[2]) { return mproc__px_sys.pipe(fds); }
 
-int px_socketpair(int fds[2]) { return px_sys.socketpair(fds); }
+int mproc__px_socketpair(int fds[2]) { return mproc__px_sys.socketpair(fds); }
 
-double be_monotonic(void)
+double mproc__be_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -44,34 +44,34 @@ double be_monotonic(void)
  * errors count as ready): 1, 0 at the timeout, or a negative error. */
 static int poll_for(int fd, short events, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
-        double rem = core_remaining(deadline);
-        int ms = (int)core_timeout_units(rem, 1000, INT_MAX);
+        double rem = mproc__core_remaining(deadline);
+        int ms = (int)mproc__core_timeout_units(rem, 1000, INT_MAX);
         struct pollfd p = {fd, events, 0};
         int n = poll(&p, 1, ms);
         if (n > 0)
             return 1;
         if (n == 0) {
-            if (core_remaining(deadline) <= 0)
+            if (mproc__core_remaining(deadline) <= 0)
                 return 0;
             continue; /* woke early by rounding */
         }
         if (errno != EINTR)
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
     }
 }
 
-int px_poll_in(int fd, double timeout) { return poll_for(fd, POLLIN, timeout); }
+int mproc__px_poll_in(int fd, double timeout) { return poll_for(fd, POLLIN, timeout); }
 
-int px_poll_out(int fd, double timeout) { return poll_for(fd, POLLOUT, timeout); }
+int mproc__px_poll_out(int fd, double timeout) { return poll_for(fd, POLLOUT, timeout); }
 
-int px_read_full(int fd, void *buf, size_t len, double timeout)
+int mproc__px_read_full(int fd, void *buf, size_t len, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     char *p = buf;
     while (len) {
-        int r = px_poll_in(fd, core_remaining(deadline));
+        int r = mproc__px_poll_in(fd, mproc__core_remaining(deadline));
         if (r < 0)
             return r;
         if (r == 0)
@@ -84,7 +84,7 @@ int px_read_full(int fd, void *buf, size_t len, double timeout)
                 continue;
             if (errno == ECONNRESET)
                 return MPROC_EOS;
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
         }
         p += n;
         len -= (size_t)n;
@@ -92,7 +92,7 @@ int px_read_full(int fd, void *buf, size_t len, double timeout)
     return 0;
 }
 
-void px_sigpipe_hold(px_sigpipe *st)
+void mproc__px_sigpipe_hold(px_sigpipe *st)
 {
     sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
@@ -102,7 +102,7 @@ void px_sigpipe_hold(px_sigpipe *st)
     pthread_sigmask(SIG_BLOCK, &pipe_set, &st->old);
 }
 
-void px_sigpipe_release(px_sigpipe *st, int got_epipe)
+void mproc__px_sigpipe_release(px_sigpipe *st, int got_epipe)
 {
     int saved = errno;
     if (got_epipe && !st->was_pending) {
@@ -123,18 +123,18 @@ void px_sigpipe_release(px_sigpipe *st, int got_epipe)
 static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 {
 #if MPROC_HAVE_MSG_NOSIGNAL
-    ssize_t sent = px_sys.send(fd, buf, len, MSG_NOSIGNAL);
+    ssize_t sent = mproc__px_sys.send(fd, buf, len, MSG_NOSIGNAL);
     if (sent >= 0 || errno != ENOTSOCK)
         return sent;
 #endif
     px_sigpipe st;
-    px_sigpipe_hold(&st);
+    mproc__px_sigpipe_hold(&st);
     ssize_t n = write(fd, buf, len);
-    px_sigpipe_release(&st, n < 0 && errno == EPIPE);
+    mproc__px_sigpipe_release(&st, n < 0 && errno == EPIPE);
     return n;
 }
 
-int px_write_full(int fd, const void *buf, size_t len)
+int mproc__px_write_full(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len) {
@@ -144,7 +144,7 @@ int px_write_full(int fd, const void *buf, size_t len)
                 continue;
             if (errno == EPIPE || errno == ECONNRESET)
                 return MPROC_EOS;
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
         }
         p += n;
         len -= (size_t)n;
@@ -152,7 +152,7 @@ int px_write_full(int fd, const void *buf, size_t len)
     return 0;
 }
 
-int px_exit_code(int status)
+int mproc__px_exit_code(int status)
 {
     if (WIFEXITED(status))
         return WEXITSTATUS(status);

@@ -18,8 +18,8 @@ static int sys_pipe(int fds[2])
 #else
     if (pipe(fds) != 0)
         return -1;
-    px_cloexec(fds[0], 1);
-    px_cloexec(fds[1], 1);
+    mproc__px_cloexec(fds[0], 1);
+    mproc__px_cloexec(fds[1], 1);
     return 0;
 #endif
 }
@@ -31,8 +31,8 @@ static int sys_socketpair(int fds[2])
 #else
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
         return -1;
-    px_cloexec(fds[0], 1);
-    px_cloexec(fds[1], 1);
+    mproc__px_cloexec(fds[0], 1);
+    mproc__px_cloexec(fds[1], 1);
     return 0;
 #endif
 }
@@ -49,17 +49,17 @@ static int sys_memfd(const char *name)
 }
 
 static const px_syscalls defaults = {fork, mmap, sys_memfd, shm_open, sys_pipe, sys_socketpair, sendmsg, send};
-px_syscalls px_sys = {fork, mmap, sys_memfd, shm_open, sys_pipe, sys_socketpair, sendmsg, send};
+px_syscalls mproc__px_sys = {fork, mmap, sys_memfd, shm_open, sys_pipe, sys_socketpair, sendmsg, send};
 
-/* The names tests use (be_syscalls; the core looks them up). */
+/* The names tests use (mproc__be_syscalls; the core looks them up). */
 #define ENTRY(field) {#field, offsetof(px_syscalls, field)}
 static const be_syscall_name names[] = {
     ENTRY(fork), ENTRY(mmap), ENTRY(memfd_create), ENTRY(shm_open),
     ENTRY(pipe), ENTRY(socketpair), ENTRY(sendmsg), ENTRY(send),
 };
 
-const be_syscall_table *be_syscalls(void)
+const be_syscall_table *mproc__be_syscalls(void)
 {
-    static const be_syscall_table table = {&px_sys, &defaults, names, sizeof names / sizeof names[0]};
+    static const be_syscall_table table = {&mproc__px_sys, &defaults, names, sizeof names / sizeof names[0]};
     return &table;
 }

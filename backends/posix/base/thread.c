@@ -25,7 +25,7 @@ static void *thread_main(void *p)
     return NULL;
 }
 
-int be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
+int mproc__be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
 {
     be_thread *t = calloc(1, sizeof *t);
     if (!t)
@@ -41,13 +41,13 @@ int be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         free(t);
-        return px_sys_error(rc);
+        return mproc__px_sys_error(rc);
     }
     *out = t;
     return 0;
 }
 
-void be_thread_join(be_thread *t)
+void mproc__be_thread_join(be_thread *t)
 {
     if (!t)
         return;
@@ -59,7 +59,7 @@ struct be_tlock {
     pthread_mutex_t mu;
 };
 
-int be_tlock_new(be_tlock **out)
+int mproc__be_tlock_new(be_tlock **out)
 {
     be_tlock *l = malloc(sizeof *l);
     if (!l)
@@ -69,7 +69,7 @@ int be_tlock_new(be_tlock **out)
     return 0;
 }
 
-void be_tlock_free(be_tlock *l)
+void mproc__be_tlock_free(be_tlock *l)
 {
     if (!l)
         return;
@@ -77,9 +77,9 @@ void be_tlock_free(be_tlock *l)
     free(l);
 }
 
-void be_tlock_lock(be_tlock *l) { pthread_mutex_lock(&l->mu); }
+void mproc__be_tlock_lock(be_tlock *l) { pthread_mutex_lock(&l->mu); }
 
-void be_tlock_unlock(be_tlock *l) { pthread_mutex_unlock(&l->mu); }
+void mproc__be_tlock_unlock(be_tlock *l) { pthread_mutex_unlock(&l->mu); }
 
 /* A non-blocking pipe: a ring writes one byte unless one is pending; a
  * wait polls the read end (poll is never restarted after a handler, which
@@ -88,15 +88,15 @@ struct be_bell {
     int fd[2];
 };
 
-int be_bell_new(be_bell **out)
+int mproc__be_bell_new(be_bell **out)
 {
     be_bell *b = malloc(sizeof *b);
     if (!b)
         return MPROC_ENOMEM;
-    if (px_pipe(b->fd) != 0) {
+    if (mproc__px_pipe(b->fd) != 0) {
         int e = errno;
         free(b);
-        return px_sys_error(e);
+        return mproc__px_sys_error(e);
     }
     fcntl(b->fd[0], F_SETFL, O_NONBLOCK);
     fcntl(b->fd[1], F_SETFL, O_NONBLOCK);
@@ -104,7 +104,7 @@ int be_bell_new(be_bell **out)
     return 0;
 }
 
-void be_bell_free(be_bell *b)
+void mproc__be_bell_free(be_bell *b)
 {
     if (!b)
         return;
@@ -113,7 +113,7 @@ void be_bell_free(be_bell *b)
     free(b);
 }
 
-void be_bell_ring(be_bell *b)
+void mproc__be_bell_ring(be_bell *b)
 {
     char c = 1;
     ssize_t n = write(b->fd[1], &c, 1); /* a full pipe means it rang already */
@@ -129,23 +129,23 @@ static int drain(int fd)
     return got;
 }
 
-int be_bell_wait(be_bell *b, double timeout)
+int mproc__be_bell_wait(be_bell *b, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
         if (drain(b->fd[0]))
             return 0;
-        double rem = core_remaining(deadline);
+        double rem = mproc__core_remaining(deadline);
         if (rem == 0)
             return MPROC_ETIMEDOUT;
-        int ms = (int)core_timeout_units(rem, 1000, INT_MAX);
+        int ms = (int)mproc__core_timeout_units(rem, 1000, INT_MAX);
         struct pollfd p = {b->fd[0], POLLIN, 0};
         int n = poll(&p, 1, ms);
         if (n < 0 && errno == EINTR)
             return drain(b->fd[0]) ? 0 : MPROC_EINTR;
         if (n < 0)
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
     }
 }
 
-void be_ignore_interrupts(void) { signal(SIGINT, SIG_IGN); }
+void mproc__be_ignore_interrupts(void) { signal(SIGINT, SIG_IGN); }

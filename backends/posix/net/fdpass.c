@@ -20,17 +20,17 @@
 static ssize_t send_nosigpipe(int sock, const struct msghdr *mh)
 {
 #if MPROC_HAVE_MSG_NOSIGNAL
-    return px_sys.sendmsg(sock, mh, MSG_NOSIGNAL);
+    return mproc__px_sys.sendmsg(sock, mh, MSG_NOSIGNAL);
 #else
     px_sigpipe st;
-    px_sigpipe_hold(&st);
-    ssize_t r = px_sys.sendmsg(sock, mh, 0);
-    px_sigpipe_release(&st, r < 0 && errno == EPIPE);
+    mproc__px_sigpipe_hold(&st);
+    ssize_t r = mproc__px_sys.sendmsg(sock, mh, 0);
+    mproc__px_sigpipe_release(&st, r < 0 && errno == EPIPE);
     return r;
 #endif
 }
 
-int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
+int mproc__px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
     struct iovec iov = {(void *)buf, len};
     union {
@@ -58,12 +58,12 @@ int px_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
         r = send_nosigpipe(sock, &mh);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : px_sys_error(errno);
+        return errno == EPIPE || errno == ECONNRESET ? MPROC_EOS : mproc__px_sys_error(errno);
     /* The descriptors went with the first byte; the rest is plain data. */
-    return (size_t)r < len ? px_write_full(sock, (const char *)buf + r, len - (size_t)r) : 0;
+    return (size_t)r < len ? mproc__px_write_full(sock, (const char *)buf + r, len - (size_t)r) : 0;
 }
 
-static int send_chunk(int sock, const int *fds, size_t n) { return px_send_fds(sock, "F", 1, fds, n); }
+static int send_chunk(int sock, const int *fds, size_t n) { return mproc__px_send_fds(sock, "F", 1, fds, n); }
 
 /* The n descriptors that fd_at(list, i) gives, in chunks. */
 static int send_fd_list(int sock, const void *list, int (*fd_at)(const void *list, size_t i), size_t n)
@@ -79,32 +79,32 @@ static int send_fd_list(int sock, const void *list, int (*fd_at)(const void *lis
     return rc;
 }
 
-static int shm_fd_at(const void *list, size_t i) { return px_shm_fd(((be_shm *const *)list)[i]); }
+static int shm_fd_at(const void *list, size_t i) { return mproc__px_shm_fd(((be_shm *const *)list)[i]); }
 
-static int stream_fd_at(const void *list, size_t i) { return px_stream_fd(((be_stream *const *)list)[i]); }
+static int stream_fd_at(const void *list, size_t i) { return mproc__px_stream_fd(((be_stream *const *)list)[i]); }
 
-int px_send_segments(int sock, be_shm *const *shms, size_t n)
+int mproc__px_send_segments(int sock, be_shm *const *shms, size_t n)
 {
     uint32_t n32 = (uint32_t)n;
-    int rc = n > MAX_SEGMENTS ? MPROC_EINVAL : px_write_full(sock, &n32, sizeof n32);
+    int rc = n > MAX_SEGMENTS ? MPROC_EINVAL : mproc__px_write_full(sock, &n32, sizeof n32);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        uint64_t size = be_shm_size(shms[i]);
-        rc = px_write_full(sock, &size, sizeof size);
+        uint64_t size = mproc__be_shm_size(shms[i]);
+        rc = mproc__px_write_full(sock, &size, sizeof size);
     }
     return rc ? rc : send_fd_list(sock, shms, shm_fd_at, n);
 }
 
-int px_send_streams(int sock, be_stream *const *streams, size_t n)
+int mproc__px_send_streams(int sock, be_stream *const *streams, size_t n)
 {
     uint32_t n32 = (uint32_t)n;
-    int rc = n > MAX_STREAMS ? MPROC_EINVAL : px_write_full(sock, &n32, sizeof n32);
+    int rc = n > MAX_STREAMS ? MPROC_EINVAL : mproc__px_write_full(sock, &n32, sizeof n32);
     return rc ? rc : send_fd_list(sock, streams, stream_fd_at, n);
 }
 
-int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout)
+int mproc__px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t *nfds, double timeout)
 {
     *nfds = 0;
-    int r0 = px_poll_in(sock, timeout);
+    int r0 = mproc__px_poll_in(sock, timeout);
     if (r0 <= 0)
         return r0 < 0 ? r0 : MPROC_ETIMEDOUT;
     struct iovec iov = {buf, len};
@@ -123,7 +123,7 @@ int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t
         r = recvmsg(sock, &mh, 0);
     while (r < 0 && errno == EINTR);
     if (r <= 0)
-        return r == 0 ? MPROC_EOS : px_sys_error(errno);
+        return r == 0 ? MPROC_EOS : mproc__px_sys_error(errno);
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -131,16 +131,16 @@ int px_recv_fds(int sock, void *buf, size_t len, int *fds, size_t maxfds, size_t
         int tmp[FDS_PER_MSG];
         memcpy(tmp, CMSG_DATA(c), (k > FDS_PER_MSG ? FDS_PER_MSG : k) * sizeof(int));
         for (size_t j = 0; j < k && j < FDS_PER_MSG; j++) {
-            px_cloexec(tmp[j], 1);
+            mproc__px_cloexec(tmp[j], 1);
             if (*nfds < maxfds)
                 fds[(*nfds)++] = tmp[j];
             else
                 close(tmp[j]); /* more than asked for */
         }
     }
-    int rc = (size_t)r < len ? px_read_full(sock, (char *)buf + r, len - (size_t)r, timeout) : 0;
+    int rc = (size_t)r < len ? mproc__px_read_full(sock, (char *)buf + r, len - (size_t)r, timeout) : 0;
     if (rc) {
-        px_close_fds(fds, *nfds);
+        mproc__px_close_fds(fds, *nfds);
         *nfds = 0;
     }
     return rc;
@@ -150,9 +150,9 @@ static int recv_chunk(int sock, int *fds, size_t n, double timeout)
 {
     char byte;
     size_t got;
-    int rc = px_recv_fds(sock, &byte, 1, fds, n, &got, timeout);
+    int rc = mproc__px_recv_fds(sock, &byte, 1, fds, n, &got, timeout);
     if (rc == 0 && got != n) {
-        px_close_fds(fds, got);
+        mproc__px_close_fds(fds, got);
         rc = MPROC_EINVAL;
     }
     return rc;
@@ -170,14 +170,14 @@ static int recv_fd_list(int sock, int *fds, size_t n, double timeout)
             done += k;
     }
     if (rc)
-        px_close_fds(fds, done);
+        mproc__px_close_fds(fds, done);
     return rc;
 }
 
-int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_out, double timeout)
+int mproc__px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_out, double timeout)
 {
     uint32_t n;
-    int rc = px_read_full(sock, &n, sizeof n, timeout);
+    int rc = mproc__px_read_full(sock, &n, sizeof n, timeout);
     if (rc)
         return rc;
     if (n > MAX_SEGMENTS)
@@ -187,7 +187,7 @@ int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_ou
     if (!fds || !sizes)
         rc = MPROC_ENOMEM;
     if (rc == 0 && n)
-        rc = px_read_full(sock, sizes, n * sizeof *sizes, timeout);
+        rc = mproc__px_read_full(sock, sizes, n * sizeof *sizes, timeout);
     if (rc == 0)
         rc = recv_fd_list(sock, fds, n, timeout);
     if (rc) {
@@ -201,10 +201,10 @@ int px_recv_segments(int sock, int **fds_out, uint64_t **sizes_out, size_t *n_ou
     return 0;
 }
 
-int px_recv_streams(int sock, int **fds_out, size_t *n_out, double timeout)
+int mproc__px_recv_streams(int sock, int **fds_out, size_t *n_out, double timeout)
 {
     uint32_t n;
-    int rc = px_read_full(sock, &n, sizeof n, timeout);
+    int rc = mproc__px_read_full(sock, &n, sizeof n, timeout);
     if (rc)
         return rc;
     if (n > MAX_STREAMS)
@@ -221,7 +221,7 @@ int px_recv_streams(int sock, int **fds_out, size_t *n_out, double timeout)
     return 0;
 }
 
-void px_close_fds(int *fds, size_t n)
+void mproc__px_close_fds(int *fds, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (fds[i] >= 0)

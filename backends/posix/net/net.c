@@ -38,7 +38,7 @@ static int apr_fail(apr_status_t rv)
         return MPROC_ETIMEDOUT;
     if (rv == APR_ENOMEM)
         return MPROC_ENOMEM;
-    core_set_os_error((int)APR_TO_OS_ERROR(rv)); /* errno, or an APR resolver code */
+    mproc__core_set_os_error((int)APR_TO_OS_ERROR(rv)); /* errno, or an APR resolver code */
     return MPROC_ESYS;
 }
 
@@ -53,7 +53,7 @@ static int unix_path(const char *name, char *out)
     } else {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof cwd))
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
         n = snprintf(out, SUN_PATH_MAX, "%s/%s", cwd, name);
     }
     return n > 0 && (size_t)n < SUN_PATH_MAX ? 0 : MPROC_EINVAL;
@@ -94,20 +94,20 @@ static int take_socket(apr_socket_t *s, be_stream **out)
     apr_socket_opt_set(s, APR_TCP_NODELAY, 1); /* fails harmlessly on unix sockets */
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (d < 0)
-        return px_sys_error(errno);
+        return mproc__px_sys_error(errno);
     int fl = fcntl(d, F_GETFL);
     if (fl >= 0 && (fl & O_NONBLOCK))
         fcntl(d, F_SETFL, fl & ~O_NONBLOCK);
-    int rc = px_stream_wrap(d, out);
+    int rc = mproc__px_stream_wrap(d, out);
     if (rc)
         close(d);
     return rc;
 }
 
-static int pool_new(apr_pool_t **pool) { return px_apr_pool(pool); }
+static int pool_new(apr_pool_t **pool) { return mproc__px_apr_pool(pool); }
 
 /* Open listeners, so that the socket files of those a program never closed
- * go at its end (be_shutdown), as Python's Finalize removes them. */
+ * go at its end (mproc__be_shutdown), as Python's Finalize removes them. */
 static be_listener *open_listeners;
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -149,14 +149,14 @@ static void fill_bound(be_listener *l, const be_addr *addr, be_addr *bound)
  * bound the socket removes its file. */
 static void remove_socket_file(be_listener *l)
 {
-    if (l->unix_path[0] && l->creator == be_getpid()) {
+    if (l->unix_path[0] && l->creator == mproc__be_getpid()) {
         unlink(l->unix_path);
-        px_track(PX_TRK_FILE, l->unix_path, 0);
+        mproc__px_track(PX_TRK_FILE, l->unix_path, 0);
         l->unix_path[0] = '\0';
     }
 }
 
-void px_net_unlink_all(void)
+void mproc__px_net_unlink_all(void)
 {
     pthread_mutex_lock(&open_mu);
     for (be_listener *l = open_listeners; l; l = l->next)
@@ -164,7 +164,7 @@ void px_net_unlink_all(void)
     pthread_mutex_unlock(&open_mu);
 }
 
-void px_net_release_all(void)
+void mproc__px_net_release_all(void)
 {
     pthread_mutex_lock(&open_mu);
     for (be_listener *l = open_listeners; l; l = l->next) {
@@ -197,8 +197,8 @@ static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener *
     if (rc == 0 && rv == APR_SUCCESS && (rv = apr_socket_bind(l->sock, sa)) == APR_SUCCESS &&
         sa->family == APR_UNIX) {
         strcpy(l->unix_path, path);
-        l->creator = be_getpid();
-        px_track(PX_TRK_FILE, path, 1); /* the tracker removes it if we are killed */
+        l->creator = mproc__be_getpid();
+        mproc__px_track(PX_TRK_FILE, path, 1); /* the tracker removes it if we are killed */
     }
     if (rc == 0 && rv == APR_SUCCESS)
         rv = apr_socket_listen(l->sock, backlog);
@@ -224,11 +224,11 @@ static int apr_use_listener_open(const be_addr *addr, int backlog, be_listener *
  * 1: taken or failed (*rc); 0: gone before we took it, poll again. */
 static int accept_one(be_listener *l, be_stream **out, int *rc)
 {
-    if ((*rc = px_apr_enter()) != 0)
+    if ((*rc = mproc__px_apr_enter()) != 0)
         return 1;
     apr_pool_t *pool;
     if ((*rc = pool_new(&pool)) != 0) {
-        px_apr_leave();
+        mproc__px_apr_leave();
         return 1;
     }
     apr_socket_t *c;
@@ -236,7 +236,7 @@ static int accept_one(be_listener *l, be_stream **out, int *rc)
     if (rv == APR_SUCCESS)
         *rc = take_socket(c, out);
     apr_pool_destroy(pool); /* closes APR's descriptor; ours is a duplicate */
-    px_apr_leave();
+    mproc__px_apr_leave();
     /* Taken by another thread, or the client gave up already. */
     if (APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EINTR(rv) || APR_STATUS_IS_ECONNABORTED(rv))
         return 0;
@@ -247,12 +247,12 @@ static int accept_one(be_listener *l, be_stream **out, int *rc)
 
 /* Waits outside APR, so that a thread blocked here does not hold up APR's
  * teardown at exit. */
-int be_listener_accept(be_listener *l, double timeout, be_stream **out)
+int mproc__be_listener_accept(be_listener *l, double timeout, be_stream **out)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int rc;
     for (;;) {
-        int r = px_poll_in(l->fd, core_remaining(deadline));
+        int r = mproc__px_poll_in(l->fd, mproc__core_remaining(deadline));
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
         if (accept_one(l, out, &rc))
@@ -278,8 +278,8 @@ static apr_status_t connect_one(apr_sockaddr_t *sa, double deadline, apr_pool_t 
     apr_status_t rv = apr_socket_create(&s, sa->family, SOCK_STREAM, protocol_of(sa), pool);
     if (rv != APR_SUCCESS)
         return rv;
-    double rem = core_remaining(deadline);
-    rv = apr_socket_timeout_set(s, (apr_interval_time_t)core_timeout_units(rem, 1000000, INT64_MAX));
+    double rem = mproc__core_remaining(deadline);
+    rv = apr_socket_timeout_set(s, (apr_interval_time_t)mproc__core_timeout_units(rem, 1000000, INT64_MAX));
     if (rv == APR_SUCCESS)
         rv = apr_socket_connect(s, sa);
     if (rv == APR_SUCCESS)
@@ -292,7 +292,7 @@ static apr_status_t connect_one(apr_sockaddr_t *sa, double deadline, apr_pool_t 
 
 static int apr_use_connect(const be_addr *addr, double timeout, be_stream **out)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     apr_pool_t *pool;
     int rc = pool_new(&pool);
     if (rc)
@@ -308,8 +308,8 @@ static int apr_use_connect(const be_addr *addr, double timeout, be_stream **out)
         /* A unix listener with a full backlog refuses non-blocking
          * connects with EAGAIN: try again until the deadline. */
         while ((rv = connect_one(a, deadline, pool, out, &rc)) != APR_SUCCESS && APR_STATUS_IS_EAGAIN(rv) &&
-               core_remaining(deadline) != 0)
-            be_sleep(0.001);
+               mproc__core_remaining(deadline) != 0)
+            mproc__be_sleep(0.001);
         if (rv == APR_SUCCESS || APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv))
             break;
     }
@@ -321,32 +321,32 @@ static int apr_use_connect(const be_addr *addr, double timeout, be_stream **out)
 
 /* Each call is one use of APR's pools (aprlife.c). */
 
-int be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
+int mproc__be_listener_open(const be_addr *addr, int backlog, be_listener **out, be_addr *bound)
 {
-    int rc = px_apr_enter();
+    int rc = mproc__px_apr_enter();
     if (rc == 0) {
         rc = apr_use_listener_open(addr, backlog, out, bound);
-        px_apr_leave();
+        mproc__px_apr_leave();
     }
     return rc;
 }
 
-void be_listener_close(be_listener *l)
+void mproc__be_listener_close(be_listener *l)
 {
-    if (px_apr_enter() == 0) {
+    if (mproc__px_apr_enter() == 0) {
         apr_use_listener_close(l);
-        px_apr_leave();
+        mproc__px_apr_leave();
     } else {
         free(l); /* APR's teardown closed it already */
     }
 }
 
-int be_connect(const be_addr *addr, double timeout, be_stream **out)
+int mproc__be_connect(const be_addr *addr, double timeout, be_stream **out)
 {
-    int rc = px_apr_enter();
+    int rc = mproc__px_apr_enter();
     if (rc == 0) {
         rc = apr_use_connect(addr, timeout, out);
-        px_apr_leave();
+        mproc__px_apr_leave();
     }
     return rc;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* privaddr.c - be_private_address: a unix socket in a new 0700 directory
+/* privaddr.c - mproc__be_private_address: a unix socket in a new 0700 directory
  * under $TMPDIR (or /tmp), as Python's arbitrary_address does. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #define SOCK_NAME "/listener"
 
-int be_private_address(be_addr *out)
+int mproc__be_private_address(be_addr *out)
 {
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 60) /* sun_path is short */
@@ -20,15 +20,15 @@ int be_private_address(be_addr *out)
     out->family = BE_ADDR_UNIX;
     snprintf(out->name, sizeof out->name, "%s/mproc-mgr-XXXXXX", tmp);
     if (!mkdtemp(out->name)) { /* mkdtemp makes it 0700 */
-        core_set_os_error(errno);
+        mproc__core_set_os_error(errno);
         return MPROC_ESYS;
     }
-    px_track(PX_TRK_DIR, out->name, 1); /* removed should this process be killed */
+    mproc__px_track(PX_TRK_DIR, out->name, 1); /* removed should this process be killed */
     strcat(out->name, SOCK_NAME);
     return 0;
 }
 
-void be_private_address_remove(const be_addr *a)
+void mproc__be_private_address_remove(const be_addr *a)
 {
     char dir[BE_ADDR_MAX];
     size_t n = strlen(a->name), k = strlen(SOCK_NAME);
@@ -38,5 +38,5 @@ void be_private_address_remove(const be_addr *a)
     dir[n - k] = '\0';
     unlink(a->name); /* in case the listener did not */
     if (rmdir(dir) == 0 || errno == ENOENT)
-        px_track(PX_TRK_DIR, dir, 0);
+        mproc__px_track(PX_TRK_DIR, dir, 0);
 }

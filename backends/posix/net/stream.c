@@ -23,7 +23,7 @@ struct be_stream {
     int fd;
 };
 
-int px_stream_wrap(int fd, be_stream **out)
+int mproc__px_stream_wrap(int fd, be_stream **out)
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
@@ -40,24 +40,24 @@ int px_stream_wrap(int fd, be_stream **out)
     return 0;
 }
 
-int px_stream_fd(const be_stream *s) { return s->fd; }
+int mproc__px_stream_fd(const be_stream *s) { return s->fd; }
 
 /* Simplex pairs are socket pairs shut down one way rather than pipes: a
  * write to a socket can refuse SIGPIPE by itself (MSG_NOSIGNAL,
  * SO_NOSIGPIPE), where a pipe needs the signal masked around every write. */
-int be_stream_pair(int duplex, be_stream **a, be_stream **b)
+int mproc__be_stream_pair(int duplex, be_stream **a, be_stream **b)
 {
     int fds[2];
-    if (px_socketpair(fds) != 0)
-        return px_sys_error(errno);
+    if (mproc__px_socketpair(fds) != 0)
+        return mproc__px_sys_error(errno);
     if (!duplex && (shutdown(fds[0], SHUT_WR) != 0 || shutdown(fds[1], SHUT_RD) != 0)) {
         int e = errno;
         close(fds[0]);
         close(fds[1]);
-        return px_sys_error(e);
+        return mproc__px_sys_error(e);
     }
-    int rc = px_stream_wrap(fds[0], a);
-    if (rc == 0 && (rc = px_stream_wrap(fds[1], b)) != 0) {
+    int rc = mproc__px_stream_wrap(fds[0], a);
+    if (rc == 0 && (rc = mproc__px_stream_wrap(fds[1], b)) != 0) {
         free(*a);
         *a = NULL;
     }
@@ -75,9 +75,9 @@ static ssize_t read_once(be_stream *s, void *buf, size_t len, int nonblocking)
     return recv(s->fd, buf, len > CHUNK_MAX ? CHUNK_MAX : len, nonblocking ? MSG_DONTWAIT : 0);
 }
 
-int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
+int mproc__be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int bounded = timeout >= 0;
     char *p = buf;
     while (len) {
@@ -93,14 +93,14 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
                 /* Nothing there yet (a bounded read), another reader
                  * took the data, or someone made the descriptor
                  * non-blocking: wait for more. */
-                int r = px_poll_in(s->fd, core_remaining(deadline));
+                int r = mproc__px_poll_in(s->fd, mproc__core_remaining(deadline));
                 if (r <= 0)
                     return r < 0 ? r : MPROC_ETIMEDOUT;
                 continue;
             }
             if (errno == ECONNRESET)
                 return MPROC_EOS;
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
         }
         p += n;
         len -= (size_t)n;
@@ -108,9 +108,9 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
     return 0;
 }
 
-int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
+int mproc__be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     *got = 0;
     if (!buf || cap == 0)
         return MPROC_EINVAL;
@@ -127,8 +127,8 @@ int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, siz
         if (errno == ECONNRESET)
             return MPROC_EOS;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return px_sys_error(errno);
-        int r = px_poll_in(s->fd, core_remaining(deadline));
+            return mproc__px_sys_error(errno);
+        int r = mproc__px_poll_in(s->fd, mproc__core_remaining(deadline));
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
     }
@@ -140,11 +140,11 @@ int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, siz
 static ssize_t send_once(int fd, struct iovec *v, int k, int flags)
 {
     if (k == 1)
-        return px_sys.send(fd, v[0].iov_base, v[0].iov_len, flags);
+        return mproc__px_sys.send(fd, v[0].iov_base, v[0].iov_len, flags);
     struct msghdr mh = {0};
     mh.msg_iov = v;
     mh.msg_iovlen = (size_t)k;
-    return px_sys.sendmsg(fd, &mh, flags);
+    return mproc__px_sys.sendmsg(fd, &mh, flags);
 }
 
 static ssize_t writev_once(be_stream *s, struct iovec *v, int k, int nonblocking)
@@ -157,9 +157,9 @@ static ssize_t writev_once(be_stream *s, struct iovec *v, int k, int nonblocking
     return send_once(s->fd, v, k, flags);
 #else
     px_sigpipe st;
-    px_sigpipe_hold(&st);
+    mproc__px_sigpipe_hold(&st);
     ssize_t n = send_once(s->fd, v, k, flags);
-    px_sigpipe_release(&st, n < 0 && errno == EPIPE);
+    mproc__px_sigpipe_release(&st, n < 0 && errno == EPIPE);
     return n;
 #endif
 }
@@ -182,9 +182,9 @@ static int gather(const be_iov *iov, size_t n, size_t i, size_t off, size_t cap,
     return k;
 }
 
-int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
+int mproc__be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     int bounded = timeout >= 0;
     size_t i = 0, off = 0;
     for (;;) {
@@ -203,14 +203,14 @@ int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int r = px_poll_out(s->fd, core_remaining(deadline));
+                int r = mproc__px_poll_out(s->fd, mproc__core_remaining(deadline));
                 if (r <= 0)
                     return r < 0 ? r : MPROC_ETIMEDOUT;
                 continue;
             }
             if (errno == EPIPE || errno == ECONNRESET)
                 return MPROC_EOS;
-            return px_sys_error(errno);
+            return mproc__px_sys_error(errno);
         }
         /* Advance past what went out. */
         size_t done = (size_t)w;
@@ -228,16 +228,16 @@ int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
     }
 }
 
-int be_stream_poll(be_stream *s, double timeout) { return px_poll_in(s->fd, timeout); }
+int mproc__be_stream_poll(be_stream *s, double timeout) { return mproc__px_poll_in(s->fd, timeout); }
 
 /* POSIX streams keep no message boundaries: the core frames messages. */
-int be_stream_is_message(const be_stream *s)
+int mproc__be_stream_is_message(const be_stream *s)
 {
     (void)s;
     return 0;
 }
 
-int be_stream_next_message(be_stream *s, size_t *size, double timeout)
+int mproc__be_stream_next_message(be_stream *s, size_t *size, double timeout)
 {
     (void)s;
     (void)size;
@@ -245,7 +245,7 @@ int be_stream_next_message(be_stream *s, size_t *size, double timeout)
     return MPROC_ENOSYS;
 }
 
-void be_stream_close(be_stream *s)
+void mproc__be_stream_close(be_stream *s)
 {
     if (!s)
         return;
@@ -253,7 +253,7 @@ void be_stream_close(be_stream *s)
     free(s);
 }
 
-intptr_t be_stream_os_handle(const be_stream *s) { return s->fd; }
+intptr_t mproc__be_stream_os_handle(const be_stream *s) { return s->fd; }
 
 /* ------------------------------------------------------------ inheritance */
 
@@ -261,27 +261,27 @@ intptr_t be_stream_os_handle(const be_stream *s) { return s->fd; }
 static int *inherited;
 static size_t n_inherited;
 
-void px_stream_set_inherited(const int *fds, size_t n)
+void mproc__px_stream_set_inherited(const int *fds, size_t n)
 {
     free(inherited);
     inherited = n ? malloc(n * sizeof *inherited) : NULL;
     n_inherited = inherited ? n : 0;
     for (size_t i = 0; i < n_inherited; i++) {
         inherited[i] = fds[i];
-        px_cloexec(fds[i], 1);
+        mproc__px_cloexec(fds[i], 1);
     }
 }
 
-size_t be_stream_inherited_count(void) { return n_inherited; }
+size_t mproc__be_stream_inherited_count(void) { return n_inherited; }
 
-int be_stream_inherited(size_t index, be_stream **out)
+int mproc__be_stream_inherited(size_t index, be_stream **out)
 {
     if (index >= n_inherited)
         return MPROC_EINVAL;
     int fd = inherited[index];
     if (fd < 0)
         return MPROC_ESTATE; /* taken already: its owner may have closed it */
-    int rc = px_stream_wrap(fd, out);
+    int rc = mproc__px_stream_wrap(fd, out);
     if (rc == 0)
         inherited[index] = -1;
     return rc;

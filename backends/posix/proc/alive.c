@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* alive.c - be_pid_alive: does a process still run? Our own children are
- * told apart from zombies by px_pid_gone (waitid WNOWAIT); anyone else's
+/* alive.c - mproc__be_pid_alive: does a process still run? Our own children are
+ * told apart from zombies by mproc__px_pid_gone (waitid WNOWAIT); anyone else's
  * zombie (a sibling its parent has not reaped yet) only where /proc shows
  * process states. */
 #include <stdio.h>
@@ -26,13 +26,13 @@ static int proc_zombie(long pid)
 }
 #endif
 
-int be_pid_alive(long pid)
+int mproc__be_pid_alive(long pid)
 {
     if (pid <= 0)
         return 0;
-    if (pid == be_getpid())
+    if (pid == mproc__be_getpid())
         return 1;
-    if (px_pid_gone((pid_t)pid))
+    if (mproc__px_pid_gone((pid_t)pid))
         return 0;
 #if MPROC_HAVE_PROC_PID_STAT
     if (proc_zombie(pid))

@@ -29,7 +29,7 @@
  * stream on the alive socket) and removes its directory; when it was
  * killed instead, the resource tracker it shares with its creator (the
  * tree channel follows the token) removes it, and so does its creator (on
- * the next start, or at its own end: be_shutdown stops and reaps the
+ * the next start, or at its own end: mproc__be_shutdown stops and reaps the
  * server; there may be no tracker). */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +64,7 @@ static struct {
     unsigned char token[TOKEN_LEN];
 } fs = {PTHREAD_MUTEX_INITIALIZER, 0, -1, 0, 0, "", {0}};
 
-void px_forkserver_after_fork(void)
+void mproc__px_forkserver_after_fork(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     fs.mu = fresh;
@@ -80,14 +80,14 @@ void px_forkserver_after_fork(void)
  * stopped or hung server is killed after SERVER_EXIT_TIMEOUT. */
 static void reap_server_locked(void)
 {
-    double deadline = core_deadline(SERVER_EXIT_TIMEOUT);
+    double deadline = mproc__core_deadline(SERVER_EXIT_TIMEOUT);
     for (;;) {
         pid_t r = waitpid(fs.pid, NULL, WNOHANG);
         if (r == fs.pid || (r < 0 && errno != EINTR))
             return; /* reaped, or not ours to reap (ECHILD) */
-        if (core_remaining(deadline) == 0)
+        if (mproc__core_remaining(deadline) == 0)
             break;
-        be_sleep(0.001);
+        mproc__be_sleep(0.001);
     }
     kill(fs.pid, SIGKILL);
     while (waitpid(fs.pid, NULL, 0) < 0 && errno == EINTR)
@@ -124,13 +124,13 @@ static void forget_server_locked(void)
 }
 
 /* Has our server ended? Its end of the alive socket closes when it does. */
-static int server_dead_locked(void) { return fs.alive_fd >= 0 && px_poll_in(fs.alive_fd, 0) == 1; }
+static int server_dead_locked(void) { return fs.alive_fd >= 0 && mproc__px_poll_in(fs.alive_fd, 0) == 1; }
 
-/* At the end of the process (be_shutdown) our server is stopped and
+/* At the end of the process (mproc__be_shutdown) our server is stopped and
  * reaped here rather than left to end on its own once we are gone: one
  * that was killed (maybe a moment ago) left its directory, which nobody
  * else would remove. */
-void px_forkserver_shutdown(void)
+void mproc__px_forkserver_shutdown(void)
 {
     if (pthread_mutex_trylock(&fs.mu) != 0)
         return; /* another thread is starting a server: it ends by itself */
@@ -143,25 +143,25 @@ static int start_server_locked(void)
 {
     /* The server and every child it forks share our resource tracker,
      * which also removes the server's directory should it be killed. */
-    px_tracker_ensure();
+    mproc__px_tracker_ensure();
     int sv[2];
-    if (px_socketpair(sv) != 0)
-        return px_sys_error(errno);
+    if (mproc__px_socketpair(sv) != 0)
+        return mproc__px_sys_error(errno);
     pid_t pid;
-    int rc = px_spawn(PX_FORKSERVER_MARKER, sv[1], &pid);
+    int rc = mproc__px_spawn(PX_FORKSERVER_MARKER, sv[1], &pid);
     close(sv[1]);
     if (rc) {
         close(sv[0]);
         return rc;
     }
     uint32_t n = 0;
-    if ((rc = be_random(fs.token, TOKEN_LEN)) == 0 &&
-        (rc = px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 && (rc = px_tracker_send(sv[0])) == 0 &&
-        (rc = px_read_full(sv[0], &n, sizeof n, PX_SPAWN_ACK_TIMEOUT)) == 0) {
+    if ((rc = mproc__be_random(fs.token, TOKEN_LEN)) == 0 &&
+        (rc = mproc__px_write_full(sv[0], fs.token, TOKEN_LEN)) == 0 && (rc = mproc__px_tracker_send(sv[0])) == 0 &&
+        (rc = mproc__px_read_full(sv[0], &n, sizeof n, PX_SPAWN_ACK_TIMEOUT)) == 0) {
         if (n == 0 || n >= sizeof fs.path)
             rc = MPROC_ESPAWN;
         else
-            rc = px_read_full(sv[0], fs.path, n, PX_SPAWN_ACK_TIMEOUT);
+            rc = mproc__px_read_full(sv[0], fs.path, n, PX_SPAWN_ACK_TIMEOUT);
     }
     if (rc) {
         kill(pid, SIGKILL);
@@ -183,8 +183,8 @@ static int connect_server(int *out)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0)
-        return px_sys_error(errno);
-    px_cloexec(fd, 1);
+        return mproc__px_sys_error(errno);
+    mproc__px_cloexec(fd, 1);
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
@@ -192,7 +192,7 @@ static int connect_server(int *out)
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int e = errno;
         close(fd);
-        core_set_os_error(e);
+        mproc__core_set_os_error(e);
         return MPROC_ESPAWN;
     }
     *out = fd;
@@ -245,7 +245,7 @@ static int send_hello(int fd)
             msg[TOKEN_LEN] |= (unsigned char)(1u << i);
         }
     }
-    return px_send_fds(fd, msg, sizeof msg, fds, (size_t)n);
+    return mproc__px_send_fds(fd, msg, sizeof msg, fds, (size_t)n);
 }
 
 extern char **environ;
@@ -256,9 +256,9 @@ static int send_environ(int fd)
     uint64_t total = 0;
     for (char **e = environ; e && *e; e++)
         total += strlen(*e) + 1;
-    int rc = px_write_full(fd, &total, sizeof total);
+    int rc = mproc__px_write_full(fd, &total, sizeof total);
     for (char **e = environ; rc == 0 && e && *e; e++)
-        rc = px_write_full(fd, *e, strlen(*e) + 1);
+        rc = mproc__px_write_full(fd, *e, strlen(*e) + 1);
     return rc;
 }
 
@@ -272,22 +272,22 @@ static int request_child(int fd, const be_start *how, pid_t *pid)
     int64_t p64 = -1;
     int32_t status = MPROC_ESPAWN;
     int rc;
-    if ((rc = send_hello(fd)) || (rc = px_write_full(fd, &n, sizeof n)) ||
-        (rc = px_write_full(fd, how->payload, how->payload_len)) || (rc = send_environ(fd)) ||
-        (rc = px_send_segments(fd, how->shms, how->nshms)) ||
-        (rc = px_send_streams(fd, how->streams, how->nstreams)) ||
-        (rc = px_read_full(fd, &p64, sizeof p64, PX_SPAWN_ACK_TIMEOUT)))
+    if ((rc = send_hello(fd)) || (rc = mproc__px_write_full(fd, &n, sizeof n)) ||
+        (rc = mproc__px_write_full(fd, how->payload, how->payload_len)) || (rc = send_environ(fd)) ||
+        (rc = mproc__px_send_segments(fd, how->shms, how->nshms)) ||
+        (rc = mproc__px_send_streams(fd, how->streams, how->nstreams)) ||
+        (rc = mproc__px_read_full(fd, &p64, sizeof p64, PX_SPAWN_ACK_TIMEOUT)))
         return rc == MPROC_EOS || rc == MPROC_ETIMEDOUT ? rc : MPROC_ESPAWN;
     if (p64 <= 0)
         return MPROC_ESPAWN; /* the server could not fork */
     /* The keeper reaps a child that could not start. */
-    if (px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT) != 0 || status != 0)
+    if (mproc__px_read_full(fd, &status, sizeof status, PX_SPAWN_ACK_TIMEOUT) != 0 || status != 0)
         return MPROC_ESPAWN;
     *pid = (pid_t)p64;
     return 0;
 }
 
-int px_forkserver_start(const be_start *how, be_proc *bp)
+int mproc__px_forkserver_start(const be_start *how, be_proc *bp)
 {
     for (int attempt = 0;; attempt++) {
         int fd;
@@ -332,11 +332,11 @@ static void server_cleanup(void)
 {
     if (fs.path[0]) {
         unlink(fs.path);
-        px_track(PX_TRK_FILE, fs.path, 0);
+        mproc__px_track(PX_TRK_FILE, fs.path, 0);
     }
     if (server_dir[0]) {
         rmdir(server_dir);
-        px_track(PX_TRK_DIR, server_dir, 0);
+        mproc__px_track(PX_TRK_DIR, server_dir, 0);
     }
 }
 
@@ -350,7 +350,7 @@ static int make_listener(void)
         server_dir[0] = '\0';
         return -1;
     }
-    px_track(PX_TRK_DIR, server_dir, 1);
+    mproc__px_track(PX_TRK_DIR, server_dir, 1);
     if (strlen(server_dir) + 3 > sizeof fs.path)
         return -1;
     memcpy(fs.path, server_dir, strlen(server_dir));
@@ -358,7 +358,7 @@ static int make_listener(void)
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
-    px_cloexec(fd, 1);
+    mproc__px_cloexec(fd, 1);
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
@@ -367,7 +367,7 @@ static int make_listener(void)
     int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (r == 0)
-        px_track(PX_TRK_FILE, fs.path, 1);
+        mproc__px_track(PX_TRK_FILE, fs.path, 1);
     if (r != 0 || chmod(fs.path, 0600) != 0 || listen(fd, 64) != 0) {
         close(fd);
         return -1;
@@ -383,10 +383,10 @@ static int recv_hello(int conn, unsigned char *msg, int stdio[3])
     size_t ngot;
     for (int i = 0; i < 3; i++)
         stdio[i] = -1;
-    if (px_recv_fds(conn, msg, TOKEN_LEN + 1, got, 3, &ngot, REQUEST_TIMEOUT) != 0)
+    if (mproc__px_recv_fds(conn, msg, TOKEN_LEN + 1, got, 3, &ngot, REQUEST_TIMEOUT) != 0)
         return -1;
     if (!token_equal(msg, fs.token)) {
-        px_close_fds(got, ngot);
+        mproc__px_close_fds(got, ngot);
         return -1;
     }
     for (size_t i = 0, k = 0; i < 3; i++)
@@ -421,10 +421,10 @@ static void request_free(request *r)
     close_stdio(r->stdio);
     free(r->payload);
     free(r->env);
-    px_close_fds(r->segs, r->nseg);
+    mproc__px_close_fds(r->segs, r->nseg);
     free(r->segs);
     free(r->sizes);
-    px_close_fds(r->streams, r->nstreams);
+    mproc__px_close_fds(r->streams, r->nstreams);
     free(r->streams);
 }
 
@@ -459,8 +459,8 @@ static void keeper_signals(sigset_t *set)
  * connection as our sentinel, report through `report`, run. */
 static void run_child(int conn, int report, request *r, const sigset_t *mask)
 {
-    px_shm_set_inherited(r->segs, r->sizes, r->nseg);
-    px_stream_set_inherited(r->streams, r->nstreams);
+    mproc__px_shm_set_inherited(r->segs, r->sizes, r->nseg);
+    mproc__px_stream_set_inherited(r->streams, r->nstreams);
     for (int i = 0; i < 3; i++) {
         if (r->stdio[i] >= 0) {
             dup2(r->stdio[i], i);
@@ -472,11 +472,11 @@ static void run_child(int conn, int report, request *r, const sigset_t *mask)
     set_environ(r->env, (size_t)r->envlen);
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    px_after_fork_child();
+    mproc__px_after_fork_child();
     /* With the keeper's copy, the connection ends only once we have ended. */
-    px_child_fd = conn;
-    px_report_fd = report;
-    core_child_main(r->payload, (size_t)r->len);
+    mproc__px_child_fd = conn;
+    mproc__px_report_fd = report;
+    mproc__core_child_main(r->payload, (size_t)r->len);
     _exit(BE_CHILD_BADTARGET);
 }
 
@@ -486,7 +486,7 @@ static int32_t reap_child(pid_t pid)
     pid_t r;
     while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    return r == pid ? px_exit_code(status) : PX_FS_CODE_LOST;
+    return r == pid ? mproc__px_exit_code(status) : PX_FS_CODE_LOST;
 }
 
 /* The keeper, forked by the server per request: forks the child, reports
@@ -505,7 +505,7 @@ static void run_keeper(int conn, request *r)
     signal(SIGINT, SIG_DFL); /* the server ignores it: the child must not */
     signal(SIGCHLD, SIG_DFL); /* the server's SIG_IGN would reap the child */
     int rep[2] = {-1, -1};
-    pid_t pid = px_pipe(rep) == 0 ? px_sys.fork() : -1;
+    pid_t pid = mproc__px_pipe(rep) == 0 ? mproc__px_sys.fork() : -1;
     if (pid == 0) {
         close(rep[0]);
         run_child(conn, rep[1], r, &old);
@@ -515,19 +515,19 @@ static void run_keeper(int conn, request *r)
         close(rep[1]);
     int64_t p64 = pid;
     int32_t status = MPROC_ESPAWN;
-    px_write_full(conn, &p64, sizeof p64); /* the client may be gone */
+    mproc__px_write_full(conn, &p64, sizeof p64); /* the client may be gone */
     if (pid < 0) {
-        px_write_full(conn, &status, sizeof status);
+        mproc__px_write_full(conn, &status, sizeof status);
         _exit(0);
     }
-    if (px_read_full(rep[0], &status, sizeof status, REQUEST_TIMEOUT) != 0) {
+    if (mproc__px_read_full(rep[0], &status, sizeof status, REQUEST_TIMEOUT) != 0) {
         status = MPROC_ESPAWN; /* died or hung before it found its target */
         kill(pid, SIGKILL);
     }
     close(rep[0]);
-    px_write_full(conn, &status, sizeof status);
+    mproc__px_write_full(conn, &status, sizeof status);
     int32_t code = reap_child(pid);
-    px_write_full(conn, &code, sizeof code);
+    mproc__px_write_full(conn, &code, sizeof code);
     _exit(0);
 }
 
@@ -537,14 +537,14 @@ static int read_request(int conn, request *r)
     memset(r, 0, sizeof *r);
     if (recv_hello(conn, hello, r->stdio) != 0)
         return -1;
-    if (px_read_full(conn, &r->len, sizeof r->len, REQUEST_TIMEOUT) || r->len > BE_PAYLOAD_MAX ||
+    if (mproc__px_read_full(conn, &r->len, sizeof r->len, REQUEST_TIMEOUT) || r->len > BE_PAYLOAD_MAX ||
         !(r->payload = malloc(r->len ? (size_t)r->len : 1)) ||
-        px_read_full(conn, r->payload, (size_t)r->len, REQUEST_TIMEOUT) ||
-        px_read_full(conn, &r->envlen, sizeof r->envlen, REQUEST_TIMEOUT) || r->envlen > BE_PAYLOAD_MAX ||
+        mproc__px_read_full(conn, r->payload, (size_t)r->len, REQUEST_TIMEOUT) ||
+        mproc__px_read_full(conn, &r->envlen, sizeof r->envlen, REQUEST_TIMEOUT) || r->envlen > BE_PAYLOAD_MAX ||
         !(r->env = malloc((size_t)r->envlen + 1)) ||
-        px_read_full(conn, r->env, (size_t)r->envlen, REQUEST_TIMEOUT) ||
-        px_recv_segments(conn, &r->segs, &r->sizes, &r->nseg, REQUEST_TIMEOUT) ||
-        px_recv_streams(conn, &r->streams, &r->nstreams, REQUEST_TIMEOUT))
+        mproc__px_read_full(conn, r->env, (size_t)r->envlen, REQUEST_TIMEOUT) ||
+        mproc__px_recv_segments(conn, &r->segs, &r->sizes, &r->nseg, REQUEST_TIMEOUT) ||
+        mproc__px_recv_streams(conn, &r->streams, &r->nstreams, REQUEST_TIMEOUT))
         return -1;
     return 0;
 }
@@ -559,23 +559,23 @@ static void serve(int conn)
         return;
     }
     fflush(NULL);
-    pid_t pid = px_sys.fork();
+    pid_t pid = mproc__px_sys.fork();
     if (pid == 0)
         run_keeper(conn, &r);
     if (pid < 0) {
         int64_t p64 = -1;
         int32_t status = MPROC_ESPAWN;
-        px_write_full(conn, &p64, sizeof p64);
-        px_write_full(conn, &status, sizeof status);
+        mproc__px_write_full(conn, &p64, sizeof p64);
+        mproc__px_write_full(conn, &status, sizeof status);
     }
     request_free(&r);
     close(conn);
 }
 
-void px_forkserver_main(int alive_fd)
+void mproc__px_forkserver_main(int alive_fd)
 {
     server_alive_fd = alive_fd;
-    px_cloexec(alive_fd, 1);
+    mproc__px_cloexec(alive_fd, 1);
     /* exec kept the mask of the thread that started us, and mproc's own
      * threads (a pool's result thread) block every signal: our children
      * must start with none blocked, or terminate() would never reach them. */
@@ -585,8 +585,8 @@ void px_forkserver_main(int alive_fd)
     signal(SIGINT, SIG_IGN); /* Ctrl-C is for the program, not its server */
     /* Keepers are reaped by the system: the server tracks no child. */
     signal(SIGCHLD, SIG_IGN);
-    if (px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0 ||
-        px_tracker_recv(alive_fd, PX_SPAWN_ACK_TIMEOUT) != 0)
+    if (mproc__px_read_full(alive_fd, fs.token, TOKEN_LEN, PX_SPAWN_ACK_TIMEOUT) != 0 ||
+        mproc__px_tracker_recv(alive_fd, PX_SPAWN_ACK_TIMEOUT) != 0)
         _exit(1);
     listen_fd = make_listener();
     if (listen_fd < 0) {
@@ -594,7 +594,7 @@ void px_forkserver_main(int alive_fd)
         _exit(1);
     }
     uint32_t plen = (uint32_t)strlen(fs.path);
-    if (px_write_full(alive_fd, &plen, sizeof plen) || px_write_full(alive_fd, fs.path, plen)) {
+    if (mproc__px_write_full(alive_fd, &plen, sizeof plen) || mproc__px_write_full(alive_fd, fs.path, plen)) {
         server_cleanup();
         _exit(1);
     }
@@ -610,7 +610,7 @@ void px_forkserver_main(int alive_fd)
         if (p[1].revents) {
             int conn = accept(listen_fd, NULL, NULL);
             if (conn >= 0) {
-                px_cloexec(conn, 1);
+                mproc__px_cloexec(conn, 1);
                 serve(conn);
             }
         }

@@ -14,13 +14,13 @@
 /* Serialises reaping so two threads never both call waitpid for one child. */
 static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void px_proc_after_fork(void)
+void mproc__px_proc_after_fork(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     reap_mu = fresh;
 }
 
-int be_method_supported(int method)
+int mproc__be_method_supported(int method)
 {
     return method == BE_FORK || method == BE_SPAWN || method == BE_FORKSERVER;
 }
@@ -29,10 +29,10 @@ int be_method_supported(int method)
 static void attach_pidfd(be_proc *bp)
 {
 #if MPROC_HAVE_PIDFD
-    if (px_pidfd_usable()) {
+    if (mproc__px_pidfd_usable()) {
         int fd = (int)syscall(SYS_pidfd_open, bp->pid, 0);
         if (fd >= 0) {
-            px_cloexec(fd, 1);
+            mproc__px_cloexec(fd, 1);
             if (bp->fd >= 0)
                 close(bp->fd);
             bp->fd = fd;
@@ -53,14 +53,14 @@ static void inherit_segments(const be_start *how)
     int *pf = n == how->nshms ? fds : malloc(how->nshms * sizeof *pf);
     uint64_t *ps = n == how->nshms ? sizes : malloc(how->nshms * sizeof *ps);
     if (!pf || !ps) {
-        px_shm_set_inherited(NULL, NULL, 0);
+        mproc__px_shm_set_inherited(NULL, NULL, 0);
         return;
     }
     for (size_t i = 0; i < how->nshms; i++) {
-        pf[i] = px_shm_fd(how->shms[i]);
-        ps[i] = be_shm_size(how->shms[i]);
+        pf[i] = mproc__px_shm_fd(how->shms[i]);
+        ps[i] = mproc__be_shm_size(how->shms[i]);
     }
-    px_shm_set_inherited(pf, ps, how->nshms);
+    mproc__px_shm_set_inherited(pf, ps, how->nshms);
     if (pf != fds)
         free(pf);
     if (ps != sizes)
@@ -73,12 +73,12 @@ static void inherit_streams(const be_start *how)
     int fds[64];
     int *pf = how->nstreams <= 64 ? fds : malloc(how->nstreams * sizeof *pf);
     if (!pf || how->nstreams == 0) {
-        px_stream_set_inherited(NULL, 0);
+        mproc__px_stream_set_inherited(NULL, 0);
         return;
     }
     for (size_t i = 0; i < how->nstreams; i++)
-        pf[i] = px_stream_fd(how->streams[i]);
-    px_stream_set_inherited(pf, how->nstreams);
+        pf[i] = mproc__px_stream_fd(how->streams[i]);
+    mproc__px_stream_set_inherited(pf, how->nstreams);
     if (pf != fds)
         free(pf);
 }
@@ -86,28 +86,28 @@ static void inherit_streams(const be_start *how)
 static int fork_start(const be_start *how, be_proc *bp)
 {
     int sentinel[2] = {-1, -1};
-    int use_pidfd = px_pidfd_usable();
-    if (!use_pidfd && px_pipe(sentinel) != 0)
-        return px_sys_error(errno);
-    pid_t pid = px_sys.fork();
+    int use_pidfd = mproc__px_pidfd_usable();
+    if (!use_pidfd && mproc__px_pipe(sentinel) != 0)
+        return mproc__px_sys_error(errno);
+    pid_t pid = mproc__px_sys.fork();
     if (pid < 0) {
         int e = errno;
         if (sentinel[0] >= 0) {
             close(sentinel[0]);
             close(sentinel[1]);
         }
-        core_set_os_error(e);
+        mproc__core_set_os_error(e);
         return MPROC_ESPAWN;
     }
     if (pid == 0) {
-        px_after_fork_child();
+        mproc__px_after_fork_child();
         inherit_segments(how);
         inherit_streams(how);
         if (sentinel[0] >= 0) {
             close(sentinel[0]);
-            px_child_fd = sentinel[1]; /* held until we exit */
+            mproc__px_child_fd = sentinel[1]; /* held until we exit */
         }
-        core_child_main(how->payload, how->payload_len);
+        mproc__core_child_main(how->payload, how->payload_len);
         _exit(BE_CHILD_BADTARGET); /* not reached */
     }
     bp->pid = pid;
@@ -122,7 +122,7 @@ static int fork_start(const be_start *how, be_proc *bp)
     return 0;
 }
 
-int be_proc_start(const be_start *how, be_proc **out)
+int mproc__be_proc_start(const be_start *how, be_proc **out)
 {
     be_proc *bp = calloc(1, sizeof *bp);
     if (!bp)
@@ -134,12 +134,12 @@ int be_proc_start(const be_start *how, be_proc **out)
         rc = fork_start(how, bp);
         break;
     case BE_SPAWN:
-        rc = px_spawn_start(how, bp);
+        rc = mproc__px_spawn_start(how, bp);
         if (rc == 0 && bp->kind == W_FD)
             attach_pidfd(bp); /* prefer a pidfd to the socket sentinel */
         break;
     case BE_FORKSERVER:
-        rc = px_forkserver_start(how, bp);
+        rc = mproc__px_forkserver_start(how, bp);
         break;
     default:
         rc = MPROC_ENOSYS;
@@ -152,7 +152,7 @@ int be_proc_start(const be_start *how, be_proc **out)
     return 0;
 }
 
-long be_proc_pid(const be_proc *bp) { return (long)bp->pid; }
+long mproc__be_proc_pid(const be_proc *bp) { return (long)bp->pid; }
 
 /* Non-blocking: reaps the child if it has ended. 1 reaped, 0 not yet. */
 static int try_reap(be_proc *bp)
@@ -162,10 +162,10 @@ static int try_reap(be_proc *bp)
     if (bp->kind == W_KEEPER) {
         /* The child holds the connection too: it is readable once the
          * child has ended, with its code unless the keeper was killed. */
-        if (px_poll_in(bp->fd, 0) != 1)
+        if (mproc__px_poll_in(bp->fd, 0) != 1)
             return 0;
         int32_t code;
-        int rc = px_read_full(bp->fd, &code, sizeof code, 1.0);
+        int rc = mproc__px_read_full(bp->fd, &code, sizeof code, 1.0);
         bp->exitcode = rc == 0 ? code : PX_FS_CODE_LOST;
         bp->reaped = 1;
         return 1;
@@ -178,14 +178,14 @@ static int try_reap(be_proc *bp)
     if (r == 0)
         return 0;
     /* ECHILD: someone else (a SIGCHLD handler) reaped it; the code is lost. */
-    bp->exitcode = r > 0 ? px_exit_code(status) : 0;
+    bp->exitcode = r > 0 ? mproc__px_exit_code(status) : 0;
     bp->reaped = 1;
     return 1;
 }
 
-int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
+int mproc__be_proc_wait(be_proc *bp, double timeout, int *exitcode)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     double step = 0.0005;
     int fd_useful = bp->fd >= 0;
     for (;;) {
@@ -196,11 +196,11 @@ int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
             *exitcode = bp->exitcode;
             return 0;
         }
-        double rem = core_remaining(deadline);
+        double rem = mproc__core_remaining(deadline);
         if (rem == 0)
             return MPROC_ETIMEDOUT;
         if (fd_useful) {
-            int r = px_poll_in(bp->fd, rem);
+            int r = mproc__px_poll_in(bp->fd, rem);
             if (r < 0)
                 return r;
             if (r == 0)
@@ -211,23 +211,23 @@ int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
                 fd_useful = 0;
             continue;
         }
-        be_sleep(rem < 0 || rem > step ? step : rem);
+        mproc__be_sleep(rem < 0 || rem > step ? step : rem);
         if (step < 0.01)
             step *= 2;
     }
 }
 
-int px_proc_wait_fd(const be_proc *bp) { return bp->fd; }
+int mproc__px_proc_wait_fd(const be_proc *bp) { return bp->fd; }
 
-int px_proc_ended(be_proc *bp)
+int mproc__px_proc_ended(be_proc *bp)
 {
     pthread_mutex_lock(&reap_mu);
-    int ended = bp->reaped || (bp->fd < 0 && px_pid_gone(bp->pid));
+    int ended = bp->reaped || (bp->fd < 0 && mproc__px_pid_gone(bp->pid));
     pthread_mutex_unlock(&reap_mu);
     return ended;
 }
 
-int be_proc_signal(be_proc *bp, int how)
+int mproc__be_proc_signal(be_proc *bp, int how)
 {
     pthread_mutex_lock(&reap_mu);
     int done = try_reap(bp);
@@ -236,11 +236,11 @@ int be_proc_signal(be_proc *bp, int how)
         return 0;
     int sig = how == BE_KILL ? SIGKILL : SIGTERM;
     if (kill(bp->pid, sig) != 0 && errno != ESRCH)
-        return px_sys_error(errno);
+        return mproc__px_sys_error(errno);
     return 0;
 }
 
-void be_proc_free(be_proc *bp)
+void mproc__be_proc_free(be_proc *bp)
 {
     if (!bp)
         return;

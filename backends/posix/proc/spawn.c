@@ -23,23 +23,23 @@ static void exec_failed(apr_pool_t *pool, apr_status_t err, const char *descript
 
 /* Runs this program with argv [argv0, marker, child_fd]; child_fd is the
  * only descriptor of ours that the new program inherits. */
-int px_spawn(const char *marker, int child_fd, pid_t *pid)
+int mproc__px_spawn(const char *marker, int child_fd, pid_t *pid)
 {
-    const char *exe = px_exe_path();
+    const char *exe = mproc__px_exe_path();
     if (!exe) {
-        core_set_os_error(ENOENT);
+        mproc__core_set_os_error(ENOENT);
         return MPROC_ESPAWN; /* portable builds need mproc_init(&argc, &argv) */
     }
     char fdstr[16];
     snprintf(fdstr, sizeof fdstr, "%d", child_fd);
-    char *const *av0 = px_argv0();
+    char *const *av0 = mproc__px_argv0();
     const char *args[] = {av0 && av0[0] ? av0[0] : exe, marker, fdstr, NULL};
-    int rc = px_apr_enter();
+    int rc = mproc__px_apr_enter();
     if (rc)
         return rc;
     apr_pool_t *pool;
-    if (px_apr_pool(&pool) != 0) {
-        px_apr_leave();
+    if (mproc__px_apr_pool(&pool) != 0) {
+        mproc__px_apr_leave();
         return MPROC_ENOMEM;
     }
     apr_procattr_t *attr;
@@ -51,15 +51,15 @@ int px_spawn(const char *marker, int child_fd, pid_t *pid)
         rv = apr_procattr_error_check_set(attr, 1);
     if (rv == APR_SUCCESS)
         rv = apr_procattr_child_errfn_set(attr, exec_failed);
-    if (rv == APR_SUCCESS && px_cloexec(child_fd, 0) != 0)
+    if (rv == APR_SUCCESS && mproc__px_cloexec(child_fd, 0) != 0)
         rv = errno;
     if (rv == APR_SUCCESS)
         rv = apr_proc_create(&proc, exe, args, NULL, attr, pool);
-    px_cloexec(child_fd, 1);
+    mproc__px_cloexec(child_fd, 1);
     apr_pool_destroy(pool);
-    px_apr_leave();
+    mproc__px_apr_leave();
     if (rv != APR_SUCCESS) {
-        core_set_os_error(APR_TO_OS_ERROR(rv));
+        mproc__core_set_os_error(APR_TO_OS_ERROR(rv));
         return MPROC_ESPAWN;
     }
     *pid = proc.pid;
@@ -74,13 +74,13 @@ static void reap_failed(pid_t pid, int killit)
         ;
 }
 
-int px_spawn_start(const be_start *how, be_proc *bp)
+int mproc__px_spawn_start(const be_start *how, be_proc *bp)
 {
     int sv[2];
-    if (px_socketpair(sv) != 0)
-        return px_sys_error(errno);
+    if (mproc__px_socketpair(sv) != 0)
+        return mproc__px_sys_error(errno);
     pid_t pid;
-    int rc = px_spawn(PX_SPAWN_MARKER, sv[1], &pid);
+    int rc = mproc__px_spawn(PX_SPAWN_MARKER, sv[1], &pid);
     close(sv[1]);
     if (rc) {
         close(sv[0]);
@@ -88,17 +88,17 @@ int px_spawn_start(const be_start *how, be_proc *bp)
     }
     uint64_t n = how->payload_len;
     int32_t status = MPROC_ESPAWN;
-    rc = px_write_full(sv[0], &n, sizeof n);
+    rc = mproc__px_write_full(sv[0], &n, sizeof n);
     if (rc == 0)
-        rc = px_write_full(sv[0], how->payload, how->payload_len);
+        rc = mproc__px_write_full(sv[0], how->payload, how->payload_len);
     if (rc == 0)
-        rc = px_send_segments(sv[0], how->shms, how->nshms);
+        rc = mproc__px_send_segments(sv[0], how->shms, how->nshms);
     if (rc == 0)
-        rc = px_send_streams(sv[0], how->streams, how->nstreams);
+        rc = mproc__px_send_streams(sv[0], how->streams, how->nstreams);
     if (rc == 0)
-        rc = px_tracker_send(sv[0]);
+        rc = mproc__px_tracker_send(sv[0]);
     if (rc == 0)
-        rc = px_read_full(sv[0], &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
+        rc = mproc__px_read_full(sv[0], &status, sizeof status, PX_SPAWN_ACK_TIMEOUT);
     if (rc || status != 0) {
         /* The child died, hung before mproc_init, or cannot run the target. */
         reap_failed(pid, rc != 0);

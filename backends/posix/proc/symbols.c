@@ -114,7 +114,7 @@ static void iterate(found *f)
 #error "mproc: this system has neither dl_iterate_phdr nor dyld: no way to locate spawn targets"
 #endif
 
-int be_sym_locate(be_fnptr fn, be_symref *out)
+int mproc__be_sym_locate(be_fnptr fn, be_symref *out)
 {
     found f;
     memset(&f, 0, sizeof f);
@@ -126,7 +126,7 @@ int be_sym_locate(be_fnptr fn, be_symref *out)
     strcpy(out->module, f.name);
     out->offset = f.offset;
     size_t n = f.avail < BE_DIGEST_BYTES ? f.avail : BE_DIGEST_BYTES;
-    out->digest = core_code_digest((const unsigned char *)f.fn, n);
+    out->digest = mproc__core_code_digest((const unsigned char *)f.fn, n);
     return 0;
 }
 
@@ -142,7 +142,7 @@ static void load_module(const char *path)
     apr_dso_load(&h, path, pool);
 }
 
-int be_sym_resolve(const be_symref *ref, be_fnptr *fn)
+int mproc__be_sym_resolve(const be_symref *ref, be_fnptr *fn)
 {
     found f;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -157,7 +157,7 @@ int be_sym_resolve(const be_symref *ref, be_fnptr *fn)
     if (!f.ok)
         return MPROC_ESPAWN;
     size_t n = f.avail < BE_DIGEST_BYTES ? f.avail : BE_DIGEST_BYTES;
-    if (core_code_digest((const unsigned char *)f.fn, n) != ref->digest)
+    if (mproc__core_code_digest((const unsigned char *)f.fn, n) != ref->digest)
         return MPROC_ESPAWN;
     *fn = (be_fnptr)f.fn;
     return 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* wait.c - be_wait: many streams and processes at once, with an APR
+/* wait.c - mproc__be_wait: many streams and processes at once, with an APR
  * pollset (the poll(2) method: no descriptor limit, nothing to set up or
  * tear down in the kernel for a one-shot wait). A process is watched
  * through its pidfd, sentinel or forkserver descriptor; one without any
@@ -43,7 +43,7 @@ static int add_fd(poll_plan *pp, int fd, int is_socket, size_t index)
 
 static int plan(be_wait_item *items, size_t n, poll_plan *pp)
 {
-    if (px_apr_pool(&pp->pool) != 0)
+    if (mproc__px_apr_pool(&pp->pool) != 0)
         return MPROC_ENOMEM;
     if (apr_pollset_create_ex(&pp->set, (apr_uint32_t)n, pp->pool, APR_POLLSET_NODEFAULT, APR_POLLSET_POLL) !=
         APR_SUCCESS)
@@ -51,9 +51,9 @@ static int plan(be_wait_item *items, size_t n, poll_plan *pp)
     for (size_t i = 0; i < n; i++) {
         int rc = 0;
         if (items[i].stream) {
-            rc = add_fd(pp, px_stream_fd(items[i].stream), 1, i);
+            rc = add_fd(pp, mproc__px_stream_fd(items[i].stream), 1, i);
         } else {
-            int fd = px_proc_wait_fd(items[i].proc);
+            int fd = mproc__px_proc_wait_fd(items[i].proc);
             if (fd >= 0)
                 rc = add_fd(pp, fd, 0, i);
             else
@@ -71,7 +71,7 @@ static size_t check_procs(be_wait_item *items, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (items[i].proc && !items[i].ready && px_proc_ended(items[i].proc)) {
+        if (items[i].proc && !items[i].ready && mproc__px_proc_ended(items[i].proc)) {
             items[i].ready = 1;
             k++;
         }
@@ -80,7 +80,7 @@ static size_t check_procs(be_wait_item *items, size_t n)
 
 static int poll_once(poll_plan *pp, be_wait_item *items, double wait, size_t *nready)
 {
-    int64_t ms = core_timeout_units(wait, 1000, INT32_MAX); /* poll(2) takes an int of ms */
+    int64_t ms = mproc__core_timeout_units(wait, 1000, INT32_MAX); /* poll(2) takes an int of ms */
     apr_interval_time_t us = ms < 0 ? -1 : (apr_interval_time_t)ms * 1000;
     apr_int32_t num = 0;
     const apr_pollfd_t *out = NULL;
@@ -97,23 +97,23 @@ static int poll_once(poll_plan *pp, be_wait_item *items, double wait, size_t *nr
     }
     if (APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EINTR(rv))
         return 0;
-    core_set_os_error((int)APR_TO_OS_ERROR(rv));
+    mproc__core_set_os_error((int)APR_TO_OS_ERROR(rv));
     return MPROC_ESYS;
 }
 
-int be_wait(be_wait_item *items, size_t n, double timeout)
+int mproc__be_wait(be_wait_item *items, size_t n, double timeout)
 {
     for (size_t i = 0; i < n; i++)
         items[i].ready = 0;
-    int rc = px_apr_enter();
+    int rc = mproc__px_apr_enter();
     if (rc)
         return rc;
     poll_plan pp = {0};
     rc = plan(items, n, &pp);
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     size_t nready = check_procs(items, n);
     while (rc == 0) {
-        double rem = nready ? 0 : core_remaining(deadline);
+        double rem = nready ? 0 : mproc__core_remaining(deadline);
         double wait = rem;
         if (pp.fd_less && (wait < 0 || wait > NOFD_CHECK_INTERVAL))
             wait = NOFD_CHECK_INTERVAL;
@@ -125,6 +125,6 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
     }
     if (pp.pool)
         apr_pool_destroy(pp.pool);
-    px_apr_leave();
+    mproc__px_apr_leave();
     return rc ? rc : (int)(nready > (size_t)INT32_MAX ? INT32_MAX : nready);
 }

@@ -27,11 +27,11 @@ static int map_fd(int fd, size_t size, int keep_fd, be_shm **out)
     be_shm *s = calloc(1, sizeof *s);
     if (!s)
         return MPROC_ENOMEM;
-    void *addr = px_sys.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *addr = mproc__px_sys.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED) {
         int e = errno;
         free(s);
-        return e == ENOMEM ? MPROC_ENOMEM : px_sys_error(e);
+        return e == ENOMEM ? MPROC_ENOMEM : mproc__px_sys_error(e);
     }
     s->addr = addr;
     s->size = size;
@@ -43,19 +43,19 @@ static int map_fd(int fd, size_t size, int keep_fd, be_shm **out)
 static int anon_fd(void)
 {
 #if MPROC_HAVE_MEMFD
-    return px_sys.memfd_create("mproc");
+    return mproc__px_sys.memfd_create("mproc");
 #else
     for (int tries = 0; tries < 16; tries++) {
         unsigned char r[8];
-        if (be_random(r, sizeof r))
+        if (mproc__be_random(r, sizeof r))
             return -1;
         char name[48];
         snprintf(name, sizeof name, "/mproc-%ld-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(), r[0],
                  r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-        int fd = px_sys.shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        int fd = mproc__px_sys.shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) {
             shm_unlink(name); /* nameless from now on */
-            px_cloexec(fd, 1);
+            mproc__px_cloexec(fd, 1);
             return fd;
         }
         if (errno != EEXIST)
@@ -66,14 +66,14 @@ static int anon_fd(void)
 #endif
 }
 
-int be_shm_create(size_t size, be_shm **out)
+int mproc__be_shm_create(size_t size, be_shm **out)
 {
     if (size == 0)
         return MPROC_EINVAL;
     int fd = anon_fd();
     if (fd < 0)
-        return px_sys_error(errno);
-    int rc = ftruncate(fd, (off_t)size) == 0 ? map_fd(fd, size, 1, out) : px_sys_error(errno);
+        return mproc__px_sys_error(errno);
+    int rc = ftruncate(fd, (off_t)size) == 0 ? map_fd(fd, size, 1, out) : mproc__px_sys_error(errno);
     if (rc)
         close(fd);
     return rc;
@@ -87,28 +87,28 @@ static int errno_code(int e)
         return MPROC_ENOENT;
     if (e == EINVAL || e == ENAMETOOLONG)
         return MPROC_EINVAL;
-    return px_sys_error(e);
+    return mproc__px_sys_error(e);
 }
 
-int be_shm_open(const char *name, size_t size, int create, be_shm **out)
+int mproc__be_shm_open(const char *name, size_t size, int create, be_shm **out)
 {
-    if (!core_shm_name_valid(name) || (create && size == 0))
+    if (!mproc__core_shm_name_valid(name) || (create && size == 0))
         return MPROC_EINVAL;
     char path[BE_SHM_NAME_MAX + 2] = "/";
     strcat(path, name);
-    int fd = px_sys.shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, 0600);
+    int fd = mproc__px_sys.shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, 0600);
     if (fd < 0)
         return errno_code(errno);
     int rc = 0;
     if (create) {
         if (ftruncate(fd, (off_t)size) != 0) {
-            rc = px_sys_error(errno);
+            rc = mproc__px_sys_error(errno);
             shm_unlink(path);
         }
     } else {
         struct stat st;
         if (fstat(fd, &st) != 0)
-            rc = px_sys_error(errno);
+            rc = mproc__px_sys_error(errno);
         else if (st.st_size <= 0)
             rc = MPROC_EINVAL;
         else
@@ -123,20 +123,20 @@ int be_shm_open(const char *name, size_t size, int create, be_shm **out)
     return rc;
 }
 
-int be_shm_unlink(const char *name)
+int mproc__be_shm_unlink(const char *name)
 {
-    if (!core_shm_name_valid(name))
+    if (!mproc__core_shm_name_valid(name))
         return MPROC_EINVAL;
     char path[BE_SHM_NAME_MAX + 2] = "/";
     strcat(path, name);
     return shm_unlink(path) == 0 ? 0 : errno_code(errno);
 }
 
-void *be_shm_addr(const be_shm *s) { return s->addr; }
+void *mproc__be_shm_addr(const be_shm *s) { return s->addr; }
 
-size_t be_shm_size(const be_shm *s) { return s->size; }
+size_t mproc__be_shm_size(const be_shm *s) { return s->size; }
 
-void be_shm_close(be_shm *s)
+void mproc__be_shm_close(be_shm *s)
 {
     if (!s)
         return;
@@ -146,7 +146,7 @@ void be_shm_close(be_shm *s)
     free(s);
 }
 
-int px_shm_fd(const be_shm *s) { return s->fd; }
+int mproc__px_shm_fd(const be_shm *s) { return s->fd; }
 
 /* ---------------------------------------------------------------- handoff */
 
@@ -159,31 +159,31 @@ typedef struct handoff {
 } handoff;
 #define HANDOFF_MAGIC 0x6d70726f63736567ull /* "mprocseg" */
 
-int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
+int mproc__be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
 {
     (void)peer; /* a descriptor in flight belongs to no process */
     if (!st || !s || s->fd < 0)
         return MPROC_EINVAL;
     /* Room for the header means the one sendmsg below does not block. */
-    int r = px_poll_out(px_stream_fd(st), timeout);
+    int r = mproc__px_poll_out(mproc__px_stream_fd(st), timeout);
     if (r <= 0)
         return r < 0 ? r : MPROC_ETIMEDOUT;
     handoff h = {HANDOFF_MAGIC, s->size};
-    return px_send_fds(px_stream_fd(st), &h, sizeof h, &s->fd, 1);
+    return mproc__px_send_fds(mproc__px_stream_fd(st), &h, sizeof h, &s->fd, 1);
 }
 
-int be_shm_recv(be_stream *st, double timeout, be_shm **out)
+int mproc__be_shm_recv(be_stream *st, double timeout, be_shm **out)
 {
     if (!st || !out)
         return MPROC_EINVAL;
     handoff h;
     int fd = -1;
     size_t n = 0;
-    int rc = px_recv_fds(px_stream_fd(st), &h, sizeof h, &fd, 1, &n, timeout);
+    int rc = mproc__px_recv_fds(mproc__px_stream_fd(st), &h, sizeof h, &fd, 1, &n, timeout);
     if (rc)
         return rc;
     if (n != 1 || h.magic != HANDOFF_MAGIC || h.size == 0 || h.size > SIZE_MAX) {
-        px_close_fds(&fd, n);
+        mproc__px_close_fds(&fd, n);
         return MPROC_EINVAL;
     }
     rc = map_fd(fd, (size_t)h.size, 0, out); /* the mapping is all we need */
@@ -200,7 +200,7 @@ static struct {
 } *inherited;
 static size_t n_inherited;
 
-void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n)
+void mproc__px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n)
 {
     free(inherited);
     inherited = n ? calloc(n, sizeof *inherited) : NULL;
@@ -208,20 +208,20 @@ void px_shm_set_inherited(const int *fds, const uint64_t *sizes, size_t n)
     for (size_t i = 0; i < n_inherited; i++) {
         inherited[i].fd = fds[i];
         inherited[i].size = (size_t)sizes[i];
-        px_cloexec(fds[i], 1);
+        mproc__px_cloexec(fds[i], 1);
     }
 }
 
-size_t be_shm_inherited_count(void) { return n_inherited; }
+size_t mproc__be_shm_inherited_count(void) { return n_inherited; }
 
-int be_shm_inherited(size_t index, be_shm **out)
+int mproc__be_shm_inherited(size_t index, be_shm **out)
 {
     if (index >= n_inherited)
         return MPROC_EINVAL;
     int fd = dup(inherited[index].fd);
     if (fd < 0)
-        return px_sys_error(errno);
-    px_cloexec(fd, 1);
+        return mproc__px_sys_error(errno);
+    mproc__px_cloexec(fd, 1);
     int rc = map_fd(fd, inherited[index].size, 1, out);
     if (rc)
         close(fd);

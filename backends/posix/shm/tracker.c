@@ -97,14 +97,14 @@ static void drop_tree(void)
  * mproc_init(&argc, &argv): without it the marker would not be seen). */
 static int start_tracker(void)
 {
-    if (T.starts >= STARTS_MAX || !px_exe_path() || !px_argv0())
+    if (T.starts >= STARTS_MAX || !mproc__px_exe_path() || !mproc__px_argv0())
         return MPROC_ENOSYS;
     T.starts++;
     int sv[2];
-    if (px_socketpair(sv) != 0)
-        return px_sys_error(errno);
+    if (mproc__px_socketpair(sv) != 0)
+        return mproc__px_sys_error(errno);
     pid_t pid;
-    int rc = px_spawn(PX_TRACKER_MARKER, sv[1], &pid);
+    int rc = mproc__px_spawn(PX_TRACKER_MARKER, sv[1], &pid);
     close(sv[1]);
     if (rc) {
         close(sv[0]);
@@ -113,7 +113,7 @@ static int start_tracker(void)
     /* The process we started forks the tracker and exits at once (the
      * tracker is nobody's child); the tracker says it runs. */
     char ready = 0;
-    rc = px_read_full(sv[0], &ready, 1, START_TIMEOUT);
+    rc = mproc__px_read_full(sv[0], &ready, 1, START_TIMEOUT);
     if (rc || ready != PX_TRK_READY)
         kill(pid, SIGKILL); /* stuck before it forked; a tracker that did ends with sv[0] */
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -133,13 +133,13 @@ static int start_tracker(void)
 static int open_channel(void)
 {
     int sv[2];
-    if (px_socketpair(sv) != 0)
-        return px_sys_error(errno);
-    int r = px_poll_out(T.tree, IO_TIMEOUT);
-    int rc = r <= 0 ? (r < 0 ? r : MPROC_ETIMEDOUT) : px_send_fds(T.tree, "C", 1, &sv[1], 1);
+    if (mproc__px_socketpair(sv) != 0)
+        return mproc__px_sys_error(errno);
+    int r = mproc__px_poll_out(T.tree, IO_TIMEOUT);
+    int rc = r <= 0 ? (r < 0 ? r : MPROC_ETIMEDOUT) : mproc__px_send_fds(T.tree, "C", 1, &sv[1], 1);
     close(sv[1]);
     char ack = 0;
-    if (rc == 0 && (rc = px_read_full(sv[0], &ack, 1, IO_TIMEOUT)) == 0 && ack != PX_TRK_READY)
+    if (rc == 0 && (rc = mproc__px_read_full(sv[0], &ack, 1, IO_TIMEOUT)) == 0 && ack != PX_TRK_READY)
         rc = MPROC_EINVAL;
     if (rc) {
         close(sv[0]);
@@ -155,10 +155,10 @@ static int send_entry(const px_trk_msg *m, const char *name)
     memcpy(buf, m, sizeof *m);
     memcpy(buf + sizeof *m, name, m->len);
     /* Room for a message this small means the write does not block. */
-    int r = px_poll_out(T.own, IO_TIMEOUT);
+    int r = mproc__px_poll_out(T.own, IO_TIMEOUT);
     if (r <= 0)
         return r < 0 ? r : MPROC_ETIMEDOUT;
-    return px_write_full(T.own, buf, sizeof *m + m->len);
+    return mproc__px_write_full(T.own, buf, sizeof *m + m->len);
 }
 
 /* Sends m, or on a fresh channel everything registered (m included):
@@ -204,11 +204,11 @@ static int absolute(const char *path, char *out, size_t cap)
         return (size_t)snprintf(out, cap, "%s", path) < cap ? 0 : MPROC_EINVAL;
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd))
-        return px_sys_error(errno);
+        return mproc__px_sys_error(errno);
     return (size_t)snprintf(out, cap, "%s/%s", cwd, path) < cap ? 0 : MPROC_EINVAL;
 }
 
-int px_track(int kind, const char *path, int add)
+int mproc__px_track(int kind, const char *path, int add)
 {
     char name[PX_TRK_NAME_MAX + 1];
     px_trk_msg m;
@@ -217,7 +217,7 @@ int px_track(int kind, const char *path, int add)
     m.kind = (uint8_t)kind;
     int rc = 0;
     if (kind == PX_TRK_SHM) {
-        if (!core_shm_name_valid(path))
+        if (!mproc__core_shm_name_valid(path))
             return MPROC_EINVAL;
         strcpy(name, path);
     } else if (kind == PX_TRK_FILE || kind == PX_TRK_DIR) {
@@ -226,7 +226,7 @@ int px_track(int kind, const char *path, int add)
         struct stat st;
         if (add) { /* the tracker removes this very object, not a namesake */
             if (lstat(name, &st) != 0)
-                return px_sys_error(errno);
+                return mproc__px_sys_error(errno);
             m.dev = (uint64_t)st.st_dev;
             m.ino = (uint64_t)st.st_ino;
         }
@@ -262,9 +262,9 @@ int px_track(int kind, const char *path, int add)
     return rc;
 }
 
-int be_shm_track(const char *name, int add) { return px_track(PX_TRK_SHM, name, add); }
+int mproc__be_shm_track(const char *name, int add) { return mproc__px_track(PX_TRK_SHM, name, add); }
 
-void px_tracker_ensure(void)
+void mproc__px_tracker_ensure(void)
 {
     enter();
     if (T.tree < 0)
@@ -272,27 +272,27 @@ void px_tracker_ensure(void)
     leave();
 }
 
-int px_tracker_send(int sock)
+int mproc__px_tracker_send(int sock)
 {
     enter();
     int fd = T.tree >= 0 ? dup(T.tree) : -1;
     leave();
-    int rc = px_send_fds(sock, "T", 1, &fd, fd >= 0 ? 1 : 0);
+    int rc = mproc__px_send_fds(sock, "T", 1, &fd, fd >= 0 ? 1 : 0);
     if (fd >= 0)
         close(fd);
     return rc;
 }
 
-int px_tracker_recv(int sock, double timeout)
+int mproc__px_tracker_recv(int sock, double timeout)
 {
     char c;
     int fd = -1;
     size_t n = 0;
-    int rc = px_recv_fds(sock, &c, 1, &fd, 1, &n, timeout);
+    int rc = mproc__px_recv_fds(sock, &c, 1, &fd, 1, &n, timeout);
     if (rc)
         return rc;
     if (c != 'T') {
-        px_close_fds(&fd, n);
+        mproc__px_close_fds(&fd, n);
         return MPROC_EINVAL;
     }
     enter();

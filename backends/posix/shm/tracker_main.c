@@ -47,7 +47,7 @@ static void remove_one(const rec *r)
     struct stat st;
     if (r->m.kind == PX_TRK_SHM) {
         char path[BE_SHM_NAME_MAX + 2] = "/";
-        if (core_shm_name_valid(r->name)) {
+        if (mproc__core_shm_name_valid(r->name)) {
             strcat(path, r->name);
             shm_unlink(path);
         }
@@ -180,7 +180,7 @@ static int take_channel(int tree)
     char c;
     int fd = -1;
     size_t n = 0;
-    int rc = px_recv_fds(tree, &c, 1, &fd, 1, &n, 0);
+    int rc = mproc__px_recv_fds(tree, &c, 1, &fd, 1, &n, 0);
     if (rc == MPROC_ETIMEDOUT)
         return 0;
     if (rc)
@@ -228,9 +228,9 @@ static void quiet(void)
     }
 }
 
-void px_tracker_main(int tree)
+void mproc__px_tracker_main(int tree)
 {
-    px_cloexec(tree, 1);
+    mproc__px_cloexec(tree, 1);
     /* Not a child of the program: its wait() for "all children" must not
      * wait for us. The starter reaps the process in between. */
     pid_t pid = fork();
@@ -247,7 +247,7 @@ void px_tracker_main(int tree)
     quiet();
     close_others(tree);
     char ready = PX_TRK_READY;
-    if (px_write_full(tree, &ready, 1) != 0)
+    if (mproc__px_write_full(tree, &ready, 1) != 0)
         _exit(1);
     struct pollfd *p = NULL;
     size_t cap = 0;
@@ -255,7 +255,7 @@ void px_tracker_main(int tree)
         if (cap < nchans + 1) {
             struct pollfd *np = realloc(p, (nchans + 1) * sizeof *np);
             if (!np) {
-                be_sleep(0.1);
+                mproc__be_sleep(0.1);
                 continue;
             }
             p = np;
@@ -268,7 +268,7 @@ void px_tracker_main(int tree)
             p[k++] = (struct pollfd){tree, POLLIN, 0};
         if (poll(p, (nfds_t)k, -1) < 0) {
             if (errno != EINTR)
-                be_sleep(0.1);
+                mproc__be_sleep(0.1);
             continue;
         }
         if (tree >= 0 && p[k - 1].revents && take_channel(tree)) {

@@ -22,7 +22,7 @@
 static _Atomic uint64_t thread_counter;
 static _Thread_local uint64_t thread_id;
 
-uint64_t be_thread_id(void)
+uint64_t mproc__be_thread_id(void)
 {
     if (!thread_id)
         thread_id = atomic_fetch_add(&thread_counter, 1) + 1;
@@ -32,8 +32,8 @@ uint64_t be_thread_id(void)
 #if MPROC_HAVE_ROBUST_MUTEX || MPROC_HAVE_SEM_TIMEDWAIT
 #define NS_PER_S 1000000000LL
 
-/* A timeout in ns: -1 forever (core_timeout_units). */
-static int64_t timeout_ns(double timeout) { return core_timeout_units(timeout, NS_PER_S, INT64_MAX); }
+/* A timeout in ns: -1 forever (mproc__core_timeout_units). */
+static int64_t timeout_ns(double timeout) { return mproc__core_timeout_units(timeout, NS_PER_S, INT64_MAX); }
 
 /* An absolute time ns (>= 0, at most CORE_TIMEOUT_MAX s) from now on the
  * given clock. */
@@ -53,7 +53,7 @@ static struct timespec abs_time(clockid_t clock, int64_t ns)
 /* Sleeps a little longer each time: 20 us .. 2 ms. */
 static void backoff(double *step, double deadline)
 {
-    double rem = core_remaining(deadline);
+    double rem = mproc__core_remaining(deadline);
     double s = *step;
     if (rem >= 0 && rem < s)
         s = rem;
@@ -66,7 +66,7 @@ static void backoff(double *step, double deadline)
 #endif
 
 /* Has this process ended? A zombie counts as ended. */
-int px_pid_gone(pid_t pid)
+int mproc__px_pid_gone(pid_t pid)
 {
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return 1;
@@ -83,7 +83,7 @@ int px_pid_gone(pid_t pid)
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(be_mutex), "be_mutex too small");
 #define MUTEX(m) ((pthread_mutex_t *)(void *)(m)->opaque)
 
-int be_mutex_init(be_mutex *m)
+int mproc__be_mutex_init(be_mutex *m)
 {
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
@@ -95,10 +95,10 @@ int be_mutex_init(be_mutex *m)
     if (!e)
         e = pthread_mutex_init(MUTEX(m), &a);
     pthread_mutexattr_destroy(&a);
-    return e ? px_sys_error(e) : 0;
+    return e ? mproc__px_sys_error(e) : 0;
 }
 
-int be_mutex_lock(be_mutex *m, double timeout)
+int mproc__be_mutex_lock(be_mutex *m, double timeout)
 {
     int e;
     int64_t ns = timeout_ns(timeout);
@@ -123,7 +123,7 @@ int be_mutex_lock(be_mutex *m, double timeout)
          * a bounded wait times out as it would in Python. */
         if (ns < 0)
             return MPROC_ESTATE;
-        be_sleep(timeout);
+        mproc__be_sleep(timeout);
         return MPROC_ETIMEDOUT;
     case EBUSY:
     case ETIMEDOUT:
@@ -132,19 +132,19 @@ int be_mutex_lock(be_mutex *m, double timeout)
         pthread_mutex_consistent(MUTEX(m));
         return MPROC_EOWNERDEAD;
     default:
-        return px_sys_error(e);
+        return mproc__px_sys_error(e);
     }
 }
 
-int be_mutex_unlock(be_mutex *m)
+int mproc__be_mutex_unlock(be_mutex *m)
 {
     int e = pthread_mutex_unlock(MUTEX(m));
     if (e == EPERM)
         return MPROC_ESTATE;
-    return e ? px_sys_error(e) : 0;
+    return e ? mproc__px_sys_error(e) : 0;
 }
 
-void be_mutex_destroy(be_mutex *m) { pthread_mutex_destroy(MUTEX(m)); }
+void mproc__be_mutex_destroy(be_mutex *m) { pthread_mutex_destroy(MUTEX(m)); }
 
 #else /* portable: owner pid + thread in atomics */
 
@@ -156,53 +156,53 @@ _Static_assert(sizeof(px_mutex) <= sizeof(be_mutex), "be_mutex too small");
 #define PMUTEX(m) ((px_mutex *)(void *)(m)->opaque)
 #define OWNER_CHECK_INTERVAL 0.02
 
-int be_mutex_init(be_mutex *m)
+int mproc__be_mutex_init(be_mutex *m)
 {
     atomic_init(&PMUTEX(m)->owner_pid, 0);
     atomic_init(&PMUTEX(m)->owner_tid, 0);
     return 0;
 }
 
-int be_mutex_lock(be_mutex *m, double timeout)
+int mproc__be_mutex_lock(be_mutex *m, double timeout)
 {
     px_mutex *x = PMUTEX(m);
-    uint64_t me = (uint64_t)be_getpid();
-    double deadline = core_deadline(timeout), step = 0.00002, next_check = 0;
+    uint64_t me = (uint64_t)mproc__be_getpid();
+    double deadline = mproc__core_deadline(timeout), step = 0.00002, next_check = 0;
     for (;;) {
         uint64_t free_ = 0;
         if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
-            atomic_store(&x->owner_tid, be_thread_id());
+            atomic_store(&x->owner_tid, mproc__be_thread_id());
             return 0;
         }
-        if (free_ == me && atomic_load(&x->owner_tid) == be_thread_id() && deadline < 0)
+        if (free_ == me && atomic_load(&x->owner_tid) == mproc__be_thread_id() && deadline < 0)
             return MPROC_ESTATE; /* held by this thread: would never end */
-        double now = be_monotonic();
+        double now = mproc__be_monotonic();
         if (free_ != me && now >= next_check) {
             next_check = now + OWNER_CHECK_INTERVAL;
-            if (px_pid_gone((pid_t)free_) &&
+            if (mproc__px_pid_gone((pid_t)free_) &&
                 atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
-                atomic_store(&x->owner_tid, be_thread_id());
+                atomic_store(&x->owner_tid, mproc__be_thread_id());
                 return MPROC_EOWNERDEAD;
             }
         }
-        if (core_remaining(deadline) == 0)
+        if (mproc__core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
         backoff(&step, deadline);
     }
 }
 
-int be_mutex_unlock(be_mutex *m)
+int mproc__be_mutex_unlock(be_mutex *m)
 {
     px_mutex *x = PMUTEX(m);
-    if (atomic_load(&x->owner_pid) != (uint64_t)be_getpid() ||
-        atomic_load(&x->owner_tid) != be_thread_id())
+    if (atomic_load(&x->owner_pid) != (uint64_t)mproc__be_getpid() ||
+        atomic_load(&x->owner_tid) != mproc__be_thread_id())
         return MPROC_ESTATE;
     atomic_store(&x->owner_tid, 0);
     atomic_store(&x->owner_pid, 0);
     return 0;
 }
 
-void be_mutex_destroy(be_mutex *m) { (void)m; }
+void mproc__be_mutex_destroy(be_mutex *m) { (void)m; }
 #endif
 
 /* -------------------------------------------------------------- semaphore */
@@ -211,14 +211,14 @@ void be_mutex_destroy(be_mutex *m) { (void)m; }
 _Static_assert(sizeof(sem_t) <= sizeof(be_sem), "be_sem too small");
 #define SEM(s) ((sem_t *)(void *)(s)->opaque)
 
-int be_sem_init(be_sem *s, unsigned value)
+int mproc__be_sem_init(be_sem *s, unsigned value)
 {
     if (value > BE_SEM_VALUE_MAX)
         return MPROC_EINVAL;
-    return sem_init(SEM(s), 1, value) ? px_sys_error(errno) : 0;
+    return sem_init(SEM(s), 1, value) ? mproc__px_sys_error(errno) : 0;
 }
 
-int be_sem_wait(be_sem *s, double timeout)
+int mproc__be_sem_wait(be_sem *s, double timeout)
 {
     int r;
     int64_t ns = timeout_ns(timeout);
@@ -242,30 +242,30 @@ int be_sem_wait(be_sem *s, double timeout)
         return 0;
     if (errno == EAGAIN || errno == ETIMEDOUT)
         return MPROC_ETIMEDOUT;
-    return px_sys_error(errno);
+    return mproc__px_sys_error(errno);
 }
 
-int be_sem_post(be_sem *s)
+int mproc__be_sem_post(be_sem *s)
 {
     if (sem_post(SEM(s)) == 0)
         return 0;
-    return errno == EOVERFLOW ? MPROC_ESTATE : px_sys_error(errno);
+    return errno == EOVERFLOW ? MPROC_ESTATE : mproc__px_sys_error(errno);
 }
 
-int be_sem_value(be_sem *s)
+int mproc__be_sem_value(be_sem *s)
 {
     int v = 0;
     sem_getvalue(SEM(s), &v);
     return v < 0 ? 0 : v;
 }
 
-void be_sem_destroy(be_sem *s) { sem_destroy(SEM(s)); }
+void mproc__be_sem_destroy(be_sem *s) { sem_destroy(SEM(s)); }
 
 #else /* portable: an atomic counter, polled with back-off */
 
 #define PSEM(s) ((_Atomic int32_t *)(void *)(s)->opaque)
 
-int be_sem_init(be_sem *s, unsigned value)
+int mproc__be_sem_init(be_sem *s, unsigned value)
 {
     if (value > BE_SEM_VALUE_MAX)
         return MPROC_EINVAL;
@@ -273,21 +273,21 @@ int be_sem_init(be_sem *s, unsigned value)
     return 0;
 }
 
-int be_sem_wait(be_sem *s, double timeout)
+int mproc__be_sem_wait(be_sem *s, double timeout)
 {
-    double deadline = core_deadline(timeout), step = 0.00002;
+    double deadline = mproc__core_deadline(timeout), step = 0.00002;
     for (;;) {
         int32_t v = atomic_load(PSEM(s));
         while (v > 0)
             if (atomic_compare_exchange_weak(PSEM(s), &v, v - 1))
                 return 0;
-        if (core_remaining(deadline) == 0)
+        if (mproc__core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
         backoff(&step, deadline);
     }
 }
 
-int be_sem_post(be_sem *s)
+int mproc__be_sem_post(be_sem *s)
 {
     int32_t v = atomic_load(PSEM(s));
     do {
@@ -297,7 +297,7 @@ int be_sem_post(be_sem *s)
     return 0;
 }
 
-int be_sem_value(be_sem *s) { return atomic_load(PSEM(s)); }
+int mproc__be_sem_value(be_sem *s) { return atomic_load(PSEM(s)); }
 
-void be_sem_destroy(be_sem *s) { (void)s; }
+void mproc__be_sem_destroy(be_sem *s) { (void)s; }
 #endif

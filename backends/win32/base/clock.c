@@ -2,7 +2,7 @@
 /* clock.c - monotonic time, sleeping and millisecond deadlines. */
 #include "win32.h"
 
-double be_monotonic(void)
+double mproc__be_monotonic(void)
 {
     static LARGE_INTEGER freq; /* constant since boot: a benign race */
     if (freq.QuadPart == 0)
@@ -14,18 +14,18 @@ double be_monotonic(void)
     return (double)(c / f) + (double)(c % f) / (double)f;
 }
 
-DWORD w32_remaining_ms(double deadline)
+DWORD mproc__w32_remaining_ms(double deadline)
 {
-    int64_t ms = core_timeout_units(core_remaining(deadline), 1000, INFINITE - 1);
+    int64_t ms = mproc__core_timeout_units(mproc__core_remaining(deadline), 1000, INFINITE - 1);
     return ms < 0 ? INFINITE : (DWORD)ms;
 }
 
-void be_sleep(double seconds)
+void mproc__be_sleep(double seconds)
 {
     if (!(seconds > 0))
         return;
-    double deadline = core_deadline(seconds);
+    double deadline = mproc__core_deadline(seconds);
     DWORD ms;
-    while ((ms = w32_remaining_ms(deadline)) > 0)
+    while ((ms = mproc__w32_remaining_ms(deadline)) > 0)
         Sleep(ms);
 }

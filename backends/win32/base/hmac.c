@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hmac.c - be_hmac with BCrypt (connection authentication). Each
+/* hmac.c - mproc__be_hmac with BCrypt (connection authentication). Each
  * algorithm provider is opened once per process, on first use, and kept:
  * opening one is slow and a provider handle is safe from any thread.
  * SHA-3 is asked for by name: Windows 11 24H2 has it; older Windows and
@@ -49,7 +49,7 @@ static digest *digest_by_name(const char *name)
     return NULL;
 }
 
-int be_hmac(const char *digest_name, const void *key, size_t keylen, const void *msg, size_t len,
+int mproc__be_hmac(const char *digest_name, const void *key, size_t keylen, const void *msg, size_t len,
             unsigned char out[BE_HMAC_MAX], size_t *outlen)
 {
     digest *d = digest_name ? digest_by_name(digest_name) : NULL;
@@ -59,7 +59,7 @@ int be_hmac(const char *digest_name, const void *key, size_t keylen, const void 
     /* The hash object's memory: BCrypt's own (NULL, 0). */
     NTSTATUS st = BCryptCreateHash(d->h, &hh, NULL, 0, (PUCHAR)key, (ULONG)keylen, 0);
     if (!BCRYPT_SUCCESS(st))
-        return w32_fail(MPROC_ESYS, (DWORD)st);
+        return mproc__w32_fail(MPROC_ESYS, (DWORD)st);
     const unsigned char *p = msg;
     while (BCRYPT_SUCCESS(st) && len > 0) {
         ULONG k = len > 0x40000000u ? 0x40000000u : (ULONG)len;
@@ -71,7 +71,7 @@ int be_hmac(const char *digest_name, const void *key, size_t keylen, const void 
         st = BCryptFinishHash(hh, out, d->size, 0);
     BCryptDestroyHash(hh);
     if (!BCRYPT_SUCCESS(st))
-        return w32_fail(MPROC_ESYS, (DWORD)st);
+        return mproc__w32_fail(MPROC_ESYS, (DWORD)st);
     *outlen = d->size;
     return 0;
 }

@@ -9,22 +9,22 @@
 static wchar_t *exe_path;
 static SRWLOCK core_mu = SRWLOCK_INIT;
 
-int be_interface_version(void) { return BE_INTERFACE_VERSION; }
+int mproc__be_interface_version(void) { return BE_INTERFACE_VERSION; }
 
-const char *be_name(void) { return "win32"; }
+const char *mproc__be_name(void) { return "win32"; }
 
-const wchar_t *w32_exe_path(void) { return exe_path; }
+const wchar_t *mproc__w32_exe_path(void) { return exe_path; }
 
-int be_init(int *argc, char ***argv, void **payload, size_t *len)
+int mproc__be_init(int *argc, char ***argv, void **payload, size_t *len)
 {
     /* The running image itself, whatever argv[0] says. */
-    exe_path = w32_module_path(NULL);
+    exe_path = mproc__w32_module_path(NULL);
     if (!argc || !argv || !*argv)
         return BE_ROLE_MAIN;
-    return w32_child_init(argc, argv, payload, len);
+    return mproc__w32_child_init(argc, argv, payload, len);
 }
 
-void be_exit(int code)
+void mproc__be_exit(int code)
 {
     fflush(NULL);
     ExitProcess((UINT)code); /* Windows keeps all 32 bits */
@@ -32,12 +32,12 @@ void be_exit(int code)
 
 /* Nothing of ours outlives the process: kernel objects close with their
  * last handle, Winsock (wsa.c) stays up until ExitProcess. */
-void be_shutdown(void) {}
+void mproc__be_shutdown(void) {}
 
-long be_getpid(void) { return (long)GetCurrentProcessId(); }
+long mproc__be_getpid(void) { return (long)GetCurrentProcessId(); }
 
 /* Thread ids are unique among the live threads of the whole system. */
-uint64_t be_thread_id(void) { return GetCurrentThreadId(); }
+uint64_t mproc__be_thread_id(void) { return GetCurrentThreadId(); }
 
 static int popcount(DWORD_PTR m)
 {
@@ -47,7 +47,7 @@ static int popcount(DWORD_PTR m)
     return n;
 }
 
-int be_cpu_count(void)
+int mproc__be_cpu_count(void)
 {
     DWORD_PTR mine, all;
     if (GetProcessAffinityMask(GetCurrentProcess(), &mine, &all) && mine) {
@@ -65,6 +65,6 @@ int be_cpu_count(void)
     return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
 }
 
-void be_core_lock(void) { AcquireSRWLockExclusive(&core_mu); }
+void mproc__be_core_lock(void) { AcquireSRWLockExclusive(&core_mu); }
 
-void be_core_unlock(void) { ReleaseSRWLockExclusive(&core_mu); }
+void mproc__be_core_unlock(void) { ReleaseSRWLockExclusive(&core_mu); }

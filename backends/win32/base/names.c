@@ -4,22 +4,22 @@
 
 #include "win32.h"
 
-void w32_object_name(wchar_t *out, const char *tag, uint64_t a, uint64_t b)
+void mproc__w32_object_name(wchar_t *out, const char *tag, uint64_t a, uint64_t b)
 {
     wcscpy(out, L"Local\\mproc-");
     size_t n = wcslen(out);
     while (*tag && n < 24)
         out[n++] = (wchar_t)*tag++;
     out[n++] = L'-';
-    n += w32_hex(out + n, a);
+    n += mproc__w32_hex(out + n, a);
     out[n++] = L'-';
-    w32_hex(out + n, b);
+    mproc__w32_hex(out + n, b);
 }
 
-int w32_sync_id_init(w32_sync_id *id)
+int mproc__w32_sync_id_init(w32_sync_id *id)
 {
     uint64_t nonce = 0;
-    int rc = be_random(&nonce, sizeof nonce);
+    int rc = mproc__be_random(&nonce, sizeof nonce);
     if (rc)
         return rc;
     id->pid = GetCurrentProcessId();

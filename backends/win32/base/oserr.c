@@ -3,10 +3,10 @@
  * MPROC_ESPAWN goes through here, so mproc_last_os_error() tells why. */
 #include "win32.h"
 
-int w32_fail(int code, DWORD os_error)
+int mproc__w32_fail(int code, DWORD os_error)
 {
-    core_set_os_error((int)os_error);
+    mproc__core_set_os_error((int)os_error);
     return code;
 }
 
-int w32_last_error(int code) { return w32_fail(code, GetLastError()); }
+int mproc__w32_last_error(int code) { return mproc__w32_fail(code, GetLastError()); }

@@ -7,16 +7,16 @@
 #include "win32.h"
 
 static const w32_syscalls defaults = {CreateProcessW, CreateFileMappingW, MapViewOfFile, WriteFile};
-w32_syscalls w32_sys = {CreateProcessW, CreateFileMappingW, MapViewOfFile, WriteFile};
+w32_syscalls mproc__w32_sys = {CreateProcessW, CreateFileMappingW, MapViewOfFile, WriteFile};
 
-/* The names tests use (be_syscalls; the core looks them up). */
+/* The names tests use (mproc__be_syscalls; the core looks them up). */
 #define ENTRY(field) {#field, offsetof(w32_syscalls, field)}
 static const be_syscall_name names[] = {
     ENTRY(CreateProcessW), ENTRY(CreateFileMappingW), ENTRY(MapViewOfFile), ENTRY(WriteFile),
 };
 
-const be_syscall_table *be_syscalls(void)
+const be_syscall_table *mproc__be_syscalls(void)
 {
-    static const be_syscall_table table = {&w32_sys, &defaults, names, sizeof names / sizeof names[0]};
+    static const be_syscall_table table = {&mproc__w32_sys, &defaults, names, sizeof names / sizeof names[0]};
     return &table;
 }

@@ -4,7 +4,7 @@
 
 #include "win32.h"
 
-wchar_t *w32_wide(const char *utf8)
+wchar_t *mproc__w32_wide(const char *utf8)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
     if (n <= 0)
@@ -17,7 +17,7 @@ wchar_t *w32_wide(const char *utf8)
     return w;
 }
 
-int w32_utf8(const wchar_t *wide, char *out, size_t cap)
+int mproc__w32_utf8(const wchar_t *wide, char *out, size_t cap)
 {
     int n = WideCharToMultiByte(CP_UTF8, 0, wide, -1, NULL, 0, NULL, NULL);
     if (n <= 0 || (size_t)n > cap)
@@ -27,7 +27,7 @@ int w32_utf8(const wchar_t *wide, char *out, size_t cap)
     return 0;
 }
 
-wchar_t *w32_module_path(HMODULE mod)
+wchar_t *mproc__w32_module_path(HMODULE mod)
 {
     /* GetModuleFileNameW truncates silently: grow until the name fits. */
     for (DWORD cap = MAX_PATH; cap <= 32768; cap *= 2) {
@@ -48,7 +48,7 @@ wchar_t *w32_module_path(HMODULE mod)
     return NULL;
 }
 
-size_t w32_hex(wchar_t *out, uint64_t v)
+size_t mproc__w32_hex(wchar_t *out, uint64_t v)
 {
     wchar_t tmp[16];
     size_t n = 0;

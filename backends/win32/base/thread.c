@@ -19,7 +19,7 @@ static unsigned __stdcall thread_main(void *p)
     return 0;
 }
 
-int be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
+int mproc__be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
 {
     be_thread *t = calloc(1, sizeof *t);
     if (!t)
@@ -30,14 +30,14 @@ int be_thread_start(void (*fn)(void *), void *arg, be_thread **out)
     uintptr_t h = _beginthreadex(NULL, 0, thread_main, t, 0, NULL);
     if (!h) {
         free(t);
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     }
     t->h = (HANDLE)h;
     *out = t;
     return 0;
 }
 
-void be_thread_join(be_thread *t)
+void mproc__be_thread_join(be_thread *t)
 {
     if (!t)
         return;
@@ -50,7 +50,7 @@ struct be_tlock {
     SRWLOCK lock;
 };
 
-int be_tlock_new(be_tlock **out)
+int mproc__be_tlock_new(be_tlock **out)
 {
     be_tlock *l = malloc(sizeof *l);
     if (!l)
@@ -60,11 +60,11 @@ int be_tlock_new(be_tlock **out)
     return 0;
 }
 
-void be_tlock_free(be_tlock *l) { free(l); }
+void mproc__be_tlock_free(be_tlock *l) { free(l); }
 
-void be_tlock_lock(be_tlock *l) { AcquireSRWLockExclusive(&l->lock); }
+void mproc__be_tlock_lock(be_tlock *l) { AcquireSRWLockExclusive(&l->lock); }
 
-void be_tlock_unlock(be_tlock *l) { ReleaseSRWLockExclusive(&l->lock); }
+void mproc__be_tlock_unlock(be_tlock *l) { ReleaseSRWLockExclusive(&l->lock); }
 
 /* An auto-reset event: set while nobody waits, it stays set for the next
  * wait, and one wait consumes it. */
@@ -72,7 +72,7 @@ struct be_bell {
     HANDLE ev;
 };
 
-int be_bell_new(be_bell **out)
+int mproc__be_bell_new(be_bell **out)
 {
     be_bell *b = malloc(sizeof *b);
     if (!b)
@@ -80,13 +80,13 @@ int be_bell_new(be_bell **out)
     b->ev = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (!b->ev) {
         free(b);
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     }
     *out = b;
     return 0;
 }
 
-void be_bell_free(be_bell *b)
+void mproc__be_bell_free(be_bell *b)
 {
     if (!b)
         return;
@@ -94,20 +94,20 @@ void be_bell_free(be_bell *b)
     free(b);
 }
 
-void be_bell_ring(be_bell *b) { SetEvent(b->ev); }
+void mproc__be_bell_ring(be_bell *b) { SetEvent(b->ev); }
 
-int be_bell_wait(be_bell *b, double timeout)
+int mproc__be_bell_wait(be_bell *b, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
-        DWORD r = WaitForSingleObject(b->ev, w32_remaining_ms(deadline));
+        DWORD r = WaitForSingleObject(b->ev, mproc__w32_remaining_ms(deadline));
         if (r == WAIT_OBJECT_0)
             return 0;
         if (r != WAIT_TIMEOUT)
-            return w32_last_error(MPROC_ESYS);
-        if (core_remaining(deadline) == 0)
+            return mproc__w32_last_error(MPROC_ESYS);
+        if (mproc__core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
     }
 }
 
-void be_ignore_interrupts(void) { SetConsoleCtrlHandler(NULL, TRUE); }
+void mproc__be_ignore_interrupts(void) { SetConsoleCtrlHandler(NULL, TRUE); }

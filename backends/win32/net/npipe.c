@@ -33,7 +33,7 @@ static wchar_t *pipe_name(const char *name, int *rc)
     size_t n = strlen(PIPE_PREFIX);
     wchar_t *w = NULL;
     if (strlen(name) > n && _strnicmp(name, PIPE_PREFIX, n) == 0)
-        w = w32_wide(name);
+        w = mproc__w32_wide(name);
     *rc = w ? 0 : MPROC_EINVAL;
     return w;
 }
@@ -45,7 +45,7 @@ static HANDLE new_instance(const wchar_t *name, int first)
     return CreateNamedPipeW(name, open, mode, PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
 }
 
-void w32_npipe_close(w32_npipe *l)
+void mproc__w32_npipe_close(w32_npipe *l)
 {
     if (!l)
         return;
@@ -59,7 +59,7 @@ void w32_npipe_close(w32_npipe *l)
     free(l);
 }
 
-int w32_npipe_listen(const char *name, w32_npipe **out)
+int mproc__w32_npipe_listen(const char *name, w32_npipe **out)
 {
     int rc;
     wchar_t *w = pipe_name(name, &rc);
@@ -75,14 +75,14 @@ int w32_npipe_listen(const char *name, w32_npipe **out)
      * ignores FILE_FLAG_FIRST_PIPE_INSTANCE, so ask first too: a pipe with
      * an idle instance (TRUE) or only busy ones (timeout) is someone's. */
     if (WaitNamedPipeW(w, 1) || GetLastError() == ERROR_SEM_TIMEOUT) {
-        w32_npipe_close(l);
-        return w32_fail(MPROC_ESYS, ERROR_ACCESS_DENIED);
+        mproc__w32_npipe_close(l);
+        return mproc__w32_fail(MPROC_ESYS, ERROR_ACCESS_DENIED);
     }
     l->waiting = new_instance(w, 1);
     if (l->waiting == INVALID_HANDLE_VALUE || !(l->turn = CreateMutexW(NULL, FALSE, NULL)) ||
         !(l->event = CreateEventW(NULL, TRUE, FALSE, NULL))) {
-        rc = w32_last_error(MPROC_ESYS);
-        w32_npipe_close(l);
+        rc = mproc__w32_last_error(MPROC_ESYS);
+        mproc__w32_npipe_close(l);
         return rc;
     }
     *out = l;
@@ -93,7 +93,7 @@ int w32_npipe_listen(const char *name, w32_npipe **out)
 static int await_client(w32_npipe *l, double deadline)
 {
     if (l->waiting == INVALID_HANDLE_VALUE && (l->waiting = new_instance(l->name, 0)) == INVALID_HANDLE_VALUE)
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     OVERLAPPED ov;
     ZeroMemory(&ov, sizeof ov);
     ov.hEvent = l->event;
@@ -106,10 +106,10 @@ static int await_client(w32_npipe *l, double deadline)
     if (err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA)
         return 0;
     if (err != ERROR_IO_PENDING)
-        return w32_fail(MPROC_ESYS, err);
+        return mproc__w32_fail(MPROC_ESYS, err);
     DWORD w, why = 0;
-    while ((w = WaitForSingleObject(l->event, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
-           w32_remaining_ms(deadline) > 0)
+    while ((w = WaitForSingleObject(l->event, mproc__w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
+           mproc__w32_remaining_ms(deadline) > 0)
         ; /* a very long timeout cut in pieces */
     if (w != WAIT_OBJECT_0) {
         why = w == WAIT_FAILED ? GetLastError() : ERROR_TIMEOUT;
@@ -121,20 +121,20 @@ static int await_client(w32_npipe *l, double deadline)
     err = GetLastError();
     if (why == ERROR_TIMEOUT && err == ERROR_OPERATION_ABORTED)
         return MPROC_ETIMEDOUT;
-    return w32_fail(MPROC_ESYS, why && err == ERROR_OPERATION_ABORTED ? why : err);
+    return mproc__w32_fail(MPROC_ESYS, why && err == ERROR_OPERATION_ABORTED ? why : err);
 }
 
-int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out)
+int mproc__w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     DWORD w;
-    while ((w = WaitForSingleObject(l->turn, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
-           w32_remaining_ms(deadline) > 0)
+    while ((w = WaitForSingleObject(l->turn, mproc__w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
+           mproc__w32_remaining_ms(deadline) > 0)
         ;
     if (w == WAIT_TIMEOUT)
         return MPROC_ETIMEDOUT;
     if (w == WAIT_FAILED)
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     /* WAIT_ABANDONED too: a thread that ended holding the turn left the
      * listener consistent (nothing is half-done between calls). */
     int rc = await_client(l, deadline);
@@ -142,32 +142,32 @@ int w32_npipe_accept(w32_npipe *l, double timeout, be_stream **out)
     if (rc == 0)
         l->waiting = new_instance(l->name, 0); /* if it fails, the next accept tries again */
     ReleaseMutex(l->turn);
-    return rc ? rc : w32_stream_wrap(h, W32_STREAM_PIPE, out);
+    return rc ? rc : mproc__w32_stream_wrap(h, W32_STREAM_PIPE, out);
 }
 
-int w32_npipe_connect(const char *name, double timeout, be_stream **out)
+int mproc__w32_npipe_connect(const char *name, double timeout, be_stream **out)
 {
     int rc;
     wchar_t *w = pipe_name(name, &rc);
     if (!w)
         return rc;
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
         HANDLE h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
         if (h != INVALID_HANDLE_VALUE) {
             DWORD mode = PIPE_READMODE_MESSAGE; /* a client starts in byte mode */
             if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
-                rc = w32_last_error(MPROC_ESYS);
+                rc = mproc__w32_last_error(MPROC_ESYS);
                 CloseHandle(h);
             } else {
-                rc = w32_stream_wrap(h, W32_STREAM_PIPE, out);
+                rc = mproc__w32_stream_wrap(h, W32_STREAM_PIPE, out);
             }
             break;
         }
-        DWORD err = GetLastError(), ms = w32_remaining_ms(deadline);
+        DWORD err = GetLastError(), ms = mproc__w32_remaining_ms(deadline);
         if (err != ERROR_PIPE_BUSY) { /* e.g. nobody listening: not found */
-            rc = w32_fail(MPROC_ESYS, err);
+            rc = mproc__w32_fail(MPROC_ESYS, err);
             break;
         }
         if (ms == 0) {

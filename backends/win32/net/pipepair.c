@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pipepair.c - be_stream_pair: the two ends of a fresh named pipe with one
+/* pipepair.c - mproc__be_stream_pair: the two ends of a fresh named pipe with one
  * instance, both overlapped, as CPython's Pipe() makes them on Windows
  * (but in byte mode: the core frames messages itself). The name is random
  * and the parent connects to it at once; a process that raced us for it
@@ -14,14 +14,14 @@
 static int pair_name(wchar_t *out)
 {
     uint64_t nonce;
-    int rc = be_random(&nonce, sizeof nonce);
+    int rc = mproc__be_random(&nonce, sizeof nonce);
     if (rc)
         return rc;
     wcscpy(out, L"\\\\.\\pipe\\mproc-pair-");
     size_t n = wcslen(out);
-    n += w32_hex(out + n, GetCurrentProcessId());
+    n += mproc__w32_hex(out + n, GetCurrentProcessId());
     out[n++] = L'-';
-    w32_hex(out + n, nonce);
+    mproc__w32_hex(out + n, nonce);
     return 0;
 }
 
@@ -31,17 +31,17 @@ static int confirm_connected(HANDLE server)
     OVERLAPPED ov;
     ZeroMemory(&ov, sizeof ov);
     if (!(ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     DWORD err = ERROR_PIPE_CONNECTED, ignored;
     if (ConnectNamedPipe(server, &ov))
         err = 0;
     else if ((err = GetLastError()) == ERROR_IO_PENDING && GetOverlappedResult(server, &ov, &ignored, TRUE))
         err = 0;
     CloseHandle(ov.hEvent);
-    return err == 0 || err == ERROR_PIPE_CONNECTED ? 0 : w32_fail(MPROC_ESYS, err);
+    return err == 0 || err == ERROR_PIPE_CONNECTED ? 0 : mproc__w32_fail(MPROC_ESYS, err);
 }
 
-int be_stream_pair(int duplex, be_stream **a, be_stream **b)
+int mproc__be_stream_pair(int duplex, be_stream **a, be_stream **b)
 {
     wchar_t name[64];
     int rc = pair_name(name);
@@ -53,12 +53,12 @@ int be_stream_pair(int duplex, be_stream **a, be_stream **b)
     DWORD mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     HANDLE server = CreateNamedPipeW(name, open, mode, 1, PAIR_BUFFER, PAIR_BUFFER, 0, NULL);
     if (server == INVALID_HANDLE_VALUE)
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     DWORD access = duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE;
     HANDLE client = CreateFileW(name, access, 0, NULL, OPEN_EXISTING,
                                 FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     if (client == INVALID_HANDLE_VALUE) {
-        rc = w32_last_error(MPROC_ESYS);
+        rc = mproc__w32_last_error(MPROC_ESYS);
         CloseHandle(server);
         return rc;
     }
@@ -67,12 +67,12 @@ int be_stream_pair(int duplex, be_stream **a, be_stream **b)
         CloseHandle(client);
         return rc;
     }
-    if ((rc = w32_stream_wrap(server, W32_STREAM_PIPE, a)) != 0) {
+    if ((rc = mproc__w32_stream_wrap(server, W32_STREAM_PIPE, a)) != 0) {
         CloseHandle(client);
         return rc;
     }
-    if ((rc = w32_stream_wrap(client, W32_STREAM_PIPE, b)) != 0) {
-        be_stream_close(*a);
+    if ((rc = mproc__w32_stream_wrap(client, W32_STREAM_PIPE, b)) != 0) {
+        mproc__be_stream_close(*a);
         *a = NULL;
     }
     return rc;

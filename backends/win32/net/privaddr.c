@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* privaddr.c - be_private_address: a named pipe with a random name
+/* privaddr.c - mproc__be_private_address: a named pipe with a random name
  * (Python's arbitrary_address for AF_PIPE). Pipes vanish with their last
  * handle: nothing to remove. */
 #include <stdio.h>
@@ -7,10 +7,10 @@
 
 #include "win32.h"
 
-int be_private_address(be_addr *out)
+int mproc__be_private_address(be_addr *out)
 {
     unsigned char r[8];
-    int rc = be_random(r, sizeof r);
+    int rc = mproc__be_random(r, sizeof r);
     if (rc)
         return rc;
     memset(out, 0, sizeof *out);
@@ -20,4 +20,4 @@ int be_private_address(be_addr *out)
     return 0;
 }
 
-void be_private_address_remove(const be_addr *a) { (void)a; }
+void mproc__be_private_address_remove(const be_addr *a) { (void)a; }

@@ -26,13 +26,13 @@ static void close_events(be_stream *s)
             CloseHandle(s->event[i]);
 }
 
-int w32_stream_wrap(HANDLE h, int kind, be_stream **out)
+int mproc__w32_stream_wrap(HANDLE h, int kind, be_stream **out)
 {
     be_stream *s = calloc(1, sizeof *s);
     int rc = s ? 0 : MPROC_ENOMEM;
     for (int i = 0; rc == 0 && i < W32_EV_COUNT; i++)
         if (!(s->event[i] = CreateEventW(NULL, TRUE, FALSE, NULL)))
-            rc = w32_last_error(MPROC_ESYS);
+            rc = mproc__w32_last_error(MPROC_ESYS);
     if (rc) {
         if (s) {
             close_events(s);
@@ -50,7 +50,7 @@ int w32_stream_wrap(HANDLE h, int kind, be_stream **out)
     return 0;
 }
 
-void be_stream_close(be_stream *s)
+void mproc__be_stream_close(be_stream *s)
 {
     if (!s)
         return;
@@ -59,11 +59,11 @@ void be_stream_close(be_stream *s)
     free(s);
 }
 
-intptr_t be_stream_os_handle(const be_stream *s) { return (intptr_t)s->h; }
+intptr_t mproc__be_stream_os_handle(const be_stream *s) { return (intptr_t)s->h; }
 
-int be_stream_is_message(const be_stream *s) { return s->message; }
+int mproc__be_stream_is_message(const be_stream *s) { return s->message; }
 
-int w32_stream_error(DWORD err)
+int mproc__w32_stream_error(DWORD err)
 {
     switch (err) {
     case ERROR_BROKEN_PIPE:        /* the other end is closed */
@@ -77,16 +77,16 @@ int w32_stream_error(DWORD err)
     case WSAENETRESET:
     case WSAESHUTDOWN:
     case WSAENOTCONN:
-        core_set_os_error((int)err);
+        mproc__core_set_os_error((int)err);
         return MPROC_EOS;
     case ERROR_TIMEOUT:
         return MPROC_ETIMEDOUT;
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_OUTOFMEMORY:
     case WSAENOBUFS:
-        return w32_fail(MPROC_ENOMEM, err);
+        return mproc__w32_fail(MPROC_ENOMEM, err);
     default:
-        return w32_fail(MPROC_ESYS, err);
+        return mproc__w32_fail(MPROC_ESYS, err);
     }
 }
 
@@ -99,7 +99,7 @@ static HANDLE probe_event(be_stream *s)
         return s->event[W32_EV_PROBE];
     HANDLE e = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!e)
-        w32_last_error(MPROC_ESYS);
+        mproc__w32_last_error(MPROC_ESYS);
     return e;
 }
 
@@ -111,7 +111,7 @@ static void probe_event_done(be_stream *s, HANDLE e)
         CloseHandle(e);
 }
 
-int w32_probe_start(be_stream *s, OVERLAPPED *ov)
+int mproc__w32_probe_start(be_stream *s, OVERLAPPED *ov)
 {
     ZeroMemory(ov, sizeof *ov);
     if (!(ov->hEvent = probe_event(s)))
@@ -135,15 +135,15 @@ int w32_probe_start(be_stream *s, OVERLAPPED *ov)
      * Nothing is pending, so the event can go back. */
     probe_event_done(s, ov->hEvent);
     ov->hEvent = NULL;
-    if (err && err != ERROR_MORE_DATA && w32_stream_error(err) != MPROC_EOS)
+    if (err && err != ERROR_MORE_DATA && mproc__w32_stream_error(err) != MPROC_EOS)
         return MPROC_ESYS; /* recorded */
     return 1;
 }
 
-int w32_probe_finish(be_stream *s, OVERLAPPED *ov)
+int mproc__w32_probe_finish(be_stream *s, OVERLAPPED *ov)
 {
     if (!ov->hEvent)
-        return 1; /* completed in w32_probe_start */
+        return 1; /* completed in mproc__w32_probe_start */
     if (!HasOverlappedIoCompleted(ov))
         CancelIoEx(s->h, ov);
     /* The OVERLAPPED must outlive the I/O: wait until it is really over.
@@ -161,7 +161,7 @@ int w32_probe_finish(be_stream *s, OVERLAPPED *ov)
     return done;
 }
 
-int w32_stream_peek(be_stream *s)
+int mproc__w32_stream_peek(be_stream *s)
 {
     if (s->kind != W32_STREAM_PIPE)
         return MPROC_ENOSYS;
@@ -170,42 +170,42 @@ int w32_stream_peek(be_stream *s)
         return 1;
     if (PeekNamedPipe(s->h, NULL, 0, NULL, &avail, NULL))
         return avail > 0;
-    return w32_stream_error(GetLastError()) == MPROC_EOS ? 1 : MPROC_ESYS;
+    return mproc__w32_stream_error(GetLastError()) == MPROC_EOS ? 1 : MPROC_ESYS;
 }
 
 /* A probe, waited for until the deadline: 1 ready, 0 not, or an error. */
 static int probe_wait(be_stream *s, double deadline)
 {
     OVERLAPPED ov;
-    int r = w32_probe_start(s, &ov);
+    int r = mproc__w32_probe_start(s, &ov);
     if (r != 0)
         return r;
     DWORD w, failed = 0;
-    while ((w = WaitForSingleObject(ov.hEvent, w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
-           w32_remaining_ms(deadline) > 0)
+    while ((w = WaitForSingleObject(ov.hEvent, mproc__w32_remaining_ms(deadline))) == WAIT_TIMEOUT &&
+           mproc__w32_remaining_ms(deadline) > 0)
         ; /* a very long timeout cut in pieces */
     if (w == WAIT_FAILED)
         failed = GetLastError();
-    r = w32_probe_finish(s, &ov);
-    return failed ? w32_fail(MPROC_ESYS, failed) : r;
+    r = mproc__w32_probe_finish(s, &ov);
+    return failed ? mproc__w32_fail(MPROC_ESYS, failed) : r;
 }
 
-int be_stream_poll(be_stream *s, double timeout)
+int mproc__be_stream_poll(be_stream *s, double timeout)
 {
     if (s->kind == W32_STREAM_PIPE) {
-        int r = w32_stream_peek(s);
+        int r = mproc__w32_stream_peek(s);
         /* A message pipe's empty message only a probe sees. */
         if (r != 0 || (timeout == 0 && !s->message))
             return r;
     }
-    return probe_wait(s, core_deadline(timeout));
+    return probe_wait(s, mproc__core_deadline(timeout));
 }
 
-int be_stream_next_message(be_stream *s, size_t *size, double timeout)
+int mproc__be_stream_next_message(be_stream *s, size_t *size, double timeout)
 {
     if (!s->message)
         return MPROC_ENOSYS;
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
         LONG e = s->empty_msgs;
         if (e > 0 && InterlockedCompareExchange(&s->empty_msgs, e - 1, e) == e) {
@@ -214,7 +214,7 @@ int be_stream_next_message(be_stream *s, size_t *size, double timeout)
         }
         DWORD left = 0;
         if (!PeekNamedPipe(s->h, NULL, 0, NULL, NULL, &left))
-            return w32_stream_error(GetLastError());
+            return mproc__w32_stream_error(GetLastError());
         if (left > 0) {
             *size = left;
             return 0;

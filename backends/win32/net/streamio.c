@@ -54,21 +54,21 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
         if (r != 0)
             err = (DWORD)WSAGetLastError();
     } else {
-        BOOL ok = x->writing ? w32_sys.WriteFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov)
+        BOOL ok = x->writing ? mproc__w32_sys.WriteFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov)
                              : ReadFile(s->h, x->b[0].buf, x->b[0].len, NULL, &ov);
         if (!ok)
             err = GetLastError();
     }
     /* ERROR_MORE_DATA: a message pipe read the part of a message that fit. */
     if (err && err != ERROR_IO_PENDING && err != ERROR_MORE_DATA)
-        return w32_stream_error(err); /* nothing started */
+        return mproc__w32_stream_error(err); /* nothing started */
     DWORD why = 0; /* why we stopped waiting, if we did */
     if (err == ERROR_IO_PENDING) {
         for (;;) {
-            DWORD w = WaitForSingleObject(ov.hEvent, w32_remaining_ms(deadline));
+            DWORD w = WaitForSingleObject(ov.hEvent, mproc__w32_remaining_ms(deadline));
             if (w == WAIT_OBJECT_0)
                 break;
-            if (w == WAIT_FAILED || w32_remaining_ms(deadline) == 0) {
+            if (w == WAIT_FAILED || mproc__w32_remaining_ms(deadline) == 0) {
                 why = w == WAIT_FAILED ? GetLastError() : ERROR_TIMEOUT;
                 CancelIoEx(s->h, &ov);
                 break;
@@ -79,12 +79,12 @@ static int xfer_once(xfer *x, double deadline, DWORD *done)
         return 0;
     if (why && err == ERROR_OPERATION_ABORTED) /* == WSA_OPERATION_ABORTED */
         err = why;
-    return w32_stream_error(err);
+    return mproc__w32_stream_error(err);
 }
 
-int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
+int mproc__be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     xfer x = {.s = s, .writing = 0, .nb = 1};
     char *p = buf;
     while (len) {
@@ -102,7 +102,7 @@ int be_stream_read(be_stream *s, void *buf, size_t len, double timeout)
     return 0;
 }
 
-int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
+int mproc__be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, size_t *got)
 {
     *got = 0;
     if (!buf || cap == 0)
@@ -113,7 +113,7 @@ int be_stream_read_some(be_stream *s, void *buf, size_t cap, double timeout, siz
     x.b[0].buf = buf;
     x.b[0].len = cap > IO_CHUNK ? IO_CHUNK : (DWORD)cap;
     DWORD n = 0;
-    int rc = xfer_once(&x, core_deadline(timeout), &n);
+    int rc = xfer_once(&x, mproc__core_deadline(timeout), &n);
     if (rc)
         return rc;
     if (n == 0)
@@ -202,12 +202,12 @@ static int write_message(be_stream *s, const be_iov *iov, size_t n, size_t total
     DWORD done = 0;
     int rc = xfer_once(&x, deadline, &done);
     free(buf);
-    return rc == 0 && done != total ? w32_fail(MPROC_ESYS, ERROR_WRITE_FAULT) : rc;
+    return rc == 0 && done != total ? mproc__w32_fail(MPROC_ESYS, ERROR_WRITE_FAULT) : rc;
 }
 
-int be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
+int mproc__be_stream_write(be_stream *s, const be_iov *iov, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += iov[i].len;

@@ -34,7 +34,7 @@ static int resolve(const be_addr *a, int passive, struct addrinfo **out)
         hints.ai_family = AF_UNSPEC;
         rc = getaddrinfo(host, port, &hints, out);
     }
-    return rc == 0 ? 0 : w32_fail(MPROC_ESYS, (DWORD)rc); /* a WSA error code */
+    return rc == 0 ? 0 : mproc__w32_fail(MPROC_ESYS, (DWORD)rc); /* a WSA error code */
 }
 
 /* Waits until s can be read (want_read) or written, or has failed: 1, 0
@@ -47,14 +47,14 @@ static int wait_socket(SOCKET s, int want_read, double deadline)
         FD_ZERO(&ex);
         FD_SET(s, &io);
         FD_SET(s, &ex);
-        DWORD ms = w32_remaining_ms(deadline);
+        DWORD ms = mproc__w32_remaining_ms(deadline);
         struct timeval tv = {(long)(ms / 1000), (long)(ms % 1000) * 1000};
         int r = select(0, want_read ? &io : NULL, want_read ? NULL : &io, &ex, ms == INFINITE ? NULL : &tv);
         if (r < 0)
-            return w32_wsa_fail(MPROC_ESYS);
+            return mproc__w32_wsa_fail(MPROC_ESYS);
         if (r > 0)
             return 1;
-        if (w32_remaining_ms(deadline) == 0)
+        if (mproc__w32_remaining_ms(deadline) == 0)
             return 0; /* else a very long timeout was cut in pieces */
     }
 }
@@ -72,7 +72,7 @@ static void fill_bound(SOCKET s, be_addr *bound)
         bound->port = (unsigned)atoi(port);
 }
 
-int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound)
+int mproc__w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound)
 {
     struct addrinfo *ai;
     int rc = resolve(addr, 1, &ai);
@@ -82,14 +82,14 @@ int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound
     u_long nonblocking = 1;
     BOOL one = TRUE;
     if (s == INVALID_SOCKET) {
-        rc = w32_wsa_fail(MPROC_ESYS);
+        rc = mproc__w32_wsa_fail(MPROC_ESYS);
     } else {
         /* Nobody else may bind our port while we listen (Windows would let
          * a SO_REUSEADDR socket take it). Refused by old wines: harmless. */
         setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one);
         if (bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(s, backlog) != 0 ||
             ioctlsocket(s, FIONBIO, &nonblocking) != 0)
-            rc = w32_wsa_fail(MPROC_ESYS);
+            rc = mproc__w32_wsa_fail(MPROC_ESYS);
     }
     freeaddrinfo(ai);
     if (rc) {
@@ -103,21 +103,21 @@ int w32_tcp_listen(const be_addr *addr, int backlog, SOCKET *out, be_addr *bound
     return 0;
 }
 
-int w32_tcp_accept(SOCKET l, double timeout, be_stream **out)
+int mproc__w32_tcp_accept(SOCKET l, double timeout, be_stream **out)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
         int r = wait_socket(l, 1, deadline);
         if (r <= 0)
             return r < 0 ? r : MPROC_ETIMEDOUT;
         SOCKET c = accept(l, NULL, NULL);
         if (c != INVALID_SOCKET)
-            return w32_socket_stream(c, out);
+            return mproc__w32_socket_stream(c, out);
         int err = WSAGetLastError();
         /* Taken by another thread, or the client gave up already. */
         if (err != WSAEWOULDBLOCK && err != WSAECONNRESET && err != WSAEINTR)
-            return w32_fail(MPROC_ESYS, (DWORD)err);
-        if (w32_remaining_ms(deadline) == 0)
+            return mproc__w32_fail(MPROC_ESYS, (DWORD)err);
+        if (mproc__w32_remaining_ms(deadline) == 0)
             return MPROC_ETIMEDOUT;
     }
 }
@@ -127,34 +127,34 @@ static int connect_one(const struct addrinfo *ai, double deadline, be_stream **o
 {
     SOCKET s = new_socket(ai->ai_family);
     if (s == INVALID_SOCKET)
-        return w32_wsa_fail(MPROC_ESYS);
+        return mproc__w32_wsa_fail(MPROC_ESYS);
     u_long nonblocking = 1;
     int rc = 0;
     if (ioctlsocket(s, FIONBIO, &nonblocking) != 0)
-        rc = w32_wsa_fail(MPROC_ESYS);
+        rc = mproc__w32_wsa_fail(MPROC_ESYS);
     else if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
         if (WSAGetLastError() != WSAEWOULDBLOCK)
-            rc = w32_wsa_fail(MPROC_ESYS);
+            rc = mproc__w32_wsa_fail(MPROC_ESYS);
         else if ((rc = wait_socket(s, 0, deadline)) == 0)
             rc = MPROC_ETIMEDOUT;
         else if (rc == 1) {
             int err = 0, len = sizeof err;
             if (getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0)
-                rc = w32_wsa_fail(MPROC_ESYS);
+                rc = mproc__w32_wsa_fail(MPROC_ESYS);
             else
-                rc = err ? w32_fail(MPROC_ESYS, (DWORD)err) : 0; /* e.g. refused */
+                rc = err ? mproc__w32_fail(MPROC_ESYS, (DWORD)err) : 0; /* e.g. refused */
         }
     }
     if (rc) {
         closesocket(s);
         return rc;
     }
-    return w32_socket_stream(s, out);
+    return mproc__w32_socket_stream(s, out);
 }
 
-int w32_tcp_connect(const be_addr *addr, double timeout, be_stream **out)
+int mproc__w32_tcp_connect(const be_addr *addr, double timeout, be_stream **out)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     struct addrinfo *ai;
     int rc = resolve(addr, 0, &ai);
     if (rc)

@@ -15,26 +15,26 @@ static BOOL CALLBACK startup(PINIT_ONCE o, PVOID param, PVOID *ctx)
     return TRUE;
 }
 
-int w32_net_init(void)
+int mproc__w32_net_init(void)
 {
     InitOnceExecuteOnce(&once, startup, NULL, NULL);
-    return startup_error ? w32_fail(MPROC_ESYS, (DWORD)startup_error) : 0;
+    return startup_error ? mproc__w32_fail(MPROC_ESYS, (DWORD)startup_error) : 0;
 }
 
-int w32_wsa_fail(int code) { return w32_fail(code, (DWORD)WSAGetLastError()); }
+int mproc__w32_wsa_fail(int code) { return mproc__w32_fail(code, (DWORD)WSAGetLastError()); }
 
-int w32_socket_stream(SOCKET s, be_stream **out)
+int mproc__w32_socket_stream(SOCKET s, be_stream **out)
 {
     u_long blocking = 0;
     BOOL one = TRUE;
     /* accept() copies the listener's non-blocking mode and may copy its
      * inheritance; neither is wanted here. */
     if (ioctlsocket(s, FIONBIO, &blocking) != 0) {
-        int rc = w32_wsa_fail(MPROC_ESYS);
+        int rc = mproc__w32_wsa_fail(MPROC_ESYS);
         closesocket(s);
         return rc;
     }
     SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
-    return w32_stream_wrap((HANDLE)s, W32_STREAM_SOCKET, out);
+    return mproc__w32_stream_wrap((HANDLE)s, W32_STREAM_SOCKET, out);
 }

@@ -12,7 +12,7 @@
 
 #define PIPE_BUFFER 65536
 
-int w32_channel_open(w32_channel *ch)
+int mproc__w32_channel_open(w32_channel *ch)
 {
     static volatile LONG counter;
     ch->parent = ch->child = INVALID_HANDLE_VALUE;
@@ -22,22 +22,22 @@ int w32_channel_open(w32_channel *ch)
     QueryPerformanceCounter(&t);
     wchar_t name[128] = L"\\\\.\\pipe\\mproc-spawn-";
     size_t n = wcslen(name);
-    n += w32_hex(name + n, GetCurrentProcessId());
+    n += mproc__w32_hex(name + n, GetCurrentProcessId());
     name[n++] = L'-';
-    n += w32_hex(name + n, (uint64_t)InterlockedIncrement(&counter));
+    n += mproc__w32_hex(name + n, (uint64_t)InterlockedIncrement(&counter));
     name[n++] = L'-';
-    w32_hex(name + n, (uint64_t)t.QuadPart);
+    mproc__w32_hex(name + n, (uint64_t)t.QuadPart);
     DWORD mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS;
     DWORD open = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
     ch->parent = CreateNamedPipeW(name, open, mode, 1, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
     if (ch->parent == INVALID_HANDLE_VALUE)
-        return w32_last_error(MPROC_ESPAWN);
+        return mproc__w32_last_error(MPROC_ESPAWN);
     SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
     ch->child = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
     ch->event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (ch->child == INVALID_HANDLE_VALUE || !ch->event) {
-        int rc = w32_last_error(MPROC_ESPAWN);
-        w32_channel_close(ch);
+        int rc = mproc__w32_last_error(MPROC_ESPAWN);
+        mproc__w32_channel_close(ch);
         return rc;
     }
     /* The client is already there: ConnectNamedPipe just confirms it. */
@@ -48,14 +48,14 @@ int w32_channel_open(w32_channel *ch)
         if (err == ERROR_IO_PENDING && GetOverlappedResult(ch->parent, &ov, &ignored, TRUE))
             err = ERROR_PIPE_CONNECTED;
         if (err != ERROR_PIPE_CONNECTED) {
-            w32_channel_close(ch);
-            return w32_fail(MPROC_ESPAWN, err);
+            mproc__w32_channel_close(ch);
+            return mproc__w32_fail(MPROC_ESPAWN, err);
         }
     }
     return 0;
 }
 
-void w32_channel_close(w32_channel *ch)
+void mproc__w32_channel_close(w32_channel *ch)
 {
     if (ch->parent != INVALID_HANDLE_VALUE)
         CloseHandle(ch->parent);
@@ -70,7 +70,7 @@ void w32_channel_close(w32_channel *ch)
 /* Maps the Windows error that ended channel I/O to our code. */
 static int io_error(DWORD err)
 {
-    core_set_os_error((int)err);
+    mproc__core_set_os_error((int)err);
     if (err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA || err == ERROR_PIPE_NOT_CONNECTED)
         return MPROC_EOS;
     if (err == ERROR_TIMEOUT)
@@ -85,14 +85,14 @@ static int io_once(w32_channel *ch, int writing, char *p, DWORD want, HANDLE pee
     OVERLAPPED ov = {0};
     ov.hEvent = ch->event;
     ResetEvent(ch->event);
-    BOOL ok = writing ? w32_sys.WriteFile(ch->parent, p, want, NULL, &ov) : ReadFile(ch->parent, p, want, NULL, &ov);
+    BOOL ok = writing ? mproc__w32_sys.WriteFile(ch->parent, p, want, NULL, &ov) : ReadFile(ch->parent, p, want, NULL, &ov);
     DWORD why = 0; /* why we gave up waiting, if we did */
     if (!ok) {
         DWORD err = GetLastError();
         if (err != ERROR_IO_PENDING)
             return io_error(err);
         HANDLE hs[2] = {ch->event, peer};
-        DWORD r = WaitForMultipleObjects(peer ? 2 : 1, hs, FALSE, w32_remaining_ms(deadline));
+        DWORD r = WaitForMultipleObjects(peer ? 2 : 1, hs, FALSE, mproc__w32_remaining_ms(deadline));
         if (r != WAIT_OBJECT_0) {
             /* Timed out or the peer died: take the I/O back. It may have
              * completed meanwhile; then its result counts. */
@@ -106,7 +106,7 @@ static int io_once(w32_channel *ch, int writing, char *p, DWORD want, HANDLE pee
     return io_error(why && err == ERROR_OPERATION_ABORTED ? why : err);
 }
 
-int w32_channel_io(w32_channel *ch, int writing, void *buf, size_t len, HANDLE peer, double deadline)
+int mproc__w32_channel_io(w32_channel *ch, int writing, void *buf, size_t len, HANDLE peer, double deadline)
 {
     char *p = buf;
     while (len) {
@@ -120,32 +120,32 @@ int w32_channel_io(w32_channel *ch, int writing, void *buf, size_t len, HANDLE p
     return 0;
 }
 
-int w32_read_full(HANDLE h, void *buf, size_t len)
+int mproc__w32_read_full(HANDLE h, void *buf, size_t len)
 {
     char *p = buf;
     while (len) {
         DWORD want = len > (1u << 30) ? (1u << 30) : (DWORD)len, n = 0;
         if (!ReadFile(h, p, want, &n, NULL)) {
             DWORD err = GetLastError();
-            return err == ERROR_BROKEN_PIPE ? w32_fail(MPROC_EOS, err) : w32_fail(MPROC_ESYS, err);
+            return err == ERROR_BROKEN_PIPE ? mproc__w32_fail(MPROC_EOS, err) : mproc__w32_fail(MPROC_ESYS, err);
         }
         if (n == 0)
-            return w32_fail(MPROC_EOS, ERROR_HANDLE_EOF);
+            return mproc__w32_fail(MPROC_EOS, ERROR_HANDLE_EOF);
         p += n;
         len -= n;
     }
     return 0;
 }
 
-int w32_write_full(HANDLE h, const void *buf, size_t len)
+int mproc__w32_write_full(HANDLE h, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len) {
         DWORD want = len > (1u << 30) ? (1u << 30) : (DWORD)len, n = 0;
-        if (!w32_sys.WriteFile(h, p, want, &n, NULL)) {
+        if (!mproc__w32_sys.WriteFile(h, p, want, &n, NULL)) {
             DWORD err = GetLastError();
-            return err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA ? w32_fail(MPROC_EOS, err)
-                                                                    : w32_fail(MPROC_ESYS, err);
+            return err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA ? mproc__w32_fail(MPROC_EOS, err)
+                                                                    : mproc__w32_fail(MPROC_ESYS, err);
         }
         p += n;
         len -= n;

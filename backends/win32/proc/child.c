@@ -8,14 +8,14 @@
 
 #include "win32.h"
 
-static HANDLE channel = INVALID_HANDLE_VALUE; /* to the parent, until be_child_started */
+static HANDLE channel = INVALID_HANDLE_VALUE; /* to the parent, until mproc__be_child_started */
 static HANDLE job;                            /* the parent's daemon job, or NULL */
 
 /* A spawned child that cannot read its payload has nothing to run. */
 static void give_up(const char *why, int rc)
 {
     fprintf(stderr, "mproc: spawned child: %s: %s\n", why, mproc_strerror(rc));
-    be_exit(BE_CHILD_BADTARGET);
+    mproc__be_exit(BE_CHILD_BADTARGET);
 }
 
 static HANDLE parse_handle(const char *s)
@@ -31,7 +31,7 @@ static HANDLE parse_handle(const char *s)
 static void read_segments(HANDLE h)
 {
     uint64_t n;
-    int rc = w32_read_full(h, &n, sizeof n);
+    int rc = mproc__w32_read_full(h, &n, sizeof n);
     if (rc)
         give_up("no segment list from the parent", rc);
     if (n > W32_SPAWN_SHMS_MAX)
@@ -39,18 +39,18 @@ static void read_segments(HANDLE h)
     w32_spawn_shm *list = n ? malloc((size_t)n * sizeof *list) : NULL;
     if (n && !list)
         give_up("segment list", MPROC_ENOMEM);
-    if (n && (rc = w32_read_full(h, list, (size_t)n * sizeof *list)))
+    if (n && (rc = mproc__w32_read_full(h, list, (size_t)n * sizeof *list)))
         give_up("segment list cut short", rc);
-    w32_shm_set_inherited(list, (size_t)n);
+    mproc__w32_shm_set_inherited(list, (size_t)n);
 }
 
 static void read_payload(HANDLE h, void **payload, size_t *len)
 {
     w32_spawn_hello hello;
     uint64_t n;
-    int rc = w32_read_full(h, &hello, sizeof hello);
+    int rc = mproc__w32_read_full(h, &hello, sizeof hello);
     if (!rc)
-        rc = w32_read_full(h, &n, sizeof n);
+        rc = mproc__w32_read_full(h, &n, sizeof n);
     if (rc)
         give_up("no payload from the parent", rc);
     if (n > BE_PAYLOAD_MAX)
@@ -58,17 +58,17 @@ static void read_payload(HANDLE h, void **payload, size_t *len)
     void *buf = malloc(n ? (size_t)n : 1);
     if (!buf)
         give_up("payload", MPROC_ENOMEM);
-    if ((rc = w32_read_full(h, buf, (size_t)n)))
+    if ((rc = mproc__w32_read_full(h, buf, (size_t)n)))
         give_up("payload cut short", rc);
     read_segments(h);
-    if ((rc = w32_streams_import(h)) != 0)
+    if ((rc = mproc__w32_streams_import(h)) != 0)
         give_up("no streams from the parent", rc);
     job = (HANDLE)(uintptr_t)hello.job;
     *payload = buf;
     *len = (size_t)n;
 }
 
-int w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
+int mproc__w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
 {
     char **av = *argv;
     if (*argc < 3 || !av || strcmp(av[1], W32_SPAWN_MARKER) != 0)
@@ -77,7 +77,7 @@ int w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
     if (!h)
         return BE_ROLE_MAIN; /* not our marker after all */
     if (GetFileType(h) != FILE_TYPE_PIPE)
-        give_up("bad channel handle", w32_last_error(MPROC_ESYS));
+        give_up("bad channel handle", mproc__w32_last_error(MPROC_ESYS));
     /* Ours alone: processes we start must not inherit it. */
     SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0);
     read_payload(h, payload, len);
@@ -85,7 +85,7 @@ int w32_child_init(int *argc, char ***argv, void **payload, size_t *len)
     return BE_ROLE_CHILD; /* the core drops our BE_SPAWN_ARGS arguments */
 }
 
-void be_child_started(int status)
+void mproc__be_child_started(int status)
 {
     if (channel == INVALID_HANDLE_VALUE)
         return;
@@ -97,7 +97,7 @@ void be_child_started(int status)
         job = NULL;
     }
     w32_start_report r = {status, status ? (uint32_t)mproc_last_os_error() : 0};
-    w32_write_full(channel, &r, sizeof r);
+    mproc__w32_write_full(channel, &r, sizeof r);
     CloseHandle(channel);
     channel = INVALID_HANDLE_VALUE;
 }

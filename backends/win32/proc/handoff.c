@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* handoff.c - streams handed to a spawned child (be_start.streams), and
- * the child's be_stream_inherited.
+ * the child's mproc__be_stream_inherited.
  *
  * On the spawn channel, after the segments:
  *   u64 n, then n x { u32 kind, u32 len, len bytes }
@@ -32,7 +32,7 @@ static int export_one(const be_stream *s, HANDLE child, DWORD child_pid, unsigne
     if (s->kind == W32_STREAM_SOCKET) {
         WSAPROTOCOL_INFOW info;
         if (WSADuplicateSocketW((SOCKET)s->h, child_pid, &info) != 0)
-            return w32_wsa_fail(MPROC_ESPAWN);
+            return mproc__w32_wsa_fail(MPROC_ESPAWN);
         memcpy(p, &info, sizeof info);
         return 0;
     }
@@ -40,13 +40,13 @@ static int export_one(const be_stream *s, HANDLE child, DWORD child_pid, unsigne
     /* Straight into the child, like the segments: never inheritable here.
      * Should the start fail, the child is terminated and they go with it. */
     if (!DuplicateHandle(GetCurrentProcess(), s->h, child, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
-        return w32_last_error(MPROC_ESPAWN);
+        return mproc__w32_last_error(MPROC_ESPAWN);
     uint64_t v = (uint64_t)(uintptr_t)remote;
     memcpy(p, &v, sizeof v);
     return 0;
 }
 
-int w32_streams_export(const be_start *how, HANDLE child, DWORD child_pid, void **blob, size_t *len)
+int mproc__w32_streams_export(const be_start *how, HANDLE child, DWORD child_pid, void **blob, size_t *len)
 {
     size_t n = how->streams ? how->nstreams : 0;
     if (n > MAX_STREAMS)
@@ -85,32 +85,32 @@ static size_t n_inherited;
 static int import_one(HANDLE channel, be_stream **out)
 {
     record r;
-    int rc = w32_read_full(channel, &r, sizeof r);
+    int rc = mproc__w32_read_full(channel, &r, sizeof r);
     if (rc)
         return rc;
     if (r.kind == W32_STREAM_PIPE && r.len == sizeof(uint64_t)) {
         uint64_t v;
-        if ((rc = w32_read_full(channel, &v, sizeof v)) != 0)
+        if ((rc = mproc__w32_read_full(channel, &v, sizeof v)) != 0)
             return rc;
-        return w32_stream_wrap((HANDLE)(uintptr_t)v, W32_STREAM_PIPE, out);
+        return mproc__w32_stream_wrap((HANDLE)(uintptr_t)v, W32_STREAM_PIPE, out);
     }
     if (r.kind == W32_STREAM_SOCKET && r.len == sizeof(WSAPROTOCOL_INFOW)) {
         WSAPROTOCOL_INFOW info;
-        if ((rc = w32_read_full(channel, &info, sizeof info)) != 0 || (rc = w32_net_init()) != 0)
+        if ((rc = mproc__w32_read_full(channel, &info, sizeof info)) != 0 || (rc = mproc__w32_net_init()) != 0)
             return rc;
         SOCKET s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0,
                               WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
         if (s == INVALID_SOCKET)
-            return w32_wsa_fail(MPROC_ESYS);
-        return w32_stream_wrap((HANDLE)s, W32_STREAM_SOCKET, out);
+            return mproc__w32_wsa_fail(MPROC_ESYS);
+        return mproc__w32_stream_wrap((HANDLE)s, W32_STREAM_SOCKET, out);
     }
     return MPROC_EINVAL; /* not something a parent sends */
 }
 
-int w32_streams_import(HANDLE channel)
+int mproc__w32_streams_import(HANDLE channel)
 {
     uint64_t n;
-    int rc = w32_read_full(channel, &n, sizeof n);
+    int rc = mproc__w32_read_full(channel, &n, sizeof n);
     if (rc)
         return rc;
     if (n > MAX_STREAMS)
@@ -122,7 +122,7 @@ int w32_streams_import(HANDLE channel)
         rc = import_one(channel, &list[i]);
     if (rc) {
         for (size_t i = 0; i < n; i++)
-            be_stream_close(list[i]);
+            mproc__be_stream_close(list[i]);
         free(list);
         return rc;
     }
@@ -131,9 +131,9 @@ int w32_streams_import(HANDLE channel)
     return 0;
 }
 
-size_t be_stream_inherited_count(void) { return n_inherited; }
+size_t mproc__be_stream_inherited_count(void) { return n_inherited; }
 
-int be_stream_inherited(size_t index, be_stream **out)
+int mproc__be_stream_inherited(size_t index, be_stream **out)
 {
     if (index >= n_inherited)
         return MPROC_EINVAL;

@@ -3,7 +3,7 @@
  * children owns one job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE and
  * never lets its handle be inherited: when the process ends, however it
  * ends, the handle closes and Windows kills every process in the job. A
- * daemonic child puts itself in the job (be_child_started) before it runs
+ * daemonic child puts itself in the job (mproc__be_child_started) before it runs
  * its target; the other children stay out, as in Python, where only
  * daemons are ended with their parent. Nested jobs need Windows 8 (or
  * wine); where the OS refuses, daemons merely outlive a killed parent. */
@@ -31,7 +31,7 @@ static BOOL CALLBACK make_job(PINIT_ONCE o, PVOID param, PVOID *ctx)
     return TRUE;
 }
 
-HANDLE w32_daemon_job(void)
+HANDLE mproc__w32_daemon_job(void)
 {
     InitOnceExecuteOnce(&once, make_job, NULL, NULL);
     return job;

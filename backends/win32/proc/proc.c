@@ -5,16 +5,16 @@
 
 #include "win32.h"
 
-int be_method_supported(int method) { return method == BE_SPAWN; }
+int mproc__be_method_supported(int method) { return method == BE_SPAWN; }
 
-int be_proc_start(const be_start *how, be_proc **out)
+int mproc__be_proc_start(const be_start *how, be_proc **out)
 {
     if (how->method != BE_SPAWN)
         return MPROC_ENOSYS;
     be_proc *bp = calloc(1, sizeof *bp);
     if (!bp)
         return MPROC_ENOMEM;
-    int rc = w32_spawn_start(how, bp);
+    int rc = mproc__w32_spawn_start(how, bp);
     if (rc) {
         free(bp);
         return rc;
@@ -23,7 +23,7 @@ int be_proc_start(const be_start *how, be_proc **out)
     return 0;
 }
 
-long be_proc_pid(const be_proc *bp) { return (long)bp->pid; }
+long mproc__be_proc_pid(const be_proc *bp) { return (long)bp->pid; }
 
 /* Our private TerminateProcess codes read as the POSIX signal numbers. */
 static int exit_code(DWORD code)
@@ -35,26 +35,26 @@ static int exit_code(DWORD code)
     return (int)code;
 }
 
-int be_proc_wait(be_proc *bp, double timeout, int *exitcode)
+int mproc__be_proc_wait(be_proc *bp, double timeout, int *exitcode)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     for (;;) {
-        DWORD r = WaitForSingleObject(bp->process, w32_remaining_ms(deadline));
+        DWORD r = WaitForSingleObject(bp->process, mproc__w32_remaining_ms(deadline));
         if (r == WAIT_OBJECT_0)
             break;
         if (r == WAIT_FAILED)
-            return w32_last_error(MPROC_ESYS);
-        if (w32_remaining_ms(deadline) == 0)
+            return mproc__w32_last_error(MPROC_ESYS);
+        if (mproc__w32_remaining_ms(deadline) == 0)
             return MPROC_ETIMEDOUT; /* else a very long timeout was cut in pieces */
     }
     DWORD code;
     if (!GetExitCodeProcess(bp->process, &code))
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     *exitcode = exit_code(code);
     return 0;
 }
 
-int be_proc_signal(be_proc *bp, int how)
+int mproc__be_proc_signal(be_proc *bp, int how)
 {
     if (WaitForSingleObject(bp->process, 0) == WAIT_OBJECT_0)
         return 0; /* already exited */
@@ -64,12 +64,12 @@ int be_proc_signal(be_proc *bp, int how)
         /* It may have exited meanwhile (then access is denied). */
         if (WaitForSingleObject(bp->process, 0) == WAIT_OBJECT_0)
             return 0;
-        return w32_fail(MPROC_ESYS, err);
+        return mproc__w32_fail(MPROC_ESYS, err);
     }
     return 0;
 }
 
-void be_proc_free(be_proc *bp)
+void mproc__be_proc_free(be_proc *bp)
 {
     if (!bp)
         return;
@@ -80,7 +80,7 @@ void be_proc_free(be_proc *bp)
 /* A process id stays taken while any handle to the process is open, so a
  * pid that opens and is not signalled is the process we mean (or one that
  * reused the id after every handle to ours was closed). */
-int be_pid_alive(long pid)
+int mproc__be_pid_alive(long pid)
 {
     if (pid <= 0)
         return 0;

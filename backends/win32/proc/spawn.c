@@ -29,7 +29,7 @@ static wchar_t *command_line(const wchar_t *exe, HANDLE channel)
     wcscpy(cmd + 1, exe);
     wcscpy(cmd + 1 + n, L"\"");
     wcscat(cmd, marker);
-    w32_hex(cmd + wcslen(cmd), (uint64_t)(uintptr_t)channel);
+    mproc__w32_hex(cmd + wcslen(cmd), (uint64_t)(uintptr_t)channel);
     return cmd;
 }
 
@@ -85,7 +85,7 @@ static int create(const wchar_t *exe, wchar_t *cmd, HANDLE channel, const std_se
         return MPROC_ENOMEM;
     if (!InitializeProcThreadAttributeList(attrs, 1, 0, &size)) {
         free(attrs);
-        return w32_last_error(MPROC_ESPAWN);
+        return mproc__w32_last_error(MPROC_ESPAWN);
     }
     int rc = 0;
     STARTUPINFOEXW si;
@@ -98,9 +98,9 @@ static int create(const wchar_t *exe, wchar_t *cmd, HANDLE channel, const std_se
     si.lpAttributeList = attrs;
     if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list, n * sizeof list[0],
                                    NULL, NULL) ||
-        !w32_sys.CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+        !mproc__w32_sys.CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
                         &si.StartupInfo, pi))
-        rc = w32_last_error(MPROC_ESPAWN);
+        rc = mproc__w32_last_error(MPROC_ESPAWN);
     DeleteProcThreadAttributeList(attrs);
     free(attrs);
     return rc;
@@ -121,13 +121,13 @@ static int shm_list(const be_start *how, HANDLE child, w32_spawn_shm **out)
         return MPROC_ENOMEM;
     for (size_t i = 0; i < how->nshms; i++) {
         HANDLE remote;
-        if (!DuplicateHandle(GetCurrentProcess(), w32_shm_section(how->shms[i]), child, &remote, 0, FALSE,
+        if (!DuplicateHandle(GetCurrentProcess(), mproc__w32_shm_section(how->shms[i]), child, &remote, 0, FALSE,
                              DUPLICATE_SAME_ACCESS)) {
             free(l);
-            return w32_last_error(MPROC_ESPAWN);
+            return mproc__w32_last_error(MPROC_ESPAWN);
         }
         l[i].mapping = (uint64_t)(uintptr_t)remote;
-        l[i].size = be_shm_size(how->shms[i]);
+        l[i].size = mproc__be_shm_size(how->shms[i]);
     }
     *out = l;
     return 0;
@@ -137,9 +137,9 @@ static int shm_list(const be_start *how, HANDLE child, w32_spawn_shm **out)
  * child's report. */
 static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD child_pid)
 {
-    double deadline = core_deadline(W32_SPAWN_TIMEOUT);
+    double deadline = mproc__core_deadline(W32_SPAWN_TIMEOUT);
     w32_spawn_hello hello = {0};
-    HANDLE job = w32_daemon_job(), remote = NULL;
+    HANDLE job = mproc__w32_daemon_job(), remote = NULL;
     /* Straight into the child: the job handle is never inheritable here. */
     if (job && DuplicateHandle(GetCurrentProcess(), job, child, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
         hello.job = (uint64_t)(uintptr_t)remote;
@@ -149,31 +149,31 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD c
     int rc = shm_list(how, child, &shms);
     if (rc)
         return rc;
-    if ((rc = w32_streams_export(how, child, child_pid, &streams, &streams_len)) != 0) {
+    if ((rc = mproc__w32_streams_export(how, child, child_pid, &streams, &streams_len)) != 0) {
         free(shms);
         return rc;
     }
     uint64_t len = how->payload_len, nshms = how->nshms;
     w32_start_report report;
-    rc = w32_channel_io(ch, 1, &hello, sizeof hello, child, deadline);
+    rc = mproc__w32_channel_io(ch, 1, &hello, sizeof hello, child, deadline);
     if (!rc)
-        rc = w32_channel_io(ch, 1, &len, sizeof len, child, deadline);
+        rc = mproc__w32_channel_io(ch, 1, &len, sizeof len, child, deadline);
     if (!rc)
-        rc = w32_channel_io(ch, 1, (void *)how->payload, how->payload_len, child, deadline);
+        rc = mproc__w32_channel_io(ch, 1, (void *)how->payload, how->payload_len, child, deadline);
     if (!rc)
-        rc = w32_channel_io(ch, 1, &nshms, sizeof nshms, child, deadline);
+        rc = mproc__w32_channel_io(ch, 1, &nshms, sizeof nshms, child, deadline);
     if (!rc && nshms)
-        rc = w32_channel_io(ch, 1, shms, (size_t)nshms * sizeof *shms, child, deadline);
+        rc = mproc__w32_channel_io(ch, 1, shms, (size_t)nshms * sizeof *shms, child, deadline);
     free(shms);
     if (!rc)
-        rc = w32_channel_io(ch, 1, streams, streams_len, child, deadline);
+        rc = mproc__w32_channel_io(ch, 1, streams, streams_len, child, deadline);
     free(streams);
     if (!rc)
-        rc = w32_channel_io(ch, 0, &report, sizeof report, child, deadline);
+        rc = mproc__w32_channel_io(ch, 0, &report, sizeof report, child, deadline);
     if (rc)
         return MPROC_ESPAWN; /* died or hung before mproc_init: OS error recorded */
     if (report.status != 0)
-        return w32_fail(MPROC_ESPAWN, report.os_error); /* cannot run its target */
+        return mproc__w32_fail(MPROC_ESPAWN, report.os_error); /* cannot run its target */
     return 0;
 }
 
@@ -181,12 +181,12 @@ static int handshake(w32_channel *ch, const be_start *how, HANDLE child, DWORD c
  * child holds the channel's child end. */
 static int launch(const wchar_t *exe, w32_channel *ch, PROCESS_INFORMATION *pi)
 {
-    int rc = w32_channel_open(ch);
+    int rc = mproc__w32_channel_open(ch);
     if (rc)
         return rc;
     wchar_t *cmd = command_line(exe, ch->child);
     if (!cmd) {
-        w32_channel_close(ch);
+        mproc__w32_channel_close(ch);
         return MPROC_ENOMEM;
     }
     std_set std;
@@ -198,7 +198,7 @@ static int launch(const wchar_t *exe, w32_channel *ch, PROCESS_INFORMATION *pi)
     CloseHandle(ch->child);
     ch->child = INVALID_HANDLE_VALUE;
     if (rc)
-        w32_channel_close(ch);
+        mproc__w32_channel_close(ch);
     return rc;
 }
 
@@ -215,11 +215,11 @@ static int launch_died_early(int rc)
     return rc == MPROC_ESPAWN && mproc_last_os_error() == ERROR_INTERNAL_ERROR;
 }
 
-int w32_spawn_start(const be_start *how, be_proc *bp)
+int mproc__w32_spawn_start(const be_start *how, be_proc *bp)
 {
-    const wchar_t *exe = w32_exe_path();
+    const wchar_t *exe = mproc__w32_exe_path();
     if (!exe)
-        return w32_fail(MPROC_ESPAWN, ERROR_FILE_NOT_FOUND);
+        return mproc__w32_fail(MPROC_ESPAWN, ERROR_FILE_NOT_FOUND);
     w32_channel ch;
     PROCESS_INFORMATION pi;
     int rc = launch(exe, &ch, &pi);
@@ -231,7 +231,7 @@ int w32_spawn_start(const be_start *how, be_proc *bp)
         return rc;
     CloseHandle(pi.hThread);
     rc = handshake(&ch, how, pi.hProcess, pi.dwProcessId);
-    w32_channel_close(&ch);
+    mproc__w32_channel_close(&ch);
     if (rc) {
         /* Never leave a child behind. */
         TerminateProcess(pi.hProcess, BE_CHILD_BADTARGET);

@@ -42,28 +42,28 @@ static size_t exec_span(HMODULE mod, uint64_t rva)
 static uint64_t code_digest(HMODULE mod, uint64_t rva, size_t span)
 {
     size_t n = span < BE_DIGEST_BYTES ? span : BE_DIGEST_BYTES;
-    return core_code_digest((const unsigned char *)mod + rva, n);
+    return mproc__core_code_digest((const unsigned char *)mod + rva, n);
 }
 
-int be_sym_locate(be_fnptr fn, be_symref *out)
+int mproc__be_sym_locate(be_fnptr fn, be_symref *out)
 {
     HMODULE mod;
     DWORD how = GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
     if (!GetModuleHandleExW(how, (LPCWSTR)(void *)fn, &mod))
-        return w32_last_error(MPROC_ESPAWN); /* not in any module: heap, JIT, ... */
+        return mproc__w32_last_error(MPROC_ESPAWN); /* not in any module: heap, JIT, ... */
     uint64_t rva = (uint64_t)((uintptr_t)(void *)fn - (uintptr_t)mod);
     size_t span = exec_span(mod, rva);
     if (!span)
-        return w32_fail(MPROC_ESPAWN, ERROR_INVALID_ADDRESS); /* data, not code */
+        return mproc__w32_fail(MPROC_ESPAWN, ERROR_INVALID_ADDRESS); /* data, not code */
     memset(out, 0, sizeof *out);
     if (mod != GetModuleHandleW(NULL)) {
-        wchar_t *path = w32_module_path(mod);
+        wchar_t *path = mproc__w32_module_path(mod);
         if (!path)
-            return w32_last_error(MPROC_ESPAWN);
-        int rc = w32_utf8(path, out->module, sizeof out->module);
+            return mproc__w32_last_error(MPROC_ESPAWN);
+        int rc = mproc__w32_utf8(path, out->module, sizeof out->module);
         free(path);
         if (rc)
-            return w32_fail(MPROC_ESPAWN, ERROR_FILENAME_EXCED_RANGE);
+            return mproc__w32_fail(MPROC_ESPAWN, ERROR_FILENAME_EXCED_RANGE);
     }
     out->offset = rva;
     out->digest = code_digest(mod, rva, span);
@@ -75,7 +75,7 @@ static HMODULE find_module(const char *name)
 {
     if (!name[0])
         return GetModuleHandleW(NULL);
-    wchar_t *path = w32_wide(name);
+    wchar_t *path = mproc__w32_wide(name);
     if (!path) {
         SetLastError(ERROR_NO_UNICODE_TRANSLATION);
         return NULL;
@@ -89,16 +89,16 @@ static HMODULE find_module(const char *name)
     return mod;
 }
 
-int be_sym_resolve(const be_symref *ref, be_fnptr *fn)
+int mproc__be_sym_resolve(const be_symref *ref, be_fnptr *fn)
 {
     HMODULE mod = find_module(ref->module);
     if (!mod)
-        return w32_last_error(MPROC_ESPAWN); /* e.g. ERROR_MOD_NOT_FOUND: the file is gone */
+        return mproc__w32_last_error(MPROC_ESPAWN); /* e.g. ERROR_MOD_NOT_FOUND: the file is gone */
     size_t span = exec_span(mod, ref->offset);
     if (!span)
-        return w32_fail(MPROC_ESPAWN, ERROR_INVALID_ADDRESS);
+        return mproc__w32_fail(MPROC_ESPAWN, ERROR_INVALID_ADDRESS);
     if (code_digest(mod, ref->offset, span) != ref->digest)
-        return w32_fail(MPROC_ESPAWN, ERROR_REVISION_MISMATCH); /* the module changed: other code there */
+        return mproc__w32_fail(MPROC_ESPAWN, ERROR_REVISION_MISMATCH); /* the module changed: other code there */
     *fn = (be_fnptr)(void *)((unsigned char *)mod + ref->offset);
     return 0;
 }

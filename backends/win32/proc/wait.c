@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* wait.c - be_wait: many streams and processes at once, any number of them
+/* wait.c - mproc__be_wait: many streams and processes at once, any number of them
  * (CPython gh-94242). Pipes and processes are first asked whether they
  * are ready (no I/O); only when nothing is, and the caller may wait, is a
  * stream watched through a zero-byte read (stream.c) and a process through
@@ -42,10 +42,10 @@ static DWORD WINAPI helper(LPVOID arg)
 static int wait_small(const HANDLE *h, DWORD n, double deadline)
 {
     for (;;) {
-        DWORD w = WaitForMultipleObjects(n, h, FALSE, w32_remaining_ms(deadline));
+        DWORD w = WaitForMultipleObjects(n, h, FALSE, mproc__w32_remaining_ms(deadline));
         if (w == WAIT_FAILED)
-            return w32_last_error(MPROC_ESYS);
-        if (w != WAIT_TIMEOUT || w32_remaining_ms(deadline) == 0)
+            return mproc__w32_last_error(MPROC_ESYS);
+        if (w != WAIT_TIMEOUT || mproc__w32_remaining_ms(deadline) == 0)
             return 0; /* else a very long timeout was cut in pieces */
     }
 }
@@ -62,7 +62,7 @@ static int wait_batched(const HANDLE *h, size_t n, double deadline)
     if (!gs || !threads)
         rc = MPROC_ENOMEM;
     else if (!stop || !any)
-        rc = w32_last_error(MPROC_ESYS);
+        rc = mproc__w32_last_error(MPROC_ESYS);
     size_t started = 0;
     for (; rc == 0 && started < ngroups; started++) {
         group *g = &gs[started];
@@ -73,7 +73,7 @@ static int wait_batched(const HANDLE *h, size_t n, double deadline)
         g->any = any;
         threads[started] = CreateThread(NULL, HELPER_STACK, helper, g, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
         if (!threads[started])
-            rc = w32_last_error(MPROC_ESYS);
+            rc = mproc__w32_last_error(MPROC_ESYS);
     }
     if (rc == 0) {
         HANDLE mine[MAXIMUM_WAIT_OBJECTS];
@@ -90,7 +90,7 @@ static int wait_batched(const HANDLE *h, size_t n, double deadline)
         WaitForSingleObject(threads[i], INFINITE);
         CloseHandle(threads[i]);
         if (rc == 0 && gs[i].error)
-            rc = w32_fail(MPROC_ESYS, gs[i].error);
+            rc = mproc__w32_fail(MPROC_ESYS, gs[i].error);
     }
     if (stop)
         CloseHandle(stop);
@@ -126,7 +126,7 @@ static int check_now(be_wait_item *items, size_t n, size_t *nready)
 {
     for (size_t i = 0; i < n; i++) {
         be_wait_item *it = &items[i];
-        int r = it->stream ? w32_stream_peek(it->stream) : proc_ended(it->proc);
+        int r = it->stream ? mproc__w32_stream_peek(it->stream) : proc_ended(it->proc);
         if (r < 0 && r != MPROC_ENOSYS)
             return r;
         it->ready = r > 0;
@@ -151,7 +151,7 @@ static int arm(be_wait_item *items, size_t n, int waiting, OVERLAPPED *ov, HANDL
                 h[(*nh)++] = it->proc->process;
             continue;
         }
-        int r = w32_probe_start(it->stream, &ov[i]);
+        int r = mproc__w32_probe_start(it->stream, &ov[i]);
         if (r < 0)
             return r;
         if (r == 0)
@@ -162,9 +162,9 @@ static int arm(be_wait_item *items, size_t n, int waiting, OVERLAPPED *ov, HANDL
     return 0;
 }
 
-int be_wait(be_wait_item *items, size_t n, double timeout)
+int mproc__be_wait(be_wait_item *items, size_t n, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     OVERLAPPED *ov = calloc(n, sizeof *ov);
     HANDLE *h = calloc(n, sizeof *h);
     if (!ov || !h) {
@@ -185,7 +185,7 @@ int be_wait(be_wait_item *items, size_t n, double timeout)
     for (size_t i = 0; i < n; i++) {
         be_wait_item *it = &items[i];
         if (it->stream && ov[i].hEvent)
-            it->ready = w32_probe_finish(it->stream, &ov[i]);
+            it->ready = mproc__w32_probe_finish(it->stream, &ov[i]);
         else if (it->proc && !it->ready)
             it->ready = proc_ended(it->proc);
         nready += (size_t)it->ready;

@@ -10,7 +10,7 @@
  * as mmap's is on POSIX.
  *
  * Children get anonymous segments as section handles duplicated into them
- * by be_proc_start (spawn.c) and sent with their sizes on the channel. */
+ * by mproc__be_proc_start (spawn.c) and sent with their sizes on the channel. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +42,8 @@ static int memory_error(DWORD err)
 {
     if (err == ERROR_NOT_ENOUGH_MEMORY || err == ERROR_OUTOFMEMORY || err == ERROR_COMMITMENT_LIMIT ||
         err == ERROR_DISK_FULL)
-        return w32_fail(MPROC_ENOMEM, err);
-    return w32_fail(MPROC_ESYS, err);
+        return mproc__w32_fail(MPROC_ENOMEM, err);
+    return mproc__w32_fail(MPROC_ESYS, err);
 }
 
 /* Maps all of section; on success *out owns section. */
@@ -52,7 +52,7 @@ static int map_section(HANDLE section, be_shm **out)
     be_shm *s = calloc(1, sizeof *s);
     if (!s)
         return MPROC_ENOMEM;
-    s->view = w32_sys.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    s->view = mproc__w32_sys.MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
     MEMORY_BASIC_INFORMATION mi;
     if (!s->view || VirtualQuery(s->view, &mi, sizeof mi) != sizeof mi) {
         int rc = memory_error(GetLastError());
@@ -71,11 +71,11 @@ static int map_section(HANDLE section, be_shm **out)
 
 static HANDLE new_section(uint64_t size, const wchar_t *name)
 {
-    return w32_sys.CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size >> 32),
+    return mproc__w32_sys.CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size >> 32),
                               (DWORD)size, name);
 }
 
-int be_shm_create(size_t size, be_shm **out)
+int mproc__be_shm_create(size_t size, be_shm **out)
 {
     if (size == 0)
         return MPROC_EINVAL;
@@ -98,7 +98,7 @@ static void section_name(wchar_t *out, const char *name)
     wcscpy(out, NAMED_PREFIX);
     size_t n = wcslen(out);
     while (*name)
-        out[n++] = (wchar_t)*name++; /* ASCII only (core_shm_name_valid) */
+        out[n++] = (wchar_t)*name++; /* ASCII only (mproc__core_shm_name_valid) */
     out[n] = L'\0';
 }
 
@@ -136,9 +136,9 @@ static int create_named(const wchar_t *wname, size_t size, be_shm **out)
 static named_header *header_of(char *view)
 {
     named_header *hdr = (named_header *)view;
-    double deadline = core_deadline(HEADER_WAIT);
+    double deadline = mproc__core_deadline(HEADER_WAIT);
     while (atomic_load(&hdr->magic) != NAMED_MAGIC) {
-        if (atomic_load(&hdr->magic) != 0 || w32_remaining_ms(deadline) == 0)
+        if (atomic_load(&hdr->magic) != 0 || mproc__w32_remaining_ms(deadline) == 0)
             return NULL;
         Sleep(1);
     }
@@ -150,7 +150,7 @@ static int attach_named(const wchar_t *wname, be_shm **out)
     HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
     if (!h) {
         DWORD err = GetLastError();
-        return err == ERROR_FILE_NOT_FOUND ? MPROC_ENOENT : w32_fail(MPROC_ESYS, err);
+        return err == ERROR_FILE_NOT_FOUND ? MPROC_ENOENT : mproc__w32_fail(MPROC_ESYS, err);
     }
     int rc = map_section(h, out);
     if (rc) {
@@ -160,7 +160,7 @@ static int attach_named(const wchar_t *wname, be_shm **out)
     be_shm *s = *out;
     named_header *hdr = s->view_len >= NAMED_HEADER ? header_of(s->view) : NULL;
     if (!hdr || atomic_load(&hdr->unlinked) || hdr->size > s->view_len - NAMED_HEADER) {
-        be_shm_close(s);
+        mproc__be_shm_close(s);
         return MPROC_ENOENT;
     }
     s->addr = s->view + NAMED_HEADER;
@@ -168,30 +168,30 @@ static int attach_named(const wchar_t *wname, be_shm **out)
     return 0;
 }
 
-int be_shm_open(const char *name, size_t size, int create, be_shm **out)
+int mproc__be_shm_open(const char *name, size_t size, int create, be_shm **out)
 {
-    if (!core_shm_name_valid(name) || (create && size == 0))
+    if (!mproc__core_shm_name_valid(name) || (create && size == 0))
         return MPROC_EINVAL;
     wchar_t wname[SECTION_NAME_CAP];
     section_name(wname, name);
     return create ? create_named(wname, size, out) : attach_named(wname, out);
 }
 
-int be_shm_unlink(const char *name)
+int mproc__be_shm_unlink(const char *name)
 {
-    if (!core_shm_name_valid(name))
+    if (!mproc__core_shm_name_valid(name))
         return MPROC_EINVAL;
     wchar_t wname[SECTION_NAME_CAP];
     section_name(wname, name);
     HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
     if (!h) {
         DWORD err = GetLastError();
-        return err == ERROR_FILE_NOT_FOUND ? MPROC_ENOENT : w32_fail(MPROC_ESYS, err);
+        return err == ERROR_FILE_NOT_FOUND ? MPROC_ENOENT : mproc__w32_fail(MPROC_ESYS, err);
     }
-    char *view = w32_sys.MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, NAMED_HEADER);
+    char *view = mproc__w32_sys.MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, NAMED_HEADER);
     int rc;
     if (!view) {
-        rc = w32_last_error(MPROC_ESYS);
+        rc = mproc__w32_last_error(MPROC_ESYS);
     } else {
         named_header *hdr = header_of(view);
         rc = hdr && atomic_exchange(&hdr->unlinked, 1) == 0 ? 0 : MPROC_ENOENT;
@@ -201,21 +201,21 @@ int be_shm_unlink(const char *name)
     return rc;
 }
 
-void *be_shm_addr(const be_shm *s) { return s->addr; }
+void *mproc__be_shm_addr(const be_shm *s) { return s->addr; }
 
-size_t be_shm_size(const be_shm *s) { return s->size; }
+size_t mproc__be_shm_size(const be_shm *s) { return s->size; }
 
-void be_shm_close(be_shm *s)
+void mproc__be_shm_close(be_shm *s)
 {
     if (!s)
         return;
-    w32_wake_forget_range(s->view, s->view_len); /* records in it are gone for us */
+    mproc__w32_wake_forget_range(s->view, s->view_len); /* records in it are gone for us */
     UnmapViewOfFile(s->view);
     CloseHandle(s->section);
     free(s);
 }
 
-HANDLE w32_shm_section(const be_shm *s) { return s->section; }
+HANDLE mproc__w32_shm_section(const be_shm *s) { return s->section; }
 
 /* ---------------------------------------------------------------- handoff */
 
@@ -229,27 +229,27 @@ typedef struct handoff {
 } handoff;
 #define HANDOFF_MAGIC 0x6d70726f63736567ull /* "mprocseg" */
 
-int be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
+int mproc__be_shm_send(be_stream *st, be_proc *peer, const be_shm *s, double timeout)
 {
     if (!st || !s || s->addr != s->view) /* a named one has its header first */
         return MPROC_EINVAL;
     HANDLE self = GetCurrentProcess(), target = peer ? peer->process : self, remote;
     if (!DuplicateHandle(self, s->section, target, &remote, 0, FALSE, DUPLICATE_SAME_ACCESS))
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     handoff h = {HANDOFF_MAGIC, (uint64_t)(uintptr_t)remote, s->size};
     be_iov v = {&h, sizeof h};
-    int rc = be_stream_write(st, &v, 1, timeout);
+    int rc = mproc__be_stream_write(st, &v, 1, timeout);
     if (rc) /* never announced: close the reader's copy again */
         DuplicateHandle(target, remote, NULL, NULL, 0, FALSE, DUPLICATE_CLOSE_SOURCE);
     return rc;
 }
 
-int be_shm_recv(be_stream *st, double timeout, be_shm **out)
+int mproc__be_shm_recv(be_stream *st, double timeout, be_shm **out)
 {
     if (!st || !out)
         return MPROC_EINVAL;
     handoff h;
-    int rc = be_stream_read(st, &h, sizeof h, timeout);
+    int rc = mproc__be_stream_read(st, &h, sizeof h, timeout);
     if (rc)
         return rc;
     if (h.magic != HANDOFF_MAGIC || !h.section || h.size == 0 || h.size > SIZE_MAX)
@@ -260,7 +260,7 @@ int be_shm_recv(be_stream *st, double timeout, be_shm **out)
         return rc;
     }
     if (h.size > (*out)->view_len) {
-        be_shm_close(*out);
+        mproc__be_shm_close(*out);
         return MPROC_EINVAL;
     }
     (*out)->size = (size_t)h.size;
@@ -269,10 +269,10 @@ int be_shm_recv(be_stream *st, double timeout, be_shm **out)
 
 /* Nothing to track: a section, named or not, goes with its last handle,
  * and the OS closes a killed process's handles (docs/resource-tracker.md). */
-int be_shm_track(const char *name, int add)
+int mproc__be_shm_track(const char *name, int add)
 {
     (void)add;
-    return core_shm_name_valid(name) ? 0 : MPROC_EINVAL;
+    return mproc__core_shm_name_valid(name) ? 0 : MPROC_EINVAL;
 }
 
 /* ------------------------------------------------------------ inheritance */
@@ -282,30 +282,30 @@ int be_shm_track(const char *name, int add)
 static w32_spawn_shm *inherited;
 static size_t n_inherited;
 
-void w32_shm_set_inherited(w32_spawn_shm *list, size_t n)
+void mproc__w32_shm_set_inherited(w32_spawn_shm *list, size_t n)
 {
     free(inherited);
     inherited = list;
     n_inherited = list ? n : 0;
 }
 
-size_t be_shm_inherited_count(void) { return n_inherited; }
+size_t mproc__be_shm_inherited_count(void) { return n_inherited; }
 
-int be_shm_inherited(size_t index, be_shm **out)
+int mproc__be_shm_inherited(size_t index, be_shm **out)
 {
     if (index >= n_inherited)
         return MPROC_EINVAL;
     HANDLE self = GetCurrentProcess(), h;
     if (!DuplicateHandle(self, (HANDLE)(uintptr_t)inherited[index].mapping, self, &h, 0, FALSE,
                          DUPLICATE_SAME_ACCESS))
-        return w32_last_error(MPROC_ESYS);
+        return mproc__w32_last_error(MPROC_ESYS);
     int rc = map_section(h, out);
     if (rc) {
         CloseHandle(h);
         return rc;
     }
     if (inherited[index].size > (*out)->view_len) {
-        be_shm_close(*out);
+        mproc__be_shm_close(*out);
         return MPROC_EINVAL;
     }
     (*out)->size = (size_t)inherited[index].size;

@@ -27,12 +27,12 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shared records need address-free at
 #define WATCH_AFTER 0.01   /* seconds a sleeper waits before it watches the holder */
 #define RECHECK_MS 100     /* longest sleep before looking at the holder again */
 
-int be_mutex_init(be_mutex *bm)
+int mproc__be_mutex_init(be_mutex *bm)
 {
     w32_mutex *m = MX(bm);
     atomic_init(&m->owner, 0);
     atomic_init(&m->sleepers, 0);
-    return w32_sync_id_init(&m->id);
+    return mproc__w32_sync_id_init(&m->id);
 }
 
 static int try_lock(w32_mutex *m, uint64_t me, uint64_t *cur)
@@ -49,11 +49,11 @@ static int take_over(w32_mutex *m, uint64_t dead, uint64_t me)
 
 static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
 {
-    double deadline = core_deadline(timeout);
+    double deadline = mproc__core_deadline(timeout);
     /* Whether the holder lives costs system calls to find out and most
      * waits end sooner: a sleeper asks once it has slept WATCH_AFTER, a
      * try-lock at once (to report a dead holder). */
-    double watch_from = timeout == 0 ? 0 : be_monotonic() + WATCH_AFTER;
+    double watch_from = timeout == 0 ? 0 : mproc__be_monotonic() + WATCH_AFTER;
     uint64_t cur, watched = 0; /* the holder whose life mutex we hold, if any */
     HANDLE wake = NULL, life = NULL;
     for (int i = 0; i < SPINS && timeout != 0; i++) {
@@ -67,11 +67,11 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
             rc = 0;
             break;
         }
-        if (cur != watched && be_monotonic() >= watch_from) { /* a holder not checked yet */
+        if (cur != watched && mproc__be_monotonic() >= watch_from) { /* a holder not checked yet */
             if (life)
                 CloseHandle(life);
             watched = cur;
-            if (w32_owner_watch(cur, &life) == W32_OWNER_DEAD) {
+            if (mproc__w32_owner_watch(cur, &life) == W32_OWNER_DEAD) {
                 if (take_over(m, cur, me)) {
                     rc = MPROC_EOWNERDEAD;
                     break;
@@ -79,19 +79,19 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
                 continue; /* someone else took it: look at the new holder */
             }
         }
-        DWORD ms = w32_remaining_ms(deadline);
+        DWORD ms = mproc__w32_remaining_ms(deadline);
         if (ms == 0) {
             rc = MPROC_ETIMEDOUT;
             break;
         }
-        if (!wake && !(wake = w32_wake_event(m, &m->id))) {
+        if (!wake && !(wake = mproc__w32_wake_event(m, &m->id))) {
             rc = MPROC_ESYS;
             break;
         }
         if (ms > RECHECK_MS)
             ms = RECHECK_MS;
         if (cur != watched) { /* not watching yet: sleep until we would */
-            DWORD until = w32_remaining_ms(watch_from);
+            DWORD until = mproc__w32_remaining_ms(watch_from);
             ms = until == 0 ? 1 : until < ms ? until : ms;
         }
         /* Announce ourselves, then look once more: a release from now on
@@ -109,13 +109,13 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
             break;
         }
         if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) { /* the holder died */
-            w32_owner_dead(life);
+            mproc__w32_owner_dead(life);
             if (take_over(m, watched, me)) {
                 rc = MPROC_EOWNERDEAD;
                 break;
             }
         } else if (r == WAIT_FAILED) {
-            rc = w32_last_error(MPROC_ESYS);
+            rc = mproc__w32_last_error(MPROC_ESYS);
             break;
         }
     }
@@ -124,10 +124,10 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
     return rc;
 }
 
-int be_mutex_lock(be_mutex *bm, double timeout)
+int mproc__be_mutex_lock(be_mutex *bm, double timeout)
 {
     w32_mutex *m = MX(bm);
-    uint64_t me = w32_owner_self(), cur;
+    uint64_t me = mproc__w32_owner_self(), cur;
     if (!me)
         return MPROC_ESYS;
     if (try_lock(m, me, &cur))
@@ -137,27 +137,27 @@ int be_mutex_lock(be_mutex *bm, double timeout)
          * a bounded wait times out, as on POSIX. */
         if (timeout < 0)
             return MPROC_ESTATE;
-        be_sleep(timeout);
+        mproc__be_sleep(timeout);
         return MPROC_ETIMEDOUT;
     }
     return lock_slow(m, me, timeout);
 }
 
-int be_mutex_unlock(be_mutex *bm)
+int mproc__be_mutex_unlock(be_mutex *bm)
 {
     w32_mutex *m = MX(bm);
-    uint64_t me = w32_owner_peek();
+    uint64_t me = mproc__w32_owner_peek();
     if (!me || atomic_load(&m->owner) != me)
         return MPROC_ESTATE;
     atomic_store(&m->owner, 0);
     if (atomic_load(&m->sleepers) > 0) {
         /* Without an event (no handles left) sleepers still look again
          * within RECHECK_MS. */
-        HANDLE h = w32_wake_event(m, &m->id);
+        HANDLE h = mproc__w32_wake_event(m, &m->id);
         if (h)
             SetEvent(h);
     }
     return 0;
 }
 
-void be_mutex_destroy(be_mutex *bm) { w32_wake_forget(MX(bm)); }
+void mproc__be_mutex_destroy(be_mutex *bm) { mproc__w32_wake_forget(MX(bm)); }

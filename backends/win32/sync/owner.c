@@ -43,19 +43,19 @@ static uint64_t peek(void)
     return (uint64_t)(uintptr_t)TlsGetValue(atomic_load_explicit(&tls_index, memory_order_relaxed));
 }
 
-static void life_name(wchar_t *out, uint64_t word) { w32_object_name(out, "t", (uint32_t)word, word >> 32); }
+static void life_name(wchar_t *out, uint64_t word) { mproc__w32_object_name(out, "t", (uint32_t)word, word >> 32); }
 
 W32_NOINLINE static uint64_t make_self(void)
 {
     InitOnceExecuteOnce(&once, make_indexes, NULL, NULL);
     if (atomic_load(&tls_index) == TLS_OUT_OF_INDEXES) {
-        core_set_os_error(ERROR_NO_MORE_ITEMS);
+        mproc__core_set_os_error(ERROR_NO_MORE_ITEMS);
         return 0;
     }
     uint64_t tid = GetCurrentThreadId();
     for (int tries = 0; tries < 8; tries++) {
         uint32_t tag;
-        if (be_random(&tag, sizeof tag))
+        if (mproc__be_random(&tag, sizeof tag))
             return 0;
         if (tag == 0)
             continue;
@@ -64,7 +64,7 @@ W32_NOINLINE static uint64_t make_self(void)
         life_name(name, word);
         HANDLE h = CreateMutexW(NULL, TRUE, name);
         if (!h) {
-            core_set_os_error((int)GetLastError());
+            mproc__core_set_os_error((int)GetLastError());
             return 0;
         }
         if (GetLastError() == ERROR_ALREADY_EXISTS) { /* not ours, not owned: another tag */
@@ -72,7 +72,7 @@ W32_NOINLINE static uint64_t make_self(void)
             continue;
         }
         if (!TlsSetValue(atomic_load(&tls_index), (void *)(uintptr_t)word)) {
-            core_set_os_error((int)GetLastError());
+            mproc__core_set_os_error((int)GetLastError());
             CloseHandle(h);
             return 0;
         }
@@ -80,19 +80,19 @@ W32_NOINLINE static uint64_t make_self(void)
             FlsSetValue(fls_index, h);
         return word;
     }
-    core_set_os_error(ERROR_ALREADY_EXISTS);
+    mproc__core_set_os_error(ERROR_ALREADY_EXISTS);
     return 0;
 }
 
-uint64_t w32_owner_self(void)
+uint64_t mproc__w32_owner_self(void)
 {
     uint64_t w = peek();
     return w ? w : make_self();
 }
 
-uint64_t w32_owner_peek(void) { return peek(); }
+uint64_t mproc__w32_owner_peek(void) { return peek(); }
 
-int w32_owner_watch(uint64_t owner, HANDLE *life)
+int mproc__w32_owner_watch(uint64_t owner, HANDLE *life)
 {
     *life = NULL;
     if (owner == peek())
@@ -104,7 +104,7 @@ int w32_owner_watch(uint64_t owner, HANDLE *life)
         return GetLastError() == ERROR_FILE_NOT_FOUND ? W32_OWNER_DEAD : W32_OWNER_UNKNOWN;
     DWORD r = WaitForSingleObject(h, 0);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED) {
-        w32_owner_dead(h);
+        mproc__w32_owner_dead(h);
         CloseHandle(h);
         return W32_OWNER_DEAD;
     }
@@ -112,4 +112,4 @@ int w32_owner_watch(uint64_t owner, HANDLE *life)
     return W32_OWNER_ALIVE;
 }
 
-void w32_owner_dead(HANDLE life) { ReleaseMutex(life); }
+void mproc__w32_owner_dead(HANDLE life) { ReleaseMutex(life); }

@@ -22,14 +22,14 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "shared records need address-free atom
  * fail to open the event (no handles left). */
 #define RECHECK_MS 1000
 
-int be_sem_init(be_sem *bs, unsigned value)
+int mproc__be_sem_init(be_sem *bs, unsigned value)
 {
     if (value > BE_SEM_VALUE_MAX)
         return MPROC_EINVAL;
     w32_sem *s = SEM(bs);
     atomic_init(&s->value, (int32_t)value);
     atomic_init(&s->sleepers, 0);
-    return w32_sync_id_init(&s->id);
+    return mproc__w32_sync_id_init(&s->id);
 }
 
 static int try_take(w32_sem *s)
@@ -43,8 +43,8 @@ static int try_take(w32_sem *s)
 
 static int wait_slow(w32_sem *s, double timeout)
 {
-    double deadline = core_deadline(timeout);
-    HANDLE wake = w32_wake_event(s, &s->id);
+    double deadline = mproc__core_deadline(timeout);
+    HANDLE wake = mproc__w32_wake_event(s, &s->id);
     if (!wake)
         return MPROC_ESYS;
     int rc;
@@ -55,13 +55,13 @@ static int wait_slow(w32_sem *s, double timeout)
             rc = 0;
             break;
         }
-        DWORD ms = w32_remaining_ms(deadline);
+        DWORD ms = mproc__w32_remaining_ms(deadline);
         if (ms == 0) {
             rc = MPROC_ETIMEDOUT;
             break;
         }
         if (WaitForSingleObject(wake, ms < RECHECK_MS ? ms : RECHECK_MS) == WAIT_FAILED) {
-            rc = w32_last_error(MPROC_ESYS);
+            rc = mproc__w32_last_error(MPROC_ESYS);
             break;
         }
     }
@@ -71,7 +71,7 @@ static int wait_slow(w32_sem *s, double timeout)
     return rc;
 }
 
-int be_sem_wait(be_sem *bs, double timeout)
+int mproc__be_sem_wait(be_sem *bs, double timeout)
 {
     w32_sem *s = SEM(bs);
     if (try_take(s))
@@ -79,7 +79,7 @@ int be_sem_wait(be_sem *bs, double timeout)
     return timeout == 0 ? MPROC_ETIMEDOUT : wait_slow(s, timeout);
 }
 
-int be_sem_post(be_sem *bs)
+int mproc__be_sem_post(be_sem *bs)
 {
     w32_sem *s = SEM(bs);
     int32_t v = atomic_load(&s->value);
@@ -88,13 +88,13 @@ int be_sem_post(be_sem *bs)
             return MPROC_ESTATE;
     } while (!atomic_compare_exchange_weak(&s->value, &v, v + 1));
     if (atomic_load(&s->sleepers) > 0) {
-        HANDLE h = w32_wake_event(s, &s->id);
+        HANDLE h = mproc__w32_wake_event(s, &s->id);
         if (h)
             SetEvent(h);
     }
     return 0;
 }
 
-int be_sem_value(be_sem *bs) { return atomic_load(&SEM(bs)->value); }
+int mproc__be_sem_value(be_sem *bs) { return atomic_load(&SEM(bs)->value); }
 
-void be_sem_destroy(be_sem *bs) { w32_wake_forget(SEM(bs)); }
+void mproc__be_sem_destroy(be_sem *bs) { mproc__w32_wake_forget(SEM(bs)); }

@@ -5,7 +5,7 @@
  * lock or post. An entry is checked against the record's id, so a record
  * that was freed elsewhere and whose address now holds another record gets
  * a fresh event; entries of a segment that is unmapped here are dropped
- * with it (be_shm_close). */
+ * with it (mproc__be_shm_close). */
 #include <stdlib.h>
 
 #include "win32.h"
@@ -51,14 +51,14 @@ static void grow(void)
 static HANDLE open_event(const w32_sync_id *id)
 {
     wchar_t name[W32_NAME_MAX];
-    w32_object_name(name, "w", id->pid, id->nonce);
+    mproc__w32_object_name(name, "w", id->pid, id->nonce);
     HANDLE h = CreateEventW(NULL, FALSE, FALSE, name); /* auto-reset: wakes one sleeper */
     if (!h)
-        core_set_os_error((int)GetLastError());
+        mproc__core_set_os_error((int)GetLastError());
     return h;
 }
 
-HANDLE w32_wake_event(const void *rec, const w32_sync_id *id)
+HANDLE mproc__w32_wake_event(const void *rec, const w32_sync_id *id)
 {
     AcquireSRWLockExclusive(&mu);
     if (count >= nbuckets * 2)
@@ -88,7 +88,7 @@ HANDLE w32_wake_event(const void *rec, const w32_sync_id *id)
         } else { /* no memory for the cache */
             CloseHandle(h);
             h = NULL;
-            core_set_os_error(ERROR_NOT_ENOUGH_MEMORY);
+            mproc__core_set_os_error(ERROR_NOT_ENOUGH_MEMORY);
         }
     }
     ReleaseSRWLockExclusive(&mu);
@@ -105,7 +105,7 @@ static void drop(entry **pp)
     count--;
 }
 
-void w32_wake_forget(const void *rec)
+void mproc__w32_wake_forget(const void *rec)
 {
     AcquireSRWLockExclusive(&mu);
     if (nbuckets) {
@@ -118,7 +118,7 @@ void w32_wake_forget(const void *rec)
     ReleaseSRWLockExclusive(&mu);
 }
 
-void w32_wake_forget_range(const void *base, size_t len)
+void mproc__w32_wake_forget_range(const void *base, size_t len)
 {
     const char *lo = base, *hi = lo + len;
     AcquireSRWLockExclusive(&mu);
