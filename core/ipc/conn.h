@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* conn.h - connections inside the core: the listener, the client, the
- * handshake, mproc_wait and mproc_args use these. */
+ * handshake, mproc_wait and mproc_args use these.
+ *
+ * Subsystem ipc/ (docs/architecture.md): Connection and Pipe,
+ * framing, Listener and Client, authentication and the handshake,
+ * addresses. May use: base/ and the backend. */
 #ifndef MPROC_CORE_CONN_H
 #define MPROC_CORE_CONN_H
 

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* manager.h - the Manager inside the core: wire op codes and object types
  * (docs/manager.md is the reference), value encoding, the client side
- * (connections to a server, calls) and the server entry. */
+ * (connections to a server, calls) and the server entry.
+ *
+ * Subsystem manager/ (docs/architecture.md): the Manager's server,
+ * client and proxies, including the proxy methods tables of sync/ and
+ * queue/ kinds. May use: base/, ipc/, sync/, shmem/, proc/, queue/ and
+ * the backend. */
 #ifndef MPROC_CORE_MANAGER_H
 #define MPROC_CORE_MANAGER_H
 

@@ -10,7 +10,11 @@
  *
  * All pool and async state is guarded by one process-wide lock
  * (mproc__core_pool_lock): there is little contention, and asyncs outlive their
- * pool. */
+ * pool.
+ *
+ * Subsystem pool/ (docs/architecture.md): Pool, its workers and
+ * transports, map/imap/apply and asyncs. May use: base/, ipc/, sync/,
+ * shmem/, proc/, queue/ and the backend. */
 #ifndef MPROC_CORE_POOL_H
 #define MPROC_CORE_POOL_H
 

@@ -17,7 +17,11 @@
  * Messages whose frame is bigger than the ring are streamed (queue_stream.c):
  * the writer announces the message, then moves it through the ring in
  * chunks while one reader, which claimed it, takes it out; the writer's put
- * returns once that reader has all of it. */
+ * returns once that reader has all of it.
+ *
+ * Subsystem queue/ (docs/architecture.md): Queue, SimpleQueue and
+ * JoinableQueue and their local methods table (methods.h). May use:
+ * base/, ipc/, sync/, shmem/, proc/ and the backend. */
 #ifndef MPROC_CORE_QUEUE_H
 #define MPROC_CORE_QUEUE_H
 

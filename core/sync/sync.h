@@ -2,7 +2,11 @@
 /* sync.h - the building blocks every synchronisation object is made of,
  * as records placed inside larger shared records:
  *   lockrec: a Lock or RLock (a robust be_mutex + owner + recursion count)
- *   condrec: CPython's Condition algorithm over three semaphores. */
+ *   condrec: CPython's Condition algorithm over three semaphores.
+ *
+ * Subsystem sync/ (docs/architecture.md): Lock, RLock, Semaphore,
+ * Condition, Event and Barrier, their local methods tables (methods.h)
+ * and share ops. May use: base/ and the backend. */
 #ifndef MPROC_CORE_SYNC_H
 #define MPROC_CORE_SYNC_H
 
