@@ -81,7 +81,7 @@ for c in codes:
 # mproc_* names used in the prose exist.
 public = ""
 for h in (os.path.join(root, "include", "mproc.h"), os.path.join(build, "include", "mproc", "version.h"),
-          os.path.join(root, "core", "testhooks.h")):
+          os.path.join(root, "core", "base", "testhooks.h")):
     public += open(h).read()
 allowed = {"mproc_config", "mproc_docs", "mproc_pool_opts_v1"}  # a header file, a target, an example name
 docs = [os.path.join(root, "README.md"), os.path.join(root, "CHANGELOG.md")] + glob.glob(os.path.join(root, "docs", "*.md"))
