@@ -237,24 +237,20 @@ static void test_pool_start_fails_anywhere(void)
     CU_ASSERT_EQUAL(shm_names(), s0);
 }
 
-/* apply: kills its own worker, as an OOM killer would. */
+/* apply: kills its own worker. */
 static int kill_own_worker(const mproc_args *a, mproc_result *r, void *state)
 {
     (void)a;
     (void)r;
     (void)state;
-#ifdef _WIN32
-    TerminateProcess(GetCurrentProcess(), 9);
-#else
-    kill(getpid(), SIGKILL);
-#endif
+    test_kill_self();
     return 0;
 }
 
 /* A replacement worker that cannot start at first is tried again a little
  * later (a forkserver killed just as it was asked for one, a moment
  * without processes): the pool goes on. Only failures that last (six in a
- * row, about three seconds) mark it broken: then waiting tasks fail with
+ * row, about a second and a half) mark it broken: then waiting tasks fail with
  * MPROC_EBROKEN, never a hang. */
 static void test_replacement_retried(void)
 {

@@ -138,11 +138,7 @@ static int die(const mproc_args *a, mproc_result *r, void *state)
     (void)a;
     (void)r;
     (void)state;
-#ifdef _WIN32
-    TerminateProcess(GetCurrentProcess(), 9);
-#else
-    kill(getpid(), SIGKILL);
-#endif
+    test_kill_self();
     test_sleep(10);
     return 0;
 }

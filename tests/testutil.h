@@ -35,6 +35,7 @@ static inline double test_now(void) { return (double)GetTickCount64() / 1000.0; 
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 typedef pthread_t test_thread;
 #define TEST_THREAD_FN(name) void *name(void *arg)
 static inline int test_thread_start(test_thread *t, void *(*fn)(void *), void *arg)
@@ -114,6 +115,17 @@ static inline int test_run_within(mproc_target fn, const mproc_args *a, int *cod
 static inline int test_run(mproc_target fn, const mproc_args *a, int *code)
 {
     return test_run_within(fn, a, code, 60);
+}
+
+/* Ends this process at once, as the OOM killer or a crash would (exit
+ * code -9). */
+static inline void test_kill_self(void)
+{
+#ifdef _WIN32
+    TerminateProcess(GetCurrentProcess(), 9);
+#else
+    kill(getpid(), SIGKILL);
+#endif
 }
 
 /* Has this process ended and been reaped (no zombie left)? */

@@ -277,63 +277,50 @@ static void fail_queue(mproc_pool *p, int status)
     fail_list(t, status);
 }
 
-
 /* A replacement that cannot start is tried again, a little later each
  * time: the cause may pass (a forkserver killed just as it was asked for a
- * child, a moment without memory or processes). Only START_TRIES failures
- * in a row, over about two seconds, mark the pool broken. */
+ * child, a moment without memory or processes). START_TRIES failures in a
+ * row (tried again after 0.05, 0.1, 0.2, 0.4, 0.8 s: about a second and a
+ * half) mark the pool broken. start_failures and retry_at are this
+ * thread's alone. */
 #define START_TRIES 6
-#define START_BACKOFF 0.05 /* doubles each time: 0.05 .. 1.6 s */
+#define START_BACKOFF 0.05
 
 /* Starts a replacement for the dead worker w if the pool still wants one. */
 static void replace(mproc_pool *p, pool_worker *w)
 {
-    mproc__core_pool_lock();
     w->retry_at = 0;
+    mproc__core_pool_lock();
     int wanted = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     mproc__core_pool_unlock();
-    if (wanted) {
-        int rc = mproc__pool_worker_start(p, w);
-        mproc__core_pool_lock();
-        if (rc == 0)
-            w->start_failures = 0;
-        else if (++w->start_failures < START_TRIES)
-            w->retry_at = mproc__be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
-        else if (!p->broken)
-            p->broken = rc;
-        mproc__core_pool_unlock();
-    }
+    int rc = wanted ? mproc__pool_worker_start(p, w) : 0;
+    if (rc == 0)
+        w->start_failures = 0;
+    else if (++w->start_failures < START_TRIES)
+        w->retry_at = mproc__be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
     mproc__core_pool_lock();
+    if (rc && !w->retry_at && !p->broken)
+        p->broken = rc;
     if (p->broken && mproc__pool_live_workers(p) == 0)
         fail_queue(p, MPROC_EBROKEN);
     else
         mproc__core_pool_unlock();
 }
 
-/* Seconds until the next replacement is due (-1: none waits), after
- * starting those that are due now. */
+/* Starts the replacements that are due; returns the seconds until the
+ * next one (-1: none waits). */
 static double replace_due(mproc_pool *p)
 {
     double next = -1;
     for (int i = 0; i < p->nworkers; i++) {
         pool_worker *w = &p->workers[i];
-        mproc__core_pool_lock();
-        double at = w->state == W_DEAD ? w->retry_at : 0;
-        mproc__core_pool_unlock();
-        if (at <= 0)
-            continue;
-        double left = at - mproc__be_monotonic();
-        if (left <= 0) {
+        if (w->retry_at > 0 && w->retry_at <= mproc__be_monotonic())
             replace(p, w);
-            mproc__core_pool_lock();
-            at = w->retry_at;
-            mproc__core_pool_unlock();
-            if (at <= 0)
-                continue;
-            left = at - mproc__be_monotonic();
+        if (w->retry_at > 0) {
+            double left = w->retry_at - mproc__be_monotonic();
+            if (next < 0 || left < next)
+                next = left > 0 ? left : 0;
         }
-        if (next < 0 || left < next)
-            next = left > 0 ? left : 0;
     }
     return next;
 }
