@@ -36,6 +36,7 @@
 static void print_mval(const mproc_mval *v)
 {
     switch (v->type) {
+    case MPROC_MV_BOOL: printf(v->v.i ? "True" : "False"); break;
     case MPROC_MV_INT: printf("%" PRId64, v->v.i); break;
     case MPROC_MV_DOUBLE: printf("%g", v->v.d); break;
     case MPROC_MV_STR: printf("'%s'", v->v.s.ptr); break;

@@ -879,7 +879,8 @@ typedef enum mproc_mval_type {
     MPROC_MV_STR,    /* v.s.ptr (NUL-terminated), v.s.len */
     MPROC_MV_BYTES,  /* v.s.ptr, v.s.len */
     MPROC_MV_LIST,   /* v.list: a proxy */
-    MPROC_MV_DICT    /* v.dict: a proxy */
+    MPROC_MV_DICT,   /* v.dict: a proxy */
+    MPROC_MV_BOOL    /* v.i: 0 (False) or 1 (True); not a dict key */
 } mproc_mval_type;
 
 /* A value of a manager list, dict, namespace, Value or Array (above). */
@@ -887,7 +888,7 @@ typedef struct mproc_mval {
     mproc_mval_type type; /* which member of v holds the value */
     /* The value, by type. */
     union {
-        int64_t i; /* MPROC_MV_INT */
+        int64_t i; /* MPROC_MV_INT, MPROC_MV_BOOL */
         double d;  /* MPROC_MV_DOUBLE */
         /* MPROC_MV_STR and MPROC_MV_BYTES */
         struct {
@@ -901,6 +902,8 @@ typedef struct mproc_mval {
 
 /* None. */
 static inline mproc_mval mproc_mv_nil(void) { mproc_mval m; m.type = MPROC_MV_NIL; m.v.i = 0; return m; }
+/* True or False (any non-zero b is True). */
+static inline mproc_mval mproc_mv_bool(int b) { mproc_mval m; m.type = MPROC_MV_BOOL; m.v.i = b != 0; return m; }
 /* An integer. */
 static inline mproc_mval mproc_mv_int(int64_t i) { mproc_mval m; m.type = MPROC_MV_INT; m.v.i = i; return m; }
 /* A double. */

@@ -60,6 +60,10 @@ static void test_list_dict_basics(void)
     CU_ASSERT(v.type == MPROC_MV_BYTES && v.v.s.len == 2 && memcmp(v.v.s.ptr, "\0x", 2) == 0);
     mproc_mval_clear(&v);
     CHECK_RC(mproc_mlist_get(l, 5, &v), MPROC_ENOENT);
+    /* A bool stays a bool (Python's True is not 1 on the way back). */
+    CHECK_RC(mproc_mlist_set(l, 0, mproc_mv_bool(7)), 0);
+    CHECK_RC(mproc_mlist_get(l, 0, &v), 0);
+    CU_ASSERT(v.type == MPROC_MV_BOOL && v.v.i == 1);
     CHECK_RC(mproc_mlist_set(l, 0, mproc_mv_int(-7)), 0);
     CHECK_RC(mproc_mlist_pop(l, -1, NULL), 0);
     mproc_mval *s;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* manager_proto.c - mproc_mval on the wire (msgpack): nil, int, float64,
+/* manager_proto.c - mproc_mval on the wire (msgpack): nil, bool, int, float64,
  * str, bin, and proxies as ext MGR_EXT_PROXY. */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,9 @@ int mproc__mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_clie
         break;
     case MPROC_MV_INT:
         rc = msgpack_pack_int64(pk, v->v.i);
+        break;
+    case MPROC_MV_BOOL:
+        rc = v->v.i ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
         break;
     case MPROC_MV_DOUBLE:
         rc = msgpack_pack_double(pk, v->v.d);
@@ -92,7 +95,7 @@ int mproc__mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *
     case MSGPACK_OBJECT_NIL:
         return 0;
     case MSGPACK_OBJECT_BOOLEAN:
-        *out = mproc_mv_int(o->via.boolean);
+        *out = mproc_mv_bool(o->via.boolean);
         return 0;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:

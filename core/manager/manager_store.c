@@ -31,7 +31,7 @@ static int pack_canon(msgpack_packer *pk, const msgpack_object *o, int key, mgr_
     case MSGPACK_OBJECT_NIL:
         return key ? MPROC_EINVAL : packed(msgpack_pack_nil(pk));
     case MSGPACK_OBJECT_BOOLEAN:
-        return key ? MPROC_EINVAL : packed(msgpack_pack_int64(pk, o->via.boolean));
+        return key ? MPROC_EINVAL : packed(o->via.boolean ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
     case MSGPACK_OBJECT_EXT: {
         /* A proxy: it must name a list or dict of this server. */
         const unsigned char *e = (const unsigned char *)o->via.ext.ptr;
