@@ -646,6 +646,34 @@ MPROC_API int mproc_queue_put(mproc_queue *, const void *buf, size_t len, double
  * a streamed message has begun to arrive, get reads all of it, as Python's
  * does (the timeout bounds the wait for a message to begin). */
 MPROC_API int mproc_queue_get(mproc_queue *, void **buf, size_t *len, double timeout);
+/* Puts n messages (bufs[i], lens[i] bytes; a buffer may be NULL when its
+ * length is 0) at once, all or none: waits up to timeout until there is
+ * room for every one of them, then puts them one after another (no other
+ * producer's message comes between them), with one lock round and one
+ * wake-up. MPROC_EFULL at the timeout (none was put); MPROC_EMSGSIZE for a
+ * batch that could never fit: more messages than maxsize, or more bytes
+ * than the ring holds (mproc_queue_put streams such messages one by one).
+ * n == 0 or a NULL array: MPROC_EINVAL. Other errors as mproc_queue_put;
+ * JoinableQueue: n unfinished tasks. (faster-fifo's put_many, also all or
+ * none.) */
+MPROC_API int mproc_queue_put_many(mproc_queue *, const void *const *bufs, const size_t *lens, size_t n,
+                                   double timeout);
+/* Takes the oldest messages, at least one (waiting up to timeout for it)
+ * and at most max_messages, whose lengths add up to at most max_bytes
+ * (0 = no byte limit), with one lock round: into one new buffer *buf (free
+ * it once with mproc_free), message i after messages 0 .. i-1; lens (room
+ * for max_messages) gets their lengths, *count their number. When the
+ * oldest message alone is longer than max_bytes: MPROC_EMSGSIZE, lens[0] =
+ * its length, and it stays in the queue. A message bigger than the ring
+ * comes alone. Errors as mproc_queue_get; max_messages 0 or a NULL
+ * pointer: MPROC_EINVAL. */
+MPROC_API int mproc_queue_get_many(mproc_queue *, size_t max_messages, size_t max_bytes, void **buf, size_t *lens,
+                                   size_t *count, double timeout);
+/* Takes the oldest message into buf (cap bytes), with no allocation; *len
+ * = its length. Longer than cap: MPROC_EMSGSIZE, *len = its length, and the
+ * message stays in the queue (take it with a bigger buffer). Errors as
+ * mproc_queue_get. */
+MPROC_API int mproc_queue_get_into(mproc_queue *, void *buf, size_t cap, size_t *len, double timeout);
 MPROC_API int mproc_queue_put_nowait(mproc_queue *, const void *buf, size_t len); /* timeout 0 */
 MPROC_API int mproc_queue_get_nowait(mproc_queue *, void **buf, size_t *len);    /* timeout 0 */
 /* Messages in the queue (exact, on every platform: gh-101094); a message

@@ -54,6 +54,7 @@ enum mgr_op {
     OP_B_WAIT = 70, OP_B_RESET, OP_B_ABORT, OP_B_BROKEN, OP_B_N_WAITING, OP_B_PARTIES,
     /* queue */
     OP_Q_PUT = 80, OP_Q_GET, OP_Q_QSIZE, OP_Q_EMPTY, OP_Q_FULL, OP_Q_TASK_DONE, OP_Q_JOIN,
+    OP_Q_PUT_MANY, OP_Q_GET_MANY,
     /* value and array */
     OP_V_GET = 90, OP_V_SET, OP_A_GET, OP_A_SET, OP_A_LEN, OP_A_READ,
 };

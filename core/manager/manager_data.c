@@ -358,7 +358,7 @@ unsigned mproc__srv_op_types(int op)
     case OP_B_WAIT: case OP_B_RESET: case OP_B_ABORT: case OP_B_BROKEN: case OP_B_N_WAITING: case OP_B_PARTIES:
         return BIT(MT_BARRIER);
     case OP_Q_PUT: case OP_Q_GET: case OP_Q_QSIZE: case OP_Q_EMPTY: case OP_Q_FULL: case OP_Q_TASK_DONE:
-    case OP_Q_JOIN:
+    case OP_Q_JOIN: case OP_Q_PUT_MANY: case OP_Q_GET_MANY:
         return BIT(MT_QUEUE);
     case OP_V_GET: case OP_V_SET:
         return BIT(MT_VALUE);

@@ -41,7 +41,8 @@ typedef struct waiter {
     int phase;   /* condition: 0 waits for notify, 1 takes the lock back */
     int result;  /* condition: the status to give once the lock is back */
     uint64_t gen; /* barrier generation */
-    blob item;   /* queue put */
+    blob item;   /* queue put; put_many: the batch (manager_sync.c) */
+    size_t max_items, max_bytes; /* queue get_many */
 } waiter;
 
 struct sconn {

@@ -277,20 +277,30 @@ static void barrier_op(mgr_server *S, sconn *c, sobj *b, int op, double timeout)
 
 /* ------------------------------------------------------------ queue */
 
+/* Room in the ring for `more` messages beyond those in it. */
+static int q_grow(sobj *q, size_t more)
+{
+    if (q->u.q.n + more <= q->u.q.cap)
+        return 0;
+    size_t cap = q->u.q.cap ? q->u.q.cap : 16;
+    while (cap < q->u.q.n + more)
+        cap *= 2;
+    blob *r = malloc(cap * sizeof *r);
+    if (!r)
+        return MPROC_ENOMEM;
+    for (size_t i = 0; i < q->u.q.n; i++)
+        r[i] = q->u.q.ring[(q->u.q.head + i) % q->u.q.cap];
+    free(q->u.q.ring);
+    q->u.q.ring = r;
+    q->u.q.head = 0;
+    q->u.q.cap = cap;
+    return 0;
+}
+
 static int q_push(sobj *q, blob b)
 {
-    if (q->u.q.n == q->u.q.cap) {
-        size_t cap = q->u.q.cap ? q->u.q.cap * 2 : 16;
-        blob *r = malloc(cap * sizeof *r);
-        if (!r)
-            return MPROC_ENOMEM;
-        for (size_t i = 0; i < q->u.q.n; i++)
-            r[i] = q->u.q.ring[(q->u.q.head + i) % q->u.q.cap];
-        free(q->u.q.ring);
-        q->u.q.ring = r;
-        q->u.q.head = 0;
-        q->u.q.cap = cap;
-    }
+    if (q_grow(q, 1))
+        return MPROC_ENOMEM;
     q->u.q.ring[(q->u.q.head + q->u.q.n++) % q->u.q.cap] = b;
     if (q->u.q.kind == MPROC_QUEUE_JOINABLE)
         q->u.q.unfinished++;
@@ -298,6 +308,69 @@ static int q_push(sobj *q, blob b)
 }
 
 static int q_full(const sobj *q) { return q->u.q.maxsize && q->u.q.n >= q->u.q.maxsize; }
+
+/* Room for k more messages (maxsize). */
+static int q_room(const sobj *q, size_t k) { return !q->u.q.maxsize || q->u.q.n + k <= q->u.q.maxsize; }
+
+/* A batch of put_many kept whole until it goes in: [u32 k][u32 len]... then
+ * the bytes. Waiting putters of a batch hold it as their item. */
+static int batch_pack(const msgpack_object *items, uint32_t k, blob *out)
+{
+    size_t total = 4 + 4 * (size_t)k;
+    for (uint32_t i = 0; i < k; i++) {
+        if (items[i].type != MSGPACK_OBJECT_BIN)
+            return MPROC_EINVAL;
+        total += items[i].via.bin.size;
+    }
+    unsigned char *p = malloc(total);
+    if (!p)
+        return MPROC_ENOMEM;
+    memcpy(p, &k, 4);
+    size_t off = 4 + 4 * (size_t)k;
+    for (uint32_t i = 0; i < k; i++) {
+        uint32_t l = items[i].via.bin.size;
+        memcpy(p + 4 + 4 * (size_t)i, &l, 4);
+        memcpy(p + off, items[i].via.bin.ptr, l);
+        off += l;
+    }
+    *out = (blob){p, total};
+    return 0;
+}
+
+static uint32_t batch_count(const blob *b)
+{
+    uint32_t k;
+    memcpy(&k, b->p, 4);
+    return k;
+}
+
+/* Puts every message of a batch, or none (no memory). */
+static int q_push_batch(sobj *q, const blob *b)
+{
+    const unsigned char *p = b->p;
+    uint32_t k = batch_count(b);
+    blob *items = calloc(k ? k : 1, sizeof *items);
+    int rc = items ? q_grow(q, k) : MPROC_ENOMEM; /* then q_push cannot fail */
+    size_t off = 4 + 4 * (size_t)k;
+    for (uint32_t i = 0; i < k && rc == 0; i++) {
+        uint32_t l;
+        memcpy(&l, p + 4 + 4 * (size_t)i, 4);
+        if (!(items[i].p = malloc(l ? l : 1)))
+            rc = MPROC_ENOMEM;
+        else
+            memcpy(items[i].p, p + off, l);
+        items[i].n = l;
+        off += l;
+    }
+    for (uint32_t i = 0; i < k && items; i++) {
+        if (rc == 0)
+            q_push(q, items[i]);
+        else
+            free(items[i].p);
+    }
+    free(items);
+    return rc;
+}
 
 static void q_reply_get(mgr_server *S, sconn *c, sobj *q)
 {
@@ -315,6 +388,40 @@ static void q_reply_get(mgr_server *S, sconn *c, sobj *q)
     mproc__blob_free(&b);
 }
 
+/* get_many: up to max messages of at most max_bytes in all, as an array;
+ * [MPROC_EMSGSIZE, its length] when the first is longer. They leave the
+ * queue only once the reply went out (a getter that died takes none). */
+static void q_reply_get_many(mgr_server *S, sconn *c, sobj *q, size_t max, size_t max_bytes)
+{
+    size_t k = 0, total = 0;
+    while (k < max && k < q->u.q.n) {
+        const blob *b = &q->u.q.ring[(q->u.q.head + k) % q->u.q.cap];
+        if (b->n > max_bytes - total)
+            break;
+        total += b->n;
+        k++;
+    }
+    if (k == 0) {
+        msgpack_pack_uint64(mproc__srv_begin(S, MPROC_EMSGSIZE), q->u.q.ring[q->u.q.head].n);
+        mproc__srv_send(S, c);
+        return;
+    }
+    msgpack_packer *pk = mproc__srv_begin(S, 0);
+    msgpack_pack_array(pk, (uint32_t)k);
+    for (size_t i = 0; i < k; i++) {
+        const blob *b = &q->u.q.ring[(q->u.q.head + i) % q->u.q.cap];
+        msgpack_pack_bin_with_body(pk, b->p, b->n);
+    }
+    mproc__srv_send(S, c);
+    if (c->gone)
+        return;
+    for (size_t i = 0; i < k; i++) {
+        mproc__blob_free(&q->u.q.ring[q->u.q.head]);
+        q->u.q.head = (q->u.q.head + 1) % q->u.q.cap;
+        q->u.q.n--;
+    }
+}
+
 /* Serves waiting getters, putters and joiners while it can. */
 static void q_kick(mgr_server *S, sobj *q)
 {
@@ -328,6 +435,14 @@ static void q_kick(mgr_server *S, sobj *q)
         } else if (w->op == OP_Q_PUT && !q_full(q) && q_push(q, w->item) == 0) {
             w->item.p = NULL;
             mproc__srv_finish(S, w, 0);
+            next = q->head;
+        } else if (w->op == OP_Q_GET_MANY && q->u.q.n > 0) {
+            if (!w->conn->gone)
+                q_reply_get_many(S, w->conn, q, w->max_items, w->max_bytes);
+            mproc__srv_drop_waiter(w);
+            next = q->head;
+        } else if (w->op == OP_Q_PUT_MANY && q_room(q, batch_count(&w->item))) {
+            mproc__srv_finish(S, w, q_push_batch(q, &w->item));
             next = q->head;
         } else if (w->op == OP_Q_JOIN && q->u.q.unfinished == 0) {
             mproc__srv_finish(S, w, 0);
@@ -378,6 +493,50 @@ static void queue_op(mgr_server *S, sconn *c, sobj *q, int op, const msgpack_obj
         else
             mproc__srv_status(S, c, MPROC_EEMPTY);
         return;
+    case OP_Q_PUT_MANY: { /* [[bin...], timeout]: all or none */
+        blob b = {NULL, 0};
+        if (n < 2 || a[0].type != MSGPACK_OBJECT_ARRAY || a[0].via.array.size == 0 ||
+            mproc__srv_arg_timeout(a, n, 1, &timeout)) {
+            rc = MPROC_EINVAL;
+        } else if (q->u.q.maxsize && a[0].via.array.size > q->u.q.maxsize) {
+            rc = MPROC_EMSGSIZE; /* could never fit */
+        } else if (!q_room(q, a[0].via.array.size) && timeout == 0) {
+            rc = MPROC_EFULL;
+        } else if ((rc = batch_pack(a[0].via.array.ptr, a[0].via.array.size, &b)) == 0) {
+            if (!q_room(q, a[0].via.array.size)) {
+                waiter *w = park(S, q, c, op, timeout);
+                if (w)
+                    w->item = b;
+                else
+                    mproc__blob_free(&b);
+                return;
+            }
+            rc = q_push_batch(q, &b);
+            mproc__blob_free(&b);
+        }
+        break;
+    }
+    case OP_Q_GET_MANY: { /* [max messages, max bytes, timeout] */
+        int64_t max = 0, max_bytes = 0;
+        if (mproc__srv_arg_int(a, n, 0, &max) || max < 1 || mproc__srv_arg_int(a, n, 1, &max_bytes) ||
+            max_bytes < 0 || (rc = mproc__srv_arg_timeout(a, n, 2, &timeout)) != 0) {
+            rc = MPROC_EINVAL;
+            break;
+        }
+        if (q->u.q.n > 0) {
+            q_reply_get_many(S, c, q, (size_t)max, (size_t)max_bytes);
+            q_kick(S, q);
+            return;
+        }
+        waiter *w = timeout != 0 ? park(S, q, c, op, timeout) : NULL;
+        if (w) {
+            w->max_items = (size_t)max;
+            w->max_bytes = (size_t)max_bytes;
+        } else if (timeout == 0) {
+            mproc__srv_status(S, c, MPROC_EEMPTY);
+        }
+        return;
+    }
     case OP_Q_QSIZE:
         mproc__srv_int(S, c, (int64_t)q->u.q.n);
         return;
@@ -523,9 +682,11 @@ void mproc__srv_timeout(mgr_server *S, waiter *w)
         break;
     }
     case OP_Q_GET:
+    case OP_Q_GET_MANY:
         mproc__srv_finish(S, w, MPROC_EEMPTY);
         break;
     case OP_Q_PUT:
+    case OP_Q_PUT_MANY:
         mproc__srv_finish(S, w, MPROC_EFULL);
         break;
     default:

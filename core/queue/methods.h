@@ -15,6 +15,13 @@ typedef struct core_queue_methods {
     core_kind kind; /* K_QUEUE, for Queue, SimpleQueue and JoinableQueue */
     int (*put)(mproc_queue *q, const void *buf, size_t len, double timeout);
     int (*get)(mproc_queue *q, void **buf, size_t *len, double timeout); /* buf, len != NULL */
+    /* n >= 1 messages, all or none; the arrays are checked. */
+    int (*put_many)(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, double timeout);
+    /* Up to max_messages (>= 1) messages of at most max_bytes in all: into
+     * dest when it is not NULL (max_bytes is its size), else into one new
+     * buffer *buf; lens[] and *count tell them. */
+    int (*get_many)(mproc_queue *q, size_t max_messages, size_t max_bytes, void *dest, void **buf, size_t *lens,
+                    size_t *count, double timeout);
     int (*qsize)(mproc_queue *q);
     int (*empty)(mproc_queue *q);
     int (*full)(mproc_queue *q);

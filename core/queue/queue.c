@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* queue.c - mproc_queue: making, sharing and freeing queues, and put/get
  * of messages that fit in the ring (queue.h tells the layout). */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "queue/methods.h"
 #include "queue/queue.h"
@@ -123,71 +125,158 @@ static void local_free(mproc_queue *q)
 
 /* ------------------------------------------------------------ local put, get */
 
+/* Under mu: puts n messages whose frames (f bytes in all) fit in the ring,
+ * one after another, once there is room for all of them: one state change,
+ * one wake-up. */
+static int put_frames(mproc_queue *q, q_waiter *wt, const void *const *bufs, const size_t *lens, size_t n, uint64_t f)
+{
+    queue_shared *s = q->s;
+    for (;;) {
+        qstate *st = q_st(s);
+        /* No room while a stream is being written: it must not be interleaved. */
+        if (!st->s_wpid && (!s->maxsize || st->count + n <= s->maxsize) && s->cap - (st->tail - st->head) >= f) {
+            uint64_t pos = st->tail;
+            for (size_t i = 0; i < n; i++) {
+                mproc__q_ring_set_header(s, pos, lens[i]);
+                if (lens[i])
+                    mproc__q_ring_write(s, pos + 8, bufs[i], lens[i]);
+                pos += q_frame(lens[i]);
+            }
+            qstate *nx = mproc__q_edit(s);
+            nx->tail = pos;
+            nx->count += n;
+            if (s->variant == Q_JOINABLE)
+                nx->unfinished += n;
+            mproc__q_commit(s);
+            mproc__q_wake_one(s, W_ITEMS); /* a getter that finds more passes it on */
+            return 0;
+        }
+        int rc = mproc__q_block(q, wt, W_SPACE, Q_EOS);
+        if (rc)
+            return rc;
+    }
+}
+
+static int put_begin(mproc_queue *q, q_waiter *wt, double timeout)
+{
+    if (atomic_load(&q->closed))
+        return MPROC_ECLOSED;
+    mproc__q_touch(q);
+    wt->deadline = mproc__core_deadline(timeout);
+    wt->next_check = 0;
+    mproc__q_lock(q->s);
+    return 0;
+}
+
+static int put_end(mproc_queue *q, int rc)
+{
+    mproc__q_unlock(q->s);
+    return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
+}
+
 static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout)
 {
     if (!buf && len)
         return MPROC_EINVAL;
     if ((uint64_t)len > Q_MAX_MESSAGE)
         return MPROC_EMSGSIZE;
-    if (atomic_load(&q->closed))
-        return MPROC_ECLOSED;
-    mproc__q_touch(q);
-    queue_shared *s = q->s;
+    q_waiter wt;
+    int rc = put_begin(q, &wt, timeout);
+    if (rc)
+        return rc;
     uint64_t f = q_frame(len);
-    q_waiter wt = {mproc__core_deadline(timeout), 0};
-    int rc;
-    mproc__q_lock(s);
-    if (f > s->cap) {
+    if (f > q->s->cap)
         rc = mproc__q_stream_put(q, &wt, buf, len);
-    } else {
-        for (;;) {
-            qstate *st = q_st(s);
-            /* No room while a stream is being written: it must not be interleaved. */
-            if (!st->s_wpid && (!s->maxsize || st->count < s->maxsize) && s->cap - (st->tail - st->head) >= f) {
-                mproc__q_ring_set_header(s, st->tail, len);
-                if (len)
-                    mproc__q_ring_write(s, st->tail + 8, buf, len);
-                qstate *n = mproc__q_edit(s);
-                n->tail += f;
-                n->count++;
-                if (s->variant == Q_JOINABLE)
-                    n->unfinished++;
-                mproc__q_commit(s);
-                mproc__q_wake_one(s, W_ITEMS);
-                rc = 0;
-                break;
-            }
-            if ((rc = mproc__q_block(q, &wt, W_SPACE, Q_EOS)) != 0)
-                break;
-        }
-    }
-    mproc__q_unlock(s);
-    return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
+    else
+        rc = put_frames(q, &wt, &buf, &len, 1, f);
+    return put_end(q, rc);
 }
 
-/* Under mu: takes the message at the head (not a stream). */
-static int take(queue_shared *s, void **buf, size_t *len)
+/* All or none: a batch that could never fit (bigger than the ring, or more
+ * messages than maxsize) is refused rather than waited for. */
+static int local_put_many(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, double timeout)
+{
+    uint64_t f = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!bufs[i] && lens[i])
+            return MPROC_EINVAL;
+        if ((uint64_t)lens[i] > q->s->cap || (f += q_frame(lens[i])) > q->s->cap)
+            return MPROC_EMSGSIZE;
+    }
+    if (q->s->maxsize && n > q->s->maxsize)
+        return MPROC_EMSGSIZE;
+    q_waiter wt;
+    int rc = put_begin(q, &wt, timeout);
+    return rc ? rc : put_end(q, put_frames(q, &wt, bufs, lens, n, f));
+}
+
+/* Under mu, with plain messages at the head: takes up to max of them, of
+ * at most max_bytes in all, into dest (or a new *buf). MPROC_EMSGSIZE
+ * (lens[0] = its length, the message kept) when the first is too long. */
+static int take(queue_shared *s, size_t max, uint64_t max_bytes, void *dest, void **buf, size_t *lens, size_t *count)
 {
     qstate *st = q_st(s);
-    uint64_t l = mproc__q_ring_header(s, st->head);
-    void *out = malloc(l ? (size_t)l : 1);
-    if (!out)
+    uint64_t pos = st->head, total = 0;
+    size_t k = 0;
+    int stream = (st->s_flags & S_ACTIVE) != 0;
+    while (k < max && pos != st->tail && !(stream && pos >= st->s_pos)) {
+        uint64_t l = mproc__q_ring_header(s, pos);
+        if (l > max_bytes - total)
+            break;
+        total += l;
+        lens[k++] = (size_t)l;
+        pos += q_frame(l);
+    }
+    if (k == 0) {
+        lens[0] = (size_t)mproc__q_ring_header(s, st->head);
+        return MPROC_EMSGSIZE;
+    }
+    char *out = dest;
+    if (!out && !(out = malloc(total ? (size_t)total : 1)))
         return MPROC_ENOMEM;
-    if (l)
-        mproc__q_ring_read(s, st->head + 8, out, l);
+    pos = st->head;
+    for (size_t i = 0, off = 0; i < k; off += lens[i], pos += q_frame(lens[i]), i++)
+        if (lens[i])
+            mproc__q_ring_read(s, pos + 8, out + off, lens[i]);
     qstate *n = mproc__q_edit(s);
-    n->head += q_frame(l);
-    n->count--;
+    n->head = pos;
+    n->count -= k;
     mproc__q_commit(s);
     mproc__q_wake_all(s, W_SPACE);
     if (n->count) /* wake-ups are one at a time: pass it on */
         mproc__q_wake_one(s, W_ITEMS);
-    *buf = out;
-    *len = (size_t)l;
+    if (!dest)
+        *buf = out;
+    *count = k;
     return 0;
 }
 
-static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
+/* Under mu, the stream at the head: its reader takes all of it. */
+static int take_stream(mproc_queue *q, uint64_t max_bytes, void *dest, void **buf, size_t *lens, size_t *count)
+{
+    qstate *st = q_st(q->s);
+    if (st->s_len > max_bytes && !st->s_rpid && !(st->s_flags & S_CANCELLED)) {
+        lens[0] = (size_t)st->s_len;
+        return MPROC_EMSGSIZE;
+    }
+    void *b;
+    size_t len;
+    int rc = mproc__q_stream_get(q, &b, &len);
+    if (rc)
+        return rc;
+    if (dest) { /* the caller's buffer: one copy more, for messages bigger than the ring */
+        memcpy(dest, b, len);
+        free(b);
+    } else {
+        *buf = b;
+    }
+    lens[0] = len;
+    *count = 1;
+    return 0;
+}
+
+static int local_get_many(mproc_queue *q, size_t max, size_t max_bytes, void *dest, void **buf, size_t *lens,
+                          size_t *count, double timeout)
 {
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
@@ -199,13 +288,13 @@ static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
     for (;;) {
         qstate *st = q_st(s);
         if (q_stream_at_head(st)) {
-            rc = mproc__q_stream_get(q, buf, len);
+            rc = take_stream(q, max_bytes, dest, buf, lens, count);
             if (rc == Q_RETRY)
                 continue;
             if (rc != Q_BUSY)
                 break;
         } else if (st->head != st->tail) {
-            rc = take(s, buf, len);
+            rc = take(s, max, max_bytes, dest, buf, lens, count);
             break;
         }
         if ((rc = mproc__q_block(q, &wt, W_ITEMS, Q_EOS)) != 0)
@@ -215,10 +304,18 @@ static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
     return rc == MPROC_ETIMEDOUT ? MPROC_EEMPTY : rc;
 }
 
+static int local_get(mproc_queue *q, void **buf, size_t *len, double timeout)
+{
+    size_t count;
+    return local_get_many(q, 1, SIZE_MAX, NULL, buf, len, &count, timeout);
+}
+
 static const core_queue_methods local_methods = {
     .kind = K_QUEUE,
     .put = local_put,
     .get = local_get,
+    .put_many = local_put_many,
+    .get_many = local_get_many,
     .qsize = mproc__q_local_qsize,
     .empty = mproc__q_local_empty,
     .full = mproc__q_local_full,
@@ -246,6 +343,37 @@ int mproc_queue_get(mproc_queue *q, void **buf, size_t *len, double timeout)
         return MPROC_EINVAL; /* NaN */
     const core_queue_methods *m = core_queue_methods_of(q);
     return m && buf && len ? m->get(q, buf, len, timeout) : MPROC_EINVAL;
+}
+
+int mproc_queue_put_many(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, double timeout)
+{
+    if (mproc__core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    return m && bufs && lens && n ? m->put_many(q, bufs, lens, n, timeout) : MPROC_EINVAL;
+}
+
+int mproc_queue_get_many(mproc_queue *q, size_t max_messages, size_t max_bytes, void **buf, size_t *lens,
+                         size_t *count, double timeout)
+{
+    if (mproc__core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    if (!m || !buf || !lens || !count || !max_messages)
+        return MPROC_EINVAL;
+    return m->get_many(q, max_messages, max_bytes ? max_bytes : SIZE_MAX, NULL, buf, lens, count, timeout);
+}
+
+int mproc_queue_get_into(mproc_queue *q, void *buf, size_t cap, size_t *len, double timeout)
+{
+    if (mproc__core_timeout_invalid(timeout))
+        return MPROC_EINVAL; /* NaN */
+    const core_queue_methods *m = core_queue_methods_of(q);
+    if (!m || (!buf && cap) || !len)
+        return MPROC_EINVAL;
+    size_t count;
+    char none;
+    return m->get_many(q, 1, cap, buf ? buf : &none, NULL, len, &count, timeout);
 }
 
 void mproc_queue_free(mproc_queue *q)

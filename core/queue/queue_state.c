@@ -12,12 +12,24 @@
  * (which also bounds the cost of any wake-up a dead process swallowed). */
 #include "queue/queue.h"
 
+#define Q_LOCK_TRIES 100
+
 /* Waiting forever can only fail when the OS is out of resources (the
  * arena's lock makes the same assumption): try again rather than return
  * with the state unguarded. A holder that died is fine: the state is
  * whole, as the holder only ever published complete copies. */
 void mproc__q_lock(queue_shared *s)
 {
+    /* Held for a few dozen ns at a time: trying again a little beats
+     * sleeping in the kernel (and being woken) by far when the peer runs on
+     * another CPU. */
+    for (int i = 0; i < Q_LOCK_TRIES; i++) {
+        int rc = mproc__be_mutex_lock(&s->mu, 0);
+        if (rc == 0 || rc == MPROC_EOWNERDEAD)
+            return;
+        if (rc != MPROC_ETIMEDOUT)
+            break;
+    }
     for (;;) {
         int rc = mproc__be_mutex_lock(&s->mu, MPROC_FOREVER);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
@@ -52,6 +64,8 @@ void mproc__q_wake_one(queue_shared *s, enum q_wait w)
 
 void mproc__q_wake_all(queue_shared *s, enum q_wait w)
 {
+    if (!s->waiting[w])
+        return; /* the common case: nobody asleep, no call to make */
     int v = mproc__be_sem_value(&s->sem[w]);
     for (int64_t k = (int64_t)s->waiting[w] - v; k > 0; k--)
         mproc__be_sem_post(&s->sem[w]);
