@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: MIT */
+/* test_queue_batch.c - mproc_queue_put_many, get_many and get_into, on local
+ * and Manager queues, once per start method (--method NAME): order, partial
+ * batches, byte limits, the ring's wrap, all or none, JoinableQueue counts,
+ * bad input, closed queues and dead peers, and processes killed in the
+ * middle of a batch (messages as in queue_msgs.h). */
+#include <stdint.h>
+
+#include "queue_msgs.h"
+
+#define BATCH 16 /* messages per put_many of the kill tests */
+
+/* Puts messages seq .. seq+n-1 of producer p (lengths by len_of) at once. */
+static size_t len_of(uint32_t seq) { return 8 + (seq * 37u) % 300u; }
+
+static int put_batch(mproc_queue *q, uint32_t p, uint32_t seq, size_t n, double timeout)
+{
+    unsigned char *bufs[64];
+    size_t lens[64];
+    int rc = 0;
+    if (n > 64)
+        return MPROC_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = len_of(seq + (uint32_t)i);
+        if (!(bufs[i] = make_msg(p, seq + (uint32_t)i, lens[i])))
+            rc = MPROC_ENOMEM;
+    }
+    if (rc == 0)
+        rc = mproc_queue_put_many(q, (const void *const *)bufs, lens, n, timeout);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    return rc;
+}
+
+/* Checks a get_many result: count messages of producer p continuing the
+ * sequence *next. */
+static void check_batch(const void *buf, const size_t *lens, size_t count, uint32_t p, uint32_t *next)
+{
+    const unsigned char *b = buf;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t who = 0, seq = 0;
+        CU_ASSERT_TRUE(check_msg(b, lens[i], &who, &seq) && who == p && seq == *next && lens[i] == len_of(seq));
+        *next = seq + 1;
+        b += lens[i];
+    }
+}
+
+/* ------------------------------------------------------- one process */
+
+static void batch_semantics(mproc_queue *q)
+{
+    /* Order, and a batch among single messages. */
+    CHECK_RC(put_msg(q, 1, 0, len_of(0), 1), 0);
+    CHECK_RC(put_batch(q, 1, 1, 5, 1), 0);
+    CHECK_RC(put_msg(q, 1, 6, len_of(6), 1), 0);
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 7);
+    void *buf = NULL;
+    size_t lens[8], count = 0;
+    uint32_t next = 0;
+    CHECK_RC(mproc_queue_get_many(q, 3, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT_EQUAL(count, 3);
+    check_batch(buf, lens, count, 1, &next);
+    mproc_free(buf);
+    /* A byte limit that stops the batch after two messages. */
+    size_t two = len_of(3) + len_of(4);
+    CHECK_RC(mproc_queue_get_many(q, 8, two + len_of(5) - 1, &buf, lens, &count, 1), 0);
+    CU_ASSERT_EQUAL(count, 2);
+    check_batch(buf, lens, count, 1, &next);
+    mproc_free(buf);
+    /* Too small for the oldest: MPROC_EMSGSIZE, its length, and it stays. */
+    lens[0] = 0;
+    CHECK_RC(mproc_queue_get_many(q, 8, len_of(5) - 1, &buf, lens, &count, 1), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(lens[0], len_of(5));
+    unsigned char small[64], big[400];
+    size_t len = 0;
+    CHECK_RC(mproc_queue_get_into(q, small, 7, &len, 1), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(len, len_of(5));
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 2);
+    /* get_into: no allocation, in order. */
+    CHECK_RC(mproc_queue_get_into(q, big, sizeof big, &len, 1), 0);
+    check_batch(big, &len, 1, 1, &next);
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT_EQUAL(count, 1);
+    check_batch(buf, lens, count, 1, &next);
+    mproc_free(buf);
+    CU_ASSERT_EQUAL(next, 7);
+    /* Empty: MPROC_EEMPTY at the timeout, for all three. */
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 0), MPROC_EEMPTY);
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 0.05), MPROC_EEMPTY);
+    CHECK_RC(mproc_queue_get_into(q, big, sizeof big, &len, 0), MPROC_EEMPTY);
+    /* Empty messages and NULL buffers of length 0. */
+    const void *nulls[3] = {NULL, "x", NULL};
+    size_t nlens[3] = {0, 1, 0};
+    CHECK_RC(mproc_queue_put_many(q, nulls, nlens, 3, 1), 0);
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT(count == 3 && lens[0] == 0 && lens[1] == 1 && lens[2] == 0 && ((char *)buf)[0] == 'x');
+    mproc_free(buf);
+    CHECK_RC(mproc_queue_put(q, NULL, 0, 1), 0);
+    CHECK_RC(mproc_queue_get_into(q, NULL, 0, &len, 1), 0);
+    CU_ASSERT_EQUAL(len, 0);
+}
+
+static void bad_input(mproc_queue *q)
+{
+    const void *bufs[2] = {"ab", NULL};
+    size_t lens[2] = {2, 3}, count;
+    void *buf;
+    CHECK_RC(mproc_queue_put_many(q, bufs, lens, 0, 1), MPROC_EINVAL);       /* n = 0 */
+    CHECK_RC(mproc_queue_put_many(q, NULL, lens, 1, 1), MPROC_EINVAL);       /* no buffers */
+    CHECK_RC(mproc_queue_put_many(q, bufs, NULL, 1, 1), MPROC_EINVAL);       /* no lengths */
+    CHECK_RC(mproc_queue_put_many(q, bufs, lens, 2, 1), MPROC_EINVAL);       /* NULL with 3 bytes */
+    CHECK_RC(mproc_queue_put_many(q, bufs, lens, 1, 0.0 / 0.0), MPROC_EINVAL); /* NaN */
+    CHECK_RC(mproc_queue_put_many(NULL, bufs, lens, 1, 1), MPROC_EINVAL);
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 0); /* nothing went in */
+    CHECK_RC(mproc_queue_get_many(q, 0, 0, &buf, lens, &count, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_many(q, 2, 0, NULL, lens, &count, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_many(q, 2, 0, &buf, NULL, &count, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_many(q, 2, 0, &buf, lens, NULL, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_many(q, 2, 0, &buf, lens, &count, 0.0 / 0.0), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_into(q, NULL, 5, &count, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_into(q, buf = lens, sizeof lens, NULL, 1), MPROC_EINVAL);
+    mproc_lock *l = mproc_lock_new(NULL);
+    CHECK_RC(mproc_queue_put_many((mproc_queue *)(void *)l, bufs, lens, 1, 1), MPROC_EINVAL);
+    CHECK_RC(mproc_queue_get_many((mproc_queue *)(void *)l, 2, 0, &buf, lens, &count, 1), MPROC_EINVAL);
+    mproc_lock_free(l);
+}
+
+static void test_local_semantics(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 0);
+    batch_semantics(q);
+    bad_input(q);
+    mproc_queue_free(q);
+}
+
+/* All or none: a batch waits for room for all of it, or is refused when it
+ * could never fit. */
+static void all_or_none(mproc_queue *q)
+{
+    CHECK_RC(put_batch(q, 2, 0, 3, 1), 0);
+    CHECK_RC(put_batch(q, 2, 3, 2, 0), MPROC_EFULL);     /* maxsize 4: one free */
+    CHECK_RC(put_batch(q, 2, 3, 2, 0.05), MPROC_EFULL);
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 3);            /* nothing of it went in */
+    CHECK_RC(put_batch(q, 2, 3, 5, 1), MPROC_EMSGSIZE);  /* more than maxsize: never */
+    CHECK_RC(put_batch(q, 2, 3, 1, 0), 0);
+    uint32_t next = 0;
+    void *buf;
+    size_t lens[8], count;
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT_EQUAL(count, 4);
+    check_batch(buf, lens, count, 2, &next);
+    mproc_free(buf);
+}
+
+/* The ring (256 bytes here) bounds a local batch too: the frames of one
+ * batch must fit in it at once. */
+static void ring_bound(mproc_queue *q)
+{
+    static unsigned char blob[300];
+    const void *bufs[2] = {blob, blob};
+    void *buf;
+    size_t l1[1] = {300}, l2[2] = {128, 128}, l3[2] = {120, 120}, lens[8], count;
+    CHECK_RC(mproc_queue_put_many(q, bufs, l1, 1, 1), MPROC_EMSGSIZE); /* one message over the ring */
+    CHECK_RC(mproc_queue_put_many(q, bufs, l2, 2, 1), MPROC_EMSGSIZE); /* frames 2 x 136 > 256 */
+    CHECK_RC(mproc_queue_put_many(q, bufs, l3, 2, 0), 0);             /* frames 2 x 128: the whole ring */
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT(count == 2 && lens[0] == 120 && lens[1] == 120);
+    mproc_free(buf);
+}
+
+static void test_all_or_none(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 4, 4096);
+    all_or_none(q);
+    mproc_queue_free(q);
+    q = small_queue(MPROC_QUEUE_PLAIN, 0, 256);
+    ring_bound(q);
+    mproc_queue_free(q);
+}
+
+/* Batches across the ring's wrap, of every size, in one process: the ring
+ * (2 KiB) wraps every dozen messages or so. */
+static void test_wrap(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 2048);
+    uint32_t put = 0, next = 0;
+    for (int round = 0; round < 400; round++) {
+        size_t n = 1 + (size_t)round % 5;
+        int rc = put_batch(q, 3, put, n, 1);
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        put += (uint32_t)n;
+        while (rc == 0 && put - next > 2) {
+            void *buf;
+            size_t lens[8], count;
+            rc = mproc_queue_get_many(q, 1 + (size_t)(round + next) % 4, 0, &buf, lens, &count, 1);
+            CHECK_RC(rc, 0);
+            if (rc == 0) {
+                check_batch(buf, lens, count, 3, &next);
+                mproc_free(buf);
+            }
+        }
+    }
+    while (next < put) {
+        unsigned char b[400];
+        size_t len;
+        int rc = mproc_queue_get_into(q, b, sizeof b, &len, 1);
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        check_batch(b, &len, 1, 3, &next);
+    }
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 0);
+    mproc_queue_free(q);
+}
+
+/* args: queue. Puts a message bigger than the ring, a small one, and a
+ * big one again (sequence 2, 3, 4 of producer 4). */
+static int t_put_streams(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    return put_msg(q, 4, 2, 1000, 60) || put_msg(q, 4, 3, len_of(3), 60) || put_msg(q, 4, 4, 1000, 60);
+}
+
+/* A message bigger than the ring (streamed) comes alone in get_many, a
+ * batch stops short of it, and get_into takes it when it fits (else it
+ * stays). */
+static void test_streamed_message(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 256);
+    CHECK_RC(put_batch(q, 4, 0, 2, 1), 0);
+    mproc_args *a = args1(q);
+    mproc_process *p = test_start(t_put_streams, a, NULL);
+    mproc_args_free(a);
+    void *buf;
+    size_t lens[8], count, len;
+    uint32_t next = 0, who, seq;
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 60), 0);
+    CU_ASSERT_EQUAL(count, 2);
+    check_batch(buf, lens, count, 4, &next);
+    mproc_free(buf);
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 60), 0);
+    CU_ASSERT(count == 1 && lens[0] == 1000 && check_msg(buf, lens[0], &who, &seq) && who == 4 && seq == 2);
+    mproc_free(buf);
+    static unsigned char b[2000];
+    CHECK_RC(mproc_queue_get_into(q, b, sizeof b, &len, 60), 0);
+    CU_ASSERT(len == len_of(3) && check_msg(b, len, &who, &seq) && seq == 3);
+    CHECK_RC(mproc_queue_get_into(q, b, 999, &len, 60), MPROC_EMSGSIZE);
+    CU_ASSERT_EQUAL(len, 1000);
+    CHECK_RC(mproc_queue_get_many(q, 8, 999, &buf, lens, &count, 60), MPROC_EMSGSIZE);
+    CHECK_RC(mproc_queue_get_into(q, b, sizeof b, &len, 60), 0);
+    CU_ASSERT(len == 1000 && check_msg(b, len, &who, &seq) && seq == 4);
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    mproc_queue_free(q);
+}
+
+static void joinable(mproc_queue *q)
+{
+    CHECK_RC(put_batch(q, 5, 0, 4, 1), 0);
+    CHECK_RC(mproc_queue_join(q, 0.05), MPROC_ETIMEDOUT);
+    void *buf;
+    size_t lens[8], count;
+    CHECK_RC(mproc_queue_get_many(q, 8, 0, &buf, lens, &count, 1), 0);
+    CU_ASSERT_EQUAL(count, 4);
+    mproc_free(buf);
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(mproc_queue_task_done(q), 0);
+    CHECK_RC(mproc_queue_join(q, 0.05), MPROC_ETIMEDOUT); /* one left */
+    CHECK_RC(mproc_queue_task_done(q), 0);
+    CHECK_RC(mproc_queue_join(q, 1), 0);
+    CHECK_RC(mproc_queue_task_done(q), MPROC_ESTATE);
+}
+
+static void test_joinable(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_JOINABLE, 0, 0);
+    joinable(q);
+    mproc_queue_free(q);
+}
+
+static void test_closed(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 0);
+    CHECK_RC(put_batch(q, 6, 0, 2, 1), 0);
+    CHECK_RC(mproc_queue_close(q), 0);
+    void *buf;
+    size_t lens[4], count, len;
+    unsigned char b[64];
+    CHECK_RC(put_batch(q, 6, 2, 2, 1), MPROC_ECLOSED);
+    CHECK_RC(mproc_queue_get_many(q, 4, 0, &buf, lens, &count, 1), MPROC_ECLOSED);
+    CHECK_RC(mproc_queue_get_into(q, b, sizeof b, &len, 1), MPROC_ECLOSED);
+    mproc_queue_free(q);
+}
+
+/* ------------------------------------------------- between processes */
+
+/* args: queue, count. Puts count messages of producer 7 in batches of
+ * 1..BATCH. */
+static int t_put_batches(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    uint32_t n = (uint32_t)mproc_args_int(a, 1);
+    for (uint32_t seq = 0; seq < n;) {
+        uint32_t k = 1 + seq % BATCH;
+        if (k > n - seq)
+            k = n - seq;
+        if (put_batch(q, 7, seq, k, 60) != 0)
+            return 1;
+        seq += k;
+    }
+    return 0;
+}
+
+/* A producer child's batches, taken by get_many and get_into in turn. */
+static void test_producer_child(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 4096);
+    mproc_args *a = args1(q);
+    mproc_args_add_int(a, 20000);
+    mproc_process *p = test_start(t_put_batches, a, NULL);
+    mproc_args_free(a);
+    uint32_t next = 0;
+    while (next < 20000) {
+        void *buf;
+        size_t lens[32], count = 0;
+        if (next % 3 == 0) {
+            unsigned char b[400];
+            CHECK_RC(mproc_queue_get_into(q, b, sizeof b, lens, 60), 0);
+            check_batch(b, lens, 1, 7, &next);
+            continue;
+        }
+        int rc = mproc_queue_get_many(q, 32, 4000, &buf, lens, &count, 60);
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        check_batch(buf, lens, count, 7, &next);
+        mproc_free(buf);
+    }
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    mproc_queue_free(q);
+}
+
+/* args: queue. Puts batches of BATCH until killed. */
+static int t_put_batches_forever(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    for (uint32_t seq = 0;; seq += BATCH)
+        if (put_batch(q, 6, seq, BATCH, 60) != 0)
+            return 1;
+}
+
+/* args: queue. get_many until killed. */
+static int t_get_batches_forever(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    for (size_t i = 0;; i++) {
+        void *buf;
+        size_t lens[BATCH], count;
+        if (mproc_queue_get_many(q, 1 + i % BATCH, 0, &buf, lens, &count, 60) != 0)
+            return 1;
+        mproc_free(buf);
+    }
+}
+
+/* A producer killed in the middle of put_many: the reader never sees part
+ * of a batch (what is left ends on a batch boundary) nor part of a message;
+ * every batch before the kill is there. */
+static void test_producer_killed(void)
+{
+    for (int round = 0; round < 3; round++) {
+        mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 8192);
+        mproc_args *a = args1(q);
+        mproc_process *p = test_start(t_put_batches_forever, a, NULL);
+        mproc_args_free(a);
+        uint32_t next = 0;
+        for (int i = 0; i < 200 + round * 150; i++) {
+            void *buf;
+            size_t lens[1], count;
+            CHECK_RC(mproc_queue_get_many(q, 1, 0, &buf, lens, &count, 60), 0);
+            uint32_t who, seq;
+            CU_ASSERT_TRUE(check_msg(buf, lens[0], &who, &seq) && seq == next);
+            next++;
+            mproc_free(buf);
+        }
+        CHECK_RC(mproc_process_kill(p), 0);
+        CU_ASSERT_EQUAL(test_finish(p), -9);
+        drain_sequence(q, &next, 0); /* then MPROC_EOS: its only producer is dead */
+        CU_ASSERT_EQUAL(next % BATCH, 0);
+        CU_ASSERT_TRUE(next >= 200);
+        mproc_queue_free(q);
+    }
+}
+
+/* A consumer killed in the middle of get_many: what it did not take is
+ * intact and in order. */
+static void test_consumer_killed(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 65536);
+    mproc_args *a = args1(q);
+    mproc_process *c = test_start(t_get_batches_forever, a, NULL);
+    mproc_args_free(a);
+    for (uint32_t seq = 0; seq < 4000; seq += BATCH) {
+        unsigned char *bufs[BATCH];
+        size_t lens[BATCH];
+        for (size_t i = 0; i < BATCH; i++) {
+            lens[i] = 8 + ((seq + i) * 53u) % 2000u;
+            bufs[i] = make_msg(6, seq + (uint32_t)i, lens[i]);
+        }
+        CHECK_RC(mproc_queue_put_many(q, (const void *const *)bufs, lens, BATCH, 60), 0);
+        for (size_t i = 0; i < BATCH; i++)
+            free(bufs[i]);
+    }
+    CHECK_RC(mproc_process_kill(c), 0);
+    CU_ASSERT_EQUAL(test_finish(c), -9);
+    uint32_t next = 0;
+    drain_sequence(q, &next, 1);
+    CHECK_RC(put_msg(q, 6, 0, 10, 0), 0); /* still usable */
+    next = 0;
+    drain_sequence(q, &next, 0);
+    CU_ASSERT_EQUAL(next, 1);
+    mproc_queue_free(q);
+}
+
+/* args: queue, event. Says it holds the queue, then waits to be killed. */
+static int t_hold(const mproc_args *a)
+{
+    mproc_event_set(mproc_args_obj(a, 1));
+    test_sleep(3600);
+    return 0;
+}
+
+/* The only other holder dead: get_many and get_into on an empty queue and
+ * put_many on a full one give MPROC_EOS instead of waiting. */
+static void test_dead_peer(void)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 2, 0);
+    mproc_event *e = mproc_event_new(NULL);
+    mproc_args *a = args1(q);
+    mproc_args_add_obj(a, e);
+    mproc_process *p = test_start(t_hold, a, NULL);
+    mproc_args_free(a);
+    CHECK_RC(mproc_event_wait(e, 60), 0);
+    mproc_event_free(e);
+    CHECK_RC(mproc_process_kill(p), 0);
+    CU_ASSERT_EQUAL(test_finish(p), -9);
+    void *buf;
+    size_t lens[4], count, len;
+    unsigned char b[64];
+    CHECK_RC(mproc_queue_get_many(q, 4, 0, &buf, lens, &count, 30), MPROC_EOS);
+    CHECK_RC(mproc_queue_get_into(q, b, sizeof b, &len, 30), MPROC_EOS);
+    CHECK_RC(put_batch(q, 8, 0, 2, 1), 0);
+    CHECK_RC(put_batch(q, 8, 2, 1, 30), MPROC_EOS);
+    mproc_queue_free(q);
+}
+
+/* ---------------------------------------------------- Manager queues */
+
+static mproc_manager *manager(void)
+{
+    int err = -1;
+    mproc_manager *m = mproc_manager_start(NULL, &err);
+    CHECK_RC(err, 0);
+    return m;
+}
+
+static mproc_queue *mqueue(mproc_manager *m, mproc_queue_kind kind, size_t maxsize)
+{
+    int err = -1;
+    mproc_queue *q = mproc_manager_queue(m, kind, maxsize, &err);
+    CHECK_RC(err, 0);
+    return q;
+}
+
+static void test_manager_queue(void)
+{
+    mproc_manager *m = manager();
+    if (!m)
+        return;
+    mproc_queue *q = mqueue(m, MPROC_QUEUE_PLAIN, 0);
+    batch_semantics(q);
+    bad_input(q);
+    mproc_queue_free(q);
+    q = mqueue(m, MPROC_QUEUE_PLAIN, 4);
+    all_or_none(q);
+    mproc_queue_free(q);
+    q = mqueue(m, MPROC_QUEUE_JOINABLE, 0);
+    joinable(q);
+    mproc_queue_free(q);
+    /* A child's batches through the server. */
+    q = mqueue(m, MPROC_QUEUE_PLAIN, 0);
+    mproc_args *a = args1(q);
+    mproc_args_add_int(a, 3000);
+    mproc_process *p = test_start(t_put_batches, a, NULL);
+    mproc_args_free(a);
+    uint32_t next = 0;
+    while (next < 3000) {
+        void *buf;
+        size_t lens[32], count = 0;
+        int rc = mproc_queue_get_many(q, 32, 0, &buf, lens, &count, 60);
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        check_batch(buf, lens, count, 7, &next);
+        mproc_free(buf);
+    }
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    mproc_queue_free(q);
+    CHECK_RC(mproc_manager_shutdown(m), 0);
+    mproc_manager_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    mproc_init(&argc, &argv);
+    static const test_case tests[] = {
+        {"order, partial batches, byte limits, get_into", test_local_semantics},
+        {"all or none: maxsize, ring size", test_all_or_none},
+        {"batches across the ring's wrap", test_wrap},
+        {"a streamed message comes alone", test_streamed_message},
+        {"JoinableQueue counts every message", test_joinable},
+        {"closed handle", test_closed},
+        {"a producer child's batches", test_producer_child},
+        {"producer killed in put_many", test_producer_killed},
+        {"consumer killed in get_many", test_consumer_killed},
+        {"dead peer: EOS", test_dead_peer},
+        {"Manager queues: one round trip per batch", test_manager_queue},
+        {NULL, NULL},
+    };
+    return run_tests(argc, argv, "queue_batch", tests);
+}
