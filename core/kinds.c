@@ -16,6 +16,7 @@ extern const core_share_ops mproc__core_event_ops;                          /* s
 extern const core_share_ops mproc__core_barrier_ops;                        /* sync/barrier.c */
 extern const core_share_ops mproc__core_value_ops, mproc__core_array_ops;          /* shmem/value.c */
 extern const core_share_ops mproc__core_shm_ops;                            /* shmem/shm.c */
+extern const core_share_ops mproc__core_sharelist_ops;                      /* shmem/shareable_list.c */
 extern const core_share_ops mproc__core_conn_share_ops;                     /* ipc/conn_share.c */
 extern const core_share_ops mproc__core_queue_ops;                          /* queue/queue.c */
 extern const core_share_ops mproc__core_mproxy_share_ops;                   /* manager/manager_share.c */
@@ -31,6 +32,7 @@ const core_share_ops *const mproc__core_kinds[K_KIND_MAX] = {
     [K_VALUE] = &mproc__core_value_ops,
     [K_ARRAY] = &mproc__core_array_ops,
     [K_SHM] = &mproc__core_shm_ops,
+    [K_SHARELIST] = &mproc__core_sharelist_ops,
     [K_CONN] = &mproc__core_conn_share_ops,
     [K_QUEUE] = &mproc__core_queue_ops,
     [K_MPROXY] = &mproc__core_mproxy_share_ops,

@@ -14,7 +14,8 @@
  * of a process at once, except that an mproc_process and an mproc_imap
  * are used by one thread at a time, and an mproc_args too while it
  * changes (one that no longer changes may be read by any number); a
- * handle is freed (mproc_shm: closed) only once no other thread uses it.
+ * handle is freed (mproc_shm, mproc_sharelist: closed) only once no other
+ * thread uses it.
  * mproc_init comes before other threads use mproc; mproc_mpi_init and
  * mproc_mpi_finalize are called from one thread. mproc_last_os_error and
  * mproc_pool_failure answer for the calling thread. Pool callbacks run on
@@ -162,7 +163,7 @@ typedef enum mproc_arg_type {
     MPROC_ARG_DOUBLE,   /* a double: mproc_args_double */
     MPROC_ARG_STR,      /* a NUL-terminated string: mproc_args_str */
     MPROC_ARG_BYTES,    /* bytes: mproc_args_bytes */
-    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, queue, conn or Manager proxy */
+    MPROC_ARG_OBJ /* a lock, semaphore, condition, event, barrier, value, array, shm, ShareableList, queue, conn or Manager proxy */
 } mproc_arg_type;
 
 /* An empty list (NULL when out of memory); free with mproc_args_free. */
@@ -1106,6 +1107,115 @@ MPROC_API int mproc_marray_len(mproc_marray *a);
 MPROC_API int mproc_marray_read(mproc_marray *a, int64_t start, int64_t stop, void *buf, size_t cap, size_t *n);
 /* Frees this proxy (the Array lives while a proxy on it does). */
 MPROC_API void mproc_marray_free(mproc_marray *a);
+
+/* -------------------------------------------------------- ShareableList */
+
+/* Python's multiprocessing.shared_memory.ShareableList: a fixed-length
+ * list of None, bool, 64-bit int, double, str and bytes items stored
+ * entirely in one named shared memory segment (an mproc_shm), in
+ * CPython's exact layout (docs/sync-and-shared-memory.md), so that
+ * Python's ShareableList(name=...) (3.9.18 and later: 3.11, 3.13 ...)
+ * reads and writes a list made here and mproc_sharelist_attach one made
+ * by Python (by 3.8 too). Items are mproc_mval values (MPROC_MV_NIL,
+ * _BOOL, _INT, _DOUBLE, _STR, _BYTES; a manager proxy is MPROC_EINVAL).
+ * A str or bytes item gets a slot of 8 * (len / 8 + 1) bytes that it keeps
+ * for good: a later value of any type fits if it is no longer than that
+ * (MPROC_EMSGSIZE if it is); other items take 8 bytes and can hold a
+ * str or bytes of up to 8. Trailing NUL bytes of a str or bytes are lost,
+ * as in Python. Strings are stored as given: Python decodes them as
+ * UTF-8. Indexes: i < 0 counts from the end; out of range is
+ * MPROC_ENOENT (Python's IndexError).
+ *
+ * There is no lock, as in Python: processes and threads may write
+ * different items at once, but an item written while someone else reads
+ * or writes it may be read half-written (MPROC_EINVAL, or a mix of the
+ * two values): guard such items with a lock of your own.
+ *
+ * The segment lives as an mproc_shm does: until it is unlinked, or until
+ * the process that created it ends without unlinking it (the resource
+ * tracker unlinks it if that process is killed). Passing a list to a
+ * child (mproc_args_add_obj) attaches the child by name. A handle may be
+ * used from several threads; close it once no other thread uses it. */
+typedef struct mproc_sharelist mproc_sharelist;
+
+/* ShareableList(sequence, name=name): a new segment (name NULL: a
+ * generated "psm_" name; a taken one: MPROC_EEXIST) holding n items
+ * (items may be NULL when n is 0). An item of another type, a string with
+ * a NULL pointer, n above INT32_MAX: MPROC_EINVAL; a str or bytes of
+ * 9999992 bytes or more (its "%ds" format would not fit 8 characters,
+ * Python's limit too): MPROC_EMSGSIZE. NULL and *err on failure. */
+MPROC_API mproc_sharelist *mproc_sharelist_new(const char *name_or_null, const mproc_mval *items, size_t n,
+                                               int *err);
+/* ShareableList(name=name): attaches to a list made by mproc or Python.
+ * MPROC_ENOENT when no segment has that name, MPROC_EINVAL when the
+ * segment does not hold a ShareableList: its count and offsets (which
+ * never change) do not fit it, or it is far bigger than they need. A
+ * small segment of zeros reads as an empty list, as in Python. Formats
+ * and codes may be changing while we attach: an item's are checked when
+ * it is read. NULL and *err on failure. */
+MPROC_API mproc_sharelist *mproc_sharelist_attach(const char *name, int *err);
+/* len(l): the number of items (fixed); 0 for NULL. */
+MPROC_API size_t mproc_sharelist_len(const mproc_sharelist *l);
+/* l[i] into *out (release a str or bytes with mproc_mval_clear; *out is
+ * None on failure). MPROC_ENOENT out of range, MPROC_EINVAL for an item
+ * that is not a valid one (being written at this moment, or a corrupt
+ * segment). */
+MPROC_API int mproc_sharelist_get(mproc_sharelist *l, int64_t i, mproc_mval *out);
+/* l[i] = v: any storable type, whatever the item held before; a str or
+ * bytes longer than the item's slot is MPROC_EMSGSIZE and changes
+ * nothing. */
+MPROC_API int mproc_sharelist_set(mproc_sharelist *l, int64_t i, mproc_mval v);
+/* l.count(v): how many items equal v (>= 0) or an error. Equality is
+ * Python's for an int and a double (1 == 1.0), but a bool equals only a
+ * bool (Python: True == 1), and a str never equals bytes. */
+MPROC_API int mproc_sharelist_count(mproc_sharelist *l, mproc_mval v);
+/* l.index(v): the position of the first item equal to v (as for count),
+ * or MPROC_ENOENT (Python's ValueError). */
+MPROC_API int mproc_sharelist_index(mproc_sharelist *l, mproc_mval v);
+/* l.format: every item's struct format, joined ("q8sxxxxxxx?d..."), into
+ * *out (free it with mproc_free). */
+MPROC_API int mproc_sharelist_format(mproc_sharelist *l, char **out);
+/* l.shm.name: the segment's name, without the leading "/" (as Python
+ * reports it); valid while the handle lives. */
+MPROC_API const char *mproc_sharelist_name(const mproc_sharelist *l);
+/* l.shm: the list's segment (mproc_shm_ptr, _size, _name, _unlink work on
+ * it); owned by the list: mproc_shm_close on it is MPROC_ESTATE. */
+MPROC_API mproc_shm *mproc_sharelist_shm(mproc_sharelist *l);
+/* l.shm.unlink(): removes the name; handles keep working. */
+MPROC_API int mproc_sharelist_unlink(mproc_sharelist *l);
+/* l.shm.close(): unmaps and frees the handle (the segment stays until
+ * it is unlinked or its creator ends). A handle owned by args
+ * (mproc_args_obj in a child): MPROC_ESTATE. */
+MPROC_API int mproc_sharelist_close(mproc_sharelist *l);
+
+/* SharedMemoryManager.SharedMemory(size): a new zero-filled segment of
+ * the server's (size 0: MPROC_EINVAL). NULL and *err on failure.
+ *
+ * SharedMemoryManager: any manager (mproc_manager_start, _connect) makes
+ * segments and ShareableLists for its clients (this call and
+ * mproc_manager_sharelist), as Python's SharedMemoryManager does. The
+ * server creates each segment and owns its name: it stays while the
+ * server runs, whoever asked for it and whether or not anyone has it
+ * open, and the server unlinks every one when it ends
+ * (mproc_manager_shutdown: before it returns; its owner's death; if the
+ * server itself is killed, the resource tracker does it on POSIX; on
+ * Windows a segment goes with its last handle, and the server holds one).
+ * The handles returned are this process's own: close them as usual;
+ * closing does not remove the segment. The server must be on this
+ * machine (else MPROC_ENOENT). */
+MPROC_API mproc_shm *mproc_manager_shm(mproc_manager *m, size_t size, int *err);
+/* SharedMemoryManager.ShareableList(sequence): a new list (as
+ * mproc_sharelist_new) in a segment of the server's. NULL and *err on
+ * failure. */
+MPROC_API mproc_sharelist *mproc_manager_sharelist(mproc_manager *m, const mproc_mval *items, size_t n, int *err);
+/* The server's release_segment(name): unlinks one of its segments now
+ * and forgets it. MPROC_ENOENT when the server holds no segment of that
+ * name. */
+MPROC_API int mproc_manager_release_segment(mproc_manager *m, const char *name);
+/* The server's list_segments(): the names of the segments it holds, as
+ * MPROC_MV_STR values in *names (release with mproc_mvals_free), *n of
+ * them. */
+MPROC_API int mproc_manager_segments(mproc_manager *m, mproc_mval **names, size_t *n);
 
 #ifdef __cplusplus
 }

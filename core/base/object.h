@@ -35,6 +35,7 @@ typedef enum core_kind {
     K_QUEUE, /* Queue, SimpleQueue and JoinableQueue (the record says which) */
     K_MPROXY, /* a Manager proxy (manager.h): process-local, shared as a description */
     K_MANAGER, /* a Manager handle, not shareable */
+    K_SHARELIST, /* a ShareableList: its segment's name travels */
     K_KIND_MAX
 } core_kind;
 

@@ -9,6 +9,7 @@
 #include "base/hooks.h"
 #include "manager/manager.h"
 #include "base/opts.h"
+#include "shmem/shmem.h"
 
 #define MGR_KEY_LEN 32          /* like Python's process authkey */
 #define START_TIMEOUT 60.0      /* for the server to report its address */
@@ -405,4 +406,126 @@ mproc_marray *mproc_manager_array(mproc_manager *m, char typecode, size_t n, con
 {
     value_init vi = {typecode, NULL, n, init};
     return create(m, MT_ARRAY, 3, pack_array, &vi, err);
+}
+
+/* ------------------------------------------------------------ segments */
+
+/* SharedMemoryManager: the server creates a segment of size bytes and
+ * keeps it until it ends; its name into name. */
+static int seg_create(mproc_manager *m, size_t size, char name[BE_SHM_NAME_MAX + 1])
+{
+    mgr_call c;
+    if (size == 0 || size > INT64_MAX)
+        return MPROC_EINVAL;
+    mproc__mgr_call_begin(&c, OP_SEG_CREATE, 0, 1);
+    msgpack_pack_uint64(&c.pk, size);
+    int rc = mproc__mgr_call_run(&c, m->cl, MGR_NOW);
+    if (rc == 0) {
+        const msgpack_object *v = c.value;
+        if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > BE_SHM_NAME_MAX) {
+            rc = MPROC_EBROKEN;
+        } else {
+            memcpy(name, v->via.str.ptr, v->via.str.size);
+            name[v->via.str.size] = '\0';
+        }
+    }
+    mproc__mgr_call_end(&c);
+    return rc;
+}
+
+static int seg_release(mproc_manager *m, const char *name)
+{
+    mgr_call c;
+    mproc__mgr_call_begin(&c, OP_SEG_RELEASE, 0, 1);
+    msgpack_pack_str(&c.pk, strlen(name));
+    msgpack_pack_str_body(&c.pk, name, strlen(name));
+    int rc = mproc__mgr_call_run(&c, m->cl, MGR_NOW);
+    mproc__mgr_call_end(&c);
+    return rc;
+}
+
+/* A new segment of the server's, attached here. */
+static mproc_shm *seg_attach(mproc_manager *m, size_t size, int *rc)
+{
+    char name[BE_SHM_NAME_MAX + 1];
+    if ((*rc = valid(m) ? seg_create(m, size, name) : MPROC_EINVAL) != 0)
+        return NULL;
+    mproc_shm *shm = mproc_shm_open(name, 0, 0, rc); /* MPROC_ENOENT: a server on another machine */
+    if (!shm)
+        seg_release(m, name);
+    return shm;
+}
+
+mproc_shm *mproc_manager_shm(mproc_manager *m, size_t size, int *err)
+{
+    int rc = 0;
+    mproc_shm *shm = seg_attach(m, size, &rc);
+    if (err)
+        *err = rc;
+    return shm;
+}
+
+mproc_sharelist *mproc_manager_sharelist(mproc_manager *m, const mproc_mval *items, size_t n, int *err)
+{
+    size_t size = 0;
+    int rc = mproc__core_sharelist_size(items, n, &size);
+    mproc_shm *shm = rc ? NULL : seg_attach(m, size, &rc);
+    mproc_sharelist *l = shm ? mproc__core_sharelist_format(shm, items, n, &rc) : NULL;
+    if (shm && !l) {
+        char name[BE_SHM_NAME_MAX + 1];
+        strcpy(name, mproc_shm_name(shm));
+        mproc_shm_close(shm);
+        seg_release(m, name);
+    }
+    if (err)
+        *err = l ? 0 : rc;
+    return l;
+}
+
+int mproc_manager_release_segment(mproc_manager *m, const char *name)
+{
+    if (!valid(m) || !name)
+        return MPROC_EINVAL;
+    return seg_release(m, name);
+}
+
+int mproc_manager_segments(mproc_manager *m, mproc_mval **names, size_t *n)
+{
+    if (names)
+        *names = NULL;
+    if (n)
+        *n = 0;
+    if (!valid(m) || !names || !n)
+        return MPROC_EINVAL;
+    mgr_call c;
+    mproc__mgr_call_begin(&c, OP_SEG_LIST, 0, 0);
+    int rc = mproc__mgr_call_run(&c, m->cl, MGR_NOW);
+    const msgpack_object *v = c.value;
+    if (rc == 0 && v->type != MSGPACK_OBJECT_ARRAY)
+        rc = MPROC_EBROKEN;
+    mproc_mval *out = NULL;
+    size_t k = 0, count = rc ? 0 : v->via.array.size;
+    if (rc == 0 && count && !(out = calloc(count, sizeof *out)))
+        rc = MPROC_ENOMEM;
+    for (; rc == 0 && k < count; k++) {
+        const msgpack_object *e = &v->via.array.ptr[k];
+        char *s = e->type == MSGPACK_OBJECT_STR ? malloc(e->via.str.size + 1) : NULL;
+        if (!s) {
+            rc = e->type == MSGPACK_OBJECT_STR ? MPROC_ENOMEM : MPROC_EBROKEN;
+            break;
+        }
+        memcpy(s, e->via.str.ptr, e->via.str.size);
+        s[e->via.str.size] = '\0';
+        out[k].type = MPROC_MV_STR;
+        out[k].v.s.ptr = s;
+        out[k].v.s.len = e->via.str.size;
+    }
+    mproc__mgr_call_end(&c);
+    if (rc) {
+        mproc_mvals_free(out, k);
+        return rc;
+    }
+    *names = out;
+    *n = count;
+    return 0;
 }

@@ -57,6 +57,9 @@ enum mgr_op {
     OP_Q_PUT_MANY, OP_Q_GET_MANY,
     /* value and array */
     OP_V_GET = 90, OP_V_SET, OP_A_GET, OP_A_SET, OP_A_LEN, OP_A_READ,
+    /* segments the server holds (SharedMemoryManager), object id 0:
+     * [100, 0, size] -> name; [101, 0, name] -> nil; [102, 0] -> names */
+    OP_SEG_CREATE = 100, OP_SEG_RELEASE, OP_SEG_LIST,
 };
 
 /* msgpack ext type of a proxy value stored in a list or dict: 1 byte

@@ -7,7 +7,8 @@
  * locks are freed for the next acquirer with MPROC_EOWNERDEAD, its
  * references go: manager_refs.c), a bad request gets MPROC_EINVAL, a
  * client that does not read its replies is dropped after SEND_TIMEOUT. It
- * exits on OP_SHUTDOWN and when its owner process is gone. */
+ * exits on OP_SHUTDOWN and when its owner process is gone, and unlinks
+ * then the segments it made for its clients (SharedMemoryManager). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,75 @@ static void on_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t
         mproc__srv_int(S, c, (int64_t)o->id);
 }
 
+/* ------------------------------------------------------------ segments */
+
+/* SharedMemoryManager: the server creates segments for its clients and
+ * owns their names; they live until it releases them or ends. */
+static void on_seg_create(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
+{
+    int64_t size = 0;
+    int rc = mproc__srv_arg_int(a, n, 0, &size);
+    if (rc == 0 && (size <= 0 || (uint64_t)size > SIZE_MAX))
+        rc = MPROC_EINVAL;
+    if (rc == 0 && S->nsegs == S->capsegs) {
+        size_t cap = S->capsegs ? S->capsegs * 2 : 8;
+        mproc_shm **segs = realloc(S->segs, cap * sizeof *segs);
+        if (segs) {
+            S->segs = segs;
+            S->capsegs = cap;
+        } else {
+            rc = MPROC_ENOMEM;
+        }
+    }
+    mproc_shm *shm = rc ? NULL : mproc_shm_open(NULL, (size_t)size, 1, &rc);
+    if (!shm) {
+        mproc__srv_status(S, c, rc);
+        return;
+    }
+    S->segs[S->nsegs++] = shm;
+    const char *name = mproc_shm_name(shm);
+    msgpack_packer *pk = mproc__srv_begin(S, 0);
+    msgpack_pack_str(pk, strlen(name));
+    msgpack_pack_str_body(pk, name, strlen(name));
+    mproc__srv_send(S, c);
+}
+
+static void seg_drop(mgr_server *S, size_t i)
+{
+    mproc_shm_unlink(S->segs[i]); /* MPROC_ENOENT if a client unlinked it: fine */
+    mproc_shm_close(S->segs[i]);
+    S->segs[i] = S->segs[--S->nsegs];
+}
+
+static void on_seg_release(mgr_server *S, sconn *c, const msgpack_object *a, uint32_t n)
+{
+    int rc = MPROC_EINVAL;
+    if (n >= 1 && a[0].type == MSGPACK_OBJECT_STR) {
+        rc = MPROC_ENOENT;
+        for (size_t i = 0; i < S->nsegs; i++) {
+            const char *name = mproc_shm_name(S->segs[i]);
+            if (strlen(name) == a[0].via.str.size && memcmp(name, a[0].via.str.ptr, a[0].via.str.size) == 0) {
+                seg_drop(S, i);
+                rc = 0;
+                break;
+            }
+        }
+    }
+    mproc__srv_status(S, c, rc);
+}
+
+static void on_seg_list(mgr_server *S, sconn *c)
+{
+    msgpack_packer *pk = mproc__srv_begin(S, 0);
+    msgpack_pack_array(pk, S->nsegs);
+    for (size_t i = 0; i < S->nsegs; i++) {
+        const char *name = mproc_shm_name(S->segs[i]);
+        msgpack_pack_str(pk, strlen(name));
+        msgpack_pack_str_body(pk, name, strlen(name));
+    }
+    mproc__srv_send(S, c);
+}
+
 static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
 {
     msgpack_unpacked up;
@@ -192,9 +262,17 @@ static void handle(mgr_server *S, sconn *c, const void *buf, size_t len)
         on_create(S, c, a, n);
     } else if (op == OP_SHUTDOWN) {
         S->shutdown = 1;
+        while (S->nsegs) /* gone before the reply, as in Python's SharedMemoryServer.shutdown */
+            seg_drop(S, S->nsegs - 1);
         mproc__srv_status(S, c, 0);
     } else if (op == OP_COUNT) {
         mproc__srv_int(S, c, (int64_t)S->objs.n);
+    } else if (op == OP_SEG_CREATE) {
+        on_seg_create(S, c, a, n);
+    } else if (op == OP_SEG_RELEASE) {
+        on_seg_release(S, c, a, n);
+    } else if (op == OP_SEG_LIST) {
+        on_seg_list(S, c);
     } else if (op == OP_INCREF) {
         mproc__srv_status(S, c, mproc__srv_incref(S, c->sess, (uint64_t)id));
     } else if (op == OP_DECREF) {
@@ -398,6 +476,9 @@ static void server_clear(mgr_server *S)
         if (S->objs.keys[i])
             mproc__srv_destroy_obj(S, (sobj *)(uintptr_t)S->objs.vals[i]);
     mproc__idmap_free(&S->objs);
+    while (S->nsegs) /* SharedMemoryManager's shutdown: unlink them all */
+        seg_drop(S, S->nsegs - 1);
+    free(S->segs);
     free(S->conns);
     msgpack_sbuffer_destroy(&S->out);
     msgpack_sbuffer_destroy(&S->scratch);

@@ -127,6 +127,8 @@ typedef struct mgr_server {
     msgpack_sbuffer out; /* the reply being built */
     msgpack_packer pk;
     msgpack_sbuffer scratch; /* values being made canonical */
+    mproc_shm **segs; /* segments made for clients, unlinked at the end */
+    size_t nsegs, capsegs;
     int shutdown;
     core_spinner spin; /* the wait for requests spins briefly first (spin.h) */
 } mgr_server;
