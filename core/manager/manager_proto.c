@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc/value.h"
 #include "manager/manager.h"
 
 static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, const mgr_client *server)
@@ -54,20 +55,6 @@ int mproc__mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_clie
     return rc ? MPROC_ENOMEM : 0;
 }
 
-static int copy_buf(mproc_mval *out, mproc_mval_type t, const char *p, size_t n)
-{
-    char *b = malloc(n + 1);
-    if (!b)
-        return MPROC_ENOMEM;
-    if (n)
-        memcpy(b, p, n);
-    b[n] = '\0';
-    out->type = t;
-    out->v.s.ptr = b;
-    out->v.s.len = n;
-    return 0;
-}
-
 static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
 {
     const unsigned char *e = (const unsigned char *)o->via.ext.ptr;
@@ -106,9 +93,9 @@ int mproc__mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *
         *out = mproc_mv_double(o->via.f64);
         return 0;
     case MSGPACK_OBJECT_STR:
-        return copy_buf(out, MPROC_MV_STR, o->via.str.ptr, o->via.str.size);
+        return mproc__value_copy_buf(out, MPROC_MV_STR, o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_BIN:
-        return copy_buf(out, MPROC_MV_BYTES, o->via.bin.ptr, o->via.bin.size);
+        return mproc__value_copy_buf(out, MPROC_MV_BYTES, o->via.bin.ptr, o->via.bin.size);
     case MSGPACK_OBJECT_EXT:
         return unpack_proxy(o, cl, out);
     default:
@@ -143,11 +130,11 @@ void mproc_mval_clear(mproc_mval *v)
 {
     if (!v)
         return;
-    if (v->type == MPROC_MV_STR || v->type == MPROC_MV_BYTES)
-        free((void *)v->v.s.ptr);
-    else if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
+    if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
         mproc__mgr_proxy_release(mproc__mgr_proxy_of(v->type == MPROC_MV_LIST ? (void *)v->v.list : (void *)v->v.dict,
                                        (1u << MT_LIST) | (1u << MT_DICT)));
+    else
+        mproc__value_free(v); /* strings, bytes, a received tree (ipc/value.c) */
     *v = mproc_mv_nil();
 }
 
