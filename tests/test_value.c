@@ -389,6 +389,9 @@ static void test_pipe_round_trip(void)
     CHECK_RC(mproc_pipe(1, &a, &b), 0);
     mproc_args *args = mproc_args_new();
     mproc_args_add_obj(args, b);
+    /* the codec belongs to the handle: the child's starts with AUTO and
+     * answers a msgpack value in msgpack */
+    CHECK_RC(mproc_conn_set_value_codec(b, MPROC_CODEC_PICKLE), 0);
     mproc_process *p = test_start(t_echo, args, NULL);
     mproc_conn_free(b);
     mproc_mval v;
@@ -432,6 +435,43 @@ static void test_pipe_round_trip(void)
     CHECK_RC(mproc_conn_value_codec((mproc_conn *)args), MPROC_EINVAL);
     mproc_conn_free(a);
     mproc_args_free(args);
+}
+
+/* AUTO follows the peer's last value; a forced codec refuses the other. */
+static void test_codec_choice(void)
+{
+    mproc_conn *a, *b;
+    CHECK_RC(mproc_pipe(1, &a, &b), 0);
+    mproc_mval v;
+    CHECK_RC(mproc_conn_set_value_codec(a, MPROC_CODEC_PICKLE), 0);
+    CHECK_RC(mproc_conn_send_value(a, mproc_mv_int(1)), 0);
+    CU_ASSERT_EQUAL(mproc_conn_value_codec(b), MPROC_CODEC_MSGPACK);
+    CHECK_RC(mproc_conn_recv_value(b, &v, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(mproc_conn_value_codec(b), MPROC_CODEC_PICKLE); /* the peer is Python */
+    CHECK_RC(mproc_conn_set_value_codec(a, MPROC_CODEC_MSGPACK), 0);
+    CHECK_RC(mproc_conn_send_value(a, mproc_mv_int(2)), 0);
+    CHECK_RC(mproc_conn_recv_value(b, &v, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(v.v.i, 2);
+    CU_ASSERT_EQUAL(mproc_conn_value_codec(b), MPROC_CODEC_MSGPACK); /* and back */
+    /* forced: the other encoding is refused, the connection goes on */
+    CHECK_RC(mproc_conn_set_value_codec(b, MPROC_CODEC_MSGPACK), 0);
+    CHECK_RC(mproc_conn_set_value_codec(a, MPROC_CODEC_PICKLE), 0);
+    CHECK_RC(mproc_conn_send_value(a, mproc_mv_int(3)), 0);
+    CHECK_RC(mproc_conn_recv_value(b, &v, MPROC_NOLIMIT), MPROC_EINVAL);
+    CU_ASSERT_EQUAL(mproc_conn_value_codec(b), MPROC_CODEC_MSGPACK);
+    CHECK_RC(mproc_conn_send_value(b, mproc_mv_int(4)), 0);
+    CHECK_RC(mproc_conn_recv_value(a, &v, MPROC_NOLIMIT), MPROC_EINVAL);
+    CHECK_RC(mproc_conn_set_value_codec(a, MPROC_CODEC_AUTO), 0);
+    CHECK_RC(mproc_conn_send_value(b, mproc_mv_int(5)), 0);
+    CHECK_RC(mproc_conn_recv_value(a, &v, MPROC_NOLIMIT), 0);
+    CU_ASSERT_EQUAL(v.v.i, 5);
+    /* closed */
+    mproc_conn_close(b);
+    CHECK_RC(mproc_conn_send_value(b, mproc_mv_int(6)), MPROC_ECLOSED);
+    CHECK_RC(mproc_conn_recv_value(b, &v, MPROC_NOLIMIT), MPROC_ECLOSED);
+    CHECK_RC(mproc_conn_recv_value(a, &v, MPROC_NOLIMIT), MPROC_EOS);
+    mproc_conn_free(a);
+    mproc_conn_free(b);
 }
 
 /* The child: takes values from queue 0 and puts them on queue 1 until None. */
@@ -517,6 +557,7 @@ int main(int argc, char **argv)
         {"pickle: what Python wrote, protocols 2-5", test_python_pickles},
         {"pickle: malicious input refused", test_malicious_pickles},
         {"pipe: round trip through a child", test_pipe_round_trip},
+        {"connection: the codec choice", test_codec_choice},
         {"queue: round trip through a child", test_queue_round_trip},
         {"manager queue: round trip through a child", test_manager_queue_round_trip},
         {NULL, NULL},

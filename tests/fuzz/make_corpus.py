@@ -95,6 +95,19 @@ def main():
                                    [95, 2, 0, 4], [3, 2], [2, 0]))
     write("manager", "no_hello", reqs([1, 0, 2], [30, 1, "k", 5]))
 
+    # value: first byte = codec (0 msgpack, 1 pickle, 2 AUTO); pickles as
+    # this Python writes them (protocols 2 to 5), and refused ones
+    import pickle
+    sample = {"a": [1, -2, (3.5, None, True, False)], "big": -2**63, "u": "h\u00e9", "t4": (1, 2, 3, 4)}
+    for proto in (2, 3, 4, 5):
+        write("value", "pickle%d" % proto, b"\x01" + pickle.dumps(sample, proto))
+    shared = [1]
+    write("value", "pickle_shared", b"\x01" + pickle.dumps([shared, shared, {1, 2}, frozenset({3})], 4))
+    write("value", "pickle_bytes", b"\x02" + pickle.dumps([b"x" * 300, "y" * 300, bytearray(b"z")], 5))
+    write("value", "pickle_global", b"\x01" + pickle.dumps(OSError("x"), 4))
+    write("value", "msgpack", b"\x00" + pack([1, -5, 2.5, "str", b"bytes", [None, True], 1 << 40]))
+    write("value", "msgpack_map_tuple", b"\x00\x82\xa1k\xc7\x03\x01\x92\x01\x02\x01\x80")
+
 
 if __name__ == "__main__":
     main()
