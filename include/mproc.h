@@ -983,6 +983,8 @@ MPROC_API void mproc_mvals_free(mproc_mval *vals, size_t n);
  * them with mproc_mval_clear. Bytes that are not a value mproc accepts
  * (malformed, a pickle that would import or call, an int beyond 64 bits,
  * too deep) are MPROC_EINVAL; one that would decode too big, MPROC_EMSGSIZE. */
+
+/* Most containers nested in one value ([[0]] is 2), on encode and decode. */
 #define MPROC_VALUE_DEPTH_MAX 32
 /* The encodings of values (mproc_conn_set_value_codec, mproc_value_encode). */
 typedef enum mproc_value_codec {
