@@ -5,6 +5,7 @@
  * the codec choice of a connection, and round trips through a child over
  * a pipe, a queue and a manager's queue. */
 #include "testutil.h"
+#include "valuetree.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -74,39 +75,8 @@ static int decode_hex(const char *hex, int codec, char *text, size_t cap)
     return rc;
 }
 
-/* A tree with every type: {'n': None, 't': True, 'f': False, ...}. */
-static mproc_mval tree_items[8], tree_inner[3], tree_kv[22], tree_tup[2], tree_one[1];
-static mproc_mval every_type(void)
-{
-    tree_inner[0] = mproc_mv_int(-5);
-    tree_inner[1] = mproc_mv_str("");
-    tree_inner[2] = mproc_mv_array(NULL, 0);
-    tree_tup[0] = mproc_mv_int(1);
-    tree_tup[1] = mproc_mv_str("two");
-    tree_one[0] = mproc_mv_nil();
-    tree_items[0] = mproc_mv_array(tree_inner, 3);
-    tree_items[1] = mproc_mv_tuple(tree_tup, 2);
-    tree_items[2] = mproc_mv_tuple(tree_one, 1);
-    tree_items[3] = mproc_mv_tuple(NULL, 0);
-    tree_items[4] = mproc_mv_map(NULL, 0);
-    tree_items[5] = mproc_mv_double(0.25);
-    tree_items[6] = mproc_mv_bytes("\0b", 2);
-    tree_items[7] = mproc_mv_int(INT64_MIN);
-    int k = 0;
-    tree_kv[k++] = mproc_mv_str("n");      tree_kv[k++] = mproc_mv_nil();
-    tree_kv[k++] = mproc_mv_str("t");      tree_kv[k++] = mproc_mv_bool(1);
-    tree_kv[k++] = mproc_mv_str("f");      tree_kv[k++] = mproc_mv_bool(0);
-    tree_kv[k++] = mproc_mv_str("max");    tree_kv[k++] = mproc_mv_int(INT64_MAX);
-    tree_kv[k++] = mproc_mv_str("neg");    tree_kv[k++] = mproc_mv_int(-70000);
-    tree_kv[k++] = mproc_mv_str("d");      tree_kv[k++] = mproc_mv_double(-1.5e300);
-    tree_kv[k++] = mproc_mv_str("h\xc3\xa9"); tree_kv[k++] = mproc_mv_bytes("xyz", 3);
-    tree_kv[k++] = mproc_mv_int(7);        tree_kv[k++] = mproc_mv_array(tree_items, 8);
-    tree_kv[k++] = mproc_mv_tuple(tree_tup, 2); tree_kv[k++] = mproc_mv_int(300);
-    tree_kv[k++] = mproc_mv_double(2.0);   tree_kv[k++] = mproc_mv_int(65536);
-    tree_kv[k++] = mproc_mv_bytes("", 0);  tree_kv[k++] = mproc_mv_int(-1);
-    return mproc_mv_map(tree_kv, 11);
-}
-
+/* The tree of valuetree.h, and its repr. */
+static mproc_mval every_type(void) { return vt_every_type(INT64_MAX, INT64_MIN); }
 static const char every_repr[] =
     "{'n': None, 't': True, 'f': False, 'max': 9223372036854775807, 'neg': -70000, "
     "'d': -1.5000000000000001e+300, 'h\xc3\xa9': b'xyz', 7: [[-5, '', []], (1, 'two'), (None,), (), {}, "

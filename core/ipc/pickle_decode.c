@@ -18,20 +18,19 @@
 
 enum { P_NONE, P_BOOL, P_INT, P_FLOAT, P_STR, P_BYTES, P_LIST, P_TUPLE, P_DICT, P_SET };
 
+typedef struct ptrs {
+    void **p;
+    size_t n, cap;
+} ptrs;
+
 typedef struct pnode {
     int kind;
     int64_t i;
     double d;
     const unsigned char *p; /* P_STR, P_BYTES: len bytes in the input */
     size_t len;
-    struct pnode **kids; /* containers: n pointers (P_DICT: key, value, ...) */
-    size_t n, cap;
+    ptrs kids; /* containers: pnode pointers (P_DICT: key, value, ...) */
 } pnode;
-
-typedef struct ptrs {
-    void **p;
-    size_t n, cap;
-} ptrs;
 
 typedef struct dec {
     const unsigned char *in;
@@ -88,20 +87,6 @@ static pnode *node_new(dec *d, int kind)
     }
     n->kind = kind;
     return n;
-}
-
-static int kid_add(pnode *c, pnode *k)
-{
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 4;
-        pnode **np = realloc(c->kids, cap * sizeof *np);
-        if (!np)
-            return MPROC_ENOMEM;
-        c->kids = np;
-        c->cap = cap;
-    }
-    c->kids[c->n++] = k;
-    return 0;
 }
 
 /* The stack above the innermost mark is the one opcodes see (Python's). */
@@ -213,7 +198,7 @@ static int move_items(dec *d, size_t start, pnode *c)
     if (c->kind == P_DICT && k % 2)
         return BAD;
     for (size_t i = start; i < d->stack.n; i++) {
-        int rc = kid_add(c, d->stack.p[i]);
+        int rc = ptrs_add(&c->kids, d->stack.p[i]);
         if (rc)
             return rc;
     }
@@ -434,14 +419,15 @@ static int convert(dec *d, const pnode *n, int depth, mproc_mval *out)
     }
     if (depth >= MPROC_VALUE_DEPTH_MAX)
         return BAD; /* too deep, or a cycle */
-    mproc_mval *items = calloc(n->n ? n->n : 1, sizeof *items);
+    size_t count = n->kids.n;
+    mproc_mval *items = calloc(count ? count : 1, sizeof *items);
     if (!items)
         return MPROC_ENOMEM;
     out->type = n->kind == P_TUPLE ? MPROC_MV_TUPLE : n->kind == P_DICT ? MPROC_MV_MAP : MPROC_MV_ARRAY;
     out->v.a.items = items;
-    out->v.a.n = n->kind == P_DICT ? n->n / 2 : n->n;
-    for (size_t i = 0; i < n->n; i++) {
-        int rc = convert(d, n->kids[i], depth + 1, &items[i]);
+    out->v.a.n = n->kind == P_DICT ? count / 2 : count;
+    for (size_t i = 0; i < count; i++) {
+        int rc = convert(d, n->kids.p[i], depth + 1, &items[i]);
         if (rc)
             return rc; /* the rest are NIL: the caller frees the tree */
     }
@@ -476,7 +462,7 @@ int mproc__value_pickle_decode(const unsigned char *buf, size_t len, mproc_mval 
         mproc__value_free(out);
     for (size_t i = 0; i < d.all.n; i++) {
         pnode *n = d.all.p[i];
-        free(n->kids);
+        free(n->kids.p);
         free(n);
     }
     free(d.all.p);

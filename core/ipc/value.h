@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
 #include "mproc.h"
 
 /* Tuples in msgpack: an ext object of this type whose body is the msgpack
@@ -28,6 +30,11 @@ void mproc__value_free(mproc_mval *v);
 int mproc__value_hashable(const mproc_mval *v);
 /* A string's len bytes at p into out (a NUL after them), as type t. */
 int mproc__value_copy_buf(mproc_mval *out, mproc_mval_type t, const char *p, size_t n);
+
+/* The scalars (nil, bool, int, double, str, bytes) in msgpack, shared with
+ * the manager's protocol: 0, an error, or 1 when v / o is no scalar. */
+int mproc__value_pack_scalar(msgpack_packer *pk, const mproc_mval *v);
+int mproc__value_unpack_scalar(const msgpack_object *o, mproc_mval *out);
 
 int mproc__value_msgpack_encode(const mproc_mval *v, vbuf *out);
 int mproc__value_msgpack_decode(const unsigned char *buf, size_t len, mproc_mval *out);

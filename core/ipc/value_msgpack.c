@@ -31,9 +31,9 @@ static int encode_items(msgpack_packer *pk, const mproc_mval *items, size_t n, i
     return 0;
 }
 
-static int encode(msgpack_packer *pk, const mproc_mval *v, int depth)
+int mproc__value_pack_scalar(msgpack_packer *pk, const mproc_mval *v)
 {
-    int rc = 0;
+    int rc;
     switch (v->type) {
     case MPROC_MV_NIL:
         rc = msgpack_pack_nil(pk);
@@ -54,6 +54,18 @@ static int encode(msgpack_packer *pk, const mproc_mval *v, int depth)
         rc = v->type == MPROC_MV_STR ? msgpack_pack_str_with_body(pk, v->v.s.ptr, v->v.s.len)
                                      : msgpack_pack_bin_with_body(pk, v->v.s.ptr, v->v.s.len);
         break;
+    default:
+        return 1;
+    }
+    return rc ? MPROC_ENOMEM : 0;
+}
+
+static int encode(msgpack_packer *pk, const mproc_mval *v, int depth)
+{
+    int rc = mproc__value_pack_scalar(pk, v);
+    if (rc <= 0)
+        return rc;
+    switch (v->type) {
     case MPROC_MV_ARRAY:
     case MPROC_MV_MAP:
     case MPROC_MV_TUPLE: {
@@ -86,7 +98,6 @@ static int encode(msgpack_packer *pk, const mproc_mval *v, int depth)
     default: /* proxies (a manager's list or dict) are not values */
         return MPROC_EINVAL;
     }
-    return rc ? MPROC_ENOMEM : 0;
 }
 
 int mproc__value_msgpack_encode(const mproc_mval *v, vbuf *out)
@@ -129,7 +140,7 @@ static int decode_items(const msgpack_object *objs, size_t n, int depth, mproc_m
     return 0;
 }
 
-static int decode_obj(const msgpack_object *o, int depth, mproc_mval *out)
+int mproc__value_unpack_scalar(const msgpack_object *o, mproc_mval *out)
 {
     *out = mproc_mv_nil();
     switch (o->type) {
@@ -154,6 +165,17 @@ static int decode_obj(const msgpack_object *o, int depth, mproc_mval *out)
         return mproc__value_copy_buf(out, MPROC_MV_STR, o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_BIN:
         return mproc__value_copy_buf(out, MPROC_MV_BYTES, o->via.bin.ptr, o->via.bin.size);
+    default:
+        return 1;
+    }
+}
+
+static int decode_obj(const msgpack_object *o, int depth, mproc_mval *out)
+{
+    int rc = mproc__value_unpack_scalar(o, out);
+    if (rc <= 0)
+        return rc;
+    switch (o->type) {
     case MSGPACK_OBJECT_ARRAY:
         if (depth >= MPROC_VALUE_DEPTH_MAX)
             return MPROC_EINVAL;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "interop/pyproc.h"
+#include "valuetree.h"
 
 #define KEY "value key"
 #define KEY_HEX "76616c7565206b6579"
@@ -91,38 +92,9 @@ static int same(const mproc_mval *a, const mproc_mval *b)
     }
 }
 
-/* A tree with every type, and what Python's repr() makes of it. */
-static mproc_mval items[8], inner[3], kv[22], tup[2], one[1], ints[5000];
-static mproc_mval every_type(void)
-{
-    inner[0] = mproc_mv_int(-5);
-    inner[1] = mproc_mv_str("");
-    inner[2] = mproc_mv_array(NULL, 0);
-    tup[0] = mproc_mv_int(1);
-    tup[1] = mproc_mv_str("two");
-    one[0] = mproc_mv_nil();
-    items[0] = mproc_mv_array(inner, 3);
-    items[1] = mproc_mv_tuple(tup, 2);
-    items[2] = mproc_mv_tuple(one, 1);
-    items[3] = mproc_mv_tuple(NULL, 0);
-    items[4] = mproc_mv_map(NULL, 0);
-    items[5] = mproc_mv_double(0.25);
-    items[6] = mproc_mv_bytes("\0b", 2);
-    items[7] = mproc_mv_int(INT64_MIN + 1);
-    int k = 0;
-    kv[k++] = mproc_mv_str("n");       kv[k++] = mproc_mv_nil();
-    kv[k++] = mproc_mv_str("t");       kv[k++] = mproc_mv_bool(1);
-    kv[k++] = mproc_mv_str("f");       kv[k++] = mproc_mv_bool(0);
-    kv[k++] = mproc_mv_str("max");     kv[k++] = mproc_mv_int(INT64_MAX - 1);
-    kv[k++] = mproc_mv_str("neg");     kv[k++] = mproc_mv_int(-70000);
-    kv[k++] = mproc_mv_str("d");       kv[k++] = mproc_mv_double(-1.5e300);
-    kv[k++] = mproc_mv_str("h\xc3\xa9"); kv[k++] = mproc_mv_bytes("xyz", 3);
-    kv[k++] = mproc_mv_int(7);         kv[k++] = mproc_mv_array(items, 8);
-    kv[k++] = mproc_mv_tuple(tup, 2);  kv[k++] = mproc_mv_int(300);
-    kv[k++] = mproc_mv_double(2.0);    kv[k++] = mproc_mv_int(65536);
-    kv[k++] = mproc_mv_bytes("", 0);   kv[k++] = mproc_mv_int(-1);
-    return mproc_mv_map(kv, 11);
-}
+/* The tree of valuetree.h, and its repr. */
+static mproc_mval ints[5000];
+static mproc_mval every_type(void) { return vt_every_type(INT64_MAX - 1, INT64_MIN + 1); }
 static const char every_repr[] =
     "{'n': None, 't': True, 'f': False, 'max': 9223372036854775806, 'neg': -70000, 'd': -1.5e+300, "
     "'h\xc3\xa9': b'xyz', 7: [[-5, '', []], (1, 'two'), (None,), (), {}, 0.25, b'\\x00b', -9223372036854775807], "
