@@ -272,6 +272,15 @@ static int memo_get(dec *d, uint64_t idx)
     return ptrs_add(&d->stack, d->memo.p[idx]);
 }
 
+/* BINPUT, LONG_BINPUT (put), BINGET, LONG_BINGET: an index of n bytes. */
+static int memo_op(dec *d, size_t n, int put)
+{
+    const unsigned char *p = take(d, n);
+    if (!p)
+        return BAD;
+    return put ? memo_put(d, le(p, n)) : memo_get(d, le(p, n));
+}
+
 static int step(dec *d, unsigned op)
 {
     const unsigned char *p;
@@ -363,22 +372,10 @@ static int step(dec *d, unsigned op)
         return 0;
     case 0x94: /* MEMOIZE */
         return memo_put(d, d->memo.n);
-    case 'q': /* BINPUT */
-        if (!(p = take(d, 1)))
-            return BAD;
-        return memo_put(d, p[0]);
-    case 'r': /* LONG_BINPUT */
-        if (!(p = take(d, 4)))
-            return BAD;
-        return memo_put(d, le(p, 4));
-    case 'h': /* BINGET */
-        if (!(p = take(d, 1)))
-            return BAD;
-        return memo_get(d, p[0]);
-    case 'j': /* LONG_BINGET */
-        if (!(p = take(d, 4)))
-            return BAD;
-        return memo_get(d, le(p, 4));
+    case 'q': return memo_op(d, 1, 1); /* BINPUT */
+    case 'r': return memo_op(d, 4, 1); /* LONG_BINPUT */
+    case 'h': return memo_op(d, 1, 0); /* BINGET */
+    case 'j': return memo_op(d, 4, 0); /* LONG_BINGET */
     case '0': { /* POP: the top item, or the mark when there is none */
         size_t start;
         if (pop(d))
