@@ -1008,9 +1008,10 @@ MPROC_API int mproc_conn_set_value_codec(mproc_conn *c, int codec);
 MPROC_API int mproc_conn_value_codec(mproc_conn *c);
 /* Sends v as one message (mproc_conn_send_bytes of its encoding). */
 MPROC_API int mproc_conn_send_value(mproc_conn *c, mproc_mval v);
-/* Receives one message (at most maxlength bytes, as mproc_conn_recv_bytes)
- * and decodes it into *out. A message that is not a value is consumed and
- * reported (MPROC_EINVAL / MPROC_EMSGSIZE); the connection stays usable. */
+/* Receives one message (at most maxlength bytes, as mproc_conn_recv_bytes:
+ * a longer one ends reading) and decodes it into *out. A message that is
+ * not a value is consumed and reported (MPROC_EINVAL, or MPROC_EMSGSIZE
+ * for a pickle over its copy budget); the connection stays usable. */
 MPROC_API int mproc_conn_recv_value(mproc_conn *c, mproc_mval *out, size_t maxlength);
 /* Puts v (msgpack) on the queue, as mproc_queue_put (also a manager's queue). */
 MPROC_API int mproc_queue_put_value(mproc_queue *q, mproc_mval v, double timeout);

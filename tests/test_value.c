@@ -397,6 +397,7 @@ static void test_pipe_round_trip(void)
     mproc_mval_clear(&v);
     CHECK_RC(mproc_conn_send_bytes(a, "\xc1", 1), 0);
     CHECK_RC(mproc_conn_recv_value(a, &v, 5), MPROC_EMSGSIZE);
+    CHECK_RC(mproc_conn_recv_value(a, &v, MPROC_NOLIMIT), MPROC_ECLOSED); /* that end stopped reading */
     CHECK_RC(mproc_conn_send_value(a, mproc_mv_nil()), 0);
     CU_ASSERT_EQUAL(test_finish(p), 0);
     CHECK_RC(mproc_conn_send_value(NULL, mproc_mv_nil()), MPROC_EINVAL);
