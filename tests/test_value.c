@@ -391,7 +391,8 @@ static void test_pipe_round_trip(void)
     CU_ASSERT_EQUAL(v.v.i, 5);
     /* bytes that are not a value: the child says so and goes on; a message
      * over maxlength is refused as by recv_bytes */
-    CHECK_RC(mproc_conn_send_bytes(a, "\x80\x04\x63os\nsystem\n.", 17), 0);
+    static const char global[] = "\x80\x04" "cos\nsystem\n.";
+    CHECK_RC(mproc_conn_send_bytes(a, global, sizeof global - 1), 0);
     CHECK_RC(mproc_conn_recv_value(a, &v, MPROC_NOLIMIT), 0);
     CU_ASSERT_STRING_EQUAL(repr(&v), "'not a value'");
     mproc_mval_clear(&v);
