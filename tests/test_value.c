@@ -152,6 +152,12 @@ static void test_bad_values(void)
         kv[0] = mproc_mv_tuple(tk, 1);
         CHECK_RC(mproc_value_encode(mproc_mv_map(kv, 1), codec, &buf, &len), MPROC_EINVAL);
         CHECK_RC(mproc_value_encode(mproc_mv_list((mproc_mlist *)kv), codec, &buf, &len), MPROC_EINVAL);
+        /* a tuple key that holds itself: refused, not followed forever */
+        mproc_mval selfish[1];
+        selfish[0] = mproc_mv_tuple(selfish, 1);
+        kv[0] = selfish[0];
+        CHECK_RC(mproc_value_encode(mproc_mv_map(kv, 1), codec, &buf, &len), MPROC_EINVAL);
+        CHECK_RC(mproc_value_encode(selfish[0], codec, &buf, &len), MPROC_EINVAL);
         CHECK_RC(mproc_value_encode(mproc_mv_str(NULL), codec, &buf, &len), MPROC_EINVAL);
         CHECK_RC(mproc_value_encode(mproc_mv_array(NULL, 3), codec, &buf, &len), MPROC_EINVAL);
         CHECK_RC(mproc_value_decode("", 0, codec, &v), MPROC_EINVAL);

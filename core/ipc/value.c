@@ -47,16 +47,21 @@ void mproc__value_free(mproc_mval *v)
     *v = mproc_mv_nil();
 }
 
-int mproc__value_hashable(const mproc_mval *v)
+static int hashable(const mproc_mval *v, int depth)
 {
     if (v->type == MPROC_MV_ARRAY || v->type == MPROC_MV_MAP || v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
         return 0;
-    if (v->type == MPROC_MV_TUPLE)
+    if (v->type == MPROC_MV_TUPLE) {
+        if (depth >= MPROC_VALUE_DEPTH_MAX || (!v->v.a.items && v->v.a.n))
+            return 0; /* too deep to encode anyway (or a tuple that holds itself) */
         for (size_t i = 0; i < v->v.a.n; i++)
-            if (!mproc__value_hashable(&v->v.a.items[i]))
+            if (!hashable(&v->v.a.items[i], depth + 1))
                 return 0;
+    }
     return 1;
 }
+
+int mproc__value_hashable(const mproc_mval *v) { return hashable(v, 0); }
 
 int mproc__value_copy_buf(mproc_mval *out, mproc_mval_type t, const char *p, size_t n)
 {
