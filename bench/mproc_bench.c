@@ -244,6 +244,82 @@ static int op_mproc_rtt(void *ctx)
     return mproc_conn_recv_bytes_into(b->mine, back, sizeof back, &len) == 0 && len == RTT_MSG ? 0 : -1;
 }
 
+/* ------------------------------------------------------------- values */
+
+/* args: conn. Echoes every value until None. */
+static int value_echo_target(const mproc_args *a)
+{
+    mproc_conn *c = mproc_args_obj(a, 0);
+    mproc_mval v;
+    while (mproc_conn_recv_value(c, &v, MPROC_NOLIMIT) == 0 && v.type != MPROC_MV_NIL) {
+        int rc = mproc_conn_send_value(c, v);
+        mproc_mval_clear(&v);
+        if (rc)
+            return 1;
+    }
+    return 0;
+}
+
+/* {'id': 7, 'name': 'widget', 'price': 9.99, 'tags': ['a', 'b'], 'ok': True}
+ * (the same dict as py_bench.py's). */
+static mproc_mval small_dict(void)
+{
+    static mproc_mval tags[2], kv[10];
+    tags[0] = mproc_mv_str("a");
+    tags[1] = mproc_mv_str("b");
+    kv[0] = mproc_mv_str("id");    kv[1] = mproc_mv_int(7);
+    kv[2] = mproc_mv_str("name");  kv[3] = mproc_mv_str("widget");
+    kv[4] = mproc_mv_str("price"); kv[5] = mproc_mv_double(9.99);
+    kv[6] = mproc_mv_str("tags");  kv[7] = mproc_mv_array(tags, 2);
+    kv[8] = mproc_mv_str("ok");    kv[9] = mproc_mv_bool(1);
+    return mproc_mv_map(kv, 5);
+}
+
+static int op_value_rtt(void *ctx)
+{
+    pipe_bench *b = ctx;
+    mproc_mval v;
+    if (mproc_conn_send_value(b->mine, small_dict()) != 0 || mproc_conn_recv_value(b->mine, &v, MPROC_NOLIMIT) != 0)
+        return -1;
+    int ok = v.type == MPROC_MV_MAP && v.v.a.n == 5;
+    mproc_mval_clear(&v);
+    return ok ? 0 : -1;
+}
+
+/* The bytes of the same value's encoding, round trip. */
+typedef struct bytes_rtt {
+    pipe_bench pb;
+    void *buf;
+    size_t len;
+} bytes_rtt;
+
+static int op_value_bytes_rtt(void *ctx)
+{
+    bytes_rtt *b = ctx;
+    char back[RTT_MSG];
+    size_t len;
+    if (mproc_conn_send_bytes(b->pb.mine, b->buf, b->len) != 0)
+        return -1;
+    return mproc_conn_recv_bytes_into(b->pb.mine, back, sizeof back, &len) == 0 && len == b->len ? 0 : -1;
+}
+
+/* A small dict's round trip as a value (msgpack), against its encoding's
+ * round trip as bytes (the codec's cost is the difference). */
+static void bench_values(row *r, int R)
+{
+    pipe_bench vb = pipe_child(value_echo_target);
+    bytes_rtt bb = {pipe_child(echo_target), NULL, 0};
+    if (mproc_value_encode(small_dict(), MPROC_CODEC_MSGPACK, &bb.buf, &bb.len) != 0 || bb.len > RTT_MSG) {
+        fprintf(stderr, "mproc-bench: cannot encode the dict\n");
+        exit(1);
+    }
+    measure_pair(op_value_rtt, &vb, op_value_bytes_rtt, &bb, R, r->iterations, &r->mproc_us, &r->raw_us);
+    mproc_conn_send_value(vb.mine, mproc_mv_nil());
+    pipe_child_end(&vb, "", 0);
+    pipe_child_end(&bb.pb, "q", 1);
+    mproc_free(bb.buf);
+}
+
 /* ------------------------------------------------------------ manager */
 
 /* d["k"] = i, then d["k"]: two requests (the figure is per request). */
@@ -589,6 +665,8 @@ int main(int argc, char **argv)
         {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, raw_label.conn, 0, R,
          iters(100000, 20000)},
         {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R, iters(10000, 2000)},
+        {"pipe_value_dict", "Pipe round trip, small dict value", 0, 0, "its bytes, send_bytes", 0, R,
+         iters(20000, 5000)},
     };
     /* fork and forkserver exist where the OS can fork (not on Windows) */
     if (raw_label.fork) {
@@ -623,6 +701,7 @@ int main(int argc, char **argv)
         mproc_set_start_method("fork");
     bench_pipes(&rows[5], &rows[6], R);
     bench_manager(&rows[12], R);
+    bench_values(&rows[13], R);
     mproc_set_start_method(method);
     rows[7].mproc_us = median_run(run_mproc_queue, 64, rows[7].iterations, R);
     rows[7].raw_us = median_run(raw_pipe_stream, 64, rows[7].iterations, R);

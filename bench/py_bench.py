@@ -84,6 +84,33 @@ def pipe_rtt(iterations):
     return dt / iterations * 1e6
 
 
+SMALL_DICT = {"id": 7, "name": "widget", "price": 9.99, "tags": ["a", "b"], "ok": True}
+
+
+def value_echo(conn):
+    while True:
+        obj = conn.recv()
+        if obj is None:
+            break
+        conn.send(obj)
+
+
+def pipe_value_dict(iterations):
+    """Connection.send/recv round trip of a small dict to a forked child."""
+    ctx = mp.get_context(METHOD)
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=value_echo, args=(b,))
+    p.start()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        a.send(SMALL_DICT)
+        a.recv()
+    dt = time.perf_counter() - t0
+    a.send(None)
+    p.join()
+    return dt / iterations * 1e6
+
+
 def pipe_stream(conn, count):
     big = bytes(1 << 20)
     for _ in range(count):
@@ -196,7 +223,8 @@ def main():
                                  ("value_inc_2proc", value_inc, 100000 if quick else 400000),
                                  ("pipe_rtt_64", pipe_rtt, 5000 if quick else 20000),
                                  ("pipe_1mib", pipe_1mib, 50 if quick else 200),
-                                 ("manager_dict_op", manager_dict, 2000 if quick else 10000)):
+                                 ("manager_dict_op", manager_dict, 2000 if quick else 10000),
+                                 ("pipe_value_dict", pipe_value_dict, 5000 if quick else 20000)):
         fn(min(iterations, 1000))
         samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,

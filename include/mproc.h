@@ -909,7 +909,12 @@ typedef enum mproc_mval_type {
     MPROC_MV_BYTES,  /* v.s.ptr, v.s.len */
     MPROC_MV_LIST,   /* v.list: a proxy */
     MPROC_MV_DICT,   /* v.dict: a proxy */
-    MPROC_MV_BOOL    /* v.i: 0 (False) or 1 (True); not a dict key */
+    MPROC_MV_BOOL,   /* v.i: 0 (False) or 1 (True); not a dict key */
+    /* Local containers (values over connections and queues, not stored by
+     * a manager): a tree that owns its nodes when received. */
+    MPROC_MV_ARRAY,  /* v.a.items[0 .. v.a.n): a list */
+    MPROC_MV_TUPLE,  /* v.a.items[0 .. v.a.n): a tuple */
+    MPROC_MV_MAP     /* v.a.items[0 .. 2 * v.a.n): key, value, key, value ...: a dict of v.a.n pairs */
 } mproc_mval_type;
 
 /* A value of a manager list, dict, namespace, Value or Array (above). */
@@ -926,6 +931,11 @@ typedef struct mproc_mval {
         } s;
         mproc_mlist *list; /* MPROC_MV_LIST: a proxy */
         mproc_mdict *dict; /* MPROC_MV_DICT: a proxy */
+        /* MPROC_MV_ARRAY, MPROC_MV_TUPLE, MPROC_MV_MAP */
+        struct {
+            const struct mproc_mval *items; /* n items (a map: 2n, keys and values alternating) */
+            size_t n;                       /* items (a map: pairs) */
+        } a;
     } v;
 } mproc_mval;
 
@@ -963,10 +973,80 @@ static inline mproc_mval mproc_mv_bytes(const void *p, size_t len)
 static inline mproc_mval mproc_mv_list(mproc_mlist *l) { mproc_mval m; m.type = MPROC_MV_LIST; m.v.list = l; return m; }
 /* A reference to a dict of the same manager (stored as a nested proxy). */
 static inline mproc_mval mproc_mv_dict(mproc_mdict *d) { mproc_mval m; m.type = MPROC_MV_DICT; m.v.dict = d; return m; }
-/* Frees what a value handed out owns (string, bytes, proxy); sets it NIL. */
+/* A list of n items (not copied, as mproc_mv_str). */
+static inline mproc_mval mproc_mv_array(const mproc_mval *items, size_t n)
+{
+    mproc_mval m;
+    m.type = MPROC_MV_ARRAY;
+    m.v.a.items = items;
+    m.v.a.n = n;
+    return m;
+}
+/* A tuple of n items (not copied). */
+static inline mproc_mval mproc_mv_tuple(const mproc_mval *items, size_t n)
+{
+    mproc_mval m = mproc_mv_array(items, n);
+    m.type = MPROC_MV_TUPLE;
+    return m;
+}
+/* A dict of npairs pairs: kv[2i] is a key, kv[2i + 1] its value (not
+ * copied). A key may not hold a list or a dict (Python could not hash it). */
+static inline mproc_mval mproc_mv_map(const mproc_mval *kv, size_t npairs)
+{
+    mproc_mval m = mproc_mv_array(kv, npairs);
+    m.type = MPROC_MV_MAP;
+    return m;
+}
+/* Frees what a value handed out owns (string, bytes, proxy, a received
+ * tree with everything in it); sets it NIL. */
 MPROC_API void mproc_mval_clear(mproc_mval *v);
 /* Releases n values and the array holding them (keys, items, slices). */
 MPROC_API void mproc_mvals_free(mproc_mval *vals, size_t n);
+
+/* ---- Values over connections and queues (docs/values.md) ----
+ * One mproc_mval tree per message: None, bool, int, float, str, bytes and
+ * the local containers (array, tuple, map), nested at most
+ * MPROC_VALUE_DEPTH_MAX containers deep. Between mproc peers the encoding is
+ * msgpack; with a Python peer (multiprocessing.connection) it is pickle, as
+ * Python's Connection.send/recv. Received values own their memory: release
+ * them with mproc_mval_clear. Bytes that are not a value mproc accepts
+ * (malformed, a pickle that would import or call, an int beyond 64 bits,
+ * too deep) are MPROC_EINVAL; one that would decode too big, MPROC_EMSGSIZE. */
+
+/* Most containers nested in one value ([[0]] is 2), on encode and decode. */
+#define MPROC_VALUE_DEPTH_MAX 32
+/* The encodings of values (mproc_conn_set_value_codec, mproc_value_encode). */
+typedef enum mproc_value_codec {
+    MPROC_CODEC_AUTO = 0, /* connections: learn it from the peer (docs/values.md) */
+    MPROC_CODEC_MSGPACK,  /* mproc peers */
+    MPROC_CODEC_PICKLE    /* Python peers: pickle protocol 4 out, protocols 2-5 in */
+} mproc_value_codec;
+/* The encoding of v with codec (MSGPACK or PICKLE): *buf (free with
+ * mproc_free), *len. A proxy, a depth over the limit, a list or dict in a
+ * key, a string that is not UTF-8 (pickle): MPROC_EINVAL. */
+MPROC_API int mproc_value_encode(mproc_mval v, int codec, void **buf, size_t *len);
+/* The value in len bytes at buf, into *out (release with mproc_mval_clear).
+ * codec AUTO: a pickle when the bytes start with 0x80 and are longer than
+ * one byte, else msgpack. */
+MPROC_API int mproc_value_decode(const void *buf, size_t len, int codec, mproc_mval *out);
+/* Sets the encoding the connection's values use; AUTO (the default) sends
+ * msgpack until a received value shows the peer is Python (a pickle), then
+ * pickle. */
+MPROC_API int mproc_conn_set_value_codec(mproc_conn *c, int codec);
+/* The encoding the next mproc_conn_send_value uses (MSGPACK or PICKLE). */
+MPROC_API int mproc_conn_value_codec(mproc_conn *c);
+/* Sends v as one message (mproc_conn_send_bytes of its encoding). */
+MPROC_API int mproc_conn_send_value(mproc_conn *c, mproc_mval v);
+/* Receives one message (at most maxlength bytes, as mproc_conn_recv_bytes:
+ * a longer one ends reading) and decodes it into *out. A message that is
+ * not a value is consumed and reported (MPROC_EINVAL, or MPROC_EMSGSIZE
+ * for a pickle over its copy budget); the connection stays usable. */
+MPROC_API int mproc_conn_recv_value(mproc_conn *c, mproc_mval *out, size_t maxlength);
+/* Puts v (msgpack) on the queue, as mproc_queue_put (also a manager's queue). */
+MPROC_API int mproc_queue_put_value(mproc_queue *q, mproc_mval v, double timeout);
+/* Takes a value from the queue, as mproc_queue_get, into *out (release with
+ * mproc_mval_clear). A message that is not a value: consumed, MPROC_EINVAL. */
+MPROC_API int mproc_queue_get_value(mproc_queue *q, mproc_mval *out, double timeout);
 
 /* Options of mproc_manager_start: start from MPROC_MANAGER_OPTS_INIT. */
 typedef struct mproc_manager_opts {

@@ -53,7 +53,7 @@ if [ "$FUZZ" -eq 1 ]; then
     exit 1
   fi
   rc=0
-  for t in frame auth args manager; do
+  for t in frame auth args manager value; do
     step "fuzz: $t, ${FUZZ_SECS}s"
     work="$dir/corpus-$t"
     mkdir -p "$work"

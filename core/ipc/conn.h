@@ -8,6 +8,8 @@
 #ifndef MPROC_CORE_CONN_H
 #define MPROC_CORE_CONN_H
 
+#include <stdatomic.h>
+
 #include "base/base.h"
 
 #define CONN_READABLE 1u
@@ -29,6 +31,8 @@ int mproc__core_conn_recv_alloc_timed(mproc_conn *c, void **buf, size_t *len, do
  * mproc_args holds one per item. The last release closes and frees. */
 int mproc__core_conn_open(const mproc_conn *c); /* 1 if a connection and not closed */
 void mproc__core_conn_retain(mproc_conn *c);
+/* The value encoding of c (conn_value.c; 0 = AUTO), NULL if c is no connection. */
+atomic_int *mproc__core_conn_codec(mproc_conn *c);
 void mproc__core_conn_release(mproc_conn *c);
 
 /* Keeps the OS object open (a close waits for mproc__core_conn_unhold) and gives

@@ -32,6 +32,7 @@ struct mproc_conn {
     _Atomic long mu_pid;    /* the process the mutexes were made for */
     int parent_only;        /* in the parent-only list (mproc__core_conn_parent_only) */
     core_spinner spin;      /* readers spin briefly before blocking (spin.h) */
+    atomic_int value_codec; /* mproc_value_codec of the values sent (conn_value.c) */
 };
 
 /* -------------------------------------------------------------- handles */
@@ -46,6 +47,7 @@ mproc_conn *mproc__core_conn_wrap(be_stream *s, unsigned flags, int *err)
         atomic_init(&c->refs, 1);
         atomic_init(&c->spin.misses, 0);
         atomic_init(&c->spin.waits, 0);
+        atomic_init(&c->value_codec, MPROC_CODEC_AUTO);
         if ((rc = mproc__be_mutex_init(&c->send_mu)) != 0 || (rc = mproc__be_mutex_init(&c->recv_mu)) != 0) {
             mproc__core_handle_drop(c);
             c = NULL;
@@ -137,6 +139,8 @@ int mproc__core_conn_open(const mproc_conn *c)
 {
     return core_obj_kind(c) == K_CONN && !core_gate_closed(&c->gate);
 }
+
+atomic_int *mproc__core_conn_codec(mproc_conn *c) { return core_obj_kind(c) == K_CONN ? &c->value_codec : NULL; }
 
 void mproc__core_conn_retain(mproc_conn *c) { atomic_fetch_add(&c->refs, 1); }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* manager_proto.c - mproc_mval on the wire (msgpack): nil, bool, int, float64,
- * str, bin, and proxies as ext MGR_EXT_PROXY. */
+/* manager_proto.c - mproc_mval on the wire (msgpack): the scalars as values
+ * over connections have them (ipc/value_msgpack.c), and proxies as ext
+ * MGR_EXT_PROXY. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc/value.h"
 #include "manager/manager.h"
 
 static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, const mgr_client *server)
@@ -20,52 +22,14 @@ static int pack_proxy(msgpack_packer *pk, const void *proxy, uint32_t type, cons
 
 int mproc__mgr_pack_mval(msgpack_packer *pk, const mproc_mval *v, const mgr_client *server)
 {
-    int rc;
-    switch (v->type) {
-    case MPROC_MV_NIL:
-        rc = msgpack_pack_nil(pk);
-        break;
-    case MPROC_MV_INT:
-        rc = msgpack_pack_int64(pk, v->v.i);
-        break;
-    case MPROC_MV_BOOL:
-        rc = v->v.i ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-        break;
-    case MPROC_MV_DOUBLE:
-        rc = msgpack_pack_double(pk, v->v.d);
-        break;
-    case MPROC_MV_STR:
-        if (!v->v.s.ptr || v->v.s.len > UINT32_MAX)
-            return MPROC_EINVAL;
-        rc = msgpack_pack_str_with_body(pk, v->v.s.ptr, v->v.s.len);
-        break;
-    case MPROC_MV_BYTES:
-        if ((!v->v.s.ptr && v->v.s.len) || v->v.s.len > UINT32_MAX)
-            return MPROC_EINVAL;
-        rc = msgpack_pack_bin_with_body(pk, v->v.s.ptr, v->v.s.len);
-        break;
-    case MPROC_MV_LIST:
+    int rc = mproc__value_pack_scalar(pk, v); /* ipc/value_msgpack.c */
+    if (rc <= 0)
+        return rc;
+    if (v->type == MPROC_MV_LIST)
         return pack_proxy(pk, v->v.list, MT_LIST, server);
-    case MPROC_MV_DICT:
+    if (v->type == MPROC_MV_DICT)
         return pack_proxy(pk, v->v.dict, MT_DICT, server);
-    default:
-        return MPROC_EINVAL;
-    }
-    return rc ? MPROC_ENOMEM : 0;
-}
-
-static int copy_buf(mproc_mval *out, mproc_mval_type t, const char *p, size_t n)
-{
-    char *b = malloc(n + 1);
-    if (!b)
-        return MPROC_ENOMEM;
-    if (n)
-        memcpy(b, p, n);
-    b[n] = '\0';
-    out->type = t;
-    out->v.s.ptr = b;
-    out->v.s.len = n;
-    return 0;
+    return MPROC_EINVAL; /* the local containers are not stored */
 }
 
 static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
@@ -90,30 +54,10 @@ static int unpack_proxy(const msgpack_object *o, mgr_client *cl, mproc_mval *out
 
 int mproc__mgr_unpack_mval(const msgpack_object *o, mgr_client *cl, mproc_mval *out)
 {
-    *out = mproc_mv_nil();
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        return 0;
-    case MSGPACK_OBJECT_BOOLEAN:
-        *out = mproc_mv_bool(o->via.boolean);
-        return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        out->type = MPROC_MV_INT;
-        return mproc__mgr_obj_int(o, &out->v.i);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        *out = mproc_mv_double(o->via.f64);
-        return 0;
-    case MSGPACK_OBJECT_STR:
-        return copy_buf(out, MPROC_MV_STR, o->via.str.ptr, o->via.str.size);
-    case MSGPACK_OBJECT_BIN:
-        return copy_buf(out, MPROC_MV_BYTES, o->via.bin.ptr, o->via.bin.size);
-    case MSGPACK_OBJECT_EXT:
-        return unpack_proxy(o, cl, out);
-    default:
-        return MPROC_EINVAL;
-    }
+    int rc = mproc__value_unpack_scalar(o, out);
+    if (rc <= 0)
+        return rc;
+    return o->type == MSGPACK_OBJECT_EXT ? unpack_proxy(o, cl, out) : MPROC_EINVAL;
 }
 
 int mproc__mgr_obj_int(const msgpack_object *o, int64_t *out)
@@ -143,11 +87,11 @@ void mproc_mval_clear(mproc_mval *v)
 {
     if (!v)
         return;
-    if (v->type == MPROC_MV_STR || v->type == MPROC_MV_BYTES)
-        free((void *)v->v.s.ptr);
-    else if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
+    if (v->type == MPROC_MV_LIST || v->type == MPROC_MV_DICT)
         mproc__mgr_proxy_release(mproc__mgr_proxy_of(v->type == MPROC_MV_LIST ? (void *)v->v.list : (void *)v->v.dict,
                                        (1u << MT_LIST) | (1u << MT_DICT)));
+    else
+        mproc__value_free(v); /* strings, bytes, a received tree (ipc/value.c) */
     *v = mproc_mv_nil();
 }
 

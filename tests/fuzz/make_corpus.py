@@ -97,6 +97,19 @@ def main():
     write("manager", "segments", reqs(hello, [100, 0, 64], [100, 0, 0], [100, 0, -1], [100, 0, "x"], [102, 0],
                                       [101, 0, "psm_none"], [101, 0, 3], [102, 0], [2, 0]))
 
+    # value: first byte = codec (0 msgpack, 1 pickle, 2 AUTO); pickles as
+    # this Python writes them (protocols 2 to 5), and refused ones
+    import pickle
+    sample = {"a": [1, -2, (3.5, None, True, False)], "big": -2**63, "u": "h\u00e9", "t4": (1, 2, 3, 4)}
+    for proto in (2, 3, 4, 5):
+        write("value", "pickle%d" % proto, b"\x01" + pickle.dumps(sample, proto))
+    shared = [1]
+    write("value", "pickle_shared", b"\x01" + pickle.dumps([shared, shared, {1, 2}, frozenset({3})], 4))
+    write("value", "pickle_bytes", b"\x02" + pickle.dumps([b"x" * 300, "y" * 300, bytearray(b"z")], 5))
+    write("value", "pickle_global", b"\x01" + pickle.dumps(OSError("x"), 4))
+    write("value", "msgpack", b"\x00" + pack([1, -5, 2.5, "str", b"bytes", [None, True], 1 << 40]))
+    write("value", "msgpack_map_tuple", b"\x00\x82\xa1k\xc7\x03\x01\x92\x01\x02\x01\x80")
+
 
 if __name__ == "__main__":
     main()

@@ -8,16 +8,10 @@
  * protocol it names: legacy = Python <= 3.11 (bare HMAC-MD5), modern =
  * >= 3.12 ({sha256}). Without a usable Python, or with the wrong one, it
  * says so and exits 77 (ctest: skipped), never passing silently. POSIX. */
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
-
-extern char **environ;
+#include "interop/pyproc.h"
 
 #define SKIP 77
 #define KEY "interop key"
@@ -26,72 +20,6 @@ extern char **environ;
 
 static const char *python = "python3", *script;
 static int py_minor; /* 3.x */
-
-/* ------------------------------------------------------- the Python peer */
-
-typedef struct py_proc {
-    pid_t pid;
-    int out; /* its stdout */
-} py_proc;
-
-static int py_start(py_proc *p, const char *a1, const char *a2, const char *a3)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char *argv[] = {(char *)python, (char *)script, (char *)a1, (char *)a2, (char *)a3, NULL};
-    int rc = posix_spawnp(&p->pid, python, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return -1;
-    }
-    p->out = fds[0];
-    return 0;
-}
-
-/* One line of its output (without the newline), within timeout. */
-static int py_line(py_proc *p, char *buf, size_t cap, double timeout)
-{
-    size_t n = 0;
-    while (n + 1 < cap) {
-        struct pollfd pf = {p->out, POLLIN, 0};
-        if (poll(&pf, 1, (int)(timeout * 1000)) != 1)
-            return -1;
-        ssize_t r = read(p->out, buf + n, 1);
-        if (r <= 0)
-            break;
-        if (buf[n] == '\n')
-            break;
-        n++;
-    }
-    buf[n] = '\0';
-    return n ? 0 : -1;
-}
-
-/* Its exit status (-1000 if it had to be killed after timeout). */
-static int py_finish(py_proc *p, double timeout)
-{
-    int status = 0;
-    for (int waited = 0; waited < (int)(timeout * 100); waited++) {
-        pid_t r = waitpid(p->pid, &status, WNOHANG);
-        if (r == p->pid) {
-            close(p->out);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        }
-        test_sleep(0.01);
-    }
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, &status, 0);
-    close(p->out);
-    return -1000;
-}
 
 /* ------------------------------------------------------ mproc's side */
 
@@ -152,7 +80,7 @@ static int c_exchange(mproc_conn *c)
 static void python_listens(const char *family, const char *pykey, const char *ckey, int want_err, int want_py)
 {
     py_proc p;
-    CU_ASSERT_EQUAL_FATAL(py_start(&p, "listen", family, pykey), 0);
+    CU_ASSERT_EQUAL_FATAL(py_start(&p, python, script, "listen", family, pykey), 0);
     char line[600];
     CU_ASSERT_EQUAL_FATAL(py_line(&p, line, sizeof line, 30), 0);
     CU_ASSERT_EQUAL(strncmp(line, "ADDRESS ", 8), 0);
@@ -175,7 +103,7 @@ static void mproc_listens(const char *address, const char *lkey, const char *pyk
     mproc_listener *l = mproc_listener_new(address, lkey, lkey ? strlen(lkey) : 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(l);
     py_proc p;
-    CU_ASSERT_EQUAL_FATAL(py_start(&p, "connect", mproc_listener_address(l), pykey), 0);
+    CU_ASSERT_EQUAL_FATAL(py_start(&p, python, script, "connect", mproc_listener_address(l), pykey), 0);
     mproc_conn *c = mproc_listener_accept(l, 30, &err);
     CHECK_RC(err, want_err);
     if (c)
@@ -236,7 +164,7 @@ static void test_wrong_key(void)
 static int probe_python(char *version, size_t cap)
 {
     py_proc p;
-    if (py_start(&p, "version", NULL, NULL) != 0)
+    if (py_start(&p, python, script, "version", NULL, NULL) != 0)
         return -1;
     int ok = py_line(&p, version, cap, 60) == 0;
     int code = py_finish(&p, 60);
