@@ -48,6 +48,7 @@ typedef struct rank_slot {
     own_seg own[PW_POOL_SEGS];
     uint64_t *ids;       /* tasks sent in this session and not answered, in order */
     size_t nids, capids;
+    uint64_t last_sent;  /* the last task id forwarded in this session (a pool's ids grow) */
 } rank_slot;
 
 static struct {
@@ -188,6 +189,8 @@ static int convert_tasks(rank_slot *r, const char *msg, size_t len, char **out, 
             }
             buf = nb;
         }
+        if (t.id > r->last_sent)
+            r->last_sent = t.id;
         if (t.id && add_id(r, t.id) != 0) {
             if (m)
                 mproc_shm_close(m);
@@ -279,7 +282,7 @@ static void drop_chunks(rank_slot *r)
 
 /* ------------------------------------------------------------- bridge */
 
-/* The session on rank i is over; lost: every task sent may have run. */
+/* The session on rank i is over; lost: every task forwarded may have run. */
 static void end_session(int i, int lost)
 {
     rank_slot *r = &M.ranks[i];
@@ -288,8 +291,10 @@ static void end_session(int i, int lost)
     r->end = NULL;
     if (lost) {
         r->lost = 1;
+        /* every task forwarded to the rank may have run: they fail; those
+         * the pool queued on the pipe after it are given to other workers */
         if (M.pool)
-            ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = INT64_MAX;
+            ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = (int64_t)r->last_sent;
     }
     mproc__core_pool_unlock();
     drop_chunks(r);
@@ -405,6 +410,7 @@ static int from_pool(void)
             void *msg = r->start_msg;
             r->start_msg = NULL;
             r->last_seen = mproc__be_monotonic();
+            r->last_sent = 0; /* ids are the pool's: a new pool starts again at 1 */
             r->seq++;
             mproc__core_pool_unlock();
             if (mproc__sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
