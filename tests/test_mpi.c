@@ -338,7 +338,8 @@ static int rank_pids(mproc_pool *p, pid_t pids[2])
 /* A rank that stops answering (here: stopped with SIGSTOP) is lost after
  * MPROC_MPI_TIMEOUT (2 s in this test): its task fails with
  * MPROC_ETIMEDOUT instead of hanging, after about that long, and the other
- * rank goes on. */
+ * rank goes on. When the last rank is lost too, tasks fail (MPROC_EBROKEN)
+ * instead of waiting for a rank that will never come. */
 static void test_lost_rank(void)
 {
     mproc_pool *p = mpi_pool(2, 0, NULL, NULL);
@@ -363,9 +364,26 @@ static void test_lost_rank(void)
         CU_ASSERT(len == 16 && *(int64_t *)out == 6);
         mproc_free(out);
     }
+    /* The last rank stops too: its task times out, and then a task that
+     * has no rank left fails at once (the pool is broken), never hangs. */
+    stuck = mproc_pool_apply_async(p, stop_self, a, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(stuck);
+    CHECK_RC(mproc_async_get(stuck, 60, NULL, NULL), MPROC_ETIMEDOUT);
+    mproc_async_free(stuck);
+    mproc_async *late = mproc_pool_apply_async(p, mul, a, NULL, &err);
+    if (late) {
+        CHECK_RC(mproc_async_wait(late, 30), 0); /* ready: not left waiting */
+        int rc = mproc_async_get(late, 0, NULL, NULL);
+        CU_ASSERT(rc == MPROC_EBROKEN || rc == MPROC_EWORKERLOST);
+        if (rc != MPROC_EBROKEN && rc != MPROC_EWORKERLOST)
+            fprintf(stderr, "\n  a task with no rank left: %s\n", mproc_err_name(rc));
+        mproc_async_free(late);
+    } else {
+        CU_ASSERT(err == MPROC_EBROKEN || err == MPROC_EWORKERLOST);
+    }
     mproc_args_free(a);
     finish(p);
-    /* Let the stopped rank go on, so that it exits with the job. */
+    /* Let the stopped ranks go on, so that they exit with the job. */
     kill(pids[0], SIGCONT);
     kill(pids[1], SIGCONT);
 }
