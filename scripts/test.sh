@@ -174,10 +174,10 @@ fi
 CONFIG_TARGETS="test_mpi test_mpi_kill" config mpich -DMPROC_MPI_ENGINE=mpich -DMPROC_WITH_MPI=ON \
   -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -L mpi
 if [ "$QUICK" -eq 0 ]; then
-  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
+  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak|mpikill"
   # clang-19: its ASan allocator is fork-safe in threaded programs (GCC 12's is not)
   config asan -DCMAKE_C_COMPILER=clang-19 -DMPROC_SANITIZE=address,undefined \
-    -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
+    -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak|mpikill"
   config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
   package_step
   if [ -f scripts/win-test.sh ]; then
