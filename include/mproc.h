@@ -737,7 +737,10 @@ typedef struct mproc_pool_opts {
  * MPROC_ESPAWN/MPROC_ENOSYS (a worker could not start); no worker is left
  * behind. */
 MPROC_API mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err);
-MPROC_API int mproc_pool_processes(const mproc_pool *); /* number of workers */
+/* Number of workers: the pool's size, less the workers it gave up on (one
+ * whose replacement could not start, docs/pool.md; an MPI rank that was
+ * lost, docs/mpi.md). */
+MPROC_API int mproc_pool_processes(const mproc_pool *);
 /* No more tasks (MPROC_ESTATE for later submissions); queued ones still
  * run and the workers then exit. Repeatable. */
 MPROC_API int mproc_pool_close(mproc_pool *);

@@ -335,6 +335,18 @@ static int rank_pids(mproc_pool *p, pid_t pids[2])
     return pids[0] && pids[1] ? 0 : -1;
 }
 
+/* mproc_pool_processes once it says want (the pool's result thread
+ * notices a lost rank a moment after its task failed), or after 10 s. */
+static int processes_soon(mproc_pool *p, int want)
+{
+    int n = mproc_pool_processes(p);
+    for (int i = 0; i < 1000 && n != want; i++) {
+        usleep(10000);
+        n = mproc_pool_processes(p);
+    }
+    return n;
+}
+
 /* A rank that stops answering (here: stopped with SIGSTOP) is lost after
  * MPROC_MPI_TIMEOUT (2 s in this test): its task fails with
  * MPROC_ETIMEDOUT instead of hanging, after about that long, and the other
@@ -356,6 +368,7 @@ static void test_lost_rank(void)
     double waited = now_s() - t0;
     CU_ASSERT(waited > 1.5 && waited < 10);
     mproc_async_free(stuck);
+    CU_ASSERT_EQUAL(processes_soon(p, 1), 1); /* the pool gave up on the lost rank */
     /* the other rank still works; the lost one is not used again */
     for (int i = 0; i < 4; i++) {
         void *out = NULL;
@@ -379,6 +392,7 @@ static void test_lost_rank(void)
     } else {
         CHECK_RC(err, MPROC_EBROKEN);
     }
+    CU_ASSERT_EQUAL(processes_soon(p, 0), 0);
     mproc_args_free(a);
     finish(p);
     /* Let the stopped ranks go on, so that they exit with the job. */
