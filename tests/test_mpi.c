@@ -5,7 +5,6 @@
  * any other way, it fails: the suite needs worker ranks. */
 #include <signal.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -79,13 +78,6 @@ static int stop_self(const mproc_args *a, mproc_result *r, void *state)
 }
 
 /* ---------------------------------------------------------------- tests */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Neither engine this suite runs under (Open MPI 4, Debian 12's MPICH
  * 4.0.2) keeps a job alive when a rank dies: the query says so. */
@@ -340,8 +332,8 @@ static int rank_pids(mproc_pool *p, pid_t pids[2])
 static int processes_soon(mproc_pool *p, int want)
 {
     int n = mproc_pool_processes(p);
-    for (int i = 0; i < 1000 && n != want; i++) {
-        usleep(10000);
+    for (int i = 0; i < 200 && n != want; i++) {
+        test_sleep(0.05);
         n = mproc_pool_processes(p);
     }
     return n;
@@ -363,9 +355,9 @@ static void test_lost_rank(void)
     int err = -1;
     mproc_async *stuck = mproc_pool_apply_async(p, stop_self, a, NULL, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stuck);
-    double t0 = now_s();
+    double t0 = test_now();
     CHECK_RC(mproc_async_get(stuck, 60, NULL, NULL), MPROC_ETIMEDOUT);
-    double waited = now_s() - t0;
+    double waited = test_now() - t0;
     CU_ASSERT(waited > 1.5 && waited < 10);
     mproc_async_free(stuck);
     CU_ASSERT_EQUAL(processes_soon(p, 1), 1); /* the pool gave up on the lost rank */
