@@ -128,6 +128,13 @@ MPROC_API int mproc_mpi_workers(void);
 /* Rank 0: releases the worker ranks and calls MPI_Finalize (also run at
  * exit). MPROC_ERUNNING while an "mpi" pool exists. Repeatable. */
 MPROC_API int mproc_mpi_finalize(void);
+/* Rank 0, after mproc_mpi_init: 1 when the death of a worker rank (SIGKILL,
+ * a crash) leaves the job running, so that an "mpi" pool fails only that
+ * rank's tasks (MPROC_EWORKERLOST) and goes on with the others; 0 when the
+ * engine ends the whole job instead (Open MPI 4; Debian 12's MPICH 4.0.2,
+ * docs/mpi.md), or when there is no MPI job. A rank that only stops
+ * answering is noticed either way (MPROC_MPI_TIMEOUT: MPROC_ETIMEDOUT). */
+MPROC_API int mproc_mpi_survives_rank_death(void);
 /* The backend this library was built with: "posix" or "win32". */
 MPROC_API const char *mproc_backend_name(void);
 /* This library's version, its MPROC_VERSION_STRING (e.g. "0.1.0"): the
@@ -759,7 +766,10 @@ typedef struct mproc_pool_opts {
  * MPROC_ESPAWN/MPROC_ENOSYS (a worker could not start); no worker is left
  * behind. */
 MPROC_API mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err);
-MPROC_API int mproc_pool_processes(const mproc_pool *); /* number of workers */
+/* Number of workers: the pool's size, less the workers it gave up on (one
+ * whose replacement could not start, docs/pool.md; an MPI rank that was
+ * lost, docs/mpi.md). */
+MPROC_API int mproc_pool_processes(const mproc_pool *);
 /* No more tasks (MPROC_ESTATE for later submissions); queued ones still
  * run and the workers then exit. Repeatable. */
 MPROC_API int mproc_pool_close(mproc_pool *);

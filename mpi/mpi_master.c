@@ -6,8 +6,10 @@
  * pool itself has no MPI code. Ranks share no memory with us: the bridge
  * turns a map's shared-memory chunks into inline ones (the input goes with
  * the task) and writes the outputs the rank sends back into the segment.
- * It also notices lost ranks: an MPI error naming one, or a rank silent
- * for longer than MPROC_MPI_TIMEOUT seconds (heartbeats every 0.5 s). */
+ * It also notices lost ranks: an MPI error naming one (with ULFM, the
+ * failed ranks the engine reports), or a rank silent for longer than
+ * MPROC_MPI_TIMEOUT seconds (heartbeats every 0.5 s), whose unanswered
+ * tasks it fails with MPROC_ETIMEDOUT. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,9 @@ typedef struct rank_slot {
     double last_seen;
     chunk *chunks;
     own_seg own[PW_POOL_SEGS];
+    uint64_t *ids;       /* tasks sent in this session and not answered, in order */
+    size_t nids, capids;
+    uint64_t last_sent;  /* the last task id forwarded in this session (a pool's ids grow) */
 } rank_slot;
 
 static struct {
@@ -98,6 +103,31 @@ static int take_segment(rank_slot *r, const pw_task *t)
     mproc__be_shm_close(r->own[t->seg_slot].map);
     r->own[t->seg_slot] = (own_seg){m ? t->seg_id : 0, m};
     return rc;
+}
+
+/* Task ids sent and not answered yet (answered in order, as a worker does). */
+static int add_id(rank_slot *r, uint64_t id)
+{
+    if (r->nids == r->capids) {
+        size_t cap = r->capids ? 2 * r->capids : 16;
+        uint64_t *n = realloc(r->ids, cap * sizeof *n);
+        if (!n)
+            return MPROC_ENOMEM;
+        r->ids = n;
+        r->capids = cap;
+    }
+    r->ids[r->nids++] = id;
+    return 0;
+}
+
+static void answered(rank_slot *r, uint64_t id)
+{
+    for (size_t k = 0; k < r->nids; k++)
+        if (r->ids[k] == id) {
+            memmove(r->ids + k, r->ids + k + 1, (r->nids - k - 1) * sizeof *r->ids);
+            r->nids--;
+            return;
+        }
 }
 
 /* The pool's message with PT_CHUNK_SHM records made inline (malloc'd),
@@ -159,6 +189,14 @@ static int convert_tasks(rank_slot *r, const char *msg, size_t len, char **out, 
             }
             buf = nb;
         }
+        if (t.id > r->last_sent)
+            r->last_sent = t.id;
+        if (t.id && add_id(r, t.id) != 0) {
+            if (m)
+                mproc_shm_close(m);
+            free(buf);
+            return MPROC_ENOMEM;
+        }
         memcpy(buf + o, &t, sizeof t);
         memcpy(buf + o + sizeof t, module, t.modlen);
         if (t.datalen)
@@ -215,6 +253,8 @@ static size_t convert_replies(rank_slot *r, char *msg, size_t len)
             break;
         const char *data = msg + pos + sizeof rep;
         pos += sizeof rep + (size_t)rep.datalen;
+        if (rep.id)
+            answered(r, rep.id);
         chunk **pp = &r->chunks;
         while (*pp && (*pp)->id != rep.id)
             pp = &(*pp)->next;
@@ -242,7 +282,7 @@ static void drop_chunks(rank_slot *r)
 
 /* ------------------------------------------------------------- bridge */
 
-/* The session on rank i is over; lost: every task sent may have run. */
+/* The session on rank i is over; lost: every task forwarded may have run. */
 static void end_session(int i, int lost)
 {
     rank_slot *r = &M.ranks[i];
@@ -251,11 +291,14 @@ static void end_session(int i, int lost)
     r->end = NULL;
     if (lost) {
         r->lost = 1;
+        /* every task forwarded to the rank may have run: they fail; those
+         * the pool queued on the pipe after it are given to other workers */
         if (M.pool)
-            ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = INT64_MAX;
+            ((int64_t *)mproc_array_ptr(M.pool->progress))[r->widx] = (int64_t)r->last_sent;
     }
     mproc__core_pool_unlock();
     drop_chunks(r);
+    r->nids = 0;
     release_own(r); /* the pool starts a new worker with none */
     if (end) { /* the pool reads the end of its pipe as the worker's death */
         mproc_conn_close(end);
@@ -271,6 +314,59 @@ static void lose_rank(int i)
     end_session(i, 1);
 }
 
+/* Rank i went silent for M.timeout: each task it has not answered fails
+ * with MPROC_ETIMEDOUT (replies in the order sent, as the pool expects),
+ * then the rank is lost as any other. */
+static void time_out_rank(int i)
+{
+    rank_slot *r = &M.ranks[i];
+    if (r->end && r->nids) {
+        size_t len = r->nids * sizeof(pw_reply);
+        char *msg = malloc(len);
+        if (msg) {
+            for (size_t k = 0; k < r->nids; k++) {
+                pw_reply rep = {r->ids[k], MPROC_ETIMEDOUT, 0, 0, 0};
+                for (chunk *c = r->chunks; c; c = c->next)
+                    if (c->id == rep.id)
+                        rep.index = c->start;
+                memcpy(msg + k * sizeof rep, &rep, sizeof rep);
+            }
+            mproc_conn_send_bytes(r->end, msg, len); /* on failure: EWORKERLOST at the pipe's end */
+            free(msg);
+        }
+        r->nids = 0;
+    }
+    fprintf(stderr, "mproc: MPI rank %d silent for %g s\n", i, M.timeout);
+    lose_rank(i);
+}
+
+/* An MPI call on any source failed: with ULFM, the engine names the ranks
+ * that died (acknowledged, so that later calls succeed again). */
+static void lose_failed_ranks(void)
+{
+#if MPROC_MPI_HAVE_ULFM
+    MPI_Group failed, world;
+    int n = 0;
+    if (MPIX_Comm_failure_ack(MPI_COMM_WORLD) != MPI_SUCCESS ||
+        MPIX_Comm_failure_get_acked(MPI_COMM_WORLD, &failed) != MPI_SUCCESS)
+        return;
+    if (MPI_Group_size(failed, &n) == MPI_SUCCESS && n > 0 && MPI_Comm_group(MPI_COMM_WORLD, &world) == MPI_SUCCESS) {
+        int *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
+        if (in && out) {
+            for (int k = 0; k < n; k++)
+                in[k] = k;
+            if (MPI_Group_translate_ranks(failed, n, in, world, out) == MPI_SUCCESS)
+                for (int k = 0; k < n; k++)
+                    lose_rank(out[k]);
+        }
+        free(in);
+        free(out);
+        MPI_Group_free(&world);
+    }
+    MPI_Group_free(&failed);
+#endif
+}
+
 static int from_ranks(void)
 {
     int n = 0;
@@ -282,6 +378,8 @@ static int from_ranks(void)
         if (rc <= 0) {
             if (rc < 0 && from != MPI_ANY_SOURCE)
                 lose_rank(from);
+            else if (rc < 0)
+                lose_failed_ranks();
             return n;
         }
         n++;
@@ -312,6 +410,7 @@ static int from_pool(void)
             void *msg = r->start_msg;
             r->start_msg = NULL;
             r->last_seen = mproc__be_monotonic();
+            r->last_sent = 0; /* ids are the pool's: a new pool starts again at 1 */
             r->seq++;
             mproc__core_pool_unlock();
             if (mproc__sendq_push(&M.q, i, TAG_START, msg, r->start_len) != 0)
@@ -364,8 +463,8 @@ static void bridge_main(void *arg)
         if (now - last_check > 0.25) {
             last_check = now;
             for (int i = 1; i < M.size; i++)
-                if (M.ranks[i].end && now - M.ranks[i].last_seen > M.timeout)
-                    lose_rank(i);
+                if (M.ranks[i].end && !M.ranks[i].lost && now - M.ranks[i].last_seen > M.timeout)
+                    time_out_rank(i);
         }
         idle = n ? 0 : idle + 1;
         double s = mproc__link_backoff(idle);
@@ -507,6 +606,11 @@ static int finalize(int at_exit)
     if (p) /* exiting with a pool alive: its ranks' sessions end first */
         t_close(p);
     M.finalized = 1;
+    for (int i = 1; i < M.size; i++) {
+        free(M.ranks[i].ids);
+        M.ranks[i].ids = NULL;
+        M.ranks[i].capids = 0;
+    }
     for (int i = 1; i < M.size; i++) /* lost ones too: a rank that was only silent exits with us */
         mproc__sendq_push(&M.q, i, TAG_EXIT, NULL, 0);
     mproc__sendq_flush(&M.q, 5.0);
@@ -517,6 +621,28 @@ static int finalize(int at_exit)
 static void at_exit(void) { finalize(1); }
 
 int mproc_mpi_finalize(void) { return finalize(0); }
+
+/* Only an engine with the ULFM calls reports a dead rank instead of ending
+ * the job, and not every one that declares them: the MPICH 4.0 ch4 device
+ * (Debian 12's ch4:ucx) fails an assertion in MPI_Test on a request to the
+ * dead rank, and its mpiexec's proxy exits when it cannot write to the dead
+ * process, so the job ends (docs/mpi.md, the probe there). */
+int mproc_mpi_survives_rank_death(void)
+{
+    if (M.size < 2 || M.finalized || !MPROC_MPI_HAVE_ULFM)
+        return 0;
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    if (MPI_Get_library_version(v, &len) != MPI_SUCCESS)
+        return 0;
+    v[len < (int)sizeof v ? len : (int)sizeof v - 1] = '\0';
+    const char *ver = strstr(v, "MPICH Version:");
+    int major = 0, minor = 0;
+    if (ver && sscanf(ver + strlen("MPICH Version:"), " %d.%d", &major, &minor) == 2 && strstr(v, "ch4") &&
+        (major < 4 || (major == 4 && minor == 0)))
+        return 0;
+    return 1;
+}
 
 int mproc__mpi_master_init(int size)
 {

@@ -13,3 +13,5 @@ int mproc_mpi_init(int *argc, char ***argv)
 int mproc_mpi_workers(void) { return 0; }
 
 int mproc_mpi_finalize(void) { return 0; }
+
+int mproc_mpi_survives_rank_death(void) { return 0; }

@@ -6,8 +6,11 @@
 #   --test   also what the full test run needs: clang-19 and its sanitizer
 #            runtime (GCC 12's libasan deadlocks children forked while another
 #            thread is inside malloc; LLVM >= 17 locks its allocator on fork)
-#            and Open MPI (libopenmpi-dev, openmpi-bin) for the MPI pool and
-#            its test (label mpi), and valgrind (scripts/test.sh --valgrind)
+#            and Open MPI (libopenmpi-dev, openmpi-bin) and MPICH (libmpich-dev,
+#            mpich; its own configuration, MPROC_MPI_ENGINE=mpich) for the MPI
+#            pool and its tests (label mpi), and valgrind (scripts/test.sh
+#            --valgrind). Open MPI stays the default mpicc/mpirun (Debian's
+#            alternatives rank it above MPICH).
 #   --docs   also doxygen, for the API reference (cmake --build build --target docs)
 #   --package  also what scripts/package-test.sh needs: doxygen, dpkg-dev
 #            (dpkg-shlibdeps) and file (both for CPack's Debian packages)
@@ -18,7 +21,7 @@ PKGS=(build-essential cmake ninja-build pkg-config
       python3)
 for a in "$@"; do
   case "$a" in
-    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin valgrind) ;;
+    --test) PKGS+=(clang-19 libclang-rt-19-dev libopenmpi-dev openmpi-bin libmpich-dev mpich valgrind) ;;
     --docs) PKGS+=(doxygen) ;;
     --package) PKGS+=(doxygen dpkg-dev file) ;;
     *) echo "usage: $0 [--test] [--docs] [--package]" >&2; exit 2 ;;

@@ -79,6 +79,13 @@ static int stop_self(const mproc_args *a, mproc_result *r, void *state)
 
 /* ---------------------------------------------------------------- tests */
 
+/* Neither engine this suite runs under (Open MPI 4, Debian 12's MPICH
+ * 4.0.2) keeps a job alive when a rank dies: the query says so. */
+static void test_survives_rank_death(void)
+{
+    CU_ASSERT_EQUAL(mproc_mpi_survives_rank_death(), 0);
+}
+
 static void test_workers(void)
 {
     CU_ASSERT_EQUAL(mproc_mpi_workers(), 2);
@@ -320,9 +327,23 @@ static int rank_pids(mproc_pool *p, pid_t pids[2])
     return pids[0] && pids[1] ? 0 : -1;
 }
 
+/* mproc_pool_processes once it says want (the pool's result thread
+ * notices a lost rank a moment after its task failed), or after 10 s. */
+static int processes_soon(mproc_pool *p, int want)
+{
+    int n = mproc_pool_processes(p);
+    for (int i = 0; i < 200 && n != want; i++) {
+        test_sleep(0.05);
+        n = mproc_pool_processes(p);
+    }
+    return n;
+}
+
 /* A rank that stops answering (here: stopped with SIGSTOP) is lost after
  * MPROC_MPI_TIMEOUT (2 s in this test): its task fails with
- * MPROC_EWORKERLOST instead of hanging, and the other rank goes on. */
+ * MPROC_ETIMEDOUT instead of hanging, after about that long, and the other
+ * rank goes on. When the last rank is lost too, tasks fail (MPROC_EBROKEN)
+ * instead of waiting for a rank that will never come. */
 static void test_lost_rank(void)
 {
     mproc_pool *p = mpi_pool(2, 0, NULL, NULL);
@@ -334,8 +355,12 @@ static void test_lost_rank(void)
     int err = -1;
     mproc_async *stuck = mproc_pool_apply_async(p, stop_self, a, NULL, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(stuck);
-    CHECK_RC(mproc_async_get(stuck, 60, NULL, NULL), MPROC_EWORKERLOST);
+    double t0 = test_now();
+    CHECK_RC(mproc_async_get(stuck, 60, NULL, NULL), MPROC_ETIMEDOUT);
+    double waited = test_now() - t0;
+    CU_ASSERT(waited > 1.5 && waited < 10);
     mproc_async_free(stuck);
+    CU_ASSERT_EQUAL(processes_soon(p, 1), 1); /* the pool gave up on the lost rank */
     /* the other rank still works; the lost one is not used again */
     for (int i = 0; i < 4; i++) {
         void *out = NULL;
@@ -344,9 +369,25 @@ static void test_lost_rank(void)
         CU_ASSERT(len == 16 && *(int64_t *)out == 6);
         mproc_free(out);
     }
+    /* The last rank stops too: its task times out, and then a task that
+     * has no rank left fails at once (the pool is broken), never hangs. */
+    stuck = mproc_pool_apply_async(p, stop_self, a, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(stuck);
+    CHECK_RC(mproc_async_get(stuck, 60, NULL, NULL), MPROC_ETIMEDOUT);
+    mproc_async_free(stuck);
+    mproc_async *late = mproc_pool_apply_async(p, mul, a, NULL, &err);
+    if (late) {
+        CHECK_RC(mproc_async_wait(late, 30), 0); /* ready: not left waiting */
+        int rc = mproc_async_get(late, 0, NULL, NULL);
+        CHECK_RC(rc, MPROC_EBROKEN);
+        mproc_async_free(late);
+    } else {
+        CHECK_RC(err, MPROC_EBROKEN);
+    }
+    CU_ASSERT_EQUAL(processes_soon(p, 0), 0);
     mproc_args_free(a);
     finish(p);
-    /* Let the stopped rank go on, so that it exits with the job. */
+    /* Let the stopped ranks go on, so that they exit with the job. */
     kill(pids[0], SIGCONT);
     kill(pids[1], SIGCONT);
 }
@@ -369,6 +410,7 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("mpi_pool", NULL, NULL);
+    CU_add_test(s, "survives_rank_death", test_survives_rank_death);
     CU_add_test(s, "workers", test_workers);
     CU_add_test(s, "map", test_map);
     CU_add_test(s, "apply_async", test_apply_async);

@@ -432,7 +432,17 @@ out:
     return p;
 }
 
-int mproc_pool_processes(const mproc_pool *p) { return p ? p->nworkers : MPROC_EINVAL; }
+int mproc_pool_processes(const mproc_pool *p)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    int n = p->nworkers;
+    mproc__core_pool_lock();
+    for (int i = 0; i < p->nworkers; i++)
+        n -= p->workers[i].gone;
+    mproc__core_pool_unlock();
+    return n;
+}
 
 static int usable(const mproc_pool *p) { return !p ? MPROC_EINVAL : p->creator_pid != mproc__be_getpid() ? MPROC_ESTATE : 0; }
 

@@ -173,6 +173,7 @@ typedef struct pool_worker {
     unsigned seg_next;       /* the slot the next one replaces */
     unsigned start_failures; /* replacements in a row that could not start */
     double retry_at;         /* when to try the next one (mproc__be_monotonic; 0: none due) */
+    int gone;                /* given up on, never started again (pool lock; mproc_pool_processes) */
 } pool_worker;
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };

@@ -281,8 +281,10 @@ static void fail_queue(mproc_pool *p, int status)
  * time: the cause may pass (a forkserver killed just as it was asked for a
  * child, a moment without memory or processes). START_TRIES failures in a
  * row (tried again after 0.05, 0.1, 0.2, 0.4, 0.8 s: about a second and a
- * half) mark the pool broken. start_failures and retry_at are this
- * thread's alone. */
+ * half) mark the pool broken and the worker gone (mproc_pool_processes
+ * no longer counts it); a transport's MPROC_EWORKERLOST (an MPI rank that
+ * is lost) does at once. start_failures and retry_at are this thread's
+ * alone. */
 #define START_TRIES 6
 #define START_BACKOFF 0.05
 
@@ -294,11 +296,14 @@ static void replace(mproc_pool *p, pool_worker *w)
     int wanted = p->state != POOL_TERMINATED && !p->broken && (p->state == POOL_RUNNING || p->qhead);
     mproc__core_pool_unlock();
     int rc = wanted ? mproc__pool_worker_start(p, w) : 0;
+    int for_good = p->tr && rc == MPROC_EWORKERLOST; /* a transport's worker that is gone (an MPI rank lost) */
     if (rc == 0)
         w->start_failures = 0;
-    else if (++w->start_failures < START_TRIES)
+    else if (!for_good && ++w->start_failures < START_TRIES)
         w->retry_at = mproc__be_monotonic() + START_BACKOFF * (double)(1u << (w->start_failures - 1));
     mproc__core_pool_lock();
+    if ((rc && !w->retry_at) || (!wanted && p->broken)) /* a broken pool starts no replacement */
+        w->gone = 1;
     if (rc && !w->retry_at && !p->broken)
         p->broken = rc;
     if (p->broken && mproc__pool_live_workers(p) == 0)
