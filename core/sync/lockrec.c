@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /* lockrec.c - Lock and RLock on a robust be_mutex. The owner (process and
- * thread) is recorded so that RLock can count, Condition can check that
- * the caller holds the lock, and a release by anyone else is refused.
- * Owner and count are only ever written by the holder, under the mutex, and
- * a thread only needs to recognise its own writes: relaxed atomics do. */
+ * thread, in one word) is recorded so that RLock can count, Condition can
+ * check that the caller holds the lock, and a release by anyone else is
+ * refused. Owner and count are only ever written by the holder, under the
+ * mutex, and a thread only needs to recognise its own writes: relaxed
+ * loads and stores do, and no read-modify-write is needed (the fast path
+ * of an uncontended Lock is the mutex's own two atomic operations and two
+ * plain stores). */
 #include "sync/sync.h"
 
-static int mine(lockrec *l)
+/* This thread, as recorded in `owner`: process ids fit in 32 bits on both
+ * backends (Linux's pid_max is at most 2^22, Windows ids are DWORDs), and
+ * thread ids are unique within the process (a counter, or a DWORD). */
+static uint64_t me(void) { return (uint64_t)mproc__be_getpid() << 32 | (uint32_t)mproc__be_thread_id(); }
+
+static uint64_t owner(lockrec *l) { return atomic_load_explicit(&l->owner, memory_order_relaxed); }
+
+static void take(lockrec *l, uint32_t count)
 {
-    return atomic_load_explicit(&l->owner_pid, memory_order_relaxed) == (uint64_t)mproc__be_getpid() &&
-           atomic_load_explicit(&l->owner_tid, memory_order_relaxed) == mproc__be_thread_id();
+    atomic_store_explicit(&l->owner, me(), memory_order_relaxed);
+    if (l->recursive)
+        atomic_store_explicit(&l->count, count, memory_order_relaxed);
 }
 
 int mproc__lockrec_init(lockrec *l, int recursive)
 {
-    atomic_init(&l->owner_pid, 0);
-    atomic_init(&l->owner_tid, 0);
+    atomic_init(&l->owner, 0);
     atomic_init(&l->count, 0);
     l->recursive = recursive != 0;
     return mproc__be_mutex_init(&l->m);
@@ -23,22 +33,20 @@ int mproc__lockrec_init(lockrec *l, int recursive)
 
 void mproc__lockrec_destroy(lockrec *l) { mproc__be_mutex_destroy(&l->m); }
 
-int mproc__lockrec_is_mine(lockrec *l) { return atomic_load_explicit(&l->count, memory_order_relaxed) > 0 && mine(l); }
+int mproc__lockrec_is_mine(lockrec *l) { return owner(l) == me(); }
 
 int mproc__lockrec_acquire(lockrec *l, double timeout)
 {
     if (l->recursive && mproc__lockrec_is_mine(l)) {
-        if (atomic_load_explicit(&l->count, memory_order_relaxed) == UINT32_MAX)
+        uint32_t n = atomic_load_explicit(&l->count, memory_order_relaxed);
+        if (n == UINT32_MAX)
             return MPROC_ESTATE;
-        atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed);
+        atomic_store_explicit(&l->count, n + 1, memory_order_relaxed);
         return 0;
     }
     int rc = mproc__be_mutex_lock(&l->m, timeout);
-    if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-        atomic_store_explicit(&l->owner_pid, (uint64_t)mproc__be_getpid(), memory_order_relaxed);
-        atomic_store_explicit(&l->owner_tid, mproc__be_thread_id(), memory_order_relaxed);
-        atomic_store_explicit(&l->count, 1, memory_order_relaxed);
-    }
+    if (rc == 0 || rc == MPROC_EOWNERDEAD)
+        take(l, 1);
     return rc;
 }
 
@@ -46,17 +54,21 @@ int mproc__lockrec_release(lockrec *l)
 {
     if (!mproc__lockrec_is_mine(l))
         return MPROC_ESTATE; /* unlocked, or held by another thread/process */
-    if (atomic_fetch_sub_explicit(&l->count, 1, memory_order_relaxed) > 1)
-        return 0;
-    atomic_store_explicit(&l->owner_tid, 0, memory_order_relaxed);
-    atomic_store_explicit(&l->owner_pid, 0, memory_order_relaxed);
+    if (l->recursive) {
+        uint32_t n = atomic_load_explicit(&l->count, memory_order_relaxed);
+        atomic_store_explicit(&l->count, n - 1, memory_order_relaxed);
+        if (n > 1)
+            return 0;
+    }
+    atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
     return mproc__be_mutex_unlock(&l->m);
 }
 
 uint32_t mproc__lockrec_release_all(lockrec *l)
 {
-    uint32_t n = atomic_load_explicit(&l->count, memory_order_relaxed);
-    atomic_store_explicit(&l->count, 1, memory_order_relaxed);
+    uint32_t n = l->recursive ? atomic_load_explicit(&l->count, memory_order_relaxed) : 1;
+    if (l->recursive)
+        atomic_store_explicit(&l->count, 1, memory_order_relaxed);
     mproc__lockrec_release(l);
     return n;
 }
@@ -64,11 +76,8 @@ uint32_t mproc__lockrec_release_all(lockrec *l)
 int mproc__lockrec_restore(lockrec *l, uint32_t count)
 {
     int rc = mproc__be_mutex_lock(&l->m, MPROC_FOREVER);
-    if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-        atomic_store_explicit(&l->owner_pid, (uint64_t)mproc__be_getpid(), memory_order_relaxed);
-        atomic_store_explicit(&l->owner_tid, mproc__be_thread_id(), memory_order_relaxed);
-        atomic_store_explicit(&l->count, count, memory_order_relaxed);
-    }
+    if (rc == 0 || rc == MPROC_EOWNERDEAD)
+        take(l, count);
     return rc;
 }
 

@@ -15,9 +15,8 @@
 
 typedef struct lockrec {
     be_mutex m;
-    _Atomic uint64_t owner_pid;
-    _Atomic uint64_t owner_tid;
-    _Atomic uint32_t count; /* recursion depth while held */
+    _Atomic uint64_t owner; /* pid << 32 | thread id while held, else 0 */
+    _Atomic uint32_t count; /* RLock: recursion depth while held */
     uint32_t recursive; /* RLock */
 } lockrec;
 
