@@ -370,7 +370,8 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
     mproc__core_ensure_init();
     const pool_transport *tr = NULL;
     mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
-    int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, NULL, 0) : 0;
+    static const size_t older[] = {sizeof(mproc_pool_opts_v1)};
+    int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, older, 1) : 0;
     opts = opts ? &o : NULL;
     if (!rc)
         rc = check_opts(opts, &n, &tr);

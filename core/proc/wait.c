@@ -138,11 +138,10 @@ static int wait_loop(waitset *ws, double timeout)
     double deadline = mproc__core_deadline(timeout), slice = POLL_SLICE_MIN;
     for (int first = 1;; first = 0) {
         int q = check(ws, first);
-        if (q)
-            return q;
         double rem = mproc__core_remaining(deadline);
-        /* with only notified objects besides OS ones, sleep the whole time */
-        double t = !ws->polled || (rem >= 0 && rem < slice) ? rem : slice;
+        /* some are ready: only a look at the OS ones; with only notified
+         * objects besides OS ones, sleep the whole time */
+        double t = q ? 0 : !ws->polled || (rem >= 0 && rem < slice) ? rem : slice;
         int rc = wait_backend(ws, t);
         if (rc < 0)
             return rc;
@@ -152,7 +151,7 @@ static int wait_loop(waitset *ws, double timeout)
         if (k)
             return k;
         if (mproc__core_remaining(deadline) == 0)
-            return check(ws, 0); /* the last look */
+            return check(ws, 0); /* the last look (the OS ones had theirs) */
         if (slice < POLL_SLICE_MAX)
             slice *= 2;
     }
