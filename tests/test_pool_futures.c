@@ -335,7 +335,7 @@ static void test_cancel_before_start(void)
 {
     fixture f;
     mproc_async *blocker = NULL, *victim = NULL, *map = NULL;
-    int64_t in[3] = {1, 2, 3}, out[3] = {0, 0, 0};
+    int64_t in[3] = {1, 2, 3}, out[3] = {-5, -5, -5};
     if (setup(&f, 1, 4, 0))
         goto out;
     ok_calls = err_calls = 0;
@@ -382,7 +382,8 @@ static void test_cancel_before_start(void)
     CU_ASSERT_EQUAL(f.count[1], 0); /* the cancelled task never ran */
     CU_ASSERT_EQUAL(f.count[0], 1);
     CU_ASSERT_EQUAL(f.count[2], 1);
-    CU_ASSERT_EQUAL(out[0], 0); /* nor did the map */
+    CU_ASSERT_EQUAL(out[0], -5); /* nor did the map, which left the output alone */
+    CU_ASSERT_EQUAL(out[2], -5);
 out:
     mproc_async_free(blocker);
     mproc_async_free(victim);

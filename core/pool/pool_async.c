@@ -190,10 +190,11 @@ void mproc__pool_async_wake_all(mproc_async *a)
         mproc__be_bell_ring(w->bell);
 }
 
-/* Copies a map's output to the caller's buffer unless the caller gave up. */
+/* Copies a map's output to the caller's buffer unless the caller gave up
+ * or cancelled it (nothing ran: the buffer stays as it was). */
 static void map_copy_out(mproc_async *a)
 {
-    if (a->kind != A_MAP || !a->seg || a->user_freed || !a->out_total)
+    if (a->kind != A_MAP || !a->seg || a->user_freed || a->cancelled || !a->out_total)
         return;
     memcpy(a->out, (char *)mproc__be_shm_addr(a->seg->map) + a->out_off, a->out_total);
 }
