@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "testutil.h"
+#include "base/testhooks.h" /* mproc_test_wait_looks: core/, not the public header */
 
 /* ------------------------------------------------ the workers' side */
 
@@ -238,7 +239,12 @@ static void test_wait_first_of_many(void)
     for (size_t i = 0; i < MANY; i++)
         if (!(rs[i] = submit(&f, (int64_t)i, 0, NULL)))
             goto out;
-    CHECK_RC(mproc_wait((void **)rs, MANY, 0.2, ready), 0);
+    /* nothing can complete: the wait sleeps, it does not poll (at most a
+     * look at each at the start and one at the timeout) */
+    unsigned long looks = mproc_test_wait_looks();
+    CHECK_RC(mproc_wait((void **)rs, MANY, 0.3, ready), 0);
+    looks = mproc_test_wait_looks() - looks;
+    CU_ASSERT_TRUE(looks >= MANY && looks <= 2 * MANY);
     CHECK_RC(mproc_event_set(f.gate), 0);
     int k = mproc_wait((void **)rs, MANY, 30, ready);
     CU_ASSERT_TRUE(k >= 1);

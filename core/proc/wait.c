@@ -15,10 +15,12 @@
  *    shared memory: while they are in the list the backend wait is cut into
  *    short slices between which they are looked at (1 ms growing to 20 ms:
  *    one is noticed within that). */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "proc/proc.h"
 #include "base/object.h"
+#include "base/testhooks.h"
 
 #define POLL_SLICE_MIN 0.001
 #define POLL_SLICE_MAX 0.02
@@ -27,6 +29,10 @@
 static const core_share_ops *wait_ops(const void *obj) { return mproc__core_share_ops_for(core_obj_kind(obj)); }
 
 enum { BY_BACKEND, BY_POLL, BY_NOTIFIER };
+
+static atomic_ulong looks; /* mproc_test_wait_looks */
+
+unsigned long mproc_test_wait_looks(void) { return atomic_load(&looks); }
 
 static int how(const core_share_ops *ops)
 {
@@ -103,6 +109,8 @@ static int check(waitset *ws, int first)
     for (size_t i = 0; i < ws->n; i++) {
         const core_share_ops *ops = wait_ops(ws->objects[i]);
         int h = how(ops);
+        if (h == BY_NOTIFIER && moved)
+            atomic_fetch_add_explicit(&looks, 1, memory_order_relaxed);
         if (h == BY_POLL || (h == BY_NOTIFIER && moved))
             ws->items[i].ready = ops->readable(ws->objects[i]) > 0;
         k += ws->items[i].ready;
