@@ -263,6 +263,7 @@ int mproc__pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(m
                            void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
 void mproc__pool_async_wake_all(mproc_async *a);
 void mproc__pool_async_track(mproc_async *a);                /* on its first submission */
+int mproc__pool_async_usable(const mproc_async *a);          /* a handle the caller may use (lock not needed) */
 /* A segment of at least size bytes for a map (lock held); it returns to a
  * spare slot when the map's async goes. */
 pool_seg *mproc__pool_seg_take(size_t size, int *err);
