@@ -12,9 +12,9 @@ set(CMAKE_REQUIRED_DEFINITIONS ${_probe_defs})
 # Linux-only (or non-macOS) features: off in the portable build.
 set(MPROC_LINUX_FEATURES
     PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
-    PROC_SELF_EXE PROC_PID_STAT ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
+    PROC_SELF_EXE PROC_PID_STAT PROC_SELF_STATM ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
 # Features every POSIX target we support has, or that replace each other.
-set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD SO_NOSIGPIPE)
+set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD SO_NOSIGPIPE MACH_TASK_INFO)
 
 if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   check_symbol_exists(SYS_pidfd_open "sys/syscall.h" MPROC_PROBE_PIDFD)
@@ -31,6 +31,11 @@ if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   if(EXISTS /proc/self/stat)
     set(MPROC_PROBE_PROC_PID_STAT 1)
   endif()
+  # the resident set size of this process (a pool's max_worker_rss)
+  if(EXISTS /proc/self/statm)
+    set(MPROC_PROBE_PROC_SELF_STATM 1)
+  endif()
+  check_symbol_exists(task_info "mach/mach.h" MPROC_PROBE_MACH_TASK_INFO)
   set(CMAKE_REQUIRED_LIBRARIES pthread)
   check_symbol_exists(pthread_mutexattr_setrobust "pthread.h" MPROC_PROBE_ROBUST_MUTEX)
   check_symbol_exists(sem_timedwait "semaphore.h" MPROC_PROBE_SEM_TIMEDWAIT)

@@ -25,9 +25,10 @@
 #include "mproc.h"
 
 /* Bumped whenever an entry is added, removed or changes its contract.
+ * 7: mproc__be_rss added (a pool's max_worker_rss).
  * 6: mproc__be_syscalls replaces be_syscall_set/get, mproc__be_interface_version added,
  * mproc__be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
-#define BE_INTERFACE_VERSION 6
+#define BE_INTERFACE_VERSION 7
 
 /* ------------------------------------------------------------- identity */
 const char *mproc__be_name(void); /* "posix" | "win32" */
@@ -432,6 +433,10 @@ long mproc__be_getpid(void); /* this process's id (cheap: cached where it is a s
  * now and then, never a fast path. */
 int mproc__be_pid_alive(long pid);
 int mproc__be_cpu_count(void);      /* usable CPUs, at least 1 */
+/* This process's resident set size in bytes (POSIX: /proc/self/statm, or
+ * the Mach task info, or else the peak from getrusage; Windows: the
+ * working set from GetProcessMemoryInfo). 0 or MPROC_ENOSYS/MPROC_ESYS. */
+int mproc__be_rss(uint64_t *bytes);
 double mproc__be_monotonic(void);   /* seconds from an arbitrary start */
 void mproc__be_sleep(double seconds); /* at least that long (< 0: returns at once) */
 /* The process-local lock of the core's own bookkeeping (children, segments,

@@ -20,6 +20,7 @@ extern const core_share_ops mproc__core_sharelist_ops;                      /* s
 extern const core_share_ops mproc__core_conn_share_ops;                     /* ipc/conn_share.c */
 extern const core_share_ops mproc__core_queue_ops;                          /* queue/queue.c */
 extern const core_share_ops mproc__core_mproxy_share_ops;                   /* manager/manager_share.c */
+extern const core_share_ops mproc__core_async_ops, mproc__core_imap_ops;         /* pool/pool_notify.c */
 
 const core_share_ops *const mproc__core_kinds[K_KIND_MAX] = {
     [K_SENTINEL] = &mproc__core_sentinel_ops,
@@ -36,4 +37,6 @@ const core_share_ops *const mproc__core_kinds[K_KIND_MAX] = {
     [K_CONN] = &mproc__core_conn_share_ops,
     [K_QUEUE] = &mproc__core_queue_ops,
     [K_MPROXY] = &mproc__core_mproxy_share_ops,
+    [K_ASYNC] = &mproc__core_async_ops,
+    [K_IMAP] = &mproc__core_imap_ops,
 };

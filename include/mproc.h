@@ -76,9 +76,10 @@ extern "C" {
     XX(EEXIST, -18, "already exists")                                           \
     XX(ENOENT, -19, "no such object")                                           \
     XX(EINTR, -20, "interrupted")                                               \
-    XX(ESYS, -21, "operating system error (see mproc_last_os_error)")
+    XX(ESYS, -21, "operating system error (see mproc_last_os_error)")          \
+    XX(ECANCELLED, -22, "task was cancelled before it started")
 
-/* Error codes (negative; 0 is success): MPROC_ETIMEDOUT ... MPROC_ESYS,
+/* Error codes (negative; 0 is success): MPROC_ETIMEDOUT ... MPROC_ECANCELLED,
  * one per entry of MPROC_ERRNO_MAP, whose third column is each code's
  * message (mproc_strerror). docs/errors.md says where each arises. */
 typedef enum mproc_errno {
@@ -532,8 +533,14 @@ MPROC_API void mproc_conn_free(mproc_conn *);
 /* connection.wait(): waits until at least one of the objects is ready or
  * timeout passes. Objects: connections (ready when a receive would not
  * block, at the end of the stream too), process sentinels (ready once
- * the child ended) and queues (ready when a get would find a message;
- * queues have no OS object, so they are looked at every 1-20 ms). Fills ready (room for n; may be NULL) with the ready
+ * the child ended), queues (ready when a get would find a message;
+ * queues have no OS object, so they are looked at every 1-20 ms), pool
+ * results (mproc_async: ready as mproc_async_ready says, so cancelled and
+ * failed ones too) and imap iterators (mproc_imap: ready when
+ * mproc_imap_next would not wait for a worker: an item, the end or an
+ * error). Results cost no polling: the wait sleeps on the pool's one
+ * completion notification and looks at them again only when a result
+ * changed (docs/pool.md). Fills ready (room for n; may be NULL) with the ready
  * ones in input order and returns how many (0 at the timeout). Any n.
  * MPROC_EINVAL for anything else (a send-only connection too),
  * MPROC_ECLOSED for a closed connection or process. n = 0 with a negative
@@ -756,10 +763,16 @@ typedef struct mproc_pool_opts {
     unsigned maxtasksperchild;      /* 0 = workers live as long as the pool */
     const char *start_method;       /* NULL = the default start method; "mpi": the workers are MPI ranks
                                        (after mproc_mpi_init, docs/mpi.md); an unknown name: MPROC_EINVAL */
+    /* Appended in 0.1 (issue 20; docs/abi.md): loky's memory limit. A
+     * worker whose resident set size exceeds this many bytes after a task
+     * exits and is replaced before it takes another, as with
+     * maxtasksperchild; no task is lost. 0 = no limit. Not for "mpi"
+     * pools (ignored: a rank is a thread). */
+    uint64_t max_worker_rss;
 } mproc_pool_opts;
 /* The default mproc_pool_opts: a worker per CPU, no initializer, workers
- * that live as long as the pool, the default start method. */
-#define MPROC_POOL_OPTS_INIT {sizeof(mproc_pool_opts), MPROC_POOL_CPUS, NULL, NULL, 0, NULL}
+ * that live as long as the pool, the default start method, no memory limit. */
+#define MPROC_POOL_OPTS_INIT {sizeof(mproc_pool_opts), MPROC_POOL_CPUS, NULL, NULL, 0, NULL, 0}
 
 /* Starts the workers and waits until each has run its initializer. NULL
  * with MPROC_EINVAL (bad options), MPROC_ETASK (an initializer failed),
@@ -851,6 +864,18 @@ MPROC_API int mproc_async_successful(mproc_async *); /* 1, 0, MPROC_ESTATE befor
 /* Which item failed and its code (see mproc_pool_failure). MPROC_ESTATE
  * before ready or when nothing failed. */
 MPROC_API int mproc_async_failure(mproc_async *, size_t *index, int *code);
+/* concurrent.futures' Future.cancel(): 1 when the call had not started
+ * (none of its tasks reached a worker): it never will, the result is ready
+ * at once with MPROC_ECANCELLED (mproc_async_get, mproc_async_successful
+ * 0), and the error callback runs once with MPROC_ECANCELLED in the
+ * calling thread before this returns (the success callback never does).
+ * 1 again for a result already cancelled (callbacks do not run twice).
+ * 0 when it is running or done. A worker taking the task and a cancel are
+ * decided under the pool's lock: exactly one wins. NULL or an imap's
+ * internal result: MPROC_EINVAL. */
+MPROC_API int mproc_async_cancel(mproc_async *);
+/* Future.cancelled(): 1 if mproc_async_cancel cancelled it, else 0. */
+MPROC_API int mproc_async_cancelled(mproc_async *);
 /* Frees the handle at any time; the task itself goes on. */
 MPROC_API void mproc_async_free(mproc_async *);
 

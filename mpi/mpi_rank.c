@@ -66,7 +66,8 @@ static int session_start(session *s, const void *msg, size_t len)
         !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 1))) &&
         !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 2))) &&
         !(rc = mproc_args_add_int(a, mproc_args_int(in, base + 3))) && !(rc = mproc_args_add_obj(a, s->progress)) &&
-        !(rc = mproc_args_add_int(a, 0))) {
+        !(rc = mproc_args_add_int(a, 0)) &&
+        !(rc = mproc_args_add_int(a, 0))) { /* PW_ARG_INDEX, PW_ARG_MAXRSS: a rank is a thread, no RSS limit */
         s->args = a;
         a = NULL;
         rc = mproc__be_thread_start(worker_thread, s, &s->thread);

@@ -44,6 +44,7 @@ SCENARIOS=(
   "barrier|Barrier(3, action=...): nobody passes until all three arrive"
   "manager|Manager().dict() and .list() changed by a child and by Pool tasks"
   "signals|terminate() / kill() exit codes; wait() on sentinels instead of SIGCHLD"
+  "as_completed|concurrent.futures: as_completed(), wait(FIRST_COMPLETED / FIRST_EXCEPTION / ALL_COMPLETED), Future.cancel()"
   "shareable_list|ShareableList([1, 2.5, True, None, 'hello', b'bytes']) changed by a child; SharedMemoryManager"
 )
 n=${#SCENARIOS[@]}

@@ -50,6 +50,9 @@ static void test_required_codes_exist(void)
                    MPROC_ERUNNING, MPROC_ESTATE, MPROC_EOS, MPROC_EEXIST, MPROC_ENOENT,
                    MPROC_EINTR, MPROC_ESYS};
     CU_ASSERT_EQUAL(sizeof codes / sizeof codes[0], 21);
+    /* appended later (issue 20): values are stable, new codes go at the end */
+    CU_ASSERT_EQUAL(MPROC_ECANCELLED, -22);
+    CU_ASSERT_STRING_EQUAL(mproc_err_name(MPROC_ECANCELLED), "MPROC_ECANCELLED");
 }
 
 static void test_backend_name(void)

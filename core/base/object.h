@@ -36,6 +36,8 @@ typedef enum core_kind {
     K_MPROXY, /* a Manager proxy (manager.h): process-local, shared as a description */
     K_MANAGER, /* a Manager handle, not shareable */
     K_SHARELIST, /* a ShareableList: its segment's name travels */
+    K_ASYNC, /* a pool result (mproc_async): process-local, for mproc_wait only */
+    K_IMAP,  /* a pool imap iterator: process-local, for mproc_wait only */
     K_KIND_MAX
 } core_kind;
 
@@ -168,7 +170,25 @@ typedef struct core_share_ops {
     int (*wait_prepare)(void *obj, struct be_wait_item *it);
     void (*wait_undo)(void *obj);
     int (*readable)(void *obj);
+    /* Optional, with readable: objects that a thread of this process makes
+     * ready (pool results) are not polled; readable is asked again only
+     * after the notifier says something changed. */
+    const struct core_wait_notifier *notifier;
 } core_share_ops;
+
+/* A process-wide "something may have become ready" signal that mproc_wait
+ * sleeps on together with OS streams and processes (wait.c). One per
+ * subsystem (the pool's, pool/pool_notify.c), not one per object, so that
+ * a wait on many objects costs one stream, and a wake-up one rescan. */
+typedef struct core_wait_notifier {
+    /* Subscribes the calling wait: *it gets a stream for the backend's wait
+     * (readable once a change follows the last rearm). */
+    int (*subscribe)(struct be_wait_item *it, void **sub);
+    /* Makes the stream quiet again and returns the generation (a counter
+     * bumped on every change): a change after this call rings it again. */
+    uint64_t (*rearm)(void *sub);
+    void (*unsubscribe)(void *sub);
+} core_wait_notifier;
 
 /* The ops of kind, or NULL: looked up in the table of every kind, which
  * is defined at the top of the core (core/kinds.c), so that base/ knows

@@ -25,4 +25,16 @@
 
 int mproc__opts_read(void *dst, size_t dst_size, const void *src, const size_t *older, size_t n_older);
 
+/* Earlier layouts of the options structs (docs/abi.md, rule 4). */
+#include "mproc.h"
+/* mproc_pool_opts before max_worker_rss (issue 20). */
+typedef struct mproc_pool_opts_v1 {
+    size_t size;
+    int processes;
+    mproc_pool_init_fn initializer;
+    const mproc_args *initargs;
+    unsigned maxtasksperchild;
+    const char *start_method;
+} mproc_pool_opts_v1;
+
 #endif

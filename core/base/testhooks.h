@@ -27,6 +27,12 @@ typedef void (*mproc_syscall_fn)(void);
 MPROC_API int mproc_test_set_syscall(const char *name, mproc_syscall_fn fn);
 MPROC_API mproc_syscall_fn mproc_test_get_syscall(const char *name);
 
+/* How many times mproc_wait has asked a notified object (a pool result or
+ * imap iterator) whether it is ready, in this process so far: a wait on n
+ * results that nothing completes looks at each at most twice (at the
+ * start and at the timeout), however long it sleeps. */
+MPROC_API unsigned long mproc_test_wait_looks(void);
+
 #ifdef __cplusplus
 }
 #endif

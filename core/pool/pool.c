@@ -85,7 +85,8 @@ int mproc__pool_worker_start(mproc_pool *p, pool_worker *w)
     if ((rc = mproc_args_add_obj(a, theirs)) || (rc = mproc_args_add_str(a, init->module)) ||
         (rc = mproc_args_add_int(a, p->has_init ? (int64_t)init->offset : 0)) ||
         (rc = mproc_args_add_int(a, (int64_t)init->digest)) || (rc = mproc_args_add_int(a, p->maxtasks)) ||
-        (rc = mproc_args_add_obj(a, p->progress)) || (rc = mproc_args_add_int(a, w - p->workers)))
+        (rc = mproc_args_add_obj(a, p->progress)) || (rc = mproc_args_add_int(a, w - p->workers)) ||
+        (rc = mproc_args_add_int(a, (int64_t)p->max_rss)))
         goto out;
     ((int64_t *)mproc_array_ptr(p->progress))[w - p->workers] = 0;
     mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
@@ -239,6 +240,7 @@ int mproc__pool_submit(mproc_pool *p, pool_task *t)
     if (p->broken && mproc__pool_live_workers(p) == 0)
         return MPROC_EBROKEN;
     mproc__pool_async_track(t->async);
+    t->async->pool = p; /* for mproc_async_cancel, while a task of it is queued */
     t->next = NULL;
     if (p->qtail)
         p->qtail->next = t;
@@ -368,7 +370,8 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
     mproc__core_ensure_init();
     const pool_transport *tr = NULL;
     mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
-    int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, NULL, 0) : 0;
+    static const size_t older[] = {sizeof(mproc_pool_opts_v1)};
+    int n = 0, rc = opts ? mproc__opts_read(&o, sizeof o, opts, older, 1) : 0;
     opts = opts ? &o : NULL;
     if (!rc)
         rc = check_opts(opts, &n, &tr);
@@ -392,6 +395,7 @@ mproc_pool *mproc_pool_new(const mproc_pool_opts *opts, int *err)
     p->nworkers = n;
     if (opts) {
         p->maxtasks = opts->maxtasksperchild;
+        p->max_rss = opts->max_worker_rss;
         p->method = tr ? NULL : mproc__core_method_name(mproc__core_method_from_name(opts->start_method));
         if (opts->initializer) {
             if ((rc = mproc__be_sym_locate((be_fnptr)opts->initializer, &p->init_ref)))

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "base/object.h"
 
 /* ------------------------------------------------------------ the wire */
 
@@ -88,6 +89,7 @@ enum {
     PW_ARG_MAXTASKS,
     PW_ARG_PROGRESS, /* int64 array: per worker, the id of the task it started last */
     PW_ARG_INDEX,    /* this worker's slot in it */
+    PW_ARG_MAXRSS,   /* bytes (0: no limit): exit after a task that left it bigger */
     PW_NARGS
 };
 
@@ -131,6 +133,7 @@ typedef struct pool_waiter {
 } pool_waiter;
 
 struct mproc_async {
+    core_obj hdr;         /* K_ASYNC: mproc_wait takes it (pool_notify.c) */
     int kind;
     int refs;             /* the user's handle and each task not yet ended */
     int user_freed;
@@ -138,6 +141,8 @@ struct mproc_async {
     pool_slot *slots;     /* one per task */
     size_t nslots;
     int ready;
+    int cancelled;        /* mproc_async_cancel won: status MPROC_ECANCELLED */
+    size_t ndispatched;   /* tasks handed to a worker (none: cancel may win) */
     int status;           /* the first failure to arrive */
     size_t fail_index;
     int fail_code;
@@ -148,7 +153,8 @@ struct mproc_async {
     pool_seg *seg;
     void *out;
     size_t out_total, out_off;
-    mproc_pool *pool;     /* NULL once the pool dropped it */
+    mproc_pool *pool;     /* the pool it was submitted to; only looked at while
+                             a task is queued there (mproc_async_cancel) */
     /* Submitted asyncs of this process, on one list (lock held), so that
      * a handle a program never freed stays reachable until it ends. */
     struct mproc_async *live_prev, *live_next;
@@ -208,6 +214,7 @@ struct mproc_pool {
     pool_worker *workers;
     int state;
     unsigned maxtasks;
+    uint64_t max_rss;        /* mproc_pool_opts.max_worker_rss */
     int broken;              /* no worker could be started: the error */
     const char *method;      /* start method name, or NULL */
     mproc_args *initargs;
@@ -256,9 +263,15 @@ int mproc__pool_async_wait_locked(mproc_async *a, double deadline, int (*done)(m
                            void *ctx);                /* 0, MPROC_ETIMEDOUT, MPROC_EINTR */
 void mproc__pool_async_wake_all(mproc_async *a);
 void mproc__pool_async_track(mproc_async *a);                /* on its first submission */
+int mproc__pool_async_usable(const mproc_async *a);          /* a handle the caller may use (lock not needed) */
 /* A segment of at least size bytes for a map (lock held); it returns to a
  * spare slot when the map's async goes. */
 pool_seg *mproc__pool_seg_take(size_t size, int *err);
+
+/* pool_notify.c: a result became ready or an imap item arrived (lock held). */
+void mproc__pool_notify(void);
+/* pool_imap.c: 1 when mproc_imap_next would not wait for a worker. */
+int mproc__pool_imap_readable(mproc_imap *m);
 
 /* The failure behind this thread's last synchronous ETASK/EWORKERLOST. */
 void mproc__pool_set_failure(int rc, size_t index, int code);

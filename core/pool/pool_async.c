@@ -38,7 +38,12 @@ static int readable(const mproc_async *a) { return a->ready || in_callback == a;
 
 /* A handle the caller may use: not freed, except inside its own callback
  * (the pool keeps it alive until the callback returned). */
-static int usable(const mproc_async *a) { return a && (!a->user_freed || in_callback == a); }
+int mproc__pool_async_usable(const mproc_async *a)
+{
+    return a && core_obj_kind(a) == K_ASYNC && (!a->user_freed || in_callback == a);
+}
+
+static int usable(const mproc_async *a) { return mproc__pool_async_usable(a); }
 
 static _Thread_local struct {
     int set;
@@ -79,6 +84,8 @@ mproc_async *mproc__pool_async_new(int kind, size_t ntasks, const mproc_async_op
         *err = MPROC_ENOMEM;
         return NULL;
     }
+    a->hdr.magic = CORE_OBJ_MAGIC;
+    a->hdr.kind = K_ASYNC;
     a->kind = kind;
     a->refs = 1;
     a->ntasks = ntasks;
@@ -168,6 +175,7 @@ static void destroy(mproc_async *a)
         free(a->slots);
     if (a->seg)
         seg_give(a->seg);
+    a->hdr.magic = 0;
     free(a);
 }
 
@@ -179,14 +187,16 @@ void mproc__pool_async_release(mproc_async *a)
 
 void mproc__pool_async_wake_all(mproc_async *a)
 {
+    mproc__pool_notify(); /* mproc_wait's view (pool_notify.c) */
     for (pool_waiter *w = a->waiters; w; w = w->next)
         mproc__be_bell_ring(w->bell);
 }
 
-/* Copies a map's output to the caller's buffer unless the caller gave up. */
+/* Copies a map's output to the caller's buffer unless the caller gave up
+ * or cancelled it (nothing ran: the buffer stays as it was). */
 static void map_copy_out(mproc_async *a)
 {
-    if (a->kind != A_MAP || !a->seg || a->user_freed || !a->out_total)
+    if (a->kind != A_MAP || !a->seg || a->user_freed || a->cancelled || !a->out_total)
         return;
     memcpy(a->out, (char *)mproc__be_shm_addr(a->seg->map) + a->out_off, a->out_total);
 }

@@ -132,6 +132,7 @@ static size_t dispatch(mproc_pool *p, outgoing *out, pool_task **dropped)
                 head = t;
             tail = t;
             n++;
+            t->async->ndispatched++; /* started: mproc_async_cancel now loses */
             bytes += task_bytes(t);
             if (t->one_at_a_time)
                 break;

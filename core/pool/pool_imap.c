@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/object.h"
 #include "pool/pool.h"
 
 struct mproc_imap {
+    core_obj hdr;        /* K_IMAP: mproc_wait takes it (pool_notify.c) */
     mproc_pool *pool;
     mproc_async *a;      /* A_IMAP, `ahead` slots */
     mproc_map_fn fn;
@@ -112,6 +114,8 @@ static mproc_imap *imap_new(mproc_pool *p, mproc_map_fn fn, mproc_input_fn next,
         rc = MPROC_ENOMEM;
     if (rc)
         goto out;
+    m->hdr.magic = CORE_OBJ_MAGIC;
+    m->hdr.kind = K_IMAP;
     m->pool = p;
     m->fn = fn;
     m->next = next;
@@ -185,6 +189,19 @@ static int in_flight(const mproc_imap *m)
         if (slot_busy(m, s))
             return 1;
     return 0;
+}
+
+/* mproc_wait's question: would mproc_imap_next return without waiting
+ * for a worker (an item is there, or nothing is in flight: the end, an
+ * error, or input to read)? */
+int mproc__pool_imap_readable(mproc_imap *m)
+{
+    if (!m || core_obj_kind(m) != K_IMAP)
+        return MPROC_EINVAL;
+    mproc__core_pool_lock();
+    int r = ready_slot(m) >= 0 || !in_flight(m);
+    mproc__core_pool_unlock();
+    return r;
 }
 
 /* Takes the next item of slot s (lock held). */
@@ -272,5 +289,6 @@ void mproc_imap_free(mproc_imap *m)
     free(m->taken);
     free(m->first);
     free(m->buf);
+    m->hdr.magic = 0;
     free(m);
 }

@@ -261,12 +261,22 @@ static int run_chunk_inline(worker *c, const pw_task *t, be_fnptr f, const char 
     return rc;
 }
 
-/* Runs the records of one message. 1 when the budget is spent, 0 to go
- * on, < 0 when the pipe broke. */
+/* Has this worker grown past max_rss bytes (mproc_pool_opts.max_worker_rss,
+ * loky's memory limit)? Asked after each task; a worker that cannot tell
+ * goes on. */
+static int over_rss(uint64_t max_rss)
+{
+    uint64_t rss = 0;
+    return mproc__be_rss(&rss) == 0 && rss > max_rss;
+}
+
+/* Runs the records of one message. 1 when the budget is spent or the
+ * worker grew past max_rss, 0 to go on, < 0 when the pipe broke. */
 static int run_message(worker *c, const char *msg, size_t len, void *state, uint64_t maxtasks,
-                       uint64_t *ntasks)
+                       uint64_t *ntasks, uint64_t max_rss)
 {
     size_t pos = 0;
+    int over = 0;
     while (pos + sizeof(pw_task) <= len) {
         pw_task t;
         memcpy(&t, msg + pos, sizeof t);
@@ -307,10 +317,14 @@ static int run_message(worker *c, const char *msg, size_t len, void *state, uint
         if (rc)
             return rc;
         ++*ntasks;
+        if (max_rss && over_rss(max_rss)) {
+            over = 1; /* exit as maxtasksperchild does: the parent puts the tasks after this one back */
+            break;
+        }
     }
     if (flush(c) != 0)
         return MPROC_EOS;
-    return maxtasks && *ntasks >= maxtasks;
+    return over || (maxtasks && *ntasks >= maxtasks);
 }
 
 /* 0, MPROC_ETASK with *code, or why it could not run. */
@@ -344,6 +358,7 @@ int mproc__core_pool_worker_main(const mproc_args *args)
     size_t base = n - PW_NARGS;
     worker c = {mproc_args_obj(args, base + PW_ARG_CONN), NULL, NULL, 0, 0, 0};
     uint64_t maxtasks = (uint64_t)mproc_args_int(args, base + PW_ARG_MAXTASKS);
+    uint64_t max_rss = (uint64_t)mproc_args_int(args, base + PW_ARG_MAXRSS);
     mproc_array *progress = mproc_args_obj(args, base + PW_ARG_PROGRESS);
     int64_t index = mproc_args_int(args, base + PW_ARG_INDEX);
     if (!c.conn || !progress || index < 0 || (size_t)index >= mproc_array_len(progress))
@@ -368,7 +383,7 @@ int mproc__core_pool_worker_main(const mproc_args *args)
         int rc = mproc_conn_recv_bytes(c.conn, &msg, &len, MPROC_NOLIMIT);
         if (rc)
             break; /* MPROC_EOS: the pool closed, or the parent is gone */
-        rc = run_message(&c, msg, len, state, maxtasks, &ntasks);
+        rc = run_message(&c, msg, len, state, maxtasks, &ntasks, max_rss);
         mproc_free(msg);
         if (rc)
             break;
