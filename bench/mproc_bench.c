@@ -33,6 +33,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int run_size = 0; /* 0 full, 1 quick, 2 smoke */
+
 typedef int (*op_fn)(void *ctx);
 
 /* Median over repeats of the mean time of one op, in microseconds; each op
@@ -359,60 +361,183 @@ static int op_raw_big(void *ctx)
 
 /* --------------------------------------------------------------- queues */
 
-/* A producer child puts n messages of sz bytes, the parent gets them; the
- * figure is per message, the child's start excluded (it waits for `go`). */
-static int queue_producer(const mproc_args *a)
+#define QBATCH 64 /* messages per put_many / get_many in the batch rows */
+
+/* Puts n messages of sz bytes into q, one by one (batch 1) or with
+ * put_many in batches of `batch` (the last one may be shorter). */
+static int put_messages(mproc_queue *q, long n, size_t sz, long batch)
 {
-    mproc_queue *q = mproc_args_obj(a, 0);
-    long n = (long)mproc_args_int(a, 2);
-    size_t sz = (size_t)mproc_args_int(a, 3);
-    char *b = calloc(1, sz);
-    mproc_event_wait(mproc_args_obj(a, 1), MPROC_FOREVER);
-    for (long i = 0; i < n; i++)
-        if (!b || mproc_queue_put(q, b, sz, MPROC_FOREVER) != 0)
-            return 1;
+    char *b = calloc(1, sz ? sz : 1);
+    const void *bufs[QBATCH];
+    size_t lens[QBATCH];
+    int rc = b ? 0 : 1;
+    for (int i = 0; i < QBATCH; i++) {
+        bufs[i] = b;
+        lens[i] = sz;
+    }
+    for (long i = 0; rc == 0 && i < n;) {
+        long k = n - i < batch ? n - i : batch;
+        rc = k == 1 ? mproc_queue_put(q, b, sz, MPROC_FOREVER)
+                    : mproc_queue_put_many(q, bufs, lens, (size_t)k, MPROC_FOREVER);
+        i += k;
+    }
     free(b);
+    return rc;
+}
+
+/* How the consumer takes its messages. */
+typedef enum { Q_GET, Q_GET_INTO, Q_GET_MANY } qget_mode;
+
+/* Takes exactly n messages of sz bytes from q: get (a buffer each),
+ * get_into (a stack buffer; sz <= 4 KiB) or get_many (up to QBATCH at a
+ * time, never more than the n still due). 0 on success. */
+static int get_messages(mproc_queue *q, long n, size_t sz, qget_mode mode)
+{
+    char into[4096];
+    size_t lens[QBATCH], len, count;
+    void *buf;
+    for (long i = 0; i < n;) {
+        switch (mode) {
+        case Q_GET:
+            if (mproc_queue_get(q, &buf, &len, MPROC_FOREVER) != 0 || len != sz)
+                return -1;
+            mproc_free(buf);
+            i++;
+            break;
+        case Q_GET_INTO:
+            if (mproc_queue_get_into(q, into, sizeof into, &len, MPROC_FOREVER) != 0 || len != sz)
+                return -1;
+            i++;
+            break;
+        case Q_GET_MANY: {
+            size_t want = n - i < QBATCH ? (size_t)(n - i) : QBATCH;
+            if (mproc_queue_get_many(q, want, 0, &buf, lens, &count, MPROC_FOREVER) != 0 || count == 0 ||
+                count > want)
+                return -1;
+            for (size_t k = 0; k < count; k++)
+                if (lens[k] != sz)
+                    return -1;
+            mproc_free(buf);
+            i += (long)count;
+            break;
+        }
+        }
+    }
     return 0;
 }
 
-static double run_mproc_queue(size_t sz, long n)
+/* args: queue, go event, n, sz, batch. Waits for go, then puts n
+ * messages of sz bytes (put_many in batches when batch > 1). */
+static int queue_producer(const mproc_args *a)
 {
-    mproc_queue *q = mproc_queue_new(0, NULL);
-    mproc_event *go = mproc_event_new(NULL);
-    mproc_args *a = mproc_args_new();
-    mproc_args_add_obj(a, q);
-    mproc_args_add_obj(a, go);
-    mproc_args_add_int(a, n);
-    mproc_args_add_int(a, (int64_t)sz);
-    mproc_process *p = mproc_process_new(queue_producer, a, NULL, NULL);
-    if (!p || mproc_process_start(p) != 0)
+    mproc_event_wait(mproc_args_obj(a, 1), MPROC_FOREVER);
+    return put_messages(mproc_args_obj(a, 0), (long)mproc_args_int(a, 2), (size_t)mproc_args_int(a, 3),
+                        (long)mproc_args_int(a, 4));
+}
+
+/* args: queue, go event, n, sz, get mode, done semaphore. Waits for go,
+ * takes n messages, releases done. */
+static int queue_consumer(const mproc_args *a)
+{
+    mproc_event_wait(mproc_args_obj(a, 1), MPROC_FOREVER);
+    int rc = get_messages(mproc_args_obj(a, 0), (long)mproc_args_int(a, 2), (size_t)mproc_args_int(a, 3),
+                          (qget_mode)mproc_args_int(a, 4));
+    mproc_sem_release(mproc_args_obj(a, 5));
+    return rc ? 1 : 0;
+}
+
+static mproc_process *start_child(mproc_target fn, const mproc_args *a)
+{
+    mproc_process *p = mproc_process_new(fn, a, NULL, NULL);
+    if (!p || mproc_process_start(p) != 0) {
+        fprintf(stderr, "mproc-bench: cannot start a queue child\n");
         exit(1);
-    double t0 = bench_now();
-    mproc_event_set(go);
-    for (long i = 0; i < n; i++) {
-        void *buf;
-        size_t len;
-        if (mproc_queue_get(q, &buf, &len, MPROC_FOREVER) != 0 || len != sz)
-            exit(1);
-        mproc_free(buf);
     }
-    double t = bench_now() - t0;
+    return p;
+}
+
+static void join_ok(mproc_process *p)
+{
     int code = -1;
     mproc_process_join(p, MPROC_FOREVER);
     mproc_process_exitcode(p, &code);
-    if (code != 0)
-        exit(1);
     mproc_process_free(p);
-    mproc_args_free(a);
+    if (code != 0) {
+        fprintf(stderr, "mproc-bench: a queue child failed\n");
+        exit(1);
+    }
+}
+
+/* nprod producer and ncons consumer processes on one queue, n messages of
+ * sz bytes in all (rounded to a multiple of both); the parent itself is
+ * the consumer when ncons is 0. The figure is the total time over the
+ * total number of messages, in microseconds, the children's start
+ * excluded (they wait for `go`; the clock stops when every consumer has
+ * its share). */
+static double run_queue(size_t sz, long n, int nprod, int ncons, long batch, qget_mode mode)
+{
+    int cons = ncons ? ncons : 1;
+    long per_p = n / nprod > 0 ? n / nprod : 1;
+    long total = per_p * nprod, per_c = total / cons;
+    if (per_c * cons != total) {
+        fprintf(stderr, "mproc-bench: %ld messages do not split between %d consumers\n", total, cons);
+        exit(1);
+    }
+    mproc_queue *q = mproc_queue_new(0, NULL);
+    mproc_event *go = mproc_event_new(NULL);
+    mproc_sem *done = mproc_sem_new(0, 0, NULL);
+    mproc_args *pa = mproc_args_new(), *ca = mproc_args_new();
+    if (!q || !go || !done || !pa || !ca)
+        exit(1);
+    mproc_args_add_obj(pa, q);
+    mproc_args_add_obj(pa, go);
+    mproc_args_add_int(pa, per_p);
+    mproc_args_add_int(pa, (int64_t)sz);
+    mproc_args_add_int(pa, batch);
+    mproc_args_add_obj(ca, q);
+    mproc_args_add_obj(ca, go);
+    mproc_args_add_int(ca, per_c);
+    mproc_args_add_int(ca, (int64_t)sz);
+    mproc_args_add_int(ca, (int64_t)mode);
+    mproc_args_add_obj(ca, done);
+    mproc_process *ps[16];
+    int np = 0;
+    for (int i = 0; i < nprod; i++)
+        ps[np++] = start_child(queue_producer, pa);
+    for (int i = 0; i < ncons; i++)
+        ps[np++] = start_child(queue_consumer, ca);
+    double t0 = bench_now();
+    mproc_event_set(go);
+    if (ncons == 0 && get_messages(q, total, sz, mode) != 0) {
+        fprintf(stderr, "mproc-bench: a queue get failed\n");
+        exit(1);
+    }
+    for (int i = 0; i < ncons; i++)
+        mproc_sem_acquire(done, MPROC_FOREVER);
+    double t = bench_now() - t0;
+    for (int i = 0; i < np; i++)
+        join_ok(ps[i]);
+    mproc_args_free(pa);
+    mproc_args_free(ca);
+    mproc_sem_free(done);
     mproc_event_free(go);
     mproc_queue_free(q);
-    return t / (double)n * 1e6;
+    return t / (double)total * 1e6;
 }
+
+/* The rows' variants, as median_run takes them: one producer child and
+ * the parent consuming; 4 producers + 4 consumers. */
+static double run_mproc_queue(size_t sz, long n) { return run_queue(sz, n, 1, 0, 1, Q_GET); }
+static double run_queue_get_into(size_t sz, long n) { return run_queue(sz, n, 1, 0, 1, Q_GET_INTO); }
+static double run_queue_batch(size_t sz, long n) { return run_queue(sz, n, 1, 0, QBATCH, Q_GET_MANY); }
+static double run_queue_4p4c_single(size_t sz, long n) { return run_queue(sz, n, 4, 4, 1, Q_GET); }
+static double run_queue_4p4c_batch(size_t sz, long n) { return run_queue(sz, n, 4, 4, QBATCH, Q_GET_MANY); }
 
 static double median_run(double (*run)(size_t, long), size_t sz, long n, int repeats)
 {
     double samples[32];
-    run(sz, n / 10 + 1); /* warm-up */
+    if (run_size != 2) /* a smoke run only shows that it works */
+        run(sz, n / 10 + 1); /* warm-up */
     for (int r = 0; r < repeats; r++)
         samples[r] = run(sz, n);
     qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
@@ -523,7 +648,6 @@ static void fmt_time(char *buf, size_t n, double us)
 
 /* Iterations for a row: the full run's, --quick's, or --smoke's (a few,
  * just to show that every operation works). */
-static int run_size = 0; /* 0 full, 1 quick, 2 smoke */
 
 static int iters(int full, int quick)
 {
@@ -650,34 +774,64 @@ int main(int argc, char **argv)
 
     int R = run_size == 2 ? 1 : run_size == 1 ? 3 : 7, N = iters(300, 50);
     int quick = run_size != 0;
-    row rows[] = {
-        {"process_fork", "Process start+join (fork)", 0, 0, raw_label.fork, 0, R, N},
-        {"process_spawn", "Process start+join (spawn)", 0, 0, raw_label.spawn, 0, R, N / 5 ? N / 5 : 1},
-        {"process_forkserver", "Process start+join (forkserver)", 0, 0, raw_label.fork, 0, R, N},
-        {"lock_uncontended", "Lock acquire+release", 0, 0, raw_label.lock, 0, R, iters(1000000, 1000000)},
-        {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, raw_label.value_inc, 0, R, 1},
-        {"pipe_rtt_64", "Pipe round trip, 64 B (child)", 0, 0, raw_label.conn, 0, R, iters(20000, 5000)},
-        {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, raw_label.conn, 0, R, iters(200, 50)},
-        {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, raw_label.stream, 0, R, iters(2000000, 200000)},
-        {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, raw_label.stream, 0, R, iters(2000, 200)},
-        {"pool_map_1m", "Pool(2).map, 1M int64 x*x, per item", 0, 0, "serial loop", 0, R, iters(1000000, 1000000)},
-        {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R, iters(10000, 2000)},
-        {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, raw_label.conn, 0, R,
-         iters(100000, 20000)},
-        {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R, iters(10000, 2000)},
-        {"pipe_value_dict", "Pipe round trip, small dict value", 0, 0, "its bytes, send_bytes", 0, R,
-         iters(20000, 5000)},
+    enum {
+        P_FORK, P_SPAWN, P_FORKSERVER, LOCK, VALUE_INC, PIPE_RTT, PIPE_1MIB, RING_64, RING_4K, Q_64, Q_64_PIPE,
+        Q_64_INTO, Q_64_BATCH, Q_4K, Q_1MIB, Q_4P4C, Q_4P4C_BATCH, POOL_MAP, POOL_CPU, POOL_APPLY, MANAGER,
+        PIPE_VALUE, NROWS
+    };
+    /* The queue rows' raw figure is the SPSC ring of the same message size
+     * (the bound for a queue in shared memory), but at 1 MiB, where it is a
+     * pipe; queue_64b_pipe repeats queue_64b's figure against a pipe (the
+     * raw figure before the ring). The 4+4 rows: single calls against the
+     * ring at 64 B (one producer, one consumer: the machine's bound for a
+     * queue, whatever the number of processes), batches against the single
+     * calls (what batching buys with 8 processes on one queue). */
+    row rows[NROWS] = {
+        [P_FORK] = {"process_fork", "Process start+join (fork)", 0, 0, raw_label.fork, 0, R, N},
+        [P_SPAWN] = {"process_spawn", "Process start+join (spawn)", 0, 0, raw_label.spawn, 0, R, N / 5 ? N / 5 : 1},
+        [P_FORKSERVER] = {"process_forkserver", "Process start+join (forkserver)", 0, 0, raw_label.fork, 0, R, N},
+        [LOCK] = {"lock_uncontended", "Lock acquire+release", 0, 0, raw_label.lock, 0, R, iters(1000000, 1000000)},
+        [VALUE_INC] = {"value_inc_2proc", "Value += 1 under lock, 2 processes", 0, 0, raw_label.value_inc, 0, R, 1},
+        [PIPE_RTT] = {"pipe_rtt_64", "Pipe round trip, 64 B (child)", 0, 0, raw_label.conn, 0, R, iters(20000, 5000)},
+        [PIPE_1MIB] = {"pipe_1mib", "Pipe 1 MiB message, one way", 0, 0, raw_label.conn, 0, R, iters(200, 50)},
+        [RING_64] = {"raw_ring_64b", "Raw SPSC ring 64 B (no mproc)", 0, 0, raw_label.ring, 0, R,
+                     iters(2000000, 200000)},
+        [RING_4K] = {"raw_ring_4kib", "Raw SPSC ring 4 KiB (no mproc)", 0, 0, raw_label.ring, 0, R,
+                     iters(200000, 20000)},
+        [Q_64] = {"queue_64b", "Queue 64 B, producer -> consumer", 0, 0, raw_label.ring, 0, R, iters(2000000, 200000)},
+        [Q_64_PIPE] = {"queue_64b_pipe", "Queue 64 B (same run) vs a pipe", 0, 0, raw_label.stream, 0, R,
+                       iters(2000000, 200000)},
+        [Q_64_INTO] = {"queue_64b_get_into", "Queue 64 B, get_into (no alloc)", 0, 0, raw_label.ring, 0, R,
+                       iters(2000000, 200000)},
+        [Q_64_BATCH] = {"queue_64b_batch64", "Queue 64 B, put_many/get_many x64", 0, 0, raw_label.ring, 0, R,
+                        iters(2000000, 200000)},
+        [Q_4K] = {"queue_4kib", "Queue 4 KiB, producer -> consumer", 0, 0, raw_label.ring, 0, R, iters(200000, 20000)},
+        [Q_1MIB] = {"queue_1mib", "Queue 1 MiB, producer -> consumer", 0, 0, raw_label.stream, 0, R, iters(2000, 200)},
+        [Q_4P4C] = {"queue_4p4c_single", "Queue 64 B, 4+4 processes, single", 0, 0, raw_label.ring, 0, R,
+                    iters(400000, 40000)},
+        [Q_4P4C_BATCH] = {"queue_4p4c_batch", "Queue 64 B, 4+4 processes, x64", 0, 0, "4+4, single calls", 0, R,
+                          iters(400000, 40000)},
+        [POOL_MAP] = {"pool_map_1m", "Pool(2).map, 1M int64 x*x, per item", 0, 0, "serial loop", 0, R,
+                      iters(1000000, 1000000)},
+        [POOL_CPU] = {"pool_cpu_20us", "Pool(2).map, ~20 us items, per item", 0, 0, "serial loop", 0, R,
+                      iters(10000, 2000)},
+        [POOL_APPLY] = {"pool_apply_async", "Pool(2).apply_async, trivial, per task", 0, 0, raw_label.conn, 0, R,
+                        iters(100000, 20000)},
+        [MANAGER] = {"manager_dict_op", "Manager dict set or get", 0, 0, "mproc conn round trip", 0, R,
+                     iters(10000, 2000)},
+        [PIPE_VALUE] = {"pipe_value_dict", "Pipe round trip, small dict value", 0, 0, "its bytes, send_bytes", 0, R,
+                        iters(20000, 5000)},
     };
     /* fork and forkserver exist where the OS can fork (not on Windows) */
     if (raw_label.fork) {
-        rows[0].mproc_us = measure(op_mproc_process, "fork", R, rows[0].iterations);
-        rows[0].raw_us = measure(op_raw_fork, NULL, R, rows[0].iterations);
+        rows[P_FORK].mproc_us = measure(op_mproc_process, "fork", R, rows[P_FORK].iterations);
+        rows[P_FORK].raw_us = measure(op_raw_fork, NULL, R, rows[P_FORK].iterations);
     }
-    rows[1].mproc_us = measure(op_mproc_process, "spawn", R, rows[1].iterations);
-    rows[1].raw_us = measure(op_raw_spawn, NULL, R, rows[1].iterations);
+    rows[P_SPAWN].mproc_us = measure(op_mproc_process, "spawn", R, rows[P_SPAWN].iterations);
+    rows[P_SPAWN].raw_us = measure(op_raw_spawn, NULL, R, rows[P_SPAWN].iterations);
     if (raw_label.fork) {
-        rows[2].mproc_us = measure(op_mproc_process, "forkserver", R, rows[2].iterations);
-        rows[2].raw_us = rows[0].raw_us;
+        rows[P_FORKSERVER].mproc_us = measure(op_mproc_process, "forkserver", R, rows[P_FORKSERVER].iterations);
+        rows[P_FORKSERVER].raw_us = rows[P_FORK].raw_us;
     }
     mproc_lock *lock = mproc_lock_new(NULL);
     raw_lock *raw = raw_lock_new();
@@ -685,12 +839,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mproc-bench: cannot make the locks\n");
         return 1;
     }
-    rows[3].mproc_us = measure(op_mproc_lock, lock, R, rows[3].iterations);
-    rows[3].raw_us = measure(op_raw_lock, raw, R, rows[3].iterations);
+    rows[LOCK].mproc_us = measure(op_mproc_lock, lock, R, rows[LOCK].iterations);
+    rows[LOCK].raw_us = measure(op_raw_lock, raw, R, rows[LOCK].iterations);
     inc_per_proc = iters(500000, 100000);
-    rows[4].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
-    rows[4].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
-    rows[4].iterations = (int)(2 * inc_per_proc);
+    rows[VALUE_INC].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
+    rows[VALUE_INC].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
+    rows[VALUE_INC].iterations = (int)(2 * inc_per_proc);
     mproc_lock_free(lock);
     raw_lock_free(raw);
 
@@ -699,18 +853,36 @@ int main(int argc, char **argv)
     const char *method = mproc_get_start_method();
     if (raw_label.fork)
         mproc_set_start_method("fork");
-    bench_pipes(&rows[5], &rows[6], R);
-    bench_manager(&rows[12], R);
-    bench_values(&rows[13], R);
+    bench_pipes(&rows[PIPE_RTT], &rows[PIPE_1MIB], R);
+    bench_manager(&rows[MANAGER], R);
+    bench_values(&rows[PIPE_VALUE], R);
     mproc_set_start_method(method);
-    rows[7].mproc_us = median_run(run_mproc_queue, 64, rows[7].iterations, R);
-    rows[7].raw_us = median_run(raw_pipe_stream, 64, rows[7].iterations, R);
-    rows[8].mproc_us = median_run(run_mproc_queue, (size_t)1 << 20, rows[8].iterations, R);
-    rows[8].raw_us = median_run(raw_pipe_stream, (size_t)1 << 20, rows[8].iterations, R);
-    bench_pool_map((size_t)rows[9].iterations, R, &rows[9].mproc_us, &rows[9].raw_us);
-    bench_pool_cpu((size_t)rows[10].iterations, 20.0, R, &rows[10].mproc_us, &rows[10].raw_us);
-    rows[11].mproc_us = bench_pool_apply((size_t)rows[11].iterations, R);
-    rows[11].raw_us = rows[5].raw_us; /* one round trip to a child */
+
+    /* Queues: the raw rings first (the raw figure of most queue rows) */
+    const long n64 = rows[Q_64].iterations, n4k = rows[Q_4K].iterations;
+    rows[RING_64].raw_us = median_run(raw_ring_stream, 64, n64, R);
+    rows[RING_4K].raw_us = median_run(raw_ring_stream, 4096, n4k, R);
+    rows[Q_64].mproc_us = median_run(run_mproc_queue, 64, n64, R);
+    rows[Q_64].raw_us = rows[RING_64].raw_us;
+    rows[Q_64_PIPE].mproc_us = rows[Q_64].mproc_us;
+    rows[Q_64_PIPE].raw_us = median_run(raw_pipe_stream, 64, n64, R);
+    rows[Q_64_INTO].mproc_us = median_run(run_queue_get_into, 64, n64, R);
+    rows[Q_64_INTO].raw_us = rows[RING_64].raw_us;
+    rows[Q_64_BATCH].mproc_us = median_run(run_queue_batch, 64, n64, R);
+    rows[Q_64_BATCH].raw_us = rows[RING_64].raw_us;
+    rows[Q_4K].mproc_us = median_run(run_mproc_queue, 4096, n4k, R);
+    rows[Q_4K].raw_us = rows[RING_4K].raw_us;
+    rows[Q_1MIB].mproc_us = median_run(run_mproc_queue, (size_t)1 << 20, rows[Q_1MIB].iterations, R);
+    rows[Q_1MIB].raw_us = median_run(raw_pipe_stream, (size_t)1 << 20, rows[Q_1MIB].iterations, R);
+    rows[Q_4P4C].mproc_us = median_run(run_queue_4p4c_single, 64, rows[Q_4P4C].iterations, R);
+    rows[Q_4P4C].raw_us = rows[RING_64].raw_us;
+    rows[Q_4P4C_BATCH].mproc_us = median_run(run_queue_4p4c_batch, 64, rows[Q_4P4C_BATCH].iterations, R);
+    rows[Q_4P4C_BATCH].raw_us = rows[Q_4P4C].mproc_us;
+
+    bench_pool_map((size_t)rows[POOL_MAP].iterations, R, &rows[POOL_MAP].mproc_us, &rows[POOL_MAP].raw_us);
+    bench_pool_cpu((size_t)rows[POOL_CPU].iterations, 20.0, R, &rows[POOL_CPU].mproc_us, &rows[POOL_CPU].raw_us);
+    rows[POOL_APPLY].mproc_us = bench_pool_apply((size_t)rows[POOL_APPLY].iterations, R);
+    rows[POOL_APPLY].raw_us = rows[PIPE_RTT].raw_us; /* one round trip to a child */
     size_t nrows = sizeof rows / sizeof rows[0];
     if (python)
         run_python(python, script, quick, rows, nrows);

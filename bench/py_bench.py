@@ -154,6 +154,35 @@ def queue_spsc(size, iterations):
     return t / iterations * 1e6
 
 
+def queue_consumer(q, go, done, n, size):
+    go.wait()
+    for _ in range(n):
+        assert len(q.get()) == size
+    done.release()
+
+
+def queue_4p4c(size, iterations):
+    """4 producer and 4 consumer processes on one Queue, iterations
+    messages in all: total time per message, the starts excluded (the
+    clock stops when every consumer has its share), as mproc-bench's
+    queue_4p4c_single."""
+    ctx = mp.get_context(METHOD)
+    q, go, done = ctx.Queue(), ctx.Event(), ctx.Semaphore(0)
+    per = max(iterations // 4, 1)
+    ps = [ctx.Process(target=queue_producer, args=(q, go, per, size)) for _ in range(4)]
+    ps += [ctx.Process(target=queue_consumer, args=(q, go, done, per, size)) for _ in range(4)]
+    for p in ps:
+        p.start()
+    t0 = time.perf_counter()
+    go.set()
+    for _ in range(4):
+        done.acquire()
+    t = time.perf_counter() - t0
+    for p in ps:
+        p.join()
+    return t / (4 * per) * 1e6
+
+
 def square(x):
     return x * x
 
@@ -229,10 +258,16 @@ def main():
         samples = [fn(iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
-    for name, size, iterations in (("queue_64b", 64, 20000 if quick else 200000),
-                                   ("queue_1mib", 1 << 20, 100 if quick else 500)):
-        queue_spsc(size, max(iterations // 10, 1))
-        samples = [queue_spsc(size, iterations) for _ in range(repeats)]
+    # Queue rows. Python has no get_into, put_many or get_many on
+    # multiprocessing.Queue (faster-fifo has the batch calls, and is not
+    # used here): queue_64b_get_into, queue_64b_batch64 and queue_4p4c_batch
+    # have no Python figure.
+    for name, fn, size, iterations in (("queue_64b", queue_spsc, 64, 20000 if quick else 200000),
+                                       ("queue_4kib", queue_spsc, 4096, 10000 if quick else 100000),
+                                       ("queue_1mib", queue_spsc, 1 << 20, 100 if quick else 500),
+                                       ("queue_4p4c_single", queue_4p4c, 64, 8000 if quick else 80000)):
+        fn(size, max(iterations // 10, 1))
+        samples = [fn(size, iterations) for _ in range(repeats)]
         rows[name] = {"median_us": statistics.median(samples), "repeats": repeats,
                       "iterations": iterations}
     for name, fn, iterations in (("pool_map_1m", lambda n: pool_map(square, n), 1000000),

@@ -13,7 +13,7 @@
 
 /* What each raw figure is made of on this OS, for the table. */
 typedef struct raw_labels {
-    const char *fork, *spawn, *lock, *value_inc, *conn, *stream;
+    const char *fork, *spawn, *lock, *value_inc, *conn, *stream, *ring;
 } raw_labels;
 extern const raw_labels raw_label;
 
@@ -55,6 +55,12 @@ void raw_peer_end(raw_peer *p);                        /* closes and waits */
  * and one full read each; microseconds per message, the child's start
  * excluded. Exits the program on failure. */
 double raw_pipe_stream(size_t sz, long n);
+
+/* n messages of sz bytes (8 to 4096) from a child through a lock-free
+ * single-producer/single-consumer ring in shared memory (ring.h): the
+ * physical bound for a queue. Microseconds per message, the child's start
+ * excluded. Exits the program on failure. */
+double raw_ring_stream(size_t sz, long n);
 
 /* Runs a shell command line and captures up to len-1 bytes of its
  * standard output (stderr discarded), NUL-terminated; 0 when it ran and

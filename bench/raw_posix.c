@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* raw_posix.c - mproc-bench's raw OS figures on POSIX: fork, posix_spawn,
- * a robust process-shared pthread mutex, socketpairs and pipes. */
+ * a robust process-shared pthread mutex, socketpairs and pipes, and an
+ * SPSC ring in MAP_SHARED memory. */
 #include <pthread.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "raw.h"
+#include "ring.h"
 
 extern char **environ;
 
@@ -23,6 +26,7 @@ const raw_labels raw_label = {
     .value_inc = "fork+pthread mutex",
     .conn = "socketpair r/w",
     .stream = "pipe write+read",
+    .ring = "SPSC ring, mmap",
 };
 
 double bench_now(void)
@@ -218,6 +222,30 @@ double raw_pipe_stream(size_t sz, long n)
     close(go[1]);
     free(b);
     return t / (double)n * 1e6;
+}
+
+static void ring_yield(void) { sched_yield(); }
+
+double raw_ring_stream(size_t sz, long n)
+{
+    size_t len = ring_size(sz);
+    void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        exit(1);
+    ring_init(mem);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(ring_produce(mem, sz, n, ring_yield) == 0 ? 0 : 1);
+    if (pid < 0)
+        exit(1);
+    double us = ring_consume(mem, sz, n, ring_yield);
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || us < 0) {
+        fprintf(stderr, "mproc-bench: the raw ring failed\n");
+        exit(1);
+    }
+    munmap(mem, len);
+    return us;
 }
 
 int raw_capture(const char *cmd, char *buf, size_t len)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "raw.h"
+#include "ring.h"
 
 const raw_labels raw_label = {
     .fork = NULL,
@@ -19,6 +20,7 @@ const raw_labels raw_label = {
     .value_inc = "CreateProcess+mutex",
     .conn = "anonymous pipes r/w",
     .stream = "anonymous pipe r/w",
+    .ring = "SPSC ring, file map",
 };
 
 #define PIPE_BUFFER 65536 /* as mproc's own pipes (pipepair.c) */
@@ -128,6 +130,19 @@ static int child_stream(HANDLE rd, HANDLE wr, uint64_t count, size_t size)
     return 0;
 }
 
+static void ring_yield(void) { SwitchToThread(); }
+
+/* The ring's producer: the mapping holds the ring (ring.h). */
+static int child_ring(HANDLE map, long n, size_t sz)
+{
+    void *mem = MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, ring_size(sz));
+    if (!mem)
+        return 1;
+    int rc = ring_produce(mem, sz, n, ring_yield);
+    UnmapViewOfFile(mem);
+    return rc == 0 ? 0 : 1;
+}
+
 int raw_child_main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--raw-child") != 0)
@@ -139,6 +154,8 @@ int raw_child_main(int argc, char **argv)
     if (argc == 7 && strcmp(argv[2], "stream") == 0)
         return child_stream(arg_handle(argv[3]), arg_handle(argv[4]), strtoull(argv[5], NULL, 10),
                             (size_t)strtoull(argv[6], NULL, 10));
+    if (argc == 6 && strcmp(argv[2], "ring") == 0)
+        return child_ring(arg_handle(argv[3]), strtol(argv[4], NULL, 10), (size_t)strtoull(argv[5], NULL, 10));
     fprintf(stderr, "mproc-bench: bad --raw-child arguments\n");
     return 2;
 }
@@ -299,6 +316,29 @@ double raw_pipe_stream(size_t sz, long n)
     if (!ok)
         exit(1);
     return t / (double)n * 1e6;
+}
+
+double raw_ring_stream(size_t sz, long n)
+{
+    size_t len = ring_size(sz);
+    HANDLE map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)len, NULL);
+    void *mem = map ? MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, len) : NULL;
+    if (!mem)
+        exit(1);
+    ring_init(mem);
+    char args[128];
+    snprintf(args, sizeof args, "--raw-child ring %llu %ld %llu", handle_arg(map), n, (unsigned long long)sz);
+    HANDLE proc = start_self(args, &map, 1);
+    if (!proc)
+        exit(1);
+    double us = ring_consume(mem, sz, n, ring_yield);
+    if (join(proc) != 0 || us < 0) {
+        fprintf(stderr, "mproc-bench: the raw ring failed\n");
+        exit(1);
+    }
+    UnmapViewOfFile(mem);
+    CloseHandle(map);
+    return us;
 }
 
 int raw_capture(const char *cmd, char *buf, size_t len)
