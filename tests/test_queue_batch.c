@@ -179,10 +179,11 @@ static void test_all_or_none(void)
 }
 
 /* Batches across the ring's wrap, of every size, in one process: the ring
- * (2 KiB) wraps every dozen messages or so. */
-static void test_wrap(void)
+ * (2 KiB, or 2 KiB + 8 where its index is a division, not a mask) wraps
+ * every dozen messages or so. */
+static void wrap_ring(size_t capacity)
 {
-    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 2048);
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, capacity);
     uint32_t put = 0, next = 0;
     for (int round = 0; round < 400; round++) {
         size_t n = 1 + (size_t)round % 5;
@@ -213,6 +214,12 @@ static void test_wrap(void)
     }
     CU_ASSERT_EQUAL(mproc_queue_qsize(q), 0);
     mproc_queue_free(q);
+}
+
+static void test_wrap(void)
+{
+    wrap_ring(2048);
+    wrap_ring(2048 + 8);
 }
 
 /* args: queue. Puts a message bigger than the ring, a small one, and a

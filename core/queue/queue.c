@@ -82,6 +82,7 @@ mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
     s->variant = (uint32_t)o.kind;
     s->maxsize = o.maxsize;
     s->cap = cap;
+    s->mask = (cap & (cap - 1)) == 0 ? cap - 1 : 0;
     s->rec.kind = K_QUEUE;
     atomic_init(&s->rec.refs, 1);
     if (!(q = adopt(&s->rec, &rc)))

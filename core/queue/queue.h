@@ -57,7 +57,7 @@ enum { Q_PLAIN = 0, Q_SIMPLE = 1, Q_JOINABLE = 2 }; /* = mproc_queue_kind */
 enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
 
 /* Positions are byte counts since the queue was made (never wrap); the
- * ring index is position % cap. Everything here changes only under the
+ * ring index is position % cap (a mask when cap is a power of two). Everything here changes only under the
  * mutex, through mproc__q_edit/mproc__q_commit. */
 typedef struct qstate {
     uint64_t head, tail;  /* next byte to read / to write */
@@ -83,6 +83,7 @@ typedef struct queue_shared {
     uint32_t variant; /* Q_PLAIN, Q_SIMPLE, Q_JOINABLE */
     uint64_t maxsize; /* messages; 0 = only the ring's room */
     uint64_t cap;     /* ring bytes, a multiple of 8 */
+    uint64_t mask;    /* cap - 1 when cap is a power of two (the default), else 0 */
     be_mutex mu;
     be_sem sem[W_COUNT];
     uint32_t waiting[W_COUNT]; /* sleepers per semaphore (under mu) */
