@@ -71,6 +71,15 @@ static inline const void *core_obj_methods(const void *h, core_kind api)
     return m && *(const core_kind *)m == api ? m : NULL;
 }
 
+/* Is h a live handle whose operations are exactly `methods`? (A table
+ * serves one kind, so this is the whole check: for a hot path that calls
+ * its own implementation directly.) */
+static inline int core_obj_uses(const void *h, const void *methods)
+{
+    const core_obj *o = h;
+    return o && (o->magic == CORE_OBJ_MAGIC || o->magic == CORE_OBJ_MAGIC_BORROWED) && o->methods == methods;
+}
+
 /* Handles that belong to something else (a child's args, a value's or a
  * condition's lock): freeing one by mistake must not free it twice. */
 static inline int core_obj_borrowed(const void *p)

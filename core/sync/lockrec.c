@@ -12,11 +12,19 @@
 /* This thread, as recorded in `owner`: process ids fit in 32 bits on both
  * backends (Linux's pid_max is at most 2^22, Windows ids are DWORDs), and
  * thread ids are unique within the process (a counter, or a DWORD). */
-static uint64_t me(void) { return (uint64_t)mproc__be_getpid() << 32 | (uint32_t)mproc__be_thread_id(); }
+static _Thread_local uint64_t me_word; /* kept: the thread id is a call */
+
+static inline uint64_t me(void)
+{
+    uint64_t pid = (uint64_t)mproc__be_getpid(); /* cached by the backend; new after fork */
+    if (me_word >> 32 != pid)
+        me_word = pid << 32 | (uint32_t)mproc__be_thread_id();
+    return me_word;
+}
 
 static uint64_t owner(lockrec *l) { return atomic_load_explicit(&l->owner, memory_order_relaxed); }
 
-static void take(lockrec *l, uint32_t count)
+static inline void take(lockrec *l, uint32_t count)
 {
     atomic_store_explicit(&l->owner, me(), memory_order_relaxed);
     if (l->recursive)
@@ -37,7 +45,13 @@ int mproc__lockrec_is_mine(lockrec *l) { return owner(l) == me(); }
 
 int mproc__lockrec_acquire(lockrec *l, double timeout)
 {
-    if (l->recursive && mproc__lockrec_is_mine(l)) {
+    if (!l->recursive) { /* a Lock: the mutex, then who holds it */
+        int rc = mproc__be_mutex_lock(&l->m, timeout);
+        if (rc == 0 || rc == MPROC_EOWNERDEAD)
+            atomic_store_explicit(&l->owner, me(), memory_order_relaxed);
+        return rc;
+    }
+    if (mproc__lockrec_is_mine(l)) {
         uint32_t n = atomic_load_explicit(&l->count, memory_order_relaxed);
         if (n == UINT32_MAX)
             return MPROC_ESTATE;

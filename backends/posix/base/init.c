@@ -186,16 +186,19 @@ static _Atomic long cached_pid;
 
 static void refresh_pid(void) { atomic_store(&cached_pid, (long)getpid()); }
 
+static long first_getpid(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_pid_cache);
+    refresh_pid();
+    return atomic_load(&cached_pid);
+}
+
+/* Small, so that link-time optimisation inlines it into the lock's call. */
 long mproc__be_getpid(void)
 {
     long pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
-    if (pid == 0) {
-        static pthread_once_t once = PTHREAD_ONCE_INIT;
-        pthread_once(&once, install_pid_cache);
-        refresh_pid();
-        pid = atomic_load(&cached_pid);
-    }
-    return pid;
+    return pid ? pid : first_getpid();
 }
 
 int mproc__be_cpu_count(void)

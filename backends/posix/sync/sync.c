@@ -98,23 +98,9 @@ int mproc__be_mutex_init(be_mutex *m)
     return e ? mproc__px_sys_error(e) : 0;
 }
 
-int mproc__be_mutex_lock(be_mutex *m, double timeout)
+/* What pthread's answer e means, for a wait of ns (-1 forever). */
+static int lock_result(be_mutex *m, int e, int64_t ns, double timeout)
 {
-    int e;
-    int64_t ns = timeout_ns(timeout);
-    if (ns == 0) {
-        e = pthread_mutex_trylock(MUTEX(m));
-    } else if (ns < 0) {
-        e = pthread_mutex_lock(MUTEX(m));
-    } else {
-#if MPROC_HAVE_MUTEX_CLOCKLOCK
-        struct timespec ts = abs_time(CLOCK_MONOTONIC, ns);
-        e = pthread_mutex_clocklock(MUTEX(m), CLOCK_MONOTONIC, &ts);
-#else
-        struct timespec ts = abs_time(CLOCK_REALTIME, ns);
-        e = pthread_mutex_timedlock(MUTEX(m), &ts);
-#endif
-    }
     switch (e) {
     case 0:
         return 0;
@@ -134,6 +120,36 @@ int mproc__be_mutex_lock(be_mutex *m, double timeout)
     default:
         return mproc__px_sys_error(e);
     }
+}
+
+static int lock_bounded(be_mutex *m, double timeout)
+{
+    int e;
+    int64_t ns = timeout_ns(timeout);
+    if (ns == 0) {
+        e = pthread_mutex_trylock(MUTEX(m));
+    } else if (ns < 0) {
+        e = pthread_mutex_lock(MUTEX(m)); /* beyond CORE_TIMEOUT_MAX */
+    } else {
+#if MPROC_HAVE_MUTEX_CLOCKLOCK
+        struct timespec ts = abs_time(CLOCK_MONOTONIC, ns);
+        e = pthread_mutex_clocklock(MUTEX(m), CLOCK_MONOTONIC, &ts);
+#else
+        struct timespec ts = abs_time(CLOCK_REALTIME, ns);
+        e = pthread_mutex_timedlock(MUTEX(m), &ts);
+#endif
+    }
+    return lock_result(m, e, ns, timeout);
+}
+
+/* Small on purpose: link-time optimisation inlines the common case (wait
+ * forever, got it) into the lock's own call. */
+int mproc__be_mutex_lock(be_mutex *m, double timeout)
+{
+    if (!(timeout < 0))
+        return lock_bounded(m, timeout);
+    int e = pthread_mutex_lock(MUTEX(m));
+    return e ? lock_result(m, e, -1, timeout) : 0;
 }
 
 int mproc__be_mutex_unlock(be_mutex *m)
