@@ -45,6 +45,21 @@ static void check_batch(const void *buf, const size_t *lens, size_t count, uint3
     }
 }
 
+/* get_many of up to max (<= 32) messages of producer p, checked against
+ * the sequence *next and freed. Its result code (checked to be 0). */
+static int get_checked(mproc_queue *q, size_t max, size_t max_bytes, uint32_t p, uint32_t *next, double timeout)
+{
+    void *buf;
+    size_t lens[32], count = 0;
+    int rc = mproc_queue_get_many(q, max, max_bytes, &buf, lens, &count, timeout);
+    CHECK_RC(rc, 0);
+    if (rc == 0) {
+        check_batch(buf, lens, count, p, next);
+        mproc_free(buf);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------- one process */
 
 static void batch_semantics(mproc_queue *q)
@@ -192,16 +207,8 @@ static void wrap_ring(size_t capacity)
         if (rc)
             break;
         put += (uint32_t)n;
-        while (rc == 0 && put - next > 2) {
-            void *buf;
-            size_t lens[8], count;
-            rc = mproc_queue_get_many(q, 1 + (size_t)(round + next) % 4, 0, &buf, lens, &count, 1);
-            CHECK_RC(rc, 0);
-            if (rc == 0) {
-                check_batch(buf, lens, count, 3, &next);
-                mproc_free(buf);
-            }
-        }
+        while (rc == 0 && put - next > 2)
+            rc = get_checked(q, 1 + (size_t)(round + next) % 4, 0, 3, &next, 1);
     }
     while (next < put) {
         unsigned char b[400];
@@ -329,20 +336,18 @@ static void test_producer_child(void)
     mproc_args_free(a);
     uint32_t next = 0;
     while (next < 20000) {
-        void *buf;
-        size_t lens[32], count = 0;
         if (next % 3 == 0) {
             unsigned char b[400];
-            CHECK_RC(mproc_queue_get_into(q, b, sizeof b, lens, 60), 0);
-            check_batch(b, lens, 1, 7, &next);
+            size_t len = 0;
+            int rc = mproc_queue_get_into(q, b, sizeof b, &len, 60);
+            CHECK_RC(rc, 0);
+            if (rc)
+                break;
+            check_batch(b, &len, 1, 7, &next);
             continue;
         }
-        int rc = mproc_queue_get_many(q, 32, 4000, &buf, lens, &count, 60);
-        CHECK_RC(rc, 0);
-        if (rc)
+        if (get_checked(q, 32, 4000, 7, &next, 60))
             break;
-        check_batch(buf, lens, count, 7, &next);
-        mproc_free(buf);
     }
     CU_ASSERT_EQUAL(test_finish(p), 0);
     mproc_queue_free(q);
@@ -501,16 +506,9 @@ static void test_manager_queue(void)
     mproc_process *p = test_start(t_put_batches, a, NULL);
     mproc_args_free(a);
     uint32_t next = 0;
-    while (next < 3000) {
-        void *buf;
-        size_t lens[32], count = 0;
-        int rc = mproc_queue_get_many(q, 32, 0, &buf, lens, &count, 60);
-        CHECK_RC(rc, 0);
-        if (rc)
+    while (next < 3000)
+        if (get_checked(q, 32, 0, 7, &next, 60))
             break;
-        check_batch(buf, lens, count, 7, &next);
-        mproc_free(buf);
-    }
     CU_ASSERT_EQUAL(test_finish(p), 0);
     mproc_queue_free(q);
     CHECK_RC(mproc_manager_shutdown(m), 0);

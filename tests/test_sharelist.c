@@ -23,11 +23,9 @@
 
 #ifndef _WIN32
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-extern char **environ;
+
+#include "interop/pyproc.h"
 #endif
 
 /* ------------------------------------------------------------ tables */
@@ -1112,14 +1110,9 @@ static const char *py_cmd, *py_pyenv, *py_expect;
 static int py_optional;
 static char py_problem[256]; /* why the Python could not be used */
 
-typedef struct py_run {
-    pid_t pid;
-    int in, out; /* its stdin and stdout */
-} py_run;
-
 /* Runs sharelist_peer.py with up to four arguments; its first line must
  * name the expected version. 0, or -1 with py_problem set. */
-static int py_start(py_run *p, const char *a1, const char *a2, const char *a3, const char *a4)
+static int peer_start(py_proc *p, const char *a1, const char *a2, const char *a3, const char *a4)
 {
     int in[2], out[2];
     if (pipe(in) != 0)
@@ -1166,50 +1159,11 @@ static int py_start(py_run *p, const char *a1, const char *a2, const char *a3, c
     return 0;
 }
 
-/* One line of its output, within timeout: 0, or -1 (nothing, or EOF). */
-static int py_line(py_run *p, char *buf, size_t cap, double timeout)
-{
-    size_t n = 0;
-    while (n + 1 < cap) {
-        struct pollfd pf = {p->out, POLLIN, 0};
-        if (poll(&pf, 1, (int)(timeout * 1000)) != 1)
-            return -1;
-        ssize_t r = read(p->out, buf + n, 1);
-        if (r <= 0)
-            break;
-        if (buf[n] == '\n') {
-            buf[n] = '\0';
-            return 0;
-        }
-        n++;
-    }
-    buf[n] = '\0';
-    return n ? 0 : -1;
-}
-
-/* Its exit status (-1000 when it had to be killed). */
-static int py_finish(py_run *p, double timeout)
-{
-    int status = 0;
-    close(p->in);
-    for (double t = 0; t < timeout; t += 0.01) {
-        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-            close(p->out);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        }
-        test_sleep(0.01);
-    }
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, &status, 0);
-    close(p->out);
-    return -1000;
-}
-
 /* Starts the peer and checks its version line. */
-static int py_begin(py_run *p, const char *a1, const char *a2, const char *a3, const char *a4)
+static int py_begin(py_proc *p, const char *a1, const char *a2, const char *a3, const char *a4)
 {
     char line[128], want[64];
-    if (py_start(p, a1, a2, a3, a4) != 0)
+    if (peer_start(p, a1, a2, a3, a4) != 0)
         return -1;
     snprintf(want, sizeof want, "python %s", py_expect);
     if (py_line(p, line, sizeof line, 60) != 0 || strcmp(line, want) != 0) {
@@ -1232,7 +1186,7 @@ static void test_python_reads_mproc(void)
 {
     mproc_sharelist *l = make_items(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(l);
-    py_run p;
+    py_proc p;
     if (py_begin(&p, "check", mproc_sharelist_name(l), NULL, NULL) != 0) {
         py_unusable();
     } else {
@@ -1253,7 +1207,7 @@ static void test_python_reads_mproc(void)
 /* Python makes the list; mproc checks it and writes; Python checks that. */
 static void test_mproc_reads_python(void)
 {
-    py_run p;
+    py_proc p;
     if (py_begin(&p, "create", NULL, NULL, NULL) != 0) {
         py_unusable();
         return;
@@ -1298,7 +1252,7 @@ static void test_python_writes_beside_mproc(void)
     char slot[16], rounds[16];
     snprintf(slot, sizeof slot, "%d", WRITERS + 1);
     snprintf(rounds, sizeof rounds, "%d", ROUNDS);
-    py_run py;
+    py_proc py;
     int py_ok = py_begin(&py, "hammer", mproc_sharelist_name(l), slot, rounds) == 0;
     if (!py_ok)
         py_unusable();
@@ -1329,7 +1283,7 @@ static void test_python_writes_beside_mproc(void)
 /* --optional: a Python that is not there is a skip, said as such. */
 static int py_available(void)
 {
-    py_run p;
+    py_proc p;
     if (py_begin(&p, "version", NULL, NULL, NULL) != 0)
         return 0;
     py_finish(&p, 10);

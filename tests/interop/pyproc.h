@@ -11,12 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "../testutil.h"
 
 extern char **environ;
 
 typedef struct py_proc {
     pid_t pid;
+    int in;  /* its stdin when a starter piped it, else -1 */
     int out; /* its stdout */
 } py_proc;
 
@@ -39,11 +40,13 @@ static inline int py_start(py_proc *p, const char *python, const char *script, c
         close(fds[0]);
         return -1;
     }
+    p->in = -1;
     p->out = fds[0];
     return 0;
 }
 
-/* One line of its output (without the newline), within timeout. */
+/* One line of its output (without the newline), within timeout: 0, or -1
+ * (nothing, or EOF). */
 static inline int py_line(py_proc *p, char *buf, size_t cap, double timeout)
 {
     size_t n = 0;
@@ -54,8 +57,10 @@ static inline int py_line(py_proc *p, char *buf, size_t cap, double timeout)
         ssize_t r = read(p->out, buf + n, 1);
         if (r <= 0)
             break;
-        if (buf[n] == '\n')
-            break;
+        if (buf[n] == '\n') {
+            buf[n] = '\0';
+            return 0;
+        }
         n++;
     }
     buf[n] = '\0';
@@ -66,6 +71,8 @@ static inline int py_line(py_proc *p, char *buf, size_t cap, double timeout)
 static inline int py_finish(py_proc *p, double timeout)
 {
     int status = 0;
+    if (p->in >= 0)
+        close(p->in); /* its end of input */
     for (int waited = 0; waited < (int)(timeout * 100); waited++) {
         pid_t r = waitpid(p->pid, &status, WNOHANG);
         if (r == p->pid) {
