@@ -125,7 +125,7 @@ static int lock_result(be_mutex *m, int e, int64_t ns, double timeout)
 static int lock_bounded(be_mutex *m, double timeout)
 {
     int e;
-    int64_t ns = timeout_ns(timeout);
+    int64_t ns = timeout == 0 ? 0 : timeout_ns(timeout); /* a try (the queue's spin): no call */
     if (ns == 0) {
         e = pthread_mutex_trylock(MUTEX(m));
     } else if (ns < 0) {
