@@ -58,9 +58,7 @@ static inline void test_sleep(double s)
 }
 #endif
 
-/* Sanitizers. TEST_TSAN under ThreadSanitizer, TEST_SANITIZER under any
- * (the sanitizer configurations of CMakeLists.txt define
- * MPROC_TEST_SANITIZER; the compilers' own macros are checked too). */
+/* TEST_TSAN: built with ThreadSanitizer (GCC's or Clang's own macro). */
 #if defined(__SANITIZE_THREAD__)
 #define TEST_TSAN 1
 #elif defined(__has_feature)
@@ -68,18 +66,11 @@ static inline void test_sleep(double s)
 #define TEST_TSAN 1
 #endif
 #endif
-#if defined(TEST_TSAN) || defined(MPROC_TEST_SANITIZER) || defined(__SANITIZE_ADDRESS__)
-#define TEST_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_SANITIZER 1
-#endif
-#endif
 
 /* ThreadSanitizer keeps shadow memory four times the size of what it
  * watches and writes it on every access, allocation included: a test
  * that moves a gigabyte through one thread (the size limits) spends
- * minutes in page faults on shadow memory, with nothing to find there.
+ * some 40 s in page faults on shadow memory, with nothing to find there.
  * Between these two calls the calling thread's reads and writes are not
  * watched (its synchronization still is); elsewhere they do nothing. */
 #ifdef TEST_TSAN
