@@ -33,6 +33,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts samples; their median. */
+static double median_of(double *samples, int n)
+{
+    qsort(samples, (size_t)n, sizeof samples[0], cmp_double);
+    return samples[n / 2];
+}
+
 static int run_size = 0; /* 0 full, 1 quick, 2 smoke */
 
 typedef int (*op_fn)(void *ctx);
@@ -52,8 +59,7 @@ static double measure_units(op_fn op, void *ctx, int repeats, int iterations, do
             }
         samples[r] = (bench_now() - t0) / iterations / units * 1e6;
     }
-    qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
-    return samples[repeats / 2];
+    return median_of(samples, repeats);
 }
 
 static double measure(op_fn op, void *ctx, int repeats, int iterations)
@@ -84,10 +90,8 @@ static void measure_pair(op_fn a, void *actx, op_fn b, void *bctx, int repeats, 
         sa[r] = sample(a, actx, iterations);
         sb[r] = sample(b, bctx, iterations);
     }
-    qsort(sa, (size_t)repeats, sizeof sa[0], cmp_double);
-    qsort(sb, (size_t)repeats, sizeof sb[0], cmp_double);
-    *a_us = sa[repeats / 2];
-    *b_us = sb[repeats / 2];
+    *a_us = median_of(sa, repeats);
+    *b_us = median_of(sb, repeats);
 }
 
 /* ---------------------------------------------------------- operations */
@@ -540,8 +544,7 @@ static double median_run(double (*run)(size_t, long), size_t sz, long n, int rep
         run(sz, n / 10 + 1); /* warm-up */
     for (int r = 0; r < repeats; r++)
         samples[r] = run(sz, n);
-    qsort(samples, (size_t)repeats, sizeof samples[0], cmp_double);
-    return samples[repeats / 2];
+    return median_of(samples, repeats);
 }
 
 /* An mproc row and its raw figure in turn, repeat by repeat, each the
@@ -560,10 +563,8 @@ static void median_pair(double (*mine)(size_t, long), double (*raw)(size_t, long
         b[r] = raw(sz, n);
         a[r] = mine(sz, n);
     }
-    qsort(a, (size_t)repeats, sizeof a[0], cmp_double);
-    qsort(b, (size_t)repeats, sizeof b[0], cmp_double);
-    *mine_us = a[repeats / 2];
-    *raw_us = b[repeats / 2];
+    *mine_us = median_of(a, repeats);
+    *raw_us = median_of(b, repeats);
 }
 
 /* ------------------------------------------------------------- python */
@@ -670,7 +671,6 @@ static void fmt_time(char *buf, size_t n, double us)
 
 /* Iterations for a row: the full run's, --quick's, or --smoke's (a few,
  * just to show that every operation works). */
-
 static int iters(int full, int quick)
 {
     if (run_size == 2)
@@ -861,8 +861,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mproc-bench: cannot make the locks\n");
         return 1;
     }
-    rows[LOCK].mproc_us = measure(op_mproc_lock, lock, R, rows[LOCK].iterations);
-    rows[LOCK].raw_us = measure(op_raw_lock, raw, R, rows[LOCK].iterations);
+    measure_pair(op_mproc_lock, lock, op_raw_lock, raw, R, rows[LOCK].iterations, &rows[LOCK].mproc_us,
+                 &rows[LOCK].raw_us);
     inc_per_proc = iters(500000, 100000);
     rows[VALUE_INC].mproc_us = measure_units(op_mproc_value_inc, NULL, R, 1, 2.0 * (double)inc_per_proc);
     rows[VALUE_INC].raw_us = measure_units(op_raw_value_inc, raw, R, 1, 2.0 * (double)inc_per_proc);
