@@ -57,8 +57,9 @@ enum { Q_PLAIN = 0, Q_SIMPLE = 1, Q_JOINABLE = 2 }; /* = mproc_queue_kind */
 enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
 
 /* Positions are byte counts since the queue was made (never wrap); the
- * ring index is position % cap (a mask when cap is a power of two). Everything here changes only under the
- * mutex, through mproc__q_edit/mproc__q_commit. */
+ * ring index is position % cap (a mask when cap is a power of two).
+ * Everything here changes only under the mutex, through
+ * mproc__q_edit/mproc__q_commit. */
 typedef struct qstate {
     uint64_t head, tail;  /* next byte to read / to write */
     uint64_t count;       /* messages not yet taken (a stream counts until claimed) */

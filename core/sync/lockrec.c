@@ -45,7 +45,7 @@ int mproc__lockrec_is_mine(lockrec *l) { return owner(l) == me(); }
 
 int mproc__lockrec_acquire(lockrec *l, double timeout)
 {
-    if (!l->recursive) { /* a Lock: the mutex, then who holds it */
+    if (!l->recursive) { /* a Lock, the hot path: the mutex, then who holds it */
         int rc = mproc__be_mutex_lock(&l->m, timeout);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
             atomic_store_explicit(&l->owner, me(), memory_order_relaxed);
@@ -80,9 +80,11 @@ int mproc__lockrec_release(lockrec *l)
 
 uint32_t mproc__lockrec_release_all(lockrec *l)
 {
-    uint32_t n = l->recursive ? atomic_load_explicit(&l->count, memory_order_relaxed) : 1;
-    if (l->recursive)
+    uint32_t n = 1;
+    if (l->recursive) {
+        n = atomic_load_explicit(&l->count, memory_order_relaxed);
         atomic_store_explicit(&l->count, 1, memory_order_relaxed);
+    }
     mproc__lockrec_release(l);
     return n;
 }
