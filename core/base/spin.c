@@ -27,9 +27,7 @@ double mproc__core_spin_window(void)
     return (double)ns * 1e-9;
 }
 
-typedef int (*probe_fn)(void *arg); /* > 0 ready, 0 not, < 0 error; never blocks */
-
-static int spin(core_spinner *sp, double timeout, probe_fn probe, void *arg)
+int mproc__core_spin(core_spinner *sp, double timeout, core_probe_fn probe, void *arg)
 {
     double w = mproc__core_spin_window();
     if (w <= 0 || timeout == 0)
@@ -57,13 +55,13 @@ static int probe_stream(void *s) { return mproc__be_stream_poll(s, 0); }
 
 int mproc__core_spin_stream(core_spinner *sp, be_stream *s, double timeout)
 {
-    return spin(sp, timeout, probe_stream, s);
+    return mproc__core_spin(sp, timeout, probe_stream, s);
 }
 
 int mproc__core_poll_stream(core_spinner *sp, be_stream *s, double timeout)
 {
     double deadline = mproc__core_deadline(timeout);
-    int r = spin(sp, timeout, probe_stream, s);
+    int r = mproc__core_spin(sp, timeout, probe_stream, s);
     return r != 0 ? r : mproc__be_stream_poll(s, mproc__core_remaining(deadline));
 }
 
@@ -82,7 +80,7 @@ int mproc__core_wait_set(core_spinner *sp, be_wait_item *items, size_t n, double
 {
     double deadline = mproc__core_deadline(timeout);
     wait_set w = {items, n};
-    int r = spin(sp, timeout, probe_set, &w);
+    int r = mproc__core_spin(sp, timeout, probe_set, &w);
     return r != 0 ? r : mproc__be_wait(items, n, mproc__core_remaining(deadline));
 }
 
@@ -91,5 +89,5 @@ static int probe_sem(void *sem) { return mproc__be_sem_wait(sem, 0) == 0; }
 int mproc__core_wait_sem(core_spinner *sp, be_sem *sem, double timeout)
 {
     double deadline = mproc__core_deadline(timeout);
-    return spin(sp, timeout, probe_sem, sem) ? 0 : mproc__be_sem_wait(sem, mproc__core_remaining(deadline));
+    return mproc__core_spin(sp, timeout, probe_sem, sem) ? 0 : mproc__be_sem_wait(sem, mproc__core_remaining(deadline));
 }

@@ -27,6 +27,13 @@ typedef struct core_spinner {
 /* The spin window in seconds (0 = never spin). */
 double mproc__core_spin_window(void);
 
+/* Calls probe (> 0 ready, 0 not, < 0 error; never blocks) until it is
+ * not 0, for up to the window (never longer than timeout; 0 = try: no
+ * spinning), adapting as above: its result, or 0 when the caller should
+ * block as usual. */
+typedef int (*core_probe_fn)(void *arg);
+int mproc__core_spin(core_spinner *sp, double timeout, core_probe_fn probe, void *arg);
+
 /* Looks at s without blocking for up to the window (never longer than
  * timeout; timeout 0 = try: no spinning). 1 when s became readable (or
  * reached its end), 0 when the caller should block as usual, < 0 an error

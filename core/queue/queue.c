@@ -14,6 +14,7 @@ static void destroy(core_rec *r)
     queue_shared *s = (queue_shared *)r;
     for (int w = 0; w < W_COUNT; w++)
         mproc__be_sem_destroy(&s->sem[w]);
+    mproc__be_mutex_destroy(&s->mu_get);
     mproc__be_mutex_destroy(&s->mu);
     mproc__core_arena_free(s);
 }
@@ -44,10 +45,15 @@ static int init_sync(queue_shared *s)
     int rc = mproc__be_mutex_init(&s->mu);
     if (rc)
         return rc;
+    if ((rc = mproc__be_mutex_init(&s->mu_get)) != 0) {
+        mproc__be_mutex_destroy(&s->mu);
+        return rc;
+    }
     for (int w = 0; w < W_COUNT; w++)
         if ((rc = mproc__be_sem_init(&s->sem[w], 0)) != 0) {
             while (w-- > 0)
                 mproc__be_sem_destroy(&s->sem[w]);
+            mproc__be_mutex_destroy(&s->mu_get);
             mproc__be_mutex_destroy(&s->mu);
             return rc;
         }
@@ -83,6 +89,7 @@ mproc_queue *mproc_queue_new_ex(const mproc_queue_opts *opts, int *err)
     s->maxsize = o.maxsize;
     s->cap = cap;
     s->mask = (cap & (cap - 1)) == 0 ? cap - 1 : 0;
+    s->lanes = s->mask && cap <= Q_LANE_MAX_CAP; /* pw and cw start at 0, as the state */
     s->rec.kind = K_QUEUE;
     atomic_init(&s->rec.refs, 1);
     if (!(q = adopt(&s->rec, &rc)))
@@ -146,6 +153,7 @@ static int put_frames(mproc_queue *q, q_waiter *wt, const void *const *bufs, con
             qstate *nx = mproc__q_edit(s);
             nx->tail = pos;
             nx->count += n;
+            nx->nput += n;
             if (s->variant == Q_JOINABLE)
                 nx->unfinished += n;
             mproc__q_commit(s);
@@ -158,19 +166,21 @@ static int put_frames(mproc_queue *q, q_waiter *wt, const void *const *bufs, con
     }
 }
 
-static int put_begin(mproc_queue *q, q_waiter *wt, double timeout)
+/* Frames that fit in the ring go through the producers' lane if it can
+ * take them, else (or once the lane has waited its spin) under the whole
+ * lock, which waits for room until the deadline. */
+static int put_frames_any(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, uint64_t f,
+                          double timeout)
 {
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
     mproc__q_touch(q);
-    wt->deadline = mproc__core_deadline(timeout);
-    wt->next_check = 0;
+    q_waiter wt = {mproc__core_deadline(timeout), 0};
+    int rc = mproc__q_lane_put(q, bufs, lens, n, f, timeout);
+    if (rc != Q_SLOW)
+        return rc;
     mproc__q_lock(q->s);
-    return 0;
-}
-
-static int put_end(mproc_queue *q, int rc)
-{
+    rc = put_frames(q, &wt, bufs, lens, n, f);
     mproc__q_unlock(q->s);
     return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
 }
@@ -181,16 +191,17 @@ static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout
         return MPROC_EINVAL;
     if ((uint64_t)len > Q_MAX_MESSAGE)
         return MPROC_EMSGSIZE;
-    q_waiter wt;
-    int rc = put_begin(q, &wt, timeout);
-    if (rc)
-        return rc;
     uint64_t f = q_frame(len);
-    if (f > q->s->cap)
-        rc = mproc__q_stream_put(q, &wt, buf, len);
-    else
-        rc = put_frames(q, &wt, &buf, &len, 1, f);
-    return put_end(q, rc);
+    if (f <= q->s->cap)
+        return put_frames_any(q, &buf, &len, 1, f, timeout);
+    if (atomic_load(&q->closed))
+        return MPROC_ECLOSED;
+    mproc__q_touch(q);
+    q_waiter wt = {mproc__core_deadline(timeout), 0};
+    mproc__q_lock(q->s);
+    int rc = mproc__q_stream_put(q, &wt, buf, len);
+    mproc__q_unlock(q->s);
+    return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
 }
 
 /* All or none: a batch that could never fit (bigger than the ring, or more
@@ -206,9 +217,7 @@ static int local_put_many(mproc_queue *q, const void *const *bufs, const size_t 
     }
     if (q->s->maxsize && n > q->s->maxsize)
         return MPROC_EMSGSIZE;
-    q_waiter wt;
-    int rc = put_begin(q, &wt, timeout);
-    return rc ? rc : put_end(q, put_frames(q, &wt, bufs, lens, n, f));
+    return put_frames_any(q, bufs, lens, n, f, timeout);
 }
 
 /* Under mu, with plain messages at the head: takes up to max of them, of
@@ -217,28 +226,15 @@ static int local_put_many(mproc_queue *q, const void *const *bufs, const size_t 
 static int take(queue_shared *s, size_t max, uint64_t max_bytes, void *dest, void **buf, size_t *lens, size_t *count)
 {
     qstate *st = q_st(s);
-    uint64_t pos = st->head, total = 0;
-    size_t k = 0;
-    int stream = (st->s_flags & S_ACTIVE) != 0;
-    while (k < max && pos != st->tail && !(stream && pos >= st->s_pos)) {
-        uint64_t l = mproc__q_ring_header(s, pos);
-        if (l > max_bytes - total)
-            break;
-        total += l;
-        lens[k++] = (size_t)l;
-        pos += q_frame(l);
-    }
+    uint64_t total, pos, end = (st->s_flags & S_ACTIVE) ? st->s_pos : st->tail;
+    size_t k = mproc__q_scan(s, st->head, end, max, max_bytes, lens, &total, &pos);
     if (k == 0) {
         lens[0] = (size_t)mproc__q_ring_header(s, st->head);
         return MPROC_EMSGSIZE;
     }
-    char *out = dest;
-    if (!out && !(out = malloc(total ? (size_t)total : 1)))
-        return MPROC_ENOMEM;
-    pos = st->head;
-    for (size_t i = 0, off = 0; i < k; off += lens[i], pos += q_frame(lens[i]), i++)
-        if (lens[i])
-            mproc__q_ring_read(s, pos + 8, out + off, lens[i]);
+    int rc = mproc__q_copy_out(s, st->head, k, lens, total, dest, buf);
+    if (rc)
+        return rc;
     qstate *n = mproc__q_edit(s);
     n->head = pos;
     n->count -= k;
@@ -246,8 +242,6 @@ static int take(queue_shared *s, size_t max, uint64_t max_bytes, void *dest, voi
     mproc__q_wake_all(s, W_SPACE);
     if (n->count) /* wake-ups are one at a time: pass it on */
         mproc__q_wake_one(s, W_ITEMS);
-    if (!dest)
-        *buf = out;
     *count = k;
     return 0;
 }
@@ -284,7 +278,9 @@ static int local_get_many(mproc_queue *q, size_t max, size_t max_bytes, void *de
     mproc__q_touch(q);
     queue_shared *s = q->s;
     q_waiter wt = {mproc__core_deadline(timeout), 0};
-    int rc;
+    int rc = mproc__q_lane_get(q, max, max_bytes, dest, buf, lens, count, timeout);
+    if (rc != Q_SLOW)
+        return rc;
     mproc__q_lock(s);
     for (;;) {
         qstate *st = q_st(s);

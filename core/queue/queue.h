@@ -14,6 +14,15 @@
  * process killed inside put or get leaves either the old state or the new
  * one, never a mix; bytes it wrote past the tail are simply not there yet.
  *
+ * Two lanes (queue_lanes.c): the mutex is two, one per side. A plain
+ * message on a ring whose capacity is a power of two is put under the
+ * producers' mutex alone and taken under the consumers' alone, each side
+ * publishing its position and message count in one 64-bit word (pw, cw),
+ * so a producer and a consumer never wait for each other. Everything else
+ * (streams, JoinableQueue puts, blocking, sizes, holders) takes both
+ * mutexes, "the whole lock", and works on the two-copy state as above;
+ * queue_state.c keeps that state and the two words in step.
+ *
  * Messages whose frame is bigger than the ring are streamed (queue_stream.c):
  * the writer announces the message, then moves it through the ring in
  * chunks while one reader, which claimed it, takes it out; the writer's put
@@ -38,6 +47,9 @@
 #define Q_HOLDERS 128           /* processes tracked per queue */
 #define Q_CHECK_INTERVAL 0.05   /* how often a blocked call looks for dead peers */
 #define Q_FRAME_STREAM ((uint64_t)1 << 63) /* header flag: a streamed message */
+/* The lanes' words hold positions in 8-byte units and message counts, 32
+ * bits each: exact for a ring up to 16 GiB whose capacity divides 2^35. */
+#define Q_LANE_MAX_CAP ((uint64_t)1 << 34)
 
 /* What a blocked call sleeps on. */
 enum q_wait {
@@ -63,6 +75,7 @@ enum { S_ACTIVE = 1, S_CANCELLED = 2, S_TAKEN = 4 };
 typedef struct qstate {
     uint64_t head, tail;  /* next byte to read / to write */
     uint64_t count;       /* messages not yet taken (a stream counts until claimed) */
+    uint64_t nput;        /* messages put since the queue was made (mod 2^32 in pw) */
     uint64_t unfinished;  /* JoinableQueue: puts minus task_done calls */
     /* The one stream in the ring, while S_ACTIVE (or S_TAKEN). */
     uint64_t s_pos;       /* position of its header */
@@ -85,9 +98,18 @@ typedef struct queue_shared {
     uint64_t maxsize; /* messages; 0 = only the ring's room */
     uint64_t cap;     /* ring bytes, a multiple of 8 */
     uint64_t mask;    /* cap - 1 when cap is a power of two (the default), else 0 */
-    be_mutex mu;
+    uint32_t lanes;   /* 1: plain puts and gets take one side's mutex (queue_lanes.c) */
+    uint32_t busy;    /* under both mutexes: a whole-lock holder is inside */
+    /* Each side's mutex and word on cache lines of their own. */
+    char pad0[64];
+    be_mutex mu;               /* producers' side; with mu_get, the whole lock */
+    _Atomic uint64_t pw;       /* [nput:32][tail/8:32], stored under mu */
+    char pad1[64];
+    be_mutex mu_get;           /* consumers' side */
+    _Atomic uint64_t cw;       /* [nget:32][head/8:32], stored under mu_get */
+    char pad2[64];
     be_sem sem[W_COUNT];
-    uint32_t waiting[W_COUNT]; /* sleepers per semaphore (under mu) */
+    uint32_t waiting[W_COUNT]; /* sleepers per semaphore (under the whole lock) */
     _Atomic uint32_t cur;      /* which st[] is current */
     qstate st[2];
     /* Holders (under mu; see queue_holders.c). */
@@ -106,6 +128,7 @@ struct mproc_queue {
     _Atomic long reg_pid;  /* the process registered as a holder through it; 0 = none */
     _Atomic int closed;
     core_spinner spin;     /* blocked calls spin briefly first (spin.h) */
+    core_spinner lane_spin; /* and so do the lanes, before they hand over */
 };
 
 /* Bytes a message of len takes in the ring. */
@@ -113,8 +136,13 @@ static inline uint64_t q_frame(uint64_t len) { return 8 + ((len + 7) & ~(uint64_
 static inline uint64_t q_round8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* ---------------------------------------------------- queue_state.c */
-void mproc__q_lock(queue_shared *s); /* waits as long as it takes; a dead holder is fine */
+/* The whole lock: waits as long as it takes; a dead holder is fine. On
+ * return the state (q_st) includes what the lanes did meanwhile; unlock
+ * publishes it to them. */
+void mproc__q_lock(queue_shared *s);
 void mproc__q_unlock(queue_shared *s);
+/* One side's mutex (mu or mu_get), for the lanes. */
+void mproc__q_lock_side(be_mutex *mu);
 static inline qstate *q_st(queue_shared *s)
 {
     return &s->st[atomic_load_explicit(&s->cur, memory_order_relaxed)];
@@ -172,6 +200,25 @@ int mproc__q_stream_get(mproc_queue *q, void **buf, size_t *len);
 int mproc__q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t len);
 /* Under mu, while blocked: repairs the stream if its writer or reader died. */
 void mproc__q_stream_repair(queue_shared *s);
+
+/* ----------------------------------------------------- queue_lanes.c */
+/* A put or get on one side's mutex alone. Q_SLOW when the call needs the
+ * whole lock (no lanes on this queue, a stream, a JoinableQueue put, a
+ * dead whole-lock holder to repair, or nothing to do within a short
+ * spin); else 0 or an error, as the whole call would return. */
+#define Q_SLOW 3
+int mproc__q_lane_put(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, uint64_t f,
+                      double timeout);
+int mproc__q_lane_get(mproc_queue *q, size_t max, uint64_t max_bytes, void *dest, void **buf, size_t *lens,
+                      size_t *count, double timeout);
+/* Frames from pos (before end): how many fit max and max_bytes, their
+ * lengths in lens, total bytes and the position after them; stops at a
+ * stream's header. */
+size_t mproc__q_scan(queue_shared *s, uint64_t pos, uint64_t end, size_t max, uint64_t max_bytes, size_t *lens,
+                     uint64_t *total, uint64_t *next);
+/* Copies k scanned messages from pos into dest, or a new *buf: MPROC_ENOMEM or 0. */
+int mproc__q_copy_out(queue_shared *s, uint64_t pos, size_t k, const size_t *lens, uint64_t total, void *dest,
+                      void **buf);
 
 /* ------------------------------------------------------ queue_misc.c */
 /* The local implementation's other methods (queue.c's table lists them). */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* queue_state.c - a queue's mutex, its two copies of the ring state, its
+/* queue_state.c - a queue's whole lock, its two copies of the ring state, its
  * wake-ups, and how a call that cannot go on waits.
  *
- * Wake-ups: a sleeper registers in waiting[w] under the mutex, then sleeps
- * on sem[w] with the mutex released. Whoever changes something a sleeper
- * waits for posts, under the mutex, only while sleepers exist and the
- * semaphore is at 0 (wake one) or below their number (wake all); so a
- * semaphore never holds more than a few stale tokens, and a sleeper that
- * wakes for nothing just looks and sleeps again. Sleeps are cut into
+ * Wake-ups: a sleeper registers in waiting[w] under the whole lock, then
+ * sleeps on sem[w] with the lock released. Whoever changes something a
+ * sleeper waits for posts, under the whole lock or its lane's mutex, only
+ * while sleepers exist and the semaphore is at 0 (wake one) or below their
+ * number (wake all); so a semaphore never holds more than a few stale
+ * tokens (two lanes may post at once), and a sleeper that wakes for
+ * nothing just looks and sleeps again. Sleeps are cut into
  * slices of Q_CHECK_INTERVAL, at which a blocked call looks for dead peers
  * (which also bounds the cost of any wake-up a dead process swallowed). */
 #include "queue/queue.h"
@@ -18,27 +19,92 @@
  * arena's lock makes the same assumption): try again rather than return
  * with the state unguarded. A holder that died is fine: the state is
  * whole, as the holder only ever published complete copies. */
-void mproc__q_lock(queue_shared *s)
+void mproc__q_lock_side(be_mutex *mu)
 {
     /* Held for a few dozen ns at a time: trying again a little beats
      * sleeping in the kernel (and being woken) by far when the peer runs on
      * another CPU. */
     for (int i = 0; i < Q_LOCK_TRIES; i++) {
-        int rc = mproc__be_mutex_lock(&s->mu, 0);
+        int rc = mproc__be_mutex_lock(mu, 0);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
             return;
         if (rc != MPROC_ETIMEDOUT)
             break;
     }
     for (;;) {
-        int rc = mproc__be_mutex_lock(&s->mu, MPROC_FOREVER);
+        int rc = mproc__be_mutex_lock(mu, MPROC_FOREVER);
         if (rc == 0 || rc == MPROC_EOWNERDEAD)
             return;
         mproc__be_sleep(0.001);
     }
 }
 
-void mproc__q_unlock(queue_shared *s) { mproc__be_mutex_unlock(&s->mu); }
+/* ------------------------------------------- the state and the lanes' words
+ *
+ * The lanes move the tail and the head and count messages in pw and cw;
+ * the whole lock's code works on the state. So the whole lock, once held,
+ * brings the state up to the words (refresh), and before it lets go writes
+ * the words from the state (publish). The words keep positions modulo
+ * 2^35 bytes, which the capacity divides: a position rebuilt from them
+ * is the true one modulo 2^35, and tail - head is exact.
+ *
+ * busy is set while the whole lock is held. A holder killed inside may
+ * have committed a new state and not published it (or published half):
+ * the next holder finds busy still set and publishes the committed state
+ * again, which is right because no lane ran since (a lane, holding its
+ * side's mutex, looks at busy first and leaves such a queue to the whole
+ * lock). */
+
+static uint64_t pack(uint64_t n, uint64_t pos) { return (n << 32) | (uint32_t)(pos >> 3); }
+static uint32_t units_between(uint32_t from, uint32_t to) { return to - from; }
+
+static void refresh(queue_shared *s)
+{
+    uint64_t pw = atomic_load_explicit(&s->pw, memory_order_relaxed);
+    uint64_t cw = atomic_load_explicit(&s->cw, memory_order_relaxed);
+    const qstate *st = q_st(s);
+    uint64_t head = st->head + 8 * (uint64_t)units_between((uint32_t)(st->head >> 3), (uint32_t)cw);
+    uint64_t tail = head + 8 * (uint64_t)units_between((uint32_t)cw, (uint32_t)pw);
+    uint64_t nput = pw >> 32, count = (uint32_t)(nput - (cw >> 32));
+    if (head == st->head && tail == st->tail && count == st->count && nput == (uint32_t)st->nput)
+        return; /* the lanes did nothing since */
+    qstate *n = mproc__q_edit(s);
+    n->head = head;
+    n->tail = tail;
+    n->count = count;
+    n->nput = nput;
+    mproc__q_commit(s);
+}
+
+static void publish(queue_shared *s)
+{
+    const qstate *st = q_st(s);
+    atomic_store_explicit(&s->pw, pack((uint32_t)st->nput, st->tail), memory_order_release);
+    atomic_store_explicit(&s->cw, pack((uint32_t)(st->nput - st->count), st->head), memory_order_release);
+}
+
+void mproc__q_lock(queue_shared *s)
+{
+    mproc__q_lock_side(&s->mu); /* always producers' first: one order */
+    mproc__q_lock_side(&s->mu_get);
+    if (!s->lanes)
+        return; /* the state alone is the truth */
+    if (s->busy)
+        publish(s); /* the last holder died inside */
+    else
+        refresh(s);
+    s->busy = 1;
+}
+
+void mproc__q_unlock(queue_shared *s)
+{
+    if (s->lanes) {
+        publish(s);
+        s->busy = 0;
+    }
+    mproc__be_mutex_unlock(&s->mu_get);
+    mproc__be_mutex_unlock(&s->mu);
+}
 
 qstate *mproc__q_edit(queue_shared *s)
 {

@@ -55,6 +55,7 @@ static void writer_gone(qstate *n)
         /* Nobody saw any of it (and nothing follows it): as if never put. */
         n->tail = n->s_pos;
         n->count--;
+        n->nput--;
         n->s_flags = 0;
     } else {
         n->s_flags |= S_CANCELLED;
@@ -245,6 +246,7 @@ int mproc__q_stream_put(mproc_queue *q, q_waiter *wt, const void *buf, size_t le
         n->s_rpid = n->s_rtid = 0;
         n->s_flags = S_ACTIVE;
         n->count++;
+        n->nput++;
         mproc__q_commit(s);
         mproc__q_wake_one(s, W_ITEMS);
         int rc = send_bytes(q, wt, buf, len);
