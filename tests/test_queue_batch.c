@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "queue_msgs.h"
+#include "base/testhooks.h" /* mproc_test_queue_skip: core/, not the public header */
 
 #define BATCH 16 /* messages per put_many of the kill tests */
 
@@ -353,6 +354,104 @@ static void test_producer_child(void)
     mproc_queue_free(q);
 }
 
+/* --------------------------------------------- the counters at their wrap */
+
+/* Message seq of the mixed stream: every 97th is bigger than a 4 KiB ring. */
+static size_t mixed_len(uint32_t seq) { return seq % 97 == 96 ? 5000 : len_of(seq); }
+
+/* args: queue, n. Puts messages 0 .. n-1 of producer 9: batches of up to
+ * 3 through the producers' lane, the big ones streamed (the whole lock). */
+static int t_put_mixed(const mproc_args *a)
+{
+    mproc_queue *q = mproc_args_obj(a, 0);
+    uint32_t n = (uint32_t)mproc_args_int(a, 1);
+    for (uint32_t seq = 0; seq < n;) {
+        uint32_t k = 1, to_big = 96 - seq % 97;
+        int rc;
+        if (to_big == 0) {
+            rc = put_msg(q, 9, seq, mixed_len(seq), 60);
+        } else {
+            k = to_big < 3 ? to_big : 3;
+            k = seq + k > n ? n - seq : k;
+            rc = put_batch(q, 9, seq, k, 60);
+        }
+        if (rc)
+            return 1;
+        seq += k;
+    }
+    return 0;
+}
+
+/* A queue whose positions and message counts were moved to just before
+ * the ends of the lanes' 32-bit words (or far on, for a ring without
+ * lanes): a child's stream of messages crosses them with gets through the
+ * consumers' lane, get_into, streamed messages and the whole lock's qsize
+ * in between; order and sizes hold, maxsize still counts right. */
+static void across_wrap(size_t capacity, uint64_t bytes, uint64_t messages)
+{
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, capacity);
+    CHECK_RC(mproc_test_queue_skip(q, bytes, messages), 0);
+    const uint32_t n = 3000;
+    mproc_args *a = args1(q);
+    mproc_args_add_int(a, n);
+    mproc_process *p = test_start(t_put_mixed, a, NULL);
+    mproc_args_free(a);
+    static unsigned char b[6000];
+    for (uint32_t next = 0; next < n; next++) {
+        void *buf = NULL;
+        size_t len = 0, count = 0;
+        int rc = next % 2 ? mproc_queue_get_into(q, b, sizeof b, &len, 60)
+                          : mproc_queue_get_many(q, 1, 0, &buf, &len, &count, 60);
+        CHECK_RC(rc, 0);
+        if (rc)
+            break;
+        uint32_t who = 0, seq = 0;
+        CU_ASSERT_TRUE(check_msg(buf ? buf : b, len, &who, &seq) && who == 9 && seq == next &&
+                       len == mixed_len(seq));
+        mproc_free(buf);
+        if (next % 50 == 0) {
+            int size = mproc_queue_qsize(q);
+            CU_ASSERT_TRUE(size >= 0 && size <= (int)(capacity / 8));
+        }
+    }
+    CU_ASSERT_EQUAL(test_finish(p), 0);
+    CU_ASSERT_EQUAL(mproc_queue_qsize(q), 0);
+    CHECK_RC(mproc_test_queue_skip(q, 8, 1), 0);
+    mproc_queue_free(q);
+
+    /* maxsize counts messages across the wrap of the counts. */
+    mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
+    o.maxsize = 4;
+    o.capacity = capacity;
+    q = mproc_queue_new_ex(&o, NULL);
+    CHECK_RC(mproc_test_queue_skip(q, bytes, messages), 0);
+    uint32_t next = 0, put = 0;
+    for (int round = 0; round < 40; round++) {
+        for (; put < next + 4; put++)
+            CHECK_RC(put_msg(q, 1, put, len_of(put), 0), 0);
+        CHECK_RC(put_msg(q, 1, put, len_of(put), 0), MPROC_EFULL);
+        CU_ASSERT_EQUAL(mproc_queue_full(q), 1);
+        CU_ASSERT_EQUAL(mproc_queue_qsize(q), 4);
+        CHECK_RC(get_checked(q, 1 + round % 3, 0, 1, &next, 1), 0);
+    }
+    mproc_queue_free(q);
+}
+
+static void test_counters_wrap(void)
+{
+    const uint64_t unit_wrap = (uint64_t)1 << 35, count_wrap = (uint64_t)1 << 32;
+    across_wrap(4096, unit_wrap - 1024, count_wrap - 20); /* lanes: both words wrap early on */
+    across_wrap(4096, 3 * unit_wrap + 2048, 5 * count_wrap - 1);
+    across_wrap(4104, (uint64_t)1 << 41, count_wrap - 20); /* no lanes: 64-bit positions */
+    /* Bad input, and a queue that is not empty. */
+    mproc_queue *q = small_queue(MPROC_QUEUE_PLAIN, 0, 4096);
+    CHECK_RC(mproc_test_queue_skip(q, 7, 0), MPROC_EINVAL);
+    CHECK_RC(mproc_test_queue_skip(NULL, 8, 0), MPROC_EINVAL);
+    CHECK_RC(put_msg(q, 1, 0, 8, 0), 0);
+    CHECK_RC(mproc_test_queue_skip(q, 8, 0), MPROC_ESTATE);
+    mproc_queue_free(q);
+}
+
 /* args: queue. Puts batches of BATCH until killed. */
 static int t_put_batches_forever(const mproc_args *a)
 {
@@ -529,6 +628,7 @@ int main(int argc, char **argv)
         {"producer killed in put_many", test_producer_killed},
         {"consumer killed in get_many", test_consumer_killed},
         {"dead peer: EOS", test_dead_peer},
+        {"the lanes' counters across their wrap", test_counters_wrap},
         {"Manager queues: one round trip per batch", test_manager_queue},
         {NULL, NULL},
     };

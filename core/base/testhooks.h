@@ -33,6 +33,13 @@ MPROC_API mproc_syscall_fn mproc_test_get_syscall(const char *name);
  * start and at the timeout), however long it sleeps. */
 MPROC_API unsigned long mproc_test_wait_looks(void);
 
+/* Moves an empty local queue's positions on by bytes (a multiple of 8) and
+ * its count of messages ever put by messages, as if that much had gone
+ * through it: a test reaches the ends of the counters' ranges (the lanes'
+ * 32-bit words wrap) without moving terabytes. MPROC_ESTATE when q holds a
+ * message or a stream, MPROC_EINVAL for bad input. */
+MPROC_API int mproc_test_queue_skip(mproc_queue *q, uint64_t bytes, uint64_t messages);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 
 #include "queue/methods.h"
 #include "queue/queue.h"
+#include "base/testhooks.h"
 
 /* ------------------------------------------------ local (queue.c's table) */
 
@@ -37,6 +38,29 @@ int mproc__q_local_full(mproc_queue *q)
     int full = s->maxsize && q_st(s)->count >= s->maxsize;
     mproc__q_unlock(s);
     return full;
+}
+
+/* testhooks.h: local queues only (their qsize is ours). */
+int mproc_test_queue_skip(mproc_queue *q, uint64_t bytes, uint64_t messages)
+{
+    const core_queue_methods *m = core_queue_methods_of(q);
+    if (!m || m->qsize != mproc__q_local_qsize || bytes % 8)
+        return MPROC_EINVAL;
+    queue_shared *s = q->s;
+    int rc = 0;
+    mproc__q_lock(s);
+    const qstate *st = q_st(s);
+    if (st->count || st->head != st->tail || st->s_flags || st->s_wpid) {
+        rc = MPROC_ESTATE;
+    } else {
+        qstate *n = mproc__q_edit(s);
+        n->head += bytes;
+        n->tail += bytes;
+        n->nput += messages;
+        mproc__q_commit(s);
+    }
+    mproc__q_unlock(s);
+    return rc;
 }
 
 /* This handle stops working; its process no longer counts as a holder
