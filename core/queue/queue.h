@@ -129,6 +129,13 @@ struct mproc_queue {
     _Atomic int closed;
     core_spinner spin;     /* blocked calls spin briefly first (spin.h) */
     core_spinner lane_spin; /* and so do the lanes, before they hand over */
+    /* The other side's word as a lane last read it, and its own side's
+     * word as the lane left it (under mu / under mu_get). The first is
+     * read again when it says full or empty, or when anyone else moved the
+     * second: so it lags the truth by less than the ring, which keeps
+     * 32-bit differences exact. */
+    uint64_t cw_seen, pw_left; /* producers' lane */
+    uint64_t pw_seen, cw_left; /* consumers' lane */
 };
 
 /* Bytes a message of len takes in the ring. */

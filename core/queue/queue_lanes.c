@@ -78,6 +78,23 @@ static int spin_on(mproc_queue *q, _Atomic uint64_t *word, uint64_t seen, double
     return timeout != 0 && mproc__core_spin(&q->lane_spin, timeout, moved, &w) > 0;
 }
 
+/* Is there room for n messages of f bytes in all, by these words? A
+ * consumers' word seen earlier only shows less room than there is. */
+static int room(const queue_shared *s, uint64_t pw, uint64_t cw, size_t n, uint64_t f)
+{
+    uint64_t used = (uint64_t)(uint32_t)((uint32_t)pw - (uint32_t)cw) * 8;
+    uint32_t count = unpack_n(pw) - unpack_n(cw);
+    return used <= s->cap && s->cap - used >= f && (!s->maxsize || count + (uint64_t)n <= s->maxsize);
+}
+
+/* Bytes of messages between the head and the tail, by these words (a
+ * producers' word seen earlier shows fewer than there are). */
+static uint64_t waiting_bytes(const queue_shared *s, uint64_t pw, uint64_t cw)
+{
+    uint64_t b = (uint64_t)(uint32_t)((uint32_t)pw - (uint32_t)cw) * 8;
+    return b <= s->cap ? b : 0; /* more would be nonsense: look again */
+}
+
 /* Under mu: may this side go on alone? */
 static int lane_open(const queue_shared *s)
 {
@@ -97,19 +114,19 @@ int mproc__q_lane_put(mproc_queue *q, const void *const *bufs, const size_t *len
             mproc__be_mutex_unlock(&s->mu);
             return Q_SLOW;
         }
-        uint64_t pw = atomic_load_explicit(&s->pw, memory_order_relaxed);
-        uint64_t cw = atomic_load_explicit(&s->cw, memory_order_acquire); /* its reads are done */
-        uint64_t tail = unpack_pos(pw), used = (uint32_t)((uint32_t)pw - (uint32_t)cw) * (uint64_t)8;
-        uint32_t count = unpack_n(pw) - unpack_n(cw);
-        if ((!s->maxsize || count + (uint64_t)n <= s->maxsize) && s->cap - used >= f) {
-            uint64_t pos = tail;
+        uint64_t pw = atomic_load_explicit(&s->pw, memory_order_relaxed), cw = q->cw_seen;
+        if (pw != q->pw_left || !room(s, pw, cw, n, f))
+            q->cw_seen = cw = atomic_load_explicit(&s->cw, memory_order_acquire); /* its reads are done */
+        if (room(s, pw, cw, n, f)) {
+            uint64_t pos = unpack_pos(pw);
             for (size_t i = 0; i < n; i++) {
                 mproc__q_ring_set_header(s, pos, lens[i]);
                 if (lens[i])
                     mproc__q_ring_write(s, pos + 8, bufs[i], lens[i]);
                 pos += q_frame(lens[i]);
             }
-            atomic_store_explicit(&s->pw, pack(unpack_n(pw) + (uint32_t)n, pos), memory_order_release);
+            q->pw_left = pack(unpack_n(pw) + (uint32_t)n, pos);
+            atomic_store_explicit(&s->pw, q->pw_left, memory_order_release);
             mproc__q_wake_one(s, W_ITEMS);
             mproc__be_mutex_unlock(&s->mu);
             return 0;
@@ -132,9 +149,10 @@ int mproc__q_lane_get(mproc_queue *q, size_t max, uint64_t max_bytes, void *dest
             mproc__be_mutex_unlock(&s->mu_get);
             return Q_SLOW;
         }
-        uint64_t cw = atomic_load_explicit(&s->cw, memory_order_relaxed);
-        uint64_t pw = atomic_load_explicit(&s->pw, memory_order_acquire); /* its frames are written */
-        uint64_t head = unpack_pos(cw), tail = head + (uint32_t)((uint32_t)pw - (uint32_t)cw) * (uint64_t)8;
+        uint64_t cw = atomic_load_explicit(&s->cw, memory_order_relaxed), pw = q->pw_seen;
+        if (cw != q->cw_left || !waiting_bytes(s, pw, cw))
+            q->pw_seen = pw = atomic_load_explicit(&s->pw, memory_order_acquire); /* its frames are written */
+        uint64_t head = unpack_pos(cw), tail = head + waiting_bytes(s, pw, cw);
         if (head != tail) {
             uint64_t total, pos;
             size_t k = mproc__q_scan(s, head, tail, max, max_bytes, lens, &total, &pos);
@@ -142,7 +160,8 @@ int mproc__q_lane_get(mproc_queue *q, size_t max, uint64_t max_bytes, void *dest
             if (k == 0)
                 lens[0] = (size_t)mproc__q_ring_header(s, head); /* too long: it stays */
             else if ((rc = mproc__q_copy_out(s, head, k, lens, total, dest, buf)) == 0) {
-                atomic_store_explicit(&s->cw, pack(unpack_n(cw) + (uint32_t)k, pos), memory_order_release);
+                q->cw_left = pack(unpack_n(cw) + (uint32_t)k, pos);
+                atomic_store_explicit(&s->cw, q->cw_left, memory_order_release);
                 mproc__q_wake_all(s, W_SPACE);
                 if (pos != tail) /* wake-ups are one at a time: pass it on */
                     mproc__q_wake_one(s, W_ITEMS);
