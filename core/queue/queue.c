@@ -168,19 +168,20 @@ static int put_frames(mproc_queue *q, q_waiter *wt, const void *const *bufs, con
 
 /* Frames that fit in the ring go through the producers' lane if it can
  * take them, else (or once the lane has waited its spin) under the whole
- * lock, which waits for room until the deadline. */
-static int put_frames_any(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, uint64_t f,
-                          double timeout)
+ * lock, which waits for room until the deadline; a single message bigger
+ * than the ring (f > cap) is streamed under the whole lock. */
+static int put_any(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, uint64_t f, double timeout)
 {
     if (atomic_load(&q->closed))
         return MPROC_ECLOSED;
     mproc__q_touch(q);
     q_waiter wt = {mproc__core_deadline(timeout), 0};
-    int rc = mproc__q_lane_put(q, bufs, lens, n, f, timeout);
+    int stream = f > q->s->cap;
+    int rc = stream ? Q_SLOW : mproc__q_lane_put(q, bufs, lens, n, f, timeout);
     if (rc != Q_SLOW)
         return rc;
     mproc__q_lock(q->s);
-    rc = put_frames(q, &wt, bufs, lens, n, f);
+    rc = stream ? mproc__q_stream_put(q, &wt, bufs[0], lens[0]) : put_frames(q, &wt, bufs, lens, n, f);
     mproc__q_unlock(q->s);
     return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
 }
@@ -191,17 +192,7 @@ static int local_put(mproc_queue *q, const void *buf, size_t len, double timeout
         return MPROC_EINVAL;
     if ((uint64_t)len > Q_MAX_MESSAGE)
         return MPROC_EMSGSIZE;
-    uint64_t f = q_frame(len);
-    if (f <= q->s->cap)
-        return put_frames_any(q, &buf, &len, 1, f, timeout);
-    if (atomic_load(&q->closed))
-        return MPROC_ECLOSED;
-    mproc__q_touch(q);
-    q_waiter wt = {mproc__core_deadline(timeout), 0};
-    mproc__q_lock(q->s);
-    int rc = mproc__q_stream_put(q, &wt, buf, len);
-    mproc__q_unlock(q->s);
-    return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
+    return put_any(q, &buf, &len, 1, q_frame(len), timeout);
 }
 
 /* All or none: a batch that could never fit (bigger than the ring, or more
@@ -217,7 +208,7 @@ static int local_put_many(mproc_queue *q, const void *const *bufs, const size_t 
     }
     if (q->s->maxsize && n > q->s->maxsize)
         return MPROC_EMSGSIZE;
-    return put_frames_any(q, bufs, lens, n, f, timeout);
+    return put_any(q, bufs, lens, n, f, timeout);
 }
 
 /* Under mu, with plain messages at the head: takes up to max of them, of
