@@ -182,7 +182,7 @@ if [ "$QUICK" -eq 0 ]; then
   package_step
   if [ -f scripts/win-test.sh ]; then
     step "win32: mingw-w64 cross build, ctest under wine"
-    if bash scripts/win-test.sh; then
+    if bash scripts/win-test.sh -j2; then
       passed=$((passed + 1))
     else
       failures+=("win32")
