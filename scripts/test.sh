@@ -38,6 +38,9 @@ bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit
 failures=()
 passed=0
 step() { echo; echo "=== $* ==="; }
+# Seconds each part took, printed as it ends and again in the summary.
+times=()
+took() { times+=("$(printf '%-28s %4d s' "$1" "$2")"); echo "[time] $1: $2 s"; }
 
 # Fuzzing (clang's libFuzzer with ASan+UBSan): each target starts from its
 # checked-in seed corpus (copied: the run's finds stay in the build tree)
@@ -99,19 +102,24 @@ config() {
   [ $# -gt 0 ] && shift
   targs=("$@")
   local dir="$ROOT/build-test-$name"
+  local t0=$SECONDS
   step "$name: configure and build"
   if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON "${cargs[@]}" >"$dir.log" 2>&1 ||
      ! cmake --build "$dir" ${CONFIG_TARGETS:+--target $CONFIG_TARGETS} >>"$dir.log" 2>&1; then
     tail -50 "$dir.log"
     failures+=("$name:build")
+    took "$name: build (failed)" $((SECONDS - t0))
     return
   fi
+  took "$name: configure and build" $((SECONDS - t0))
+  t0=$SECONDS
   step "$name: ctest"
   if (cd "$dir" && ctest --output-on-failure -j2 --timeout 300 "${targs[@]}"); then
     passed=$((passed + 1))
   else
     failures+=("$name:ctest")
   fi
+  took "$name: ctest" $((SECONDS - t0))
 }
 
 # Soak: random kills under load, alone on the machine (it counts /dev/shm).
@@ -147,12 +155,14 @@ fi
 
 # The packages as a user gets them: scripts/package-test.sh (a few minutes).
 package_step() {
+  local t0=$SECONDS
   step "package: Debian packages, consumers (find_package, pkg-config; C, C++; shared, static), API reference"
   if bash scripts/package-test.sh; then
     passed=$((passed + 1))
   else
     failures+=("package")
   fi
+  took "package" $((SECONDS - t0))
 }
 if [ "$PACKAGE" -eq 1 ]; then
   package_step
@@ -164,11 +174,13 @@ config native -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -LE soak
 # The core's folders use only those below them (docs/architecture.md), and
 # the static archives define no global name outside mproc_* and mproc__*.
 step "native: the core's layers, the archives' symbols"
+t0=$SECONDS
 if bash scripts/check-layers.sh "$ROOT/build-test-native" && bash scripts/check-symbols.sh "$ROOT/build-test-native"; then
   passed=$((passed + 1))
 else
   failures+=("layers-symbols")
 fi
+took "layers, symbols" $((SECONDS - t0))
 # The MPI pool on MPICH too (native uses Open MPI, the default engine when
 # both are installed): only its tests, label mpi.
 CONFIG_TARGETS="test_mpi test_mpi_kill" config mpich -DMPROC_MPI_ENGINE=mpich -DMPROC_WITH_MPI=ON \
@@ -182,16 +194,20 @@ if [ "$QUICK" -eq 0 ]; then
   package_step
   if [ -f scripts/win-test.sh ]; then
     step "win32: mingw-w64 cross build, ctest under wine"
+    t0=$SECONDS
     if bash scripts/win-test.sh -j2; then
       passed=$((passed + 1))
     else
       failures+=("win32")
     fi
+    took "win32 (build, wine, ctest)" $((SECONDS - t0))
   fi
 fi
 
 echo
 echo "=== summary ==="
+for t in "${times[@]}"; do echo "$t"; done
+printf '%-28s %4d s\n' "total" "$SECONDS"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "configurations: ${passed} passed, ${#failures[@]} failed"
 [ "${#failures[@]}" -eq 0 ]

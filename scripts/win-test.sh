@@ -24,7 +24,9 @@ log "configure $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/mingw-w64.cmake" -DMPROC_WERROR=ON >/dev/null
 log "build"
+t_build=$SECONDS
 cmake --build "$BUILD_DIR"
+log "build took $((SECONDS - t_build)) s"
 
 WINE=$(command -v wine64 || command -v wine || true)
 WINESERVER=$(command -v wineserver || true)
@@ -66,6 +68,8 @@ log "wineboot took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 cd "$BUILD_DIR"
 log "ctest --output-on-failure --timeout 300 $*"
 rc=0
+t_ctest=$SECONDS
 ctest --output-on-failure --timeout 300 "$@" || rc=$?
+log "ctest took $((SECONDS - t_ctest)) s"
 log "ctest exit status $rc"
 exit "$rc"
