@@ -10,6 +10,9 @@
 #     wineserver, prefix and wine's socket dir are removed on any exit.
 # Exits non-zero if the build or any test fails. Extra args go to ctest
 # (-R test_process, -V, ...). BUILD_DIR overrides build-win.
+#   --build-only  (first argument) the dependencies, configure and build only
+#   --no-build    (first argument) ctest under wine on the build already
+#                 there (scripts/test.sh builds it ahead with --build-only)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,15 +21,24 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build-win}"
 log() { printf '[win-test] %s\n' "$*" >&2; }
 die() { printf '[win-test] ERROR: %s\n' "$*" >&2; exit 2; }
 
-bash "$ROOT/scripts/win-deps.sh"
+MODE=all
+case "${1:-}" in
+  --build-only) MODE=build; shift ;;
+  --no-build) MODE=test; shift ;;
+esac
 
-log "configure $BUILD_DIR"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
-  -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/mingw-w64.cmake" -DMPROC_WERROR=ON >/dev/null
-log "build"
-t_build=$SECONDS
-cmake --build "$BUILD_DIR"
-log "build took $((SECONDS - t_build)) s"
+if [ "$MODE" != test ]; then
+  bash "$ROOT/scripts/win-deps.sh"
+  log "configure $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/mingw-w64.cmake" -DMPROC_WERROR=ON >/dev/null
+  log "build"
+  t_build=$SECONDS
+  cmake --build "$BUILD_DIR"
+  log "build took $((SECONDS - t_build)) s"
+fi
+[ "$MODE" != build ] || exit 0
+[ -f "$BUILD_DIR/CTestTestfile.cmake" ] || die "$BUILD_DIR has no tests (build it first: --build-only)"
 
 WINE=$(command -v wine64 || command -v wine || true)
 WINESERVER=$(command -v wineserver || true)
