@@ -42,7 +42,8 @@ passed=0
 step() { echo; echo "=== $* ==="; }
 # Seconds each part took, printed as it ends and again in the summary.
 times=()
-took() { times+=("$(printf '%-30s %4d s' "$1" "$2")"); echo "[time] $1: $2 s"; }
+# took LABEL SECONDS [NOTE]
+took() { times+=("$(printf '%-40s %4d s%s' "$1" "$2" "${3:+ ($3)}")"); echo "[time] $1: $2 s${3:+ ($3)}"; }
 
 # Fuzzing (clang's libFuzzer with ASan+UBSan): each target starts from its
 # checked-in seed corpus (copied: the run's finds stay in the build tree)
@@ -143,10 +144,10 @@ if [ "$PACKAGE" -eq 1 ]; then
   exit
 fi
 
-# The configurations, in the order their tests run: cmake arguments (each
-# also gets -G Ninja -DMPROC_WERROR=ON), the targets to build (all if
-# none), the ctest arguments (each also gets --output-on-failure -j2
-# --timeout 300).
+# The configurations, in the order their tests run (--quick: native and
+# mpich), with their cmake arguments (each also gets -G Ninja
+# -DMPROC_WERROR=ON), the targets to build (all if none) and the ctest
+# arguments (each also gets --output-on-failure -j2 --timeout 300).
 declare -A CMAKE_ARGS TARGETS CTEST_ARGS
 CONFIGS=(native mpich)
 CMAKE_ARGS[native]="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
@@ -157,7 +158,9 @@ CMAKE_ARGS[mpich]="-DMPROC_MPI_ENGINE=mpich -DMPROC_WITH_MPI=ON -DMPROC_BUILD_EX
 TARGETS[mpich]="test_mpi test_mpi_kill"
 CTEST_ARGS[mpich]="-L mpi"
 if [ "$QUICK" -eq 0 ]; then
-  CONFIGS+=(portable asan tsan)
+  # tsan first: its build is the quickest (Debug, no LTO; some 15-20 s
+  # from scratch), and the others build while its tests run.
+  CONFIGS=(tsan native mpich portable asan)
   CMAKE_ARGS[portable]="-DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug"
   CTEST_ARGS[portable]="-LE install|soak|mpikill"
   # clang-19: its ASan allocator is fork-safe in threaded programs (GCC 12's is not)
@@ -170,13 +173,15 @@ WIN=0
 [ "$QUICK" -eq 0 ] && [ -f scripts/win-test.sh ] && WIN=1
 
 # Building ahead. A background job, the builder, builds the configurations
-# one after another in the order above, then the Windows cross build, then
-# runs the package test (itself mostly builds), while the tests of the
-# configurations already built run here. The tests mostly wait (on
+# one after another in the order above (and checks the native build's
+# layers and symbols), then the Windows cross build and a wine prefix
+# (win-test.sh --build-only), then runs the package test (itself mostly
+# builds), while the tests of the configurations already built run here. The tests mostly wait (on
 # children, pipes, timeouts) and leave much of the two CPUs idle; what
 # follows the first build runs at nice 19, so that a test wanting a CPU
 # gets it first. Each job leaves "EXIT_CODE SECONDS" in $STATE/NAME; its
-# output is in build-test-NAME.log (build-win.log, build-package.log).
+# output is in build-test-NAME.log (build-win.log, build-package.log,
+# build-test-native-checks.log).
 STATE="$ROOT/build-test-state"
 rm -rf "$STATE"
 mkdir -p "$STATE"
@@ -186,18 +191,33 @@ job() {
   "$@" >"$(job_log "$name")" 2>&1 || rc=$?
   echo "$rc $((SECONDS - t0))" >"$STATE/$name.tmp" && mv "$STATE/$name.tmp" "$STATE/$name"
 }
-job_log() { case "$1" in win32) echo "$ROOT/build-win.log" ;; package) echo "$ROOT/build-package.log" ;; *) echo "$ROOT/build-test-$1.log" ;; esac; }
+job_log() {
+  case "$1" in
+    win32) echo "$ROOT/build-win.log" ;;
+    package) echo "$ROOT/build-package.log" ;;
+    layers) echo "$ROOT/build-test-native-checks.log" ;;
+    *) echo "$ROOT/build-test-$1.log" ;;
+  esac
+}
 build_config() {
   local name=$1 dir="$ROOT/build-test-$1" cargs targs=()
   read -ra cargs <<<"${CMAKE_ARGS[$name]}"
   [ -n "${TARGETS[$name]:-}" ] && read -ra targs <<<"--target ${TARGETS[$name]}"
   cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON "${cargs[@]}" && cmake --build "$dir" "${targs[@]}"
 }
+# The core's folders use only those below them (docs/architecture.md), and
+# the static archives define no global name outside mproc_* and mproc__*:
+# the native build's objects and archives.
+check_native() {
+  [ "$(cut -d' ' -f1 "$STATE/native")" = 0 ] || { echo "the native build failed"; return 1; }
+  bash scripts/check-layers.sh "$ROOT/build-test-native" && bash scripts/check-symbols.sh "$ROOT/build-test-native"
+}
 builder() {
   local name
   for name in "${CONFIGS[@]}"; do
     job "$name" build_config "$name"
     renice -n 19 -p "$BASHPID" >/dev/null # what follows the first build runs beside tests
+    if [ "$name" = native ]; then job layers check_native; fi
   done
   if [ "$WIN" -eq 1 ]; then job win32 bash scripts/win-test.sh --build-only; fi
   if [ "$QUICK" -eq 0 ]; then job package bash scripts/package-test.sh; fi
@@ -224,8 +244,7 @@ wait_job() {
     sleep 1
   done
   read -r rc secs <"$STATE/$name"
-  took "$label (background)" "$secs"
-  echo "[time] waited $((SECONDS - t0)) s for it here"
+  took "$label (background)" "$secs" "waited $((SECONDS - t0)) s for it"
   return "$rc"
 }
 
@@ -249,22 +268,24 @@ config() {
   took "$name: ctest" $((SECONDS - t0))
 }
 
-config native
-# The core's folders use only those below them (docs/architecture.md), and
-# the static archives define no global name outside mproc_* and mproc__*.
-step "native: the core's layers, the archives' symbols"
-t0=$SECONDS
-if [ -f "$ROOT/build-test-native/libmproc.a" ] && bash scripts/check-layers.sh "$ROOT/build-test-native" &&
-   bash scripts/check-symbols.sh "$ROOT/build-test-native"; then
-  passed=$((passed + 1))
-else
-  failures+=("layers-symbols")
-fi
-took "layers, symbols" $((SECONDS - t0))
-for name in "${CONFIGS[@]:1}"; do config "$name"; done
+# check_layers: the result of check_native (run by the builder).
+check_layers() {
+  step "native: the core's layers, the archives' symbols (background: $(job_log layers))"
+  if wait_job layers "layers, symbols"; then
+    cat "$(job_log layers)"
+    passed=$((passed + 1))
+  else
+    tail -50 "$(job_log layers)"
+    failures+=("layers-symbols")
+  fi
+}
+for name in "${CONFIGS[@]}"; do
+  config "$name"
+  if [ "$name" = native ]; then check_layers; fi
+done
 if [ "$WIN" -eq 1 ]; then
   step "win32: mingw-w64 cross build (background: build-win.log), ctest under wine"
-  if wait_job win32 "win32: build"; then
+  if wait_job win32 "win32: build, wine prefix"; then
     t0=$SECONDS
     if bash scripts/win-test.sh --no-build -j2; then
       passed=$((passed + 1))
@@ -291,7 +312,7 @@ fi
 echo
 echo "=== summary ==="
 for t in "${times[@]}"; do echo "$t"; done
-printf '%-30s %4d s\n' "total" "$SECONDS"
+printf '%-40s %4d s\n' "total" "$SECONDS"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "configurations: ${passed} passed, ${#failures[@]} failed"
 [ "${#failures[@]}" -eq 0 ]
