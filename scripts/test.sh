@@ -3,7 +3,9 @@
 # test.sh - installs what is needed, then builds and runs every ctest suite in
 # every configuration: native (-Werror), MPROC_PORTABLE=ON (the macOS code
 # paths), ASan+UBSan (clang), TSan (gcc), and the Windows backend cross-built with
-# mingw-w64 and run under wine. Exits non-zero on any failure.
+# mingw-w64 and run under wine. Exits non-zero on any failure. The builds
+# run ahead in the background (at nice 19) while earlier configurations'
+# tests run; each part's time is printed as it ends and in the summary.
 #   --quick       native configuration only
 #   --fuzz [SECS] only the libFuzzer targets of tests/fuzz, SECS each (60)
 #   --soak        only the soak test (random kills under load, 2 minutes)
@@ -38,6 +40,10 @@ bash scripts/deps.sh --test || { echo "dependency installation failed" >&2; exit
 failures=()
 passed=0
 step() { echo; echo "=== $* ==="; }
+# Seconds each part took, printed as it ends and again in the summary.
+times=()
+# took LABEL SECONDS [NOTE]
+took() { times+=("$(printf '%-40s %4d s%s' "$1" "$2" "${3:+ ($3)}")"); echo "[time] $1: $2 s${3:+ ($3)}"; }
 
 # Fuzzing (clang's libFuzzer with ASan+UBSan): each target starts from its
 # checked-in seed corpus (copied: the run's finds stay in the build tree)
@@ -90,30 +96,6 @@ else
   failures+=("license")
 fi
 
-# config NAME CMAKE_ARGS... ; runs ctest (args after --) in build-NAME;
-# builds only the targets in $CONFIG_TARGETS when it is set
-config() {
-  local name=$1; shift
-  local cargs=() targs=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cargs+=("$1"); shift; done
-  [ $# -gt 0 ] && shift
-  targs=("$@")
-  local dir="$ROOT/build-test-$name"
-  step "$name: configure and build"
-  if ! cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON "${cargs[@]}" >"$dir.log" 2>&1 ||
-     ! cmake --build "$dir" ${CONFIG_TARGETS:+--target $CONFIG_TARGETS} >>"$dir.log" 2>&1; then
-    tail -50 "$dir.log"
-    failures+=("$name:build")
-    return
-  fi
-  step "$name: ctest"
-  if (cd "$dir" && ctest --output-on-failure -j2 --timeout 300 "${targs[@]}"); then
-    passed=$((passed + 1))
-  else
-    failures+=("$name:ctest")
-  fi
-}
-
 # Soak: random kills under load, alone on the machine (it counts /dev/shm).
 if [ "$SOAK" -eq 1 ]; then
   dir="$ROOT/build-test-native"
@@ -147,12 +129,14 @@ fi
 
 # The packages as a user gets them: scripts/package-test.sh (a few minutes).
 package_step() {
+  local t0=$SECONDS
   step "package: Debian packages, consumers (find_package, pkg-config; C, C++; shared, static), API reference"
   if bash scripts/package-test.sh; then
     passed=$((passed + 1))
   else
     failures+=("package")
   fi
+  took "package" $((SECONDS - t0))
 }
 if [ "$PACKAGE" -eq 1 ]; then
   package_step
@@ -160,38 +144,175 @@ if [ "$PACKAGE" -eq 1 ]; then
   exit
 fi
 
-config native -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -LE soak
-# The core's folders use only those below them (docs/architecture.md), and
-# the static archives define no global name outside mproc_* and mproc__*.
-step "native: the core's layers, the archives' symbols"
-if bash scripts/check-layers.sh "$ROOT/build-test-native" && bash scripts/check-symbols.sh "$ROOT/build-test-native"; then
-  passed=$((passed + 1))
-else
-  failures+=("layers-symbols")
-fi
+# The configurations, in the order their tests run (--quick: native and
+# mpich), with their cmake arguments (each also gets -G Ninja
+# -DMPROC_WERROR=ON), the targets to build (all if none) and the ctest
+# arguments (each also gets --output-on-failure -j2 --timeout 300).
+declare -A CMAKE_ARGS TARGETS CTEST_ARGS
+CONFIGS=(native mpich)
+CMAKE_ARGS[native]="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
+CTEST_ARGS[native]="-LE soak"
 # The MPI pool on MPICH too (native uses Open MPI, the default engine when
 # both are installed): only its tests, label mpi.
-CONFIG_TARGETS="test_mpi test_mpi_kill" config mpich -DMPROC_MPI_ENGINE=mpich -DMPROC_WITH_MPI=ON \
-  -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -- -L mpi
+CMAKE_ARGS[mpich]="-DMPROC_MPI_ENGINE=mpich -DMPROC_WITH_MPI=ON -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+TARGETS[mpich]="test_mpi test_mpi_kill"
+CTEST_ARGS[mpich]="-L mpi"
 if [ "$QUICK" -eq 0 ]; then
-  config portable -DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak|mpikill"
+  # tsan first: its build is the quickest (Debug, no LTO; some 15-20 s
+  # from scratch), and the others build while its tests run.
+  CONFIGS=(tsan native mpich portable asan)
+  CMAKE_ARGS[portable]="-DMPROC_PORTABLE=ON -DCMAKE_BUILD_TYPE=Debug"
+  CTEST_ARGS[portable]="-LE install|soak|mpikill"
   # clang-19: its ASan allocator is fork-safe in threaded programs (GCC 12's is not)
-  config asan -DCMAKE_C_COMPILER=clang-19 -DMPROC_SANITIZE=address,undefined \
-    -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak|mpikill"
-  config tsan -DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -- -LE "install|soak"
-  package_step
-  if [ -f scripts/win-test.sh ]; then
-    step "win32: mingw-w64 cross build, ctest under wine"
-    if bash scripts/win-test.sh; then
+  CMAKE_ARGS[asan]="-DCMAKE_C_COMPILER=clang-19 -DMPROC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+  CTEST_ARGS[asan]="-LE install|soak|mpikill"
+  CMAKE_ARGS[tsan]="-DMPROC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug"
+  CTEST_ARGS[tsan]="-LE install|soak"
+fi
+WIN=0
+[ "$QUICK" -eq 0 ] && [ -f scripts/win-test.sh ] && WIN=1
+
+# Building ahead. A background job, the builder, builds the configurations
+# one after another in the order above (and checks the native build's
+# layers and symbols), then the Windows cross build and a wine prefix
+# (win-test.sh --build-only), then runs the package test (itself mostly
+# builds), while the tests of the configurations already built run here. The tests mostly wait (on
+# children, pipes, timeouts) and leave much of the two CPUs idle; what
+# follows the first build runs at nice 19, so that a test wanting a CPU
+# gets it first. Each job leaves "EXIT_CODE SECONDS" in $STATE/NAME; its
+# output is in build-test-NAME.log (build-win.log, build-package.log,
+# build-test-native-checks.log).
+STATE="$ROOT/build-test-state"
+rm -rf "$STATE"
+mkdir -p "$STATE"
+# job NAME CMD...: runs CMD, its output to NAME's log, and records the outcome
+job() {
+  local name=$1 t0=$SECONDS rc=0; shift
+  "$@" >"$(job_log "$name")" 2>&1 || rc=$?
+  echo "$rc $((SECONDS - t0))" >"$STATE/$name.tmp" && mv "$STATE/$name.tmp" "$STATE/$name"
+}
+job_log() {
+  case "$1" in
+    win32) echo "$ROOT/build-win.log" ;;
+    package) echo "$ROOT/build-package.log" ;;
+    layers) echo "$ROOT/build-test-native-checks.log" ;;
+    *) echo "$ROOT/build-test-$1.log" ;;
+  esac
+}
+build_config() {
+  local name=$1 dir="$ROOT/build-test-$1" cargs targs=()
+  read -ra cargs <<<"${CMAKE_ARGS[$name]}"
+  [ -n "${TARGETS[$name]:-}" ] && read -ra targs <<<"--target ${TARGETS[$name]}"
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DMPROC_WERROR=ON "${cargs[@]}" && cmake --build "$dir" "${targs[@]}"
+}
+# The core's folders use only those below them (docs/architecture.md), and
+# the static archives define no global name outside mproc_* and mproc__*:
+# the native build's objects and archives.
+check_native() {
+  [ "$(cut -d' ' -f1 "$STATE/native")" = 0 ] || { echo "the native build failed"; return 1; }
+  bash scripts/check-layers.sh "$ROOT/build-test-native" && bash scripts/check-symbols.sh "$ROOT/build-test-native"
+}
+builder() {
+  local name
+  for name in "${CONFIGS[@]}"; do
+    job "$name" build_config "$name"
+    renice -n 19 -p "$BASHPID" >/dev/null # what follows the first build runs beside tests
+    if [ "$name" = native ]; then job layers check_native; fi
+  done
+  if [ "$WIN" -eq 1 ]; then job win32 bash scripts/win-test.sh --build-only; fi
+  if [ "$QUICK" -eq 0 ]; then job package bash scripts/package-test.sh; fi
+}
+# Its own process group (set -m), so that everything it started can be
+# stopped at once if this script ends early.
+set -m
+builder &
+BUILDER=$!
+set +m
+trap 'kill -- -"$BUILDER" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_job NAME LABEL: waits for the builder to finish NAME; prints its
+# time and returns its exit code (99: the builder is gone without it).
+wait_job() {
+  local name=$1 label=$2 t0=$SECONDS rc secs
+  while [ ! -f "$STATE/$name" ]; do
+    if ! kill -0 "$BUILDER" 2>/dev/null && [ ! -f "$STATE/$name" ]; then
+      echo "the builder ended without finishing $name"
+      return 99
+    fi
+    sleep 1
+  done
+  read -r rc secs <"$STATE/$name"
+  took "$label (background)" "$secs" "waited $((SECONDS - t0)) s for it"
+  return "$rc"
+}
+
+# config NAME: runs NAME's ctest once the builder has built it.
+config() {
+  local name=$1 dir="$ROOT/build-test-$1" t0 targs
+  read -ra targs <<<"${CTEST_ARGS[$name]}"
+  step "$name: configure and build (background: $(job_log "$name"))"
+  if ! wait_job "$name" "$name: build"; then
+    tail -50 "$(job_log "$name")"
+    failures+=("$name:build")
+    return
+  fi
+  step "$name: ctest"
+  t0=$SECONDS
+  if (cd "$dir" && ctest --output-on-failure -j2 --timeout 300 "${targs[@]}"); then
+    passed=$((passed + 1))
+  else
+    failures+=("$name:ctest")
+  fi
+  took "$name: ctest" $((SECONDS - t0))
+}
+
+# check_layers: the result of check_native (run by the builder).
+check_layers() {
+  step "native: the core's layers, the archives' symbols (background: $(job_log layers))"
+  if wait_job layers "layers, symbols"; then
+    cat "$(job_log layers)"
+    passed=$((passed + 1))
+  else
+    tail -50 "$(job_log layers)"
+    failures+=("layers-symbols")
+  fi
+}
+for name in "${CONFIGS[@]}"; do
+  config "$name"
+  if [ "$name" = native ]; then check_layers; fi
+done
+if [ "$WIN" -eq 1 ]; then
+  step "win32: mingw-w64 cross build (background: build-win.log), ctest under wine"
+  if wait_job win32 "win32: build, wine prefix"; then
+    t0=$SECONDS
+    if bash scripts/win-test.sh --no-build -j2; then
       passed=$((passed + 1))
     else
       failures+=("win32")
     fi
+    took "win32: wine, ctest" $((SECONDS - t0))
+  else
+    tail -50 "$ROOT/build-win.log"
+    failures+=("win32:build")
+  fi
+fi
+if [ "$QUICK" -eq 0 ]; then
+  step "package: Debian packages, consumers (find_package, pkg-config; C, C++; shared, static), API reference"
+  if wait_job package "package"; then
+    grep -E "^(===|ok:|package-test:)" "$ROOT/build-package.log"
+    passed=$((passed + 1))
+  else
+    tail -60 "$ROOT/build-package.log"
+    failures+=("package")
   fi
 fi
 
 echo
 echo "=== summary ==="
+for t in "${times[@]}"; do echo "$t"; done
+printf '%-40s %4d s\n' "total" "$SECONDS"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "configurations: ${passed} passed, ${#failures[@]} failed"
 [ "${#failures[@]}" -eq 0 ]

@@ -1008,6 +1008,15 @@ static mproc_conn *silent_peer(const char *address, double wait)
  * challenge nothing came, not even the end of the stream. */
 static int still_pending(mproc_conn *c) { return c && mproc_conn_poll(c, 0) == 0; }
 
+/* The server ends each handshake 5 s after it accepted the connection
+ * (HANDSHAKE_TIMEOUT in manager_server.c, docs/manager.md), pending bound
+ * or not. Which peers are still pending tells something only when looked
+ * at within that time of their connection; a look that came later (a
+ * machine too busy: under wine beside another suite, say) is not judged,
+ * and the test runs again, at most SILENT_TRIES times in all. */
+#define HANDSHAKE_BOUND 5.0
+#define SILENT_TRIES 3
+
 typedef struct reconnector {
     const char *address;
     atomic_int stop;
@@ -1051,8 +1060,9 @@ static mproc_manager *start_at(const char *address)
 /* Three silent peers hold handshakes open and three more keep coming and
  * going: an authenticated client's calls, and a new client's handshake,
  * go on meanwhile. The old loop ran each handshake to its end (5 s) before
- * anything else, so the held peers were dropped long before the calls. */
-static void silent_peers_at(const char *address)
+ * anything else, so the held peers were dropped long before the calls.
+ * Returns 0 if the held peers were looked at too late to judge (above). */
+static int silent_peers_at(const char *address)
 {
     mproc_manager *m = start_at(address);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -1060,6 +1070,7 @@ static void silent_peers_at(const char *address)
     mproc_mdict *d = mproc_manager_dict(m, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     mproc_conn *held[3];
+    double t0 = test_now(); /* before their connections: none of them ends before t0 + HANDSHAKE_BOUND */
     for (int i = 0; i < 3; i++) {
         held[i] = silent_peer(addr, 10);
         CU_ASSERT_PTR_NOT_NULL(held[i]);
@@ -1078,8 +1089,12 @@ static void silent_peers_at(const char *address)
     int code = -1;
     CHECK_RC(test_run_within(t_calls, a, &code, 60), 0);
     CU_ASSERT_EQUAL(code, 0);
-    for (int i = 0; i < 3; i++) /* all that happened within their handshake bound */
-        CU_ASSERT_TRUE(still_pending(held[i]));
+    int held_pending = 0;
+    for (int i = 0; i < 3; i++)
+        held_pending += still_pending(held[i]);
+    int judged = test_now() - t0 < HANDSHAKE_BOUND;
+    if (judged) /* all that happened within their handshake bound */
+        CU_ASSERT_EQUAL(held_pending, 3);
     for (int i = 0; i < 3; i++) {
         atomic_store(&r[i].stop, 1);
         test_thread_join(&t[i]);
@@ -1090,26 +1105,72 @@ static void silent_peers_at(const char *address)
     mproc_args_free(a);
     mproc_mdict_free(d);
     mproc_manager_free(m);
+    return judged;
+}
+
+static void silent_peers_judged(const char *address)
+{
+    for (int i = 0; i < SILENT_TRIES; i++)
+        if (silent_peers_at(address))
+            return;
+    CU_FAIL("silent peers: not once looked at within their handshake bound");
 }
 
 static void test_silent_peers(void)
 {
-    silent_peers_at("tcp://127.0.0.1:0");
-    silent_peers_at(NULL); /* the private address: a unix socket, or a pipe on Windows */
+    silent_peers_judged("tcp://127.0.0.1:0");
+    silent_peers_judged(NULL); /* the private address: a unix socket, or a pipe on Windows */
 }
 
 /* More silent peers than the server keeps pending (32): the oldest are
  * closed to make room, a new client still gets in and is served. The old
- * loop took them one by one, 5 s each: the client's connect timed out. */
-static void test_silent_peers_beyond_bound(void)
+ * loop took them one by one, 5 s each: the client's connect timed out.
+ * The peers are counted before the client comes, as soon as the oldest
+ * are closed (a server that closes none is seen by the end of the bound):
+ * counted after it, as before, they were all closed when the client took
+ * more than 5 s (under wine its 200 calls take 3-4 s with 32 handshakes
+ * pending, more beside another suite). Returns 0 if the count came too
+ * late to judge (above). */
+static int beyond_bound_once(void)
 {
     mproc_manager *m = start_at("tcp://127.0.0.1:0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     const char *addr = mproc_manager_address(m);
-    enum { N = 40 };
+    enum { N = 40, BOUND = 32 };
     mproc_conn *p[N];
-    for (int i = 0; i < N; i++)
+    double t0 = test_now(); /* before their connections: none of them ends before t0 + HANDSHAKE_BOUND */
+    for (int i = 0; i < N; i++) {
         p[i] = silent_peer(addr, -1); /* connected; not waiting for the challenge */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        void *buf = NULL;
+        size_t len = 0;
+        /* Each gets its challenge; the oldest are closed after it. */
+        CHECK_RC(mproc_conn_poll(p[i], 10), 1);
+        CHECK_RC(mproc_conn_recv_bytes(p[i], &buf, &len, 1000), 0);
+        mproc_free(buf);
+    }
+    int closed, pending;
+    double seen;
+    for (;;) {
+        closed = pending = 0;
+        for (int i = 0; i < N; i++) {
+            if (still_pending(p[i]))
+                pending++;
+            else
+                closed++;
+        }
+        seen = test_now() - t0;
+        if (closed >= N - BOUND || seen >= HANDSHAKE_BOUND - 1)
+            break;
+        test_sleep(0.01);
+    }
+    int judged = seen < HANDSHAKE_BOUND;
+    if (judged) {
+        CU_ASSERT_TRUE(closed >= N - BOUND);
+        CU_ASSERT_TRUE(pending >= 16);
+    }
     int err = -1;
     mproc_mdict *d = mproc_manager_dict(m, &err); /* on a connection made before */
     CHECK_RC(err, 0);
@@ -1117,25 +1178,20 @@ static void test_silent_peers_beyond_bound(void)
     int code = -1;
     CHECK_RC(test_run_within(t_calls, b, &code, 60), 0); /* a new client: a new connection */
     CU_ASSERT_EQUAL(code, 0);
-    int closed = 0, pending = 0;
-    for (int i = 0; i < N; i++) {
-        void *buf = NULL;
-        size_t len = 0;
-        /* Each got its challenge; the oldest were closed after it. */
-        CHECK_RC(mproc_conn_poll(p[i], 10), 1);
-        CHECK_RC(mproc_conn_recv_bytes(p[i], &buf, &len, 1000), 0);
-        mproc_free(buf);
-        if (still_pending(p[i]))
-            pending++;
-        else
-            closed++;
+    for (int i = 0; i < N; i++)
         mproc_conn_free(p[i]);
-    }
-    CU_ASSERT_TRUE(closed >= N - 32);
-    CU_ASSERT_TRUE(pending >= 16);
     mproc_args_free(b);
     mproc_mdict_free(d);
     mproc_manager_free(m);
+    return judged;
+}
+
+static void test_silent_peers_beyond_bound(void)
+{
+    for (int i = 0; i < SILENT_TRIES; i++)
+        if (beyond_bound_once())
+            return;
+    CU_FAIL("silent peers beyond the bound: not once counted within their handshake bound");
 }
 
 /* ------------------------------------------------------------ protocol */
