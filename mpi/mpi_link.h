@@ -19,7 +19,7 @@ enum {
     TAG_END = 3,   /* the session is over (close or terminate) */
     TAG_EXIT = 4,  /* the job is over: MPI_Finalize and exit */
     /* worker rank -> rank 0 */
-    TAG_REPLY = 10, /* one reply message (pw_reply records) */
+    TAG_REPLY = 10, /* [int session][pw_reply records]: one reply message */
     TAG_DONE = 11,  /* the worker ended its session by itself */
     TAG_ALIVE = 12, /* heartbeat during a session */
 };

@@ -386,11 +386,13 @@ static int from_ranks(void)
         rank_slot *r = from > 0 && from < M.size ? &M.ranks[from] : NULL;
         if (r && !r->lost) {
             r->last_seen = mproc__be_monotonic();
-            if (tag == TAG_REPLY && r->end) {
-                len = convert_replies(r, buf, len);
-                if (mproc_conn_send_bytes(r->end, buf, len) != 0)
+            int of_this = len >= sizeof(int) && memcmp(buf, &r->seq, sizeof(int)) == 0; /* session */
+            if (tag == TAG_REPLY && r->end && of_this) { /* a late one, of a session over, is dropped */
+                char *replies = (char *)buf + sizeof(int);
+                len = convert_replies(r, replies, len - sizeof(int));
+                if (mproc_conn_send_bytes(r->end, replies, len) != 0)
                     end_session(from, 0);
-            } else if (tag == TAG_DONE && len == sizeof(int) && memcmp(buf, &r->seq, sizeof(int)) == 0) {
+            } else if (tag == TAG_DONE && len == sizeof(int) && of_this) {
                 end_session(from, 0); /* a late one, of a session already over, is dropped */
             }
         }

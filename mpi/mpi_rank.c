@@ -130,11 +130,14 @@ void mproc__mpi_rank_serve(void)
                 send_done(&q, seq);
                 break;
             }
-            void *copy = malloc(len ? len : 1);
-            if (copy)
-                memcpy(copy, buf, len);
+            /* [session][replies]: rank 0 drops a late one of a session it ended. */
+            char *copy = malloc(sizeof seq + len);
+            if (copy) {
+                memcpy(copy, &seq, sizeof seq);
+                memcpy(copy + sizeof seq, buf, len);
+            }
             mproc_free(buf);
-            if (!copy || mproc__sendq_push(&q, 0, TAG_REPLY, copy, len) != 0)
+            if (!copy || mproc__sendq_push(&q, 0, TAG_REPLY, copy, sizeof seq + len) != 0)
                 goto out;
         }
         double now = mproc__be_monotonic();
