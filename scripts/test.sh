@@ -6,7 +6,8 @@
 # mingw-w64 and run under wine. Exits non-zero on any failure. The builds
 # run ahead in the background (at nice 19) while earlier configurations'
 # tests run; each part's time is printed as it ends and in the summary.
-#   --quick       native configuration only
+#   --quick       the native configuration (and its layer and symbol checks) and the
+#                 MPI pool on MPICH only
 #   --fuzz [SECS] only the libFuzzer targets of tests/fuzz, SECS each (60)
 #   --soak        only the soak test (random kills under load, 2 minutes)
 #   --valgrind    only the POSIX suites under valgrind (memcheck)
