@@ -142,6 +142,16 @@ struct mproc_queue {
 static inline uint64_t q_frame(uint64_t len) { return 8 + ((len + 7) & ~(uint64_t)7); }
 static inline uint64_t q_round8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
+/* A lane's word: [messages:32][position/8:32] (pw, cw). */
+static inline uint64_t q_word(uint32_t n, uint64_t pos) { return ((uint64_t)n << 32) | (uint32_t)(pos >> 3); }
+static inline uint32_t q_word_n(uint64_t w) { return (uint32_t)(w >> 32); }
+static inline uint64_t q_word_pos(uint64_t w) { return (uint64_t)(uint32_t)w << 3; }
+/* Bytes from a's position on to b's, modulo 2^35. */
+static inline uint64_t q_word_gap(uint64_t a, uint64_t b)
+{
+    return (uint64_t)(uint32_t)((uint32_t)b - (uint32_t)a) * 8;
+}
+
 /* ---------------------------------------------------- queue_state.c */
 /* The whole lock: waits as long as it takes; a dead holder is fine. On
  * return the state (q_st) includes what the lanes did meanwhile; unlock

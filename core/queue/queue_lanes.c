@@ -23,10 +23,6 @@
 
 #include "queue/queue.h"
 
-static uint64_t unpack_pos(uint64_t w) { return (uint64_t)(uint32_t)w << 3; }
-static uint32_t unpack_n(uint64_t w) { return (uint32_t)(w >> 32); }
-static uint64_t pack(uint32_t n, uint64_t pos) { return ((uint64_t)n << 32) | (uint32_t)(pos >> 3); }
-
 size_t mproc__q_scan(queue_shared *s, uint64_t pos, uint64_t end, size_t max, uint64_t max_bytes, size_t *lens,
                      uint64_t *total, uint64_t *next)
 {
@@ -82,8 +78,8 @@ static int spin_on(mproc_queue *q, _Atomic uint64_t *word, uint64_t seen, double
  * consumers' word seen earlier only shows less room than there is. */
 static int room(const queue_shared *s, uint64_t pw, uint64_t cw, size_t n, uint64_t f)
 {
-    uint64_t used = (uint64_t)(uint32_t)((uint32_t)pw - (uint32_t)cw) * 8;
-    uint32_t count = unpack_n(pw) - unpack_n(cw);
+    uint64_t used = q_word_gap(cw, pw);
+    uint32_t count = q_word_n(pw) - q_word_n(cw);
     return used <= s->cap && s->cap - used >= f && (!s->maxsize || count + (uint64_t)n <= s->maxsize);
 }
 
@@ -91,15 +87,20 @@ static int room(const queue_shared *s, uint64_t pw, uint64_t cw, size_t n, uint6
  * producers' word seen earlier shows fewer than there are). */
 static uint64_t waiting_bytes(const queue_shared *s, uint64_t pw, uint64_t cw)
 {
-    uint64_t b = (uint64_t)(uint32_t)((uint32_t)pw - (uint32_t)cw) * 8;
+    uint64_t b = q_word_gap(cw, pw);
     return b <= s->cap ? b : 0; /* more would be nonsense: look again */
 }
 
-/* Under mu: may this side go on alone? */
-static int lane_open(const queue_shared *s)
+/* Takes one side's mutex: 1 if this side may go on alone (it holds mu
+ * then), 0 if the call needs the whole lock (mu let go again). */
+static int lane_enter(queue_shared *s, be_mutex *mu)
 {
-    const qstate *st = q_st((queue_shared *)s);
-    return !s->busy && !st->s_flags && !st->s_wpid;
+    mproc__q_lock_side(mu);
+    const qstate *st = q_st(s);
+    if (!s->busy && !st->s_flags && !st->s_wpid)
+        return 1;
+    mproc__be_mutex_unlock(mu);
+    return 0;
 }
 
 int mproc__q_lane_put(mproc_queue *q, const void *const *bufs, const size_t *lens, size_t n, uint64_t f,
@@ -109,23 +110,20 @@ int mproc__q_lane_put(mproc_queue *q, const void *const *bufs, const size_t *len
     if (!s->lanes || s->variant == Q_JOINABLE)
         return Q_SLOW;
     for (;;) {
-        mproc__q_lock_side(&s->mu);
-        if (!lane_open(s)) {
-            mproc__be_mutex_unlock(&s->mu);
+        if (!lane_enter(s, &s->mu))
             return Q_SLOW;
-        }
         uint64_t pw = atomic_load_explicit(&s->pw, memory_order_relaxed), cw = q->cw_seen;
         if (pw != q->pw_left || !room(s, pw, cw, n, f))
             q->cw_seen = cw = atomic_load_explicit(&s->cw, memory_order_acquire); /* its reads are done */
         if (room(s, pw, cw, n, f)) {
-            uint64_t pos = unpack_pos(pw);
+            uint64_t pos = q_word_pos(pw);
             for (size_t i = 0; i < n; i++) {
                 mproc__q_ring_set_header(s, pos, lens[i]);
                 if (lens[i])
                     mproc__q_ring_write(s, pos + 8, bufs[i], lens[i]);
                 pos += q_frame(lens[i]);
             }
-            q->pw_left = pack(unpack_n(pw) + (uint32_t)n, pos);
+            q->pw_left = q_word(q_word_n(pw) + (uint32_t)n, pos);
             atomic_store_explicit(&s->pw, q->pw_left, memory_order_release);
             mproc__q_wake_one(s, W_ITEMS);
             mproc__be_mutex_unlock(&s->mu);
@@ -144,15 +142,12 @@ int mproc__q_lane_get(mproc_queue *q, size_t max, uint64_t max_bytes, void *dest
     if (!s->lanes)
         return Q_SLOW;
     for (;;) {
-        mproc__q_lock_side(&s->mu_get);
-        if (!lane_open(s)) {
-            mproc__be_mutex_unlock(&s->mu_get);
+        if (!lane_enter(s, &s->mu_get))
             return Q_SLOW;
-        }
         uint64_t cw = atomic_load_explicit(&s->cw, memory_order_relaxed), pw = q->pw_seen;
         if (cw != q->cw_left || !waiting_bytes(s, pw, cw))
             q->pw_seen = pw = atomic_load_explicit(&s->pw, memory_order_acquire); /* its frames are written */
-        uint64_t head = unpack_pos(cw), tail = head + waiting_bytes(s, pw, cw);
+        uint64_t head = q_word_pos(cw), tail = head + waiting_bytes(s, pw, cw);
         if (head != tail) {
             uint64_t total, pos;
             size_t k = mproc__q_scan(s, head, tail, max, max_bytes, lens, &total, &pos);
@@ -160,7 +155,7 @@ int mproc__q_lane_get(mproc_queue *q, size_t max, uint64_t max_bytes, void *dest
             if (k == 0)
                 lens[0] = (size_t)mproc__q_ring_header(s, head); /* too long: it stays */
             else if ((rc = mproc__q_copy_out(s, head, k, lens, total, dest, buf)) == 0) {
-                q->cw_left = pack(unpack_n(cw) + (uint32_t)k, pos);
+                q->cw_left = q_word(q_word_n(cw) + (uint32_t)k, pos);
                 atomic_store_explicit(&s->cw, q->cw_left, memory_order_release);
                 mproc__q_wake_all(s, W_SPACE);
                 if (pos != tail) /* wake-ups are one at a time: pass it on */

@@ -55,17 +55,14 @@ void mproc__q_lock_side(be_mutex *mu)
  * side's mutex, looks at busy first and leaves such a queue to the whole
  * lock). */
 
-static uint64_t pack(uint64_t n, uint64_t pos) { return (n << 32) | (uint32_t)(pos >> 3); }
-static uint32_t units_between(uint32_t from, uint32_t to) { return to - from; }
-
 static void refresh(queue_shared *s)
 {
     uint64_t pw = atomic_load_explicit(&s->pw, memory_order_relaxed);
     uint64_t cw = atomic_load_explicit(&s->cw, memory_order_relaxed);
     const qstate *st = q_st(s);
-    uint64_t head = st->head + 8 * (uint64_t)units_between((uint32_t)(st->head >> 3), (uint32_t)cw);
-    uint64_t tail = head + 8 * (uint64_t)units_between((uint32_t)cw, (uint32_t)pw);
-    uint64_t nput = pw >> 32, count = (uint32_t)(nput - (cw >> 32));
+    uint64_t head = st->head + q_word_gap(q_word(0, st->head), cw);
+    uint64_t tail = head + q_word_gap(cw, pw);
+    uint64_t nput = q_word_n(pw), count = (uint32_t)(q_word_n(pw) - q_word_n(cw));
     if (head == st->head && tail == st->tail && count == st->count && nput == (uint32_t)st->nput)
         return; /* the lanes did nothing since */
     qstate *n = mproc__q_edit(s);
@@ -79,8 +76,8 @@ static void refresh(queue_shared *s)
 static void publish(queue_shared *s)
 {
     const qstate *st = q_st(s);
-    atomic_store_explicit(&s->pw, pack((uint32_t)st->nput, st->tail), memory_order_release);
-    atomic_store_explicit(&s->cw, pack((uint32_t)(st->nput - st->count), st->head), memory_order_release);
+    atomic_store_explicit(&s->pw, q_word((uint32_t)st->nput, st->tail), memory_order_release);
+    atomic_store_explicit(&s->cw, q_word((uint32_t)(st->nput - st->count), st->head), memory_order_release);
 }
 
 void mproc__q_lock(queue_shared *s)
