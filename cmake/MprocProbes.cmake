@@ -12,7 +12,7 @@ set(CMAKE_REQUIRED_DEFINITIONS ${_probe_defs})
 # Linux-only (or non-macOS) features: off in the portable build.
 set(MPROC_LINUX_FEATURES
     PIDFD MEMFD PIPE2 SOCK_CLOEXEC MSG_NOSIGNAL SCHED_GETAFFINITY
-    PROC_SELF_EXE PROC_PID_STAT PROC_SELF_STATM ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
+    PROC_SELF_EXE PROC_PID_STAT PROC_SELF_STATM ROBUST_MUTEX MUTEX_TID_WORD SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
 # Features every POSIX target we support has, or that replace each other.
 set(MPROC_OTHER_FEATURES DL_ITERATE_PHDR DYLD SO_NOSIGPIPE MACH_TASK_INFO)
 
@@ -41,6 +41,20 @@ if(MPROC_BACKEND_RESOLVED STREQUAL "posix")
   check_symbol_exists(sem_timedwait "semaphore.h" MPROC_PROBE_SEM_TIMEDWAIT)
   check_symbol_exists(pthread_mutex_clocklock "pthread.h" MPROC_PROBE_MUTEX_CLOCKLOCK)
   check_symbol_exists(sem_clockwait "semaphore.h" MPROC_PROBE_SEM_CLOCKWAIT)
+  # glibc keeps a robust mutex's holder (its kernel thread id) in the
+  # futex word, where pthread_mutex_unlock checks it: "held?" is read there
+  # and a Lock pays nothing to record its holder. Elsewhere (or with
+  # -DMPROC_PROBE_MUTEX_TID_WORD=0, as one test configuration does) the
+  # backend notes the holder beside the mutex.
+  check_c_source_compiles("
+#include <pthread.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#ifndef __GLIBC__
+#error not glibc
+#endif
+int main(void) { pthread_mutex_t m; return (int)((unsigned)m.__data.__lock & FUTEX_TID_MASK) + SYS_gettid; }"
+    MPROC_PROBE_MUTEX_TID_WORD)
   unset(CMAKE_REQUIRED_LIBRARIES)
   check_symbol_exists(dl_iterate_phdr "link.h" MPROC_PROBE_DL_ITERATE_PHDR)
   check_symbol_exists(_dyld_image_count "mach-o/dyld.h" MPROC_PROBE_DYLD)
@@ -63,7 +77,7 @@ endif()
 # between processes (it reports live robust-mutex owners as dead): TSan
 # builds use the atomics-based records of the portable build, which it can.
 if(MPROC_SANITIZE MATCHES "thread")
-  foreach(f ROBUST_MUTEX SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
+  foreach(f ROBUST_MUTEX MUTEX_TID_WORD SEM_TIMEDWAIT MUTEX_CLOCKLOCK SEM_CLOCKWAIT)
     set(MPROC_HAVE_${f} 0)
   endforeach()
 endif()

@@ -232,6 +232,11 @@ typedef struct be_sem {
 int mproc__be_mutex_init(be_mutex *);                 /* unlocked; 0 or an error */
 int mproc__be_mutex_lock(be_mutex *, double timeout); /* see above */
 int mproc__be_mutex_unlock(be_mutex *);               /* see above */
+/* Does the calling thread hold it? 1 or 0, no system call (RLock's
+ * recursion and Condition's "caller holds the lock" ask it). The lock
+ * and unlock of a plain Lock pay nothing for it (issue 19): the mutex
+ * knows its holder already. */
+int mproc__be_mutex_held(be_mutex *);
 void mproc__be_mutex_destroy(be_mutex *);             /* by its creator, once nobody uses it */
 /* A counting semaphore. post: MPROC_ESTATE at the OS maximum. */
 #define BE_SEM_VALUE_MAX 2147483647

@@ -77,6 +77,55 @@ static void test_rlock(void)
     mproc_lock_free(l);
 }
 
+/* What another thread of the holder's process may do with its locks. */
+typedef struct other_thread_check {
+    mproc_lock *lock, *rlock;
+    mproc_cond *cond; /* on rlock */
+    int failed;       /* the first check that failed, 0 if none */
+} other_thread_check;
+
+static TEST_THREAD_FN(t_other_thread)
+{
+    other_thread_check *c = arg;
+    int rcs[] = {
+        mproc_lock_acquire(c->lock, 0) == MPROC_ETIMEDOUT,  /* held, not ours */
+        mproc_lock_acquire(c->lock, 0.02) == MPROC_ETIMEDOUT,
+        mproc_lock_release(c->lock) == MPROC_ESTATE,       /* not ours to release */
+        mproc_lock_acquire(c->rlock, 0) == MPROC_ETIMEDOUT, /* no recursion into another's */
+        mproc_lock_release(c->rlock) == MPROC_ESTATE,
+        mproc_cond_wait(c->cond, 0) == MPROC_ESTATE,        /* must hold the lock */
+        mproc_cond_notify(c->cond, 1) == MPROC_ESTATE,
+    };
+    for (size_t i = 0; i < sizeof rcs / sizeof rcs[0] && !c->failed; i++)
+        if (!rcs[i])
+            c->failed = (int)i + 1;
+    return 0;
+}
+
+/* A lock belongs to the thread that took it, not to its process: the
+ * holder's other threads get what other processes get. */
+static void test_lock_is_the_thread_s(void)
+{
+    other_thread_check c = {mproc_lock_new(NULL), mproc_rlock_new(NULL), NULL, 0};
+    CU_ASSERT_FATAL(c.lock && c.rlock);
+    c.cond = mproc_cond_new(c.rlock, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.cond);
+    CHECK_RC(mproc_lock_acquire(c.lock, 0), 0);
+    CHECK_RC(mproc_lock_acquire(c.rlock, 0), 0);
+    CHECK_RC(mproc_lock_acquire(c.rlock, 0), 0);
+    test_thread t;
+    CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, t_other_thread, &c), 0);
+    test_thread_join(&t);
+    CU_ASSERT_EQUAL(c.failed, 0);
+    CHECK_RC(mproc_lock_release(c.rlock), 0); /* both levels still ours */
+    CHECK_RC(mproc_lock_release(c.rlock), 0);
+    CHECK_RC(mproc_lock_release(c.rlock), MPROC_ESTATE);
+    CHECK_RC(mproc_lock_release(c.lock), 0);
+    mproc_cond_free(c.cond);
+    mproc_lock_free(c.rlock);
+    mproc_lock_free(c.lock);
+}
+
 /* args: int value, its lock, count. */
 static int t_increment(const mproc_args *a)
 {
@@ -147,7 +196,12 @@ static void owner_death(mproc_lock *l)
     CHECK_RC(mproc_process_kill(p), 0);
     /* Not joined yet: the dead holder may still be a zombie. */
     CHECK_RC(mproc_lock_acquire(l, 30), MPROC_EOWNERDEAD);
+    if (mproc_lock_is_rlock(l) == 1) { /* ours now: recursion counts from 1 */
+        CHECK_RC(mproc_lock_acquire(l, 0), 0);
+        CHECK_RC(mproc_lock_release(l), 0);
+    }
     CHECK_RC(mproc_lock_release(l), 0); /* usable afterwards */
+    CHECK_RC(mproc_lock_release(l), MPROC_ESTATE);
     CHECK_RC(mproc_lock_acquire(l, 0), 0);
     CHECK_RC(mproc_lock_release(l), 0);
     CU_ASSERT_EQUAL(test_finish(p), -9);
@@ -768,6 +822,7 @@ int main(int argc, char **argv)
     static const test_case tests[] = {
         {"lock basics", test_lock_basics},
         {"rlock recursion and ownership", test_rlock},
+        {"a lock is the thread's, not the process's", test_lock_is_the_thread_s},
         {"mutual exclusion N x M", test_mutual_exclusion},
         {"owner death", test_owner_death},
         {"killed holders leave no records", test_killed_holders_leave_no_records},

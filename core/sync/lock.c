@@ -22,13 +22,13 @@ static void destroy(core_rec *r)
     mproc__core_arena_free(s);
 }
 
-static const core_lock_methods local_methods;
+static const core_lock_methods lock_methods, rlock_methods;
 
 static void *adopt(core_rec *rec, int *err)
 {
     mproc_lock *l = mproc__core_handle_new(sizeof *l, rec->kind, err);
     if (l) {
-        l->h.methods = &local_methods;
+        l->h.methods = rec->kind == K_RLOCK ? &rlock_methods : &lock_methods;
         l->s = (lock_shared *)rec;
     }
     return l;
@@ -74,19 +74,30 @@ static int local_acquire(mproc_lock *l, double timeout) { return mproc__lockrec_
 
 static int local_release(mproc_lock *l) { return mproc__lockrec_release(&l->s->l); }
 
-static int local_is_rlock(const mproc_lock *l) { return (int)l->s->l.recursive; }
-
 static void local_free(mproc_lock *l)
 {
     mproc__core_rec_release(&l->s->rec, destroy);
     mproc__core_handle_drop(l);
 }
 
-static const core_lock_methods local_methods = {
+static int is_lock(const mproc_lock *l) { (void)l; return 0; }
+
+static int is_rlock(const mproc_lock *l) { (void)l; return 1; }
+
+/* One table per kind: the public calls below recognise a local Lock by its
+ * table alone. */
+static const core_lock_methods lock_methods = {
     .kind = K_LOCK,
     .acquire = local_acquire,
     .release = local_release,
-    .is_rlock = local_is_rlock,
+    .is_rlock = is_lock,
+    .free = local_free,
+};
+static const core_lock_methods rlock_methods = {
+    .kind = K_LOCK,
+    .acquire = local_acquire,
+    .release = local_release,
+    .is_rlock = is_rlock,
     .free = local_free,
 };
 
@@ -94,13 +105,13 @@ static const core_lock_methods local_methods = {
 
 static const core_lock_methods *methods(const mproc_lock *l) { return core_obj_methods(l, K_LOCK); }
 
-/* A local lock is called directly, not through its table: the call is
- * then a few instructions around the mutex's own (issue 19 measured the
- * layers of calls as most of what a Lock cost above a raw mutex). */
+/* A local Lock is its mutex (lockrec.c): the public call goes straight to
+ * the mutex, so that an uncontended acquire+release costs the mutex's own calls
+ * and a few instructions (issue 19 measured each layer of calls). */
 int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
-    if (core_obj_uses(l, &local_methods) && timeout < 0)
-        return mproc__lockrec_acquire(&l->s->l, timeout);
+    if (core_obj_uses(l, &lock_methods) && timeout < 0)
+        return mproc__lockrec_acquire_plain(&l->s->l, timeout);
     if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_lock_methods *m = methods(l);
@@ -109,8 +120,8 @@ int mproc_lock_acquire(mproc_lock *l, double timeout)
 
 int mproc_lock_release(mproc_lock *l)
 {
-    if (core_obj_uses(l, &local_methods))
-        return mproc__lockrec_release(&l->s->l);
+    if (core_obj_uses(l, &lock_methods))
+        return mproc__lockrec_release_plain(&l->s->l);
     const core_lock_methods *m = methods(l);
     return m ? m->release(l) : MPROC_EINVAL;
 }

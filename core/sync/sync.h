@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sync.h - the building blocks every synchronisation object is made of,
  * as records placed inside larger shared records:
- *   lockrec: a Lock or RLock (a robust be_mutex + owner + recursion count)
+ *   lockrec: a Lock or RLock (a robust be_mutex + recursion count)
  *   condrec: CPython's Condition algorithm over three semaphores.
  *
  * Subsystem sync/ (docs/architecture.md): Lock, RLock, Semaphore,
@@ -14,16 +14,19 @@
 #include "base/object.h"
 
 typedef struct lockrec {
-    be_mutex m;
-    _Atomic uint64_t owner; /* pid << 32 | thread id while held, else 0 */
+    be_mutex m;             /* knows its holder: mproc__be_mutex_held */
     _Atomic uint32_t count; /* RLock: recursion depth while held */
-    uint32_t recursive; /* RLock */
+    uint32_t recursive;     /* RLock */
 } lockrec;
 
 int mproc__lockrec_init(lockrec *l, int recursive);
 void mproc__lockrec_destroy(lockrec *l);
 int mproc__lockrec_acquire(lockrec *l, double timeout); /* 0 | ETIMEDOUT | EOWNERDEAD */
 int mproc__lockrec_release(lockrec *l);                 /* ESTATE if not held by this thread */
+/* The same for a record known not to be recursive (a Lock is its mutex),
+ * inline for the public calls' fast path. */
+static inline int mproc__lockrec_acquire_plain(lockrec *l, double timeout) { return mproc__be_mutex_lock(&l->m, timeout); }
+static inline int mproc__lockrec_release_plain(lockrec *l) { return mproc__be_mutex_unlock(&l->m); }
 /* Takes an object's internal lock (Event, Barrier): a holder that died left
  * only single-field updates behind, so EOWNERDEAD counts as taken. */
 int mproc__lockrec_take(lockrec *l);

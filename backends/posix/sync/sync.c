@@ -80,11 +80,77 @@ int mproc__px_pid_gone(pid_t pid)
 /* ------------------------------------------------------------------ mutex */
 
 #if MPROC_HAVE_ROBUST_MUTEX
-_Static_assert(sizeof(pthread_mutex_t) <= sizeof(be_mutex), "be_mutex too small");
 #define MUTEX(m) ((pthread_mutex_t *)(void *)(m)->opaque)
+
+/* Who holds it. glibc keeps the holder's kernel thread id in the mutex's
+ * futex word (the word the kernel's robust list and pthread_mutex_unlock's
+ * EPERM check read): "held?" reads it there and lock/unlock do nothing
+ * more than pthread's own. Elsewhere the holder is noted in be_mutex's
+ * spare bytes, beside the mutex on its cache line. */
+#if MPROC_HAVE_MUTEX_TID_WORD
+#include <linux/futex.h>
+#include <sys/syscall.h>
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(be_mutex), "be_mutex too small");
+
+static uint64_t make_self(void) { return (uint64_t)syscall(SYS_gettid); }
+
+static void note_holder(be_mutex *m) { (void)m; }
+
+static int clear_holder(be_mutex *m) { (void)m; return 0; } /* pthread checks */
+
+static uint64_t holder(be_mutex *m)
+{
+    return (unsigned)__atomic_load_n(&MUTEX(m)->__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK;
+}
+#else
+typedef struct px_rmutex {
+    pthread_mutex_t m;
+    _Atomic uint64_t holder; /* self_word() of the holder, 0 when free */
+} px_rmutex;
+_Static_assert(sizeof(px_rmutex) <= sizeof(be_mutex), "be_mutex too small");
+#define RMUTEX(m) ((px_rmutex *)(void *)(m)->opaque)
+
+static uint64_t self_word(void);
+
+static uint64_t make_self(void) { return (uint64_t)mproc__be_getpid() << 32 | (uint32_t)mproc__be_thread_id(); }
+
+static void note_holder(be_mutex *m) { atomic_store_explicit(&RMUTEX(m)->holder, self_word(), memory_order_relaxed); }
+
+static uint64_t holder(be_mutex *m) { return atomic_load_explicit(&RMUTEX(m)->holder, memory_order_relaxed); }
+
+/* Only the holder writes its own word: a relaxed read recognises it. */
+static int clear_holder(be_mutex *m)
+{
+    if (holder(m) != self_word())
+        return MPROC_ESTATE;
+    atomic_store_explicit(&RMUTEX(m)->holder, 0, memory_order_relaxed);
+    return 0;
+}
+#endif
+
+/* This thread as holder() names it; a fork's child (one thread, the one
+ * that forked) forgets its parent's. */
+static _Thread_local uint64_t self;
+
+static void forget_self(void) { self = 0; }
+
+static void install_forget(void) { pthread_atfork(NULL, NULL, forget_self); }
+
+static uint64_t self_word(void)
+{
+    if (!self) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, install_forget); /* before the word exists */
+        self = make_self();
+    }
+    return self;
+}
+
+int mproc__be_mutex_held(be_mutex *m) { return holder(m) == self_word(); }
 
 int mproc__be_mutex_init(be_mutex *m)
 {
+    memset(m, 0, sizeof *m);
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     int e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
@@ -98,11 +164,14 @@ int mproc__be_mutex_init(be_mutex *m)
     return e ? mproc__px_sys_error(e) : 0;
 }
 
-/* What pthread's answer e means, for a wait of ns (-1 forever). */
-static int lock_result(be_mutex *m, int e, int64_t ns, double timeout)
+/* What pthread's answer e means, for a wait of ns (-1 forever). Out of
+ * line, as is lock_bounded: the common case (wait forever, got it) is then
+ * a call to pthread and a test, with nothing to save around it. */
+static __attribute__((noinline)) int lock_result(be_mutex *m, int e, int64_t ns, double timeout)
 {
     switch (e) {
     case 0:
+        note_holder(m);
         return 0;
     case EDEADLK:
         /* This thread holds it already: waiting forever would never end;
@@ -116,13 +185,14 @@ static int lock_result(be_mutex *m, int e, int64_t ns, double timeout)
         return MPROC_ETIMEDOUT;
     case EOWNERDEAD:
         pthread_mutex_consistent(MUTEX(m));
+        note_holder(m);
         return MPROC_EOWNERDEAD;
     default:
         return mproc__px_sys_error(e);
     }
 }
 
-static int lock_bounded(be_mutex *m, double timeout)
+static __attribute__((noinline)) int lock_bounded(be_mutex *m, double timeout)
 {
     int e;
     int64_t ns = timeout == 0 ? 0 : timeout_ns(timeout); /* a try (the queue's spin): no call */
@@ -142,19 +212,23 @@ static int lock_bounded(be_mutex *m, double timeout)
     return lock_result(m, e, ns, timeout);
 }
 
-/* Small on purpose: link-time optimisation inlines the common case (wait
- * forever, got it) into the lock's own call. */
 int mproc__be_mutex_lock(be_mutex *m, double timeout)
 {
     if (!(timeout < 0))
         return lock_bounded(m, timeout);
     int e = pthread_mutex_lock(MUTEX(m));
-    return e ? lock_result(m, e, -1, timeout) : 0;
+    if (e)
+        return lock_result(m, e, -1, timeout);
+    note_holder(m);
+    return 0;
 }
 
 int mproc__be_mutex_unlock(be_mutex *m)
 {
-    int e = pthread_mutex_unlock(MUTEX(m));
+    int e = clear_holder(m);
+    if (e)
+        return e;
+    e = pthread_mutex_unlock(MUTEX(m));
     if (e == EPERM)
         return MPROC_ESTATE;
     return e ? mproc__px_sys_error(e) : 0;
@@ -207,11 +281,17 @@ int mproc__be_mutex_lock(be_mutex *m, double timeout)
     }
 }
 
+int mproc__be_mutex_held(be_mutex *m)
+{
+    px_mutex *x = PMUTEX(m);
+    return atomic_load(&x->owner_pid) == (uint64_t)mproc__be_getpid() &&
+           atomic_load(&x->owner_tid) == mproc__be_thread_id();
+}
+
 int mproc__be_mutex_unlock(be_mutex *m)
 {
     px_mutex *x = PMUTEX(m);
-    if (atomic_load(&x->owner_pid) != (uint64_t)mproc__be_getpid() ||
-        atomic_load(&x->owner_tid) != mproc__be_thread_id())
+    if (!mproc__be_mutex_held(m))
         return MPROC_ESTATE;
     atomic_store(&x->owner_tid, 0);
     atomic_store(&x->owner_pid, 0);

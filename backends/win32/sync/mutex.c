@@ -143,11 +143,16 @@ int mproc__be_mutex_lock(be_mutex *bm, double timeout)
     return lock_slow(m, me, timeout);
 }
 
+int mproc__be_mutex_held(be_mutex *bm)
+{
+    uint64_t me = mproc__w32_owner_peek(); /* 0: this thread never took a lock */
+    return me && atomic_load_explicit(&MX(bm)->owner, memory_order_relaxed) == me;
+}
+
 int mproc__be_mutex_unlock(be_mutex *bm)
 {
     w32_mutex *m = MX(bm);
-    uint64_t me = mproc__w32_owner_peek();
-    if (!me || atomic_load(&m->owner) != me)
+    if (!mproc__be_mutex_held(bm))
         return MPROC_ESTATE;
     atomic_store(&m->owner, 0);
     if (atomic_load(&m->sleepers) > 0) {
