@@ -112,6 +112,8 @@ int mproc_lock_acquire(mproc_lock *l, double timeout)
 {
     if (core_obj_uses(l, &lock_methods) && timeout < 0)
         return mproc__lockrec_acquire_plain(&l->s->l, timeout);
+    if (core_obj_uses(l, &rlock_methods) && timeout < 0)
+        return mproc__lockrec_acquire(&l->s->l, timeout); /* a Value's lock */
     if (mproc__core_timeout_invalid(timeout))
         return MPROC_EINVAL; /* NaN */
     const core_lock_methods *m = methods(l);
@@ -122,6 +124,8 @@ int mproc_lock_release(mproc_lock *l)
 {
     if (core_obj_uses(l, &lock_methods))
         return mproc__lockrec_release_plain(&l->s->l);
+    if (core_obj_uses(l, &rlock_methods))
+        return mproc__lockrec_release(&l->s->l);
     const core_lock_methods *m = methods(l);
     return m ? m->release(l) : MPROC_EINVAL;
 }
