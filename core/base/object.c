@@ -77,6 +77,7 @@ void mproc__core_handle_drop(void *handle)
 {
     core_obj *h = handle;
     h->magic = 0;
+    h->methods = NULL; /* core_obj_uses: no longer live */
     live_lock_take();
     if (h->live_prev)
         h->live_prev->live_next = h->live_next;
