@@ -25,10 +25,11 @@
 #include "mproc.h"
 
 /* Bumped whenever an entry is added, removed or changes its contract.
+ * 8: mproc__be_mutex_held added (a Lock keeps no owner word of its own).
  * 7: mproc__be_rss added (a pool's max_worker_rss).
  * 6: mproc__be_syscalls replaces be_syscall_set/get, mproc__be_interface_version added,
  * mproc__be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
-#define BE_INTERFACE_VERSION 7
+#define BE_INTERFACE_VERSION 8
 
 /* ------------------------------------------------------------- identity */
 const char *mproc__be_name(void); /* "posix" | "win32" */
