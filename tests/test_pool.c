@@ -1178,14 +1178,6 @@ static void test_ctrl_c(void)
 
 /* -------------------------------------------- a forkserver that dies */
 #ifndef _WIN32
-static int forkserver_only(void)
-{
-    if (strcmp(mproc_get_start_method(), "forkserver") == 0)
-        return 1;
-    printf("(skipped: forkserver only) ");
-    return 0;
-}
-
 static int noop_target(const mproc_args *a)
 {
     (void)a;
@@ -1217,8 +1209,6 @@ static TEST_THREAD_FN(kill_later)
  * and joins. */
 static void test_forkserver_killed_during_map(void)
 {
-    if (!forkserver_only())
-        return;
     mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
     o.processes = 2;
     o.maxtasksperchild = 2;
@@ -1358,5 +1348,13 @@ int main(int argc, char **argv)
 #endif
         {NULL, NULL},
     };
-    return run_tests(argc, argv, "pool", tests);
+#ifndef _WIN32
+    static const test_when when[] = {
+        {"forkserver killed during maps", test_not_forkserver},
+        {NULL, NULL},
+    };
+#else
+    const test_when *when = NULL;
+#endif
+    return run_tests_where(argc, argv, "pool", tests, when);
 }

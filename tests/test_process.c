@@ -811,21 +811,11 @@ static int t_wait_eos(const mproc_args *a)
     return rc == MPROC_EOS ? 0 : 1;
 }
 
-static int forkserver_only(void)
-{
-    if (strcmp(mproc_get_start_method(), "forkserver") == 0)
-        return 1;
-    printf("(skipped: forkserver only) ");
-    return 0;
-}
-
 /* The forkserver is SIGKILLed while its children run: they are still
  * waited for until they really end, with their real exit codes, and can
  * still be terminated and killed; the next start gets a new server. */
 static void test_forkserver_killed_children_live_on(void)
 {
-    if (!forkserver_only())
-        return;
     mproc_event *go = mproc_event_new(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(go);
     mproc_args *a = mproc_args_new();
@@ -885,8 +875,6 @@ static void test_forkserver_killed_children_live_on(void)
  * works, with a new server. */
 static void test_forkserver_killed_then_start(void)
 {
-    if (!forkserver_only())
-        return;
     for (int i = 0; i < 5; i++) {
         int code = -1;
         mproc_args *a = args_int(i + 1);
@@ -915,8 +903,6 @@ static int t_tell_parent_then_wait(const mproc_args *a)
  * only its exit code is lost (255, as Python reports one it cannot know). */
 static void test_forkserver_keeper_killed(void)
 {
-    if (!forkserver_only())
-        return;
     mproc_value *v = mproc_value_new('q', NULL, 0, NULL);
     mproc_event *go = mproc_event_new(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(v);
@@ -967,8 +953,6 @@ static TEST_THREAD_FN(start_sleeper_blocked)
  * still be reachable by terminate() (SIGTERM), and be reaped. */
 static void test_forkserver_restarted_from_blocked_thread(void)
 {
-    if (!forkserver_only())
-        return;
     int code = -1;
     CHECK_RC(test_run(t_noop, NULL, &code), 0); /* a server runs */
     CU_ASSERT_FATAL(test_kill_forkserver() > 0);
@@ -1022,8 +1006,6 @@ static int role_fs_main_killed(int argc, char **argv)
  * control socket), removes its directory, and the child goes too. */
 static void test_forkserver_ends_with_program(void)
 {
-    if (!forkserver_only())
-        return;
     /* absolute and short: the server takes TMPDIR only up to 60 bytes */
     char dir[] = "/tmp/mproc_test_fsdir_XXXXXX", file[] = "mproc_test_fspid_XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
@@ -1092,5 +1074,17 @@ int main(int argc, char **argv)
 #endif
         {NULL, NULL},
     };
-    return run_tests(argc, argv, "process", tests);
+#ifndef _WIN32
+    static const test_when when[] = {
+        {"forkserver killed: children live on, real exit codes", test_not_forkserver},
+        {"forkserver killed: the next start gets a new one", test_not_forkserver},
+        {"forkserver restarted by a thread blocking signals", test_not_forkserver},
+        {"forkserver: a child whose keeper is killed", test_not_forkserver},
+        {"forkserver ends with its program (SIGKILL)", test_not_forkserver},
+        {NULL, NULL},
+    };
+#else
+    const test_when *when = NULL;
+#endif
+    return run_tests_where(argc, argv, "process", tests, when);
 }

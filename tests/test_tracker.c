@@ -31,12 +31,10 @@ static const char *self_path; /* this binary, for role programs */
 
 /* ------------------------------------------------------------- helpers */
 
-static int have_proc(void)
+/* The tests that find the tracker in /proc (test_when). */
+static const char *no_proc(void)
 {
-    if (access("/proc/self/stat", R_OK) == 0)
-        return 1;
-    fprintf(stderr, "\n  skipped: no /proc to find processes in\n");
-    return 0;
+    return access("/proc/self/stat", R_OK) == 0 ? NULL : "no /proc to find processes in";
 }
 
 /* A live tracker whose parent is ppid (not `except`), or 0. */
@@ -514,8 +512,6 @@ static int run_program(const char *role, const char *tmpdir, char *out, size_t c
  * the program's normal end unlinks what it left and its tracker ends. */
 static void test_tracker_killed(void)
 {
-    if (!have_proc())
-        return;
     char out[256], seg[64];
     long tracker = 0;
     int code = run_program("restart", NULL, out, sizeof out);
@@ -541,8 +537,6 @@ static void test_tracker_not_a_child(void)
  * no tracker, no segment, nothing in its TMPDIR. */
 static void test_normal_exit(void)
 {
-    if (!have_proc())
-        return;
     char dir[64], out[256], seg[64];
     long tracker = 0;
     CU_ASSERT_EQUAL_FATAL(make_tmpdir(dir, sizeof dir), 0);
@@ -588,5 +582,10 @@ int main(int argc, char **argv)
         {"the tracker is not the program's child", test_tracker_not_a_child},
         {NULL, NULL},
     };
-    return run_tests(argc, argv, "tracker", tests);
+    static const test_when when[] = {
+        {"tracker killed: a new one takes over", no_proc},
+        {"normal exit: no tracker, nothing left", no_proc},
+        {NULL, NULL},
+    };
+    return run_tests_where(argc, argv, "tracker", tests, when);
 }
