@@ -183,7 +183,9 @@ static int t_hold_and_hang(const mproc_args *a)
     return 0;
 }
 
-static void owner_death(mproc_lock *l)
+/* wait: how the next taker waits (a bounded wait, or MPROC_FOREVER: the
+ * Lock's direct path to its mutex). */
+static void owner_death(mproc_lock *l, double wait)
 {
     mproc_event *e = mproc_event_new(NULL);
     mproc_args *a = args1(l);
@@ -195,7 +197,7 @@ static void owner_death(mproc_lock *l)
     CHECK_RC(mproc_lock_acquire(l, 0), MPROC_ETIMEDOUT);
     CHECK_RC(mproc_process_kill(p), 0);
     /* Not joined yet: the dead holder may still be a zombie. */
-    CHECK_RC(mproc_lock_acquire(l, 30), MPROC_EOWNERDEAD);
+    CHECK_RC(mproc_lock_acquire(l, wait), MPROC_EOWNERDEAD);
     if (mproc_lock_is_rlock(l) == 1) { /* ours now: recursion counts from 1 */
         CHECK_RC(mproc_lock_acquire(l, 0), 0);
         CHECK_RC(mproc_lock_release(l), 0);
@@ -210,12 +212,15 @@ static void owner_death(mproc_lock *l)
 
 static void test_owner_death(void)
 {
-    mproc_lock *l = mproc_lock_new(NULL);
-    owner_death(l);
-    mproc_lock_free(l);
-    mproc_lock *r = mproc_rlock_new(NULL);
-    owner_death(r);
-    mproc_lock_free(r);
+    const double waits[] = {30, MPROC_FOREVER};
+    for (int i = 0; i < 2; i++) {
+        mproc_lock *l = mproc_lock_new(NULL);
+        owner_death(l, waits[i]);
+        mproc_lock_free(l);
+        mproc_lock *r = mproc_rlock_new(NULL);
+        owner_death(r, waits[i]);
+        mproc_lock_free(r);
+    }
 }
 
 /* Bytes of shared records this process's arena still holds (core/arena.h,
