@@ -112,7 +112,18 @@ _Static_assert(sizeof(px_rmutex) <= sizeof(be_mutex), "be_mutex too small");
 
 static uint64_t self_word(void);
 
-static uint64_t make_self(void) { return (uint64_t)mproc__be_getpid() << 32 | (uint32_t)mproc__be_thread_id(); }
+/* Random rather than process and thread ids: the word of a holder that
+ * died stays until the next taker overwrites it, and a new process may
+ * get the dead one's id (the kernel clears a dead holder's thread id from
+ * the futex word itself, so glibc's path has no such stale name). */
+static uint64_t make_self(void)
+{
+    uint64_t w = 0;
+    while (w == 0)
+        if (mproc__be_random(&w, sizeof w) != 0)
+            w = (uint64_t)mproc__be_getpid() << 32 | (uint32_t)mproc__be_thread_id(); /* no entropy: ids */
+    return w;
+}
 
 static void note_holder(be_mutex *m) { atomic_store_explicit(&RMUTEX(m)->holder, self_word(), memory_order_relaxed); }
 
