@@ -126,6 +126,37 @@ static void test_lock_is_the_thread_s(void)
     mproc_lock_free(c.lock);
 }
 
+static TEST_THREAD_FN(t_take_and_end)
+{
+    (void)mproc_lock_acquire(arg, 0); /* and ends holding it */
+    return 0;
+}
+
+/* A thread that ends holding a lock is a dead holder too (robust mutexes,
+ * Windows' abandoned life mutexes). The portable records (macOS, the
+ * portable and TSan builds) watch processes only: there the lock stays
+ * taken, as docs/sync-and-shared-memory.md says. */
+static void test_thread_ends_holding(void)
+{
+    mproc_lock *locks[2] = {mproc_lock_new(NULL), mproc_rlock_new(NULL)};
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(locks[i]);
+        test_thread t;
+        CU_ASSERT_EQUAL_FATAL(test_thread_start(&t, t_take_and_end, locks[i]), 0);
+        test_thread_join(&t);
+#if MPROC_TEST_THREAD_DEATH_SEEN
+        CHECK_RC(mproc_lock_acquire(locks[i], 5), MPROC_EOWNERDEAD);
+        CHECK_RC(mproc_lock_release(locks[i]), 0);
+        CHECK_RC(mproc_lock_acquire(locks[i], 0), 0);
+        CHECK_RC(mproc_lock_release(locks[i]), 0);
+#else
+        CHECK_RC(mproc_lock_acquire(locks[i], 0.05), MPROC_ETIMEDOUT);
+        CHECK_RC(mproc_lock_release(locks[i]), MPROC_ESTATE); /* still not ours */
+#endif
+        mproc_lock_free(locks[i]);
+    }
+}
+
 /* args: int value, its lock, count. */
 static int t_increment(const mproc_args *a)
 {
@@ -830,6 +861,7 @@ int main(int argc, char **argv)
         {"a lock is the thread's, not the process's", test_lock_is_the_thread_s},
         {"mutual exclusion N x M", test_mutual_exclusion},
         {"owner death", test_owner_death},
+        {"a thread that ends holding a lock", test_thread_ends_holding},
         {"killed holders leave no records", test_killed_holders_leave_no_records},
         {"semaphore and bounded semaphore", test_semaphore},
         {"condition notify(n) and notify_all", test_condition_notify},
