@@ -25,7 +25,8 @@
 #include "mproc.h"
 
 /* Bumped whenever an entry is added, removed or changes its contract.
- * 8: mproc__be_mutex_held added (a Lock keeps no owner word of its own).
+ * 8: mproc__be_mutex_held and mproc__be_mutex_abandon added (a Lock keeps no
+ * owner word of its own; a lock held at exit is given up).
  * 7: mproc__be_rss added (a pool's max_worker_rss).
  * 6: mproc__be_syscalls replaces be_syscall_set/get, mproc__be_interface_version added,
  * mproc__be_wait takes n >= 1, the core drops BE_SPAWN_ARGS from argv. */
@@ -238,6 +239,10 @@ int mproc__be_mutex_unlock(be_mutex *);               /* see above */
  * and unlock of a plain Lock pay nothing for it (issue 19): the mutex
  * knows its holder already. */
 int mproc__be_mutex_held(be_mutex *);
+/* The calling thread holds it and gives it up as a dead holder would: the
+ * next lock returns MPROC_EOWNERDEAD (a process that ends holding a lock,
+ * before it waits for its children). MPROC_ESTATE if not held here. */
+int mproc__be_mutex_abandon(be_mutex *);
 void mproc__be_mutex_destroy(be_mutex *);             /* by its creator, once nobody uses it */
 /* A counting semaphore. post: MPROC_ESTATE at the OS maximum. */
 #define BE_SEM_VALUE_MAX 2147483647

@@ -157,6 +157,56 @@ static void test_thread_ends_holding(void)
     }
 }
 
+/* args: lock, rlock, int array[2]. Waits for both locks; what each
+ * acquire said goes to the array. */
+static int t_wait_for_both(const mproc_args *a)
+{
+    int *said = mproc_array_ptr(mproc_args_obj(a, 2));
+    said[0] = mproc_lock_acquire(mproc_args_obj(a, 0), MPROC_FOREVER);
+    said[1] = mproc_lock_acquire(mproc_args_obj(a, 1), 60);
+    return mproc_lock_release(mproc_args_obj(a, 0)) || mproc_lock_release(mproc_args_obj(a, 1));
+}
+
+/* args: as above. Takes both locks (the RLock twice), starts a child that
+ * waits for them and returns holding them: its end joins that child. */
+static int t_end_holding(const mproc_args *a)
+{
+    if (mproc_lock_acquire(mproc_args_obj(a, 0), 0) || mproc_lock_acquire(mproc_args_obj(a, 1), 0) ||
+        mproc_lock_acquire(mproc_args_obj(a, 1), 0))
+        return 1;
+    mproc_process *p = mproc_process_new(t_wait_for_both, a, NULL, NULL); /* not a daemon: joined at the end */
+    return p && mproc_process_start(p) == 0 ? 0 : 2;
+}
+
+/* A process that ends holding locks its child waits for: Python hangs
+ * there (the end joins the child, the child waits for the lock). mproc
+ * gives the ending thread's locks up first, as its death would: the child
+ * hears MPROC_EOWNERDEAD and both end. */
+static void test_end_holding_locks(void)
+{
+    mproc_lock *l = mproc_lock_new(NULL), *r = mproc_rlock_new(NULL);
+    mproc_array *said = mproc_array_new('i', 2, NULL, 0, NULL);
+    CU_ASSERT_FATAL(l && r && said);
+    mproc_args *a = args1(l);
+    mproc_args_add_obj(a, r);
+    mproc_args_add_obj(a, said);
+    int code = -1;
+    CHECK_RC(test_run_within(t_end_holding, a, &code, 30), 0); /* no hang */
+    CU_ASSERT_EQUAL(code, 0);
+    int *got = mproc_array_ptr(said);
+    CHECK_RC(got[0], MPROC_EOWNERDEAD);
+    CHECK_RC(got[1], MPROC_EOWNERDEAD);
+    CHECK_RC(mproc_lock_acquire(l, 0), 0); /* released by the child */
+    CHECK_RC(mproc_lock_acquire(r, 0), 0);
+    CHECK_RC(mproc_lock_release(l), 0);
+    CHECK_RC(mproc_lock_release(r), 0);
+    CHECK_RC(mproc_lock_release(r), MPROC_ESTATE); /* one level: the abandoned two are gone */
+    mproc_args_free(a);
+    mproc_array_free(said);
+    mproc_lock_free(r);
+    mproc_lock_free(l);
+}
+
 /* args: int value, its lock, count. */
 static int t_increment(const mproc_args *a)
 {
@@ -862,6 +912,7 @@ int main(int argc, char **argv)
         {"mutual exclusion N x M", test_mutual_exclusion},
         {"owner death", test_owner_death},
         {"a thread that ends holding a lock", test_thread_ends_holding},
+        {"a process that ends holding locks its child waits for", test_end_holding_locks},
         {"killed holders leave no records", test_killed_holders_leave_no_records},
         {"semaphore and bounded semaphore", test_semaphore},
         {"condition notify(n) and notify_all", test_condition_notify},

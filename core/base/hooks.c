@@ -50,6 +50,12 @@ void mproc__core_run_exit_hooks(void)
     mproc__be_shutdown();
 }
 
+void mproc__core_run_held_hooks(void)
+{
+    for (core_hook *h = atomic_load(&exit_hooks[CORE_EXIT_HELD]); h; h = h->next)
+        h->fn();
+}
+
 static void run_oldest_first(core_hook *h)
 {
     if (!h)

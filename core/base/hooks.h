@@ -13,6 +13,8 @@
 #define MPROC_CORE_HOOKS_H
 
 enum core_exit_phase {
+    CORE_EXIT_HELD,      /* what the exiting thread still holds (locks),
+                            given up before anything is waited for */
     CORE_EXIT_OWNERS,    /* objects that own helper processes and threads
                             (pools, managers): stopped, their threads joined */
     CORE_EXIT_CHILDREN,  /* the remaining children: daemons terminated,
@@ -39,6 +41,10 @@ void mproc__core_child_hook_add(core_hook *h); /* phase ignored */
 /* Runs the exit hooks, then mproc__be_shutdown(); only the first call in a
  * process does anything (a forked child may run its own). */
 void mproc__core_run_exit_hooks(void);
+/* The CORE_EXIT_HELD hooks alone, ahead of the others (harmless to run
+ * again): a child whose target returned, before its arguments' handles
+ * go, since what they hold is found through them. */
+void mproc__core_run_held_hooks(void);
 /* In a new child, before its target: the hooks in registration order. */
 void mproc__core_run_child_hooks(void);
 

@@ -55,6 +55,15 @@ static void live_lock_give(void) { atomic_flag_clear_explicit(&live_lock, memory
 
 void mproc__core_handles_after_fork(void) { atomic_flag_clear(&live_lock); }
 
+void mproc__core_handles_each(core_kind kind, void (*fn)(void *handle))
+{
+    live_lock_take();
+    for (core_obj *h = live_handles; h; h = h->live_next)
+        if (h->kind == kind)
+            fn(h);
+    live_lock_give();
+}
+
 void *mproc__core_handle_new(size_t size, core_kind kind, int *err)
 {
     core_obj *h = calloc(1, size);

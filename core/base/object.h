@@ -102,6 +102,9 @@ void mproc__core_handle_drop(void *handle);
 /* In a forked child, first thing: another thread of the parent may have
  * been inside the handle list when it forked. */
 void mproc__core_handles_after_fork(void);
+/* Calls fn on every live handle of this process of the given kind. fn runs
+ * under the list's lock: it must not make or drop handles. */
+void mproc__core_handles_each(core_kind kind, void (*fn)(void *handle));
 
 /* Every shared record begins with this. */
 typedef struct core_rec {

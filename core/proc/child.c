@@ -40,6 +40,7 @@ static void child_run(core_child_desc *d)
         mproc__be_child_started(0);
     }
     int code = fn(d->args);
+    mproc__core_run_held_hooks(); /* locks still held are found through the args' handles */
     mproc_args_free(d->args); /* gives back the references on shared objects */
     d->args = NULL;
     mproc__core_exit_path();

@@ -2,6 +2,7 @@
 /* lock.c - mproc_lock: Lock and RLock, shareable. */
 #include <stdlib.h>
 
+#include "base/hooks.h"
 #include "sync/methods.h"
 #include "sync/sync.h"
 
@@ -24,8 +25,28 @@ static void destroy(core_rec *r)
 
 static const core_lock_methods lock_methods, rlock_methods;
 
+/* A process that ends (returns from main, exit(), a child's target
+ * returns) holding a lock would leave its waiters waiting while it waits
+ * for its children, who may be among them: Python hangs there. The
+ * exiting thread gives up what it holds first, as its death would. */
+static void give_up(void *handle)
+{
+    mproc_lock *l = handle;
+    if (l->h.methods == &lock_methods || l->h.methods == &rlock_methods)
+        mproc__lockrec_abandon_if_mine(&l->s->l);
+}
+
+static void give_up_held(void)
+{
+    mproc__core_handles_each(K_LOCK, give_up);
+    mproc__core_handles_each(K_RLOCK, give_up);
+}
+
+static core_hook held_hook = CORE_HOOK_INIT(give_up_held, CORE_EXIT_HELD);
+
 static void *adopt(core_rec *rec, int *err)
 {
+    mproc__core_exit_hook_add(&held_hook);
     mproc_lock *l = mproc__core_handle_new(sizeof *l, rec->kind, err);
     if (l) {
         l->h.methods = rec->kind == K_RLOCK ? &rlock_methods : &lock_methods;

@@ -67,6 +67,14 @@ uint32_t mproc__lockrec_release_all(lockrec *l)
     return n;
 }
 
+void mproc__lockrec_abandon_if_mine(lockrec *l)
+{
+    if (!mproc__be_mutex_held(&l->m))
+        return;
+    set_count(l, 0);
+    mproc__be_mutex_abandon(&l->m);
+}
+
 int mproc__lockrec_restore(lockrec *l, uint32_t levels) { return lock_levels(l, MPROC_FOREVER, levels); }
 
 int mproc__lockrec_take(lockrec *l)

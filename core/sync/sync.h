@@ -31,6 +31,9 @@ static inline int mproc__lockrec_release_plain(lockrec *l) { return mproc__be_mu
  * only single-field updates behind, so EOWNERDEAD counts as taken. */
 int mproc__lockrec_take(lockrec *l);
 int mproc__lockrec_is_mine(lockrec *l);
+/* If the calling thread holds it (every level), gives it up as a dead
+ * holder would: its next taker hears MPROC_EOWNERDEAD (lock.c, at exit). */
+void mproc__lockrec_abandon_if_mine(lockrec *l);
 /* Releases every level (for Condition.wait) and takes them back. */
 uint32_t mproc__lockrec_release_all(lockrec *l);
 int mproc__lockrec_restore(lockrec *l, uint32_t count);

@@ -87,10 +87,20 @@ int mproc__px_pid_gone(pid_t pid)
  * EPERM check read): "held?" reads it there and lock/unlock do nothing
  * more than pthread's own. Elsewhere the holder is noted in be_mutex's
  * spare bytes, beside the mutex on its cache line. */
+/* The mutex, and beside it on its cache line what the backend adds. */
+typedef struct px_rmutex {
+    pthread_mutex_t m;
+    _Atomic uint32_t abandoned; /* given up at its holder's exit: the next taker hears EOWNERDEAD */
+#if !MPROC_HAVE_MUTEX_TID_WORD
+    _Atomic uint64_t holder; /* self_word() of the holder, 0 when free */
+#endif
+} px_rmutex;
+_Static_assert(sizeof(px_rmutex) <= sizeof(be_mutex), "be_mutex too small");
+#define RMUTEX(m) ((px_rmutex *)(void *)(m)->opaque)
+
 #if MPROC_HAVE_MUTEX_TID_WORD
 #include <linux/futex.h>
 #include <sys/syscall.h>
-_Static_assert(sizeof(pthread_mutex_t) <= sizeof(be_mutex), "be_mutex too small");
 
 static uint64_t make_self(void) { return (uint64_t)syscall(SYS_gettid); }
 
@@ -103,13 +113,6 @@ static uint64_t holder(be_mutex *m)
     return (unsigned)__atomic_load_n(&MUTEX(m)->__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK;
 }
 #else
-typedef struct px_rmutex {
-    pthread_mutex_t m;
-    _Atomic uint64_t holder; /* self_word() of the holder, 0 when free */
-} px_rmutex;
-_Static_assert(sizeof(px_rmutex) <= sizeof(be_mutex), "be_mutex too small");
-#define RMUTEX(m) ((px_rmutex *)(void *)(m)->opaque)
-
 static uint64_t self_word(void);
 
 /* Random rather than process and thread ids: the word of a holder that
@@ -175,6 +178,19 @@ int mproc__be_mutex_init(be_mutex *m)
     return e ? mproc__px_sys_error(e) : 0;
 }
 
+/* The mutex is ours (rc 0 or EOWNERDEAD): note it, and report a holder
+ * that gave it up at its exit as a dead one. Read under the mutex: the
+ * abandoner wrote the flag before its unlock. */
+static inline int taken(be_mutex *m, int rc)
+{
+    note_holder(m);
+    if (atomic_load_explicit(&RMUTEX(m)->abandoned, memory_order_relaxed)) {
+        atomic_store_explicit(&RMUTEX(m)->abandoned, 0, memory_order_relaxed);
+        return MPROC_EOWNERDEAD;
+    }
+    return rc;
+}
+
 /* What pthread's answer e means, for a wait of ns (-1 forever). Out of
  * line, as is lock_bounded: the common case (wait forever, got it) is then
  * a call to pthread and a test, with nothing to save around it. */
@@ -182,8 +198,7 @@ static __attribute__((noinline)) int lock_result(be_mutex *m, int e, int64_t ns,
 {
     switch (e) {
     case 0:
-        note_holder(m);
-        return 0;
+        return taken(m, 0);
     case EDEADLK:
         /* This thread holds it already: waiting forever would never end;
          * a bounded wait times out as it would in Python. */
@@ -196,8 +211,7 @@ static __attribute__((noinline)) int lock_result(be_mutex *m, int e, int64_t ns,
         return MPROC_ETIMEDOUT;
     case EOWNERDEAD:
         pthread_mutex_consistent(MUTEX(m));
-        note_holder(m);
-        return MPROC_EOWNERDEAD;
+        return taken(m, MPROC_EOWNERDEAD);
     default:
         return mproc__px_sys_error(e);
     }
@@ -223,13 +237,23 @@ static __attribute__((noinline)) int lock_bounded(be_mutex *m, double timeout)
     return lock_result(m, e, ns, timeout);
 }
 
-int mproc__be_mutex_lock(be_mutex *m, double timeout)
+/* The wait-forever path's rarer answers: an error, or a lock its holder
+ * gave up at exit. */
+static __attribute__((noinline)) int lock_forever_result(be_mutex *m, int e)
+{
+    return e ? lock_result(m, e, -1, -1.0) : taken(m, 0);
+}
+
+/* `inline` (an external definition still: backend.h declares it without):
+ * a hint that lets link-time optimisation inline this path into the
+ * public call, which its size alone would not. */
+inline int mproc__be_mutex_lock(be_mutex *m, double timeout)
 {
     if (!(timeout < 0))
         return lock_bounded(m, timeout);
     int e = pthread_mutex_lock(MUTEX(m));
-    if (e)
-        return lock_result(m, e, -1, timeout);
+    if (e || atomic_load_explicit(&RMUTEX(m)->abandoned, memory_order_relaxed))
+        return lock_forever_result(m, e);
     note_holder(m);
     return 0;
 }
@@ -245,6 +269,14 @@ int mproc__be_mutex_unlock(be_mutex *m)
     return e ? mproc__px_sys_error(e) : 0;
 }
 
+int mproc__be_mutex_abandon(be_mutex *m)
+{
+    if (!mproc__be_mutex_held(m))
+        return MPROC_ESTATE;
+    atomic_store_explicit(&RMUTEX(m)->abandoned, 1, memory_order_relaxed); /* published by the unlock */
+    return mproc__be_mutex_unlock(m);
+}
+
 void mproc__be_mutex_destroy(be_mutex *m) { pthread_mutex_destroy(MUTEX(m)); }
 
 #else /* portable: owner pid + thread in atomics */
@@ -256,6 +288,7 @@ typedef struct px_mutex {
 _Static_assert(sizeof(px_mutex) <= sizeof(be_mutex), "be_mutex too small");
 #define PMUTEX(m) ((px_mutex *)(void *)(m)->opaque)
 #define OWNER_CHECK_INTERVAL 0.02
+#define PX_ABANDONED UINT64_MAX /* owner_pid of a lock given up at its holder's exit */
 
 int mproc__be_mutex_init(be_mutex *m)
 {
@@ -274,6 +307,13 @@ int mproc__be_mutex_lock(be_mutex *m, double timeout)
         if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
             atomic_store(&x->owner_tid, mproc__be_thread_id());
             return 0;
+        }
+        if (free_ == PX_ABANDONED) {
+            if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
+                atomic_store(&x->owner_tid, mproc__be_thread_id());
+                return MPROC_EOWNERDEAD;
+            }
+            continue; /* someone else took it first: look again */
         }
         if (free_ == me && atomic_load(&x->owner_tid) == mproc__be_thread_id() && deadline < 0)
             return MPROC_ESTATE; /* held by this thread: would never end */
@@ -306,6 +346,16 @@ int mproc__be_mutex_unlock(be_mutex *m)
         return MPROC_ESTATE;
     atomic_store(&x->owner_tid, 0);
     atomic_store(&x->owner_pid, 0);
+    return 0;
+}
+
+int mproc__be_mutex_abandon(be_mutex *m)
+{
+    px_mutex *x = PMUTEX(m);
+    if (!mproc__be_mutex_held(m))
+        return MPROC_ESTATE;
+    atomic_store(&x->owner_tid, 0);
+    atomic_store(&x->owner_pid, PX_ABANDONED);
     return 0;
 }
 

@@ -24,6 +24,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "shared records need address-free at
 #define MX(m) ((w32_mutex *)(void *)(m)->opaque)
 
 #define SPINS 100          /* brief busy wait before sleeping */
+#define ABANDONED UINT64_MAX /* owner of a lock given up at its holder's exit (no thread's word) */
 #define WATCH_AFTER 0.01   /* seconds a sleeper waits before it watches the holder */
 #define RECHECK_MS 100     /* longest sleep before looking at the holder again */
 
@@ -66,6 +67,13 @@ static int lock_slow(w32_mutex *m, uint64_t me, double timeout)
         if (try_lock(m, me, &cur)) {
             rc = 0;
             break;
+        }
+        if (cur == ABANDONED) {
+            if (take_over(m, cur, me)) {
+                rc = MPROC_EOWNERDEAD;
+                break;
+            }
+            continue; /* someone else took it: look again */
         }
         if (cur != watched && mproc__be_monotonic() >= watch_from) { /* a holder not checked yet */
             if (life)
@@ -132,6 +140,8 @@ int mproc__be_mutex_lock(be_mutex *bm, double timeout)
         return MPROC_ESYS;
     if (try_lock(m, me, &cur))
         return 0;
+    if (cur == ABANDONED && take_over(m, cur, me))
+        return MPROC_EOWNERDEAD;
     if (cur == me) {
         /* This thread holds it already: waiting forever would never end;
          * a bounded wait times out, as on POSIX. */
@@ -149,12 +159,14 @@ int mproc__be_mutex_held(be_mutex *bm)
     return me && atomic_load_explicit(&MX(bm)->owner, memory_order_relaxed) == me;
 }
 
-int mproc__be_mutex_unlock(be_mutex *bm)
+/* Lets go as `next` (0: free; ABANDONED: its next taker hears
+ * MPROC_EOWNERDEAD), waking a sleeper. */
+static int let_go(be_mutex *bm, uint64_t next)
 {
     w32_mutex *m = MX(bm);
     if (!mproc__be_mutex_held(bm))
         return MPROC_ESTATE;
-    atomic_store(&m->owner, 0);
+    atomic_store(&m->owner, next);
     if (atomic_load(&m->sleepers) > 0) {
         /* Without an event (no handles left) sleepers still look again
          * within RECHECK_MS. */
@@ -164,5 +176,9 @@ int mproc__be_mutex_unlock(be_mutex *bm)
     }
     return 0;
 }
+
+int mproc__be_mutex_unlock(be_mutex *bm) { return let_go(bm, 0); }
+
+int mproc__be_mutex_abandon(be_mutex *bm) { return let_go(bm, ABANDONED); }
 
 void mproc__be_mutex_destroy(be_mutex *bm) { mproc__w32_wake_forget(MX(bm)); }
