@@ -181,14 +181,16 @@ static int exiter_init(const mproc_args *a, void **state)
     return 0;
 }
 
-/* Sleeps for minutes, as a forgotten child would, but not past its
- * parent: an exiter SIGKILLed leaves it an orphan, which would otherwise
- * keep the test's output pipe open (and ctest waiting) for 300 s. */
+/* Sleeps for minutes, as a forgotten child would, but not past the
+ * process that started it (mproc_parent_pid: under forkserver the OS
+ * parent is the server): an exiter SIGKILLed leaves it an orphan, which
+ * would otherwise keep the test's output pipe open (and ctest waiting)
+ * for 300 s. */
 static int exiter_sleep(const mproc_args *a)
 {
     (void)a;
-    pid_t parent = getppid();
-    for (int i = 0; i < 3000 && getppid() == parent; i++)
+    long parent = mproc_parent_pid();
+    for (int i = 0; i < 3000 && parent > 0 && kill((pid_t)parent, 0) == 0; i++)
         test_sleep(0.1);
     return 0;
 }
