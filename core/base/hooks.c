@@ -37,6 +37,12 @@ void mproc__core_child_hook_add(core_hook *h)
 
 int mproc__core_exiting(void) { return atomic_load(&exiting_pid) == mproc__be_getpid(); }
 
+static void run_phase(int phase)
+{
+    for (core_hook *h = atomic_load(&exit_hooks[phase]); h; h = h->next)
+        h->fn();
+}
+
 void mproc__core_run_exit_hooks(void)
 {
     long me = mproc__be_getpid();
@@ -45,16 +51,11 @@ void mproc__core_run_exit_hooks(void)
     if (atomic_exchange(&exiting_pid, me) == me)
         return;
     for (int phase = 0; phase < CORE_EXIT_PHASES; phase++)
-        for (core_hook *h = atomic_load(&exit_hooks[phase]); h; h = h->next)
-            h->fn();
+        run_phase(phase);
     mproc__be_shutdown();
 }
 
-void mproc__core_run_held_hooks(void)
-{
-    for (core_hook *h = atomic_load(&exit_hooks[CORE_EXIT_HELD]); h; h = h->next)
-        h->fn();
-}
+void mproc__core_run_held_hooks(void) { run_phase(CORE_EXIT_HELD); }
 
 static void run_oldest_first(core_hook *h)
 {

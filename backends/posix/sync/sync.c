@@ -297,6 +297,13 @@ int mproc__be_mutex_init(be_mutex *m)
     return 0;
 }
 
+/* Taken (the owner pid already swapped in): this thread completes it. */
+static int owned(px_mutex *x, int rc)
+{
+    atomic_store(&x->owner_tid, mproc__be_thread_id());
+    return rc;
+}
+
 int mproc__be_mutex_lock(be_mutex *m, double timeout)
 {
     px_mutex *x = PMUTEX(m);
@@ -304,15 +311,11 @@ int mproc__be_mutex_lock(be_mutex *m, double timeout)
     double deadline = mproc__core_deadline(timeout), step = 0.00002, next_check = 0;
     for (;;) {
         uint64_t free_ = 0;
-        if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
-            atomic_store(&x->owner_tid, mproc__be_thread_id());
-            return 0;
-        }
+        if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me))
+            return owned(x, 0);
         if (free_ == PX_ABANDONED) {
-            if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
-                atomic_store(&x->owner_tid, mproc__be_thread_id());
-                return MPROC_EOWNERDEAD;
-            }
+            if (atomic_compare_exchange_strong(&x->owner_pid, &free_, me))
+                return owned(x, MPROC_EOWNERDEAD);
             continue; /* someone else took it first: look again */
         }
         if (free_ == me && atomic_load(&x->owner_tid) == mproc__be_thread_id() && deadline < 0)
@@ -320,11 +323,8 @@ int mproc__be_mutex_lock(be_mutex *m, double timeout)
         double now = mproc__be_monotonic();
         if (free_ != me && now >= next_check) {
             next_check = now + OWNER_CHECK_INTERVAL;
-            if (mproc__px_pid_gone((pid_t)free_) &&
-                atomic_compare_exchange_strong(&x->owner_pid, &free_, me)) {
-                atomic_store(&x->owner_tid, mproc__be_thread_id());
-                return MPROC_EOWNERDEAD;
-            }
+            if (mproc__px_pid_gone((pid_t)free_) && atomic_compare_exchange_strong(&x->owner_pid, &free_, me))
+                return owned(x, MPROC_EOWNERDEAD);
         }
         if (mproc__core_remaining(deadline) == 0)
             return MPROC_ETIMEDOUT;
